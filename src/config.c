@@ -1,0 +1,921 @@
+/*
+ * config.c -- load the INI configuration (SPEC section 7) with libinih.
+ *
+ * Every section type has one const key table; a key is a name, a type, an
+ * offset into the struct it fills (struct cw_config or struct cw_token),
+ * bounds, and for the odd ones a setter.  All defaults are set in
+ * config_defaults().  Problems are counted and written as "path:line:
+ * message"; parsing goes on after one so that a single run shows them all.
+ *
+ * libinih only reports the first syntax error, has no line numbers in the
+ * Debian build (INI_HANDLER_LINENO is 0), treats indented lines as
+ * continuations and knows only ';' as an inline comment.  So we feed it
+ * through ini_parse_stream() and our own reader (cfg_reader), which counts
+ * lines, strips ';' and '#' comments, checks the syntax of every line,
+ * notes where each section begins, and hands inih only clean lines.
+ *
+ * This file does not own what the values mean at run time: it does not
+ * bind, connect or open the spool; churnwatchd.c does.
+ *
+ * Messages name keys, sections and environment variables but never echo a
+ * value: a secret pasted into the wrong key (or given as a secret_file
+ * path) must not end up in a log.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "cwconfig.h"
+#include "log.h"
+#include "util.h"
+
+#define CFG_TOKEN_NAME_MAX	64
+#define CFG_SECRET_MIN		8
+#define CFG_SECRET_FILE_MAX	4096
+#define CFG_HOST_MAX		256
+
+struct cfg_parse;
+struct cfg_key;
+
+typedef int	(*cfg_set_fn)(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
+
+enum cfg_type {
+	CFG_STRING,		/* char *, non-empty */
+	CFG_SIZE,		/* size_t in [min, max] */
+	CFG_UINT,		/* unsigned in [min, max] */
+	CFG_U64,		/* uint64_t in [min, max] */
+	CFG_FN			/* the setter does it all */
+};
+
+struct cfg_key {
+	const char	*name;
+	enum cfg_type	 type;
+	size_t		 off;		/* into the section's struct */
+	uint64_t	 min;
+	uint64_t	 max;
+	cfg_set_fn	 set;		/* CFG_FN only */
+};
+
+struct cfg_section {
+	const char		*name;	/* "server"; "token:" takes a NAME */
+	const struct cfg_key	*keys;
+	size_t			 nkeys;
+	/* Named sections: return the struct to fill, or NULL (reported). */
+	void			*(*open)(struct cfg_parse *, const char *);
+	void			 (*close)(struct cfg_parse *);
+};
+
+struct cfg_parse {
+	struct cw_config	*cfg;
+	const char		*path;
+	FILE			*fp;
+	FILE			*errs;
+	int			 nerr;
+	int			 lineno;
+	int			 synerr_line;	/* last syntax error reported */
+	int			 read_errno;
+	char			*buf;		/* getline() buffer */
+	size_t			 bufsz;
+
+	/* The section being read. */
+	const struct cfg_section *sec;		/* NULL: none, or skipped */
+	int			 skip;		/* bad section: ignore keys */
+	void			*base;		/* what its keys fill */
+	char			 secname[16 + CFG_TOKEN_NAME_MAX];
+	int			 sec_line;
+	uint64_t		 seen;		/* bit per key index, <= 64 */
+	unsigned		 fixed_seen;	/* bit per section index */
+
+	/* The [token:NAME] being read: where its secret came from. */
+	int			 secret_line;
+	const char		*secret_key;	/* "secret" or "secret_file" */
+};
+
+static int	set_listen(struct cfg_parse *, const struct cfg_key *, void *,
+		    const char *);
+static int	set_log_level(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
+static int	set_secret(struct cfg_parse *, const struct cfg_key *, void *,
+		    const char *);
+static int	set_secret_file(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
+static int	set_scopes(struct cfg_parse *, const struct cfg_key *, void *,
+		    const char *);
+static void	*token_open(struct cfg_parse *, const char *);
+static void	 token_close(struct cfg_parse *);
+
+#define CFG_OFF(f)	offsetof(struct cw_config, f)
+#define TOK_OFF(f)	offsetof(struct cw_token, f)
+
+static const struct cfg_key server_keys[] = {
+	{ "listen", CFG_FN, CFG_OFF(listen), 0, 0, set_listen },
+	{ "max_body_bytes", CFG_SIZE, CFG_OFF(max_body_bytes),
+	    1024, 1073741824, NULL },
+	{ "max_events", CFG_SIZE, CFG_OFF(max_events), 1, 1000000, NULL },
+	{ "max_connections", CFG_UINT, CFG_OFF(max_connections),
+	    1, 100000, NULL },
+	{ "request_timeout", CFG_UINT, CFG_OFF(request_timeout),
+	    1, 3600, NULL },
+	{ "idle_timeout", CFG_UINT, CFG_OFF(idle_timeout), 1, 3600, NULL },
+	{ "max_header_bytes", CFG_SIZE, CFG_OFF(max_header_bytes),
+	    1024, 1048576, NULL },
+};
+
+static const struct cfg_key ingest_keys[] = {
+	{ "horizon_days", CFG_UINT, CFG_OFF(horizon_days), 1, 3650, NULL },
+	{ "future_skew", CFG_UINT, CFG_OFF(future_skew), 0, 86400, NULL },
+	{ "max_batch_events", CFG_SIZE, CFG_OFF(max_batch_events),
+	    1, 1000000, NULL },
+};
+
+static const struct cfg_key database_keys[] = {
+	{ "url", CFG_STRING, CFG_OFF(db_url), 0, 0, NULL },
+};
+
+static const struct cfg_key spool_keys[] = {
+	{ "dir", CFG_STRING, CFG_OFF(spool_dir), 0, 0, NULL },
+	{ "max_bytes", CFG_U64, CFG_OFF(spool_max_bytes),
+	    0, UINT64_C(1) << 62, NULL },
+};
+
+static const struct cfg_key log_keys[] = {
+	{ "level", CFG_FN, CFG_OFF(log_level), 0, 0, set_log_level },
+};
+
+static const struct cfg_key token_keys[] = {
+	{ "secret", CFG_FN, TOK_OFF(secret), 0, 0, set_secret },
+	{ "secret_file", CFG_FN, TOK_OFF(secret), 0, 0, set_secret_file },
+	{ "scopes", CFG_FN, TOK_OFF(scopes), 0, 0, set_scopes },
+};
+
+#define NKEYS(t)	(sizeof(t) / sizeof((t)[0]))
+
+static const struct cfg_section cfg_sections[] = {
+	{ "server", server_keys, NKEYS(server_keys), NULL, NULL },
+	{ "ingest", ingest_keys, NKEYS(ingest_keys), NULL, NULL },
+	{ "database", database_keys, NKEYS(database_keys), NULL, NULL },
+	{ "spool", spool_keys, NKEYS(spool_keys), NULL, NULL },
+	{ "log", log_keys, NKEYS(log_keys), NULL, NULL },
+	{ "token:", token_keys, NKEYS(token_keys), token_open, token_close },
+};
+
+static const struct {
+	const char	*name;
+	unsigned	 bit;
+} cfg_scopes[] = {
+	{ "ingest", CW_SCOPE_INGEST },
+	{ "read", CW_SCOPE_READ },
+	{ "admin", CW_SCOPE_ADMIN },
+};
+
+static void	cfg_err(struct cfg_parse *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/* Count a problem and, if errs is set, write "path:line: message". */
+static void
+cfg_err(struct cfg_parse *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	p->nerr++;
+	if (p->errs == NULL)
+		return;
+	if (line > 0)
+		fprintf(p->errs, "%s:%d: ", p->path, line);
+	else
+		fprintf(p->errs, "%s: ", p->path);
+	va_start(ap, fmt);
+	vfprintf(p->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', p->errs);
+}
+
+static char *
+cfg_strdup(struct cfg_parse *p, const char *s)
+{
+	char *d;
+
+	if ((d = strdup(s)) == NULL)
+		cfg_err(p, p->lineno, "out of memory");
+	return d;
+}
+
+/* Replace the string at *dst, which the config owns. */
+static int
+cfg_set_string(struct cfg_parse *p, char **dst, const char *s)
+{
+	char *d;
+
+	if ((d = cfg_strdup(p, s)) == NULL)
+		return -1;
+	free(*dst);
+	*dst = d;
+	return 0;
+}
+
+static void
+secret_free(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/*
+ * The one place that knows the defaults.  Strings are copies the config
+ * owns, so that config_free() need not tell them apart from parsed ones.
+ */
+static int
+config_defaults(struct cw_config *cfg)
+{
+	cfg->listen = strdup("127.0.0.1:8080");
+	cfg->max_body_bytes = 1048576;
+	cfg->max_events = 10000;
+	cfg->max_connections = 1024;
+	cfg->request_timeout = 30;
+	cfg->idle_timeout = 60;
+	cfg->max_header_bytes = 16384;
+
+	cfg->horizon_days = 400;
+	cfg->future_skew = 300;
+	cfg->max_batch_events = 20000;
+
+	cfg->db_url = strdup("postgresql:///churnwatch");
+
+	cfg->spool_dir = strdup("/var/lib/churnwatch/spool");
+	cfg->spool_max_bytes = UINT64_C(1073741824);
+
+	cfg->log_level = LOG_LVL_INFO;
+
+	cfg->tokens = NULL;
+	cfg->ntokens = 0;
+
+	if (cfg->listen == NULL || cfg->db_url == NULL ||
+	    cfg->spool_dir == NULL)
+		return -1;
+	return 0;
+}
+
+void
+config_free(struct cw_config *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < cfg->ntokens; i++) {
+		free(cfg->tokens[i].name);
+		secret_free(cfg->tokens[i].secret);
+	}
+	free(cfg->tokens);
+	free(cfg->path);
+	free(cfg->listen);
+	free(cfg->db_url);
+	free(cfg->spool_dir);
+	free(cfg);
+}
+
+/*
+ * Split "host:port" or "[v6addr]:port".  host gets the address without
+ * brackets; the port must be 1..65535.  Returns 0, or -1 when the string
+ * is malformed or the host does not fit in hostlen.
+ */
+int
+config_split_listen(const char *listen, char *host, size_t hostlen,
+    unsigned *port)
+{
+	const char *h, *hend, *ps, *c;
+	uint64_t v;
+	size_t len;
+
+	if (listen == NULL)
+		return -1;
+	if (listen[0] == '[') {
+		h = listen + 1;
+		if ((hend = strchr(h, ']')) == NULL || hend[1] != ':')
+			return -1;
+		ps = hend + 2;
+		if (memchr(h, ':', hend - h) == NULL)
+			return -1;	/* brackets are for IPv6 only */
+	} else {
+		if ((ps = strrchr(listen, ':')) == NULL)
+			return -1;
+		h = listen;
+		hend = ps++;
+		if (memchr(h, ':', hend - h) != NULL)
+			return -1;	/* a bare IPv6 address is ambiguous */
+	}
+	len = hend - h;
+	if (len == 0 || len >= hostlen)
+		return -1;
+	for (c = h; c < hend; c++)
+		if (!isalnum((unsigned char)*c) && strchr(".-_:%", *c) == NULL)
+			return -1;
+	if (util_parse_u64(ps, 1, 65535, &v) == -1)
+		return -1;
+	memcpy(host, h, len);
+	host[len] = '\0';
+	*port = (unsigned)v;
+	return 0;
+}
+
+static int
+set_listen(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	char host[CFG_HOST_MAX];
+	unsigned port;
+
+	if (config_split_listen(value, host, sizeof(host), &port) == -1) {
+		cfg_err(p, p->lineno, "%s: must be host:port or [ipv6]:port "
+		    "with a port from 1 to 65535", k->name);
+		return -1;
+	}
+	return cfg_set_string(p, (char **)((char *)base + k->off), value);
+}
+
+static int
+set_log_level(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	int lvl;
+
+	if ((lvl = log_level_parse(value)) == -1) {
+		cfg_err(p, p->lineno, "%s: must be one of error, warning, "
+		    "notice, info, debug", k->name);
+		return -1;
+	}
+	*(int *)((char *)base + k->off) = lvl;
+	return 0;
+}
+
+/* Whether the section being read has set the key. */
+static int
+key_seen(const struct cfg_parse *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->sec->nkeys; i++)
+		if (strcmp(p->sec->keys[i].name, name) == 0)
+			return (p->seen & (UINT64_C(1) << i)) != 0;
+	return 0;
+}
+
+/*
+ * Both secret keys: only one of them per token.  Presence counts, even
+ * when the other one's value was bad (and reported).
+ */
+static int
+secret_begin(struct cfg_parse *p, const struct cfg_key *k)
+{
+	const char *other;
+
+	other = strcmp(k->name, "secret") == 0 ? "secret_file" : "secret";
+	if (key_seen(p, other)) {
+		cfg_err(p, p->lineno, "%s: only one of secret and secret_file "
+		    "may be given", k->name);
+		return -1;
+	}
+	p->secret_line = p->lineno;
+	p->secret_key = k->name;
+	return 0;
+}
+
+static int
+secret_store(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *secret, size_t len)
+{
+	if (memchr(secret, '\0', len) != NULL) {
+		cfg_err(p, p->lineno, "%s: the secret contains a NUL byte",
+		    k->name);
+		return -1;
+	}
+	if (len < CFG_SECRET_MIN) {
+		cfg_err(p, p->lineno, "%s: the secret must be at least %d "
+		    "bytes", k->name, CFG_SECRET_MIN);
+		return -1;
+	}
+	return cfg_set_string(p, (char **)((char *)base + k->off), secret);
+}
+
+static int
+set_secret(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	if (secret_begin(p, k) == -1)
+		return -1;
+	return secret_store(p, k, base, value, strlen(value));
+}
+
+/*
+ * The file holds the secret; trailing white space (the newline an editor
+ * or "echo" adds) is not part of it.  The path is not echoed in messages:
+ * it may well be the secret itself, given to the wrong key.
+ */
+static int
+set_secret_file(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	char buf[CFG_SECRET_FILE_MAX + 1];
+	FILE *fp;
+	size_t n;
+	int rv = -1;
+
+	if (secret_begin(p, k) == -1)
+		return -1;
+	if ((fp = fopen(value, "re")) == NULL) {
+		cfg_err(p, p->lineno, "%s: cannot open the file: %s", k->name,
+		    strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf), fp);
+	if (ferror(fp)) {
+		cfg_err(p, p->lineno, "%s: cannot read the file: %s", k->name,
+		    strerror(errno));
+		goto fail;
+	}
+	if (n > CFG_SECRET_FILE_MAX) {
+		cfg_err(p, p->lineno, "%s: the file is larger than %d bytes",
+		    k->name, CFG_SECRET_FILE_MAX);
+		goto fail;
+	}
+	while (n > 0 && isspace((unsigned char)buf[n - 1]))
+		n--;
+	buf[n] = '\0';
+	if (n == 0) {
+		cfg_err(p, p->lineno, "%s: the file is empty", k->name);
+		goto fail;
+	}
+	rv = secret_store(p, k, base, buf, n);
+fail:
+	explicit_bzero(buf, sizeof(buf));
+	fclose(fp);
+	return rv;
+}
+
+/* "ingest, read" -> CW_SCOPE_INGEST | CW_SCOPE_READ. */
+static int
+set_scopes(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	const char *s, *e, *end;
+	unsigned scopes = 0;
+	size_t i, len;
+	int rv = 0;
+
+	for (s = value; ; s = e + 1) {
+		if ((e = strchr(s, ',')) == NULL)
+			e = s + strlen(s);
+		end = e;
+		while (s < end && isspace((unsigned char)*s))
+			s++;
+		while (end > s && isspace((unsigned char)end[-1]))
+			end--;
+		len = end - s;
+		for (i = 0; i < NKEYS(cfg_scopes); i++)
+			if (strlen(cfg_scopes[i].name) == len &&
+			    strncmp(cfg_scopes[i].name, s, len) == 0)
+				break;
+		if (len == 0) {
+			cfg_err(p, p->lineno, "%s: empty scope; list one or "
+			    "more of ingest, read, admin, separated by commas",
+			    k->name);
+			rv = -1;
+		} else if (i == NKEYS(cfg_scopes)) {
+			cfg_err(p, p->lineno, "%s: unknown scope; each must be "
+			    "ingest, read or admin", k->name);
+			rv = -1;
+		} else
+			scopes |= cfg_scopes[i].bit;
+		if (*e == '\0')
+			break;
+	}
+	if (rv == 0)
+		*(unsigned *)((char *)base + k->off) = scopes;
+	return rv;
+}
+
+static int
+token_name_valid(const char *name)
+{
+	size_t len;
+
+	len = strlen(name);
+	if (len == 0 || len > CFG_TOKEN_NAME_MAX)
+		return 0;
+	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == len;
+}
+
+static void *
+token_open(struct cfg_parse *p, const char *name)
+{
+	struct cw_config *cfg = p->cfg;
+	struct cw_token *t;
+	size_t i;
+
+	if (!token_name_valid(name)) {
+		cfg_err(p, p->lineno, "bad token name in [token:%s]: use 1 to "
+		    "%d characters of A-Z a-z 0-9 _ . -", name,
+		    CFG_TOKEN_NAME_MAX);
+		return NULL;
+	}
+	for (i = 0; i < cfg->ntokens; i++)
+		if (strcmp(cfg->tokens[i].name, name) == 0) {
+			cfg_err(p, p->lineno, "duplicate section [token:%s]",
+			    name);
+			return NULL;
+		}
+	t = reallocarray(cfg->tokens, cfg->ntokens + 1, sizeof(*t));
+	if (t == NULL) {
+		cfg_err(p, p->lineno, "out of memory");
+		return NULL;
+	}
+	cfg->tokens = t;
+	t = &cfg->tokens[cfg->ntokens];
+	memset(t, 0, sizeof(*t));
+	if ((t->name = cfg_strdup(p, name)) == NULL)
+		return NULL;
+	cfg->ntokens++;
+	p->secret_line = 0;
+	p->secret_key = NULL;
+	return t;
+}
+
+/* The checks that need the whole [token:NAME] section. */
+static void
+token_close(struct cfg_parse *p)
+{
+	struct cw_config *cfg = p->cfg;
+	struct cw_token *t = p->base;
+	size_t i, len;
+
+	if (!key_seen(p, "secret") && !key_seen(p, "secret_file"))
+		cfg_err(p, p->sec_line, "[%s]: secret or secret_file is "
+		    "required", p->secname);
+	if (!key_seen(p, "scopes"))
+		cfg_err(p, p->sec_line, "[%s]: scopes is required",
+		    p->secname);
+	if (t->secret == NULL)
+		return;
+	len = strlen(t->secret);
+	for (i = 0; i < cfg->ntokens; i++) {
+		if (&cfg->tokens[i] == t || cfg->tokens[i].secret == NULL)
+			continue;
+		if (util_ct_equal(t->secret, len, cfg->tokens[i].secret,
+		    strlen(cfg->tokens[i].secret))) {
+			cfg_err(p, p->secret_line, "%s: [token:%s] has the "
+			    "same secret as [token:%s]", p->secret_key,
+			    t->name, cfg->tokens[i].name);
+			break;
+		}
+	}
+}
+
+static void
+section_end(struct cfg_parse *p)
+{
+	if (p->sec != NULL && p->sec->close != NULL)
+		p->sec->close(p);
+	p->sec = NULL;
+	p->base = NULL;
+	p->skip = 0;
+	p->seen = 0;
+}
+
+static void
+section_begin(struct cfg_parse *p, const char *name)
+{
+	const struct cfg_section *s;
+	const char *arg = NULL;
+	size_t i, len;
+	unsigned bit;
+
+	section_end(p);
+	p->skip = 1;		/* until we know the section is good */
+	for (i = 0; i < NKEYS(cfg_sections); i++) {
+		s = &cfg_sections[i];
+		len = strlen(s->name);
+		if (s->name[len - 1] == ':') {
+			if (strncmp(name, s->name, len) == 0) {
+				arg = name + len;
+				break;
+			}
+		} else if (strcmp(name, s->name) == 0)
+			break;
+	}
+	if (i == NKEYS(cfg_sections)) {
+		cfg_err(p, p->lineno, "unknown section [%s]", name);
+		return;
+	}
+	if (s->open != NULL) {
+		if ((p->base = s->open(p, arg)) == NULL)
+			return;
+	} else {
+		bit = 1u << i;
+		if (p->fixed_seen & bit) {
+			cfg_err(p, p->lineno, "duplicate section [%s]", name);
+			return;
+		}
+		p->fixed_seen |= bit;
+		p->base = p->cfg;
+	}
+	p->sec = s;
+	snprintf(p->secname, sizeof(p->secname), "%s", name);
+	p->sec_line = p->lineno;
+	p->skip = 0;
+}
+
+/*
+ * "env:NAME" is replaced by the variable's value; anything else is used
+ * as is.  NULL (reported) when the variable is not set.
+ */
+static const char *
+cfg_expand(struct cfg_parse *p, const struct cfg_key *k, const char *value)
+{
+	const char *name, *v;
+
+	if (strncmp(value, "env:", 4) != 0)
+		return value;
+	name = value + 4;
+	if (*name == '\0' || isdigit((unsigned char)*name) ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name)) {
+		cfg_err(p, p->lineno, "%s: env: must be followed by an "
+		    "environment variable name", k->name);
+		return NULL;
+	}
+	if ((v = getenv(name)) == NULL) {
+		cfg_err(p, p->lineno, "%s: env:%s is not set", k->name, name);
+		return NULL;
+	}
+	return v;
+}
+
+static int
+cfg_set(struct cfg_parse *p, const struct cfg_key *k, const char *value)
+{
+	char *field = (char *)p->base + k->off;
+	uint64_t v;
+
+	switch (k->type) {
+	case CFG_STRING:
+		if (*value == '\0') {
+			cfg_err(p, p->lineno, "%s: must not be empty", k->name);
+			return -1;
+		}
+		return cfg_set_string(p, (char **)field, value);
+	case CFG_SIZE:
+	case CFG_UINT:
+	case CFG_U64:
+		if (util_parse_u64(value, k->min, k->max, &v) == -1) {
+			cfg_err(p, p->lineno, "%s: must be a whole number from "
+			    "%llu to %llu", k->name,
+			    (unsigned long long)k->min,
+			    (unsigned long long)k->max);
+			return -1;
+		}
+		if (k->type == CFG_SIZE)
+			*(size_t *)field = (size_t)v;
+		else if (k->type == CFG_UINT)
+			*(unsigned *)field = (unsigned)v;
+		else
+			*(uint64_t *)field = v;
+		return 0;
+	case CFG_FN:
+		return k->set(p, k, p->base, value);
+	}
+	return -1;
+}
+
+/* inih calls this for every key; the reader has set p->lineno. */
+static int
+cfg_handler(void *arg, const char *section, const char *name,
+    const char *value)
+{
+	struct cfg_parse *p = arg;
+	const struct cfg_key *k;
+	size_t i;
+	uint64_t bit;
+
+	(void)section;		/* the reader tracks sections itself */
+	if (p->skip)
+		return 1;	/* the section header was reported */
+	if (p->sec == NULL) {
+		cfg_err(p, p->lineno, "key \"%s\" is outside any section",
+		    name);
+		return 1;
+	}
+	for (i = 0; i < p->sec->nkeys; i++)
+		if (strcmp(p->sec->keys[i].name, name) == 0)
+			break;
+	if (i == p->sec->nkeys) {
+		cfg_err(p, p->lineno, "unknown key \"%s\" in [%s]", name,
+		    p->secname);
+		return 1;
+	}
+	k = &p->sec->keys[i];
+	bit = UINT64_C(1) << i;
+	if (p->seen & bit) {
+		cfg_err(p, p->lineno, "duplicate key \"%s\" in [%s]", name,
+		    p->secname);
+		return 1;
+	}
+	p->seen |= bit;
+	if ((value = cfg_expand(p, k, value)) != NULL)
+		cfg_set(p, k, value);
+	return 1;	/* carry on: every problem is counted */
+}
+
+/*
+ * Cut a ';' or '#' comment (at the start of the line or after white
+ * space) and the white space around what is left.
+ */
+static char *
+cfg_strip(char *s)
+{
+	char *c, *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	for (c = s; *c != '\0'; c++)
+		if ((*c == ';' || *c == '#') &&
+		    (c == s || isspace((unsigned char)c[-1]))) {
+			*c = '\0';
+			break;
+		}
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	*e = '\0';
+	return s;
+}
+
+static void
+cfg_syntax_error(struct cfg_parse *p)
+{
+	cfg_err(p, p->lineno, "syntax error");
+	p->synerr_line = p->lineno;
+}
+
+/*
+ * The fgets()-like reader inih pulls lines through.  Each call reads one
+ * line, so p->lineno is the line of the keys inih passes on next.  Lines
+ * inih must not see (comments, blanks, errors) become empty lines.
+ */
+static char *
+cfg_reader(char *str, int num, void *arg)
+{
+	struct cfg_parse *p = arg;
+	ssize_t n;
+	size_t len;
+	char *s, *e;
+
+	if (num < 4)
+		return NULL;
+	if ((n = getline(&p->buf, &p->bufsz, p->fp)) == -1) {
+		if (ferror(p->fp))
+			p->read_errno = errno;
+		return NULL;
+	}
+	p->lineno++;
+	s = p->buf;
+	if (memchr(s, '\0', n) != NULL) {
+		cfg_syntax_error(p);
+		goto empty;
+	}
+	if (p->lineno == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;		/* UTF-8 byte order mark */
+	s = cfg_strip(s);
+	if (*s == '\0')
+		goto empty;
+	if (*s == '[') {
+		/* "[name]", nothing after it; the name is trimmed. */
+		if ((e = strchr(s, ']')) == NULL || e[1] != '\0')
+			goto badsection;
+		*e = '\0';
+		s = cfg_strip(s + 1);
+		if (*s == '\0' || strchr(s, '[') != NULL)
+			goto badsection;
+		section_begin(p, s);
+		/* inih needs the header only to pass it back to us. */
+		snprintf(str, num, "[]\n");
+		return str;
+	}
+	/* "key = value": inih would also split at ':', we do not. */
+	if ((e = strpbrk(s, "=:")) == NULL || *e != '=' || e == s) {
+		cfg_syntax_error(p);
+		goto empty;
+	}
+	len = strlen(s);
+	if (len > (size_t)num - 2) {
+		cfg_err(p, p->lineno, "line too long: at most %d characters "
+		    "of key = value (use env:NAME for longer values)", num - 2);
+		goto empty;
+	}
+	memcpy(str, s, len);
+	str[len] = '\n';
+	str[len + 1] = '\0';
+	return str;
+badsection:
+	/* Skip its keys rather than blame them on the section before. */
+	cfg_syntax_error(p);
+	section_end(p);
+	p->skip = 1;
+empty:
+	str[0] = '\n';
+	str[1] = '\0';
+	return str;
+}
+
+/*
+ * Parse path into a new config.  Returns the number of problems, each
+ * written to errs (if not NULL) as "path:line: message".  *out is the
+ * config on 0, NULL otherwise; the caller frees it with config_free().
+ */
+int
+config_load(const char *path, FILE *errs, struct cw_config **out)
+{
+	struct cfg_parse p;
+	struct cw_config *cfg;
+	int rv;
+
+	*out = NULL;
+	memset(&p, 0, sizeof(p));
+	p.path = path;
+	p.errs = errs;
+
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL ||
+	    config_defaults(cfg) == -1 ||
+	    (cfg->path = strdup(path)) == NULL) {
+		cfg_err(&p, 0, "out of memory");
+		config_free(cfg);
+		return p.nerr;
+	}
+	p.cfg = cfg;
+
+	if ((p.fp = fopen(path, "re")) == NULL) {
+		cfg_err(&p, 0, "cannot open: %s", strerror(errno));
+		config_free(cfg);
+		return p.nerr;
+	}
+	rv = ini_parse_stream(cfg_reader, &p, cfg_handler, &p);
+	section_end(&p);
+	if (p.read_errno != 0)
+		cfg_err(&p, 0, "read error: %s", strerror(p.read_errno));
+	else if (rv == -2)
+		cfg_err(&p, 0, "out of memory");
+	else if (rv > 0 && rv != p.synerr_line)
+		cfg_err(&p, rv, "syntax error");	/* not caught above */
+	fclose(p.fp);
+	if (p.buf != NULL) {
+		explicit_bzero(p.buf, p.bufsz);	/* may hold a secret */
+		free(p.buf);
+	}
+
+	if (p.nerr > 0) {
+		config_free(cfg);
+		return p.nerr;
+	}
+	*out = cfg;
+	return 0;
+}
+
+/*
+ * Find the token whose secret is the len bytes at secret.  Every token is
+ * compared, and the first match is picked with masks rather than a
+ * branch, so the time taken does not tell which token matched.
+ */
+const struct cw_token *
+config_find_token(const struct cw_config *cfg, const char *secret,
+    size_t len)
+{
+	const struct cw_token *t;
+	uintptr_t match = 0, found = 0, eq;
+	size_t i;
+
+	if (cfg == NULL || secret == NULL)
+		return NULL;
+	for (i = 0; i < cfg->ntokens; i++) {
+		t = &cfg->tokens[i];
+		if (t->secret == NULL)
+			continue;	/* only in a hand-built config */
+		eq = (uintptr_t)(util_ct_equal(secret, len, t->secret,
+		    strlen(t->secret)) != 0);
+		eq = -eq & ~found;	/* all ones for the first match */
+		match |= (uintptr_t)t & eq;
+		found |= eq;
+	}
+	return (const struct cw_token *)match;
+}

@@ -1,0 +1,79 @@
+/*
+ * cwconfig.h -- the INI configuration (SPEC section 7), parsed with libinih.
+ *
+ * config_load() parses one file into a fresh struct cw_config; unknown
+ * sections and keys are errors.  Parsing continues after an error so that
+ * every problem is reported, one "file:line: message" line each.  All
+ * defaults live in config.c (config_defaults()).  SIGHUP parses into a new
+ * struct and swaps only when it is valid.
+ *
+ * (Named cwconfig.h because autoconf owns config.h.)
+ */
+#ifndef CW_CWCONFIG_H
+#define CW_CWCONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CW_SCOPE_INGEST	0x01u
+#define CW_SCOPE_READ	0x02u
+#define CW_SCOPE_ADMIN	0x04u
+
+struct cw_token {
+	char		*name;		/* section name after "token:" */
+	char		*secret;	/* the bearer token; never logged */
+	unsigned	 scopes;	/* CW_SCOPE_* */
+};
+
+struct cw_config {
+	char		*path;
+
+	/* [server] */
+	char		*listen;		/* "host:port", "[v6]:port" */
+	size_t		 max_body_bytes;	/* 1 MiB */
+	size_t		 max_events;		/* per request, 10000 */
+	unsigned	 max_connections;	/* 1024 */
+	unsigned	 request_timeout;	/* s, whole request deadline: 30 */
+	unsigned	 idle_timeout;		/* s, keep-alive idle: 60 */
+	size_t		 max_header_bytes;	/* 16 KiB */
+
+	/* [ingest] */
+	unsigned	 horizon_days;		/* 400 */
+	unsigned	 future_skew;		/* s, 300 */
+	size_t		 max_batch_events;	/* per DB transaction, 20000 */
+
+	/* [database] */
+	char		*db_url;		/* libpq conninfo or URI */
+
+	/* [spool] */
+	char		*spool_dir;
+	uint64_t	 spool_max_bytes;
+
+	/* [log] */
+	int		 log_level;		/* LOG_LVL_*, default info */
+
+	struct cw_token	*tokens;
+	size_t		 ntokens;
+};
+
+/*
+ * Parse path.  Returns the number of problems found (0 = valid), each
+ * written to errs as "path:line: message\n".  On 0, *out is a new config
+ * the caller frees with config_free(); otherwise *out is NULL.
+ */
+int	config_load(const char *path, FILE *errs, struct cw_config **out);
+void	config_free(struct cw_config *);
+
+/*
+ * Find the token whose secret equals the given bytes; compares against
+ * every token in constant time per token.  NULL if none.
+ */
+const struct cw_token *config_find_token(const struct cw_config *,
+	    const char *secret, size_t len);
+
+/* Split "host:port" / "[v6]:port" into host and port; 0 or -1. */
+int	config_split_listen(const char *listen, char *host, size_t hostlen,
+	    unsigned *port);
+
+#endif

@@ -1,0 +1,1105 @@
+/*
+ * check_config.c -- unit tests for config.c: values, defaults, and that
+ * every problem is one "path:line: message" line with the right line.
+ *
+ * Most cases write a small config to a temporary file so that the text
+ * and its line numbers sit next to the assertions; the larger ones live in
+ * tests/unit/data/config-*.conf.  Error text is compared with the file's
+ * path replaced by "F".
+ */
+#include "config.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cwconfig.h"
+#include "log.h"
+
+#define DATA(f)		TEST_DATA_DIR "/" f
+#define CONF(f)		TEST_DATA_DIR "/../../../conf/" f
+
+static char tmp_path[256];
+
+static const char *
+tmp_dir(void)
+{
+	const char *d = getenv("TMPDIR");
+
+	return d != NULL && *d != '\0' ? d : "/tmp";
+}
+
+/* Write text to a new temporary file, named in tmp_path. */
+static void
+write_tmp(const char *text)
+{
+	size_t len = strlen(text);
+	int fd;
+
+	snprintf(tmp_path, sizeof(tmp_path), "%s/check_config-XXXXXX",
+	    tmp_dir());
+	fd = mkstemp(tmp_path);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+	ck_assert_int_eq(close(fd), 0);
+}
+
+/* A copy of s with every occurrence of from replaced by to. */
+static char *
+replace(const char *s, const char *from, const char *to)
+{
+	size_t flen = strlen(from), tlen = strlen(to), n = 0;
+	const char *p, *q;
+	char *out, *o;
+
+	for (p = s; (q = strstr(p, from)) != NULL; p = q + flen)
+		n++;
+	out = malloc(strlen(s) + n * tlen + 1);
+	ck_assert_ptr_nonnull(out);
+	for (o = out, p = s; (q = strstr(p, from)) != NULL; p = q + flen) {
+		memcpy(o, p, q - p);
+		o += q - p;
+		memcpy(o, to, tlen);
+		o += tlen;
+	}
+	strcpy(o, p);
+	return out;
+}
+
+static int
+count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/*
+ * Load path, returning the problem count; *errs gets the messages with
+ * the path replaced by "F".  Checks what holds for every load: one line
+ * per problem, and a config exactly when there is no problem.
+ */
+static int
+load(const char *path, struct cw_config **cfg, char **errs)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+	int n;
+
+	fp = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(fp);
+	*cfg = (struct cw_config *)1;	/* must be overwritten */
+	n = config_load(path, fp, cfg);
+	ck_assert_int_eq(fclose(fp), 0);
+	*errs = replace(buf, path, "F");
+	free(buf);
+	ck_assert_int_ge(n, 0);
+	ck_assert_int_eq(count_lines(*errs), n);
+	if (n == 0)
+		ck_assert_ptr_nonnull(*cfg);
+	else
+		ck_assert_ptr_null(*cfg);
+	return n;
+}
+
+static int
+load_text(const char *text, struct cw_config **cfg, char **errs)
+{
+	int n;
+
+	write_tmp(text);
+	n = load(tmp_path, cfg, errs);
+	unlink(tmp_path);
+	return n;
+}
+
+/* text must give exactly the messages in want (with "F" for the path). */
+static void
+expect_errors(const char *text, int nwant, const char *want)
+{
+	struct cw_config *cfg;
+	char *errs;
+	int n;
+
+	n = load_text(text, &cfg, &errs);
+	ck_assert_msg(strcmp(errs, want) == 0 && n == nwant,
+	    "config:\n%s\nwant %d:\n%s\ngot %d:\n%s", text, nwant, want, n,
+	    errs);
+	free(errs);
+}
+
+/* text must be valid; returns the config. */
+static struct cw_config *
+expect_ok(const char *text)
+{
+	struct cw_config *cfg;
+	char *errs;
+	int n;
+
+	n = load_text(text, &cfg, &errs);
+	ck_assert_msg(n == 0, "config:\n%s\ngot errors:\n%s", text, errs);
+	free(errs);
+	return cfg;
+}
+
+static void
+assert_defaults(const struct cw_config *cfg)
+{
+	ck_assert_str_eq(cfg->listen, "127.0.0.1:8080");
+	ck_assert_uint_eq(cfg->max_body_bytes, 1048576);
+	ck_assert_uint_eq(cfg->max_events, 10000);
+	ck_assert_uint_eq(cfg->max_connections, 1024);
+	ck_assert_uint_eq(cfg->request_timeout, 30);
+	ck_assert_uint_eq(cfg->idle_timeout, 60);
+	ck_assert_uint_eq(cfg->max_header_bytes, 16384);
+	ck_assert_uint_eq(cfg->horizon_days, 400);
+	ck_assert_uint_eq(cfg->future_skew, 300);
+	ck_assert_uint_eq(cfg->max_batch_events, 20000);
+	ck_assert_str_eq(cfg->db_url, "postgresql:///churnwatch");
+	ck_assert_str_eq(cfg->spool_dir, "/var/lib/churnwatch/spool");
+	ck_assert_uint_eq(cfg->spool_max_bytes, UINT64_C(1073741824));
+	ck_assert_int_eq(cfg->log_level, LOG_LVL_INFO);
+	ck_assert_uint_eq(cfg->ntokens, 0);
+}
+
+START_TEST(test_free_null)
+{
+	config_free(NULL);
+}
+END_TEST
+
+START_TEST(test_split_listen)
+{
+	static const struct {
+		const char	*in;
+		const char	*host;	/* NULL: must fail */
+		unsigned	 port;
+	} t[] = {
+		{ "127.0.0.1:8080", "127.0.0.1", 8080 },
+		{ "0.0.0.0:1", "0.0.0.0", 1 },
+		{ "localhost:65535", "localhost", 65535 },
+		{ "[::1]:9090", "::1", 9090 },
+		{ "[fe80::1%eth0]:80", "fe80::1%eth0", 80 },
+		{ "[::]:8080", "::", 8080 },
+		{ "127.0.0.1", NULL, 0 },
+		{ "127.0.0.1:", NULL, 0 },
+		{ "127.0.0.1:0", NULL, 0 },
+		{ "127.0.0.1:65536", NULL, 0 },
+		{ "127.0.0.1:-1", NULL, 0 },
+		{ "127.0.0.1:80x", NULL, 0 },
+		{ "127.0.0.1: 80", NULL, 0 },
+		{ ":8080", NULL, 0 },
+		{ "::1:8080", NULL, 0 },
+		{ "[::1]8080", NULL, 0 },
+		{ "[::1]", NULL, 0 },
+		{ "[]:80", NULL, 0 },
+		{ "[127.0.0.1]:80", NULL, 0 },
+		{ "host name:80", NULL, 0 },
+		{ "", NULL, 0 },
+	};
+	char host[64];
+	unsigned port;
+	size_t i;
+	int rv;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		port = 0;
+		rv = config_split_listen(t[i].in, host, sizeof(host), &port);
+		if (t[i].host == NULL) {
+			ck_assert_msg(rv == -1, "\"%s\" accepted", t[i].in);
+			continue;
+		}
+		ck_assert_msg(rv == 0, "\"%s\" rejected", t[i].in);
+		ck_assert_str_eq(host, t[i].host);
+		ck_assert_uint_eq(port, t[i].port);
+	}
+	/* The host must fit, with its NUL. */
+	ck_assert_int_eq(config_split_listen("abcd:1", host, 4, &port), -1);
+	ck_assert_int_eq(config_split_listen("abc:1", host, 4, &port), 0);
+	ck_assert_str_eq(host, "abc");
+}
+END_TEST
+
+START_TEST(test_defaults_empty_file)
+{
+	struct cw_config *cfg;
+
+	cfg = expect_ok("");
+	assert_defaults(cfg);
+	config_free(cfg);
+
+	cfg = expect_ok("# only a comment\n\n[server]\n[ingest]\n");
+	assert_defaults(cfg);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_defaults_partial)
+{
+	struct cw_config *cfg;
+	char *errs;
+
+	ck_assert_int_eq(load(DATA("config-partial.conf"), &cfg, &errs), 0);
+	free(errs);
+	ck_assert_str_eq(cfg->path, DATA("config-partial.conf"));
+	ck_assert_str_eq(cfg->listen, "0.0.0.0:9000");
+	ck_assert_int_eq(cfg->log_level, LOG_LVL_WARNING);
+	ck_assert_uint_eq(cfg->max_body_bytes, 1048576);
+	ck_assert_uint_eq(cfg->max_events, 10000);
+	ck_assert_uint_eq(cfg->max_connections, 1024);
+	ck_assert_uint_eq(cfg->request_timeout, 30);
+	ck_assert_uint_eq(cfg->idle_timeout, 60);
+	ck_assert_uint_eq(cfg->max_header_bytes, 16384);
+	ck_assert_uint_eq(cfg->horizon_days, 400);
+	ck_assert_uint_eq(cfg->future_skew, 300);
+	ck_assert_uint_eq(cfg->max_batch_events, 20000);
+	ck_assert_str_eq(cfg->db_url, "postgresql:///churnwatch");
+	ck_assert_str_eq(cfg->spool_dir, "/var/lib/churnwatch/spool");
+	ck_assert_uint_eq(cfg->spool_max_bytes, UINT64_C(1073741824));
+	ck_assert_uint_eq(cfg->ntokens, 0);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_good_full)
+{
+	struct cw_config *cfg;
+	char *errs;
+
+	ck_assert_int_eq(load(DATA("config-good.conf"), &cfg, &errs), 0);
+	free(errs);
+	ck_assert_str_eq(cfg->listen, "[::1]:9090");
+	ck_assert_uint_eq(cfg->max_body_bytes, 2097152);
+	ck_assert_uint_eq(cfg->max_events, 5000);
+	ck_assert_uint_eq(cfg->max_connections, 256);
+	ck_assert_uint_eq(cfg->request_timeout, 10);
+	ck_assert_uint_eq(cfg->idle_timeout, 20);
+	ck_assert_uint_eq(cfg->max_header_bytes, 8192);
+	ck_assert_uint_eq(cfg->horizon_days, 90);
+	ck_assert_uint_eq(cfg->future_skew, 0);
+	ck_assert_uint_eq(cfg->max_batch_events, 1000);
+	ck_assert_str_eq(cfg->db_url, "host=db.internal dbname=churn user=cw");
+	ck_assert_str_eq(cfg->spool_dir, "/srv/churnwatch/spool");
+	ck_assert_uint_eq(cfg->spool_max_bytes, 0);
+	ck_assert_int_eq(cfg->log_level, LOG_LVL_DEBUG);
+	ck_assert_uint_eq(cfg->ntokens, 2);
+	ck_assert_str_eq(cfg->tokens[0].name, "backend");
+	ck_assert_str_eq(cfg->tokens[0].secret, "backend-secret-0001");
+	ck_assert_uint_eq(cfg->tokens[0].scopes, CW_SCOPE_INGEST);
+	ck_assert_str_eq(cfg->tokens[1].name, "dash.board-2");
+	ck_assert_str_eq(cfg->tokens[1].secret, "dashboard-secret-0002");
+	ck_assert_uint_eq(cfg->tokens[1].scopes,
+	    CW_SCOPE_INGEST | CW_SCOPE_READ | CW_SCOPE_ADMIN);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_number_bounds)
+{
+	struct cw_config *cfg;
+
+	/* Both ends of every range are accepted. */
+	cfg = expect_ok(
+	    "[server]\n"
+	    "max_body_bytes = 1024\n"
+	    "max_events = 1\n"
+	    "max_connections = 100000\n"
+	    "request_timeout = 3600\n"
+	    "idle_timeout = 1\n"
+	    "max_header_bytes = 1048576\n"
+	    "[ingest]\n"
+	    "horizon_days = 3650\n"
+	    "future_skew = 86400\n"
+	    "max_batch_events = 1000000\n"
+	    "[spool]\n"
+	    "max_bytes = 4611686018427387904\n");
+	ck_assert_uint_eq(cfg->max_body_bytes, 1024);
+	ck_assert_uint_eq(cfg->max_events, 1);
+	ck_assert_uint_eq(cfg->max_connections, 100000);
+	ck_assert_uint_eq(cfg->request_timeout, 3600);
+	ck_assert_uint_eq(cfg->idle_timeout, 1);
+	ck_assert_uint_eq(cfg->max_header_bytes, 1048576);
+	ck_assert_uint_eq(cfg->horizon_days, 3650);
+	ck_assert_uint_eq(cfg->future_skew, 86400);
+	ck_assert_uint_eq(cfg->max_batch_events, 1000000);
+	ck_assert_uint_eq(cfg->spool_max_bytes, UINT64_C(1) << 62);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_comments)
+{
+	struct cw_config *cfg;
+
+	cfg = expect_ok(
+	    "\xef\xbb\xbf# a comment line, after a byte order mark\n"
+	    "; a semicolon comment line\n"
+	    "   # an indented comment\n"
+	    "[server]    ; comment after a section\n"
+	    "listen = 127.0.0.1:8081            ; host:port\n"
+	    "max_events = 42\t# hash after a tab\n"
+	    "max_body_bytes=4096\n"
+	    "\n"
+	    "   \t  \n"
+	    "[database]\r\n"
+	    "url = postgresql://h/db?a=b#frag\r\n"	/* '#' inside: kept */
+	    "[token:t]\n"
+	    "secret = semi;colon#hash   ; but this is a comment\n"
+	    "scopes = read # and this\n");
+	ck_assert_str_eq(cfg->listen, "127.0.0.1:8081");
+	ck_assert_uint_eq(cfg->max_events, 42);
+	ck_assert_str_eq(cfg->db_url, "postgresql://h/db?a=b#frag");
+	ck_assert_str_eq(cfg->tokens[0].secret, "semi;colon#hash");
+	ck_assert_uint_eq(cfg->tokens[0].scopes, CW_SCOPE_READ);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	struct cw_config *cfg;
+	char *errs;
+
+	ck_assert_int_eq(load(DATA("no-such-file.conf"), &cfg, &errs), 1);
+	ck_assert_str_eq(errs, "F: cannot open: No such file or directory\n");
+	free(errs);
+
+	/* errs may be NULL: the count is still right. */
+	cfg = (struct cw_config *)1;
+	ck_assert_int_eq(config_load(DATA("no-such-file.conf"), NULL, &cfg), 1);
+	ck_assert_ptr_null(cfg);
+}
+END_TEST
+
+START_TEST(test_errs_null)
+{
+	struct cw_config *cfg;
+
+	cfg = (struct cw_config *)1;
+	ck_assert_int_eq(config_load(DATA("config-three-errors.conf"), NULL,
+	    &cfg), 3);
+	ck_assert_ptr_null(cfg);
+}
+END_TEST
+
+START_TEST(test_unknown_section)
+{
+	expect_errors(
+	    "[server]\n"
+	    "listen = 127.0.0.1:8080\n"
+	    "[signal:login_absent]\n"
+	    "enabled = true\n"		/* keys of a bad section: not again */
+	    "weight = 30\n"
+	    "[Server]\n",
+	    2,
+	    "F:3: unknown section [signal:login_absent]\n"
+	    "F:6: unknown section [Server]\n");
+}
+END_TEST
+
+START_TEST(test_unknown_key)
+{
+	expect_errors(
+	    "[server]\n"
+	    "listen = 127.0.0.1:8080\n"
+	    "max_body = 10\n"
+	    "[token:a]\n"
+	    "secret = aaaaaaaaaa\n"
+	    "scope = read\n"
+	    "scopes = read\n",
+	    2,
+	    "F:3: unknown key \"max_body\" in [server]\n"
+	    "F:6: unknown key \"scope\" in [token:a]\n");
+}
+END_TEST
+
+START_TEST(test_key_outside_section)
+{
+	expect_errors(
+	    "listen = 127.0.0.1:8080\n"
+	    "[server]\n",
+	    1,
+	    "F:1: key \"listen\" is outside any section\n");
+}
+END_TEST
+
+START_TEST(test_duplicate_key)
+{
+	expect_errors(
+	    "[server]\n"
+	    "listen = 127.0.0.1:8080\n"
+	    "max_events = 5\n"
+	    "listen = 127.0.0.1:8081\n"
+	    "[token:a]\n"
+	    "secret = aaaaaaaaaa\n"
+	    "scopes = read\n"
+	    "scopes = admin\n",
+	    2,
+	    "F:4: duplicate key \"listen\" in [server]\n"
+	    "F:8: duplicate key \"scopes\" in [token:a]\n");
+}
+END_TEST
+
+START_TEST(test_duplicate_section)
+{
+	expect_errors(
+	    "[server]\n"
+	    "listen = 127.0.0.1:8080\n"
+	    "[token:a]\n"
+	    "secret = aaaaaaaaaa\n"
+	    "scopes = read\n"
+	    "[server]\n"
+	    "listen = 127.0.0.1:8081\n"
+	    "[token:a]\n"
+	    "secret = bbbbbbbbbb\n"
+	    "scopes = read\n",
+	    2,
+	    "F:6: duplicate section [server]\n"
+	    "F:8: duplicate section [token:a]\n");
+}
+END_TEST
+
+START_TEST(test_bad_number)
+{
+	static const char *bad[] = {
+		"abc", "-1", "+5", "1e3", "12 34", "0x10", "1.5", "10k",
+		"99999999999999999999999", "env", "",
+	};
+	char text[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[server]\nmax_events = %s\n",
+		    bad[i]);
+		expect_errors(text, 1, "F:2: max_events: must be a whole "
+		    "number from 1 to 1000000\n");
+	}
+}
+END_TEST
+
+START_TEST(test_out_of_range)
+{
+	expect_errors(
+	    "[server]\n"
+	    "max_body_bytes = 1023\n"
+	    "max_events = 0\n"
+	    "max_connections = 100001\n"
+	    "request_timeout = 0\n"
+	    "idle_timeout = 3601\n"
+	    "max_header_bytes = 1048577\n"
+	    "[ingest]\n"
+	    "horizon_days = 3651\n"
+	    "future_skew = 86401\n"
+	    "max_batch_events = 0\n"
+	    "[spool]\n"
+	    "max_bytes = 4611686018427387905\n",
+	    10,
+	    "F:2: max_body_bytes: must be a whole number from 1024 to "
+	    "1073741824\n"
+	    "F:3: max_events: must be a whole number from 1 to 1000000\n"
+	    "F:4: max_connections: must be a whole number from 1 to 100000\n"
+	    "F:5: request_timeout: must be a whole number from 1 to 3600\n"
+	    "F:6: idle_timeout: must be a whole number from 1 to 3600\n"
+	    "F:7: max_header_bytes: must be a whole number from 1024 to "
+	    "1048576\n"
+	    "F:9: horizon_days: must be a whole number from 1 to 3650\n"
+	    "F:10: future_skew: must be a whole number from 0 to 86400\n"
+	    "F:11: max_batch_events: must be a whole number from 1 to "
+	    "1000000\n"
+	    "F:13: max_bytes: must be a whole number from 0 to "
+	    "4611686018427387904\n");
+}
+END_TEST
+
+START_TEST(test_bad_listen)
+{
+	static const char *bad[] = {
+		"127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "::1:8080",
+		"[::1]", ":8080", "localhost:http", "",
+	};
+	char text[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[server]\nlisten = %s\n",
+		    bad[i]);
+		expect_errors(text, 1, "F:2: listen: must be host:port or "
+		    "[ipv6]:port with a port from 1 to 65535\n");
+	}
+}
+END_TEST
+
+START_TEST(test_log_level)
+{
+	struct cw_config *cfg;
+
+	cfg = expect_ok("[log]\nlevel = error\n");
+	ck_assert_int_eq(cfg->log_level, LOG_LVL_ERR);
+	config_free(cfg);
+	cfg = expect_ok("[log]\nlevel = notice\n");
+	ck_assert_int_eq(cfg->log_level, LOG_LVL_NOTICE);
+	config_free(cfg);
+	expect_errors("[log]\nlevel = verbose\n", 1, "F:2: level: must be "
+	    "one of error, warning, notice, info, debug\n");
+}
+END_TEST
+
+START_TEST(test_empty_string)
+{
+	expect_errors(
+	    "[database]\n"
+	    "url =\n"
+	    "[spool]\n"
+	    "dir =    ; nothing but a comment\n",
+	    2,
+	    "F:2: url: must not be empty\n"
+	    "F:4: dir: must not be empty\n");
+}
+END_TEST
+
+START_TEST(test_token_name)
+{
+	struct cw_config *cfg;
+
+	expect_errors(
+	    "[token:]\n"
+	    "secret = aaaaaaaaaa\n"
+	    "[token:a/b]\n"
+	    "scopes = read\n"
+	    "[token:"
+	    "12345678901234567890123456789012345678901234567890123456789012345"
+	    "]\n",
+	    3,
+	    "F:1: bad token name in [token:]: use 1 to 64 characters of "
+	    "A-Z a-z 0-9 _ . -\n"
+	    "F:3: bad token name in [token:a/b]: use 1 to 64 characters of "
+	    "A-Z a-z 0-9 _ . -\n"
+	    "F:5: bad token name in [token:"
+	    "12345678901234567890123456789012345678901234567890123456789012345"
+	    "]: use 1 to 64 characters of A-Z a-z 0-9 _ . -\n");
+
+	cfg = expect_ok(
+	    "[token:"
+	    "1234567890123456789012345678901234567890123456789012345678901234"
+	    "]\n"
+	    "secret = aaaaaaaaaa\n"
+	    "scopes = read\n"
+	    "[token:A-z_0.9]\n"
+	    "secret = bbbbbbbbbb\n"
+	    "scopes = read\n");
+	ck_assert_uint_eq(cfg->ntokens, 2);
+	ck_assert_str_eq(cfg->tokens[1].name, "A-z_0.9");
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_bad_scope)
+{
+	expect_errors(
+	    "[token:a]\n"
+	    "secret = aaaaaaaaaa\n"
+	    "scopes = ingest, write\n"
+	    "[token:b]\n"
+	    "secret = bbbbbbbbbb\n"
+	    "scopes = read,,admin\n"
+	    "[token:c]\n"
+	    "secret = cccccccccc\n"
+	    "scopes =\n"
+	    "[token:d]\n"
+	    "secret = dddddddddd\n"
+	    "scopes = Read\n",
+	    4,
+	    "F:3: scopes: unknown scope; each must be ingest, read or admin\n"
+	    "F:6: scopes: empty scope; list one or more of ingest, read, "
+	    "admin, separated by commas\n"
+	    "F:9: scopes: empty scope; list one or more of ingest, read, "
+	    "admin, separated by commas\n"
+	    "F:12: scopes: unknown scope; each must be ingest, read or "
+	    "admin\n");
+}
+END_TEST
+
+START_TEST(test_missing_secret_or_scopes)
+{
+	expect_errors(
+	    "[token:a]\n"
+	    "scopes = read\n"
+	    "[token:b]\n"
+	    "secret = bbbbbbbbbb\n"
+	    "[token:c]\n",
+	    4,
+	    "F:1: [token:a]: secret or secret_file is required\n"
+	    "F:3: [token:b]: scopes is required\n"
+	    "F:5: [token:c]: secret or secret_file is required\n"
+	    "F:5: [token:c]: scopes is required\n");
+}
+END_TEST
+
+START_TEST(test_secret_and_secret_file)
+{
+	expect_errors(
+	    "[token:a]\n"
+	    "secret = aaaaaaaaaa\n"
+	    "secret_file = /etc/passwd\n"
+	    "scopes = read\n"
+	    "[token:b]\n"
+	    "secret_file = /nonexistent/b.token\n"
+	    "scopes = read\n"
+	    "secret = bbbbbbbbbb\n"
+	    "[token:c]\n"
+	    "secret = short\n"		/* bad, but given */
+	    "secret_file = /etc/passwd\n"
+	    "scopes = read\n",
+	    5,
+	    "F:3: secret_file: only one of secret and secret_file may be "
+	    "given\n"
+	    "F:6: secret_file: cannot open the file: No such file or "
+	    "directory\n"
+	    "F:8: secret: only one of secret and secret_file may be given\n"
+	    "F:10: secret: the secret must be at least 8 bytes\n"
+	    "F:11: secret_file: only one of secret and secret_file may be "
+	    "given\n");
+}
+END_TEST
+
+START_TEST(test_short_secret)
+{
+	struct cw_config *cfg;
+
+	expect_errors(
+	    "[token:a]\n"
+	    "secret = 1234567\n"
+	    "scopes = read\n",
+	    1,
+	    "F:2: secret: the secret must be at least 8 bytes\n");
+	cfg = expect_ok("[token:a]\nsecret = 12345678\nscopes = read\n");
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_duplicate_secret)
+{
+	expect_errors(
+	    "[token:a]\n"
+	    "secret = same-secret\n"
+	    "scopes = read\n"
+	    "[token:b]\n"
+	    "scopes = ingest\n"
+	    "secret = same-secret\n"
+	    "[token:c]\n"
+	    "secret = same-secret-not\n"
+	    "scopes = ingest\n",
+	    1,
+	    "F:6: secret: [token:b] has the same secret as [token:a]\n");
+}
+END_TEST
+
+START_TEST(test_secret_file)
+{
+	struct cw_config *cfg;
+	char spath[256], text[512];
+	const char *content = "file-secret-0123 \n\n";
+	int fd;
+
+	snprintf(spath, sizeof(spath), "%s/check_config-secret-XXXXXX",
+	    tmp_dir());
+	fd = mkstemp(spath);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(write(fd, content, strlen(content)),
+	    (ssize_t)strlen(content));
+	ck_assert_int_eq(close(fd), 0);
+
+	snprintf(text, sizeof(text),
+	    "[token:filed]\n"
+	    "secret_file = %s   ; trailing white space is trimmed\n"
+	    "scopes = ingest\n", spath);
+	cfg = expect_ok(text);
+	ck_assert_str_eq(cfg->tokens[0].secret, "file-secret-0123");
+	config_free(cfg);
+
+	/* An empty (all white space) file is an error at that line. */
+	fd = open(spath, O_WRONLY | O_TRUNC);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(write(fd, " \n\n", 3), 3);
+	ck_assert_int_eq(close(fd), 0);
+	snprintf(text, sizeof(text),
+	    "[token:filed]\n"
+	    "scopes = ingest\n"
+	    "secret_file = %s\n", spath);
+	expect_errors(text, 1, "F:3: secret_file: the file is empty\n");
+
+	/* So is an unreadable one (a directory) or a missing one. */
+	unlink(spath);
+	snprintf(text, sizeof(text),
+	    "[token:a]\n"
+	    "scopes = ingest\n"
+	    "secret_file = %s\n"
+	    "[token:b]\n"
+	    "scopes = ingest\n"
+	    "secret_file = %s\n", spath, tmp_dir());
+	expect_errors(text, 2,
+	    "F:3: secret_file: cannot open the file: No such file or "
+	    "directory\n"
+	    "F:6: secret_file: cannot read the file: Is a directory\n");
+}
+END_TEST
+
+START_TEST(test_env)
+{
+	struct cw_config *cfg;
+
+	ck_assert_int_eq(setenv("CW_TEST_DB_URL", "postgresql://envhost/db",
+	    1), 0);
+	ck_assert_int_eq(setenv("CW_TEST_SECRET", "secret-from-env", 1), 0);
+	ck_assert_int_eq(setenv("CW_TEST_PORT", "127.0.0.1:7070", 1), 0);
+	ck_assert_int_eq(setenv("CW_TEST_EVENTS", "77", 1), 0);
+	cfg = expect_ok(
+	    "[server]\n"
+	    "listen = env:CW_TEST_PORT\n"
+	    "max_events = env:CW_TEST_EVENTS   ; numbers too\n"
+	    "[database]\n"
+	    "url = env:CW_TEST_DB_URL\n"
+	    "[token:e]\n"
+	    "secret = env:CW_TEST_SECRET\n"
+	    "scopes = read\n");
+	ck_assert_str_eq(cfg->listen, "127.0.0.1:7070");
+	ck_assert_uint_eq(cfg->max_events, 77);
+	ck_assert_str_eq(cfg->db_url, "postgresql://envhost/db");
+	ck_assert_str_eq(cfg->tokens[0].secret, "secret-from-env");
+	config_free(cfg);
+
+	/* The value from the environment is validated like any other. */
+	ck_assert_int_eq(setenv("CW_TEST_EVENTS", "lots", 1), 0);
+	expect_errors("[server]\nmax_events = env:CW_TEST_EVENTS\n", 1,
+	    "F:2: max_events: must be a whole number from 1 to 1000000\n");
+
+	unsetenv("CW_TEST_DB_URL");
+	unsetenv("CW_TEST_SECRET");
+	unsetenv("CW_TEST_PORT");
+	unsetenv("CW_TEST_EVENTS");
+}
+END_TEST
+
+START_TEST(test_env_unset)
+{
+	unsetenv("CW_TEST_UNSET");
+	expect_errors(
+	    "[database]\n"
+	    "url = env:CW_TEST_UNSET\n"
+	    "[token:e]\n"
+	    "secret = env:CW_TEST_UNSET\n"
+	    "scopes = read\n"
+	    "[spool]\n"
+	    "dir = env:\n"
+	    "max_bytes = env:NOT-A-NAME\n",
+	    4,
+	    "F:2: url: env:CW_TEST_UNSET is not set\n"
+	    "F:4: secret: env:CW_TEST_UNSET is not set\n"
+	    "F:7: dir: env: must be followed by an environment variable "
+	    "name\n"
+	    "F:8: max_bytes: env: must be followed by an environment "
+	    "variable name\n");
+}
+END_TEST
+
+START_TEST(test_syntax_error)
+{
+	expect_errors(
+	    "[server]\n"
+	    "this line has no equals sign\n"
+	    "[ingest\n"
+	    "horizon_days = 1\n"	/* not blamed on [server] */
+	    "[log] level = info\n"
+	    "[]\n"
+	    "[[log]]\n"
+	    "[log]\n"
+	    "= value without a key\n"
+	    "level: info\n"
+	    "level = info\n"
+	    "   indented = not a continuation\n"
+	    "bogus = 1\n",
+	    9,
+	    "F:2: syntax error\n"
+	    "F:3: syntax error\n"
+	    "F:5: syntax error\n"
+	    "F:6: syntax error\n"
+	    "F:7: syntax error\n"
+	    "F:9: syntax error\n"
+	    "F:10: syntax error\n"
+	    "F:12: unknown key \"indented\" in [log]\n"
+	    "F:13: unknown key \"bogus\" in [log]\n");
+}
+END_TEST
+
+START_TEST(test_long_lines)
+{
+	struct cw_config *cfg;
+	char text[1024], val[512];
+
+	/* 150 characters of value fit in libinih's line buffer ... */
+	memset(val, 'x', 150);
+	val[150] = '\0';
+	snprintf(text, sizeof(text), "[database]\nurl = %s\n", val);
+	cfg = expect_ok(text);
+	ck_assert_str_eq(cfg->db_url, val);
+	config_free(cfg);
+
+	/* ... and long comments do not count ... */
+	snprintf(text, sizeof(text), "[database]\nurl = x  ; %s\n", val);
+	cfg = expect_ok(text);
+	ck_assert_str_eq(cfg->db_url, "x");
+	config_free(cfg);
+
+	/* ... but 300 do not, and that is reported, not truncated. */
+	memset(val, 'x', 300);
+	val[300] = '\0';
+	snprintf(text, sizeof(text), "[database]\nurl = %s\n[log]\n"
+	    "level = info\n", val);
+	{
+		struct cw_config *c;
+		char *errs;
+
+		ck_assert_int_eq(load_text(text, &c, &errs), 1);
+		ck_assert_msg(strncmp(errs, "F:2: line too long: at most ",
+		    28) == 0, "got %s", errs);
+		free(errs);
+	}
+}
+END_TEST
+
+START_TEST(test_three_errors)
+{
+	struct cw_config *cfg;
+	char *errs;
+
+	ck_assert_int_eq(load(DATA("config-three-errors.conf"), &cfg, &errs),
+	    3);
+	ck_assert_str_eq(errs,
+	    "F:4: max_body_bytes: must be a whole number from 1024 to "
+	    "1073741824\n"
+	    "F:7: unknown section [server-x]\n"
+	    "F:11: scopes: unknown scope; each must be ingest, read or "
+	    "admin\n");
+	free(errs);
+}
+END_TEST
+
+START_TEST(test_find_token)
+{
+	struct cw_config *cfg;
+	const struct cw_token *t;
+
+	cfg = expect_ok(
+	    "[token:one]\n"
+	    "secret = first-secret\n"
+	    "scopes = ingest\n"
+	    "[token:two]\n"
+	    "secret = second-secret\n"
+	    "scopes = read, admin\n"
+	    "[token:three]\n"
+	    "secret = second-secret-longer\n"
+	    "scopes = read\n");
+	t = config_find_token(cfg, "first-secret", 12);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_str_eq(t->name, "one");
+	t = config_find_token(cfg, "second-secret", 13);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_str_eq(t->name, "two");
+	ck_assert_uint_eq(t->scopes, CW_SCOPE_READ | CW_SCOPE_ADMIN);
+	t = config_find_token(cfg, "second-secret-longer", 20);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_str_eq(t->name, "three");
+	/* Only the given bytes count, not a NUL after them. */
+	t = config_find_token(cfg, "second-secret-longer", 13);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_str_eq(t->name, "two");
+
+	ck_assert_ptr_null(config_find_token(cfg, "first-secreT", 12));
+	ck_assert_ptr_null(config_find_token(cfg, "first-secre", 11));
+	ck_assert_ptr_null(config_find_token(cfg, "first-secret-", 13));
+	ck_assert_ptr_null(config_find_token(cfg, "first", 5));
+	ck_assert_ptr_null(config_find_token(cfg, "", 0));
+	ck_assert_ptr_null(config_find_token(cfg, NULL, 0));
+	ck_assert_ptr_null(config_find_token(NULL, "first-secret", 12));
+	config_free(cfg);
+
+	cfg = expect_ok("");
+	ck_assert_ptr_null(config_find_token(cfg, "first-secret", 12));
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_no_secrets_in_errors)
+{
+	static const char *secrets[] = {
+		"Sh0rt-1", "TOP-s3cret-scopes", "TOP-s3cret-path",
+		"TOP-s3cret-dup", "TOP-s3cret-unknown", "TOP-s3cret-bare",
+		"TOP-s3cret-listen", "TOP-s3cret-env", "TOP-s3cret-level",
+		"TOP-s3cret-section",
+	};
+	struct cw_config *cfg;
+	char *errs;
+	size_t i;
+
+	ck_assert_int_eq(setenv("CW_TEST_SHORT", "Sh0rt-1", 1), 0);
+	ck_assert_int_eq(setenv("CW_TEST_ENVSECRET", "TOP-s3cret-env", 1), 0);
+	ck_assert_int_eq(load_text(
+	    "[token:a]\n"
+	    "secret = Sh0rt-1\n"			/* too short */
+	    "scopes = TOP-s3cret-scopes\n"		/* in the wrong key */
+	    "[token:b]\n"
+	    "secret_file = TOP-s3cret-path\n"		/* not a path */
+	    "scopes = read\n"
+	    "[token:c]\n"
+	    "secret = TOP-s3cret-dup\n"
+	    "scopes = read\n"
+	    "[token:d]\n"
+	    "secret = TOP-s3cret-dup\n"			/* same as c */
+	    "scopes = read\n"
+	    "password = TOP-s3cret-unknown\n"		/* unknown key */
+	    "TOP-s3cret-bare\n"				/* no key at all */
+	    "[token:e]\n"
+	    "secret = env:CW_TEST_SHORT\n"		/* too short */
+	    "scopes = read\n"
+	    "secret = TOP-s3cret-dup\n"			/* duplicate key */
+	    "[token:f]\n"
+	    "secret = env:CW_TEST_ENVSECRET\n"
+	    "secret_file = TOP-s3cret-path\n"		/* both */
+	    "scopes = read\n"
+	    "[server]\n"
+	    "listen = TOP-s3cret-listen\n"
+	    "[log]\n"
+	    "level = TOP-s3cret-level\n"
+	    "[database]\n"
+	    "url = env:CW_TEST_UNSET_TOO\n",
+	    &cfg, &errs), 12);
+	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		ck_assert_msg(strstr(errs, secrets[i]) == NULL,
+		    "%s in:\n%s", secrets[i], errs);
+	ck_assert_ptr_null(strstr(errs, "TOP-"));
+	free(errs);
+	unsetenv("CW_TEST_SHORT");
+	unsetenv("CW_TEST_ENVSECRET");
+}
+END_TEST
+
+START_TEST(test_example_configs)
+{
+	struct cw_config *cfg;
+	char *errs;
+
+	/* The documented example states every default. */
+	ck_assert_int_eq(load(CONF("churnwatch.conf"), &cfg, &errs), 0);
+	free(errs);
+	assert_defaults(cfg);
+	config_free(cfg);
+
+	ck_assert_int_eq(setenv("CHURNWATCH_DB_URL", "postgresql:///demo", 1),
+	    0);
+	ck_assert_int_eq(setenv("CHURNWATCH_DEMO_TOKEN", "demo-token-123456",
+	    1), 0);
+	ck_assert_int_eq(setenv("CHURNWATCH_SPOOL_DIR", "/tmp/demo-spool", 1),
+	    0);
+	ck_assert_int_eq(load(CONF("demo.conf"), &cfg, &errs), 0);
+	free(errs);
+	ck_assert_str_eq(cfg->listen, "127.0.0.1:8080");
+	ck_assert_str_eq(cfg->db_url, "postgresql:///demo");
+	ck_assert_str_eq(cfg->spool_dir, "/tmp/demo-spool");
+	ck_assert_int_eq(cfg->log_level, LOG_LVL_INFO);
+	ck_assert_uint_eq(cfg->ntokens, 1);
+	ck_assert_str_eq(cfg->tokens[0].name, "demo");
+	ck_assert_str_eq(cfg->tokens[0].secret, "demo-token-123456");
+	ck_assert_uint_eq(cfg->tokens[0].scopes,
+	    CW_SCOPE_INGEST | CW_SCOPE_READ | CW_SCOPE_ADMIN);
+	config_free(cfg);
+
+	/* Without its environment the demo config says what is missing. */
+	unsetenv("CHURNWATCH_DB_URL");
+	unsetenv("CHURNWATCH_DEMO_TOKEN");
+	unsetenv("CHURNWATCH_SPOOL_DIR");
+	ck_assert_int_eq(load(CONF("demo.conf"), &cfg, &errs), 3);
+	ck_assert_ptr_nonnull(strstr(errs, "env:CHURNWATCH_DB_URL is not set"));
+	ck_assert_ptr_nonnull(strstr(errs,
+	    "env:CHURNWATCH_DEMO_TOKEN is not set"));
+	ck_assert_ptr_nonnull(strstr(errs,
+	    "env:CHURNWATCH_SPOOL_DIR is not set"));
+	free(errs);
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite *s;
+	TCase *tc;
+
+	s = suite_create("config");
+
+	tc = tcase_create("basic");
+	tcase_add_test(tc, test_free_null);
+	tcase_add_test(tc, test_split_listen);
+	tcase_add_test(tc, test_defaults_empty_file);
+	tcase_add_test(tc, test_defaults_partial);
+	tcase_add_test(tc, test_good_full);
+	tcase_add_test(tc, test_number_bounds);
+	tcase_add_test(tc, test_comments);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_errs_null);
+	tcase_add_test(tc, test_unknown_section);
+	tcase_add_test(tc, test_unknown_key);
+	tcase_add_test(tc, test_key_outside_section);
+	tcase_add_test(tc, test_duplicate_key);
+	tcase_add_test(tc, test_duplicate_section);
+	tcase_add_test(tc, test_bad_number);
+	tcase_add_test(tc, test_out_of_range);
+	tcase_add_test(tc, test_bad_listen);
+	tcase_add_test(tc, test_log_level);
+	tcase_add_test(tc, test_empty_string);
+	tcase_add_test(tc, test_syntax_error);
+	tcase_add_test(tc, test_long_lines);
+	tcase_add_test(tc, test_three_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tokens");
+	tcase_add_test(tc, test_token_name);
+	tcase_add_test(tc, test_bad_scope);
+	tcase_add_test(tc, test_missing_secret_or_scopes);
+	tcase_add_test(tc, test_secret_and_secret_file);
+	tcase_add_test(tc, test_short_secret);
+	tcase_add_test(tc, test_duplicate_secret);
+	tcase_add_test(tc, test_secret_file);
+	tcase_add_test(tc, test_env);
+	tcase_add_test(tc, test_env_unset);
+	tcase_add_test(tc, test_find_token);
+	tcase_add_test(tc, test_no_secrets_in_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("examples");
+	tcase_add_test(tc, test_example_configs);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	sr = srunner_create(config_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
