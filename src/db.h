@@ -1,0 +1,52 @@
+/*
+ * db.h -- the one PostgreSQL connection, asynchronous, on the libevent loop.
+ *
+ * db.c is the only file that includes libpq-fe.h.  It owns the connection,
+ * reconnects with backoff when it drops, and runs queued queries one at a
+ * time, in order.  It does not know what the queries mean (store.c and
+ * migrate.c do).
+ */
+#ifndef CW_DB_H
+#define CW_DB_H
+
+#include <stddef.h>
+
+struct event_base;
+struct db;
+struct db_res;
+
+enum db_status {
+	DB_OK,		/* the query (and its implicit commit) succeeded */
+	DB_ERROR,	/* the server refused it: nothing was committed */
+	DB_LOST		/* the connection dropped: outcome unknown */
+};
+
+/* Called once per query, with a result valid only during the call. */
+typedef void (*db_result_cb)(enum db_status, const struct db_res *, void *);
+/* Called when the connection comes up (up = 1) or goes down (up = 0). */
+typedef void (*db_state_cb)(int up, void *);
+
+/* conninfo: any libpq connection string or URI; copied. */
+struct db	*db_new(struct event_base *, const char *conninfo,
+		    db_state_cb, void *arg);
+void		 db_free(struct db *);	/* pending queries get DB_LOST */
+int		 db_is_up(const struct db *);
+size_t		 db_queue_len(const struct db *);
+
+/*
+ * Queue a query.  sql must stay valid until the callback (use static
+ * strings); params are copied.  nparams < 0 sends sql as a simple query
+ * (several statements run as one implicit transaction, no parameters).
+ * Returns 0, or -1 when the connection is down (cb is not called).
+ */
+int		 db_query(struct db *, const char *sql, int nparams,
+		    const char *const *values, const int *lengths,
+		    db_result_cb cb, void *arg);
+
+/* Result access; row/col from 0.  NULL value for SQL NULL. */
+int		 db_res_ntuples(const struct db_res *);
+const char	*db_res_value(const struct db_res *, int row, int col);
+const char	*db_res_error(const struct db_res *);	/* "" if none */
+const char	*db_res_sqlstate(const struct db_res *);	/* "" if none */
+
+#endif

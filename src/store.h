@@ -1,0 +1,53 @@
+/*
+ * store.h -- what churnwatch keeps in PostgreSQL: events (group commit),
+ * account metadata.  Speaks SQL through db.c; knows nothing of HTTP.
+ */
+#ifndef CW_STORE_H
+#define CW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+struct cw_event;
+struct store;
+
+enum store_status {
+	STORE_OK,		/* committed */
+	STORE_UNAVAILABLE	/* not committed (or unknown): retry later */
+};
+
+/*
+ * Ingest result: for each event of the request, fresh[i] is 1 when it was
+ * stored now and 0 when its (source, id) was already stored (a duplicate).
+ * fresh is valid only during the call.
+ */
+typedef void (*store_ingest_cb)(enum store_status, const uint8_t *fresh,
+    void *arg);
+
+struct store	*store_new(struct db *, size_t max_batch_events);
+void		 store_free(struct store *);	/* pending get UNAVAILABLE */
+
+/*
+ * Queue n events from source for the next group commit.  Does not take
+ * ownership: source and ev must stay valid until cb, which is called
+ * exactly once, never from inside store_ingest().  Returns 0, or -1 when
+ * the database is down (cb is not called).
+ */
+int		 store_ingest(struct store *, const char *source,
+		    const struct cw_event *ev, size_t n, store_ingest_cb cb,
+		    void *arg);
+
+/* Events queued or in flight; for back-pressure and graceful stop. */
+size_t		 store_pending(const struct store *);
+
+/*
+ * Upsert account metadata.  meta is a JSON object of validated fields
+ * (absent fields keep their stored value, null clears).  cb gets
+ * STORE_OK and created = 1 when the account is new.
+ */
+typedef void (*store_account_cb)(enum store_status, int created, void *arg);
+int		 store_account_put(struct store *, const char *id,
+		    const char *meta_json, store_account_cb cb, void *arg);
+
+#endif
