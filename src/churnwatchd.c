@@ -1,0 +1,351 @@
+/*
+ * churnwatchd.c -- start-up order, signals, sd_notify and graceful drain.
+ *
+ * Start-up: parse the config (fatal on any problem), bind the listener (or
+ * take the socket systemd passed), then connect to PostgreSQL in the
+ * background, apply migrations, and only then report ready.  Until then
+ * /healthz answers 200, /readyz and ingest 503.  The wiring between the
+ * edges (http -> store) lives here so that http.c never includes store.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <systemd/sd-daemon.h>
+
+#include "cwconfig.h"
+#include "db.h"
+#include "event.h"
+#include "http.h"
+#include "log.h"
+#include "migrate.h"
+#include "store.h"
+
+#define DEFAULT_CONFIG		SYSCONFDIR "/churnwatch/churnwatch.conf"
+#define DRAIN_TIMEOUT_SEC	30
+#define MIGRATE_TIMEOUT_SEC	30
+/* Back-pressure: refuse ingest while this many batches' worth wait. */
+#define PENDING_BATCHES_MAX	4
+
+static struct {
+	struct event_base	*base;
+	struct cw_config	*cfg;
+	struct db		*db;
+	struct store		*store;
+	struct http		*http;
+	int			 migrate_only;
+	int			 migrated;
+	int			 exit_code;
+	int			 draining;
+	struct timespec		 drain_start;
+	struct event		*ev_drain;
+	struct event		*ev_migrate_timeout;
+} d;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: churnwatchd [--config PATH] [--check-config | --migrate]\n"
+	    "       churnwatchd --version | --help\n"
+	    "\n"
+	    "  -c, --config PATH    configuration file (default %s)\n"
+	    "  -n, --check-config   validate the configuration and exit\n"
+	    "      --migrate        apply pending schema migrations and exit\n"
+	    "  -V, --version        print the version and exit\n"
+	    "  -h, --help           print this help and exit\n",
+	    DEFAULT_CONFIG);
+}
+
+/* ---- wiring http -> store ---- */
+
+static int
+ready_fn(void *arg, const char **reason)
+{
+	if (!db_is_up(d.db)) {
+		*reason = "database unavailable";
+		return 0;
+	}
+	if (!d.migrated) {
+		*reason = "schema migrations not applied yet";
+		return 0;
+	}
+	if (d.draining) {
+		*reason = "shutting down";
+		return 0;
+	}
+	return 1;
+}
+
+static void
+ingest_done_cb(enum store_status st, const uint8_t *fresh, void *handle)
+{
+	http_ingest_done(handle, st == STORE_OK, fresh);
+}
+
+static int
+ingest_fn(void *arg, const char *source, const struct cw_event *ev, size_t n,
+    void *handle)
+{
+	if (store_pending(d.store) >
+	    PENDING_BATCHES_MAX * d.cfg->max_batch_events)
+		return -1;
+	return store_ingest(d.store, source, ev, n, ingest_done_cb, handle);
+}
+
+static void
+account_done_cb(enum store_status st, int created, void *handle)
+{
+	http_account_done(handle, st == STORE_OK, created);
+}
+
+static int
+account_put_fn(void *arg, const char *id, const char *json, void *handle)
+{
+	return store_account_put(d.store, id, json, account_done_cb, handle);
+}
+
+/* ---- database state and migrations ---- */
+
+static void
+on_migrated(enum migrate_result r, int applied, void *arg)
+{
+	switch (r) {
+	case MIGRATE_OK:
+		d.migrated = 1;
+		log_notice("schema at version %d (%d migration%s applied)",
+		    migrate_latest(), applied, applied == 1 ? "" : "s");
+		if (d.migrate_only) {
+			event_base_loopbreak(d.base);
+			return;
+		}
+		sd_notify(0, "READY=1\nSTATUS=ready");
+		log_notice("ready");
+		break;
+	case MIGRATE_FAILED:
+		log_warnx("schema migration failed; exiting");
+		d.exit_code = 1;
+		event_base_loopbreak(d.base);
+		break;
+	case MIGRATE_RETRY:
+		break;		/* runs again when the connection is back */
+	}
+}
+
+static void
+on_db_state(int up, void *arg)
+{
+	if (up && !d.migrated)
+		migrate_run(d.db, on_migrated, NULL);
+	if (!d.migrate_only)
+		sd_notifyf(0, "STATUS=%s", up ? (d.migrated ? "ready" :
+		    "migrating") : "database unavailable; retrying");
+}
+
+static void
+migrate_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	log_warnx("migrate: could not reach the database in %d s",
+	    MIGRATE_TIMEOUT_SEC);
+	d.exit_code = 1;
+	event_base_loopbreak(d.base);
+}
+
+/* ---- signals ---- */
+
+static double
+elapsed(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	    (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void
+drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	size_t conns = d.http != NULL ? http_connections(d.http) : 0;
+	size_t pending = store_pending(d.store);
+
+	if ((conns == 0 && pending == 0) ||
+	    elapsed(&d.drain_start) > DRAIN_TIMEOUT_SEC) {
+		if (conns > 0 || pending > 0)
+			log_warnx("stop: gave up waiting for %zu connections "
+			    "and %zu events", conns, pending);
+		event_base_loopbreak(d.base);
+	}
+}
+
+static void
+stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct timeval tv = { 0, 50000 };
+
+	if (d.draining)
+		return;
+	log_notice("stop: signal %d; finishing in-flight requests", (int)sig);
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+	d.draining = 1;
+	clock_gettime(CLOCK_MONOTONIC, &d.drain_start);
+	if (d.http != NULL)
+		http_stop_accepting(d.http);
+	if (d.migrate_only) {
+		d.exit_code = 1;
+		event_base_loopbreak(d.base);
+		return;
+	}
+	d.ev_drain = event_new(d.base, -1, EV_PERSIST, drain_cb, NULL);
+	event_add(d.ev_drain, &tv);
+}
+
+static void
+reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct cw_config *ncfg;
+	int problems;
+
+	log_notice("reload: reading %s", d.cfg->path);
+	problems = config_load(d.cfg->path, stderr, &ncfg);
+	if (problems > 0) {
+		log_warnx("reload: %d problem%s in %s; keeping the running "
+		    "configuration", problems, problems == 1 ? "" : "s",
+		    d.cfg->path);
+		return;
+	}
+	if (strcmp(ncfg->listen, d.cfg->listen) != 0 ||
+	    strcmp(ncfg->db_url, d.cfg->db_url) != 0)
+		log_warnx("reload: listen and database url changes take "
+		    "effect at the next restart");
+	http_set_config(d.http, ncfg);
+	config_free(d.cfg);
+	d.cfg = ncfg;
+	log_init(d.cfg->log_level);
+	log_notice("reload: done");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config",	  required_argument, NULL, 'c' },
+		{ "check-config", no_argument,	     NULL, 'n' },
+		{ "migrate",	  no_argument,	     NULL, 'm' },
+		{ "version",	  no_argument,	     NULL, 'V' },
+		{ "help",	  no_argument,	     NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path = DEFAULT_CONFIG;
+	struct http_ops ops;
+	struct event *ev_term, *ev_int, *ev_hup;
+	int ch, check_only = 0, problems, listen_fd = -1, n;
+
+	while ((ch = getopt_long(argc, argv, "c:nVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'm':
+			d.migrate_only = 1;
+			break;
+		case 'V':
+			printf("churnwatchd %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	problems = config_load(path, stderr, &d.cfg);
+	if (problems > 0) {
+		fprintf(stderr, "%s: %d problem%s found\n", path, problems,
+		    problems == 1 ? "" : "s");
+		return 1;
+	}
+	if (check_only) {
+		printf("configuration OK\n");
+		config_free(d.cfg);
+		return 0;
+	}
+	log_init(d.cfg->log_level);
+	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+
+	if ((d.base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	ev_term = evsignal_new(d.base, SIGTERM, stop_cb, NULL);
+	ev_int = evsignal_new(d.base, SIGINT, stop_cb, NULL);
+	ev_hup = evsignal_new(d.base, SIGHUP, reload_cb, NULL);
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+
+	if (!d.migrate_only) {
+		n = sd_listen_fds(1);
+		if (n > 1)
+			fatalx("socket activation passed %d sockets; expected 1",
+			    n);
+		if (n == 1)
+			listen_fd = SD_LISTEN_FDS_START;
+		ops.ready = ready_fn;
+		ops.ingest = ingest_fn;
+		ops.account_put = account_put_fn;
+		ops.arg = NULL;
+		if ((d.http = http_new(d.base, d.cfg, listen_fd, &ops)) == NULL)
+			fatalx("cannot start the HTTP server");
+		event_add(ev_hup, NULL);
+		log_notice("churnwatchd %s listening on %s", PACKAGE_VERSION,
+		    listen_fd >= 0 ? "the socket from systemd" :
+		    d.cfg->listen);
+	} else {
+		struct timeval tv = { MIGRATE_TIMEOUT_SEC, 0 };
+
+		d.ev_migrate_timeout = evtimer_new(d.base, migrate_timeout_cb,
+		    NULL);
+		evtimer_add(d.ev_migrate_timeout, &tv);
+	}
+
+	if ((d.db = db_new(d.base, d.cfg->db_url, on_db_state, NULL)) == NULL ||
+	    (d.store = store_new(d.db, d.cfg->max_batch_events)) == NULL)
+		fatalx("out of memory");
+
+	event_base_dispatch(d.base);
+
+	if (d.http != NULL)
+		http_stop_accepting(d.http);
+	/* db first: its DB_LOST callbacks still reach the store. */
+	db_free(d.db);
+	store_free(d.store);
+	http_free(d.http);
+	if (d.ev_drain != NULL)
+		event_free(d.ev_drain);
+	if (d.ev_migrate_timeout != NULL)
+		event_free(d.ev_migrate_timeout);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	event_base_free(d.base);
+	config_free(d.cfg);
+	if (d.exit_code == 0 && !d.migrate_only)
+		log_notice("stopped");
+	return d.exit_code;
+}

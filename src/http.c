@@ -1,0 +1,973 @@
+/*
+ * http.c -- the HTTP API, GNU libmicrohttpd driven by the libevent loop.
+ *
+ * libmicrohttpd runs in "external epoll" mode: its epoll fd is one libevent
+ * read event, MHD_run() runs when it is ready, and MHD_get_timeout() sets
+ * one timer (the way systemd-journal-remote embeds it).  It lets us answer
+ * from the headers alone (413 from Content-Length before the body, 401,
+ * 415, ...), caps connections, bounds header memory, and suspends a
+ * connection while its commit is in flight.  What it lacks we add here:
+ *
+ *  - a whole-request deadline per connection (slow loris): a timer armed
+ *    when a connection opens or finishes a response and disarmed once the
+ *    request body is complete; when it fires the socket is shut down and
+ *    libmicrohttpd closes the connection on its next read;
+ *  - refusal of ambiguous framing (Transfer-Encoding with Content-Length,
+ *    duplicate Content-Length, a transfer coding other than chunked),
+ *    which libmicrohttpd 0.9.75 would otherwise resolve by itself;
+ *  - a running count of chunked bodies, discarded past the limit and then
+ *    answered with 413.
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "account.h"
+#include "cwconfig.h"
+#include "event.h"
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+struct http;
+
+/* One TCP connection. */
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	struct http		*h;
+	struct MHD_Connection	*mc;
+	int			 fd;
+	int			 inreq;		/* a request is under way */
+	struct event		*deadline;
+};
+TAILQ_HEAD(conn_list, conn);
+
+struct http {
+	struct event_base	*base;
+	const struct cw_config	*cfg;
+	struct http_ops		 ops;
+	struct MHD_Daemon	*mhd;
+	struct event		*ev_mhd;
+	struct event		*ev_timer;
+	struct conn_list	 conns;
+	size_t			 nconns;
+	int			 stopping;
+};
+
+enum req_state {
+	RS_BODY,	/* receiving the body */
+	RS_WAIT,	/* suspended while storage works */
+	RS_RESPOND	/* resumed with a response to queue */
+};
+
+struct route;
+
+/* One HTTP request; MHD's *con_cls. */
+struct req {
+	struct http		*h;
+	struct conn		*conn;
+	struct MHD_Connection	*mc;
+	const struct route	*route;
+	enum req_state		 state;
+	int			 orphan;	/* MHD forgot it while waiting */
+	char			*source;	/* token name, owned */
+	char			*path_id;	/* {id} of the path, owned */
+	enum cw_body_format	 fmt;
+	char			*body;
+	size_t			 len;
+	size_t			 cap;
+	int			 overflow;
+	struct cw_event_batch	 batch;
+	struct MHD_Response	*resp;
+	unsigned		 status;
+};
+
+typedef enum MHD_Result (*route_fn)(struct req *);
+
+#define ROUTE_PREFIX	0x01	/* path is a prefix followed by {id} */
+#define ROUTE_BODY	0x02	/* takes a request body */
+#define ROUTE_NDJSON	0x04	/* accepts application/x-ndjson too */
+
+struct route {
+	const char	*method;
+	const char	*path;
+	int		 flags;
+	unsigned	 scope;		/* 0 = no token needed */
+	route_fn	 fn;
+};
+
+static enum MHD_Result	route_events(struct req *);
+static enum MHD_Result	route_account_put(struct req *);
+static enum MHD_Result	route_healthz(struct req *);
+static enum MHD_Result	route_readyz(struct req *);
+
+static const struct route routes[] = {
+	{ "POST", "/v1/events", ROUTE_BODY | ROUTE_NDJSON, CW_SCOPE_INGEST,
+	    route_events },
+	{ "PUT", "/v1/accounts/", ROUTE_PREFIX | ROUTE_BODY, CW_SCOPE_INGEST,
+	    route_account_put },
+	{ "GET", "/healthz", 0, 0, route_healthz },
+	{ "GET", "/readyz", 0, 0, route_readyz },
+};
+#define NROUTES	(sizeof(routes) / sizeof(routes[0]))
+
+static void	http_kick(struct http *);
+
+/* ---- responses ---- */
+
+/*
+ * Build a response from a JSON value (stolen).  Every response goes
+ * through here.
+ */
+static struct MHD_Response *
+resp_json(struct http *h, json_t *body)
+{
+	struct MHD_Response *r;
+	char *s;
+
+	s = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (s == NULL)
+		return NULL;
+	r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(s);
+		return NULL;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/json");
+	if (h->stopping)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	return r;
+}
+
+static json_t *
+error_body(const char *code, const char *msg)
+{
+	return json_pack("{s:s, s:s}", "error", code, "message", msg);
+}
+
+static void
+resp_extra_headers(struct MHD_Response *r, unsigned status,
+    const struct route *rt)
+{
+	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    "Bearer realm=\"churnwatch\"");
+}
+
+static enum MHD_Result
+queue(struct MHD_Connection *mc, unsigned status, struct MHD_Response *r)
+{
+	enum MHD_Result ret;
+
+	if (r == NULL)
+		return MHD_NO;
+	ret = MHD_queue_response(mc, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/*
+ * The one error writer: {"error": code, "message": msg} plus, when extra is
+ * given (stolen), its members ("details", "rejected", ...).
+ */
+static struct MHD_Response *
+error_response(struct http *h, unsigned status, const char *code,
+    json_t *extra, const char *fmt, ...)
+{
+	struct MHD_Response *r;
+	char msg[256];
+	va_list ap;
+	json_t *body;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	body = error_body(code, msg);
+	if (extra != NULL) {
+		json_object_update(body, extra);
+		json_decref(extra);
+	}
+	if ((r = resp_json(h, body)) != NULL)
+		resp_extra_headers(r, status, NULL);
+	return r;
+}
+
+static enum MHD_Result
+send_error(struct http *h, struct MHD_Connection *mc, unsigned status,
+    const char *code, const char *fmt, ...)
+{
+	struct MHD_Response *r;
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if ((r = resp_json(h, error_body(code, msg))) == NULL)
+		return MHD_NO;
+	resp_extra_headers(r, status, NULL);
+	return queue(mc, status, r);
+}
+
+/* ---- connections and deadlines ---- */
+
+static void
+conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	log_debug("http: fd %d: request deadline passed; closing", c->fd);
+	/* MHD owns the fd: shut it down, MHD closes it on its next read. */
+	shutdown(c->fd, SHUT_RDWR);
+	http_kick(c->h);
+}
+
+static void
+conn_arm(struct conn *c)
+{
+	struct timeval tv = { c->h->cfg->request_timeout, 0 };
+
+	evtimer_add(c->deadline, &tv);
+}
+
+static void
+notify_connection_cb(void *cls, struct MHD_Connection *mc, void **socket_ctx,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct http *h = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct conn *c;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			return;
+		c->h = h;
+		c->mc = mc;
+		ci = MHD_get_connection_info(mc,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		c->fd = ci != NULL ? ci->connect_fd : -1;
+		c->deadline = evtimer_new(h->base, conn_deadline_cb, c);
+		conn_arm(c);
+		TAILQ_INSERT_TAIL(&h->conns, c, entry);
+		h->nconns++;
+		*socket_ctx = c;
+		return;
+	}
+	if ((c = *socket_ctx) == NULL)
+		return;
+	TAILQ_REMOVE(&h->conns, c, entry);
+	h->nconns--;
+	event_free(c->deadline);
+	free(c);
+	*socket_ctx = NULL;
+}
+
+static struct conn *
+conn_of(struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* ---- requests ---- */
+
+static void
+req_free(struct req *r)
+{
+	if (r == NULL)
+		return;
+	if (r->resp != NULL)
+		MHD_destroy_response(r->resp);
+	event_batch_free(&r->batch);
+	free(r->body);
+	free(r->source);
+	free(r->path_id);
+	free(r);
+}
+
+static void
+request_completed_cb(void *cls, struct MHD_Connection *mc, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct http *h = cls;
+	struct req *r = *con_cls;
+	struct conn *c = conn_of(mc);
+
+	*con_cls = NULL;
+	if (c != NULL) {
+		c->inreq = 0;
+		if (h->stopping)
+			shutdown(c->fd, SHUT_RDWR);
+		else
+			conn_arm(c);	/* the next request's deadline */
+	}
+	if (r == NULL)
+		return;
+	if (r->state == RS_WAIT) {
+		r->orphan = 1;		/* storage still holds it */
+		return;
+	}
+	req_free(r);
+}
+
+/* Header facts that MHD's own lookup would hide. */
+struct framing {
+	int		 ncl;		/* Content-Length headers */
+	int		 nte;		/* Transfer-Encoding headers */
+	int		 te_chunked;	/* the only coding is "chunked" */
+	uint64_t	 cl;
+	int		 cl_ok;
+};
+
+static enum MHD_Result
+framing_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct framing *f = cls;
+	const char *v = value != NULL ? value : "";
+	size_t n;
+
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		f->ncl++;
+		f->cl_ok = util_parse_u64(v, 0, UINT64_MAX, &f->cl) == 0;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->nte++;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		n = strlen(v);
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		f->te_chunked = n == 7 && strncasecmp(v, "chunked", 7) == 0;
+	}
+	return MHD_YES;
+}
+
+/* Media type of the request without parameters, lower-cased into buf. */
+static const char *
+content_type(struct MHD_Connection *mc, char *buf, size_t len)
+{
+	const char *ct;
+	size_t i;
+
+	ct = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (ct == NULL)
+		return NULL;
+	while (*ct == ' ')
+		ct++;
+	for (i = 0; i + 1 < len && ct[i] != '\0' && ct[i] != ';' &&
+	    ct[i] != ' '; i++)
+		buf[i] = (char)((ct[i] >= 'A' && ct[i] <= 'Z') ?
+		    ct[i] + 32 : ct[i]);
+	buf[i] = '\0';
+	return buf;
+}
+
+/* Match method and path; 404/405 answered here. */
+static const struct route *
+route_find(struct http *h, struct MHD_Connection *mc, const char *url,
+    const char *method, const char **id, enum MHD_Result *ret)
+{
+	const struct route *rt;
+	char allow[64] = "";
+	size_t i, plen;
+	struct MHD_Response *resp;
+
+	for (i = 0; i < NROUTES; i++) {
+		rt = &routes[i];
+		plen = strlen(rt->path);
+		if (rt->flags & ROUTE_PREFIX) {
+			if (strncmp(url, rt->path, plen) != 0 ||
+			    url[plen] == '\0' || strchr(url + plen, '/'))
+				continue;
+			*id = url + plen;
+		} else if (strcmp(url, rt->path) != 0)
+			continue;
+		if (strcmp(method, rt->method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 &&
+		    strcmp(rt->method, "GET") == 0))
+			return rt;
+		if (allow[0] != '\0')
+			strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
+		strncat(allow, rt->method, sizeof(allow) - strlen(allow) - 1);
+	}
+	if (allow[0] == '\0') {
+		*ret = send_error(h, mc, MHD_HTTP_NOT_FOUND, "not_found",
+		    "no such endpoint");
+		return NULL;
+	}
+	resp = error_response(h, MHD_HTTP_METHOD_NOT_ALLOWED,
+	    "method_not_allowed", NULL, "method %.16s is not allowed here; "
+	    "use %s", method, allow);
+	if (resp != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	*ret = queue(mc, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+	return NULL;
+}
+
+/* Check the bearer token; 401/403 answered here.  Returns the token. */
+static const struct cw_token *
+authenticate(struct http *h, struct MHD_Connection *mc, unsigned scope,
+    enum MHD_Result *ret)
+{
+	const struct cw_token *tok;
+	const char *a;
+
+	a = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0) {
+		*ret = send_error(h, mc, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+		    "a bearer token is required (Authorization: Bearer ...)");
+		return NULL;
+	}
+	a += 7;
+	while (*a == ' ')
+		a++;
+	if ((tok = config_find_token(h->cfg, a, strlen(a))) == NULL) {
+		*ret = send_error(h, mc, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+		    "unknown token");
+		return NULL;
+	}
+	if ((tok->scopes & scope) == 0) {
+		*ret = send_error(h, mc, MHD_HTTP_FORBIDDEN, "forbidden",
+		    "token '%s' lacks the '%s' scope", tok->name,
+		    scope == CW_SCOPE_INGEST ? "ingest" :
+		    scope == CW_SCOPE_READ ? "read" : "admin");
+		return NULL;
+	}
+	return tok;
+}
+
+/*
+ * Everything decided from the request line and headers, before any body
+ * byte is read.  Returns a new request, or NULL with the answer queued in
+ * *ret.
+ */
+static struct req *
+req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
+    const char *method, enum MHD_Result *ret)
+{
+	const struct route *rt;
+	const struct cw_token *tok = NULL;
+	struct framing f = { 0, 0, 0, 0, 0 };
+	const char *id = NULL, *ct;
+	char ctbuf[64];
+	struct req *r;
+
+	if ((rt = route_find(h, mc, url, method, &id, ret)) == NULL)
+		return NULL;
+	if (rt->flags & ROUTE_BODY) {
+		MHD_get_connection_values(mc, MHD_HEADER_KIND, framing_cb, &f);
+		if (f.nte > 0 && f.ncl > 0) {
+			*ret = send_error(h, mc, MHD_HTTP_BAD_REQUEST,
+			    "bad_framing", "Transfer-Encoding and "
+			    "Content-Length must not both be sent");
+			return NULL;
+		}
+		if (f.ncl > 1 || f.nte > 1) {
+			*ret = send_error(h, mc, MHD_HTTP_BAD_REQUEST,
+			    "bad_framing", "duplicate %s header", f.ncl > 1 ?
+			    "Content-Length" : "Transfer-Encoding");
+			return NULL;
+		}
+		if (f.nte == 1 && !f.te_chunked) {
+			*ret = send_error(h, mc, MHD_HTTP_BAD_REQUEST,
+			    "bad_framing", "the only transfer coding accepted "
+			    "is chunked");
+			return NULL;
+		}
+		if (f.ncl == 1 && !f.cl_ok) {
+			*ret = send_error(h, mc, MHD_HTTP_BAD_REQUEST,
+			    "bad_framing", "Content-Length is not a number");
+			return NULL;
+		}
+	}
+	if (rt->scope != 0 &&
+	    (tok = authenticate(h, mc, rt->scope, ret)) == NULL)
+		return NULL;
+	if (rt->flags & ROUTE_BODY) {
+		if (f.ncl == 0 && f.nte == 0) {
+			*ret = send_error(h, mc, MHD_HTTP_LENGTH_REQUIRED,
+			    "length_required", "Content-Length or chunked "
+			    "Transfer-Encoding is required");
+			return NULL;
+		}
+		if (f.ncl == 1 && f.cl > h->cfg->max_body_bytes) {
+			*ret = send_error(h, mc, MHD_HTTP_CONTENT_TOO_LARGE,
+			    "body_too_large", "body of %llu bytes is over the "
+			    "limit of %zu bytes", (unsigned long long)f.cl,
+			    h->cfg->max_body_bytes);
+			return NULL;
+		}
+		ct = content_type(mc, ctbuf, sizeof(ctbuf));
+		if (ct == NULL || (strcmp(ct, "application/json") != 0 &&
+		    (!(rt->flags & ROUTE_NDJSON) ||
+		    strcmp(ct, "application/x-ndjson") != 0))) {
+			*ret = send_error(h, mc,
+			    MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+			    "unsupported_media_type", "Content-Type must be "
+			    "application/json%s", (rt->flags & ROUTE_NDJSON) ?
+			    " or application/x-ndjson" : "");
+			return NULL;
+		}
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (tok != NULL && (r->source = strdup(tok->name)) == NULL) ||
+	    (id != NULL && (r->path_id = strdup(id)) == NULL)) {
+		req_free(r);
+		*ret = MHD_NO;
+		return NULL;
+	}
+	r->h = h;
+	r->mc = mc;
+	r->conn = conn_of(mc);
+	r->route = rt;
+	r->state = RS_BODY;
+	r->fmt = (rt->flags & ROUTE_NDJSON) && ct != NULL &&
+	    strcmp(ct, "application/x-ndjson") == 0 ? BODY_NDJSON : BODY_JSON;
+	if (f.ncl == 1 && f.cl > 0) {
+		/* Known length under the limit: one allocation. */
+		if ((r->body = malloc(f.cl)) == NULL) {
+			req_free(r);
+			*ret = MHD_NO;
+			return NULL;
+		}
+		r->cap = f.cl;
+	}
+	return r;
+}
+
+static void
+req_body(struct req *r, const char *data, size_t size)
+{
+	size_t cap;
+	char *p;
+
+	if (r->overflow)
+		return;
+	if (r->len + size > r->h->cfg->max_body_bytes) {
+		/* Chunked body past the limit: drop it, answer 413 at the end. */
+		r->overflow = 1;
+		free(r->body);
+		r->body = NULL;
+		r->len = r->cap = 0;
+		return;
+	}
+	if (r->len + size > r->cap) {
+		cap = r->cap ? r->cap : 16384;
+		while (cap < r->len + size)
+			cap *= 2;
+		if (cap > r->h->cfg->max_body_bytes)
+			cap = r->h->cfg->max_body_bytes;
+		if ((p = realloc(r->body, cap)) == NULL) {
+			r->overflow = 1;
+			return;
+		}
+		r->body = p;
+		r->cap = cap;
+	}
+	memcpy(r->body + r->len, data, size);
+	r->len += size;
+}
+
+/* Suspend until storage answers through http_*_done(). */
+static enum MHD_Result
+req_wait(struct req *r)
+{
+	r->state = RS_WAIT;
+	MHD_suspend_connection(r->mc);
+	return MHD_YES;
+}
+
+/* Called from storage: store the response and resume the connection. */
+static void
+req_finish(struct req *r, unsigned status, struct MHD_Response *resp)
+{
+	if (r->orphan) {
+		if (resp != NULL)
+			MHD_destroy_response(resp);
+		req_free(r);
+		return;
+	}
+	r->status = status;
+	r->resp = resp;
+	r->state = RS_RESPOND;
+	MHD_resume_connection(r->mc);
+	http_kick(r->h);
+}
+
+static enum MHD_Result
+access_cb(void *cls, struct MHD_Connection *mc, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct http *h = cls;
+	struct req *r = *con_cls;
+	struct MHD_Response *resp;
+	enum MHD_Result ret = MHD_NO;
+
+	if (r == NULL) {
+		struct conn *c = conn_of(mc);
+
+		if (c != NULL)
+			c->inreq = 1;
+		if ((r = req_begin(h, mc, url, method, &ret)) == NULL)
+			return ret;
+		*con_cls = r;
+		/*
+		 * Answer on the next call, even without a body: MHD 0.9.75
+		 * closes the connection after a response queued from the
+		 * first call (fine for the errors above, not for keep-alive).
+		 * MHD sends 100 Continue here if the client asked.
+		 */
+		return MHD_YES;
+	}
+	switch (r->state) {
+	case RS_BODY:
+		if (*upload_data_size > 0) {
+			req_body(r, upload_data, *upload_data_size);
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		/* The whole request is in: the deadline has been met. */
+		if (r->conn != NULL)
+			evtimer_del(r->conn->deadline);
+		if (r->overflow)
+			return send_error(h, mc, MHD_HTTP_CONTENT_TOO_LARGE,
+			    "body_too_large", "body is over the limit of %zu "
+			    "bytes", h->cfg->max_body_bytes);
+		return r->route->fn(r);
+	case RS_WAIT:
+		return MHD_YES;		/* spurious: still waiting */
+	case RS_RESPOND:
+		resp = r->resp;
+		r->resp = NULL;
+		return queue(mc, r->status, resp);
+	}
+	return MHD_NO;
+}
+
+/* ---- handlers ---- */
+
+static enum MHD_Result
+route_healthz(struct req *r)
+{
+	return queue(r->mc, MHD_HTTP_OK, resp_json(r->h,
+	    json_pack("{s:s}", "status", "ok")));
+}
+
+static enum MHD_Result
+route_readyz(struct req *r)
+{
+	const char *reason = "not ready";
+	struct MHD_Response *resp;
+
+	if (r->h->ops.ready(r->h->ops.arg, &reason))
+		return queue(r->mc, MHD_HTTP_OK, resp_json(r->h,
+		    json_pack("{s:s}", "status", "ready")));
+	resp = resp_json(r->h, json_pack("{s:s, s:s}", "status", "not_ready",
+	    "reason", reason));
+	if (resp != NULL)
+		resp_extra_headers(resp, MHD_HTTP_SERVICE_UNAVAILABLE, NULL);
+	return queue(r->mc, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+}
+
+static json_t *
+rejected_json(const struct cw_event_batch *b)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < b->nrej; i++)
+		json_array_append_new(a, json_pack("{s:I, s:s, s:s}",
+		    "index", (json_int_t)b->rej[i].index,
+		    "error", b->rej[i].err.code,
+		    "message", b->rej[i].err.msg));
+	return a;
+}
+
+static enum MHD_Result
+unavailable(struct req *r, const char *reason)
+{
+	return send_error(r->h, r->mc, MHD_HTTP_SERVICE_UNAVAILABLE,
+	    "unavailable", "%s; retry later", reason);
+}
+
+static enum MHD_Result
+route_events(struct req *r)
+{
+	struct http *h = r->h;
+	const struct cw_config *cfg = h->cfg;
+	struct cw_event_limits lim;
+	struct cw_error err;
+	const char *reason = "not ready";
+	int64_t now = util_now_us();
+
+	if (!h->ops.ready(h->ops.arg, &reason))
+		return unavailable(r, reason);
+	lim.max_events = cfg->max_events;
+	lim.horizon_us = (int64_t)cfg->horizon_days * CW_USEC_PER_DAY;
+	lim.future_us = (int64_t)cfg->future_skew * CW_USEC_PER_SEC;
+	if (event_decode_body(r->body, r->len, r->fmt, now, &lim, &r->batch,
+	    &err) == -1)
+		return send_error(h, r->mc,
+		    strcmp(err.code, "too_many_events") == 0 ?
+		    MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST,
+		    err.code, "%s", err.msg);
+	/* The body is decoded into the batch: release it early. */
+	free(r->body);
+	r->body = NULL;
+	if (r->batch.nev == 0)
+		return queue(r->mc, MHD_HTTP_BAD_REQUEST, error_response(h,
+		    MHD_HTTP_BAD_REQUEST, "invalid_events",
+		    json_pack("{s:o}", "rejected", rejected_json(&r->batch)),
+		    "none of the %zu events is valid", r->batch.total));
+	if (h->ops.ingest(h->ops.arg, r->source, r->batch.ev, r->batch.nev,
+	    r) == -1)
+		return unavailable(r, "the database is not available");
+	return req_wait(r);
+}
+
+void
+http_ingest_done(void *handle, int committed, const uint8_t *fresh)
+{
+	struct req *r = handle;
+	json_t *body;
+	size_t i, fresh_n = 0;
+
+	if (r->orphan) {
+		req_finish(r, 0, NULL);
+		return;
+	}
+	if (!committed) {
+		req_finish(r, MHD_HTTP_SERVICE_UNAVAILABLE, error_response(r->h,
+		    MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+		    "the events could not be committed; retry later"));
+		return;
+	}
+	for (i = 0; i < r->batch.nev; i++)
+		fresh_n += fresh[i] != 0;
+	body = json_pack("{s:I, s:I, s:o}",
+	    "accepted", (json_int_t)fresh_n,
+	    "duplicates", (json_int_t)(r->batch.nev - fresh_n),
+	    "rejected", rejected_json(&r->batch));
+	req_finish(r, MHD_HTTP_ACCEPTED, resp_json(r->h, body));
+}
+
+static enum MHD_Result
+route_account_put(struct req *r)
+{
+	struct http *h = r->h;
+	struct cw_error err;
+	const char *reason = "not ready";
+	char *json;
+	int rc;
+
+	if (account_id_valid(r->path_id, &err) == -1 ||
+	    account_meta_decode(r->body, r->len, &json, &err) == -1)
+		return send_error(h, r->mc, MHD_HTTP_BAD_REQUEST, err.code,
+		    "%s", err.msg);
+	if (!h->ops.ready(h->ops.arg, &reason)) {
+		free(json);
+		return unavailable(r, reason);
+	}
+	rc = h->ops.account_put(h->ops.arg, r->path_id, json, r);
+	free(json);
+	if (rc == -1)
+		return unavailable(r, "the database is not available");
+	return req_wait(r);
+}
+
+void
+http_account_done(void *handle, int committed, int created)
+{
+	struct req *r = handle;
+
+	if (r->orphan) {
+		req_finish(r, 0, NULL);
+		return;
+	}
+	if (!committed) {
+		req_finish(r, MHD_HTTP_SERVICE_UNAVAILABLE, error_response(r->h,
+		    MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+		    "the account could not be stored; retry later"));
+		return;
+	}
+	req_finish(r, created ? MHD_HTTP_CREATED : MHD_HTTP_OK,
+	    resp_json(r->h, json_pack("{s:s, s:b}", "id", r->path_id,
+	    "created", created)));
+}
+
+/* ---- the loop ---- */
+
+static void
+http_run(struct http *h)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+	struct timeval tv;
+
+	MHD_run(h->mhd);
+	if (MHD_get_timeout(h->mhd, &ms) == MHD_YES) {
+		tv.tv_sec = (time_t)(ms / 1000);
+		tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+		evtimer_add(h->ev_timer, &tv);
+	} else
+		evtimer_del(h->ev_timer);
+}
+
+static void
+http_mhd_cb(evutil_socket_t fd, short what, void *arg)
+{
+	http_run(arg);
+}
+
+/* Run MHD soon, from the loop (after a resume or a shutdown()). */
+static void
+http_kick(struct http *h)
+{
+	event_active(h->ev_mhd, EV_READ, 1);
+}
+
+static void
+mhd_log_cb(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	log_debug("http: %s", buf);
+}
+
+struct http *
+http_new(struct event_base *base, const struct cw_config *cfg, int listen_fd,
+    const struct http_ops *ops)
+{
+	struct addrinfo hints, *ai = NULL;
+	const union MHD_DaemonInfo *di;
+	unsigned flags, port = 0;
+	char host[256], portstr[16];
+	struct http *h;
+	size_t memlimit;
+	int rc;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	h->base = base;
+	h->cfg = cfg;
+	h->ops = *ops;
+	TAILQ_INIT(&h->conns);
+	flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	if (listen_fd < 0) {
+		if (config_split_listen(cfg->listen, host, sizeof(host),
+		    &port) == -1) {
+			log_warnx("http: bad listen address");
+			goto fail;
+		}
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+		snprintf(portstr, sizeof(portstr), "%u", port);
+		if ((rc = getaddrinfo(host[0] ? host : NULL, portstr, &hints,
+		    &ai)) != 0) {
+			log_warnx("http: %s: %s", cfg->listen, gai_strerror(rc));
+			goto fail;
+		}
+		if (ai->ai_family == AF_INET6)
+			flags |= MHD_USE_IPv6;
+	}
+	memlimit = cfg->max_header_bytes * 2;
+	if (memlimit < 32768)
+		memlimit = 32768;
+	h->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
+	    access_cb, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, h,
+	    listen_fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR,
+	    listen_fd >= 0 ? (void *)(intptr_t)listen_fd :
+	    (void *)ai->ai_addr,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->idle_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, memlimit,
+	    MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection_cb, h,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)511,
+	    MHD_OPTION_END);
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	if (h->mhd == NULL) {
+		log_warnx("http: cannot listen on %s",
+		    listen_fd >= 0 ? "the activated socket" : cfg->listen);
+		goto fail;
+	}
+	di = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	h->ev_mhd = event_new(base, di->epoll_fd, EV_READ | EV_PERSIST,
+	    http_mhd_cb, h);
+	h->ev_timer = evtimer_new(base, http_mhd_cb, h);
+	event_add(h->ev_mhd, NULL);
+	http_run(h);
+	return h;
+fail:
+	free(h);
+	return NULL;
+}
+
+void
+http_set_config(struct http *h, const struct cw_config *cfg)
+{
+	h->cfg = cfg;
+}
+
+void
+http_stop_accepting(struct http *h)
+{
+	struct conn *c;
+	MHD_socket fd;
+
+	if (h->stopping)
+		return;
+	h->stopping = 1;
+	if ((fd = MHD_quiesce_daemon(h->mhd)) != MHD_INVALID_SOCKET)
+		close(fd);
+	TAILQ_FOREACH(c, &h->conns, entry)
+		if (!c->inreq)
+			shutdown(c->fd, SHUT_RDWR);
+	http_kick(h);
+}
+
+size_t
+http_connections(const struct http *h)
+{
+	return h->nconns;
+}
+
+void
+http_free(struct http *h)
+{
+	if (h == NULL)
+		return;
+	MHD_stop_daemon(h->mhd);
+	event_free(h->ev_mhd);
+	event_free(h->ev_timer);
+	free(h);
+}

@@ -1,0 +1,60 @@
+/*
+ * http.h -- the HTTP API (SPEC 2) served by GNU libmicrohttpd inside the
+ * libevent loop.
+ *
+ * http.c owns: the listener, connections and their deadlines, routing,
+ * authentication, request limits, decoding of bodies and the one JSON error
+ * writer.  It does not own storage: it is handed functions (struct
+ * http_ops) and never includes store.h.
+ */
+#ifndef CW_HTTP_H
+#define CW_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct cw_config;
+struct cw_event;
+struct http;
+
+struct http_ops {
+	/* 1 when writes can be taken; else fills reason (static string). */
+	int	(*ready)(void *arg, const char **reason);
+	/*
+	 * Commit n events from source.  Returns 0 and later calls
+	 * http_ingest_done(handle, ...) exactly once (never from inside this
+	 * call), or -1 at once when it cannot take them now.
+	 */
+	int	(*ingest)(void *arg, const char *source,
+		    const struct cw_event *ev, size_t n, void *handle);
+	/* Same contract, completed by http_account_done(). */
+	int	(*account_put)(void *arg, const char *id, const char *json,
+		    void *handle);
+	void	*arg;
+};
+
+/*
+ * Start serving.  listen_fd >= 0 is an already listening socket (socket
+ * activation); else cfg->listen is bound.  cfg must outlive the server or
+ * be replaced with http_set_config().  NULL on failure (logged).
+ */
+struct http	*http_new(struct event_base *, const struct cw_config *,
+		    int listen_fd, const struct http_ops *);
+void		 http_set_config(struct http *, const struct cw_config *);
+
+/* Completions for http_ops: committed = 1 when durably stored. */
+void		 http_ingest_done(void *handle, int committed,
+		    const uint8_t *fresh);
+void		 http_account_done(void *handle, int committed, int created);
+
+/*
+ * Graceful stop, step 1: close the listener, close idle connections, and
+ * mark the rest to close after their response.  http_connections() tells
+ * when they are gone; then http_free().
+ */
+void		 http_stop_accepting(struct http *);
+size_t		 http_connections(const struct http *);
+void		 http_free(struct http *);
+
+#endif
