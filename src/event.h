@@ -1,0 +1,103 @@
+/*
+ * event.h -- decode and validate ingest bodies (SPEC 2.1, 2.2).
+ *
+ * Pure: takes bytes and the clock value, returns C structs.  The decoder
+ * (jansson today) stays behind this interface so it can be swapped.
+ */
+#ifndef CW_EVENT_H
+#define CW_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Maps one-to-one to the API's {"error", "message"}. */
+struct cw_error {
+	const char	*code;		/* static string, e.g. "invalid_json" */
+	char		 msg[160];
+};
+
+enum cw_event_type {
+	EV_LOGIN,
+	EV_FEATURE_USED,
+	EV_TICKET_CREATED,
+	EV_TICKET_UPDATED,
+	EV_TICKET_SOLVED,
+	EV_CONTACT_JOINED,
+	EV_CONTACT_LEFT,
+	EV_CONTACT_CHANGED,
+	EV_COMPETITOR_SIGNAL,
+	EV_TOUCHPOINT,
+	EV__COUNT
+};
+
+/* "ticket.created" (NULL if out of range); the type, or -1 if unknown. */
+const char	*event_type_name(enum cw_event_type);
+int		 event_type_parse(const char *, size_t);
+
+#define CW_ID_MAX	256	/* bytes, event id */
+#define CW_ACCOUNT_MAX	128	/* bytes, account_id (SPEC: 1..128) */
+#define CW_USER_MAX	256	/* bytes, user_id */
+
+struct cw_event {
+	char			*id;		/* 1..CW_ID_MAX bytes */
+	char			*account_id;	/* 1..CW_ACCOUNT_MAX bytes */
+	enum cw_event_type	 type;
+	int64_t			 ts;		/* us since epoch, UTC */
+	char			*user_id;	/* NULL when absent */
+	char			*props;		/* compact JSON object, never NULL */
+};
+
+struct cw_rejection {
+	size_t		 index;		/* position in the request, from 0 */
+	struct cw_error	 err;
+};
+
+struct cw_event_limits {
+	size_t		 max_events;	/* more -> whole body refused */
+	int64_t		 horizon_us;	/* oldest accepted ts = now - horizon */
+	int64_t		 future_us;	/* newest accepted ts = now + future */
+};
+
+enum cw_body_format {
+	BODY_JSON,	/* one object or an array of objects */
+	BODY_NDJSON	/* one object per line; blank lines skipped */
+};
+
+/* The result of decoding one request body; owns everything in it. */
+struct cw_event_batch {
+	struct cw_event		*ev;	/* valid events, in request order */
+	size_t			 nev;
+	struct cw_rejection	*rej;	/* rejected ones, by index */
+	size_t			 nrej;
+	size_t			 total;	/* events in the body */
+};
+
+/*
+ * Decode body (len bytes, need not be NUL-terminated).  now is the time of
+ * receipt (us), used for a missing ts and the ts bounds.  Returns 0 and
+ * fills out (events may still all be rejected) or -1 and fills err when the
+ * body as a whole is unusable: "invalid_json" (not JSON / not an object or
+ * array of objects at the top), "empty_body", "too_many_events".
+ * On -1, out is left empty.  Free with event_batch_free().
+ * "internal_error" (out of memory) is the only other -1 code.
+ *
+ * Per-event rules, first failure wins (codes in SPEC 2.1 terms):
+ * invalid_event, missing_id / invalid_id, missing_account_id /
+ * invalid_account_id, missing_type / unknown_type, invalid_ts,
+ * invalid_user_id / missing_user_id, invalid_props, missing_prop,
+ * invalid_prop.  A JSON null member counts as absent (a null ts defaults to
+ * now, a null optional prop is not checked).  Known props are checked only
+ * on the types SPEC 2.2 lists them for; other props are kept unchecked.  A
+ * required prop that is an empty string is invalid_prop.  Strings (ids,
+ * user_id) must not contain C0/C1 control characters or DEL.
+ * props holds the request's own text of the object (whitespace outside
+ * strings removed; numbers and escapes as sent), or "{}" when absent.
+ */
+int	event_decode_body(const char *body, size_t len, enum cw_body_format,
+	    int64_t now, const struct cw_event_limits *,
+	    struct cw_event_batch *out, struct cw_error *err);
+
+void	event_batch_free(struct cw_event_batch *);	/* keeps the struct */
+void	event_free_fields(struct cw_event *);
+
+#endif

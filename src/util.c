@@ -1,0 +1,232 @@
+/*
+ * util.c -- small pure helpers: RFC 3339 time, the wall clock, decimal
+ * numbers and constant-time comparison.
+ *
+ * No I/O except reading the clock.  Calendar arithmetic is done here
+ * (days-from-civil, proleptic Gregorian, UTC) rather than with
+ * mktime()/timegm(), so the result never depends on TZ or the C library.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+#define SEC_PER_DAY	INT64_C(86400)
+
+static const unsigned char month_days[12] = {
+	31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+};
+
+static int
+is_leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int
+days_in_month(int y, int m)
+{
+	if (m == 2 && is_leap(y))
+		return 29;
+	return month_days[m - 1];
+}
+
+/*
+ * Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil); m is 1..12, d is 1..31.
+ */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t	era;
+	int	yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (int)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The inverse of days_from_civil(). */
+static void
+civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t	era;
+	int	doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (int)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* n ASCII digits (no sign, no space) as a number; -1 if any is not. */
+static int
+digits(const char *s, size_t n)
+{
+	int	v = 0;
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/*
+ * Strict RFC 3339 (section 5.6 date-time):
+ *
+ *	YYYY-MM-DD ("T" | "t") HH:MM:SS [ "." 1*9DIGIT ]
+ *	    ("Z" | "z" | ("+" | "-") HH:MM)
+ *
+ * A leap second (SS = 60) is accepted and counted as second 59 with its
+ * fraction: POSIX time has no leap seconds, and rejecting the one a clock
+ * legitimately reports would lose an event.  "-00:00" is UTC.  The string
+ * is len bytes and need not be NUL-terminated.
+ */
+int
+util_parse_rfc3339(const char *s, size_t len, int64_t *us)
+{
+	int64_t	days, secs, frac = 0;
+	size_t	p, nd;
+	int	y, mo, d, h, mi, sec, oh, om, off = 0;
+
+	/* The fixed part and at least a "Z". */
+	if (s == NULL || len < 20)
+		return -1;
+	if ((y = digits(s, 4)) < 0 || s[4] != '-' ||
+	    (mo = digits(s + 5, 2)) < 0 || s[7] != '-' ||
+	    (d = digits(s + 8, 2)) < 0 || (s[10] != 'T' && s[10] != 't') ||
+	    (h = digits(s + 11, 2)) < 0 || s[13] != ':' ||
+	    (mi = digits(s + 14, 2)) < 0 || s[16] != ':' ||
+	    (sec = digits(s + 17, 2)) < 0)
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
+	    h > 23 || mi > 59 || sec > 60)
+		return -1;
+	if (sec == 60)
+		sec = 59;
+
+	p = 19;
+	if (s[p] == '.') {
+		p++;
+		for (nd = 0; p < len && s[p] >= '0' && s[p] <= '9'; nd++, p++)
+			if (nd < 6)
+				frac = frac * 10 + (s[p] - '0');
+		if (nd == 0 || nd > 9)
+			return -1;
+		for (; nd < 6; nd++)
+			frac *= 10;
+	}
+
+	if (p >= len)
+		return -1;
+	if (s[p] == 'Z' || s[p] == 'z') {
+		if (p + 1 != len)
+			return -1;
+	} else if (s[p] == '+' || s[p] == '-') {
+		if (p + 6 != len || (oh = digits(s + p + 1, 2)) < 0 ||
+		    s[p + 3] != ':' || (om = digits(s + p + 4, 2)) < 0 ||
+		    oh > 23 || om > 59)
+			return -1;
+		off = (oh * 60 + om) * 60;
+		if (s[p] == '-')
+			off = -off;
+	} else
+		return -1;
+
+	days = days_from_civil(y, mo, d);
+	secs = days * SEC_PER_DAY + h * 3600 + mi * 60 + sec - off;
+	*us = secs * CW_USEC_PER_SEC + frac;
+	return 0;
+}
+
+char *
+util_format_rfc3339(int64_t us, char *buf, size_t len)
+{
+	int64_t	days, rem, y;
+	int	m, d, sod;
+
+	if (len == 0)
+		return buf;
+	days = us / CW_USEC_PER_DAY;
+	rem = us % CW_USEC_PER_DAY;
+	if (rem < 0) {
+		rem += CW_USEC_PER_DAY;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
+	sod = (int)(rem / CW_USEC_PER_SEC);
+	(void)snprintf(buf, len, "%04lld-%02d-%02dT%02d:%02d:%02d.%06dZ",
+	    (long long)y, m, d, sod / 3600, sod / 60 % 60, sod % 60,
+	    (int)(rem % CW_USEC_PER_SEC));
+	return buf;
+}
+
+int64_t
+util_now_us(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		return 0;
+	return (int64_t)ts.tv_sec * CW_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/*
+ * Walk the longer length whatever the contents: a byte past the end of
+ * the shorter string compares as 0 and the length difference is folded in
+ * at the end, so neither a mismatch position nor a length difference
+ * shortens the loop.  The branches depend on i and the lengths only.
+ */
+int
+util_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+	const volatile unsigned char	*pa = a, *pb = b;
+	size_t				 i, n;
+	unsigned			 diff = 0, x, y;
+
+	n = alen > blen ? alen : blen;
+	for (i = 0; i < n; i++) {
+		x = i < alen ? pa[i] : 0;
+		y = i < blen ? pb[i] : 0;
+		diff |= x ^ y;
+	}
+	diff |= (unsigned)(alen != blen);
+	return diff == 0;
+}
+
+int
+util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t	v = 0;
+	unsigned	d;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}

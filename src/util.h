@@ -1,0 +1,50 @@
+/*
+ * util.h -- small pure helpers: time, numbers, constant-time compare.
+ *
+ * Pure: no I/O beyond reading the clock, no libevent/libpq/curl types.
+ */
+#ifndef CW_UTIL_H
+#define CW_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CW_USEC_PER_SEC	INT64_C(1000000)
+#define CW_USEC_PER_DAY	(INT64_C(86400) * CW_USEC_PER_SEC)
+
+/*
+ * Parse an RFC 3339 date-time ("2026-11-20T09:30:00Z",
+ * "2026-11-20T09:30:00.123+09:00"; 't'/'z' accepted, fraction up to 9
+ * digits, truncated to microseconds).  On success stores microseconds since
+ * the Unix epoch (UTC) in *us and returns 0; returns -1 on any syntax or
+ * range error (month 13, Feb 30, hour 24, ...).
+ * Strict form: YYYY-MM-DD("T"|"t")HH:MM:SS[.1-9 digits]("Z"|"z"|+HH:MM|-HH:MM),
+ * nothing before or after; s need not be NUL-terminated.  A leap second
+ * (:60) is accepted and counted as :59 (POSIX time has none); "-00:00" is
+ * UTC; more than 9 fraction digits is an error.
+ */
+int	 util_parse_rfc3339(const char *s, size_t len, int64_t *us);
+
+/*
+ * Format microseconds since the epoch as "YYYY-MM-DDTHH:MM:SS.uuuuuuZ".
+ * buf must hold at least CW_RFC3339_LEN bytes; returns buf.
+ */
+#define CW_RFC3339_LEN	32
+char	*util_format_rfc3339(int64_t us, char *buf, size_t len);
+
+/* Wall clock in microseconds since the epoch. */
+int64_t	 util_now_us(void);
+
+/*
+ * Constant-time comparison: returns 1 when the two byte strings are equal,
+ * 0 otherwise.  The time taken depends only on the lengths.
+ */
+int	 util_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+/*
+ * Parse a whole decimal unsigned number in [min, max]; returns 0 and stores
+ * it, or -1 (empty, sign, junk, overflow, out of range).
+ */
+int	 util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+#endif

@@ -1,0 +1,955 @@
+/*
+ * check_event.c -- unit tests for event.c: body formats, whole-body
+ * failures, every per-event rejection code, ts bounds, props kept as sent.
+ * Links only event.c and util.c (and jansson).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "util.h"
+
+#define S(x)	(INT64_C(x) * CW_USEC_PER_SEC)
+#define NOW	S(1795176000)		/* 2026-11-20T12:00:00Z */
+#define MAXEV	5
+
+static const struct cw_event_limits lim = {
+	MAXEV, 400 * CW_USEC_PER_DAY, 300 * CW_USEC_PER_SEC
+};
+
+/* A valid login event with the given id. */
+#define LOGIN(id) \
+	"{\"id\":\"" id "\",\"account_id\":\"acme\",\"type\":\"login\"," \
+	"\"user_id\":\"u1\"}"
+
+static struct cw_event_batch	b;
+static struct cw_error		e;
+static struct cw_event_limits	cur;	/* what decode() uses */
+
+static void
+setup(void)
+{
+	memset(&b, 0, sizeof(b));
+	memset(&e, 0, sizeof(e));
+	cur = lim;
+}
+
+static void
+teardown(void)
+{
+	event_batch_free(&b);
+}
+
+/* Every message is a short, printable, NUL-terminated sentence. */
+static void
+assert_msg_ok(const char *msg)
+{
+	size_t	i, n;
+
+	n = strnlen(msg, 160);
+	ck_assert_msg(n > 0 && n < 160, "message length %zu", n);
+	for (i = 0; i < n; i++)
+		ck_assert_msg((unsigned char)msg[i] >= 0x20 &&
+		    (unsigned char)msg[i] < 0x7f, "byte 0x%02x in \"%s\"",
+		    (unsigned char)msg[i], msg);
+}
+
+static int
+decode(const char *body, enum cw_body_format f)
+{
+	int	rc;
+	size_t	i;
+
+	rc = event_decode_body(body, strlen(body), f, NOW, &cur, &b, &e);
+	if (rc == 0) {
+		ck_assert_uint_eq(b.nev + b.nrej, b.total);
+		for (i = 0; i < b.nrej; i++) {
+			assert_msg_ok(b.rej[i].err.msg);
+			if (i > 0)
+				ck_assert_uint_gt(b.rej[i].index,
+				    b.rej[i - 1].index);
+		}
+	} else {
+		ck_assert_ptr_null(b.ev);
+		ck_assert_ptr_null(b.rej);
+		ck_assert_uint_eq(b.nev, 0);
+		ck_assert_uint_eq(b.nrej, 0);
+		ck_assert_uint_eq(b.total, 0);
+		ck_assert_ptr_nonnull(e.code);
+		assert_msg_ok(e.msg);
+	}
+	return rc;
+}
+
+static int
+decode_json(const char *body)
+{
+	return decode(body, BODY_JSON);
+}
+
+/* Body whose single event is rejected: returns the rejection. */
+static const struct cw_rejection *
+reject1(const char *body)
+{
+	ck_assert_int_eq(decode_json(body), 0);
+	ck_assert_msg(b.nrej == 1, "%s: accepted", body);
+	ck_assert_uint_eq(b.nev, 0);
+	return &b.rej[0];
+}
+
+static const struct cw_event *
+accept1(const char *body)
+{
+	ck_assert_int_eq(decode_json(body), 0);
+	ck_assert_msg(b.nev == 1, "%s: rejected: %s: %s", body,
+	    b.nrej ? b.rej[0].err.code : "", b.nrej ? b.rej[0].err.msg : "");
+	ck_assert_uint_eq(b.nrej, 0);
+	return &b.ev[0];
+}
+
+/* --- types --- */
+
+START_TEST(type_names)
+{
+	static const char *const names[] = {
+		"login", "feature_used", "ticket.created", "ticket.updated",
+		"ticket.solved", "contact.joined", "contact.left",
+		"contact.changed", "competitor.signal", "touchpoint",
+	};
+	size_t	i;
+
+	ck_assert_int_eq(sizeof(names) / sizeof(names[0]), EV__COUNT);
+	for (i = 0; i < EV__COUNT; i++) {
+		ck_assert_str_eq(event_type_name((enum cw_event_type)i),
+		    names[i]);
+		ck_assert_int_eq(event_type_parse(names[i], strlen(names[i])),
+		    (int)i);
+	}
+	ck_assert_ptr_null(event_type_name(EV__COUNT));
+	ck_assert_int_eq(event_type_parse("ticket", 6), -1);
+	ck_assert_int_eq(event_type_parse("ticket.created", 6), -1);
+	ck_assert_int_eq(event_type_parse("LOGIN", 5), -1);
+	ck_assert_int_eq(event_type_parse("loginx", 6), -1);
+	ck_assert_int_eq(event_type_parse("", 0), -1);
+}
+END_TEST
+
+/* --- accepted events --- */
+
+START_TEST(single_object)
+{
+	const struct cw_event	*ev;
+
+	ev = accept1("{\"id\":\"evt_1\",\"account_id\":\"acme\","
+	    "\"type\":\"feature_used\",\"ts\":\"2026-11-20T09:30:00Z\","
+	    "\"user_id\":\"u_42\",\"props\":{\"feature\":\"export\"}}");
+	ck_assert_uint_eq(b.total, 1);
+	ck_assert_str_eq(ev->id, "evt_1");
+	ck_assert_str_eq(ev->account_id, "acme");
+	ck_assert_int_eq(ev->type, EV_FEATURE_USED);
+	ck_assert_int_eq(ev->ts, S(1795167000));
+	ck_assert_str_eq(ev->user_id, "u_42");
+	ck_assert_str_eq(ev->props, "{\"feature\":\"export\"}");
+}
+END_TEST
+
+START_TEST(array)
+{
+	ck_assert_int_eq(decode_json(" [ " LOGIN("a") " , " LOGIN("b") ","
+	    LOGIN("c") "]\n"), 0);
+	ck_assert_uint_eq(b.total, 3);
+	ck_assert_uint_eq(b.nev, 3);
+	ck_assert_uint_eq(b.nrej, 0);
+	ck_assert_str_eq(b.ev[0].id, "a");
+	ck_assert_str_eq(b.ev[1].id, "b");
+	ck_assert_str_eq(b.ev[2].id, "c");
+	ck_assert_str_eq(b.ev[2].props, "{}");
+	ck_assert_int_eq(b.ev[2].ts, NOW);
+}
+END_TEST
+
+START_TEST(ndjson)
+{
+	ck_assert_int_eq(decode("\n" LOGIN("a") "\r\n\r\n  \t\n" LOGIN("b")
+	    "\n\n" LOGIN("c"), BODY_NDJSON), 0);
+	ck_assert_uint_eq(b.total, 3);
+	ck_assert_uint_eq(b.nev, 3);
+	ck_assert_str_eq(b.ev[0].id, "a");
+	ck_assert_str_eq(b.ev[1].id, "b");
+	ck_assert_str_eq(b.ev[2].id, "c");
+}
+END_TEST
+
+START_TEST(ndjson_bad_line)
+{
+	/* Blank lines take no index; the bad line is index 1 on line 3. */
+	cur.max_events = 6;
+	ck_assert_int_eq(decode(LOGIN("a") "\r\n\r\n{\"id\": \r\n"
+	    "\n" LOGIN("b") "\r\n" "[1]\n" "42\n" LOGIN("c") "\n",
+	    BODY_NDJSON), 0);
+	ck_assert_uint_eq(b.total, 6);
+	ck_assert_uint_eq(b.nev, 3);
+	ck_assert_str_eq(b.ev[0].id, "a");
+	ck_assert_str_eq(b.ev[1].id, "b");
+	ck_assert_str_eq(b.ev[2].id, "c");
+	ck_assert_uint_eq(b.nrej, 3);
+	ck_assert_uint_eq(b.rej[0].index, 1);
+	ck_assert_str_eq(b.rej[0].err.code, "invalid_json");
+	ck_assert_msg(strstr(b.rej[0].err.msg, "line 3") != NULL, "%s",
+	    b.rej[0].err.msg);
+	ck_assert_uint_eq(b.rej[1].index, 3);
+	ck_assert_str_eq(b.rej[1].err.code, "invalid_event");
+	ck_assert_uint_eq(b.rej[2].index, 4);
+	ck_assert_str_eq(b.rej[2].err.code, "invalid_event");
+}
+END_TEST
+
+START_TEST(ndjson_trailing_junk)
+{
+	ck_assert_int_eq(decode(LOGIN("a") " " LOGIN("b") "\n" LOGIN("c"),
+	    BODY_NDJSON), 0);
+	ck_assert_uint_eq(b.nev, 1);
+	ck_assert_uint_eq(b.nrej, 1);
+	ck_assert_uint_eq(b.rej[0].index, 0);
+	ck_assert_str_eq(b.rej[0].err.code, "invalid_json");
+}
+END_TEST
+
+START_TEST(mixed_batch)
+{
+	ck_assert_int_eq(decode_json("[" LOGIN("a") ", 7, "
+	    "{\"id\":\"b\",\"account_id\":\"acme\",\"type\":\"logout\"},"
+	    LOGIN("c") ", {\"id\":\"d\",\"account_id\":\"acme\","
+	    "\"type\":\"touchpoint\",\"props\":{\"kind\":\"call\"}}]"), 0);
+	ck_assert_uint_eq(b.total, 5);
+	ck_assert_uint_eq(b.nev, 3);
+	ck_assert_str_eq(b.ev[0].id, "a");
+	ck_assert_str_eq(b.ev[1].id, "c");
+	ck_assert_str_eq(b.ev[2].id, "d");
+	ck_assert_ptr_null(b.ev[2].user_id);
+	ck_assert_str_eq(b.ev[2].props, "{\"kind\":\"call\"}");
+	ck_assert_uint_eq(b.nrej, 2);
+	ck_assert_uint_eq(b.rej[0].index, 1);
+	ck_assert_str_eq(b.rej[0].err.code, "invalid_event");
+	ck_assert_uint_eq(b.rej[1].index, 2);
+	ck_assert_str_eq(b.rej[1].err.code, "unknown_type");
+}
+END_TEST
+
+START_TEST(all_rejected)
+{
+	ck_assert_int_eq(decode_json("[1, 2, 3, 4, 5]"), 0);
+	ck_assert_uint_eq(b.nev, 0);
+	ck_assert_uint_eq(b.nrej, 5);
+	ck_assert_uint_eq(b.rej[4].index, 4);
+}
+END_TEST
+
+/* --- whole-body failures --- */
+
+static const struct {
+	const char		*body;
+	enum cw_body_format	 fmt;
+	const char		*code;
+} whole_cases[] = {
+	{ "{", BODY_JSON, "invalid_json" },
+	{ "42", BODY_JSON, "invalid_json" },
+	{ "\"x\"", BODY_JSON, "invalid_json" },
+	{ "null", BODY_JSON, "invalid_json" },
+	{ "true", BODY_JSON, "invalid_json" },
+	{ "[1,]", BODY_JSON, "invalid_json" },
+	{ LOGIN("a") " x", BODY_JSON, "invalid_json" },
+	{ LOGIN("a") LOGIN("b"), BODY_JSON, "invalid_json" },
+	{ LOGIN("a") "\n" LOGIN("b"), BODY_JSON, "invalid_json" },
+	{ "{\"id\":\"a\x01\"}", BODY_JSON, "invalid_json" },
+	{ "{\"id\":\"\\u0000\"}", BODY_JSON, "invalid_json" },
+	{ "[\"\xff\"]", BODY_JSON, "invalid_json" },
+	{ "\xef\xbb\xbf", BODY_JSON, "empty_body" },
+	{ "\xef\xbb\xbf\xef\xbb\xbf" LOGIN("a"), BODY_JSON, "invalid_json" },
+	{ "", BODY_JSON, "empty_body" },
+	{ " \r\n\t ", BODY_JSON, "empty_body" },
+	{ "[]", BODY_JSON, "empty_body" },
+	{ " [ \n ] ", BODY_JSON, "empty_body" },
+	{ "", BODY_NDJSON, "empty_body" },
+	{ "\n\r\n  \n", BODY_NDJSON, "empty_body" },
+	{ "[1,2,3,4,5,6]", BODY_JSON, "too_many_events" },
+	{ "1\n2\n3\n\n4\n5\n6", BODY_NDJSON, "too_many_events" },
+};
+
+START_TEST(whole_body)
+{
+	ck_assert_msg(decode(whole_cases[_i].body, whole_cases[_i].fmt) == -1,
+	    "\"%s\" decoded", whole_cases[_i].body);
+	ck_assert_str_eq(e.code, whole_cases[_i].code);
+}
+END_TEST
+
+START_TEST(whole_body_messages)
+{
+	ck_assert_int_eq(decode_json("{\"id\": tru}"), -1);
+	ck_assert_str_eq(e.code, "invalid_json");
+	ck_assert_msg(strstr(e.msg, "invalid token") != NULL &&
+	    strstr(e.msg, "line 1") != NULL, "%s", e.msg);
+
+	ck_assert_int_eq(decode_json("42"), -1);
+	ck_assert_msg(strstr(e.msg, "object") != NULL, "%s", e.msg);
+
+	ck_assert_int_eq(decode_json("[1,2,3,4,5,6]"), -1);
+	ck_assert_str_eq(e.code, "too_many_events");
+	ck_assert_msg(strstr(e.msg, "5") != NULL, "%s", e.msg);
+
+	/* jansson's text with a control character is made printable. */
+	ck_assert_int_eq(decode_json("[\"\x01\x02\x03\"]"), -1);
+	ck_assert_str_eq(e.code, "invalid_json");
+}
+END_TEST
+
+START_TEST(max_events)
+{
+	ck_assert_int_eq(decode_json("[1,2,3,4,5]"), 0);
+	ck_assert_uint_eq(b.total, MAXEV);
+	event_batch_free(&b);
+	ck_assert_int_eq(decode("1\n2\n\n3\n4\n\n5\n\n", BODY_NDJSON), 0);
+	ck_assert_uint_eq(b.total, MAXEV);
+	ck_assert_uint_eq(b.rej[4].index, 4);
+}
+END_TEST
+
+/* --- every rejection code --- */
+
+#define ENV	"\"id\":\"e1\",\"account_id\":\"acme\""
+#define TKT	ENV ",\"type\":\"ticket.created\""
+
+static const struct {
+	const char	*event;
+	const char	*code;
+	const char	*msg;		/* substring, or NULL */
+} rej_cases[] = {
+	{ "7", "invalid_event", "object" },
+	{ "[]", "invalid_event", "object" },
+	{ "null", "invalid_event", NULL },
+	{ "{\"account_id\":\"acme\",\"type\":\"login\",\"user_id\":\"u\"}",
+	    "missing_id", "id" },
+	{ "{\"id\":null,\"account_id\":\"acme\",\"type\":\"login\"}",
+	    "missing_id", NULL },
+	{ "{\"id\":5,\"account_id\":\"acme\",\"type\":\"login\"}",
+	    "invalid_id", "string" },
+	{ "{\"id\":\"\",\"account_id\":\"acme\",\"type\":\"login\"}",
+	    "invalid_id", "empty" },
+	{ "{\"id\":\"a\\nb\",\"account_id\":\"acme\",\"type\":\"login\"}",
+	    "invalid_id", "control" },
+	{ "{\"id\":\"a\\u007fb\",\"account_id\":\"acme\",\"type\":\"login\"}",
+	    "invalid_id", "control" },
+	{ "{\"id\":\"a\\u0085b\",\"account_id\":\"acme\",\"type\":\"login\"}",
+	    "invalid_id", "control" },
+	{ "{\"id\":\"e1\",\"type\":\"login\"}", "missing_account_id", NULL },
+	{ "{\"id\":\"e1\",\"account_id\":[],\"type\":\"login\"}",
+	    "invalid_account_id", NULL },
+	{ "{\"id\":\"e1\",\"account_id\":\"\",\"type\":\"login\"}",
+	    "invalid_account_id", NULL },
+	{ "{" ENV "}", "missing_type", NULL },
+	{ "{" ENV ",\"type\":null}", "missing_type", NULL },
+	{ "{" ENV ",\"type\":\"logout\"}", "unknown_type", "\"logout\"" },
+	{ "{" ENV ",\"type\":\"Login\"}", "unknown_type", NULL },
+	{ "{" ENV ",\"type\":\"a\\u0001b\"}", "unknown_type", "a?b" },
+	{ "{" ENV ",\"type\":3}", "unknown_type", "must be a string" },
+	{ "{" ENV ",\"type\":\"login\",\"user_id\":\"u\",\"ts\":1795176000}",
+	    "invalid_ts", NULL },
+	{ "{" ENV ",\"type\":\"login\",\"user_id\":\"u\",\"ts\":\"yesterday\"}",
+	    "invalid_ts", "ts is not RFC 3339" },
+	{ "{" ENV ",\"type\":\"login\",\"user_id\":\"u\","
+	    "\"ts\":\"2023-02-29T00:00:00Z\"}", "invalid_ts",
+	    "ts is not RFC 3339" },
+	{ "{" ENV ",\"type\":\"login\",\"user_id\":\"u\","
+	    "\"ts\":\"2026-11-20T12:05:00.000001Z\"}", "invalid_ts",
+	    "ts is more than 5 minutes in the future" },
+	{ "{" ENV ",\"type\":\"login\",\"user_id\":\"u\","
+	    "\"ts\":\"2025-10-16T11:59:59.999999Z\"}", "invalid_ts",
+	    "ts is older than the 400-day horizon" },
+	{ "{" ENV ",\"type\":\"login\",\"user_id\":42}", "invalid_user_id",
+	    NULL },
+	{ "{" ENV ",\"type\":\"login\",\"user_id\":\"\"}", "invalid_user_id",
+	    NULL },
+	{ "{" ENV ",\"type\":\"login\"}", "missing_user_id", "login" },
+	{ "{" ENV ",\"type\":\"login\",\"user_id\":null}", "missing_user_id",
+	    NULL },
+	{ "{" ENV ",\"type\":\"feature_used\",\"props\":{\"feature\":\"x\"}}",
+	    "missing_user_id", "feature_used" },
+	{ "{" TKT ",\"props\":[]}", "invalid_props", NULL },
+	{ "{" TKT ",\"props\":\"{}\"}", "invalid_props", NULL },
+	{ "{" ENV ",\"type\":\"login\",\"user_id\":\"u\",\"props\":5}",
+	    "invalid_props", NULL },
+	{ "{" ENV ",\"type\":\"feature_used\",\"user_id\":\"u\"}",
+	    "missing_prop", "props.feature" },
+	{ "{" ENV ",\"type\":\"feature_used\",\"user_id\":\"u\",\"props\":{}}",
+	    "missing_prop", "props.feature" },
+	{ "{" TKT ",\"props\":{\"ticket_id\":null}}", "missing_prop",
+	    "props.ticket_id" },
+	{ "{" ENV ",\"type\":\"ticket.solved\",\"props\":{}}", "missing_prop",
+	    "ticket_id" },
+	{ "{" ENV ",\"type\":\"contact.left\",\"props\":{\"name\":\"x\"}}",
+	    "missing_prop", "contact_id" },
+	{ "{" ENV ",\"type\":\"competitor.signal\","
+	    "\"props\":{\"kind\":\"poc\"}}", "missing_prop", "competitor" },
+	{ "{" ENV ",\"type\":\"feature_used\",\"user_id\":\"u\","
+	    "\"props\":{\"feature\":5}}", "invalid_prop", "props.feature" },
+	{ "{" ENV ",\"type\":\"feature_used\",\"user_id\":\"u\","
+	    "\"props\":{\"feature\":\"\"}}", "invalid_prop", "empty" },
+	{ "{" TKT ",\"props\":{\"ticket_id\":1.5}}", "invalid_prop",
+	    "ticket_id" },
+	{ "{" TKT ",\"props\":{\"ticket_id\":true}}", "invalid_prop", NULL },
+	{ "{" TKT ",\"props\":{\"ticket_id\":\"1\",\"team\":5}}",
+	    "invalid_prop", "props.team" },
+	{ "{" TKT ",\"props\":{\"ticket_id\":\"1\",\"category\":{}}}",
+	    "invalid_prop", "category" },
+	{ "{" TKT ",\"props\":{\"ticket_id\":\"1\",\"subject\":[]}}",
+	    "invalid_prop", "subject" },
+	{ "{" TKT ",\"props\":{\"ticket_id\":\"1\",\"tags\":\"a\"}}",
+	    "invalid_prop", "tags" },
+	{ "{" TKT ",\"props\":{\"ticket_id\":\"1\",\"tags\":[\"a\",1]}}",
+	    "invalid_prop", "tags" },
+	{ "{" TKT ",\"props\":{\"ticket_id\":\"1\",\"priority\":\"p0\"}}",
+	    "invalid_prop", "low, normal, high, urgent" },
+	{ "{" TKT ",\"props\":{\"ticket_id\":\"1\",\"priority\":1}}",
+	    "invalid_prop", "priority" },
+	{ "{" TKT ",\"props\":{\"ticket_id\":\"1\",\"sentiment\":1.5}}",
+	    "invalid_prop", "sentiment" },
+	{ "{" TKT ",\"props\":{\"ticket_id\":\"1\",\"sentiment\":-2}}",
+	    "invalid_prop", "sentiment" },
+	{ "{" TKT ",\"props\":{\"ticket_id\":\"1\",\"sentiment\":\"0.5\"}}",
+	    "invalid_prop", "sentiment" },
+	{ "{" ENV ",\"type\":\"ticket.updated\","
+	    "\"props\":{\"ticket_id\":\"1\",\"sentiment\":1.0001}}",
+	    "invalid_prop", "sentiment" },
+	{ "{" ENV ",\"type\":\"contact.joined\","
+	    "\"props\":{\"contact_id\":\"c\",\"is_champion\":\"yes\"}}",
+	    "invalid_prop", "is_champion" },
+	{ "{" ENV ",\"type\":\"contact.changed\","
+	    "\"props\":{\"contact_id\":\"c\",\"title\":1}}",
+	    "invalid_prop", "title" },
+	{ "{" ENV ",\"type\":\"contact.changed\","
+	    "\"props\":{\"contact_id\":\"c\",\"previous_title\":1}}",
+	    "invalid_prop", "previous_title" },
+	{ "{" ENV ",\"type\":\"contact.joined\","
+	    "\"props\":{\"contact_id\":\"c\",\"previous_company\":false}}",
+	    "invalid_prop", "previous_company" },
+	{ "{" ENV ",\"type\":\"contact.joined\","
+	    "\"props\":{\"contact_id\":{},\"name\":\"n\"}}",
+	    "invalid_prop", "contact_id" },
+	{ "{" ENV ",\"type\":\"contact.joined\","
+	    "\"props\":{\"contact_id\":\"c\",\"name\":7}}",
+	    "invalid_prop", "props.name" },
+	{ "{" ENV ",\"type\":\"competitor.signal\","
+	    "\"props\":{\"competitor\":\"rival\",\"kind\":\"rumor\"}}",
+	    "invalid_prop", "mention, event, outreach" },
+	{ "{" ENV ",\"type\":\"competitor.signal\","
+	    "\"props\":{\"competitor\":3}}", "invalid_prop", "competitor" },
+	{ "{" ENV ",\"type\":\"touchpoint\",\"props\":{\"kind\":\"sms\"}}",
+	    "invalid_prop", "meeting, call, email, chat" },
+	{ "{" ENV ",\"type\":\"touchpoint\",\"props\":{\"kind\":\"poc\"}}",
+	    "invalid_prop", "kind" },
+	{ "{" ENV ",\"type\":\"touchpoint\",\"props\":{\"by\":1}}",
+	    "invalid_prop", "props.by" },
+	/* The first failing rule wins. */
+	{ "{\"type\":\"nope\",\"ts\":\"x\"}", "missing_id", NULL },
+	{ "{\"id\":\"e\",\"type\":\"nope\"}", "missing_account_id", NULL },
+	{ "{" ENV ",\"type\":\"nope\",\"ts\":\"x\"}", "unknown_type", NULL },
+	{ "{" ENV ",\"type\":\"login\",\"ts\":\"x\"}", "invalid_ts", NULL },
+	{ "{" TKT ",\"props\":{\"team\":5}}", "missing_prop", NULL },
+};
+
+/* Each bad event second in an array and second in NDJSON. */
+START_TEST(rejections_indexed)
+{
+	const char	*ev = rej_cases[_i].event;
+	char		 body[1024];
+	int		 f;
+
+	for (f = 0; f < 2; f++) {
+		if (f == 0)
+			snprintf(body, sizeof(body), "[" LOGIN("ok") ",%s,"
+			    LOGIN("ok2") "]", ev);
+		else
+			snprintf(body, sizeof(body), LOGIN("ok") "\n%s\n"
+			    LOGIN("ok2"), ev);
+		ck_assert_int_eq(decode(body, f == 0 ? BODY_JSON :
+		    BODY_NDJSON), 0);
+		ck_assert_msg(b.nrej == 1, "%s: accepted", ev);
+		ck_assert_uint_eq(b.nev, 2);
+		ck_assert_uint_eq(b.total, 3);
+		ck_assert_uint_eq(b.rej[0].index, 1);
+		ck_assert_msg(strcmp(b.rej[0].err.code,
+		    rej_cases[_i].code) == 0,
+		    "%s: got %s (%s), want %s", ev, b.rej[0].err.code,
+		    b.rej[0].err.msg, rej_cases[_i].code);
+		if (rej_cases[_i].msg != NULL)
+			ck_assert_msg(strstr(b.rej[0].err.msg,
+			    rej_cases[_i].msg) != NULL, "%s: message \"%s\"",
+			    ev, b.rej[0].err.msg);
+		ck_assert_str_eq(b.ev[0].id, "ok");
+		ck_assert_str_eq(b.ev[1].id, "ok2");
+		event_batch_free(&b);
+	}
+}
+END_TEST
+
+START_TEST(rejections_alone)
+{
+	const char			*ev = rej_cases[_i].event;
+	const struct cw_rejection	*r;
+
+	if (ev[0] != '{')
+		return;		/* a non-object alone is invalid_json */
+	r = reject1(ev);
+	ck_assert_uint_eq(r->index, 0);
+	ck_assert_str_eq(r->err.code, rej_cases[_i].code);
+}
+END_TEST
+
+/* --- lengths --- */
+
+static char *
+event_with(const char *field, size_t n)
+{
+	char	*val, *body;
+	size_t	 len;
+
+	val = malloc(n + 1);
+	memset(val, 'x', n);
+	val[n] = '\0';
+	len = n + 256;
+	body = malloc(len);
+	if (strcmp(field, "id") == 0)
+		snprintf(body, len, "{\"id\":\"%s\",\"account_id\":\"a\","
+		    "\"type\":\"login\",\"user_id\":\"u\"}", val);
+	else if (strcmp(field, "account_id") == 0)
+		snprintf(body, len, "{\"id\":\"i\",\"account_id\":\"%s\","
+		    "\"type\":\"login\",\"user_id\":\"u\"}", val);
+	else
+		snprintf(body, len, "{\"id\":\"i\",\"account_id\":\"a\","
+		    "\"type\":\"login\",\"user_id\":\"%s\"}", val);
+	free(val);
+	return body;
+}
+
+START_TEST(lengths)
+{
+	static const struct {
+		const char	*field;
+		size_t		 max;
+		const char	*code;
+	} f[] = {
+		{ "id", CW_ID_MAX, "invalid_id" },
+		{ "account_id", CW_ACCOUNT_MAX, "invalid_account_id" },
+		{ "user_id", CW_USER_MAX, "invalid_user_id" },
+	};
+	char	*body;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		body = event_with(f[i].field, f[i].max);
+		accept1(body);
+		free(body);
+		event_batch_free(&b);
+
+		body = event_with(f[i].field, f[i].max + 1);
+		ck_assert_str_eq(reject1(body)->err.code, f[i].code);
+		ck_assert_msg(strstr(b.rej[0].err.msg, "longer") != NULL, "%s",
+		    b.rej[0].err.msg);
+		free(body);
+		event_batch_free(&b);
+	}
+	/* UTF-8 counts in bytes: 43 x 3 bytes = 129 > 128. */
+	body = malloc(512);
+	strcpy(body, "{\"id\":\"i\",\"type\":\"login\",\"user_id\":\"u\","
+	    "\"account_id\":\"");
+	for (i = 0; i < 43; i++)
+		strcat(body, "\xe6\x97\xa5");
+	strcat(body, "\"}");
+	ck_assert_str_eq(reject1(body)->err.code, "invalid_account_id");
+	free(body);
+}
+END_TEST
+
+/* --- ts --- */
+
+START_TEST(ts_default)
+{
+	const struct cw_event	*ev;
+
+	ev = accept1("{" ENV ",\"type\":\"login\",\"user_id\":\"u\"}");
+	ck_assert_int_eq(ev->ts, NOW);
+	event_batch_free(&b);
+	ev = accept1("{" ENV ",\"type\":\"login\",\"user_id\":\"u\","
+	    "\"ts\":null}");
+	ck_assert_int_eq(ev->ts, NOW);
+}
+END_TEST
+
+static const struct {
+	const char	*ts;
+	int		 ok;
+	int64_t		 us;
+} ts_cases[] = {
+	{ "2026-11-20T12:00:00Z", 1, NOW },
+	{ "2026-11-20T12:04:59.999999Z", 1, NOW + S(300) - 1 },
+	{ "2026-11-20T12:05:00Z", 1, NOW + S(300) },	/* the limit */
+	{ "2026-11-20T21:05:00+09:00", 1, NOW + S(300) },
+	{ "2026-11-20T12:05:00.000001Z", 0, 0 },
+	{ "2026-11-20T12:06:00Z", 0, 0 },
+	{ "2027-01-01T00:00:00Z", 0, 0 },
+	{ "2025-10-16T12:00:00Z", 1, NOW - 400 * CW_USEC_PER_DAY },
+	{ "2025-10-16T12:00:00.000001Z", 1, NOW - 400 * CW_USEC_PER_DAY + 1 },
+	{ "2025-10-16T11:59:59.999999Z", 0, 0 },
+	{ "2025-10-16T21:00:00+09:00", 1, NOW - 400 * CW_USEC_PER_DAY },
+	{ "1970-01-01T00:00:00Z", 0, 0 },
+	{ "2024-02-29T00:00:00Z", 0, 0 },
+	{ "2026-02-28T23:59:59.5z", 1, S(1772323199) + 500000 },
+};
+
+START_TEST(ts_bounds)
+{
+	char			 body[256];
+	const struct cw_event	*ev;
+
+	snprintf(body, sizeof(body), "{" ENV ",\"type\":\"login\","
+	    "\"user_id\":\"u\",\"ts\":\"%s\"}", ts_cases[_i].ts);
+	if (ts_cases[_i].ok) {
+		ev = accept1(body);
+		ck_assert_int_eq(ev->ts, ts_cases[_i].us);
+	} else
+		ck_assert_str_eq(reject1(body)->err.code, "invalid_ts");
+}
+END_TEST
+
+START_TEST(ts_limit_messages)
+{
+	struct cw_event_limits	l = { 10, 36 * 3600 * CW_USEC_PER_SEC,
+				    CW_USEC_PER_SEC * 90 };
+	const char		*body;
+
+	body = "[{" ENV ",\"type\":\"login\",\"user_id\":\"u\","
+	    "\"ts\":\"2026-11-20T12:01:31Z\"},{" ENV ",\"type\":\"login\","
+	    "\"user_id\":\"u\",\"ts\":\"2026-11-18T23:59:59Z\"}]";
+	ck_assert_int_eq(event_decode_body(body, strlen(body), BODY_JSON, NOW,
+	    &l, &b, &e), 0);
+	ck_assert_uint_eq(b.nrej, 2);
+	ck_assert_str_eq(b.rej[0].err.msg,
+	    "ts is more than 90 seconds in the future");
+	ck_assert_str_eq(b.rej[1].err.msg,
+	    "ts is older than the 36-hour horizon");
+	event_batch_free(&b);
+
+	l.future_us = 60 * CW_USEC_PER_SEC;
+	l.horizon_us = CW_USEC_PER_DAY;
+	ck_assert_int_eq(event_decode_body(body, strlen(body), BODY_JSON, NOW,
+	    &l, &b, &e), 0);
+	ck_assert_str_eq(b.rej[0].err.msg,
+	    "ts is more than 1 minute in the future");
+	ck_assert_str_eq(b.rej[1].err.msg,
+	    "ts is older than the 1-day horizon");
+}
+END_TEST
+
+/* --- props --- */
+
+START_TEST(props_verbatim)
+{
+	const struct cw_event	*ev;
+
+	/* Numbers, escapes, unicode and unknown props as sent, compacted. */
+	ev = accept1("{" ENV ",\"type\":\"ticket.created\",\n"
+	    "  \"props\" : {\n"
+	    "    \"ticket_id\" : 12345678901234 ,\n"
+	    "    \"sentiment\": -0.30,\n"
+	    "    \"tags\": [ \"a b\", \"\\\"q\\\"\" ],\n"
+	    "    \"subject\": "
+	    "\"caf\\u00e9 \xe6\x97\xa5\xe6\x9c\xac \\\\ \\n\",\n"
+	    "    \"x-unknown\": {\"deep\": [1, 2.50, 1E5, null, true]},\n"
+	    "    \"team\": null\n"
+	    "  }\n}");
+	ck_assert_str_eq(ev->props, "{\"ticket_id\":12345678901234,"
+	    "\"sentiment\":-0.30,\"tags\":[\"a b\",\"\\\"q\\\"\"],"
+	    "\"subject\":\"caf\\u00e9 \xe6\x97\xa5\xe6\x9c\xac \\\\ \\n\","
+	    "\"x-unknown\":{\"deep\":[1,2.50,1E5,null,true]},\"team\":null}");
+	ck_assert_ptr_null(ev->user_id);
+}
+END_TEST
+
+START_TEST(props_absent)
+{
+	ck_assert_str_eq(accept1("{" ENV ",\"type\":\"touchpoint\"}")->props,
+	    "{}");
+	event_batch_free(&b);
+	ck_assert_str_eq(accept1("{" ENV ",\"type\":\"touchpoint\","
+	    "\"props\":null}")->props, "{}");
+	event_batch_free(&b);
+	ck_assert_str_eq(accept1("{" ENV ",\"type\":\"touchpoint\","
+	    "\"props\":{ }}")->props, "{}");
+}
+END_TEST
+
+START_TEST(props_unknown_kept)
+{
+	const struct cw_event	*ev;
+
+	/* priority is a ticket prop: on a login it is unknown, unchecked. */
+	ev = accept1("{" ENV ",\"type\":\"login\",\"user_id\":\"u\","
+	    "\"props\":{\"priority\":\"bogus\",\"sentiment\":9}}");
+	ck_assert_str_eq(ev->props, "{\"priority\":\"bogus\",\"sentiment\":9}");
+	event_batch_free(&b);
+
+	/* Every known prop valid, on each type that knows it. */
+	accept1("{" ENV ",\"type\":\"ticket.solved\",\"props\":{"
+	    "\"ticket_id\":\"T-1\",\"team\":\"eng\",\"category\":\"api\","
+	    "\"tags\":[],\"subject\":\"s\",\"priority\":\"urgent\","
+	    "\"sentiment\":-1}}");
+	event_batch_free(&b);
+	accept1("{" ENV ",\"type\":\"ticket.updated\",\"props\":{"
+	    "\"ticket_id\":7,\"sentiment\":1,\"priority\":\"low\"}}");
+	event_batch_free(&b);
+	accept1("{" ENV ",\"type\":\"contact.changed\",\"props\":{"
+	    "\"contact_id\":9,\"name\":\"n\",\"title\":\"VP\","
+	    "\"previous_title\":\"Head\",\"is_champion\":false,"
+	    "\"previous_company\":\"rival\"}}");
+	event_batch_free(&b);
+	accept1("{" ENV ",\"type\":\"competitor.signal\",\"props\":{"
+	    "\"competitor\":\"rival\",\"kind\":\"evaluation\"}}");
+	event_batch_free(&b);
+	accept1("{" ENV ",\"type\":\"touchpoint\",\"props\":{"
+	    "\"kind\":\"meeting\",\"by\":\"csm\"}}");
+	event_batch_free(&b);
+	accept1("{" ENV ",\"type\":\"feature_used\",\"user_id\":\"u\","
+	    "\"props\":{\"feature\":\"export\",\"count\":3}}");
+}
+END_TEST
+
+START_TEST(props_escaped_and_duplicate_keys)
+{
+	const struct cw_event	*ev;
+
+	/* An escaped "props" key is still props. */
+	ev = accept1("{" ENV ",\"type\":\"touchpoint\","
+	    "\"pro\\u0070s\":{\"kind\": \"call\"}}");
+	ck_assert_str_eq(ev->props, "{\"kind\":\"call\"}");
+	event_batch_free(&b);
+
+	/* Duplicate keys: the last wins, for checks and for storage. */
+	ev = accept1("{" ENV ",\"type\":\"touchpoint\","
+	    "\"props\":{\"kind\":\"sms\"},\"props\":{\"kind\":\"chat\"}}");
+	ck_assert_str_eq(ev->props, "{\"kind\":\"chat\"}");
+	event_batch_free(&b);
+	ck_assert_str_eq(reject1("{" ENV ",\"type\":\"touchpoint\","
+	    "\"props\":{\"kind\":\"chat\"},\"props\":{\"kind\":\"sms\"}}")
+	    ->err.code, "invalid_prop");
+	event_batch_free(&b);
+
+	/* A nested "props" or a string containing one is not the member. */
+	ev = accept1("{" ENV ",\"type\":\"touchpoint\",\"x\":{\"props\":1},"
+	    "\"y\":\"\\\"props\\\":2\",\"props\":{\"by\":\"}\"}}");
+	ck_assert_str_eq(ev->props, "{\"by\":\"}\"}");
+}
+END_TEST
+
+/* --- buffers --- */
+
+START_TEST(unterminated_buffer)
+{
+	static const char	json[] = "[" LOGIN("a") ",{" ENV ",\"type\":"
+				    "\"touchpoint\",\"props\":{\"by\":\"x\"}}]";
+	static const char	nd[] = LOGIN("a") "\r\n" LOGIN("b");
+	static const char	junk[16] = "garbage}]{\"\n\0x";
+	static const char	nul[] = "{" ENV ",\"type\":\"touchpoint\","
+				    "\"props\":{\"n\":1\0,\"m\":2}}";
+	static const char	ndnul[] = "{" ENV ",\"type\":\"touchpoint\","
+				    "\"props\":{\"n\":1\0}}\n" LOGIN("b");
+	char			*buf;
+	size_t			 n;
+
+	/* Exactly len bytes, no NUL: valgrind flags any over-read. */
+	n = sizeof(json) - 1;
+	buf = malloc(n);
+	memcpy(buf, json, n);
+	ck_assert_int_eq(event_decode_body(buf, n, BODY_JSON, NOW, &lim, &b,
+	    &e), 0);
+	ck_assert_uint_eq(b.nev, 2);
+	ck_assert_str_eq(b.ev[1].props, "{\"by\":\"x\"}");
+	event_batch_free(&b);
+	free(buf);
+
+	n = sizeof(nd) - 1;
+	buf = malloc(n);
+	memcpy(buf, nd, n);
+	ck_assert_int_eq(event_decode_body(buf, n, BODY_NDJSON, NOW, &lim, &b,
+	    &e), 0);
+	ck_assert_uint_eq(b.nev, 2);
+	event_batch_free(&b);
+	free(buf);
+
+	/* Junk after len is not part of the body. */
+	buf = malloc(sizeof(json) + 16);
+	memcpy(buf, json, sizeof(json) - 1);
+	memcpy(buf + sizeof(json) - 1, junk, sizeof(junk));
+	ck_assert_int_eq(event_decode_body(buf, sizeof(json) - 1, BODY_JSON,
+	    NOW, &lim, &b, &e), 0);
+	ck_assert_uint_eq(b.nev, 2);
+	event_batch_free(&b);
+	ck_assert_int_eq(event_decode_body(buf, sizeof(json) - 2, BODY_JSON,
+	    NOW, &lim, &b, &e), -1);
+	ck_assert_str_eq(e.code, "invalid_json");
+	free(buf);
+
+	/*
+	 * An embedded NUL inside len is invalid JSON, even where jansson
+	 * would accept it (right after a number).
+	 */
+	ck_assert_int_eq(event_decode_body(LOGIN("a") "\0", sizeof(LOGIN("a")),
+	    BODY_JSON, NOW, &lim, &b, &e), -1);
+	ck_assert_str_eq(e.code, "invalid_json");
+	ck_assert_int_eq(event_decode_body(nul, sizeof(nul) - 1, BODY_JSON,
+	    NOW, &lim, &b, &e), -1);
+	ck_assert_str_eq(e.code, "invalid_json");
+	ck_assert_msg(strstr(e.msg, "NUL") != NULL, "%s", e.msg);
+	ck_assert_int_eq(event_decode_body(ndnul, sizeof(ndnul) - 1,
+	    BODY_NDJSON, NOW, &lim, &b, &e), 0);
+	ck_assert_uint_eq(b.nev, 1);
+	ck_assert_uint_eq(b.nrej, 1);
+	ck_assert_uint_eq(b.rej[0].index, 0);
+	ck_assert_str_eq(b.rej[0].err.code, "invalid_json");
+	event_batch_free(&b);
+	ck_assert_int_eq(event_decode_body(NULL, 0, BODY_JSON, NOW, &lim, &b,
+	    &e), -1);
+	ck_assert_str_eq(e.code, "empty_body");
+}
+END_TEST
+
+START_TEST(byte_order_mark)
+{
+	ck_assert_str_eq(accept1("\xef\xbb\xbf" LOGIN("a"))->id, "a");
+	event_batch_free(&b);
+	ck_assert_int_eq(decode("\xef\xbb\xbf" LOGIN("a") "\n" LOGIN("b"),
+	    BODY_NDJSON), 0);
+	ck_assert_uint_eq(b.nev, 2);
+}
+END_TEST
+
+START_TEST(batch_free)
+{
+	ck_assert_int_eq(decode_json("[" LOGIN("a") ",1]"), 0);
+	event_batch_free(&b);
+	ck_assert_ptr_null(b.ev);
+	ck_assert_ptr_null(b.rej);
+	ck_assert_uint_eq(b.nev + b.nrej + b.total, 0);
+	event_batch_free(&b);		/* twice is harmless */
+	event_batch_free(NULL);
+	event_free_fields(NULL);
+}
+END_TEST
+
+/* Many events and many rejections: arrays grow, indexes hold. */
+START_TEST(large_batch)
+{
+	struct cw_event_limits	 l = lim;
+	char			*body, *p;
+	size_t			 i, n = 10000;
+
+	l.max_events = n;
+	body = malloc(n * 128 + 16);
+	p = body;
+	*p++ = '[';
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s{\"id\":\"e%zu\",\"account_id\":\"a\","
+		    "\"type\":\"%s\",\"user_id\":\"u\"}", i ? "," : "", i,
+		    i % 3 == 0 ? "nope" : "login");
+	*p++ = ']';
+	ck_assert_int_eq(event_decode_body(body, (size_t)(p - body),
+	    BODY_JSON, NOW, &l, &b, &e), 0);
+	ck_assert_uint_eq(b.total, n);
+	ck_assert_uint_eq(b.nrej, (n + 2) / 3);
+	ck_assert_uint_eq(b.nev, n - (n + 2) / 3);
+	for (i = 0; i < b.nrej; i++)
+		ck_assert_uint_eq(b.rej[i].index, i * 3);
+	ck_assert_str_eq(b.ev[b.nev - 1].id, "e9998");
+	free(body);
+}
+END_TEST
+
+#define NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
+
+static Suite *
+event_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("event");
+
+	tc = tcase_create("basic");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, type_names);
+	tcase_add_test(tc, single_object);
+	tcase_add_test(tc, array);
+	tcase_add_test(tc, ndjson);
+	tcase_add_test(tc, ndjson_bad_line);
+	tcase_add_test(tc, ndjson_trailing_junk);
+	tcase_add_test(tc, mixed_batch);
+	tcase_add_test(tc, all_rejected);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("whole_body");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, whole_body, 0, NELEM(whole_cases));
+	tcase_add_test(tc, whole_body_messages);
+	tcase_add_test(tc, max_events);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rejections");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, rejections_alone, 0, NELEM(rej_cases));
+	tcase_add_loop_test(tc, rejections_indexed, 0, NELEM(rej_cases));
+	tcase_add_test(tc, lengths);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ts");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, ts_default);
+	tcase_add_loop_test(tc, ts_bounds, 0, NELEM(ts_cases));
+	tcase_add_test(tc, ts_limit_messages);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("props");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, props_verbatim);
+	tcase_add_test(tc, props_absent);
+	tcase_add_test(tc, props_unknown_kept);
+	tcase_add_test(tc, props_escaped_and_duplicate_keys);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("memory");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, unterminated_buffer);
+	tcase_add_test(tc, byte_order_mark);
+	tcase_add_test(tc, batch_free);
+	tcase_add_test(tc, large_batch);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(event_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

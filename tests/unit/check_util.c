@@ -1,0 +1,325 @@
+/*
+ * check_util.c -- unit tests for util.c: RFC 3339, the clock, constant-time
+ * comparison, decimal parsing.  Links only util.c.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+#define S(x)	(INT64_C(x) * CW_USEC_PER_SEC)
+
+static const struct {
+	const char	*s;
+	int64_t		 us;
+} rfc_good[] = {
+	{ "1970-01-01T00:00:00Z", 0 },
+	{ "1970-01-01T00:00:00.000001Z", 1 },
+	{ "1969-12-31T23:59:59.999999Z", -1 },
+	{ "2024-02-29T00:00:00Z", S(1709164800) },		/* leap day */
+	{ "2000-02-29T12:00:00Z", S(951825600) },	/* 400-year rule */
+	{ "2026-11-20T09:30:00Z", S(1795167000) },
+	{ "2026-11-20t09:30:00z", S(1795167000) },		/* lower case */
+	{ "2026-11-20T09:30:00+00:00", S(1795167000) },
+	{ "2026-11-20T09:30:00-00:00", S(1795167000) },
+	{ "2026-11-20T09:30:00.123+09:00", S(1795134600) + 123000 },
+	{ "2026-11-20T04:00:00-05:30", S(1795167000) },
+	{ "2026-11-20T09:30:00.5Z", S(1795167000) + 500000 },
+	{ "2026-11-20T09:30:00.123456Z", S(1795167000) + 123456 },
+	{ "2026-11-20T09:30:00.123456789Z", S(1795167000) + 123456 },
+	{ "2026-11-20T09:30:00.000000999Z", S(1795167000) },
+	{ "1999-12-31T23:59:60Z", S(946684799) },	/* leap second */
+	{ "1999-12-31T23:59:60.5Z", S(946684799) + 500000 },
+	{ "0000-01-01T00:00:00Z", S(-62167219200) },
+	{ "9999-12-31T23:59:59.999999Z", S(253402300799) + 999999 },
+	{ "2026-11-20T23:59:59+23:59", S(1795167000) + S(52199) - S(86340) },
+};
+
+static const char *const rfc_bad[] = {
+	"",
+	"garbage",
+	"2023-02-29T00:00:00Z",		/* not a leap year */
+	"1900-02-29T00:00:00Z",		/* 100-year rule */
+	"2026-02-30T00:00:00Z",
+	"2026-04-31T00:00:00Z",
+	"2026-13-01T00:00:00Z",
+	"2026-00-01T00:00:00Z",
+	"2026-01-00T00:00:00Z",
+	"2026-01-32T00:00:00Z",
+	"2026-11-20T24:00:00Z",
+	"2026-11-20T09:60:00Z",
+	"2026-11-20T09:30:61Z",
+	"2026-11-20T09:30:00",		/* no offset */
+	"2026-11-20T09:30Z",		/* no seconds */
+	"2026-11-20 09:30:00Z",		/* space */
+	"2026-11-20X09:30:00Z",
+	"2026-11-20",
+	"2026-1-20T09:30:00Z",
+	"+2026-11-20T09:30:00Z",
+	"20261120T093000Z",
+	"2026-11-20T09:30:00.Z",		/* empty fraction */
+	"2026-11-20T09:30:00.1234567890Z",	/* 10 digits */
+	"2026-11-20T09:30:00,5Z",
+	"2026-11-20T09:30:00Zjunk",
+	"2026-11-20T09:30:00Z ",
+	" 2026-11-20T09:30:00Z",
+	"2026-11-20T09:30:00+0900",
+	"2026-11-20T09:30:00+09",
+	"2026-11-20T09:30:00+24:00",
+	"2026-11-20T09:30:00+09:60",
+	"2026-11-20T09:30:00+09:00x",
+	"2026-11-20T09:30:00UTC",
+	"2026-11-20T09:30:00.12a3Z",
+	"2026-١١-20T09:30:00Z",
+};
+
+START_TEST(rfc3339_good)
+{
+	int64_t	us = 42;
+	int	rc;
+
+	rc = util_parse_rfc3339(rfc_good[_i].s, strlen(rfc_good[_i].s), &us);
+	ck_assert_msg(rc == 0, "%s rejected", rfc_good[_i].s);
+	ck_assert_msg(us == rfc_good[_i].us, "%s: %lld, want %lld",
+	    rfc_good[_i].s, (long long)us, (long long)rfc_good[_i].us);
+}
+END_TEST
+
+START_TEST(rfc3339_bad)
+{
+	int64_t	us = 42;
+
+	ck_assert_msg(util_parse_rfc3339(rfc_bad[_i], strlen(rfc_bad[_i]),
+	    &us) == -1, "\"%s\" accepted", rfc_bad[_i]);
+	ck_assert_int_eq(us, 42);
+}
+END_TEST
+
+START_TEST(rfc3339_len)
+{
+	const char	*s = "2026-11-20T09:30:00Zjunk";
+	char		*exact;
+	int64_t		 us;
+
+	/* Only len bytes are read; no NUL needed. */
+	ck_assert_int_eq(util_parse_rfc3339(s, 20, &us), 0);
+	ck_assert_int_eq(us, S(1795167000));
+	ck_assert_int_eq(util_parse_rfc3339(s, 19, &us), -1);
+	ck_assert_int_eq(util_parse_rfc3339(s, 0, &us), -1);
+	ck_assert_int_eq(util_parse_rfc3339(NULL, 0, &us), -1);
+
+	/* Exactly sized buffers (valgrind sees any over-read). */
+	exact = malloc(20);
+	memcpy(exact, s, 20);
+	ck_assert_int_eq(util_parse_rfc3339(exact, 20, &us), 0);
+	free(exact);
+	exact = malloc(21);
+	memcpy(exact, "2026-11-20T09:30:00.", 20);
+	exact[20] = '5';
+	ck_assert_int_eq(util_parse_rfc3339(exact, 21, &us), -1);
+	free(exact);
+}
+END_TEST
+
+START_TEST(rfc3339_format)
+{
+	char	buf[CW_RFC3339_LEN];
+
+	ck_assert_str_eq(util_format_rfc3339(0, buf, sizeof(buf)),
+	    "1970-01-01T00:00:00.000000Z");
+	ck_assert_str_eq(util_format_rfc3339(-1, buf, sizeof(buf)),
+	    "1969-12-31T23:59:59.999999Z");
+	ck_assert_str_eq(util_format_rfc3339(S(1709164800) + 7, buf,
+	    sizeof(buf)), "2024-02-29T00:00:00.000007Z");
+	ck_assert_str_eq(util_format_rfc3339(S(1795134600) + 123000, buf,
+	    sizeof(buf)), "2026-11-20T00:30:00.123000Z");
+	ck_assert_str_eq(util_format_rfc3339(S(253402300799) + 999999, buf,
+	    sizeof(buf)), "9999-12-31T23:59:59.999999Z");
+	ck_assert_str_eq(util_format_rfc3339(S(-62167219200), buf,
+	    sizeof(buf)), "0000-01-01T00:00:00.000000Z");
+
+	/* Short buffers are truncated, never overrun. */
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_str_eq(util_format_rfc3339(0, buf, 5), "1970");
+	ck_assert_int_eq(buf[5], 'x');
+	ck_assert_ptr_eq(util_format_rfc3339(0, buf, 0), buf);
+
+	/* Extreme values do not crash or overflow the buffer. */
+	util_format_rfc3339(INT64_MIN, buf, sizeof(buf));
+	util_format_rfc3339(INT64_MAX, buf, sizeof(buf));
+	ck_assert(strlen(buf) < sizeof(buf));
+}
+END_TEST
+
+START_TEST(rfc3339_roundtrip)
+{
+	char	buf[CW_RFC3339_LEN];
+	int64_t	us, back;
+	int	i;
+
+	/* Every day of years 0, 1899-2101 and 9999 at an odd time of day. */
+	for (i = 0, us = S(-62167219200); i < 366; i++, us += CW_USEC_PER_DAY) {
+		util_format_rfc3339(us + 12345678901, buf, sizeof(buf));
+		ck_assert_int_eq(util_parse_rfc3339(buf, strlen(buf), &back),
+		    0);
+		ck_assert_int_eq(back, us + 12345678901);
+	}
+	for (us = S(-2240524800); us < S(4133980800);
+	    us += CW_USEC_PER_DAY + 1) {
+		util_format_rfc3339(us, buf, sizeof(buf));
+		ck_assert_int_eq(util_parse_rfc3339(buf, strlen(buf), &back),
+		    0);
+		ck_assert_msg(back == us, "%s", buf);
+	}
+	for (i = 0, us = S(253370764800); i < 365; i++,
+	    us += CW_USEC_PER_DAY) {
+		util_format_rfc3339(us, buf, sizeof(buf));
+		ck_assert_int_eq(util_parse_rfc3339(buf, strlen(buf), &back),
+		    0);
+		ck_assert_int_eq(back, us);
+	}
+}
+END_TEST
+
+START_TEST(now)
+{
+	int64_t	a, b;
+
+	a = util_now_us();
+	b = (int64_t)time(NULL) * CW_USEC_PER_SEC;
+	ck_assert(a > S(1600000000));
+	ck_assert(a - b < S(2) && b - a < S(2));
+	ck_assert(util_now_us() >= a);
+}
+END_TEST
+
+START_TEST(ct_equal)
+{
+	static const char	nul4[4] = { 'a', 'b', 'c', '\0' };
+
+	ck_assert_int_eq(util_ct_equal("abc", 3, "abc", 3), 1);
+	ck_assert_int_eq(util_ct_equal("abc", 3, "abd", 3), 0);
+	ck_assert_int_eq(util_ct_equal("abc", 3, "xbc", 3), 0);
+	ck_assert_int_eq(util_ct_equal("abc", 3, "abcd", 4), 0);
+	ck_assert_int_eq(util_ct_equal("abcd", 4, "abc", 3), 0);
+	/* A shorter string is not padded into equality. */
+	ck_assert_int_eq(util_ct_equal("abc", 3, nul4, 4), 0);
+	ck_assert_int_eq(util_ct_equal(nul4, 4, "abc", 3), 0);
+	ck_assert_int_eq(util_ct_equal("", 0, "", 0), 1);
+	ck_assert_int_eq(util_ct_equal(NULL, 0, NULL, 0), 1);
+	ck_assert_int_eq(util_ct_equal("", 0, "a", 1), 0);
+	ck_assert_int_eq(util_ct_equal("a", 1, NULL, 0), 0);
+	ck_assert_int_eq(util_ct_equal("\x80\xff", 2, "\x80\xff", 2), 1);
+	ck_assert_int_eq(util_ct_equal("\x80\xff", 2, "\x80\xfe", 2), 0);
+}
+END_TEST
+
+static const struct {
+	const char	*s;
+	uint64_t	 min, max;
+	int		 rc;
+	uint64_t	 want;
+} u64_cases[] = {
+	{ "0", 0, UINT64_MAX, 0, 0 },
+	{ "1", 0, UINT64_MAX, 0, 1 },
+	{ "007", 0, UINT64_MAX, 0, 7 },
+	{ "1048576", 1, UINT64_MAX, 0, 1048576 },
+	{ "18446744073709551615", 0, UINT64_MAX, 0, UINT64_MAX },
+	{ "18446744073709551616", 0, UINT64_MAX, -1, 0 },
+	{ "18446744073709551620", 0, UINT64_MAX, -1, 0 },
+	{ "99999999999999999999", 0, UINT64_MAX, -1, 0 },
+	{ "184467440737095516150", 0, UINT64_MAX, -1, 0 },
+	{ "10", 1, 10, 0, 10 },
+	{ "1", 1, 10, 0, 1 },
+	{ "0", 1, 10, -1, 0 },
+	{ "11", 1, 10, -1, 0 },
+	{ "", 0, UINT64_MAX, -1, 0 },
+	{ "-1", 0, UINT64_MAX, -1, 0 },
+	{ "+1", 0, UINT64_MAX, -1, 0 },
+	{ " 1", 0, UINT64_MAX, -1, 0 },
+	{ "1 ", 0, UINT64_MAX, -1, 0 },
+	{ "1\n", 0, UINT64_MAX, -1, 0 },
+	{ "1a", 0, UINT64_MAX, -1, 0 },
+	{ "0x10", 0, UINT64_MAX, -1, 0 },
+	{ "1e3", 0, UINT64_MAX, -1, 0 },
+	{ "1.0", 0, UINT64_MAX, -1, 0 },
+	{ "1_000", 0, UINT64_MAX, -1, 0 },
+};
+
+START_TEST(parse_u64)
+{
+	uint64_t	v = 12345;
+	int		rc;
+
+	rc = util_parse_u64(u64_cases[_i].s, u64_cases[_i].min,
+	    u64_cases[_i].max, &v);
+	ck_assert_msg(rc == u64_cases[_i].rc, "\"%s\": rc %d",
+	    u64_cases[_i].s, rc);
+	if (rc == 0)
+		ck_assert_msg(v == u64_cases[_i].want, "\"%s\"",
+		    u64_cases[_i].s);
+	else
+		ck_assert_msg(v == 12345, "\"%s\": *out written on error",
+		    u64_cases[_i].s);
+}
+END_TEST
+
+START_TEST(parse_u64_null)
+{
+	uint64_t	v;
+
+	ck_assert_int_eq(util_parse_u64(NULL, 0, UINT64_MAX, &v), -1);
+}
+END_TEST
+
+#define NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
+
+static Suite *
+util_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("util");
+
+	tc = tcase_create("rfc3339");
+	tcase_add_loop_test(tc, rfc3339_good, 0, NELEM(rfc_good));
+	tcase_add_loop_test(tc, rfc3339_bad, 0, NELEM(rfc_bad));
+	tcase_add_test(tc, rfc3339_len);
+	tcase_add_test(tc, rfc3339_format);
+	tcase_add_test(tc, rfc3339_roundtrip);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("clock");
+	tcase_add_test(tc, now);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ct_equal");
+	tcase_add_test(tc, ct_equal);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("parse_u64");
+	tcase_add_loop_test(tc, parse_u64, 0, NELEM(u64_cases));
+	tcase_add_test(tc, parse_u64_null);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(util_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
