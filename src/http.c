@@ -274,6 +274,7 @@ notify_connection_cb(void *cls, struct MHD_Connection *mc, void **socket_ctx,
 		return;
 	TAILQ_REMOVE(&h->conns, c, entry);
 	h->nconns--;
+	http_kick(h);	/* MHD re-arms its listener only in MHD_run() */
 	event_free(c->deadline);
 	free(c);
 	*socket_ctx = NULL;
@@ -731,7 +732,9 @@ route_events(struct req *r)
 	    &err) == -1)
 		return send_error(h, r->mc,
 		    strcmp(err.code, "too_many_events") == 0 ?
-		    MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST,
+		    MHD_HTTP_CONTENT_TOO_LARGE :
+		    strcmp(err.code, "internal_error") == 0 ?
+		    MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_BAD_REQUEST,
 		    err.code, "%s", err.msg);
 	/* The body is decoded into the batch: release it early. */
 	free(r->body);
