@@ -238,6 +238,13 @@ db_connect(struct db *db)
 	db_connect_wait(db, EV_WRITE);
 }
 
+/* Server notices go to our log, not raw to stderr. */
+static void
+db_notice_cb(void *arg, const char *msg)
+{
+	log_debug("database: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
 static void
 db_connect_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -257,6 +264,7 @@ db_connect_cb(evutil_socket_t fd, short what, void *arg)
 	default:
 		break;
 	}
+	PQsetNoticeProcessor(db->conn, db_notice_cb, NULL);
 	if (PQsetnonblocking(db->conn, 1) != 0) {
 		db_connect_failed(db);
 		return;
