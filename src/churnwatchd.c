@@ -38,7 +38,9 @@
 static struct {
 	struct event_base	*base;
 	struct cw_config	*cfg;
-	struct db		*db;
+	struct db		*db;		/* dbs[0]: migrations, accounts */
+	struct db		**dbs;		/* one per ingest lane */
+	size_t			 ndbs;
 	struct store		*store;
 	struct http		*http;
 	int			 migrate_only;
@@ -223,8 +225,9 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	if (strcmp(ncfg->listen, d.cfg->listen) != 0 ||
-	    strcmp(ncfg->db_url, d.cfg->db_url) != 0)
-		log_warnx("reload: listen and database url changes take "
+	    strcmp(ncfg->db_url, d.cfg->db_url) != 0 ||
+	    ncfg->db_connections != d.cfg->db_connections)
+		log_warnx("reload: changes to listen and [database] take "
 		    "effect at the next restart");
 	http_set_config(d.http, ncfg);
 	config_free(d.cfg);
@@ -248,6 +251,7 @@ main(int argc, char *argv[])
 	struct http_ops ops;
 	struct event *ev_term, *ev_int, *ev_hup;
 	int ch, check_only = 0, problems, listen_fd = -1, n;
+	size_t i;
 
 	while ((ch = getopt_long(argc, argv, "c:nVh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -324,17 +328,28 @@ main(int argc, char *argv[])
 		evtimer_add(d.ev_migrate_timeout, &tv);
 	}
 
-	if ((d.db = db_new(d.base, d.cfg->db_url, on_db_state, NULL)) == NULL ||
-	    (d.store = store_new(d.db, d.cfg->max_batch_events)) == NULL)
+	/* Only the first connection reports state: it gates readiness. */
+	d.ndbs = d.migrate_only ? 1 : d.cfg->db_connections;
+	if ((d.dbs = calloc(d.ndbs, sizeof(*d.dbs))) == NULL)
+		fatalx("out of memory");
+	for (i = 0; i < d.ndbs; i++)
+		if ((d.dbs[i] = db_new(d.base, d.cfg->db_url,
+		    i == 0 ? on_db_state : NULL, NULL)) == NULL)
+			fatalx("out of memory");
+	d.db = d.dbs[0];
+	if ((d.store = store_new(d.dbs, d.ndbs,
+	    d.cfg->max_batch_events)) == NULL)
 		fatalx("out of memory");
 
 	event_base_dispatch(d.base);
 
 	if (d.http != NULL)
 		http_stop_accepting(d.http);
-	/* db first: its DB_LOST callbacks still reach the store. */
-	db_free(d.db);
+	store_shutdown(d.store);
+	for (i = 0; i < d.ndbs; i++)
+		db_free(d.dbs[i]);	/* in-flight commits fail into the store */
 	store_free(d.store);
+	free(d.dbs);
 	http_free(d.http);
 	if (d.ev_drain != NULL)
 		event_free(d.ev_drain);

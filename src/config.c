@@ -140,6 +140,7 @@ static const struct cfg_key ingest_keys[] = {
 
 static const struct cfg_key database_keys[] = {
 	{ "url", CFG_STRING, CFG_OFF(db_url), 0, 0, NULL },
+	{ "connections", CFG_UINT, CFG_OFF(db_connections), 1, 16, NULL },
 };
 
 static const struct cfg_key spool_keys[] = {
@@ -252,6 +253,7 @@ config_defaults(struct cw_config *cfg)
 	cfg->max_batch_events = 20000;
 
 	cfg->db_url = strdup("postgresql:///churnwatch");
+	cfg->db_connections = 2;
 
 	cfg->spool_dir = strdup("/var/lib/churnwatch/spool");
 	cfg->spool_max_bytes = UINT64_C(1073741824);

@@ -45,6 +45,7 @@ struct cw_config {
 
 	/* [database] */
 	char		*db_url;		/* libpq conninfo or URI */
+	unsigned	 db_connections;	/* ingest transactions in flight, 2 */
 
 	/* [spool] */
 	char		*spool_dir;

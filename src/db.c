@@ -31,6 +31,8 @@ struct dbq {
 	TAILQ_ENTRY(dbq)	 entry;
 	const char		*sql;
 	int			 nparams;
+	Oid			*types;		/* into buf, or NULL */
+	int			*formats;	/* into buf, or NULL */
 	char			**values;	/* into buf */
 	int			*lengths;
 	db_result_cb		 cb;
@@ -346,8 +348,8 @@ db_send_next(struct db *db)
 	if (q->nparams < 0)
 		ok = PQsendQuery(db->conn, q->sql);
 	else
-		ok = PQsendQueryParams(db->conn, q->sql, q->nparams, NULL,
-		    (const char *const *)q->values, q->lengths, NULL, 0);
+		ok = PQsendQueryParams(db->conn, q->sql, q->nparams, q->types,
+		    (const char *const *)q->values, q->lengths, q->formats, 0);
 	/*
 	 * Never fail a query from inside db_query(): the caller would get
 	 * its callback before db_query() returns.  Defer to the loop.
@@ -420,10 +422,10 @@ db_io_cb(evutil_socket_t fd, short what, void *arg)
 		db_lost(db, "closed");
 }
 
-int
-db_query(struct db *db, const char *sql, int nparams,
-    const char *const *values, const int *lengths, db_result_cb cb,
-    void *arg)
+static int
+db_enqueue(struct db *db, const char *sql, int nparams,
+    const unsigned int *types, const char *const *values, const int *lengths,
+    db_result_cb cb, void *arg)
 {
 	struct dbq *q;
 	size_t need = 0, off;
@@ -434,17 +436,32 @@ db_query(struct db *db, const char *sql, int nparams,
 	for (i = 0; i < n; i++)
 		if (values[i] != NULL)
 			need += (size_t)lengths[i] + 1;
-	need += (size_t)n * (sizeof(char *) + sizeof(int)) + sizeof(char *);
+	need += (size_t)n * (sizeof(char *) + 3 * sizeof(int)) +
+	    sizeof(char *);
 	if ((q = calloc(1, sizeof(*q) + need)) == NULL)
 		return -1;
 	q->sql = sql;
 	q->nparams = nparams;
 	q->cb = cb;
 	q->arg = arg;
-	/* Layout in buf: values[n], lengths[n], then the bytes. */
+	/*
+	 * Layout in buf: values[n], lengths[n], types[n], formats[n], then
+	 * the bytes (pointers first keeps everything aligned).
+	 */
 	q->values = (char **)(void *)q->buf;
-	q->lengths = (int *)(void *)(q->buf + (size_t)n * sizeof(char *));
-	off = (size_t)n * (sizeof(char *) + sizeof(int));
+	off = (size_t)n * sizeof(char *);
+	q->lengths = (int *)(void *)(q->buf + off);
+	off += (size_t)n * sizeof(int);
+	if (types != NULL) {
+		q->types = (Oid *)(void *)(q->buf + off);
+		q->formats = (int *)(void *)(q->buf + off + (size_t)n *
+		    sizeof(Oid));
+		for (i = 0; i < n; i++) {
+			q->types[i] = types[i];
+			q->formats[i] = 1;
+		}
+	}
+	off += (size_t)n * (sizeof(Oid) + sizeof(int));
 	for (i = 0; i < n; i++) {
 		q->lengths[i] = lengths[i];
 		if (values[i] == NULL) {
@@ -460,6 +477,22 @@ db_query(struct db *db, const char *sql, int nparams,
 	db->nqueued++;
 	db_send_next(db);
 	return 0;
+}
+
+int
+db_query(struct db *db, const char *sql, int nparams,
+    const char *const *values, const int *lengths, db_result_cb cb,
+    void *arg)
+{
+	return db_enqueue(db, sql, nparams, NULL, values, lengths, cb, arg);
+}
+
+int
+db_query_binary(struct db *db, const char *sql, int nparams,
+    const unsigned int *types, const char *const *values, const int *lengths,
+    db_result_cb cb, void *arg)
+{
+	return db_enqueue(db, sql, nparams, types, values, lengths, cb, arg);
 }
 
 int

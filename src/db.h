@@ -43,6 +43,14 @@ int		 db_query(struct db *, const char *sql, int nparams,
 		    const char *const *values, const int *lengths,
 		    db_result_cb cb, void *arg);
 
+/*
+ * The same with every parameter in PostgreSQL's binary format, of the
+ * given type OIDs (e.g. 1009 text[]).  Results are text.
+ */
+int		 db_query_binary(struct db *, const char *sql, int nparams,
+		    const unsigned int *types, const char *const *values,
+		    const int *lengths, db_result_cb cb, void *arg);
+
 /* Result access; row/col from 0.  NULL value for SQL NULL. */
 int		 db_res_ntuples(const struct db_res *);
 const char	*db_res_value(const struct db_res *, int row, int col);

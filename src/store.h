@@ -25,8 +25,16 @@ enum store_status {
 typedef void (*store_ingest_cb)(enum store_status, const uint8_t *fresh,
     void *arg);
 
-struct store	*store_new(struct db *, size_t max_batch_events);
-void		 store_free(struct store *);	/* pending get UNAVAILABLE */
+/*
+ * One lane per connection in dbs (not owned; dbs[0] also carries account
+ * writes).  To stop: store_shutdown() (pending requests get UNAVAILABLE,
+ * nothing more is sent), then free the dbs (in-flight ones complete with
+ * UNAVAILABLE), then store_free().
+ */
+struct store	*store_new(struct db **dbs, size_t ndb,
+		    size_t max_batch_events);
+void		 store_shutdown(struct store *);
+void		 store_free(struct store *);
 
 /*
  * Queue n events from source for the next group commit.  Does not take

@@ -163,6 +163,7 @@ assert_defaults(const struct cw_config *cfg)
 	ck_assert_uint_eq(cfg->future_skew, 300);
 	ck_assert_uint_eq(cfg->max_batch_events, 20000);
 	ck_assert_str_eq(cfg->db_url, "postgresql:///churnwatch");
+	ck_assert_uint_eq(cfg->db_connections, 2);
 	ck_assert_str_eq(cfg->spool_dir, "/var/lib/churnwatch/spool");
 	ck_assert_uint_eq(cfg->spool_max_bytes, UINT64_C(1073741824));
 	ck_assert_int_eq(cfg->log_level, LOG_LVL_INFO);
@@ -261,6 +262,7 @@ START_TEST(test_defaults_partial)
 	ck_assert_uint_eq(cfg->future_skew, 300);
 	ck_assert_uint_eq(cfg->max_batch_events, 20000);
 	ck_assert_str_eq(cfg->db_url, "postgresql:///churnwatch");
+	ck_assert_uint_eq(cfg->db_connections, 2);
 	ck_assert_str_eq(cfg->spool_dir, "/var/lib/churnwatch/spool");
 	ck_assert_uint_eq(cfg->spool_max_bytes, UINT64_C(1073741824));
 	ck_assert_uint_eq(cfg->ntokens, 0);
@@ -286,6 +288,7 @@ START_TEST(test_good_full)
 	ck_assert_uint_eq(cfg->future_skew, 0);
 	ck_assert_uint_eq(cfg->max_batch_events, 1000);
 	ck_assert_str_eq(cfg->db_url, "host=db.internal dbname=churn user=cw");
+	ck_assert_uint_eq(cfg->db_connections, 4);
 	ck_assert_str_eq(cfg->spool_dir, "/srv/churnwatch/spool");
 	ck_assert_uint_eq(cfg->spool_max_bytes, 0);
 	ck_assert_int_eq(cfg->log_level, LOG_LVL_DEBUG);
