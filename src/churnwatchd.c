@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -236,6 +238,20 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	log_notice("reload: done");
 }
 
+/* Make room for max_connections sockets plus our own files. */
+static void
+raise_fd_limit(rlim_t want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < want)
+		log_warnx("open files limit %llu is below max_connections + "
+		    "256; raise LimitNOFILE", (unsigned long long)rl.rlim_cur);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -293,6 +309,7 @@ main(int argc, char *argv[])
 	}
 	log_init(d.cfg->log_level);
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit(d.cfg->max_connections + 256);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 
 	if ((d.base = event_base_new()) == NULL)

@@ -42,7 +42,8 @@
 #include "log.h"
 #include "util.h"
 
-struct http;
+/* Connections MHD may hold past max_connections, to close them itself. */
+#define HTTP_CONN_SLACK	64
 
 /* One TCP connection. */
 struct conn {
@@ -65,6 +66,7 @@ struct http {
 	struct conn_list	 conns;
 	size_t			 nconns;
 	int			 stopping;
+	int			 cap_logged;	/* the cap was hit; logged once */
 };
 
 enum req_state {
@@ -247,6 +249,28 @@ conn_arm(struct conn *c)
 	evtimer_add(c->deadline, &tv);
 }
 
+/*
+ * The connection cap.  MHD's own limit, once reached, just stops
+ * accepting, so clients queue in the backlog unanswered; MHD's limit is
+ * set higher and we close the excess at once instead.
+ */
+static enum MHD_Result
+accept_policy_cb(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http *h = cls;
+
+	if (h->nconns >= h->cfg->max_connections && !h->stopping) {
+		if (!h->cap_logged)
+			log_warnx("http: %u connections open (max_connections); "
+			    "closing new ones", h->cfg->max_connections);
+		h->cap_logged = 1;
+		return MHD_NO;
+	}
+	if (h->nconns + 1 < h->cfg->max_connections)
+		h->cap_logged = 0;
+	return MHD_YES;
+}
+
 static void
 notify_connection_cb(void *cls, struct MHD_Connection *mc, void **socket_ctx,
     enum MHD_ConnectionNotificationCode code)
@@ -332,6 +356,7 @@ request_completed_cb(void *cls, struct MHD_Connection *mc, void **con_cls,
 
 /* Header facts that MHD's own lookup would hide. */
 struct framing {
+	size_t		 head_bytes;	/* request head, about as sent */
 	int		 ncl;		/* Content-Length headers */
 	int		 nte;		/* Transfer-Encoding headers */
 	int		 te_chunked;	/* the only coding is "chunked" */
@@ -347,6 +372,7 @@ framing_cb(void *cls, enum MHD_ValueKind kind, const char *key,
 	const char *v = value != NULL ? value : "";
 	size_t n;
 
+	f->head_bytes += strlen(key) + strlen(v) + 4;	/* ": ", CRLF */
 	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
 		f->ncl++;
 		f->cl_ok = util_parse_u64(v, 0, UINT64_MAX, &f->cl) == 0;
@@ -469,15 +495,26 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 {
 	const struct route *rt;
 	const struct cw_token *tok = NULL;
-	struct framing f = { 0, 0, 0, 0, 0 };
-	const char *id = NULL, *ct;
+	struct framing f = { 0, 0, 0, 0, 0, 0 };
+	const char *id = NULL, *ct = NULL;
 	char ctbuf[64];
 	struct req *r;
 
+	/*
+	 * MHD's memory pool bounds the head only loosely (it must also hold
+	 * the read buffer): enforce max_header_bytes here, with our JSON.
+	 */
+	MHD_get_connection_values(mc, MHD_HEADER_KIND, framing_cb, &f);
+	f.head_bytes += strlen(method) + strlen(url) + 12;
+	if (f.head_bytes > h->cfg->max_header_bytes) {
+		*ret = send_error(h, mc, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+		    "headers_too_large", "the request head is over the limit "
+		    "of %zu bytes", h->cfg->max_header_bytes);
+		return NULL;
+	}
 	if ((rt = route_find(h, mc, url, method, &id, ret)) == NULL)
 		return NULL;
 	if (rt->flags & ROUTE_BODY) {
-		MHD_get_connection_values(mc, MHD_HEADER_KIND, framing_cb, &f);
 		if (f.nte > 0 && f.ncl > 0) {
 			*ret = send_error(h, mc, MHD_HTTP_BAD_REQUEST,
 			    "bad_framing", "Transfer-Encoding and "
@@ -900,16 +937,16 @@ http_new(struct event_base *base, const struct cw_config *cfg, int listen_fd,
 		if (ai->ai_family == AF_INET6)
 			flags |= MHD_USE_IPv6;
 	}
-	memlimit = cfg->max_header_bytes * 2;
-	if (memlimit < 32768)
-		memlimit = 32768;
-	h->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
+	/* Room for a head at the limit plus a useful read buffer. */
+	memlimit = cfg->max_header_bytes * 2 + 32768;
+	h->mhd = MHD_start_daemon(flags, (uint16_t)port, accept_policy_cb, h,
 	    access_cb, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, h,
 	    listen_fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR,
 	    listen_fd >= 0 ? (void *)(intptr_t)listen_fd :
 	    (void *)ai->ai_addr,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+	    MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned int)(cfg->max_connections + HTTP_CONN_SLACK),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->idle_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, memlimit,
 	    MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb, h,
