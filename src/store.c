@@ -274,7 +274,8 @@ arr_text(struct buf *b, const char *prefix, const char *s)
 	if (buf_reserve(b, 4 + plen + n) == -1)
 		return -1;
 	put32(b->p + b->len, (uint32_t)(plen + n));
-	memcpy(b->p + b->len + 4, prefix, plen);
+	if (plen > 0)
+		memcpy(b->p + b->len + 4, prefix, plen);
 	memcpy(b->p + b->len + 4 + plen, s, n);
 	b->len += 4 + plen + n;
 	return 0;
