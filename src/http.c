@@ -163,8 +163,7 @@ error_body(const char *code, const char *msg)
 }
 
 static void
-resp_extra_headers(struct MHD_Response *r, unsigned status,
-    const struct route *rt)
+resp_extra_headers(struct MHD_Response *r, unsigned status)
 {
 	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "5");
@@ -207,7 +206,7 @@ error_response(struct http *h, unsigned status, const char *code,
 		json_decref(extra);
 	}
 	if ((r = resp_json(h, body)) != NULL)
-		resp_extra_headers(r, status, NULL);
+		resp_extra_headers(r, status);
 	return r;
 }
 
@@ -224,7 +223,7 @@ send_error(struct http *h, struct MHD_Connection *mc, unsigned status,
 	va_end(ap);
 	if ((r = resp_json(h, error_body(code, msg))) == NULL)
 		return MHD_NO;
-	resp_extra_headers(r, status, NULL);
+	resp_extra_headers(r, status);
 	return queue(mc, status, r);
 }
 
@@ -653,6 +652,25 @@ req_finish(struct req *r, unsigned status, struct MHD_Response *resp)
 	http_kick(r->h);
 }
 
+/*
+ * The common ends of a storage completion: a request MHD already forgot,
+ * or one that was not stored (503).  Returns 1 when r is finished.
+ */
+static int
+req_not_stored(struct req *r, int committed, const char *what)
+{
+	if (r->orphan) {
+		req_finish(r, 0, NULL);
+		return 1;
+	}
+	if (committed)
+		return 0;
+	req_finish(r, MHD_HTTP_SERVICE_UNAVAILABLE, error_response(r->h,
+	    MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
+	    "the %s could not be stored; retry later", what));
+	return 1;
+}
+
 static enum MHD_Result
 access_cb(void *cls, struct MHD_Connection *mc, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -725,7 +743,7 @@ route_readyz(struct req *r)
 	resp = resp_json(r->h, json_pack("{s:s, s:s}", "status", "not_ready",
 	    "reason", reason));
 	if (resp != NULL)
-		resp_extra_headers(resp, MHD_HTTP_SERVICE_UNAVAILABLE, NULL);
+		resp_extra_headers(resp, MHD_HTTP_SERVICE_UNAVAILABLE);
 	return queue(r->mc, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
 }
 
@@ -794,16 +812,8 @@ http_ingest_done(void *handle, int committed, const uint8_t *fresh)
 	json_t *body;
 	size_t i, fresh_n = 0;
 
-	if (r->orphan) {
-		req_finish(r, 0, NULL);
+	if (req_not_stored(r, committed, "events"))
 		return;
-	}
-	if (!committed) {
-		req_finish(r, MHD_HTTP_SERVICE_UNAVAILABLE, error_response(r->h,
-		    MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
-		    "the events could not be committed; retry later"));
-		return;
-	}
 	for (i = 0; i < r->batch.nev; i++)
 		fresh_n += fresh[i] != 0;
 	body = json_pack("{s:I, s:I, s:o}",
@@ -842,16 +852,8 @@ http_account_done(void *handle, int committed, int created)
 {
 	struct req *r = handle;
 
-	if (r->orphan) {
-		req_finish(r, 0, NULL);
+	if (req_not_stored(r, committed, "account"))
 		return;
-	}
-	if (!committed) {
-		req_finish(r, MHD_HTTP_SERVICE_UNAVAILABLE, error_response(r->h,
-		    MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
-		    "the account could not be stored; retry later"));
-		return;
-	}
 	req_finish(r, created ? MHD_HTTP_CREATED : MHD_HTTP_OK,
 	    resp_json(r->h, json_pack("{s:s, s:b}", "id", r->path_id,
 	    "created", created)));
