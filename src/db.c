@@ -24,12 +24,15 @@
 
 #define DB_BACKOFF_MIN_MS	100
 #define DB_BACKOFF_MAX_MS	5000
+#define DB_MAX_PREPARED		16
 
 enum db_conn_state { DBC_DOWN, DBC_CONNECTING, DBC_UP };
 
 struct dbq {
 	TAILQ_ENTRY(dbq)	 entry;
 	const char		*sql;
+	const char		*stmt;		/* prepared statement name */
+	int			 preparing;	/* Parse sent, Execute next */
 	int			 nparams;
 	Oid			*types;		/* into buf, or NULL */
 	int			*formats;	/* into buf, or NULL */
@@ -59,6 +62,8 @@ struct db {
 	struct dbq		*inflight;
 	PGresult		*keep;		/* result to report for inflight */
 	size_t			 nqueued;
+	const char		*prepared[DB_MAX_PREPARED]; /* this connection */
+	int			 nprepared;
 	db_state_cb		 state_cb;
 	void			*state_arg;
 };
@@ -133,6 +138,7 @@ db_close_conn(struct db *db)
 		PQfinish(db->conn);
 		db->conn = NULL;
 	}
+	db->nprepared = 0;	/* statements die with the session */
 }
 
 void
@@ -333,6 +339,36 @@ db_write_cb(evutil_socket_t fd, short what, void *arg)
 		db_lost(arg, "flush");
 }
 
+static int
+db_is_prepared(const struct db *db, const char *stmt)
+{
+	int i;
+
+	for (i = 0; i < db->nprepared; i++)
+		if (strcmp(db->prepared[i], stmt) == 0)
+			return 1;
+	return 0;
+}
+
+/* Put q on the wire: Parse first when its statement is new here. */
+static int
+db_send(struct db *db, struct dbq *q)
+{
+	if (q->nparams < 0)
+		return PQsendQuery(db->conn, q->sql);
+	if (q->stmt == NULL)
+		return PQsendQueryParams(db->conn, q->sql, q->nparams,
+		    q->types, (const char *const *)q->values, q->lengths,
+		    q->formats, 0);
+	if (!db_is_prepared(db, q->stmt)) {
+		q->preparing = 1;
+		return PQsendPrepare(db->conn, q->stmt, q->sql, q->nparams,
+		    q->types);
+	}
+	return PQsendQueryPrepared(db->conn, q->stmt, q->nparams,
+	    (const char *const *)q->values, q->lengths, q->formats, 0);
+}
+
 static void
 db_send_next(struct db *db)
 {
@@ -345,11 +381,7 @@ db_send_next(struct db *db)
 	TAILQ_REMOVE(&db->queue, q, entry);
 	db->nqueued--;
 	db->inflight = q;
-	if (q->nparams < 0)
-		ok = PQsendQuery(db->conn, q->sql);
-	else
-		ok = PQsendQueryParams(db->conn, q->sql, q->nparams, q->types,
-		    (const char *const *)q->values, q->lengths, q->formats, 0);
+	ok = db_send(db, q);
 	/*
 	 * Never fail a query from inside db_query(): the caller would get
 	 * its callback before db_query() returns.  Defer to the loop.
@@ -369,7 +401,6 @@ db_complete(struct db *db)
 	enum db_status st = DB_OK;
 	ExecStatusType es;
 
-	db->inflight = NULL;
 	r.res = db->keep;
 	db->keep = NULL;
 	if (r.res != NULL) {
@@ -378,6 +409,17 @@ db_complete(struct db *db)
 		    es != PGRES_EMPTY_QUERY)
 			st = DB_ERROR;
 	}
+	if (q->preparing && st == DB_OK) {
+		/* Prepared: now run it, still as the query in flight. */
+		q->preparing = 0;
+		if (db->nprepared < DB_MAX_PREPARED)
+			db->prepared[db->nprepared++] = q->stmt;
+		PQclear(r.res);
+		if (!db_send(db, q) || db_flush(db) == -1)
+			db_lost(db, "send");
+		return;
+	}
+	db->inflight = NULL;
 	q->cb(st, &r, q->arg);
 	free(q);
 	PQclear(r.res);
@@ -406,6 +448,8 @@ db_io_cb(evutil_socket_t fd, short what, void *arg)
 			db_complete(db);
 			if (db->state != DBC_UP)
 				return;
+			if (db->inflight != NULL)
+				continue;	/* the Execute after a Parse */
 			db_send_next(db);
 			return;
 		}
@@ -423,7 +467,7 @@ db_io_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static int
-db_enqueue(struct db *db, const char *sql, int nparams,
+db_enqueue(struct db *db, const char *stmt, const char *sql, int nparams,
     const unsigned int *types, const char *const *values, const int *lengths,
     db_result_cb cb, void *arg)
 {
@@ -441,6 +485,7 @@ db_enqueue(struct db *db, const char *sql, int nparams,
 	if ((q = calloc(1, sizeof(*q) + need)) == NULL)
 		return -1;
 	q->sql = sql;
+	q->stmt = stmt;
 	q->nparams = nparams;
 	q->cb = cb;
 	q->arg = arg;
@@ -484,15 +529,17 @@ db_query(struct db *db, const char *sql, int nparams,
     const char *const *values, const int *lengths, db_result_cb cb,
     void *arg)
 {
-	return db_enqueue(db, sql, nparams, NULL, values, lengths, cb, arg);
+	return db_enqueue(db, NULL, sql, nparams, NULL, values, lengths, cb,
+	    arg);
 }
 
 int
-db_query_binary(struct db *db, const char *sql, int nparams,
-    const unsigned int *types, const char *const *values, const int *lengths,
-    db_result_cb cb, void *arg)
+db_query_binary(struct db *db, const char *stmt, const char *sql,
+    int nparams, const unsigned int *types, const char *const *values,
+    const int *lengths, db_result_cb cb, void *arg)
 {
-	return db_enqueue(db, sql, nparams, types, values, lengths, cb, arg);
+	return db_enqueue(db, stmt, sql, nparams, types, values, lengths, cb,
+	    arg);
 }
 
 int

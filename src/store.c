@@ -78,10 +78,46 @@ struct store {
 	int			 stopping;	/* send nothing more */
 };
 
+/*
+ * One statement, one implicit transaction: the events, and the rollups the
+ * windows are rebuilt from (002_rollups.sql), computed from the rows that
+ * were really inserted, so a duplicate changes nothing.  Rollup rows are
+ * upserted in key order so that two lanes never lock them in opposite
+ * orders.
+ */
 static const char ingest_sql[] =
-    "INSERT INTO events (source, id, account_id, type, ts, user_id, props) "
-    "SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7) "
-    "ON CONFLICT (source, id) DO NOTHING RETURNING source, id";
+    "WITH ins AS ("
+    " INSERT INTO events (source, id, account_id, type, ts, user_id, props)"
+    " SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7)"
+    " ON CONFLICT (source, id) DO NOTHING"
+    " RETURNING source, id, account_id, type, ts, user_id, props"
+    "), d AS ("
+    " INSERT INTO rollup_daily AS r (account_id, day, logins)"
+    " SELECT account_id, (ts AT TIME ZONE 'UTC')::date, count(*)"
+    " FROM ins WHERE type = 'login' GROUP BY 1, 2 ORDER BY 1, 2"
+    " ON CONFLICT (account_id, day)"
+    " DO UPDATE SET logins = r.logins + EXCLUDED.logins"
+    "), h AS ("
+    " INSERT INTO rollup_hourly AS r (account_id, hour_utc, logins)"
+    " SELECT account_id, date_trunc('hour', ts AT TIME ZONE 'UTC'), count(*)"
+    " FROM ins WHERE type = 'login' AND ts > now() - interval '49 hours'"
+    " GROUP BY 1, 2 ORDER BY 1, 2"
+    " ON CONFLICT (account_id, hour_utc)"
+    " DO UPDATE SET logins = r.logins + EXCLUDED.logins"
+    "), s AS ("
+    " INSERT INTO rollup_seen AS r (account_id, kind, key, day)"
+    " SELECT account_id, kind, key, max(day) FROM ("
+    "  SELECT account_id, 'u'::\"char\" AS kind, user_id AS key,"
+    "   (ts AT TIME ZONE 'UTC')::date AS day FROM ins"
+    "   WHERE user_id IS NOT NULL AND type IN ('login', 'feature_used')"
+    "  UNION ALL"
+    "  SELECT account_id, 'f', props->>'feature',"
+    "   (ts AT TIME ZONE 'UTC')::date FROM ins WHERE type = 'feature_used'"
+    " ) x GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    " ON CONFLICT (account_id, kind, key)"
+    " DO UPDATE SET day = GREATEST(r.day, EXCLUDED.day)"
+    ")"
+    " SELECT source, id FROM ins";
 
 static void	store_flush(struct store *);
 
@@ -419,8 +455,8 @@ lane_send(struct lane *l)
 		values[c] = l->col[c].p;
 		lengths[c] = (int)l->col[c].len;
 	}
-	return db_query_binary(l->db, ingest_sql, NCOLS, types, values,
-	    lengths, store_committed, l);
+	return db_query_binary(l->db, "cw_ingest", ingest_sql, NCOLS, types,
+	    values, lengths, store_committed, l);
 }
 
 /* Give pending requests to every idle lane whose connection is up. */
