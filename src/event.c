@@ -8,6 +8,11 @@
  * type_rules (per type: required prop, user_id required, which props are
  * known) and prop_rules (per known prop: which types, how it is checked).
  *
+ * The props the rules read (struct cw_event_props) are copied out of
+ * the parsed object by the same prop_rules table, for the event's own
+ * type only; an event without props (a login) allocates nothing more.
+ * event_from_row() runs the same checks and extraction on a stored row.
+ *
  * props is stored as the request's own bytes, with the whitespace outside
  * strings removed, not re-serialised by jansson: that saves a dump per
  * event and keeps numbers exactly as sent (jansson prints -0.3 as
@@ -21,6 +26,7 @@
 
 #include <jansson.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,10 +87,22 @@ static int	check_enum(const json_t *, const char *const *);
 static int	check_sentiment(const json_t *, const char *const *);
 static int	check_bool(const json_t *, const char *const *);
 
+static char	*dupn(const char *, size_t);
+static int	get_string(const json_t *, struct cw_event_props *, size_t);
+static int	get_id(const json_t *, struct cw_event_props *, size_t);
+static int	get_tags(const json_t *, struct cw_event_props *, size_t);
+static int	get_sentiment(const json_t *, struct cw_event_props *, size_t);
+static int	get_bool(const json_t *, struct cw_event_props *, size_t);
+
+#define P(f)	offsetof(struct cw_event_props, f)
+#define NOGET	NULL, 0
+
 /*
  * Known props.  A prop is checked only on the types whose group it is in;
  * on other types it is an unknown prop, kept and not checked.  JSON null
- * counts as absent.  want completes "props.NAME must be ...".
+ * counts as absent.  want completes "props.NAME must be ...".  get copies
+ * a valid value into struct cw_event_props at off (NULL: not read by the
+ * rules, kept only in the raw props).
  */
 static const struct prop_rule {
 	const char		*name;
@@ -92,32 +110,47 @@ static const struct prop_rule {
 	int			(*check)(const json_t *, const char *const *);
 	const char *const	*values;	/* check_enum */
 	const char		*want;
+	int			(*get)(const json_t *, struct cw_event_props *,
+				    size_t);
+	size_t			 off;
 } prop_rules[] = {
-	{ "feature",	PG_FEATURE,	check_string,	NULL, "a string" },
+	{ "feature",	PG_FEATURE,	check_string,	NULL, "a string",
+	    get_string, P(feature) },
 	{ "ticket_id",	PG_TICKET,	check_id,	NULL,
-	    "a string or an integer" },
-	{ "team",	PG_TICKET,	check_string,	NULL, "a string" },
-	{ "category",	PG_TICKET,	check_string,	NULL, "a string" },
+	    "a string or an integer", get_id, P(ticket_id) },
+	{ "team",	PG_TICKET,	check_string,	NULL, "a string",
+	    get_string, P(team) },
+	{ "category",	PG_TICKET,	check_string,	NULL, "a string",
+	    get_string, P(category) },
 	{ "tags",	PG_TICKET,	check_tags,	NULL,
-	    "an array of strings" },
-	{ "subject",	PG_TICKET,	check_string,	NULL, "a string" },
+	    "an array of strings", get_tags, P(tags) },
+	{ "subject",	PG_TICKET,	check_string,	NULL, "a string",
+	    get_string, P(subject) },
 	{ "priority",	PG_TICKET,	check_enum,	priorities,
-	    "one of low, normal, high, urgent" },
+	    "one of low, normal, high, urgent", NOGET },
 	{ "sentiment",	PG_TICKET,	check_sentiment, NULL,
-	    "a number from -1 to 1" },
+	    "a number from -1 to 1", get_sentiment, P(sentiment) },
 	{ "contact_id",	PG_CONTACT,	check_id,	NULL,
-	    "a string or an integer" },
-	{ "name",	PG_CONTACT,	check_string,	NULL, "a string" },
-	{ "title",	PG_CONTACT,	check_string,	NULL, "a string" },
-	{ "previous_title", PG_CONTACT,	check_string,	NULL, "a string" },
-	{ "is_champion", PG_CONTACT,	check_bool,	NULL, "true or false" },
-	{ "previous_company", PG_CONTACT, check_string,	NULL, "a string" },
-	{ "competitor",	PG_COMPETITOR,	check_string,	NULL, "a string" },
+	    "a string or an integer", get_id, P(contact_id) },
+	{ "name",	PG_CONTACT,	check_string,	NULL, "a string",
+	    NOGET },
+	{ "title",	PG_CONTACT,	check_string,	NULL, "a string",
+	    get_string, P(title) },
+	{ "previous_title", PG_CONTACT,	check_string,	NULL, "a string",
+	    get_string, P(previous_title) },
+	{ "is_champion", PG_CONTACT,	check_bool,	NULL, "true or false",
+	    get_bool, P(is_champion) },
+	{ "previous_company", PG_CONTACT, check_string,	NULL, "a string",
+	    get_string, P(previous_company) },
+	{ "competitor",	PG_COMPETITOR,	check_string,	NULL, "a string",
+	    get_string, P(competitor) },
 	{ "kind",	PG_COMPETITOR,	check_enum,	competitor_kinds,
-	    "one of mention, event, outreach, content, evaluation, poc" },
+	    "one of mention, event, outreach, content, evaluation, poc",
+	    get_string, P(kind) },
 	{ "kind",	PG_TOUCHPOINT,	check_enum,	touchpoint_kinds,
-	    "one of meeting, call, email, chat" },
-	{ "by",		PG_TOUCHPOINT,	check_string,	NULL, "a string" },
+	    "one of meeting, call, email, chat", get_string, P(kind) },
+	{ "by",		PG_TOUCHPOINT,	check_string,	NULL, "a string",
+	    NOGET },
 };
 
 /* Envelope string fields. */
@@ -233,26 +266,32 @@ member(const json_t *o, const char *key)
 	return json_is_null(v) ? NULL : v;
 }
 
-/* v is present; 0 if it is a usable string for f, else 1 and err. */
+/* s[0..n) is a usable value for f: 0, else 1 and err. */
 static int
-check_str_field(const json_t *v, const struct str_field *f,
+check_str_bytes(const char *s, size_t n, const struct str_field *f,
     struct cw_error *err)
 {
-	size_t	n;
-
-	if (!json_is_string(v))
-		return fail(err, f->invalid, "%s must be a string, not %s",
-		    f->name, json_kind(v));
-	n = json_string_length(v);
 	if (n == 0)
 		return fail(err, f->invalid, "%s is empty", f->name);
 	if (n > f->max)
 		return fail(err, f->invalid, "%s is longer than %zu bytes",
 		    f->name, f->max);
-	if (has_control(json_string_value(v), n))
+	if (has_control(s, n))
 		return fail(err, f->invalid, "%s contains control characters",
 		    f->name);
 	return 0;
+}
+
+/* v is present; 0 if it is a usable string for f, else 1 and err. */
+static int
+check_str_field(const json_t *v, const struct str_field *f,
+    struct cw_error *err)
+{
+	if (!json_is_string(v))
+		return fail(err, f->invalid, "%s must be a string, not %s",
+		    f->name, json_kind(v));
+	return check_str_bytes(json_string_value(v), json_string_length(v),
+	    f, err);
 }
 
 static int
@@ -309,6 +348,90 @@ static int
 check_bool(const json_t *v, const char *const *values)
 {
 	return json_is_boolean(v);
+}
+
+/*
+ * The getters run on values their check accepted; 0, or -1 when out of
+ * memory.  An empty array of tags stays NULL.
+ */
+static int
+get_string(const json_t *v, struct cw_event_props *p, size_t off)
+{
+	char	**dst = (char **)((char *)p + off);
+
+	free(*dst);		/* "kind" is one field for two groups */
+	*dst = dupn(json_string_value(v), json_string_length(v));
+	return *dst == NULL ? -1 : 0;
+}
+
+static int
+get_id(const json_t *v, struct cw_event_props *p, size_t off)
+{
+	char	**dst = (char **)((char *)p + off), buf[24];
+	int	  n;
+
+	if (json_is_string(v))
+		return get_string(v, p, off);
+	n = snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
+	    json_integer_value(v));
+	free(*dst);
+	*dst = dupn(buf, (size_t)n);
+	return *dst == NULL ? -1 : 0;
+}
+
+static int
+get_tags(const json_t *v, struct cw_event_props *p, size_t off)
+{
+	size_t	i, n = json_array_size(v);
+
+	if (n == 0)
+		return 0;
+	if ((p->tags = calloc(n, sizeof(*p->tags))) == NULL)
+		return -1;
+	for (p->ntags = 0; p->ntags < n; p->ntags++) {
+		i = p->ntags;
+		if ((p->tags[i] = dupn(json_string_value(json_array_get(v, i)),
+		    json_string_length(json_array_get(v, i)))) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+get_sentiment(const json_t *v, struct cw_event_props *p, size_t off)
+{
+	p->has_sentiment = 1;
+	p->sentiment = json_number_value(v);
+	return 0;
+}
+
+static int
+get_bool(const json_t *v, struct cw_event_props *p, size_t off)
+{
+	p->is_champion = json_is_true(v) ? 1 : 0;
+	return 0;
+}
+
+/* Copy the known props of the type out of props (NULL: none). */
+static int
+extract_props(const json_t *props, const struct type_rule *tr,
+    struct cw_event_props *p)
+{
+	const struct prop_rule	*pr;
+	const json_t		*v;
+	size_t			 i;
+
+	if (props == NULL || json_object_size(props) == 0)
+		return 0;
+	for (i = 0; i < sizeof(prop_rules) / sizeof(prop_rules[0]); i++) {
+		pr = &prop_rules[i];
+		if ((pr->groups & tr->props) == 0 || pr->get == NULL ||
+		    (v = member(props, pr->name)) == NULL)
+			continue;
+		if (pr->get(v, p, pr->off) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 /* The largest whole unit of a duration, for "5 minutes", "400-day". */
@@ -479,6 +602,7 @@ event_build(const json_t *o, const char *raw, size_t rawlen,
 	char			 buf[40];
 	int			 t;
 
+	ev->p.is_champion = -1;
 	if (!json_is_object(o))
 		return fail(err, "invalid_event", "event must be a JSON "
 		    "object, not %s", json_kind(o));
@@ -534,7 +658,8 @@ event_build(const json_t *o, const char *raw, size_t rawlen,
 	} else
 		ev->props = dump_props(props);
 	if (ev->id == NULL || ev->account_id == NULL || ev->props == NULL ||
-	    (user != NULL && ev->user_id == NULL)) {
+	    (user != NULL && ev->user_id == NULL) ||
+	    extract_props(props, tr, &ev->p) == -1) {
 		event_free_fields(ev);
 		return -1;
 	}
@@ -942,9 +1067,103 @@ event_decode_body(const char *body, size_t len, enum cw_body_format fmt,
 	return rc;
 }
 
+/*
+ * The stored row's checks are the ingest checks that do not depend on the
+ * time of receipt (the ts bounds do): a row that fails them was stored by
+ * an older or buggier version and counts in no window.
+ */
+int
+event_from_row(const char *id, const char *account_id, const char *type,
+    int64_t ts, const char *user_id, const char *props, struct cw_event *ev,
+    struct cw_error *err)
+{
+	const struct type_rule	*tr;
+	json_t			*o = NULL;
+	json_error_t		 je;
+	char			 buf[40], jt[96];
+	size_t			 n;
+	int			 t, rc = -1;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->p.is_champion = -1;
+	if (id == NULL || *id == '\0') {
+		fail(err, f_id.missing, "id is missing");
+		return -1;
+	}
+	if (check_str_bytes(id, strlen(id), &f_id, err))
+		return -1;
+	if (account_id == NULL || *account_id == '\0') {
+		fail(err, f_account.missing, "account_id is missing");
+		return -1;
+	}
+	if (check_str_bytes(account_id, strlen(account_id), &f_account, err))
+		return -1;
+	if (type == NULL || *type == '\0') {
+		fail(err, "missing_type", "type is missing");
+		return -1;
+	}
+	if ((t = event_type_parse(type, strlen(type))) == -1) {
+		fail(err, "unknown_type", "type \"%s\" is not a known event "
+		    "type", safe_excerpt(buf, sizeof(buf), type, strlen(type)));
+		return -1;
+	}
+	tr = &type_rules[t];
+	if (user_id != NULL) {
+		if (check_str_bytes(user_id, strlen(user_id), &f_user, err))
+			return -1;
+	} else if (tr->needs_user) {
+		fail(err, f_user.missing, "user_id is required for %s events",
+		    tr->name);
+		return -1;
+	}
+
+	/* Most rows have no props: no parse for "{}". */
+	if (props == NULL || strcmp(props, "{}") == 0)
+		props = NULL;
+	else if ((o = json_loads(props, JSON_DECODE_ANY, &je)) == NULL) {
+		fail(err, "invalid_props", "props is not valid JSON: %s",
+		    json_error_text(&je, jt, sizeof(jt)));
+		return -1;
+	} else if (json_is_null(o)) {
+		json_decref(o);
+		o = NULL;
+		props = NULL;
+	} else if (!json_is_object(o)) {
+		fail(err, "invalid_props", "props must be a JSON object, "
+		    "not %s", json_kind(o));
+		goto done;
+	}
+	if (check_props(o, tr, err))
+		goto done;
+
+	ev->type = (enum cw_event_type)t;
+	ev->ts = ts;
+	ev->id = strdup(id);
+	ev->account_id = strdup(account_id);
+	ev->user_id = user_id == NULL ? NULL : strdup(user_id);
+	if (props == NULL)
+		ev->props = dupn("{}", 2);
+	else if ((ev->props = malloc((n = strlen(props)) + 1)) != NULL)
+		copy_compact(ev->props, props, n);
+	if (ev->id == NULL || ev->account_id == NULL || ev->props == NULL ||
+	    (user_id != NULL && ev->user_id == NULL) ||
+	    extract_props(o, tr, &ev->p) == -1) {
+		event_free_fields(ev);
+		fail(err, "internal_error", "out of memory");
+		goto done;
+	}
+	rc = 0;
+done:
+	json_decref(o);
+	return rc;
+}
+
 void
 event_free_fields(struct cw_event *ev)
 {
+	struct cw_event_props	*p;
+	size_t			 i;
+
 	if (ev == NULL)
 		return;
 	free(ev->id);
@@ -952,6 +1171,24 @@ event_free_fields(struct cw_event *ev)
 	free(ev->user_id);
 	free(ev->props);
 	ev->id = ev->account_id = ev->user_id = ev->props = NULL;
+
+	p = &ev->p;
+	free(p->feature);
+	free(p->ticket_id);
+	free(p->team);
+	free(p->category);
+	free(p->subject);
+	for (i = 0; i < p->ntags; i++)
+		free(p->tags[i]);
+	free(p->tags);
+	free(p->contact_id);
+	free(p->title);
+	free(p->previous_title);
+	free(p->previous_company);
+	free(p->competitor);
+	free(p->kind);
+	memset(p, 0, sizeof(*p));
+	p->is_champion = -1;
 }
 
 void

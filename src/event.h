@@ -38,6 +38,34 @@ int		 event_type_parse(const char *, size_t);
 #define CW_ACCOUNT_MAX	128	/* bytes, account_id (SPEC: 1..128) */
 #define CW_USER_MAX	256	/* bytes, user_id */
 
+/*
+ * The props the rules read, extracted at decode time (so windows never
+ * parse JSON again).  Only the props of the event's own type are filled;
+ * strings are owned by the event, NULL when absent (or JSON null); an
+ * empty tags array is tags == NULL, ntags == 0.  ticket_id and contact_id
+ * given as JSON integers are turned into decimal strings.  An event
+ * without props allocates nothing here.  Note is_champion: absent is -1,
+ * so an event built by hand (tests, other decoders) must set it.
+ */
+struct cw_event_props {
+	char		*feature;		/* feature_used */
+	char		*ticket_id;		/* ticket.* */
+	char		*team;
+	char		*category;
+	char		*subject;
+	char		**tags;			/* ntags strings */
+	size_t		 ntags;
+	int		 has_sentiment;
+	double		 sentiment;		/* -1..1 */
+	char		*contact_id;		/* contact.* */
+	char		*title;
+	char		*previous_title;
+	char		*previous_company;
+	int		 is_champion;		/* -1 absent, 0, 1 */
+	char		*competitor;		/* competitor.signal */
+	char		*kind;			/* competitor.signal, touchpoint */
+};
+
 struct cw_event {
 	char			*id;		/* 1..CW_ID_MAX bytes */
 	char			*account_id;	/* 1..CW_ACCOUNT_MAX bytes */
@@ -45,6 +73,7 @@ struct cw_event {
 	int64_t			 ts;		/* us since epoch, UTC */
 	char			*user_id;	/* NULL when absent */
 	char			*props;		/* compact JSON object, never NULL */
+	struct cw_event_props	 p;		/* extracted known props */
 };
 
 struct cw_rejection {
@@ -97,7 +126,24 @@ int	event_decode_body(const char *body, size_t len, enum cw_body_format,
 	    int64_t now, const struct cw_event_limits *,
 	    struct cw_event_batch *out, struct cw_error *err);
 
+/*
+ * Rebuild an event from its stored row (recovery: events loaded back from
+ * PostgreSQL): type name, ts, user_id (NULL when absent), props as JSON
+ * text (jsonb's output, spaces and all; NULL, "{}" or "null" for none).
+ * The same checks as at ingest run, except the ts bounds (a stored event
+ * may be older than any horizon), and the same props are extracted into
+ * ev->p; strings are copied and ev->props is the compacted text.  Returns
+ * 0, or -1 with err (and ev empty) when the row does not validate (it
+ * then counts in no window) or on "internal_error".  Free with
+ * event_free_fields().
+ */
+int	event_from_row(const char *id, const char *account_id,
+	    const char *type, int64_t ts, const char *user_id,
+	    const char *props, struct cw_event *ev, struct cw_error *err);
+
 void	event_batch_free(struct cw_event_batch *);	/* keeps the struct */
+/* Frees the strings of ev and of ev->p, leaving them NULL (is_champion
+ * -1); NULL is a no-op. */
 void	event_free_fields(struct cw_event *);
 
 #endif

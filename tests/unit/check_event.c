@@ -1,6 +1,7 @@
 /*
  * check_event.c -- unit tests for event.c: body formats, whole-body
- * failures, every per-event rejection code, ts bounds, props kept as sent.
+ * failures, every per-event rejection code, ts bounds, props kept as sent,
+ * the props extracted for the rules, events rebuilt from stored rows.
  * Links only event.c and util.c (and jansson).
  */
 #include "config.h"
@@ -879,6 +880,270 @@ START_TEST(large_batch)
 }
 END_TEST
 
+/* --- extracted props (struct cw_event_props) --- */
+
+/* Every field of p is absent. */
+static void
+assert_no_props(const struct cw_event_props *p)
+{
+	ck_assert_ptr_null(p->feature);
+	ck_assert_ptr_null(p->ticket_id);
+	ck_assert_ptr_null(p->team);
+	ck_assert_ptr_null(p->category);
+	ck_assert_ptr_null(p->subject);
+	ck_assert_ptr_null(p->tags);
+	ck_assert_uint_eq(p->ntags, 0);
+	ck_assert_int_eq(p->has_sentiment, 0);
+	ck_assert_ptr_null(p->contact_id);
+	ck_assert_ptr_null(p->title);
+	ck_assert_ptr_null(p->previous_title);
+	ck_assert_ptr_null(p->previous_company);
+	ck_assert_int_eq(p->is_champion, -1);
+	ck_assert_ptr_null(p->competitor);
+	ck_assert_ptr_null(p->kind);
+}
+
+START_TEST(extract_ticket)
+{
+	const struct cw_event	*ev;
+
+	ev = accept1("{" ENV ",\"type\":\"ticket.created\",\"props\":{"
+	    "\"ticket_id\":12345678901234,\"team\":\"eng\","
+	    "\"category\":\"api-latency\",\"subject\":\"caf\\u00e9 \\\"x\\\" "
+	    "\xe8\xa7\xa3\xe7\xb4\x84\",\"tags\":[\"a b\",\"\\u0063\"],"
+	    "\"priority\":\"high\",\"sentiment\":-0.3,\"title\":\"CEO\"}}");
+	ck_assert_str_eq(ev->p.ticket_id, "12345678901234");
+	ck_assert_str_eq(ev->p.team, "eng");
+	ck_assert_str_eq(ev->p.category, "api-latency");
+	ck_assert_str_eq(ev->p.subject, "caf\xc3\xa9 \"x\" "
+	    "\xe8\xa7\xa3\xe7\xb4\x84");
+	ck_assert_uint_eq(ev->p.ntags, 2);
+	ck_assert_str_eq(ev->p.tags[0], "a b");
+	ck_assert_str_eq(ev->p.tags[1], "c");
+	ck_assert_int_eq(ev->p.has_sentiment, 1);
+	ck_assert(ev->p.sentiment == -0.3);
+	/* A contact prop on a ticket is unknown: kept, not extracted. */
+	ck_assert_ptr_null(ev->p.title);
+	ck_assert_int_eq(ev->p.is_champion, -1);
+	ck_assert_ptr_null(ev->p.feature);
+	event_batch_free(&b);
+
+	/* Absent, null and empty are all "nothing". */
+	ev = accept1("{" ENV ",\"type\":\"ticket.updated\",\"props\":{"
+	    "\"ticket_id\":\"T-1\",\"team\":null,\"tags\":[],"
+	    "\"sentiment\":null}}");
+	ck_assert_str_eq(ev->p.ticket_id, "T-1");
+	ck_assert_ptr_null(ev->p.team);
+	ck_assert_ptr_null(ev->p.tags);
+	ck_assert_uint_eq(ev->p.ntags, 0);
+	ck_assert_int_eq(ev->p.has_sentiment, 0);
+	event_batch_free(&b);
+
+	ev = accept1("{" ENV ",\"type\":\"ticket.solved\",\"props\":{"
+	    "\"ticket_id\":-5,\"sentiment\":1}}");
+	ck_assert_str_eq(ev->p.ticket_id, "-5");
+	ck_assert_int_eq(ev->p.has_sentiment, 1);
+	ck_assert(ev->p.sentiment == 1.0);
+}
+END_TEST
+
+START_TEST(extract_contact)
+{
+	const struct cw_event	*ev;
+
+	ck_assert_int_eq(decode_json("[{" ENV ",\"type\":\"contact.changed\","
+	    "\"props\":{\"contact_id\":9,\"name\":\"Ann\",\"title\":\"VP\","
+	    "\"previous_title\":\"\xe9\x83\xa8\xe9\x95\xb7\","
+	    "\"is_champion\":true,\"previous_company\":\"Rival\"}},"
+	    "{" ENV ",\"type\":\"contact.joined\",\"props\":{"
+	    "\"contact_id\":\"c-2\",\"is_champion\":false}},"
+	    "{" ENV ",\"type\":\"contact.left\",\"props\":{"
+	    "\"contact_id\":\"c-3\",\"is_champion\":null}}]"), 0);
+	ck_assert_uint_eq(b.nev, 3);
+	ev = &b.ev[0];
+	ck_assert_str_eq(ev->p.contact_id, "9");
+	ck_assert_str_eq(ev->p.title, "VP");
+	ck_assert_str_eq(ev->p.previous_title, "\xe9\x83\xa8\xe9\x95\xb7");
+	ck_assert_str_eq(ev->p.previous_company, "Rival");
+	ck_assert_int_eq(ev->p.is_champion, 1);
+	ck_assert_ptr_null(ev->p.ticket_id);
+	ck_assert_str_eq(b.ev[1].p.contact_id, "c-2");
+	ck_assert_int_eq(b.ev[1].p.is_champion, 0);
+	ck_assert_ptr_null(b.ev[1].p.title);
+	ck_assert_int_eq(b.ev[2].p.is_champion, -1);
+}
+END_TEST
+
+START_TEST(extract_others)
+{
+	cur.max_events = 10;
+	ck_assert_int_eq(decode("{" ENV ",\"type\":\"feature_used\","
+	    "\"user_id\":\"u\",\"props\":{\"feature\":\"export\","
+	    "\"kind\":\"poc\"}}\n"
+	    "{" ENV ",\"type\":\"competitor.signal\",\"props\":{"
+	    "\"competitor\":\"rival\",\"kind\":\"evaluation\","
+	    "\"feature\":\"x\"}}\n"
+	    "{" ENV ",\"type\":\"competitor.signal\",\"props\":{"
+	    "\"competitor\":\"rival\"}}\n"
+	    "{" ENV ",\"type\":\"touchpoint\",\"props\":{\"kind\":\"call\","
+	    "\"by\":\"csm\",\"competitor\":\"x\"}}\n"
+	    "{" ENV ",\"type\":\"login\",\"user_id\":\"u\",\"props\":{"
+	    "\"feature\":\"x\",\"team\":\"t\",\"is_champion\":true}}\n"
+	    "{" ENV ",\"type\":\"login\",\"user_id\":\"u\"}\n", BODY_NDJSON),
+	    0);
+	ck_assert_uint_eq(b.nev, 6);
+	ck_assert_str_eq(b.ev[0].p.feature, "export");
+	ck_assert_ptr_null(b.ev[0].p.kind);
+	ck_assert_str_eq(b.ev[1].p.competitor, "rival");
+	ck_assert_str_eq(b.ev[1].p.kind, "evaluation");
+	ck_assert_ptr_null(b.ev[1].p.feature);
+	ck_assert_str_eq(b.ev[2].p.competitor, "rival");
+	ck_assert_ptr_null(b.ev[2].p.kind);
+	ck_assert_str_eq(b.ev[3].p.kind, "call");
+	ck_assert_ptr_null(b.ev[3].p.competitor);
+	/* Logins read no props at all. */
+	assert_no_props(&b.ev[4].p);
+	assert_no_props(&b.ev[5].p);
+}
+END_TEST
+
+START_TEST(extract_after_rejection)
+{
+	/* A rejected event leaves nothing behind in the next slot. */
+	ck_assert_int_eq(decode_json("[{" ENV ",\"type\":\"contact.left\","
+	    "\"props\":{\"contact_id\":\"c\",\"is_champion\":\"yes\"}},"
+	    "{" ENV ",\"type\":\"touchpoint\"}]"), 0);
+	ck_assert_uint_eq(b.nev, 1);
+	ck_assert_uint_eq(b.nrej, 1);
+	assert_no_props(&b.ev[0].p);
+	event_free_fields(&b.ev[0]);
+	assert_no_props(&b.ev[0].p);
+	ck_assert_ptr_null(b.ev[0].id);
+}
+END_TEST
+
+/* --- event_from_row --- */
+
+static struct cw_event	row;
+
+static void
+row_teardown(void)
+{
+	event_free_fields(&row);
+	teardown();
+}
+
+START_TEST(row_ticket)
+{
+	/* PostgreSQL's jsonb text: spaces after ':' and ','. */
+	ck_assert_int_eq(event_from_row("evt_1", "acme", "ticket.created",
+	    S(1700000000), NULL, "{\"tags\": [\"a\", \"Cancel me\"], "
+	    "\"team\": \"eng\", \"subject\": \"a, b: c\", "
+	    "\"sentiment\": -0.3, \"ticket_id\": 77, \"x\": {\"y\": [1, 2]}}",
+	    &row, &e), 0);
+	ck_assert_str_eq(row.id, "evt_1");
+	ck_assert_str_eq(row.account_id, "acme");
+	ck_assert_int_eq(row.type, EV_TICKET_CREATED);
+	ck_assert_int_eq(row.ts, S(1700000000));
+	ck_assert_ptr_null(row.user_id);
+	ck_assert_str_eq(row.props, "{\"tags\":[\"a\",\"Cancel me\"],"
+	    "\"team\":\"eng\",\"subject\":\"a, b: c\",\"sentiment\":-0.3,"
+	    "\"ticket_id\":77,\"x\":{\"y\":[1,2]}}");
+	ck_assert_str_eq(row.p.ticket_id, "77");
+	ck_assert_str_eq(row.p.team, "eng");
+	ck_assert_str_eq(row.p.subject, "a, b: c");
+	ck_assert_uint_eq(row.p.ntags, 2);
+	ck_assert_str_eq(row.p.tags[1], "Cancel me");
+	ck_assert_int_eq(row.p.has_sentiment, 1);
+	ck_assert(row.p.sentiment == -0.3);
+	ck_assert_ptr_null(row.p.category);
+	ck_assert_int_eq(row.p.is_champion, -1);
+}
+END_TEST
+
+START_TEST(row_usage)
+{
+	/* No ts bounds: a stored row may be older than any horizon. */
+	ck_assert_int_eq(event_from_row("e", "a", "login", 0, "u_42", "{}",
+	    &row, &e), 0);
+	ck_assert_str_eq(row.user_id, "u_42");
+	ck_assert_str_eq(row.props, "{}");
+	ck_assert_int_eq(row.ts, 0);
+	assert_no_props(&row.p);
+	event_free_fields(&row);
+
+	ck_assert_int_eq(event_from_row("e", "a", "touchpoint", NOW, NULL,
+	    NULL, &row, &e), 0);
+	ck_assert_str_eq(row.props, "{}");
+	event_free_fields(&row);
+
+	ck_assert_int_eq(event_from_row("e", "a", "touchpoint", NOW, NULL,
+	    "null", &row, &e), 0);
+	ck_assert_str_eq(row.props, "{}");
+	event_free_fields(&row);
+
+	ck_assert_int_eq(event_from_row("e", "a", "feature_used", NOW, "u",
+	    "{\"feature\": \"export\", \"n\": 3}", &row, &e), 0);
+	ck_assert_str_eq(row.p.feature, "export");
+	ck_assert_str_eq(row.props, "{\"feature\":\"export\",\"n\":3}");
+	event_free_fields(&row);
+
+	ck_assert_int_eq(event_from_row("e", "a", "contact.joined", NOW, NULL,
+	    "{\"title\": \"CTO\", \"contact_id\": \"c1\", "
+	    "\"is_champion\": true}", &row, &e), 0);
+	ck_assert_str_eq(row.p.contact_id, "c1");
+	ck_assert_str_eq(row.p.title, "CTO");
+	ck_assert_int_eq(row.p.is_champion, 1);
+	event_free_fields(&row);
+
+	ck_assert_int_eq(event_from_row("e", "a", "competitor.signal", NOW,
+	    NULL, "{\"kind\": \"poc\", \"competitor\": \"rival\"}", &row, &e),
+	    0);
+	ck_assert_str_eq(row.p.competitor, "rival");
+	ck_assert_str_eq(row.p.kind, "poc");
+}
+END_TEST
+
+static const struct {
+	const char	*id, *acct, *type, *user, *props;
+	const char	*code;
+} row_cases[] = {
+	{ NULL, "a", "login", "u", "{}", "missing_id" },
+	{ "", "a", "login", "u", "{}", "missing_id" },
+	{ "a\nb", "a", "login", "u", "{}", "invalid_id" },
+	{ "e", NULL, "login", "u", "{}", "missing_account_id" },
+	{ "e", "", "login", "u", "{}", "missing_account_id" },
+	{ "e", "a", NULL, "u", "{}", "missing_type" },
+	{ "e", "a", "logout", "u", "{}", "unknown_type" },
+	{ "e", "a", "login", NULL, "{}", "missing_user_id" },
+	{ "e", "a", "login", "", "{}", "invalid_user_id" },
+	{ "e", "a", "touchpoint", NULL, "{\"kind\": ", "invalid_props" },
+	{ "e", "a", "touchpoint", NULL, "[1, 2]", "invalid_props" },
+	{ "e", "a", "touchpoint", NULL, "\"x\"", "invalid_props" },
+	{ "e", "a", "touchpoint", NULL, "{\"kind\": \"sms\"}",
+	    "invalid_prop" },
+	{ "e", "a", "feature_used", "u", "{}", "missing_prop" },
+	{ "e", "a", "feature_used", "u", "{\"feature\": \"\"}",
+	    "invalid_prop" },
+	{ "e", "a", "ticket.created", NULL,
+	    "{\"ticket_id\": 1, \"sentiment\": 2}", "invalid_prop" },
+	{ "e", "a", "contact.left", NULL, "{\"name\": \"x\"}",
+	    "missing_prop" },
+};
+
+START_TEST(row_rejected)
+{
+	ck_assert_int_eq(event_from_row(row_cases[_i].id, row_cases[_i].acct,
+	    row_cases[_i].type, NOW, row_cases[_i].user, row_cases[_i].props,
+	    &row, &e), -1);
+	ck_assert_str_eq(e.code, row_cases[_i].code);
+	assert_msg_ok(e.msg);
+	ck_assert_ptr_null(row.id);
+	ck_assert_ptr_null(row.props);
+	assert_no_props(&row.p);
+}
+END_TEST
+
 #define NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *
@@ -928,6 +1193,21 @@ event_suite(void)
 	tcase_add_test(tc, props_absent);
 	tcase_add_test(tc, props_unknown_kept);
 	tcase_add_test(tc, props_escaped_and_duplicate_keys);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("extract");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, extract_ticket);
+	tcase_add_test(tc, extract_contact);
+	tcase_add_test(tc, extract_others);
+	tcase_add_test(tc, extract_after_rejection);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("from_row");
+	tcase_add_checked_fixture(tc, setup, row_teardown);
+	tcase_add_test(tc, row_ticket);
+	tcase_add_test(tc, row_usage);
+	tcase_add_loop_test(tc, row_rejected, 0, NELEM(row_cases));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("memory");

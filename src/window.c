@@ -1,0 +1,1162 @@
+/*
+ * window.c -- per-account rolling windows (SPEC 3): what window_apply()
+ * records of each event type, the restore functions used after a restart,
+ * pruning, and the queries the signal rules ask.
+ *
+ * Layout: two rings of u16 counters (logins per day, per hour), two hash
+ * tables of last-seen days (users, features) and five arrays of compact
+ * records (tickets, contact events, contact states, competitor signals,
+ * touchpoint days).  See window.h for the window's extent: every query
+ * ignores data older than last_day - WIN_DAYS + 1, so pruning is only
+ * about memory.
+ *
+ * Growth is amortised O(1): a full records array is first pruned, and
+ * doubles only if that freed less than a quarter; a hash table is rebuilt
+ * at load 3/4 (dropping stale entries) to load 1/2.  The tables use any
+ * capacity, not powers of two (a multiply maps the hash onto it), which
+ * keeps a tracked user at 16..24 bytes.
+ *
+ * Allocation failure: every function allocates (and interns) before it
+ * changes anything visible, so -1 leaves every query answer as it was.
+ *
+ * Not here: which events are new (store.c), the rules (signal.c), the
+ * account table that owns windows (account.c), title ranks (title.c).
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "intern.h"
+#include "title.h"
+#include "util.h"
+#include "window.h"
+
+#define USEC_PER_HOUR	(INT64_C(3600) * CW_USEC_PER_SEC)
+#define MIN_RECORDS	4
+#define U16_MAX		0xffffu
+
+static const char *const competitor_kinds[WCK_UNKNOWN] = {
+	[WCK_MENTION] = "mention", [WCK_EVENT] = "event",
+	[WCK_OUTREACH] = "outreach", [WCK_CONTENT] = "content",
+	[WCK_EVALUATION] = "evaluation", [WCK_POC] = "poc",
+};
+
+/* ---- days, hours, the window's extent ---- */
+
+int32_t
+window_day(int64_t us)
+{
+	int64_t	q = us / CW_USEC_PER_DAY;
+
+	if (us % CW_USEC_PER_DAY < 0)
+		q--;
+	return (int32_t)q;
+}
+
+int64_t
+window_hour(int64_t us)
+{
+	int64_t	q = us / USEC_PER_HOUR;
+
+	if (us % USEC_PER_HOUR < 0)
+		q--;
+	return q;
+}
+
+/* Oldest day in the window (data before it is ignored). */
+static int32_t
+oldest(const struct window *w)
+{
+	return w->last_day - WIN_DAYS + 1;
+}
+
+/* Would day still be in the window once day itself has been seen? */
+static int
+visible_after(const struct window *w, int32_t day)
+{
+	int32_t	last = day > w->last_day ? day : w->last_day;
+
+	return day > last - WIN_DAYS;
+}
+
+static size_t
+ring_index(int64_t v, size_t n)
+{
+	int64_t	r = v % (int64_t)n;
+
+	return (size_t)(r < 0 ? r + (int64_t)n : r);
+}
+
+static void
+sat_add(uint16_t *c, unsigned n)
+{
+	*c = n >= U16_MAX - *c ? U16_MAX : (uint16_t)(*c + n);
+}
+
+/*
+ * Day has been seen: the window may move forward (zeroing the ring's
+ * days that it skips: O(min(gap, WIN_DAYS))), and first_day goes back.
+ */
+static void
+note_day(struct window *w, int32_t day)
+{
+	int32_t	d;
+
+	if (w->first_day == 0 || day < w->first_day)
+		w->first_day = day;
+	if (w->last_day == 0) {
+		w->last_day = day;	/* the ring is still all zero */
+		return;
+	}
+	if (day <= w->last_day)
+		return;
+	if (day - w->last_day >= WIN_DAYS)
+		memset(w->logins, 0, sizeof(w->logins));
+	else
+		for (d = w->last_day + 1; d <= day; d++)
+			w->logins[ring_index(d, WIN_DAYS)] = 0;
+	w->last_day = day;
+}
+
+/* count logins on day (day already noted). */
+static void
+add_logins(struct window *w, int32_t day, unsigned count)
+{
+	if (day > w->last_login)
+		w->last_login = day;
+	if (day >= oldest(w))
+		sat_add(&w->logins[ring_index(day, WIN_DAYS)], count);
+}
+
+/* count logins in hour: the hourly ring has its own head. */
+static void
+add_hour(struct window *w, int64_t hour, unsigned count)
+{
+	int64_t	h;
+
+	if (hour <= 0)
+		return;
+	if (w->last_hour == 0)
+		w->last_hour = hour;
+	else if (hour > w->last_hour) {
+		if (hour - w->last_hour >= WIN_HOURS)
+			memset(w->hourly, 0, sizeof(w->hourly));
+		else
+			for (h = w->last_hour + 1; h <= hour; h++)
+				w->hourly[ring_index(h, WIN_HOURS)] = 0;
+		w->last_hour = hour;
+	} else if (hour <= w->last_hour - WIN_HOURS)
+		return;
+	sat_add(&w->hourly[ring_index(hour, WIN_HOURS)], count);
+}
+
+/* ---- last-seen hash tables ---- */
+
+/* 64-bit FNV-1a of a user id, never 0 (0 marks an empty slot). */
+static uint64_t
+user_key(const char *s)
+{
+	uint64_t	h = UINT64_C(14695981039346656037);
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * UINT64_C(1099511628211);
+	return h == 0 ? 1 : h;
+}
+
+/* Home slot of key in a table of cap slots (cap > 0, any value). */
+static uint32_t
+seen_home(uint64_t key, uint32_t cap)
+{
+	uint32_t	h;
+
+	h = (uint32_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >> 32);
+	return (uint32_t)(((uint64_t)h * cap) >> 32);
+}
+
+/* The slot of key, or the empty slot where it goes; NULL if cap is 0. */
+static struct win_seen *
+seen_slot(struct win_seen *t, uint32_t cap, uint64_t key)
+{
+	uint32_t	i;
+
+	if (cap == 0)
+		return NULL;
+	for (i = seen_home(key, cap);; i = i + 1 == cap ? 0 : i + 1)
+		if (t[i].key == key || t[i].key == 0)
+			return &t[i];
+}
+
+/*
+ * Rebuild a table without entries older than keep, at load 1/2 for its
+ * entries plus extra more; an empty result frees it.  0 or -1 (then the
+ * table is unchanged).
+ */
+static int
+seen_rebuild(struct win_seen **t, uint32_t *n, uint32_t *cap, int32_t keep,
+    uint32_t extra)
+{
+	struct win_seen	*nt = NULL, *s;
+	uint32_t	 i, live = 0, ncap;
+
+	for (i = 0; i < *cap; i++)
+		if ((*t)[i].key != 0 && (*t)[i].day >= keep)
+			live++;
+	if (live + extra > UINT32_MAX / 2 - 1)
+		return -1;
+	ncap = (live + extra) * 2;
+	if (ncap > 0 && (nt = calloc(ncap, sizeof(*nt))) == NULL)
+		return -1;
+	for (i = 0; i < *cap; i++) {
+		if ((*t)[i].key == 0 || (*t)[i].day < keep)
+			continue;
+		s = seen_slot(nt, ncap, (*t)[i].key);
+		s->key = (*t)[i].key;
+		s->day = (*t)[i].day;
+	}
+	free(*t);
+	*t = nt;
+	*n = live;
+	*cap = ncap;
+	return 0;
+}
+
+/* Make room so that seen_set(key) cannot need memory. */
+static int
+seen_prepare(struct window *w, struct win_seen **t, uint32_t *n,
+    uint32_t *cap, uint64_t key)
+{
+	struct win_seen	*s;
+
+	if ((s = seen_slot(*t, *cap, key)) != NULL && s->key == key)
+		return 0;
+	if ((uint64_t)(*n + 1) * 4 <= (uint64_t)*cap * 3)
+		return 0;
+	return seen_rebuild(t, n, cap, oldest(w), 1);
+}
+
+/* Record day for key (the maximum is kept); prepared before. */
+static void
+seen_set(struct win_seen *t, uint32_t *n, uint32_t cap, uint64_t key,
+    int32_t day)
+{
+	struct win_seen	*s;
+
+	s = seen_slot(t, cap, key);
+	if (s->key == 0) {
+		s->key = key;
+		s->day = day;
+		(*n)++;
+	} else if (day > s->day)
+		s->day = day;
+}
+
+static int32_t
+seen_get(const struct win_seen *t, uint32_t cap, uint64_t key)
+{
+	uint32_t	i;
+
+	if (cap == 0 || key == 0)
+		return 0;
+	for (i = seen_home(key, cap); t[i].key != 0;
+	    i = i + 1 == cap ? 0 : i + 1)
+		if (t[i].key == key)
+			return t[i].day;
+	return 0;
+}
+
+/* Prune a table: rebuild it if it holds stale entries or is too big. */
+static void
+seen_prune(struct win_seen **t, uint32_t *n, uint32_t *cap, int32_t keep)
+{
+	uint32_t	i, stale = 0;
+
+	for (i = 0; i < *cap; i++)
+		if ((*t)[i].key != 0 && (*t)[i].day < keep)
+			stale++;
+	if (stale > 0 || (uint64_t)*n * 4 < *cap)
+		(void)seen_rebuild(t, n, cap, keep, 0);
+}
+
+/* ---- records arrays ---- */
+
+/*
+ * Every record starts with its int32_t day.  Drop those older than keep,
+ * keeping the order; returns the new count.
+ */
+static uint32_t
+rec_prune(void *base, uint32_t n, size_t size, int32_t keep)
+{
+	char		*p = base;
+	uint32_t	 i, j;
+	int32_t		 day;
+
+	for (i = j = 0; i < n; i++) {
+		memcpy(&day, p + (size_t)i * size, sizeof(day));
+		if (day < keep)
+			continue;
+		if (i != j)
+			memcpy(p + (size_t)j * size, p + (size_t)i * size,
+			    size);
+		j++;
+	}
+	return j;
+}
+
+/*
+ * Room for one more record.  A full array is first pruned; it grows
+ * (doubles) only if that left less than a quarter free.  Returns the
+ * (maybe moved) array, or NULL on failure (nothing freed).
+ */
+static void *
+rec_reserve(struct window *w, void *base, uint32_t *n, uint32_t *cap,
+    size_t size)
+{
+	void		*nb;
+	uint32_t	 ncap;
+
+	if (*n < *cap)
+		return base;
+	*n = rec_prune(base, *n, size, oldest(w));
+	if (*cap > 0 && (uint64_t)*n * 4 <= (uint64_t)*cap * 3)
+		return base;
+	if (*cap > UINT32_MAX / 2)
+		return NULL;
+	ncap = *cap < MIN_RECORDS ? MIN_RECORDS : *cap * 2;
+	if ((nb = realloc(base, (size_t)ncap * size)) == NULL)
+		return NULL;
+	*cap = ncap;
+	return nb;
+}
+
+/* Give back memory when under a quarter is used. */
+static void *
+rec_shrink(void *base, uint32_t n, uint32_t *cap, size_t size)
+{
+	void		*nb;
+	uint32_t	 ncap;
+
+	if (n == 0) {
+		free(base);
+		*cap = 0;
+		return NULL;
+	}
+	if ((uint64_t)n * 4 >= *cap || *cap <= MIN_RECORDS)
+		return base;
+	ncap = n * 2 < MIN_RECORDS ? MIN_RECORDS : n * 2;
+	if ((nb = realloc(base, (size_t)ncap * size)) == NULL)
+		return base;
+	*cap = ncap;
+	return nb;
+}
+
+/* Forget the contacts that left before the window; keeps the order. */
+static void
+contacts_forget(struct window *w)
+{
+	uint32_t	i, j;
+
+	for (i = j = 0; i < w->ncontacts; i++) {
+		if (w->contacts[i].left && w->contacts[i].day < oldest(w))
+			continue;
+		w->contacts[j++] = w->contacts[i];
+	}
+	w->ncontacts = j;
+}
+
+/* Room for one more contact: as rec_reserve(), forgetting first. */
+static int
+contact_reserve(struct window *w)
+{
+	struct win_contact	*nc;
+	uint32_t		 ncap;
+
+	if (w->ncontacts < w->capcontacts)
+		return 0;
+	contacts_forget(w);
+	if (w->capcontacts > 0 &&
+	    (uint64_t)w->ncontacts * 4 <= (uint64_t)w->capcontacts * 3)
+		return 0;
+	if (w->capcontacts > UINT32_MAX / 2)
+		return -1;
+	ncap = w->capcontacts < MIN_RECORDS ? MIN_RECORDS :
+	    w->capcontacts * 2;
+	if ((nc = realloc(w->contacts, (size_t)ncap * sizeof(*nc))) == NULL)
+		return -1;
+	w->contacts = nc;
+	w->capcontacts = ncap;
+	return 0;
+}
+
+/* ---- string matching ---- */
+
+static int
+fold(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+static int
+is_alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+/*
+ * Find the lower-case pattern pat in s, ASCII case folded (other bytes
+ * as they are).  With words, the match must not touch an ASCII letter or
+ * digit on either side.  An empty pattern matches nothing.
+ */
+static int
+contains(const char *s, const char *pat, int words)
+{
+	const unsigned char	*h = (const unsigned char *)s;
+	size_t			 i, j, n = strlen(pat);
+
+	if (s == NULL || n == 0)
+		return 0;
+	for (i = 0; h[i] != '\0'; i++) {
+		for (j = 0; j < n && h[i + j] != '\0'; j++)
+			if (fold(h[i + j]) != (unsigned char)pat[j])
+				break;
+		if (j < n)
+			continue;
+		if (!words || ((i == 0 || !is_alnum(h[i - 1])) &&
+		    !is_alnum(h[i + n])))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+matches_any(const char *s, const char *const *pats, int words)
+{
+	if (s == NULL || pats == NULL)
+		return 0;
+	for (; *pats != NULL; pats++)
+		if (contains(s, *pats, words))
+			return 1;
+	return 0;
+}
+
+/* Intern s (NULL or "" -> 0); -1 when out of memory. */
+static int
+intern_opt(const char *s, uint32_t *id)
+{
+	*id = 0;
+	if (s == NULL || *s == '\0')
+		return 0;
+	return (*id = intern(s, strlen(s))) == 0 ? -1 : 0;
+}
+
+/* ---- window_apply, one function per event type ---- */
+
+static int
+apply_login(struct window *w, const struct cw_event *ev, int32_t day,
+    const struct win_rules *rules)
+{
+	uint64_t	key = 0;
+
+	if (ev->user_id != NULL && visible_after(w, day)) {
+		key = user_key(ev->user_id);
+		if (seen_prepare(w, &w->users, &w->nusers, &w->capusers,
+		    key) == -1)
+			return -1;
+	}
+	note_day(w, day);
+	if (key != 0)
+		seen_set(w->users, &w->nusers, w->capusers, key, day);
+	add_logins(w, day, 1);
+	add_hour(w, window_hour(ev->ts), 1);
+	return 0;
+}
+
+static int
+apply_feature(struct window *w, const struct cw_event *ev, int32_t day,
+    const struct win_rules *rules)
+{
+	uint64_t	key = 0;
+	uint32_t	feature;
+
+	if (!visible_after(w, day)) {
+		note_day(w, day);
+		return 0;
+	}
+	if (intern_opt(ev->p.feature, &feature) == -1)
+		return -1;
+	if (ev->user_id != NULL) {
+		key = user_key(ev->user_id);
+		if (seen_prepare(w, &w->users, &w->nusers, &w->capusers,
+		    key) == -1)
+			return -1;
+	}
+	if (feature != 0 && seen_prepare(w, &w->features, &w->nfeatures,
+	    &w->capfeatures, feature) == -1)
+		return -1;
+	note_day(w, day);
+	if (key != 0)
+		seen_set(w->users, &w->nusers, w->capusers, key, day);
+	if (feature != 0)
+		seen_set(w->features, &w->nfeatures, w->capfeatures, feature,
+		    day);
+	return 0;
+}
+
+/* Sentiment -1..1 as -100..100, rounded. */
+static int8_t
+scale_sentiment(double s)
+{
+	double	v = s * 100.0;
+
+	v += v >= 0 ? 0.5 : -0.5;
+	if (v > 100.0)
+		return 100;
+	if (v < -100.0)
+		return -100;
+	return (int8_t)(int)v;
+}
+
+static int
+ticket_intent(const struct cw_event_props *p, const struct win_rules *rules)
+{
+	size_t	i;
+
+	if (rules == NULL || rules->intent_patterns == NULL)
+		return 0;
+	if (matches_any(p->category, rules->intent_patterns, 0) ||
+	    matches_any(p->subject, rules->intent_patterns, 0))
+		return 1;
+	for (i = 0; i < p->ntags; i++)
+		if (matches_any(p->tags[i], rules->intent_patterns, 0))
+			return 1;
+	return 0;
+}
+
+static int
+apply_ticket(struct window *w, const struct cw_event *ev, int32_t day,
+    const struct win_rules *rules)
+{
+	struct win_ticket	*t;
+	uint32_t		 team, category;
+	void			*nb;
+
+	if (!visible_after(w, day)) {
+		note_day(w, day);
+		return 0;
+	}
+	if (intern_opt(ev->p.team, &team) == -1 ||
+	    intern_opt(ev->p.category, &category) == -1)
+		return -1;
+	if ((nb = rec_reserve(w, w->tickets, &w->ntickets, &w->captickets,
+	    sizeof(*w->tickets))) == NULL)
+		return -1;
+	w->tickets = nb;
+	note_day(w, day);
+	t = &w->tickets[w->ntickets++];
+	memset(t, 0, sizeof(*t));
+	t->day = day;
+	t->team = team;
+	t->category = category;
+	t->sentiment = ev->p.has_sentiment ?
+	    scale_sentiment(ev->p.sentiment) : WIN_NO_SENTIMENT;
+	t->kind = (uint8_t)(ev->type - EV_TICKET_CREATED);
+	t->intent = (uint8_t)ticket_intent(&ev->p, rules);
+	return 0;
+}
+
+/* The contact's state, or NULL; a contact that left before the window
+ * is unknown. */
+static struct win_contact *
+find_contact(const struct window *w, uint32_t contact)
+{
+	uint32_t	i;
+
+	for (i = 0; i < w->ncontacts; i++) {
+		if (w->contacts[i].contact != contact)
+			continue;
+		if (w->contacts[i].left && w->contacts[i].day < oldest(w))
+			return NULL;
+		return &w->contacts[i];
+	}
+	return NULL;
+}
+
+/*
+ * A contact event: the record says what changed, the state is updated.
+ * Contacts are few per account, so the state is a plain array searched
+ * linearly; a forgotten contact's slot is reused.
+ */
+static int
+apply_contact(struct window *w, const struct cw_event *ev, int32_t day,
+    const struct win_rules *rules)
+{
+	const struct cw_event_props	*p = &ev->p;
+	struct win_contact		*c;
+	struct win_contact_event	*ce;
+	struct win_contact_event	 rec;
+	uint32_t			 id, title, prev, i;
+	int				 visible = visible_after(w, day);
+	void				*nb;
+
+	if (intern_opt(p->contact_id, &id) == -1 ||
+	    intern_opt(p->title, &title) == -1 ||
+	    intern_opt(p->previous_title, &prev) == -1)
+		return -1;
+	if (id == 0)
+		return 0;
+	if ((c = find_contact(w, id)) == NULL) {
+		for (i = 0; i < w->ncontacts; i++)
+			if (w->contacts[i].contact == id)
+				break;	/* forgotten: reuse its slot */
+		if (i == w->ncontacts && contact_reserve(w) == -1)
+			return -1;
+	}
+	if (visible) {
+		if ((nb = rec_reserve(w, w->cevents, &w->ncevents,
+		    &w->capcevents, sizeof(*w->cevents))) == NULL)
+			return -1;
+		w->cevents = nb;
+	}
+
+	memset(&rec, 0, sizeof(rec));
+	rec.day = day;
+	rec.contact = id;
+	rec.kind = (uint8_t)(ev->type - EV_CONTACT_JOINED);
+	if (c != NULL)
+		rec.old_rank = c->rank;
+	else if (prev != 0)
+		rec.old_rank = (uint8_t)title_rank(p->previous_title);
+	rec.new_rank = title != 0 ? (uint8_t)title_rank(p->title) :
+	    rec.old_rank;
+	if (p->is_champion >= 0)
+		rec.champion = p->is_champion != 0;
+	else
+		rec.champion = c != NULL && c->champion;
+	if (title != 0 && ((c != NULL && c->title != 0 && c->title != title) ||
+	    (prev != 0 && prev != title)))
+		rec.title_changed = 1;
+	if (rules != NULL)
+		rec.from_competitor = (uint8_t)matches_any(p->previous_company,
+		    rules->competitors, 1);
+
+	note_day(w, day);
+	if (c == NULL) {
+		for (i = 0; i < w->ncontacts; i++)
+			if (w->contacts[i].contact == id)
+				break;
+		c = &w->contacts[i];
+		if (i == w->ncontacts)
+			w->ncontacts++;
+		memset(c, 0, sizeof(*c));
+		c->contact = id;
+		c->title = prev;
+	}
+	if (day >= c->day)
+		c->day = day;
+	if (title != 0)
+		c->title = title;
+	c->rank = rec.new_rank;
+	c->champion = rec.champion;
+	if (rec.kind == WC_LEFT)
+		c->left = 1;
+	else if (rec.kind == WC_JOINED)
+		c->left = 0;
+	if (visible) {
+		ce = &w->cevents[w->ncevents++];
+		*ce = rec;
+	}
+	return 0;
+}
+
+static int
+apply_competitor(struct window *w, const struct cw_event *ev, int32_t day,
+    const struct win_rules *rules)
+{
+	struct win_competitor	*c;
+	uint32_t		 name;
+	size_t			 k;
+	void			*nb;
+
+	if (!visible_after(w, day)) {
+		note_day(w, day);
+		return 0;
+	}
+	if (intern_opt(ev->p.competitor, &name) == -1)
+		return -1;
+	if ((nb = rec_reserve(w, w->competitors, &w->ncompetitors,
+	    &w->capcompetitors, sizeof(*w->competitors))) == NULL)
+		return -1;
+	w->competitors = nb;
+	note_day(w, day);
+	for (k = 0; k < WCK_UNKNOWN; k++)
+		if (ev->p.kind != NULL &&
+		    strcmp(ev->p.kind, competitor_kinds[k]) == 0)
+			break;
+	c = &w->competitors[w->ncompetitors++];
+	memset(c, 0, sizeof(*c));
+	c->day = day;
+	c->competitor = name;
+	c->kind = (uint8_t)k;
+	return 0;
+}
+
+static int
+apply_touchpoint(struct window *w, const struct cw_event *ev, int32_t day,
+    const struct win_rules *rules)
+{
+	void	*nb;
+
+	if (visible_after(w, day)) {
+		if ((nb = rec_reserve(w, w->touches, &w->ntouches,
+		    &w->captouches, sizeof(*w->touches))) == NULL)
+			return -1;
+		w->touches = nb;
+	}
+	note_day(w, day);
+	if (day > w->last_touch)
+		w->last_touch = day;
+	if (day >= oldest(w))
+		w->touches[w->ntouches++] = day;
+	return 0;
+}
+
+static int (*const appliers[EV__COUNT])(struct window *,
+    const struct cw_event *, int32_t, const struct win_rules *) = {
+	[EV_LOGIN] = apply_login,
+	[EV_FEATURE_USED] = apply_feature,
+	[EV_TICKET_CREATED] = apply_ticket,
+	[EV_TICKET_UPDATED] = apply_ticket,
+	[EV_TICKET_SOLVED] = apply_ticket,
+	[EV_CONTACT_JOINED] = apply_contact,
+	[EV_CONTACT_LEFT] = apply_contact,
+	[EV_CONTACT_CHANGED] = apply_contact,
+	[EV_COMPETITOR_SIGNAL] = apply_competitor,
+	[EV_TOUCHPOINT] = apply_touchpoint,
+};
+
+void
+window_init(struct window *w)
+{
+	memset(w, 0, sizeof(*w));
+}
+
+void
+window_free(struct window *w)
+{
+	if (w == NULL)
+		return;
+	free(w->users);
+	free(w->features);
+	free(w->touches);
+	free(w->tickets);
+	free(w->cevents);
+	free(w->contacts);
+	free(w->competitors);
+	window_init(w);
+}
+
+int
+window_apply(struct window *w, const struct cw_event *ev,
+    const struct win_rules *rules)
+{
+	int32_t	day = window_day(ev->ts);
+
+	if (day <= 0 || (unsigned)ev->type >= EV__COUNT)
+		return 0;
+	return appliers[ev->type](w, ev, day, rules);
+}
+
+/* ---- restore ---- */
+
+int
+window_restore_logins(struct window *w, int32_t day, unsigned count)
+{
+	if (day <= 0 || count == 0)
+		return 0;
+	note_day(w, day);
+	add_logins(w, day, count);
+	return 0;
+}
+
+int
+window_restore_hour(struct window *w, int64_t hour, unsigned count)
+{
+	if (count > 0)
+		add_hour(w, hour, count);
+	return 0;
+}
+
+int
+window_restore_user(struct window *w, const char *user_id, int32_t day)
+{
+	uint64_t	key;
+
+	if (day <= 0 || user_id == NULL)
+		return 0;
+	if (!visible_after(w, day)) {
+		note_day(w, day);
+		return 0;
+	}
+	key = user_key(user_id);
+	if (seen_prepare(w, &w->users, &w->nusers, &w->capusers, key) == -1)
+		return -1;
+	note_day(w, day);
+	seen_set(w->users, &w->nusers, w->capusers, key, day);
+	return 0;
+}
+
+int
+window_restore_feature(struct window *w, const char *feature, int32_t day)
+{
+	uint32_t	id;
+
+	if (day <= 0 || feature == NULL || *feature == '\0')
+		return 0;
+	if (!visible_after(w, day)) {
+		note_day(w, day);
+		return 0;
+	}
+	if (intern_opt(feature, &id) == -1 || seen_prepare(w, &w->features,
+	    &w->nfeatures, &w->capfeatures, id) == -1)
+		return -1;
+	note_day(w, day);
+	seen_set(w->features, &w->nfeatures, w->capfeatures, id, day);
+	return 0;
+}
+
+/* ---- prune ---- */
+
+void
+window_prune(struct window *w, int32_t today)
+{
+	int32_t	keep;
+
+	if (today > w->last_day && w->last_day != 0)
+		note_day(w, today);
+	if (w->last_day == 0)
+		return;
+	keep = oldest(w);
+
+	seen_prune(&w->users, &w->nusers, &w->capusers, keep);
+	seen_prune(&w->features, &w->nfeatures, &w->capfeatures, keep);
+
+	w->ntouches = rec_prune(w->touches, w->ntouches, sizeof(*w->touches),
+	    keep);
+	w->touches = rec_shrink(w->touches, w->ntouches, &w->captouches,
+	    sizeof(*w->touches));
+	w->ntickets = rec_prune(w->tickets, w->ntickets, sizeof(*w->tickets),
+	    keep);
+	w->tickets = rec_shrink(w->tickets, w->ntickets, &w->captickets,
+	    sizeof(*w->tickets));
+	w->ncevents = rec_prune(w->cevents, w->ncevents, sizeof(*w->cevents),
+	    keep);
+	w->cevents = rec_shrink(w->cevents, w->ncevents, &w->capcevents,
+	    sizeof(*w->cevents));
+	w->ncompetitors = rec_prune(w->competitors, w->ncompetitors,
+	    sizeof(*w->competitors), keep);
+	w->competitors = rec_shrink(w->competitors, w->ncompetitors,
+	    &w->capcompetitors, sizeof(*w->competitors));
+
+	/* Contacts are state, not history: only those who left go. */
+	contacts_forget(w);
+	w->contacts = rec_shrink(w->contacts, w->ncontacts, &w->capcontacts,
+	    sizeof(*w->contacts));
+}
+
+/* ---- queries ---- */
+
+/* Clamp [*from, *to] to the window; 0 if nothing is left. */
+static int
+clamp(const struct window *w, int32_t *from, int32_t *to)
+{
+	if (w->last_day == 0)
+		return 0;
+	if (*from < oldest(w))
+		*from = oldest(w);
+	if (*to > w->last_day)
+		*to = w->last_day;
+	return *from <= *to;
+}
+
+unsigned
+window_logins_on(const struct window *w, int32_t day)
+{
+	if (w->last_day == 0 || day > w->last_day || day < oldest(w))
+		return 0;
+	return w->logins[ring_index(day, WIN_DAYS)];
+}
+
+uint64_t
+window_logins(const struct window *w, int32_t from, int32_t to)
+{
+	uint64_t	sum = 0;
+	int32_t		d;
+
+	if (!clamp(w, &from, &to))
+		return 0;
+	for (d = from; d <= to; d++)
+		sum += w->logins[ring_index(d, WIN_DAYS)];
+	return sum;
+}
+
+uint64_t
+window_logins_24h(const struct window *w, int64_t now_hour)
+{
+	uint64_t	sum = 0;
+	int64_t		h, from = now_hour - 23, to = now_hour;
+
+	if (w->last_hour == 0)
+		return 0;
+	if (from <= w->last_hour - WIN_HOURS)
+		from = w->last_hour - WIN_HOURS + 1;
+	if (to > w->last_hour)
+		to = w->last_hour;
+	for (h = from; h <= to; h++)
+		sum += w->hourly[ring_index(h, WIN_HOURS)];
+	return sum;
+}
+
+unsigned
+window_active_users(const struct window *w, int32_t since)
+{
+	unsigned	n = 0;
+	uint32_t	i;
+
+	if (since < oldest(w))
+		since = oldest(w);
+	for (i = 0; i < w->capusers; i++)
+		if (w->users[i].key != 0 && w->users[i].day >= since)
+			n++;
+	return n;
+}
+
+int32_t
+window_feature_last(const struct window *w, uint32_t feature)
+{
+	int32_t	day;
+
+	day = seen_get(w->features, w->capfeatures, feature);
+	return day != 0 && day >= oldest(w) ? day : 0;
+}
+
+unsigned
+window_touches(const struct window *w, int32_t from, int32_t to)
+{
+	unsigned	n = 0;
+	uint32_t	i;
+
+	if (!clamp(w, &from, &to))
+		return 0;
+	for (i = 0; i < w->ntouches; i++)
+		if (w->touches[i] >= from && w->touches[i] <= to)
+			n++;
+	return n;
+}
+
+unsigned
+window_tickets_created(const struct window *w, int32_t from, int32_t to)
+{
+	unsigned	n = 0;
+	uint32_t	i;
+
+	if (!clamp(w, &from, &to))
+		return 0;
+	for (i = 0; i < w->ntickets; i++)
+		if (w->tickets[i].kind == WT_CREATED &&
+		    w->tickets[i].day >= from && w->tickets[i].day <= to)
+			n++;
+	return n;
+}
+
+void
+window_sentiment(const struct window *w, int32_t from, int32_t to,
+    int64_t *sum, unsigned *n)
+{
+	const struct win_ticket	*t;
+	uint32_t		 i;
+
+	*sum = 0;
+	*n = 0;
+	if (!clamp(w, &from, &to))
+		return;
+	for (i = 0; i < w->ntickets; i++) {
+		t = &w->tickets[i];
+		if (t->sentiment == WIN_NO_SENTIMENT || t->day < from ||
+		    t->day > to)
+			continue;
+		*sum += t->sentiment;
+		(*n)++;
+	}
+}
+
+/* One created ticket with a team and a category, for the grouping. */
+struct tc {
+	uint64_t	key;		/* team << 32 | category */
+	int32_t		day;
+	uint32_t	idx;		/* position: later = more recent */
+};
+
+static int
+tc_cmp(const void *a, const void *b)
+{
+	const struct tc	*x = a, *y = b;
+
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* Is the group (n, day, idx) better than the best so far? */
+static int
+tc_better(unsigned n, int32_t day, uint32_t idx, unsigned bn, int32_t bday,
+    uint32_t bidx)
+{
+	if (n != bn)
+		return n > bn;
+	if (day != bday)
+		return day > bday;
+	return idx > bidx;
+}
+
+static int
+tc_counts(const struct win_ticket *t, int32_t from, int32_t to)
+{
+	return t->kind == WT_CREATED && t->team != 0 && t->category != 0 &&
+	    t->day >= from && t->day <= to;
+}
+
+/*
+ * Group the created tickets by (team, category): sorted when memory
+ * allows (O(n log n)), else by rescanning (O(n^2), no memory).  Tickets
+ * without a team or a category belong to no group.
+ */
+unsigned
+window_top_team_category(const struct window *w, int32_t from, int32_t to,
+    uint32_t *team, uint32_t *category)
+{
+	const struct win_ticket	*t, *u;
+	struct tc		*v;
+	uint64_t		 bkey = 0;
+	uint32_t		 i, j, nv = 0, idx, bidx = 0;
+	int32_t			 day, bday = 0;
+	unsigned		 n, bn = 0;
+
+	*team = *category = 0;
+	if (!clamp(w, &from, &to))
+		return 0;
+	if ((v = malloc(((size_t)w->ntickets + 1) * sizeof(*v))) != NULL) {
+		for (i = 0; i < w->ntickets; i++) {
+			t = &w->tickets[i];
+			if (!tc_counts(t, from, to))
+				continue;
+			v[nv].key = (uint64_t)t->team << 32 | t->category;
+			v[nv].day = t->day;
+			v[nv].idx = i;
+			nv++;
+		}
+		qsort(v, nv, sizeof(*v), tc_cmp);
+		for (i = 0; i < nv; i = j) {
+			n = 0;
+			day = v[i].day;
+			idx = v[i].idx;
+			for (j = i; j < nv && v[j].key == v[i].key; j++) {
+				n++;
+				if (v[j].day > day)
+					day = v[j].day;
+				if (v[j].idx > idx)
+					idx = v[j].idx;
+			}
+			if (tc_better(n, day, idx, bn, bday, bidx)) {
+				bn = n, bday = day, bidx = idx;
+				bkey = v[i].key;
+			}
+		}
+		free(v);
+	} else {
+		for (i = 0; i < w->ntickets; i++) {
+			t = &w->tickets[i];
+			if (!tc_counts(t, from, to))
+				continue;
+			n = 0;
+			day = t->day;
+			idx = i;
+			for (j = 0; j < w->ntickets; j++) {
+				u = &w->tickets[j];
+				if (!tc_counts(u, from, to) ||
+				    u->team != t->team ||
+				    u->category != t->category)
+					continue;
+				n++;
+				if (u->day > day)
+					day = u->day;
+				if (j > idx)
+					idx = j;
+			}
+			if (tc_better(n, day, idx, bn, bday, bidx)) {
+				bn = n, bday = day, bidx = idx;
+				bkey = (uint64_t)t->team << 32 | t->category;
+			}
+		}
+	}
+	if (bn > 0) {
+		*team = (uint32_t)(bkey >> 32);
+		*category = (uint32_t)bkey;
+	}
+	return bn;
+}
+
+int32_t
+window_intent_ticket(const struct window *w, int32_t from, int32_t to)
+{
+	int32_t		best = 0;
+	uint32_t	i;
+
+	if (!clamp(w, &from, &to))
+		return 0;
+	for (i = 0; i < w->ntickets; i++)
+		if (w->tickets[i].intent && w->tickets[i].day >= from &&
+		    w->tickets[i].day <= to && w->tickets[i].day > best)
+			best = w->tickets[i].day;
+	return best;
+}
+
+unsigned
+window_competitors(const struct window *w, int32_t from, int32_t to,
+    unsigned *bykind)
+{
+	unsigned	n = 0;
+	uint32_t	i;
+
+	if (bykind != NULL)
+		memset(bykind, 0, WCK__COUNT * sizeof(*bykind));
+	if (!clamp(w, &from, &to))
+		return 0;
+	for (i = 0; i < w->ncompetitors; i++) {
+		if (w->competitors[i].day < from || w->competitors[i].day > to)
+			continue;
+		n++;
+		if (bykind != NULL && w->competitors[i].kind < WCK__COUNT)
+			bykind[w->competitors[i].kind]++;
+	}
+	return n;
+}
+
+const struct win_contact *
+window_contact(const struct window *w, uint32_t contact)
+{
+	return contact == 0 ? NULL : find_contact(w, contact);
+}
+
+size_t
+window_bytes(const struct window *w)
+{
+	return sizeof(*w) +
+	    (size_t)w->capusers * sizeof(*w->users) +
+	    (size_t)w->capfeatures * sizeof(*w->features) +
+	    (size_t)w->captouches * sizeof(*w->touches) +
+	    (size_t)w->captickets * sizeof(*w->tickets) +
+	    (size_t)w->capcevents * sizeof(*w->cevents) +
+	    (size_t)w->capcontacts * sizeof(*w->contacts) +
+	    (size_t)w->capcompetitors * sizeof(*w->competitors);
+}

@@ -1,0 +1,244 @@
+/*
+ * window.h -- per-account rolling windows (SPEC 3).  Pure: values in,
+ * values out; no I/O, no clock (callers pass "today").
+ *
+ * Days are UTC day numbers (days since 1970-01-01).  Usage is kept in
+ * fixed rings (logins per day for WIN_DAYS days, per hour for WIN_HOURS
+ * hours) and last-seen tables (users, features); the rarer events
+ * (tickets, contacts, competitor signals, touchpoints) are kept as small
+ * arrays of compact records for WIN_DAYS days.  Strings (teams,
+ * categories, features, competitors, contact ids) are interned (intern.h).
+ *
+ * Applying an event is O(1) amortised (records arrays append; old records
+ * are pruned lazily).  Applying the same event twice counts it twice: the
+ * caller applies only events that were newly stored (store.c says which).
+ *
+ * The window covers the WIN_DAYS days (last_day - WIN_DAYS, last_day],
+ * where last_day is the newest day it has seen: of any event, of any
+ * restored rollup, or the today of window_prune().  Data older than that
+ * is ignored by every query (and dropped by pruning), so answers never
+ * depend on when pruning ran, nor on the order events arrived in.  The
+ * hourly ring covers (last_hour - WIN_HOURS, last_hour], last_hour being
+ * the newest login hour.  Days before 1970-01-02 (day <= 0) are ignored.
+ *
+ * After a restart the window is rebuilt from PostgreSQL: usage from the
+ * daily/hourly rollups with the window_restore_*() functions, everything
+ * else by window_apply() of the stored events in ts order.  Restoring
+ * gives the same query answers as applying the original events.
+ *
+ * Memory: sizeof(struct window) is 616 bytes on LP64 (u16 counters,
+ * saturating), plus 16..24 bytes per tracked user (12-byte slots at load
+ * 1/2..3/4), plus the records of the last WIN_DAYS days.  Contacts, whose
+ * state outlives the window, are searched linearly: they are few.
+ */
+#ifndef CW_WINDOW_H
+#define CW_WINDOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cw_event;
+
+#define WIN_DAYS	192	/* >= 180 days of history */
+#define WIN_HOURS	48
+
+/* Title ranks, lowest first (SPEC 4: C-level > VP > Head/Director > ...). */
+enum title_rank {
+	RANK_NONE = 0,		/* no title known */
+	RANK_OTHER,
+	RANK_MANAGER,
+	RANK_SENIOR_MANAGER,
+	RANK_HEAD,		/* Head of ..., Director, 部長 */
+	RANK_VP,		/* VP, 本部長, 執行役員 */
+	RANK_CLEVEL		/* CEO, CTO, ..., 取締役, 社長 */
+};
+
+enum win_ticket_kind { WT_CREATED, WT_UPDATED, WT_SOLVED };
+enum win_contact_kind { WC_JOINED, WC_LEFT, WC_CHANGED };
+enum win_competitor_kind {
+	WCK_MENTION, WCK_EVENT, WCK_OUTREACH, WCK_CONTENT, WCK_EVALUATION,
+	WCK_POC, WCK_UNKNOWN,
+	WCK__COUNT
+};
+
+#define WIN_NO_SENTIMENT	INT8_MIN
+
+/*
+ * The records below start with their day (window.c prunes them all
+ * alike).  Arrays are in the order events were applied, not by day.
+ */
+
+/* One ticket.* event. */
+struct win_ticket {
+	int32_t		 day;
+	uint32_t	 team;		/* interned; 0 = none */
+	uint32_t	 category;	/* interned; 0 = none */
+	int8_t		 sentiment;	/* -100..100, WIN_NO_SENTIMENT */
+	uint8_t		 kind;		/* enum win_ticket_kind */
+	uint8_t		 intent;	/* matched the churn-intent patterns */
+};
+
+/* One contact.* event, with the contact's state around it. */
+struct win_contact_event {
+	int32_t		 day;
+	uint32_t	 contact;	/* interned contact_id */
+	uint8_t		 kind;		/* enum win_contact_kind */
+	uint8_t		 old_rank;	/* enum title_rank before the event */
+	uint8_t		 new_rank;	/* after */
+	uint8_t		 champion;	/* the contact is (was) a champion */
+	uint8_t		 title_changed;	/* title differs from the known one */
+	uint8_t		 from_competitor; /* previous_company is a competitor */
+};
+
+/*
+ * Current state of one contact.  A contact that left before the window
+ * is forgotten (pruned; until then it is looked up as unknown).
+ */
+struct win_contact {
+	int32_t		 day;		/* day of its latest event */
+	uint32_t	 contact;	/* interned contact_id */
+	uint32_t	 title;		/* interned title; 0 = none */
+	uint8_t		 rank;		/* enum title_rank */
+	uint8_t		 champion;
+	uint8_t		 left;
+};
+
+struct win_competitor {
+	int32_t		 day;
+	uint32_t	 competitor;	/* interned name */
+	uint8_t		 kind;		/* enum win_competitor_kind */
+};
+
+/*
+ * Last day something was seen: a user (key = 64-bit FNV-1a hash of
+ * user_id) or a feature (key = interned id).  Both tables are open
+ * addressing hash tables (key 0 = empty slot), private to window.c: use
+ * the queries.  Packed to 12 bytes: it is the per-user cost.
+ */
+struct win_seen {
+	uint64_t	 key;
+	int32_t		 day;
+} __attribute__((packed, aligned(4)));
+
+struct window {
+	int32_t			 last_day;	/* newest day seen; 0 none */
+	int32_t			 first_day;	/* oldest event day; 0 none */
+	int32_t			 last_login;	/* day; 0 none */
+	int32_t			 last_touch;	/* day; 0 none */
+	int64_t			 last_hour;	/* newest login hour; 0 none */
+	uint16_t		 logins[WIN_DAYS];	/* [day % WIN_DAYS] */
+	uint16_t		 hourly[WIN_HOURS];	/* [hour % WIN_HOURS] */
+
+	struct win_seen		*users;		/* hash table, capusers slots */
+	uint32_t		 nusers, capusers;
+	struct win_seen		*features;	/* hash table, capfeatures */
+	uint32_t		 nfeatures, capfeatures;
+
+	int32_t			*touches;	/* touchpoint days */
+	uint32_t		 ntouches, captouches;
+	struct win_ticket	*tickets;
+	uint32_t		 ntickets, captickets;
+	struct win_contact_event *cevents;
+	uint32_t		 ncevents, capcevents;
+	struct win_contact	*contacts;
+	uint32_t		 ncontacts, capcontacts;
+	struct win_competitor	*competitors;
+	uint32_t		 ncompetitors, capcompetitors;
+};
+
+/* What window_apply() needs besides the event: the configured tables. */
+struct win_rules {
+	/* Churn-intent patterns, lower-case substrings (NULL-terminated). */
+	const char *const	*intent_patterns;
+	/* Competitor names, lower-case (NULL-terminated). */
+	const char *const	*competitors;
+};
+
+void	window_init(struct window *);
+/* Frees the arrays and re-initialises w (w itself is the caller's). */
+void	window_free(struct window *);
+
+/*
+ * Apply one stored event (its props as extracted in ev->p); rules may be
+ * NULL (no intent patterns, no competitors).  Data older than the window
+ * is ignored, except by first_day, last_login and last_touch (and the
+ * state of contacts); the last-seen tables skip it too, as no query could
+ * see it.  Returns 0, or -1 on allocation failure (no query answer
+ * changes).
+ */
+int	window_apply(struct window *, const struct cw_event *,
+	    const struct win_rules *);
+
+/*
+ * Rebuilding after a restart, from the rollups.  Each returns 0, or -1 on
+ * allocation failure.
+ *
+ * window_restore_logins: count logins on day (added, saturating), as if
+ * that many logins had been applied on that day: the ring, last_login,
+ * first_day, last_day.  window_restore_hour: count logins in hour (hours
+ * since the epoch, added) in the hourly ring only.  window_restore_user /
+ * window_restore_feature: the user / feature was last seen on day (the
+ * maximum is kept), as a login / feature_used would record it.
+ */
+int	window_restore_logins(struct window *, int32_t day, unsigned count);
+int	window_restore_hour(struct window *, int64_t hour, unsigned count);
+int	window_restore_user(struct window *, const char *user_id,
+	    int32_t day);
+int	window_restore_feature(struct window *, const char *feature,
+	    int32_t day);
+
+/*
+ * Move the window to today (if newer than last_day) and drop what is
+ * older than today - WIN_DAYS + 1: records, users, features, contacts
+ * that left; shrinks arrays that became mostly empty.
+ */
+void	window_prune(struct window *, int32_t today);
+
+/* ---- queries; day ranges are inclusive, [from, to] ---- */
+
+/* Logins per day on one day (0 outside the ring). */
+unsigned	window_logins_on(const struct window *, int32_t day);
+/* Logins in [from, to]. */
+uint64_t	window_logins(const struct window *, int32_t from, int32_t to);
+/* Logins in the 24 hours up to and including hour now_hour. */
+uint64_t	window_logins_24h(const struct window *, int64_t now_hour);
+/* Users seen on or after day since. */
+unsigned	window_active_users(const struct window *, int32_t since);
+/* Last day the feature (interned id) was used; 0 never (in the window). */
+int32_t		window_feature_last(const struct window *, uint32_t feature);
+/* Touchpoints in [from, to]. */
+unsigned	window_touches(const struct window *, int32_t from, int32_t to);
+/* Tickets created in [from, to]. */
+unsigned	window_tickets_created(const struct window *, int32_t from,
+		    int32_t to);
+/* Sum (in 1/100) and count of ticket sentiments in [from, to]. */
+void		window_sentiment(const struct window *, int32_t from,
+		    int32_t to, int64_t *sum, unsigned *n);
+/*
+ * The (team, category) with most tickets created in [from, to]; ties go
+ * to the most recent.  Returns the count (0 if none).
+ */
+unsigned	window_top_team_category(const struct window *, int32_t from,
+		    int32_t to, uint32_t *team, uint32_t *category);
+/* Newest intent-matching ticket day in [from, to]; 0 none. */
+int32_t		window_intent_ticket(const struct window *, int32_t from,
+		    int32_t to);
+/*
+ * Competitor signals in [from, to]; if bykind is not NULL it receives the
+ * count of each enum win_competitor_kind (WCK__COUNT entries).
+ */
+unsigned	window_competitors(const struct window *, int32_t from,
+		    int32_t to, unsigned *bykind);
+/* The state of a contact (interned contact_id), or NULL if unknown. */
+const struct win_contact *window_contact(const struct window *,
+		    uint32_t contact);
+
+/* Bytes used by w, arrays included (for bench figures). */
+size_t		window_bytes(const struct window *);
+
+/* Day number of a time in microseconds since the epoch (floor). */
+int32_t		window_day(int64_t us);
+/* Hour number (hours since the epoch) of a time in us (floor). */
+int64_t		window_hour(int64_t us);
+
+#endif
