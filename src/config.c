@@ -2,10 +2,13 @@
  * config.c -- load the INI configuration (SPEC section 7) with libinih.
  *
  * Every section type has one const key table; a key is a name, a type, an
- * offset into the struct it fills (struct cw_config or struct cw_token),
- * bounds, and for the odd ones a setter.  All defaults are set in
- * config_defaults().  Problems are counted and written as "path:line:
- * message"; parsing goes on after one so that a single run shows them all.
+ * offset into the struct it fills (struct cw_config, struct cw_token or
+ * struct sig_params), bounds, and for the odd ones a setter.  All defaults
+ * are set in config_defaults(); the signals' come from signal.c's table.
+ * A [signal:NAME] section's keys are the common ones (signal_keys) plus
+ * that signal's thresholds, from the same table (signal_open builds
+ * them).  Problems are counted and written as "path:line: message";
+ * parsing goes on after one so that a single run shows them all.
  *
  * libinih only reports the first syntax error, has no line numbers in the
  * Debian build (INI_HANDLER_LINENO is 0), treats indented lines as
@@ -36,6 +39,7 @@
 
 #include "cwconfig.h"
 #include "log.h"
+#include "signal.h"
 #include "util.h"
 
 #define CFG_TOKEN_NAME_MAX	64
@@ -54,6 +58,7 @@ enum cfg_type {
 	CFG_SIZE,		/* size_t in [min, max] */
 	CFG_UINT,		/* unsigned in [min, max] */
 	CFG_U64,		/* uint64_t in [min, max] */
+	CFG_BOOL,		/* int: true/yes/on 1, false/no/off 0 */
 	CFG_FN			/* the setter does it all */
 };
 
@@ -68,7 +73,7 @@ struct cfg_key {
 
 struct cfg_section {
 	const char		*name;	/* "server"; "token:" takes a NAME */
-	const struct cfg_key	*keys;
+	const struct cfg_key	*keys;	/* NULL: open() sets p->keys */
 	size_t			 nkeys;
 	/* Named sections: return the struct to fill, or NULL (reported). */
 	void			*(*open)(struct cfg_parse *, const char *);
@@ -89,6 +94,8 @@ struct cfg_parse {
 
 	/* The section being read. */
 	const struct cfg_section *sec;		/* NULL: none, or skipped */
+	const struct cfg_key	*keys;		/* its keys */
+	size_t			 nkeys;
 	int			 skip;		/* bad section: ignore keys */
 	void			*base;		/* what its keys fill */
 	char			 secname[16 + CFG_TOKEN_NAME_MAX];
@@ -99,6 +106,11 @@ struct cfg_parse {
 	/* The [token:NAME] being read: where its secret came from. */
 	int			 secret_line;
 	const char		*secret_key;	/* "secret" or "secret_file" */
+
+	/* The [signal:NAME] being read, its keys; sections seen. */
+	int			 sig_id;
+	struct cfg_key		 sig_keys[4 + SIG_MAX_THRESHOLDS];
+	uint32_t		 sig_seen;	/* bit per enum sig_id */
 };
 
 static int	set_listen(struct cfg_parse *, const struct cfg_key *, void *,
@@ -113,9 +125,18 @@ static int	set_scopes(struct cfg_parse *, const struct cfg_key *, void *,
 		    const char *);
 static void	*token_open(struct cfg_parse *, const char *);
 static void	 token_close(struct cfg_parse *);
+static int	set_list(struct cfg_parse *, const struct cfg_key *, void *,
+		    const char *);
+static int	set_severity(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
+static int	set_threshold(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
+static void	*signal_open(struct cfg_parse *, const char *);
+static void	 signal_close(struct cfg_parse *);
 
 #define CFG_OFF(f)	offsetof(struct cw_config, f)
 #define TOK_OFF(f)	offsetof(struct cw_token, f)
+#define SIG_OFF(f)	offsetof(struct sig_params, f)
 
 static const struct cfg_key server_keys[] = {
 	{ "listen", CFG_FN, CFG_OFF(listen), 0, 0, set_listen },
@@ -159,6 +180,21 @@ static const struct cfg_key token_keys[] = {
 	{ "scopes", CFG_FN, TOK_OFF(scopes), 0, 0, set_scopes },
 };
 
+static const struct cfg_key signals_keys[] = {
+	{ "intent_patterns", CFG_FN, CFG_OFF(signals.intent_patterns),
+	    0, 0, set_list },
+	{ "competitors", CFG_FN, CFG_OFF(signals.competitors), 0, 0, set_list },
+	{ "interval", CFG_UINT, CFG_OFF(signals.interval), 1, 86400, NULL },
+};
+
+/* Every [signal:NAME] has these, then its thresholds (signal.h). */
+static const struct cfg_key signal_keys[] = {
+	{ "enabled", CFG_BOOL, SIG_OFF(enabled), 0, 0, NULL },
+	{ "severity", CFG_FN, SIG_OFF(severity), 0, 0, set_severity },
+	{ "weight", CFG_UINT, SIG_OFF(weight), 0, 100, NULL },
+	{ "play", CFG_STRING, SIG_OFF(play), 0, 0, NULL },
+};
+
 #define NKEYS(t)	(sizeof(t) / sizeof((t)[0]))
 
 static const struct cfg_section cfg_sections[] = {
@@ -168,6 +204,8 @@ static const struct cfg_section cfg_sections[] = {
 	{ "spool", spool_keys, NKEYS(spool_keys), NULL, NULL },
 	{ "log", log_keys, NKEYS(log_keys), NULL, NULL },
 	{ "token:", token_keys, NKEYS(token_keys), token_open, token_close },
+	{ "signals", signals_keys, NKEYS(signals_keys), NULL, NULL },
+	{ "signal:", NULL, 0, signal_open, signal_close },
 };
 
 static const struct {
@@ -263,6 +301,9 @@ config_defaults(struct cw_config *cfg)
 	cfg->tokens = NULL;
 	cfg->ntokens = 0;
 
+	if (signal_config_defaults(&cfg->signals) == -1)
+		return -1;
+
 	if (cfg->listen == NULL || cfg->db_url == NULL ||
 	    cfg->spool_dir == NULL)
 		return -1;
@@ -281,6 +322,7 @@ config_free(struct cw_config *cfg)
 		secret_free(cfg->tokens[i].secret);
 	}
 	free(cfg->tokens);
+	signal_config_free(&cfg->signals);
 	free(cfg->path);
 	free(cfg->listen);
 	free(cfg->db_url);
@@ -368,8 +410,8 @@ key_seen(const struct cfg_parse *p, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < p->sec->nkeys; i++)
-		if (strcmp(p->sec->keys[i].name, name) == 0)
+	for (i = 0; i < p->nkeys; i++)
+		if (strcmp(p->keys[i].name, name) == 0)
 			return (p->seen & (UINT64_C(1) << i)) != 0;
 	return 0;
 }
@@ -586,11 +628,214 @@ token_close(struct cfg_parse *p)
 }
 
 static void
+strv_free(char **v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * "a, B c,d" -> {"a", "b c", "d", NULL}: a comma-separated list, each
+ * item trimmed and lower-cased (ASCII only: the window rules match
+ * case-insensitively on lower-cased text).  An empty value is an empty
+ * list; an empty item is an error.
+ */
+static int
+set_list(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	char ***dst = (char ***)((char *)base + k->off);
+	const char *s, *e, *end;
+	char **v, *item;
+	size_t n = 0, i, len;
+	int rv = 0;
+
+	if (*value != '\0')
+		for (n = 1, s = value; (s = strchr(s, ',')) != NULL; s++)
+			n++;
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL) {
+		cfg_err(p, p->lineno, "out of memory");
+		return -1;
+	}
+	for (s = value, i = 0; i < n; s = e + 1, i++) {
+		if ((e = strchr(s, ',')) == NULL)
+			e = s + strlen(s);
+		end = e;
+		while (s < end && isspace((unsigned char)*s))
+			s++;
+		while (end > s && isspace((unsigned char)end[-1]))
+			end--;
+		len = end - s;
+		if (len == 0) {
+			if (rv == 0)
+				cfg_err(p, p->lineno, "%s: empty item; "
+				    "separate the items with single commas",
+				    k->name);
+			rv = -1;
+			continue;
+		}
+		if ((item = strndup(s, len)) == NULL) {
+			cfg_err(p, p->lineno, "out of memory");
+			rv = -1;
+			break;
+		}
+		for (len = 0; item[len] != '\0'; len++)
+			if (item[len] >= 'A' && item[len] <= 'Z')
+				item[len] += 'a' - 'A';
+		v[i] = item;
+	}
+	if (rv == -1) {
+		/* v may have holes: free every slot. */
+		for (i = 0; i < n; i++)
+			free(v[i]);
+		free(v);
+		return -1;
+	}
+	strv_free(*dst);
+	*dst = v;
+	return 0;
+}
+
+static int
+set_severity(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	int sev;
+
+	if ((sev = severity_parse(value)) == -1) {
+		cfg_err(p, p->lineno, "%s: must be info, warning or critical",
+		    k->name);
+		return -1;
+	}
+	*(enum sig_severity *)((char *)base + k->off) = sev;
+	return 0;
+}
+
+/* A plain decimal number: digits, optionally "." and more digits. */
+static int
+parse_decimal(const char *s, double *out)
+{
+	const char *c = s;
+	char *end;
+
+	if (!isdigit((unsigned char)*c))
+		return -1;
+	while (isdigit((unsigned char)*c))
+		c++;
+	if (*c == '.') {
+		c++;
+		if (!isdigit((unsigned char)*c))
+			return -1;
+		while (isdigit((unsigned char)*c))
+			c++;
+	}
+	if (*c != '\0' || c - s > 32)
+		return -1;
+	*out = strtod(s, &end);
+	return end == c ? 0 : -1;
+}
+
+/* A threshold of the [signal:NAME] being read; bounds from signal.c. */
+static int
+set_threshold(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	const struct sig_threshold *th;
+	uint64_t u;
+	double v;
+	size_t n;
+	int i;
+
+	th = signal_thresholds(p->sig_id, &n);
+	if ((i = signal_threshold_find(p->sig_id, k->name)) == -1)
+		return -1;	/* not reached: the key came from the table */
+	th = &th[i];
+	if (th->kind == TH_REAL) {
+		if (parse_decimal(value, &v) == -1 || v < th->min ||
+		    v > th->max) {
+			cfg_err(p, p->lineno, "%s: must be a number from %.7g "
+			    "to %.7g", k->name, th->min, th->max);
+			return -1;
+		}
+	} else {
+		if (util_parse_u64(value, (uint64_t)th->min,
+		    (uint64_t)th->max, &u) == -1) {
+			cfg_err(p, p->lineno, "%s: must be a whole number from "
+			    "%llu to %llu", k->name,
+			    (unsigned long long)th->min,
+			    (unsigned long long)th->max);
+			return -1;
+		}
+		v = (double)u;
+	}
+	*(double *)((char *)base + k->off) = v;
+	return 0;
+}
+
+/*
+ * [signal:NAME]: NAME is one of the signals of signal.h, once.  Its keys
+ * are signal_keys plus the signal's thresholds.
+ */
+static void *
+signal_open(struct cfg_parse *p, const char *name)
+{
+	const struct sig_threshold *th;
+	struct cfg_key *k;
+	size_t i, n;
+	int id;
+
+	if ((id = signal_find(name)) == -1) {
+		cfg_err(p, p->lineno, "unknown signal in [signal:%s]", name);
+		return NULL;
+	}
+	if (p->sig_seen & (UINT32_C(1) << id)) {
+		cfg_err(p, p->lineno, "duplicate section [signal:%s]", name);
+		return NULL;
+	}
+	_Static_assert(NKEYS(signal_keys) + SIG_MAX_THRESHOLDS <=
+	    NKEYS(((struct cfg_parse *)NULL)->sig_keys),
+	    "cfg_parse.sig_keys is too small");
+	_Static_assert(SIG__COUNT <= 32, "cfg_parse.sig_seen is too small");
+	p->sig_seen |= UINT32_C(1) << id;
+	p->sig_id = id;
+	memcpy(p->sig_keys, signal_keys, sizeof(signal_keys));
+	th = signal_thresholds(id, &n);
+	for (i = 0; i < n; i++) {
+		k = &p->sig_keys[NKEYS(signal_keys) + i];
+		memset(k, 0, sizeof(*k));
+		k->name = th[i].key;
+		k->type = CFG_FN;
+		k->off = SIG_OFF(threshold) + i * sizeof(double);
+		k->set = set_threshold;
+	}
+	p->keys = p->sig_keys;
+	p->nkeys = NKEYS(signal_keys) + n;
+	return &p->cfg->signals.sig[id];
+}
+
+/* The checks that need the whole section: spans within the history. */
+static void
+signal_close(struct cfg_parse *p)
+{
+	char why[160];
+
+	if (signal_params_check(p->sig_id, p->base, why, sizeof(why)) == -1)
+		cfg_err(p, p->sec_line, "[%s]: %s", p->secname, why);
+}
+
+static void
 section_end(struct cfg_parse *p)
 {
 	if (p->sec != NULL && p->sec->close != NULL)
 		p->sec->close(p);
 	p->sec = NULL;
+	p->keys = NULL;
+	p->nkeys = 0;
 	p->base = NULL;
 	p->skip = 0;
 	p->seen = 0;
@@ -621,6 +866,8 @@ section_begin(struct cfg_parse *p, const char *name)
 		cfg_err(p, p->lineno, "unknown section [%s]", name);
 		return;
 	}
+	p->keys = s->keys;
+	p->nkeys = s->nkeys;
 	if (s->open != NULL) {
 		if ((p->base = s->open(p, arg)) == NULL)
 			return;
@@ -695,6 +942,19 @@ cfg_set(struct cfg_parse *p, const struct cfg_key *k, const char *value)
 		else
 			*(uint64_t *)field = v;
 		return 0;
+	case CFG_BOOL:
+		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 ||
+		    strcmp(value, "on") == 0)
+			*(int *)field = 1;
+		else if (strcmp(value, "false") == 0 ||
+		    strcmp(value, "no") == 0 || strcmp(value, "off") == 0)
+			*(int *)field = 0;
+		else {
+			cfg_err(p, p->lineno, "%s: must be true or false",
+			    k->name);
+			return -1;
+		}
+		return 0;
 	case CFG_FN:
 		return k->set(p, k, p->base, value);
 	}
@@ -719,15 +979,15 @@ cfg_handler(void *arg, const char *section, const char *name,
 		    name);
 		return 1;
 	}
-	for (i = 0; i < p->sec->nkeys; i++)
-		if (strcmp(p->sec->keys[i].name, name) == 0)
+	for (i = 0; i < p->nkeys; i++)
+		if (strcmp(p->keys[i].name, name) == 0)
 			break;
-	if (i == p->sec->nkeys) {
+	if (i == p->nkeys) {
 		cfg_err(p, p->lineno, "unknown key \"%s\" in [%s]", name,
 		    p->secname);
 		return 1;
 	}
-	k = &p->sec->keys[i];
+	k = &p->keys[i];
 	bit = UINT64_C(1) << i;
 	if (p->seen & bit) {
 		cfg_err(p, p->lineno, "duplicate key \"%s\" in [%s]", name,

@@ -4,8 +4,9 @@
  * config_load() parses one file into a fresh struct cw_config; unknown
  * sections and keys are errors.  Parsing continues after an error so that
  * every problem is reported, one "file:line: message" line each.  All
- * defaults live in config.c (config_defaults()).  SIGHUP parses into a new
- * struct and swaps only when it is valid.
+ * defaults live in config.c (config_defaults()), except the signals' own,
+ * which sit in signal.c's table (signal_config_defaults()).  SIGHUP parses
+ * into a new struct and swaps only when it is valid.
  *
  * (Named cwconfig.h because autoconf owns config.h.)
  */
@@ -15,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "signal.h"
 
 #define CW_SCOPE_INGEST	0x01u
 #define CW_SCOPE_READ	0x02u
@@ -56,6 +59,9 @@ struct cw_config {
 
 	struct cw_token	*tokens;
 	size_t		 ntokens;
+
+	/* [signals] and [signal:NAME]; defaults in signal.c */
+	struct sig_config signals;
 };
 
 /*

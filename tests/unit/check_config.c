@@ -19,6 +19,7 @@
 
 #include "cwconfig.h"
 #include "log.h"
+#include "signal.h"
 
 #define DATA(f)		TEST_DATA_DIR "/" f
 #define CONF(f)		TEST_DATA_DIR "/../../../conf/" f
@@ -149,6 +150,48 @@ expect_ok(const char *text)
 	return cfg;
 }
 
+static size_t
+strv_len(char **v)
+{
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(v);
+	while (v[n] != NULL)
+		n++;
+	return n;
+}
+
+/* Every signal as signal.c's table has it; the [signals] defaults. */
+static void
+assert_signal_defaults(const struct sig_config *sc)
+{
+	static const char *const intent[] = {
+		"cancel", "cancellation", "terminate", "contract", "downgrade",
+		"export data", "usage report", "解約", "契約",
+	};
+	const struct sig_threshold *th;
+	size_t i, j, n;
+
+	for (i = 0; i < SIG__COUNT; i++) {
+		ck_assert_int_eq(sc->sig[i].enabled, 1);
+		ck_assert_int_eq(sc->sig[i].severity,
+		    signal_default_severity(i));
+		ck_assert_int_eq(sc->sig[i].weight, -1);
+		ck_assert_ptr_null(sc->sig[i].play);
+		th = signal_thresholds(i, &n);
+		ck_assert_uint_gt(n, 0);
+		for (j = 0; j < n; j++)
+			ck_assert_msg(sc->sig[i].threshold[j] == th[j].def,
+			    "%s %s", signal_name(i), th[j].key);
+	}
+	ck_assert_uint_eq(sc->interval, 60);
+	ck_assert_uint_eq(strv_len(sc->competitors), 0);
+	ck_assert_uint_eq(strv_len(sc->intent_patterns),
+	    sizeof(intent) / sizeof(intent[0]));
+	for (i = 0; i < sizeof(intent) / sizeof(intent[0]); i++)
+		ck_assert_str_eq(sc->intent_patterns[i], intent[i]);
+}
+
 static void
 assert_defaults(const struct cw_config *cfg)
 {
@@ -168,6 +211,7 @@ assert_defaults(const struct cw_config *cfg)
 	ck_assert_uint_eq(cfg->spool_max_bytes, UINT64_C(1073741824));
 	ck_assert_int_eq(cfg->log_level, LOG_LVL_INFO);
 	ck_assert_uint_eq(cfg->ntokens, 0);
+	assert_signal_defaults(&cfg->signals);
 }
 
 START_TEST(test_free_null)
@@ -397,12 +441,12 @@ START_TEST(test_unknown_section)
 	expect_errors(
 	    "[server]\n"
 	    "listen = 127.0.0.1:8080\n"
-	    "[signal:login_absent]\n"
+	    "[signal-x:login_absent]\n"
 	    "enabled = true\n"		/* keys of a bad section: not again */
 	    "weight = 30\n"
 	    "[Server]\n",
 	    2,
-	    "F:3: unknown section [signal:login_absent]\n"
+	    "F:3: unknown section [signal-x:login_absent]\n"
 	    "F:6: unknown section [Server]\n");
 }
 END_TEST
@@ -1037,6 +1081,286 @@ START_TEST(test_example_configs)
 }
 END_TEST
 
+START_TEST(test_signal_good)
+{
+	struct cw_config *cfg;
+	const struct sig_config *sc;
+	const struct sig_params *p;
+	char *errs;
+	size_t i;
+
+	ck_assert_int_eq(load(DATA("config-signals.conf"), &cfg, &errs), 0);
+	free(errs);
+	sc = &cfg->signals;
+	ck_assert_uint_eq(sc->interval, 30);
+	ck_assert_uint_eq(strv_len(sc->intent_patterns), 4);
+	ck_assert_str_eq(sc->intent_patterns[0], "cancel");
+	ck_assert_str_eq(sc->intent_patterns[1], "export data");
+	ck_assert_str_eq(sc->intent_patterns[2], "解約");
+	ck_assert_str_eq(sc->intent_patterns[3], "kündigung");
+	ck_assert_uint_eq(strv_len(sc->competitors), 2);
+	ck_assert_str_eq(sc->competitors[0], "rivalco");
+	ck_assert_str_eq(sc->competitors[1], "other corp");
+
+	p = &sc->sig[SIG_LOGIN_ABSENT];
+	ck_assert_int_eq(p->enabled, 1);
+	ck_assert_int_eq(p->severity, SEV_WARNING);
+	ck_assert_int_eq(p->weight, 20);
+	ck_assert_int_eq(signal_weight(p, p->severity), 20);
+	ck_assert_str_eq(p->play, "Call them; ask what changed.");
+	ck_assert_str_eq(signal_play(sc, SIG_LOGIN_ABSENT),
+	    "Call them; ask what changed.");
+	ck_assert(p->threshold[signal_threshold_find(SIG_LOGIN_ABSENT,
+	    "min_baseline_logins")] == 5);
+	ck_assert(p->threshold[signal_threshold_find(SIG_LOGIN_ABSENT,
+	    "recent_days")] == 21);
+	ck_assert(p->threshold[signal_threshold_find(SIG_LOGIN_ABSENT,
+	    "baseline_days")] == 60);
+
+	ck_assert_int_eq(sc->sig[SIG_USAGE_SPIKE].enabled, 0);
+	ck_assert_int_eq(sc->sig[SIG_CHURN_INTENT].enabled, 1);
+
+	p = &sc->sig[SIG_TICKET_VELOCITY];
+	ck_assert(p->threshold[signal_threshold_find(SIG_TICKET_VELOCITY,
+	    "ratio")] == 2.5);
+	ck_assert(p->threshold[signal_threshold_find(SIG_TICKET_VELOCITY,
+	    "min_tickets")] == 8);
+	ck_assert(p->threshold[signal_threshold_find(SIG_TICKET_VELOCITY,
+	    "recent_days")] == 30);
+	ck_assert_int_eq(p->weight, -1);
+	ck_assert_int_eq(signal_weight(p, p->severity), 15);
+	ck_assert_ptr_null(p->play);
+	ck_assert_str_eq(signal_play(sc, SIG_TICKET_VELOCITY),
+	    signal_default_play(SIG_TICKET_VELOCITY));
+
+	/* A severity alone brings its weight along. */
+	p = &sc->sig[SIG_NO_TOUCH];
+	ck_assert_int_eq(p->severity, SEV_CRITICAL);
+	ck_assert_int_eq(signal_weight(p, p->severity), 30);
+	p = &sc->sig[SIG_SEAT_UNDERUSE];
+	ck_assert_int_eq(p->weight, 0);
+	ck_assert_int_eq(signal_weight(p, SEV_CRITICAL), 0);
+	ck_assert(p->threshold[signal_threshold_find(SIG_SEAT_UNDERUSE,
+	    "ratio")] == 0.25);
+
+	/* The rest kept their defaults. */
+	for (i = 0; i < SIG__COUNT; i++) {
+		if (i == SIG_LOGIN_ABSENT || i == SIG_USAGE_SPIKE ||
+		    i == SIG_TICKET_VELOCITY || i == SIG_NO_TOUCH ||
+		    i == SIG_SEAT_UNDERUSE)
+			continue;
+		ck_assert_int_eq(sc->sig[i].severity,
+		    signal_default_severity(i));
+		ck_assert_int_eq(sc->sig[i].weight, -1);
+	}
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_signal_bounds)
+{
+	struct cw_config *cfg;
+	const struct sig_params *p;
+
+	/* Both ends of ranges, whole and decimal. */
+	cfg = expect_ok(
+	    "[signal:ticket_velocity]\n"
+	    "min_tickets = 1\n"
+	    "ratio = 1000\n"
+	    "recent_days = 1\n"
+	    "baseline_days = 179\n"
+	    "weight = 100\n"
+	    "[signal:login_decline]\n"
+	    "ratio = 0.01\n"
+	    "min_baseline_daily = 1000000\n"
+	    "weight = 0\n"
+	    "severity = info\n"
+	    "enabled = no\n"
+	    "[signal:onboarding_stall]\n"
+	    "grace_days = 0\n"
+	    "ratio = 0\n"
+	    "onboarding_days = 3650\n"
+	    "[signal:support_silence]\n"
+	    "recent_days = 90\n"
+	    "baseline_days = 90\n"
+	    "enabled = off\n"
+	    "[signal:champion_left]\n"
+	    "enabled = yes\n"
+	    "days = 180\n");
+	p = &cfg->signals.sig[SIG_TICKET_VELOCITY];
+	ck_assert(p->threshold[0] == 1 && p->threshold[1] == 1000 &&
+	    p->threshold[2] == 1 && p->threshold[3] == 179);
+	ck_assert_int_eq(p->weight, 100);
+	p = &cfg->signals.sig[SIG_LOGIN_DECLINE];
+	ck_assert(p->threshold[0] == 0.01 && p->threshold[1] == 1000000);
+	ck_assert_int_eq(p->weight, 0);
+	ck_assert_int_eq(p->severity, SEV_INFO);
+	ck_assert_int_eq(p->enabled, 0);
+	ck_assert_int_eq(cfg->signals.sig[SIG_SUPPORT_SILENCE].enabled, 0);
+	ck_assert_int_eq(cfg->signals.sig[SIG_CHAMPION_LEFT].enabled, 1);
+	ck_assert(cfg->signals.sig[SIG_CHAMPION_LEFT].threshold[0] == 180);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_signal_unknown)
+{
+	expect_errors(
+	    "[signal:login_absnt]\n"
+	    "enabled = true\n"		/* keys of a bad section: not again */
+	    "[signal:]\n"
+	    "[signal:Login_Absent]\n"
+	    "[signal:health_degraded]\n"
+	    "[signal:login_absent]\n"
+	    "enabled = false\n",
+	    4,
+	    "F:1: unknown signal in [signal:login_absnt]\n"
+	    "F:3: unknown signal in [signal:]\n"
+	    "F:4: unknown signal in [signal:Login_Absent]\n"
+	    "F:5: unknown signal in [signal:health_degraded]\n");
+}
+END_TEST
+
+START_TEST(test_signal_unknown_key)
+{
+	/* Another signal's threshold is no key of this one. */
+	expect_errors(
+	    "[signal:churn_intent]\n"
+	    "ratio = 2\n"
+	    "min_tickets = 3\n"
+	    "days = 20\n"
+	    "threshold = 3\n"
+	    "[signal:no_touch]\n"
+	    "grace_days = 7\n"
+	    "recent_days = 7\n",
+	    4,
+	    "F:2: unknown key \"ratio\" in [signal:churn_intent]\n"
+	    "F:3: unknown key \"min_tickets\" in [signal:churn_intent]\n"
+	    "F:5: unknown key \"threshold\" in [signal:churn_intent]\n"
+	    "F:8: unknown key \"recent_days\" in [signal:no_touch]\n");
+}
+END_TEST
+
+START_TEST(test_signal_bad_values)
+{
+	expect_errors(
+	    "[signal:ticket_velocity]\n"
+	    "min_tickets = 0\n"
+	    "ratio = 0.5\n"
+	    "recent_days = 181\n"
+	    "severity = severe\n"
+	    "weight = 101\n"
+	    "enabled = maybe\n"
+	    "play =\n"
+	    "baseline_days = 2.5\n"
+	    "[signal:ticket_velocity]\n"
+	    "ratio = 3\n"
+	    "[signal:login_decline]\n"
+	    "ratio = 1.01\n"
+	    "min_baseline_daily = 0\n"
+	    "severity = Critical\n"
+	    "weight = -1\n",
+	    13,
+	    "F:2: min_tickets: must be a whole number from 1 to 1000000\n"
+	    "F:3: ratio: must be a number from 1 to 1000\n"
+	    "F:4: recent_days: must be a whole number from 1 to 180\n"
+	    "F:5: severity: must be info, warning or critical\n"
+	    "F:6: weight: must be a whole number from 0 to 100\n"
+	    "F:7: enabled: must be true or false\n"
+	    "F:8: play: must not be empty\n"
+	    "F:9: baseline_days: must be a whole number from 1 to 180\n"
+	    "F:10: duplicate section [signal:ticket_velocity]\n"
+	    "F:13: ratio: must be a number from 0.01 to 1\n"
+	    "F:14: min_baseline_daily: must be a number from 0.01 to "
+	    "1000000\n"
+	    "F:15: severity: must be info, warning or critical\n"
+	    "F:16: weight: must be a whole number from 0 to 100\n");
+}
+END_TEST
+
+START_TEST(test_signal_bad_number)
+{
+	static const char *bad[] = {
+		"2.", ".5", "2,5", "-1", "+2", "1e3", "nan", "inf", "0x2",
+		"2.5.1", "two", "", "2 .5",
+	};
+	char text[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[signal:usage_spike]\n"
+		    "sigmas = %s\n", bad[i]);
+		expect_errors(text, 1, "F:2: sigmas: must be a number from 0 "
+		    "to 100\n");
+	}
+}
+END_TEST
+
+START_TEST(test_signal_spans)
+{
+	struct cw_config *cfg;
+
+	expect_errors(
+	    "[signal:login_absent]\n"
+	    "recent_days = 100\n"
+	    "baseline_days = 90\n"
+	    "[signal:ticket_velocity]\n"
+	    "baseline_days = 151\n"	/* 30 + 151 */
+	    "[signal:usage_spike]\n"
+	    "baseline_days = 180\n",
+	    3,
+	    "F:1: [signal:login_absent]: recent_days + baseline_days must be "
+	    "at most 180 days (the history the windows keep), not 190\n"
+	    "F:4: [signal:ticket_velocity]: recent_days + baseline_days must "
+	    "be at most 180 days (the history the windows keep), not 181\n"
+	    "F:7: baseline_days: must be a whole number from 2 to 179\n");
+
+	cfg = expect_ok(
+	    "[signal:ticket_velocity]\n"
+	    "baseline_days = 150\n"
+	    "[signal:support_silence]\n"
+	    "recent_days = 60\n"
+	    "baseline_days = 120\n");
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_signals_section)
+{
+	struct cw_config *cfg;
+
+	cfg = expect_ok(
+	    "[signals]\n"
+	    "intent_patterns =\n"
+	    "competitors = Solo\n"
+	    "interval = 86400\n");
+	ck_assert_uint_eq(strv_len(cfg->signals.intent_patterns), 0);
+	ck_assert_uint_eq(strv_len(cfg->signals.competitors), 1);
+	ck_assert_str_eq(cfg->signals.competitors[0], "solo");
+	ck_assert_uint_eq(cfg->signals.interval, 86400);
+	config_free(cfg);
+
+	expect_errors(
+	    "[signals]\n"
+	    "intent_patterns = cancel,,contract\n"
+	    "competitors = ,\n"
+	    "interval = 0\n"
+	    "threshold = 3\n"
+	    "[signals]\n",
+	    5,
+	    "F:2: intent_patterns: empty item; separate the items with "
+	    "single commas\n"
+	    "F:3: competitors: empty item; separate the items with single "
+	    "commas\n"
+	    "F:4: interval: must be a whole number from 1 to 86400\n"
+	    "F:5: unknown key \"threshold\" in [signals]\n"
+	    "F:6: duplicate section [signals]\n");
+	expect_errors("[signals]\ncompetitors = a, b,\n", 1,
+	    "F:2: competitors: empty item; separate the items with single "
+	    "commas\n");
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -1085,6 +1409,17 @@ config_suite(void)
 	tcase_add_test(tc, test_env_unset);
 	tcase_add_test(tc, test_find_token);
 	tcase_add_test(tc, test_no_secrets_in_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("signals");
+	tcase_add_test(tc, test_signal_good);
+	tcase_add_test(tc, test_signal_bounds);
+	tcase_add_test(tc, test_signal_unknown);
+	tcase_add_test(tc, test_signal_unknown_key);
+	tcase_add_test(tc, test_signal_bad_values);
+	tcase_add_test(tc, test_signal_bad_number);
+	tcase_add_test(tc, test_signal_spans);
+	tcase_add_test(tc, test_signals_section);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("examples");
