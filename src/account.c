@@ -1,5 +1,6 @@
 /*
- * account.c -- account metadata validation (pure).
+ * account.c -- the account table, account metadata and per-account
+ * evaluation state (pure: no I/O, the caller passes the time).
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 
 #include "account.h"
 #include "event.h"
+#include "intern.h"
 #include "util.h"
 
 #define META_STR_MAX	256
@@ -178,4 +180,308 @@ account_meta_decode(const char *body, size_t len, char **json,
 fail:
 	json_decref(root);
 	return -1;
+}
+
+/* ---- the table ---- */
+
+static uint32_t
+id_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+struct account_table *
+account_table_new(void)
+{
+	struct account_table *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	t->nbuckets = 1024;
+	if ((t->buckets = calloc(t->nbuckets, sizeof(*t->buckets))) == NULL) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static void
+account_free(struct account *a)
+{
+	free(a->id);
+	free(a->name);
+	free(a->plan);
+	free(a->segment);
+	free(a->owner);
+	free(a->slack_channel);
+	free(a->core);
+	window_free(&a->w);
+	free(a);
+}
+
+void
+account_table_free(struct account_table *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->count; i++)
+		account_free(t->all[i]);
+	free(t->all);
+	free(t->buckets);
+	free(t);
+}
+
+struct account *
+account_find(const struct account_table *t, const char *id)
+{
+	struct account *a;
+
+	for (a = t->buckets[id_hash(id) & (t->nbuckets - 1)]; a != NULL;
+	    a = a->next)
+		if (strcmp(a->id, id) == 0)
+			return a;
+	return NULL;
+}
+
+static int
+table_grow(struct account_table *t)
+{
+	struct account **nb, *a;
+	size_t n = t->nbuckets * 2, i, h;
+
+	if ((nb = calloc(n, sizeof(*nb))) == NULL)
+		return -1;
+	for (i = 0; i < t->count; i++) {
+		a = t->all[i];
+		h = id_hash(a->id) & (n - 1);
+		a->next = nb[h];
+		nb[h] = a;
+	}
+	free(t->buckets);
+	t->buckets = nb;
+	t->nbuckets = n;
+	return 0;
+}
+
+struct account *
+account_get(struct account_table *t, const char *id)
+{
+	struct account *a, **all;
+	size_t h, cap;
+	int i;
+
+	if ((a = account_find(t, id)) != NULL)
+		return a;
+	if (t->count == t->cap) {
+		cap = t->cap ? t->cap * 2 : 1024;
+		if ((all = realloc(t->all, cap * sizeof(*all))) == NULL)
+			return NULL;
+		t->all = all;
+		t->cap = cap;
+	}
+	if (t->count >= t->nbuckets && table_grow(t) == -1)
+		return NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    (a->id = strdup(id)) == NULL) {
+		free(a);
+		return NULL;
+	}
+	a->seats = -1;
+	a->score = 100;
+	a->prev_score = 100;
+	for (i = 0; i < ACCOUNT_SCORE_DAYS; i++)
+		a->scores[i] = ACCOUNT_NO_SCORE;
+	window_init(&a->w);
+	h = id_hash(id) & (t->nbuckets - 1);
+	a->next = t->buckets[h];
+	t->buckets[h] = a;
+	t->all[t->count++] = a;
+	return a;
+}
+
+/* ---- metadata ---- */
+
+static int
+meta_string(char **dst, json_t *v)
+{
+	char *s = NULL;
+
+	if (json_is_string(v) && (s = strdup(json_string_value(v))) == NULL)
+		return -1;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int64_t
+meta_time(json_t *v)
+{
+	const char *s;
+	int64_t us;
+
+	if (!json_is_string(v))
+		return 0;
+	s = json_string_value(v);
+	return util_parse_rfc3339(s, strlen(s), &us) == 0 ? us : 0;
+}
+
+int
+account_meta_apply(struct account *a, const char *json)
+{
+	json_error_t jerr;
+	json_t *root, *v, *x;
+	uint32_t *core = NULL;
+	size_t i, n;
+	int rc = 0;
+
+	if ((root = json_loads(json, 0, &jerr)) == NULL)
+		return -1;
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return -1;
+	}
+	if ((v = json_object_get(root, "name")) != NULL)
+		rc |= meta_string(&a->name, v);
+	if ((v = json_object_get(root, "plan")) != NULL)
+		rc |= meta_string(&a->plan, v);
+	if ((v = json_object_get(root, "segment")) != NULL)
+		rc |= meta_string(&a->segment, v);
+	if ((v = json_object_get(root, "owner")) != NULL)
+		rc |= meta_string(&a->owner, v);
+	if ((v = json_object_get(root, "slack_channel")) != NULL)
+		rc |= meta_string(&a->slack_channel, v);
+	if ((v = json_object_get(root, "seats")) != NULL)
+		a->seats = json_is_integer(v) ?
+		    (int32_t)json_integer_value(v) : -1;
+	if ((v = json_object_get(root, "onboarded_at")) != NULL)
+		a->onboarded_at = meta_time(v);
+	if ((v = json_object_get(root, "renewal_at")) != NULL)
+		a->renewal_at = meta_time(v);
+	if ((v = json_object_get(root, "core_features")) != NULL) {
+		n = json_is_array(v) ? json_array_size(v) : 0;
+		if (n > 255)
+			n = 255;
+		if (n > 0 && (core = calloc(n, sizeof(*core))) == NULL)
+			rc = -1;
+		for (i = 0; core != NULL && i < n; i++) {
+			x = json_array_get(v, i);
+			if (json_is_string(x))
+				core[i] = intern(json_string_value(x),
+				    json_string_length(x));
+		}
+		if (rc == 0) {
+			free(a->core);
+			a->core = core;
+			a->ncore = (uint8_t)n;
+		}
+	}
+	json_decref(root);
+	return rc == 0 ? 0 : -1;
+}
+
+/* ---- evaluation ---- */
+
+static void
+score_shift(struct account *a, int32_t today)
+{
+	int32_t gap;
+	int i;
+
+	if (a->score_day == 0) {
+		a->score_day = today;
+		return;
+	}
+	if (today <= a->score_day)
+		return;
+	gap = today - a->score_day;
+	for (i = ACCOUNT_SCORE_DAYS - 1; i >= 0; i--)
+		a->scores[i] = i - gap >= 0 ? a->scores[i - gap] :
+		    ACCOUNT_NO_SCORE;
+	a->score_day = today;
+}
+
+size_t
+account_prev_items(const struct account *a, struct score_item out[SIG__COUNT])
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < SIG__COUNT; i++)
+		if (a->prev_active & (UINT32_C(1) << i)) {
+			out[n].id = (enum sig_id)i;
+			out[n++].weight = a->prev_weight[i];
+		}
+	return n;
+}
+
+int
+account_score_on(const struct account *a, int32_t day)
+{
+	int32_t i = a->score_day - day;
+
+	if (a->score_day == 0 || i < 0 || i >= ACCOUNT_SCORE_DAYS ||
+	    a->scores[i] == ACCOUNT_NO_SCORE)
+		return -1;
+	return a->scores[i];
+}
+
+void
+account_score_restore(struct account *a, int32_t day, int score)
+{
+	int32_t i;
+
+	if (a->score_day == 0 || day > a->score_day)
+		score_shift(a, day);
+	i = a->score_day - day;
+	if (i >= 0 && i < ACCOUNT_SCORE_DAYS && score >= 0 && score <= 100)
+		a->scores[i] = (uint8_t)score;
+}
+
+int
+account_evaluate(struct account *a, const struct sig_config *cfg,
+    int64_t now, struct sig_result out[SIG__COUNT], int *changed)
+{
+	struct sig_account in;
+	uint32_t active = 0, secs = (uint32_t)(now / CW_USEC_PER_SEC);
+	int n, i, score = 100;
+
+	memset(&in, 0, sizeof(in));
+	in.w = &a->w;
+	in.today = window_day(now);
+	in.now_hour = now / (3600 * CW_USEC_PER_SEC);
+	in.seats = a->seats;
+	in.onboarded_day = a->onboarded_at != 0 ?
+	    window_day(a->onboarded_at) : 0;
+	in.core_features = a->core;
+	in.ncore = a->ncore;
+	n = signal_evaluate(cfg, &in, out);
+	for (i = 0; i < n; i++) {
+		active |= UINT32_C(1) << out[i].id;
+		if (!(a->active & (UINT32_C(1) << out[i].id)) || !a->evaluated)
+			a->since[out[i].id] = secs;
+	}
+	score = score_compute(out, (size_t)n);
+	*changed = !a->evaluated || active != a->active || score != a->score;
+	if (*changed) {
+		a->prev_active = a->evaluated ? a->active : 0;
+		a->prev_score = a->evaluated ? a->score : 100;
+		memcpy(a->prev_weight, a->weight, sizeof(a->weight));
+		a->active = active;
+		a->score = (uint8_t)score;
+	}
+	for (i = 0; i < n; i++)
+		a->weight[out[i].id] = (uint8_t)out[i].weight;
+	a->evaluated = 1;
+	score_shift(a, in.today);
+	if (a->scores[0] != a->score) {
+		a->scores[0] = a->score;
+		a->score_dirty = 1;
+	}
+	return n;
 }

@@ -1,13 +1,98 @@
 /*
- * account.h -- account metadata (SPEC 2.5): validation of PUT bodies.
- * Pure.  (The in-memory account table joins this module later.)
+ * account.h -- the in-memory account table and account metadata
+ * (SPEC 2.5): every account's metadata, rolling windows and evaluation
+ * state.  Pure: no I/O; the caller passes the time.
+ *
+ * The table owns its accounts and an account owns its window.  Accounts
+ * are never removed while the daemon runs; the dense array "all" gives the
+ * sweep a stable order to walk in slices.
  */
 #ifndef CW_ACCOUNT_H
 #define CW_ACCOUNT_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "score.h"
+#include "signal.h"
+#include "window.h"
 
 struct cw_error;
+struct cw_event;
+
+#define ACCOUNT_SCORE_DAYS	8	/* daily scores kept: today .. -7 */
+#define ACCOUNT_NO_SCORE	255
+
+struct account {
+	char		*id;
+	struct account	*next;		/* hash chain */
+	char		*name;		/* metadata; NULL when unset */
+	char		*plan;
+	char		*segment;
+	char		*owner;
+	char		*slack_channel;
+	int32_t		 seats;		/* -1 unset */
+	int64_t		 onboarded_at;	/* us since epoch; 0 unset */
+	int64_t		 renewal_at;
+	uint32_t	*core;		/* interned core features */
+	uint8_t		 ncore;
+
+	struct window	 w;
+
+	/* Evaluation state. */
+	uint8_t		 evaluated;
+	uint8_t		 dirty;		/* queued for evaluation */
+	uint8_t		 score;
+	uint8_t		 prev_score;	/* before the last change */
+	uint32_t	 active;	/* bit per enum sig_id */
+	uint32_t	 prev_active;	/* before the last change */
+	uint32_t	 since[SIG__COUNT];	/* unix seconds, when active */
+	uint8_t		 weight[SIG__COUNT];	/* of the active ones */
+	uint8_t		 prev_weight[SIG__COUNT]; /* of prev_active */
+	uint8_t		 scores[ACCOUNT_SCORE_DAYS]; /* [i] = day score_day - i */
+	int32_t		 score_day;
+	uint8_t		 score_dirty;	/* today's score not yet stored */
+};
+
+struct account_table {
+	struct account	**buckets;
+	size_t		  nbuckets;
+	struct account	**all;		/* in order of creation */
+	size_t		  count;
+	size_t		  cap;
+};
+
+struct account_table	*account_table_new(void);
+void			 account_table_free(struct account_table *);
+struct account		*account_find(const struct account_table *,
+			    const char *id);
+/* Find or create; NULL on allocation failure. */
+struct account		*account_get(struct account_table *, const char *id);
+
+/*
+ * Set metadata from the JSON object account_meta_decode() produced (or
+ * the same shape from the database): present keys are set, null clears,
+ * absent keys are kept.  0 or -1 (malformed JSON: nothing changed).
+ */
+int	account_meta_apply(struct account *, const char *json);
+
+/*
+ * Evaluate a's signals at time now (us).  Fills out[] with the active
+ * signals (as signal_evaluate()) and returns their number; updates a's
+ * active set, since times, score and daily score history.  *changed is
+ * set when the active set or the score changed.
+ */
+int	account_evaluate(struct account *, const struct sig_config *,
+	    int64_t now, struct sig_result out[SIG__COUNT], int *changed);
+
+/* The previous active set as score items (for score_explain); returns n. */
+size_t	account_prev_items(const struct account *,
+	    struct score_item out[SIG__COUNT]);
+
+/* Score of day (from the history), or -1 if unknown. */
+int	account_score_on(const struct account *, int32_t day);
+/* Record a stored daily score (recovery). */
+void	account_score_restore(struct account *, int32_t day, int score);
 
 /*
  * Validate an account id taken from a URL path: 1..CW_ACCOUNT_MAX bytes,

@@ -25,6 +25,7 @@
 
 #include "cwconfig.h"
 #include "db.h"
+#include "engine.h"
 #include "event.h"
 #include "http.h"
 #include "log.h"
@@ -44,9 +45,11 @@ static struct {
 	struct db		**dbs;		/* one per ingest lane */
 	size_t			 ndbs;
 	struct store		*store;
+	struct engine		*engine;
 	struct http		*http;
 	int			 migrate_only;
 	int			 migrated;
+	int			 loading;
 	int			 exit_code;
 	int			 draining;
 	struct timespec		 drain_start;
@@ -82,6 +85,10 @@ ready_fn(void *arg, const char **reason)
 		*reason = "schema migrations not applied yet";
 		return 0;
 	}
+	if (!engine_loaded(d.engine)) {
+		*reason = "loading accounts";
+		return 0;
+	}
 	if (d.draining) {
 		*reason = "shutting down";
 		return 0;
@@ -90,8 +97,12 @@ ready_fn(void *arg, const char **reason)
 }
 
 static void
-ingest_done_cb(enum store_status st, const uint8_t *fresh, void *handle)
+ingest_done_cb(enum store_status st, const struct cw_event *ev, size_t n,
+    const uint8_t *fresh, void *handle)
 {
+	/* Committed: the windows learn of it now, and never before. */
+	if (st == STORE_OK)
+		engine_apply(d.engine, ev, n, fresh);
 	http_ingest_done(handle, st == STORE_OK, fresh);
 }
 
@@ -105,19 +116,63 @@ ingest_fn(void *arg, const char *source, const struct cw_event *ev, size_t n,
 	return store_ingest(d.store, source, ev, n, ingest_done_cb, handle);
 }
 
+/* A PUT in flight: the metadata reaches the engine once committed. */
+struct account_put {
+	void	*handle;
+	char	*id;
+	char	*json;
+};
+
 static void
-account_done_cb(enum store_status st, int created, void *handle)
+account_done_cb(enum store_status st, int created, void *arg)
 {
-	http_account_done(handle, st == STORE_OK, created);
+	struct account_put *p = arg;
+
+	if (st == STORE_OK)
+		engine_account_meta(d.engine, p->id, p->json);
+	http_account_done(p->handle, st == STORE_OK, created);
+	free(p->id);
+	free(p->json);
+	free(p);
 }
 
 static int
 account_put_fn(void *arg, const char *id, const char *json, void *handle)
 {
-	return store_account_put(d.store, id, json, account_done_cb, handle);
+	struct account_put *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->id = strdup(id)) == NULL || (p->json = strdup(json)) == NULL)
+		goto fail;
+	p->handle = handle;
+	if (store_account_put(d.store, id, json, account_done_cb, p) == 0)
+		return 0;
+fail:
+	if (p != NULL) {
+		free(p->id);
+		free(p->json);
+		free(p);
+	}
+	return -1;
+}
+
+static char *
+account_get_fn(void *arg, const char *id)
+{
+	return engine_account_json(d.engine, id);
+}
+
+static char *
+account_list_fn(void *arg, const char *const q[6], const char **err)
+{
+	struct engine_list_query lq = { q[0], q[1], q[2], q[3], q[4], q[5] };
+
+	return engine_list_json(d.engine, &lq, err);
 }
 
 /* ---- database state and migrations ---- */
+
+static void	start_loading(void);
 
 static void
 on_migrated(enum migrate_result r, int applied, void *arg)
@@ -131,8 +186,7 @@ on_migrated(enum migrate_result r, int applied, void *arg)
 			event_base_loopbreak(d.base);
 			return;
 		}
-		sd_notify(0, "READY=1\nSTATUS=ready");
-		log_notice("ready");
+		start_loading();
 		break;
 	case MIGRATE_FAILED:
 		log_warnx("schema migration failed; exiting");
@@ -145,8 +199,36 @@ on_migrated(enum migrate_result r, int applied, void *arg)
 }
 
 static void
+loaded_cb(int ok, void *arg)
+{
+	d.loading = 0;
+	if (!ok) {
+		log_warnx("loading accounts failed; retrying when the database "
+		    "is back");
+		return;
+	}
+	sd_notifyf(0, "READY=1\nSTATUS=ready: %zu accounts",
+	    engine_accounts(d.engine));
+	log_notice("ready");
+}
+
+/* Rebuild the windows; ready when done. */
+static void
+start_loading(void)
+{
+	if (engine_loaded(d.engine) || d.loading)
+		return;
+	sd_notify(0, "STATUS=loading accounts");
+	d.loading = 1;
+	if (engine_load(d.engine, loaded_cb, NULL) == -1)
+		d.loading = 0;
+}
+
+static void
 on_db_state(int up, void *arg)
 {
+	if (up && d.migrated)
+		start_loading();
 	if (up && !d.migrated)
 		migrate_run(d.db, on_migrated, NULL);
 	if (!d.migrate_only)
@@ -232,6 +314,7 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 		log_warnx("reload: changes to listen and [database] take "
 		    "effect at the next restart");
 	http_set_config(d.http, ncfg);
+	engine_set_config(d.engine, ncfg);
 	config_free(d.cfg);
 	d.cfg = ncfg;
 	log_init(d.cfg->log_level);
@@ -330,6 +413,8 @@ main(int argc, char *argv[])
 		ops.ready = ready_fn;
 		ops.ingest = ingest_fn;
 		ops.account_put = account_put_fn;
+		ops.account_get = account_get_fn;
+		ops.account_list = account_list_fn;
 		ops.arg = NULL;
 		if ((d.http = http_new(d.base, d.cfg, listen_fd, &ops)) == NULL)
 			fatalx("cannot start the HTTP server");
@@ -355,7 +440,8 @@ main(int argc, char *argv[])
 			fatalx("out of memory");
 	d.db = d.dbs[0];
 	if ((d.store = store_new(d.dbs, d.ndbs,
-	    d.cfg->max_batch_events)) == NULL)
+	    d.cfg->max_batch_events)) == NULL ||
+	    (d.engine = engine_new(d.base, d.store, d.cfg)) == NULL)
 		fatalx("out of memory");
 
 	event_base_dispatch(d.base);
@@ -366,6 +452,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < d.ndbs; i++)
 		db_free(d.dbs[i]);	/* in-flight commits fail into the store */
 	store_free(d.store);
+	engine_free(d.engine);
 	free(d.dbs);
 	http_free(d.http);
 	if (d.ev_drain != NULL)

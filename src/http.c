@@ -113,6 +113,8 @@ struct route {
 
 static enum MHD_Result	route_events(struct req *);
 static enum MHD_Result	route_account_put(struct req *);
+static enum MHD_Result	route_account_get(struct req *);
+static enum MHD_Result	route_account_list(struct req *);
 static enum MHD_Result	route_healthz(struct req *);
 static enum MHD_Result	route_readyz(struct req *);
 
@@ -121,6 +123,9 @@ static const struct route routes[] = {
 	    route_events },
 	{ "PUT", "/v1/accounts/", ROUTE_PREFIX | ROUTE_BODY, CW_SCOPE_INGEST,
 	    route_account_put },
+	{ "GET", "/v1/accounts/", ROUTE_PREFIX, CW_SCOPE_READ,
+	    route_account_get },
+	{ "GET", "/v1/accounts", 0, CW_SCOPE_READ, route_account_list },
 	{ "GET", "/healthz", 0, 0, route_healthz },
 	{ "GET", "/readyz", 0, 0, route_readyz },
 };
@@ -845,6 +850,77 @@ route_account_put(struct req *r)
 	if (rc == -1)
 		return unavailable(r, "the database is not available");
 	return req_wait(r);
+}
+
+/* Reads are answered from memory, but only once it has been loaded. */
+static int
+reads_ready(struct req *r, enum MHD_Result *ret)
+{
+	const char *reason = "not ready";
+
+	if (r->h->ops.ready(r->h->ops.arg, &reason))
+		return 1;
+	*ret = unavailable(r, reason);
+	return 0;
+}
+
+static enum MHD_Result
+json_string_response(struct req *r, unsigned status, char *s)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(strlen(s), s,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/json");
+	if (r->h->stopping)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+		    "close");
+	return queue(r->mc, status, resp);
+}
+
+static enum MHD_Result
+route_account_get(struct req *r)
+{
+	struct cw_error err;
+	enum MHD_Result ret;
+	char *s;
+
+	if (account_id_valid(r->path_id, &err) == -1)
+		return send_error(r->h, r->mc, MHD_HTTP_BAD_REQUEST, err.code,
+		    "%s", err.msg);
+	if (!reads_ready(r, &ret))
+		return ret;
+	if ((s = r->h->ops.account_get(r->h->ops.arg, r->path_id)) == NULL)
+		return send_error(r->h, r->mc, MHD_HTTP_NOT_FOUND, "not_found",
+		    "no account with this id");
+	return json_string_response(r, MHD_HTTP_OK, s);
+}
+
+static enum MHD_Result
+route_account_list(struct req *r)
+{
+	static const char *const names[6] = {
+		"status", "owner", "segment", "sort", "limit", "cursor"
+	};
+	const char *q[6], *err = "invalid query";
+	enum MHD_Result ret;
+	int i;
+	char *s;
+
+	if (!reads_ready(r, &ret))
+		return ret;
+	for (i = 0; i < 6; i++)
+		q[i] = MHD_lookup_connection_value(r->mc,
+		    MHD_GET_ARGUMENT_KIND, names[i]);
+	if ((s = r->h->ops.account_list(r->h->ops.arg, q, &err)) == NULL)
+		return send_error(r->h, r->mc, MHD_HTTP_BAD_REQUEST,
+		    "invalid_query", "%s", err);
+	return json_string_response(r, MHD_HTTP_OK, s);
 }
 
 void

@@ -31,6 +31,15 @@ struct http_ops {
 	/* Same contract, completed by http_account_done(). */
 	int	(*account_put)(void *arg, const char *id, const char *json,
 		    void *handle);
+	/* The account as a new JSON string; NULL when unknown. */
+	char	*(*account_get)(void *arg, const char *id);
+	/*
+	 * The risk list: q holds the query parameters status, owner,
+	 * segment, sort, limit, cursor (NULL when absent), in that order.
+	 * NULL with *err (a static sentence) when one is invalid.
+	 */
+	char	*(*account_list)(void *arg, const char *const q[6],
+		    const char **err);
 	void	*arg;
 };
 

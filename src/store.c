@@ -21,6 +21,7 @@
 
 #include <sys/queue.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,7 +151,7 @@ store_complete(struct ingest_list *list, enum store_status status)
 
 	while ((r = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, r, entry);
-		r->cb(status, r->fresh, r->arg);
+		r->cb(status, r->ev, r->n, r->fresh, r->arg);
 		free(r->fresh);
 		free(r);
 	}
@@ -255,6 +256,8 @@ buf_reserve(struct buf *b, size_t more)
 #define OID_TEXT		25
 #define OID_TIMESTAMPTZ		1184
 #define OID_JSONB		3802
+#define OID_INT4		23
+#define OID_INT4_ARRAY		1007
 #define OID_TEXT_ARRAY		1009
 #define OID_TIMESTAMPTZ_ARRAY	1185
 #define OID_JSONB_ARRAY		3807
@@ -314,6 +317,17 @@ arr_text(struct buf *b, const char *prefix, const char *s)
 		memcpy(b->p + b->len + 4, prefix, plen);
 	memcpy(b->p + b->len + 4 + plen, s, n);
 	b->len += 4 + plen + n;
+	return 0;
+}
+
+static int
+arr_int4(struct buf *b, int32_t v)
+{
+	if (buf_reserve(b, 8) == -1)
+		return -1;
+	put32(b->p + b->len, 4);
+	put32(b->p + b->len + 4, (uint32_t)v);
+	b->len += 8;
 	return 0;
 }
 
@@ -603,4 +617,309 @@ store_account_put(struct store *st, const char *id, const char *meta_json,
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- recovery ---- */
+
+/*
+ * A paged query: rows come back in key order, LIMIT at a time; the next
+ * page starts after the last key seen (keyset paging), so memory stays
+ * bounded and no cursor is held open across the loop.
+ */
+#define LOAD_PAGE	20000
+
+struct store_loader;
+
+struct load_step {
+	const char	*sql_first;	/* $1 = since_day */
+	const char	*sql_next;	/* $1 = since_day, $2.. = last key */
+	int		 nkeys;		/* key columns, first in each row */
+	void		(*row)(struct store_loader *, const struct db_res *,
+			    int);
+};
+
+struct store_loader {
+	struct store			*st;
+	const struct store_load_ops	*ops;
+	void				*arg;
+	char				 since[16];
+	size_t				 step;
+	char				*key[3];
+};
+
+static void
+row_account(struct store_loader *ld, const struct db_res *r, int i)
+{
+	ld->ops->account(ld->arg, db_res_value(r, i, 0), db_res_value(r, i, 1));
+}
+
+static void
+row_daily(struct store_loader *ld, const struct db_res *r, int i)
+{
+	ld->ops->daily(ld->arg, db_res_value(r, i, 0),
+	    (int32_t)atol(db_res_value(r, i, 2)),
+	    (unsigned)strtoul(db_res_value(r, i, 3), NULL, 10));
+}
+
+static void
+row_hourly(struct store_loader *ld, const struct db_res *r, int i)
+{
+	ld->ops->hourly(ld->arg, db_res_value(r, i, 0),
+	    strtoll(db_res_value(r, i, 2), NULL, 10),
+	    (unsigned)strtoul(db_res_value(r, i, 3), NULL, 10));
+}
+
+static void
+row_seen(struct store_loader *ld, const struct db_res *r, int i)
+{
+	ld->ops->seen(ld->arg, db_res_value(r, i, 0), db_res_value(r, i, 1)[0],
+	    db_res_value(r, i, 2), (int32_t)atol(db_res_value(r, i, 3)));
+}
+
+static void
+row_event(struct store_loader *ld, const struct db_res *r, int i)
+{
+	ld->ops->event(ld->arg, db_res_value(r, i, 2), db_res_value(r, i, 3),
+	    db_res_value(r, i, 4), strtoll(db_res_value(r, i, 5), NULL, 10),
+	    db_res_value(r, i, 6), db_res_value(r, i, 7));
+}
+
+static void
+row_score(struct store_loader *ld, const struct db_res *r, int i)
+{
+	ld->ops->score(ld->arg, db_res_value(r, i, 0),
+	    (int32_t)atol(db_res_value(r, i, 2)),
+	    atoi(db_res_value(r, i, 3)));
+}
+
+#define DAYNUM(col)	"(" col " - date '1970-01-01')"
+#define SINCE_DATE	"(date '1970-01-01' + $1::integer)"
+
+static const struct load_step load_steps[] = {
+	{ "SELECT id, jsonb_build_object('name', name, 'plan', plan,"
+	  " 'segment', segment, 'seats', seats, 'owner', owner,"
+	  " 'slack_channel', slack_channel, 'onboarded_at',"
+	  " to_char(onboarded_at AT TIME ZONE 'UTC',"
+	  "  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+	  " 'renewal_at', to_char(renewal_at AT TIME ZONE 'UTC',"
+	  "  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+	  " 'core_features', to_jsonb(core_features))::text"
+	  " FROM accounts WHERE $1::integer IS NOT NULL"
+	  " ORDER BY id LIMIT 20000",
+	  "SELECT id, jsonb_build_object('name', name, 'plan', plan,"
+	  " 'segment', segment, 'seats', seats, 'owner', owner,"
+	  " 'slack_channel', slack_channel, 'onboarded_at',"
+	  " to_char(onboarded_at AT TIME ZONE 'UTC',"
+	  "  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+	  " 'renewal_at', to_char(renewal_at AT TIME ZONE 'UTC',"
+	  "  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+	  " 'core_features', to_jsonb(core_features))::text"
+	  " FROM accounts WHERE $1::integer IS NOT NULL AND id > $2"
+	  " ORDER BY id LIMIT 20000",
+	  1, row_account },
+	{ "SELECT account_id, day, " DAYNUM("day") ", logins FROM rollup_daily"
+	  " WHERE day >= " SINCE_DATE
+	  " ORDER BY account_id, day LIMIT 20000",
+	  "SELECT account_id, day, " DAYNUM("day") ", logins FROM rollup_daily"
+	  " WHERE day >= " SINCE_DATE " AND (account_id, day) > ($2, $3::date)"
+	  " ORDER BY account_id, day LIMIT 20000",
+	  2, row_daily },
+	{ "SELECT account_id, hour_utc,"
+	  " (extract(epoch FROM hour_utc) / 3600)::bigint, logins"
+	  " FROM rollup_hourly"
+	  " WHERE $1::integer IS NOT NULL"
+	  " AND hour_utc > (now() AT TIME ZONE 'UTC') - interval '49 hours'"
+	  " ORDER BY account_id, hour_utc LIMIT 20000",
+	  "SELECT account_id, hour_utc,"
+	  " (extract(epoch FROM hour_utc) / 3600)::bigint, logins"
+	  " FROM rollup_hourly"
+	  " WHERE $1::integer IS NOT NULL"
+	  " AND hour_utc > (now() AT TIME ZONE 'UTC') - interval '49 hours'"
+	  " AND (account_id, hour_utc) > ($2, $3::timestamp)"
+	  " ORDER BY account_id, hour_utc LIMIT 20000",
+	  2, row_hourly },
+	{ "SELECT account_id, kind, key, " DAYNUM("day") " FROM rollup_seen"
+	  " WHERE day >= " SINCE_DATE
+	  " ORDER BY account_id, kind, key LIMIT 20000",
+	  "SELECT account_id, kind, key, " DAYNUM("day") " FROM rollup_seen"
+	  " WHERE day >= " SINCE_DATE
+	  " AND (account_id, kind, key) > ($2, $3::\"char\", $4)"
+	  " ORDER BY account_id, kind, key LIMIT 20000",
+	  3, row_seen },
+	{ "SELECT ts, source, id, account_id, type,"
+	  " (extract(epoch FROM ts) * 1000000)::bigint, user_id, props::text"
+	  " FROM events WHERE type NOT IN ('login', 'feature_used')"
+	  " AND ts >= " SINCE_DATE
+	  " ORDER BY ts, source, id LIMIT 20000",
+	  "SELECT ts, source, id, account_id, type,"
+	  " (extract(epoch FROM ts) * 1000000)::bigint, user_id, props::text"
+	  " FROM events WHERE type NOT IN ('login', 'feature_used')"
+	  " AND ts >= " SINCE_DATE
+	  " AND (ts, source, id) > ($2::timestamptz, $3, $4)"
+	  " ORDER BY ts, source, id LIMIT 20000",
+	  3, row_event },
+	{ "SELECT account_id, day, " DAYNUM("day") ", score FROM health_daily"
+	  " WHERE day >= " SINCE_DATE
+	  " ORDER BY account_id, day LIMIT 20000",
+	  "SELECT account_id, day, " DAYNUM("day") ", score FROM health_daily"
+	  " WHERE day >= " SINCE_DATE " AND (account_id, day) > ($2, $3::date)"
+	  " ORDER BY account_id, day LIMIT 20000",
+	  2, row_score },
+};
+#define NLOAD_STEPS	(sizeof(load_steps) / sizeof(load_steps[0]))
+
+static void	load_page(struct store_loader *);
+
+static void
+load_finish(struct store_loader *ld, int ok)
+{
+	int k;
+
+	for (k = 0; k < 3; k++)
+		free(ld->key[k]);
+	ld->ops->done(ld->arg, ok);
+	free(ld);
+}
+
+static void
+load_page_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct store_loader *ld = arg;
+	const struct load_step *step = &load_steps[ld->step];
+	int i, k, n;
+
+	if (status != DB_OK) {
+		if (status == DB_ERROR)
+			log_warnx("store: loading failed: %s",
+			    db_res_error(res));
+		load_finish(ld, 0);
+		return;
+	}
+	n = db_res_ntuples(res);
+	for (i = 0; i < n; i++)
+		step->row(ld, res, i);
+	if (n == LOAD_PAGE) {
+		for (k = 0; k < step->nkeys; k++) {
+			free(ld->key[k]);
+			if ((ld->key[k] = strdup(db_res_value(res, n - 1,
+			    k))) == NULL) {
+				load_finish(ld, 0);
+				return;
+			}
+		}
+	} else {
+		for (k = 0; k < 3; k++) {
+			free(ld->key[k]);
+			ld->key[k] = NULL;
+		}
+		ld->step++;
+	}
+	load_page(ld);
+}
+
+static void
+load_page(struct store_loader *ld)
+{
+	const struct load_step *step;
+	const char *values[4];
+	int lengths[4], k, n = 1;
+
+	if (ld->step == NLOAD_STEPS) {
+		load_finish(ld, 1);
+		return;
+	}
+	step = &load_steps[ld->step];
+	values[0] = ld->since;
+	lengths[0] = (int)strlen(ld->since);
+	if (ld->key[0] != NULL) {
+		for (k = 0; k < step->nkeys; k++) {
+			values[1 + k] = ld->key[k];
+			lengths[1 + k] = (int)strlen(ld->key[k]);
+		}
+		n += step->nkeys;
+	}
+	if (db_query(ld->st->lanes[0].db, ld->key[0] != NULL ?
+	    step->sql_next : step->sql_first, n, values, lengths,
+	    load_page_cb, ld) == -1)
+		load_finish(ld, 0);
+}
+
+int
+store_load(struct store *st, const struct store_load_ops *ops,
+    int32_t since_day, void *arg)
+{
+	struct store_loader *ld;
+
+	if (!db_is_up(st->lanes[0].db) ||
+	    (ld = calloc(1, sizeof(*ld))) == NULL)
+		return -1;
+	ld->st = st;
+	ld->ops = ops;
+	ld->arg = arg;
+	snprintf(ld->since, sizeof(ld->since), "%ld", (long)since_day);
+	load_page(ld);
+	return 0;
+}
+
+/* ---- health scores ---- */
+
+struct score_put {
+	store_done_cb	 cb;
+	void		*arg;
+};
+
+static void
+store_scores_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct score_put *p = arg;
+
+	if (status == DB_ERROR)
+		log_warnx("store: storing scores failed: %s",
+		    db_res_error(res));
+	p->cb(status == DB_OK ? STORE_OK : STORE_UNAVAILABLE, p->arg);
+	free(p);
+}
+
+int
+store_scores(struct store *st, const char *const *ids, const int32_t *days,
+    const int *scores, size_t n, store_done_cb cb, void *arg)
+{
+	static const unsigned int types[3] = { OID_TEXT_ARRAY,
+	    OID_INT4_ARRAY, OID_INT4_ARRAY };
+	struct buf col[3];
+	struct score_put *p;
+	const char *values[3];
+	int lengths[3], c, err = 0, rc = -1;
+	size_t i;
+
+	memset(col, 0, sizeof(col));
+	err |= arr_begin(&col[0], OID_TEXT);
+	err |= arr_begin(&col[1], OID_INT4);
+	err |= arr_begin(&col[2], OID_INT4);
+	for (i = 0; i < n && !err; i++) {
+		err |= arr_text(&col[0], NULL, ids[i]);
+		err |= arr_int4(&col[1], days[i]);
+		err |= arr_int4(&col[2], scores[i]);
+	}
+	if (err || (p = malloc(sizeof(*p))) == NULL)
+		goto done;
+	p->cb = cb;
+	p->arg = arg;
+	for (c = 0; c < 3; c++) {
+		arr_end(&col[c], n);
+		values[c] = col[c].p;
+		lengths[c] = (int)col[c].len;
+	}
+	rc = db_query_binary(st->lanes[0].db, "cw_scores",
+	    "INSERT INTO health_daily AS h (account_id, day, score)"
+	    " SELECT a, date '1970-01-01' + d, s FROM unnest($1, $2, $3)"
+	    " AS t(a, d, s) ORDER BY 1, 2"
+	    " ON CONFLICT (account_id, day) DO UPDATE SET score = EXCLUDED.score",
+	    3, types, values, lengths, store_scores_cb, p);
+	if (rc == -1)
+		free(p);
+done:
+	for (c = 0; c < 3; c++)
+		free(col[c].p);
+	return rc;
 }

@@ -18,12 +18,12 @@ enum store_status {
 };
 
 /*
- * Ingest result: for each event of the request, fresh[i] is 1 when it was
- * stored now and 0 when its (source, id) was already stored (a duplicate).
- * fresh is valid only during the call.
+ * Ingest result: for each of the n events ev of the request, fresh[i] is 1
+ * when it was stored now and 0 when its (source, id) was already stored (a
+ * duplicate).  fresh is valid only during the call.
  */
-typedef void (*store_ingest_cb)(enum store_status, const uint8_t *fresh,
-    void *arg);
+typedef void (*store_ingest_cb)(enum store_status, const struct cw_event *ev,
+    size_t n, const uint8_t *fresh, void *arg);
 
 /*
  * One lane per connection in dbs (not owned; dbs[0] also carries account
@@ -57,5 +57,39 @@ size_t		 store_pending(const struct store *);
 typedef void (*store_account_cb)(enum store_status, int created, void *arg);
 int		 store_account_put(struct store *, const char *id,
 		    const char *meta_json, store_account_cb cb, void *arg);
+
+/*
+ * Recovery: stream back what the windows are rebuilt from, page by page
+ * (bounded memory whatever the size), then call done(ok).  Each callback
+ * gets one row; strings are valid only during the call.  Days are UTC day
+ * numbers, hours are hours since the epoch, ts is in microseconds.
+ */
+struct store_load_ops {
+	void	(*account)(void *, const char *id, const char *meta_json);
+	void	(*daily)(void *, const char *account_id, int32_t day,
+		    unsigned logins);
+	void	(*hourly)(void *, const char *account_id, int64_t hour,
+		    unsigned logins);
+	void	(*seen)(void *, const char *account_id, char kind,
+		    const char *key, int32_t day);
+	void	(*event)(void *, const char *id, const char *account_id,
+		    const char *type, int64_t ts, const char *user_id,
+		    const char *props);
+	void	(*score)(void *, const char *account_id, int32_t day,
+		    int score);
+	void	(*done)(void *, int ok);
+};
+/* since_day: the oldest day wanted (today - window length). */
+int	store_load(struct store *, const struct store_load_ops *,
+	    int32_t since_day, void *arg);
+
+/*
+ * Store today's health scores: n (account id, day, score) triples in one
+ * statement; cb(status, arg) once.  ids are copied.
+ */
+typedef void (*store_done_cb)(enum store_status, void *arg);
+int	store_scores(struct store *, const char *const *ids,
+	    const int32_t *days, const int *scores, size_t n,
+	    store_done_cb cb, void *arg);
 
 #endif

@@ -95,7 +95,8 @@ def test_method_not_allowed():
                                     ("DELETE", "/v1/events", "POST"),
                                     ("POST", "/healthz", "GET"),
                                     ("POST", "/readyz", "GET"),
-                                    ("GET", "/v1/accounts/acme", "PUT")):
+                                    ("DELETE", "/v1/accounts/acme", "PUT"),
+                                    ("POST", "/v1/accounts", "GET")):
             body = [ev()] if method in ("POST", "PUT") else None
             st, hdrs, _ = resp = d.request(method, path, body=body)
             expect_error(resp, 405, "method_not_allowed",

@@ -1,0 +1,707 @@
+/*
+ * engine.c -- accounts at run time (see engine.h).
+ *
+ * Evaluation never stalls ingest: accounts touched by a commit are queued
+ * and evaluated from a zero-timeout event, at most EVAL_SLICE per loop
+ * iteration; the periodic sweep over all accounts walks the table in
+ * slices of SWEEP_SLICE, yielding to the loop between slices, so request
+ * latency stays flat during a sweep of a million accounts.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "account.h"
+#include "cwconfig.h"
+#include "engine.h"
+#include "event.h"
+#include "intern.h"
+#include "log.h"
+#include "score.h"
+#include "signal.h"
+#include "store.h"
+#include "util.h"
+#include "window.h"
+
+#define EVAL_SLICE	2000	/* accounts per loop iteration */
+#define SWEEP_SLICE	2000
+#define SCORES_BATCH	10000	/* scores per statement */
+#define LIST_MAX	1000	/* rows per risk-list page */
+
+struct engine {
+	struct event_base	*base;
+	struct store		*store;
+	const struct cw_config	*cfg;
+	struct account_table	*table;
+	struct win_rules	 rules;
+	int			 loaded;
+
+	struct account		**dirty;	/* queued for evaluation */
+	size_t			 ndirty, capdirty;
+	struct event		*ev_eval;
+
+	struct event		*ev_sweep;	/* the periodic timer */
+	struct event		*ev_step;	/* one slice of a sweep */
+	size_t			 sweep_pos;
+	int			 sweeping;
+
+	struct account		**scoring;	/* scores in flight */
+	size_t			 nscoring;
+
+	void			(*load_done)(int, void *);
+	void			*load_arg;
+	size_t			 load_bad;	/* rows that did not validate */
+};
+
+static void	engine_sweep_start(struct engine *);
+
+static int64_t
+engine_now(void)
+{
+	return util_now_us();
+}
+
+/* ---- evaluation ---- */
+
+static void
+engine_evaluate(struct engine *e, struct account *a)
+{
+	struct sig_result out[SIG__COUNT];
+	int changed;
+
+	account_evaluate(a, &e->cfg->signals, engine_now(), out, &changed);
+	if (changed)
+		log_debug("engine: %s: score %d -> %d", a->id, a->prev_score,
+		    a->score);
+}
+
+static void
+eval_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	struct account *a;
+	size_t n = 0;
+
+	while (e->ndirty > 0 && n++ < EVAL_SLICE) {
+		a = e->dirty[--e->ndirty];
+		a->dirty = 0;
+		engine_evaluate(e, a);
+	}
+	if (e->ndirty > 0)
+		event_active(e->ev_eval, EV_TIMEOUT, 1);
+}
+
+static void
+engine_mark(struct engine *e, struct account *a)
+{
+	struct account **d;
+	size_t cap;
+
+	if (a->dirty || !e->loaded)
+		return;
+	if (e->ndirty == e->capdirty) {
+		cap = e->capdirty ? e->capdirty * 2 : 1024;
+		if ((d = realloc(e->dirty, cap * sizeof(*d))) == NULL)
+			return;		/* the sweep will get to it */
+		e->dirty = d;
+		e->capdirty = cap;
+	}
+	a->dirty = 1;
+	e->dirty[e->ndirty++] = a;
+	if (e->ndirty == 1)
+		event_active(e->ev_eval, EV_TIMEOUT, 1);
+}
+
+void
+engine_apply(struct engine *e, const struct cw_event *ev, size_t n,
+    const uint8_t *fresh)
+{
+	struct account *a;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!fresh[i])
+			continue;
+		if ((a = account_get(e->table, ev[i].account_id)) == NULL ||
+		    window_apply(&a->w, &ev[i], &e->rules) == -1) {
+			log_warnx("engine: out of memory applying an event");
+			continue;
+		}
+		engine_mark(e, a);
+	}
+}
+
+void
+engine_account_meta(struct engine *e, const char *id, const char *json)
+{
+	struct account *a;
+
+	if ((a = account_get(e->table, id)) == NULL ||
+	    account_meta_apply(a, json) == -1) {
+		log_warnx("engine: cannot apply metadata of an account");
+		return;
+	}
+	engine_mark(e, a);
+}
+
+/* ---- health scores in PostgreSQL ---- */
+
+static void
+scores_done_cb(enum store_status st, void *arg)
+{
+	struct engine *e = arg;
+	size_t i;
+
+	if (st != STORE_OK)
+		for (i = 0; i < e->nscoring; i++)
+			e->scoring[i]->score_dirty = 1;	/* next sweep */
+	free(e->scoring);
+	e->scoring = NULL;
+	e->nscoring = 0;
+}
+
+/* Store the day's changed scores (one statement, bounded). */
+static void
+engine_flush_scores(struct engine *e)
+{
+	struct account *a;
+	const char **ids;
+	int32_t *days;
+	int *scores;
+	size_t i, n = 0;
+
+	if (e->scoring != NULL)
+		return;		/* one at a time */
+	ids = calloc(SCORES_BATCH, sizeof(*ids));
+	days = calloc(SCORES_BATCH, sizeof(*days));
+	scores = calloc(SCORES_BATCH, sizeof(*scores));
+	e->scoring = calloc(SCORES_BATCH, sizeof(*e->scoring));
+	if (ids == NULL || days == NULL || scores == NULL ||
+	    e->scoring == NULL)
+		goto done;
+	for (i = 0; i < e->table->count && n < SCORES_BATCH; i++) {
+		a = e->table->all[i];
+		if (!a->score_dirty)
+			continue;
+		ids[n] = a->id;
+		days[n] = a->score_day;
+		scores[n] = a->scores[0];
+		e->scoring[n++] = a;
+		a->score_dirty = 0;
+	}
+	e->nscoring = n;
+	if (n > 0 && store_scores(e->store, ids, days, scores, n,
+	    scores_done_cb, e) == 0) {
+		ids[0] = NULL;	/* sent */
+		goto keep;
+	}
+	for (i = 0; i < n; i++)
+		e->scoring[i]->score_dirty = 1;
+done:
+	free(e->scoring);
+	e->scoring = NULL;
+	e->nscoring = 0;
+keep:
+	free(ids);
+	free(days);
+	free(scores);
+}
+
+/* ---- the sweep ---- */
+
+static void
+step_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	size_t n = 0;
+
+	while (e->sweep_pos < e->table->count && n++ < SWEEP_SLICE)
+		engine_evaluate(e, e->table->all[e->sweep_pos++]);
+	if (e->sweep_pos < e->table->count) {
+		event_active(e->ev_step, EV_TIMEOUT, 1);
+		return;
+	}
+	e->sweeping = 0;
+	engine_flush_scores(e);
+}
+
+static void
+engine_sweep_start(struct engine *e)
+{
+	if (e->sweeping || !e->loaded)
+		return;
+	e->sweeping = 1;
+	e->sweep_pos = 0;
+	event_active(e->ev_step, EV_TIMEOUT, 1);
+}
+
+static void
+sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	struct timeval tv = { e->cfg->signals.interval, 0 };
+
+	engine_sweep_start(e);
+	evtimer_add(e->ev_sweep, &tv);
+}
+
+/* ---- life cycle ---- */
+
+struct engine *
+engine_new(struct event_base *base, struct store *store,
+    const struct cw_config *cfg)
+{
+	struct engine *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	e->base = base;
+	e->store = store;
+	if ((e->table = account_table_new()) == NULL) {
+		free(e);
+		return NULL;
+	}
+	e->ev_eval = event_new(base, -1, 0, eval_cb, e);
+	e->ev_sweep = evtimer_new(base, sweep_cb, e);
+	e->ev_step = event_new(base, -1, 0, step_cb, e);
+	engine_set_config(e, cfg);
+	return e;
+}
+
+void
+engine_set_config(struct engine *e, const struct cw_config *cfg)
+{
+	e->cfg = cfg;
+	signal_win_rules(&cfg->signals, &e->rules);
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	event_free(e->ev_eval);
+	event_free(e->ev_sweep);
+	event_free(e->ev_step);
+	free(e->dirty);
+	free(e->scoring);
+	account_table_free(e->table);
+	free(e);
+}
+
+int
+engine_loaded(const struct engine *e)
+{
+	return e->loaded;
+}
+
+size_t
+engine_accounts(const struct engine *e)
+{
+	return e->table->count;
+}
+
+/* ---- recovery ---- */
+
+static void
+load_account(void *arg, const char *id, const char *json)
+{
+	struct engine *e = arg;
+	struct account *a;
+
+	if ((a = account_get(e->table, id)) == NULL ||
+	    account_meta_apply(a, json) == -1)
+		e->load_bad++;
+}
+
+static void
+load_daily(void *arg, const char *id, int32_t day, unsigned logins)
+{
+	struct engine *e = arg;
+	struct account *a;
+
+	if ((a = account_get(e->table, id)) != NULL)
+		window_restore_logins(&a->w, day, logins);
+}
+
+static void
+load_hourly(void *arg, const char *id, int64_t hour, unsigned logins)
+{
+	struct engine *e = arg;
+	struct account *a;
+
+	if ((a = account_get(e->table, id)) != NULL)
+		window_restore_hour(&a->w, hour, logins);
+}
+
+static void
+load_seen(void *arg, const char *id, char kind, const char *key,
+    int32_t day)
+{
+	struct engine *e = arg;
+	struct account *a;
+
+	if ((a = account_get(e->table, id)) == NULL)
+		return;
+	if (kind == 'u')
+		window_restore_user(&a->w, key, day);
+	else if (kind == 'f')
+		window_restore_feature(&a->w, key, day);
+}
+
+static void
+load_event(void *arg, const char *id, const char *account_id,
+    const char *type, int64_t ts, const char *user_id, const char *props)
+{
+	struct engine *e = arg;
+	struct cw_event ev;
+	struct cw_error err;
+	struct account *a;
+
+	if (event_from_row(id, account_id, type, ts, user_id, props, &ev,
+	    &err) == -1) {
+		e->load_bad++;
+		return;
+	}
+	if ((a = account_get(e->table, account_id)) != NULL)
+		window_apply(&a->w, &ev, &e->rules);
+	event_free_fields(&ev);
+}
+
+static void
+load_score(void *arg, const char *id, int32_t day, int score)
+{
+	struct engine *e = arg;
+	struct account *a;
+
+	if ((a = account_get(e->table, id)) != NULL)
+		account_score_restore(a, day, score);
+}
+
+static void
+load_done(void *arg, int ok)
+{
+	struct engine *e = arg;
+	struct timeval tv = { e->cfg->signals.interval, 0 };
+	size_t i;
+
+	if (ok) {
+		if (e->load_bad > 0)
+			log_warnx("engine: %zu stored rows did not validate "
+			    "and count in no window", e->load_bad);
+		/* Evaluate everything once before saying ready. */
+		for (i = 0; i < e->table->count; i++)
+			engine_evaluate(e, e->table->all[i]);
+		e->loaded = 1;
+		log_notice("engine: %zu accounts loaded", e->table->count);
+		evtimer_add(e->ev_sweep, &tv);
+		engine_flush_scores(e);
+	}
+	e->load_done(ok, e->load_arg);
+}
+
+static const struct store_load_ops load_ops = {
+	load_account, load_daily, load_hourly, load_seen, load_event,
+	load_score, load_done
+};
+
+int
+engine_load(struct engine *e, void (*done)(int, void *), void *arg)
+{
+	e->load_done = done;
+	e->load_arg = arg;
+	e->load_bad = 0;
+	return store_load(e->store, &load_ops,
+	    window_day(engine_now()) - WIN_DAYS + 1, e);
+}
+
+/* ---- JSON views ---- */
+
+static json_t *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *
+time_or_null(int64_t us)
+{
+	char buf[CW_RFC3339_LEN];
+
+	if (us == 0)
+		return json_null();
+	return json_string(util_format_rfc3339(us, buf, sizeof(buf)));
+}
+
+static json_t *
+day_or_null(int32_t day)
+{
+	char buf[CW_RFC3339_LEN];
+
+	if (day == 0)
+		return json_null();
+	util_format_rfc3339((int64_t)day * CW_USEC_PER_DAY, buf, sizeof(buf));
+	buf[10] = '\0';		/* the date alone */
+	return json_string(buf);
+}
+
+/* Whole numbers as JSON integers (23, not 23.0), the rest as reals. */
+static json_t *
+number_json(double v)
+{
+	if (v >= -9007199254740992.0 && v <= 9007199254740992.0 &&
+	    v == (double)(json_int_t)v)
+		return json_integer((json_int_t)v);
+	return json_real(v);
+}
+
+static json_t *
+signal_json(const struct engine *e, const struct account *a,
+    const struct sig_result *r)
+{
+	json_t *o, *ev;
+	int i, tier = signal_tier(r->id);
+
+	ev = json_object();
+	for (i = 0; i < r->nev; i++)
+		json_object_set_new(ev, r->ev[i].name, r->ev[i].is_str ?
+		    json_string(r->ev[i].str) : number_json(r->ev[i].num));
+	o = json_pack("{s:s, s:s, s:o, s:s, s:i, s:o, s:s, s:o, s:s}",
+	    "name", signal_name(r->id),
+	    "category", signal_category_name(r->id),
+	    "tier", tier > 0 ? json_integer(tier) : json_null(),
+	    "severity", severity_name(r->severity),
+	    "weight", r->weight,
+	    "since", time_or_null((int64_t)a->since[r->id] * CW_USEC_PER_SEC),
+	    "explanation", r->explanation,
+	    "evidence", ev,
+	    "play", signal_play(&e->cfg->signals, r->id));
+	return o;
+}
+
+static json_t *
+windows_json(const struct account *a, int32_t today)
+{
+	json_t *days = json_array();
+	int32_t d;
+
+	for (d = today - 89; d <= today; d++)
+		json_array_append_new(days,
+		    json_integer(window_logins_on(&a->w, d)));
+	return json_pack("{s:o, s:i, s:i, s:i, s:i, s:o, s:o}",
+	    "logins_per_day_90d", days,
+	    "active_users_7d", (int)window_active_users(&a->w, today - 6),
+	    "active_users_30d", (int)window_active_users(&a->w, today - 29),
+	    "tickets_30d", (int)window_tickets_created(&a->w, today - 29,
+	    today),
+	    "tickets_90d", (int)window_tickets_created(&a->w, today - 89,
+	    today),
+	    "last_login", day_or_null(a->w.last_login),
+	    "last_touchpoint", day_or_null(a->w.last_touch));
+}
+
+/* {score, status, explanation, breakdown}: SPEC 5's score as a sum. */
+static json_t *
+health_json(const struct account *a, const struct sig_result *out, int n)
+{
+	struct score_item prev[SIG__COUNT];
+	struct score_breakdown b;
+	char text[SCORE_TEXT_MAX];
+	json_t *parts;
+	size_t i, np;
+
+	np = account_prev_items(a, prev);
+	score_explain(prev, np, out, (size_t)n, &b, text, sizeof(text));
+	parts = json_array();
+	for (i = 0; i < b.nparts; i++)
+		json_array_append_new(parts, json_pack("{s:s, s:i, s:s}",
+		    "signal", signal_name(b.part[i].id),
+		    "contribution", b.part[i].contribution,
+		    "state", score_state_name(b.part[i].state)));
+	return json_pack("{s:i, s:s, s:i, s:s, s:o}",
+	    "score", a->score,
+	    "status", score_status_name(score_status(a->score)),
+	    "previous_score", a->prev_score,
+	    "explanation", text,
+	    "breakdown", parts);
+}
+
+char *
+engine_account_json(struct engine *e, const char *id)
+{
+	struct sig_result out[SIG__COUNT];
+	struct account *a;
+	json_t *o, *sigs, *core, *health;
+	int64_t now = engine_now();
+	int32_t today = window_day(now);
+	int i, n, changed, week_ago;
+	char *s;
+
+	if ((a = account_find(e->table, id)) == NULL)
+		return NULL;
+	n = account_evaluate(a, &e->cfg->signals, now, out, &changed);
+	sigs = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(sigs, signal_json(e, a, &out[i]));
+	core = json_array();
+	for (i = 0; i < a->ncore; i++)
+		json_array_append_new(core, json_string(intern_str(a->core[i])));
+	week_ago = account_score_on(a, today - 7);
+	health = health_json(a, out, n);
+	json_object_set_new(health, "trend_7d", week_ago >= 0 ?
+	    json_integer(a->score - week_ago) : json_null());
+	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+	    " s:o, s:o, s:o}",
+	    "id", a->id,
+	    "name", str_or_null(a->name),
+	    "plan", str_or_null(a->plan),
+	    "segment", str_or_null(a->segment),
+	    "seats", a->seats >= 0 ? json_integer(a->seats) : json_null(),
+	    "owner", str_or_null(a->owner),
+	    "slack_channel", str_or_null(a->slack_channel),
+	    "onboarded_at", time_or_null(a->onboarded_at),
+	    "renewal_at", time_or_null(a->renewal_at),
+	    "core_features", core,
+	    "health", health,
+	    "signals", sigs,
+	    "windows", windows_json(a, today));
+	s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return s;
+}
+
+/* ---- the risk list ---- */
+
+/* Worst first: score ascending, then id. */
+static int
+cmp_score(const void *x, const void *y)
+{
+	const struct account *a = *(struct account *const *)x;
+	const struct account *b = *(struct account *const *)y;
+
+	if (a->score != b->score)
+		return a->score < b->score ? -1 : 1;
+	return strcmp(a->id, b->id);
+}
+
+static int
+cmp_id(const void *x, const void *y)
+{
+	return strcmp((*(struct account *const *)x)->id,
+	    (*(struct account *const *)y)->id);
+}
+
+/*
+ * The cursor is the sort key of the last row shown: "<score>:<id>" for
+ * sort=score, ":<id>" for sort=id.  Rows strictly after it follow.
+ */
+static int
+after_cursor(const struct account *a, int by_score, int cscore,
+    const char *cid)
+{
+	int c;
+
+	if (by_score && a->score != cscore)
+		return a->score > cscore;
+	c = strcmp(a->id, cid);
+	return c > 0;
+}
+
+char *
+engine_list_json(struct engine *e, const struct engine_list_query *q,
+    const char **err)
+{
+	struct account **rows, *a;
+	json_t *o, *list, *names;
+	uint64_t limit = 50;
+	size_t i, n = 0, shown = 0;
+	int status = -1, by_score = 1, cscore = -1, sig;
+	const char *cid = NULL;
+	char *s, cursor[CW_ACCOUNT_MAX + 16];
+
+	if (q->status != NULL && (status = score_status_parse(q->status)) == -1) {
+		*err = "status must be green, yellow or red";
+		return NULL;
+	}
+	if (q->sort != NULL && strcmp(q->sort, "score") != 0) {
+		if (strcmp(q->sort, "id") != 0) {
+			*err = "sort must be score or id";
+			return NULL;
+		}
+		by_score = 0;
+	}
+	if (q->limit != NULL &&
+	    util_parse_u64(q->limit, 1, LIST_MAX, &limit) == -1) {
+		*err = "limit must be a whole number from 1 to 1000";
+		return NULL;
+	}
+	if (q->cursor != NULL) {
+		cid = strchr(q->cursor, ':');
+		if (cid == NULL || (by_score && (cscore = atoi(q->cursor)) <
+		    0) || (!by_score && cid != q->cursor)) {
+			*err = "cursor is not one this endpoint returned";
+			return NULL;
+		}
+		cid++;
+	}
+	if ((rows = calloc(e->table->count + 1, sizeof(*rows))) == NULL) {
+		*err = "out of memory";
+		return NULL;
+	}
+	for (i = 0; i < e->table->count; i++) {
+		a = e->table->all[i];
+		if (!a->evaluated)
+			continue;
+		if (status >= 0 && (int)score_status(a->score) != status)
+			continue;
+		if (q->owner != NULL && (a->owner == NULL ||
+		    strcmp(a->owner, q->owner) != 0))
+			continue;
+		if (q->segment != NULL && (a->segment == NULL ||
+		    strcmp(a->segment, q->segment) != 0))
+			continue;
+		if (cid != NULL && !after_cursor(a, by_score, cscore, cid))
+			continue;
+		rows[n++] = a;
+	}
+	qsort(rows, n, sizeof(*rows), by_score ? cmp_score : cmp_id);
+	list = json_array();
+	for (i = 0; i < n && shown < limit; i++, shown++) {
+		a = rows[i];
+		names = json_array();
+		for (sig = 0; sig < SIG__COUNT; sig++)
+			if (a->active & (UINT32_C(1) << sig))
+				json_array_append_new(names,
+				    json_string(signal_name(sig)));
+		json_array_append_new(list, json_pack("{s:s, s:o, s:o, s:i,"
+		    " s:s, s:o}",
+		    "id", a->id,
+		    "name", str_or_null(a->name),
+		    "owner", str_or_null(a->owner),
+		    "score", a->score,
+		    "status", score_status_name(score_status(a->score)),
+		    "signals", names));
+	}
+	if (shown < n && shown > 0) {
+		a = rows[shown - 1];
+		if (by_score)
+			snprintf(cursor, sizeof(cursor), "%d:%s", a->score,
+			    a->id);
+		else
+			snprintf(cursor, sizeof(cursor), ":%s", a->id);
+		o = json_pack("{s:o, s:s}", "accounts", list, "next_cursor",
+		    cursor);
+	} else
+		o = json_pack("{s:o, s:n}", "accounts", list, "next_cursor");
+	free(rows);
+	s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (s == NULL)
+		*err = "out of memory";
+	return s;
+}

@@ -1,0 +1,60 @@
+/*
+ * engine.h -- the accounts at run time: applies committed events to the
+ * windows, evaluates accounts (when their events arrive, and all of them
+ * in bounded slices on a timer), keeps daily health scores in PostgreSQL,
+ * rebuilds everything after a restart, and renders the account API's
+ * JSON.  An edge (libevent timers, store.c); the rules themselves are in
+ * the pure modules (account, window, signal, score).
+ */
+#ifndef CW_ENGINE_H
+#define CW_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct store;
+struct cw_config;
+struct cw_event;
+struct engine;
+
+struct engine	*engine_new(struct event_base *, struct store *,
+		    const struct cw_config *);
+void		 engine_free(struct engine *);
+void		 engine_set_config(struct engine *, const struct cw_config *);
+
+/*
+ * Rebuild the windows from PostgreSQL (store_load), evaluate every
+ * account, then call done(ok, arg).  Until then engine_loaded() is 0.
+ */
+int		 engine_load(struct engine *, void (*done)(int, void *),
+		    void *arg);
+int		 engine_loaded(const struct engine *);
+size_t		 engine_accounts(const struct engine *);
+
+/* Events of a committed request: fresh[i] = 1 for the newly stored ones. */
+void		 engine_apply(struct engine *, const struct cw_event *ev,
+		    size_t n, const uint8_t *fresh);
+/* Metadata committed by PUT /v1/accounts/{id} (account_meta_decode JSON). */
+void		 engine_account_meta(struct engine *, const char *id,
+		    const char *json);
+
+/*
+ * The account API.  engine_account_json: the account as a new JSON
+ * string, NULL if unknown.  engine_list_json: the risk list for the
+ * query parameters (NULL when absent); NULL with *err set (a static
+ * message) when a parameter is invalid.  The caller frees the strings.
+ */
+char		*engine_account_json(struct engine *, const char *id);
+struct engine_list_query {
+	const char	*status;
+	const char	*owner;
+	const char	*segment;
+	const char	*sort;
+	const char	*limit;
+	const char	*cursor;
+};
+char		*engine_list_json(struct engine *,
+		    const struct engine_list_query *, const char **err);
+
+#endif
