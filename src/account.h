@@ -52,6 +52,7 @@ struct account {
 	uint8_t		 scores[ACCOUNT_SCORE_DAYS]; /* [i] = day score_day - i */
 	int32_t		 score_day;
 	uint8_t		 score_dirty;	/* today's score not yet stored */
+	uint8_t		 score_queued;	/* in the engine's score queue */
 };
 
 struct account_table {

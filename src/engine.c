@@ -50,6 +50,8 @@ struct engine {
 	size_t			 sweep_pos;
 	int			 sweeping;
 
+	struct account		**scoreq;	/* today's score changed */
+	size_t			 nscoreq, capscoreq;
 	struct account		**scoring;	/* scores in flight */
 	size_t			 nscoring;
 
@@ -59,6 +61,8 @@ struct engine {
 };
 
 static void	engine_sweep_start(struct engine *);
+static void	engine_queue_score(struct engine *, struct account *);
+static void	engine_flush_scores(struct engine *);
 
 static int64_t
 engine_now(void)
@@ -67,6 +71,24 @@ engine_now(void)
 }
 
 /* ---- evaluation ---- */
+
+/* Remember a changed daily score for the next flush (no table scan). */
+static void
+engine_queue_score(struct engine *e, struct account *a)
+{
+	struct account **q;
+	size_t cap;
+
+	if (e->nscoreq == e->capscoreq) {
+		cap = e->capscoreq ? e->capscoreq * 2 : 1024;
+		if ((q = realloc(e->scoreq, cap * sizeof(*q))) == NULL)
+			return;		/* stays dirty: queued next time */
+		e->scoreq = q;
+		e->capscoreq = cap;
+	}
+	a->score_queued = 1;
+	e->scoreq[e->nscoreq++] = a;
+}
 
 static void
 engine_evaluate(struct engine *e, struct account *a)
@@ -78,6 +100,8 @@ engine_evaluate(struct engine *e, struct account *a)
 	if (changed)
 		log_debug("engine: %s: score %d -> %d", a->id, a->prev_score,
 		    a->score);
+	if (a->score_dirty && !a->score_queued)
+		engine_queue_score(e, a);
 }
 
 static void
@@ -158,11 +182,15 @@ scores_done_cb(enum store_status st, void *arg)
 	size_t i;
 
 	if (st != STORE_OK)
-		for (i = 0; i < e->nscoring; i++)
-			e->scoring[i]->score_dirty = 1;	/* next sweep */
+		for (i = 0; i < e->nscoring; i++) {
+			e->scoring[i]->score_dirty = 1;	/* next flush */
+			engine_queue_score(e, e->scoring[i]);
+		}
 	free(e->scoring);
 	e->scoring = NULL;
 	e->nscoring = 0;
+	if (st == STORE_OK && e->nscoreq > 0)
+		engine_flush_scores(e);		/* the rest, batch by batch */
 }
 
 /* Store the day's changed scores (one statement, bounded). */
@@ -184,8 +212,9 @@ engine_flush_scores(struct engine *e)
 	if (ids == NULL || days == NULL || scores == NULL ||
 	    e->scoring == NULL)
 		goto done;
-	for (i = 0; i < e->table->count && n < SCORES_BATCH; i++) {
-		a = e->table->all[i];
+	while (e->nscoreq > 0 && n < SCORES_BATCH) {
+		a = e->scoreq[--e->nscoreq];
+		a->score_queued = 0;
 		if (!a->score_dirty)
 			continue;
 		ids[n] = a->id;
@@ -200,8 +229,10 @@ engine_flush_scores(struct engine *e)
 		ids[0] = NULL;	/* sent */
 		goto keep;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		e->scoring[i]->score_dirty = 1;
+		engine_queue_score(e, e->scoring[i]);
+	}
 done:
 	free(e->scoring);
 	e->scoring = NULL;
@@ -289,6 +320,7 @@ engine_free(struct engine *e)
 	event_free(e->ev_sweep);
 	event_free(e->ev_step);
 	free(e->dirty);
+	free(e->scoreq);
 	free(e->scoring);
 	account_table_free(e->table);
 	free(e);

@@ -7,7 +7,9 @@ change no signal, score or explanation."""
 import os
 import sys
 
-from lib import Daemon, check, eq
+import time
+
+from lib import Daemon, check, eq, sql
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tools"))
@@ -71,7 +73,7 @@ def snapshot(d):
 
 
 def test_histories_restart_and_risk_list():
-    with Daemon() as d:
+    with Daemon(extra="[signals]\ninterval = 1\n") as d:
         build_histories(d)
         for acct, want in EXPECTED.items():
             expect(d, acct, want)
@@ -136,8 +138,28 @@ def test_histories_restart_and_risk_list():
                                 token="reader")
         eq(st, 400, "bad status filter")
 
+        # Daily scores reach health_daily (the sweep runs every second
+        # here); a score from 7 days ago gives trend_7d.
+        want = {a: account(d, a)["health"]["score"]
+                for a in list(EXPECTED) + HEALTHY}
+        deadline = time.time() + 15
+        while True:
+            rows = dict((r[0], int(r[1])) for r in sql(
+                d.db, "SELECT account_id, score FROM health_daily "
+                "WHERE day = (now() AT TIME ZONE 'UTC')::date"))
+            if rows == want or time.time() > deadline:
+                break
+            time.sleep(0.3)
+        eq(rows, want, "today's scores in health_daily")
+        eq(account(d, "crm-new")["health"]["trend_7d"], None,
+           "no trend without a score 7 days ago")
+        sql(d.db, "INSERT INTO health_daily VALUES ('crm-new', "
+            "(now() AT TIME ZONE 'UTC')::date - 7, 90)")
+
         before = snapshot(d)
         d.restart()
         after = snapshot(d)
         for acct in before:
             eq(after[acct], before[acct], "%s after a restart" % acct)
+        eq(account(d, "crm-new")["health"]["trend_7d"],
+           want["crm-new"] - 90, "trend_7d after a restart")

@@ -1,0 +1,222 @@
+/*
+ * check_account.c -- unit tests for account.c: the table, metadata
+ * merging, and the evaluation state (since, previous score, daily score
+ * history).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "account.h"
+#include "event.h"
+#include "intern.h"
+#include "util.h"
+
+#define T0	(INT64_C(1795176000) * CW_USEC_PER_SEC)	/* 2026-11-20 */
+
+START_TEST(test_table_find_get_grow)
+{
+	struct account_table *t = account_table_new();
+	struct account *a, *b;
+	char id[32];
+	int i;
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_null(account_find(t, "acme"));
+	a = account_get(t, "acme");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_str_eq(a->id, "acme");
+	ck_assert_int_eq(a->seats, -1);
+	ck_assert_ptr_eq(account_get(t, "acme"), a);
+	ck_assert_ptr_eq(account_find(t, "acme"), a);
+	/* Past several rehashes every account is still found. */
+	for (i = 0; i < 5000; i++) {
+		snprintf(id, sizeof(id), "a-%d", i);
+		ck_assert_ptr_nonnull(account_get(t, id));
+	}
+	ck_assert_uint_eq(t->count, 5001);
+	for (i = 0; i < 5000; i += 499) {
+		snprintf(id, sizeof(id), "a-%d", i);
+		b = account_find(t, id);
+		ck_assert_ptr_nonnull(b);
+		ck_assert_str_eq(b->id, id);
+	}
+	ck_assert_ptr_eq(account_find(t, "acme"), a);
+	ck_assert_ptr_null(account_find(t, "a-5000"));
+	account_table_free(t);
+	account_table_free(NULL);
+}
+END_TEST
+
+START_TEST(test_meta_merge)
+{
+	struct account_table *t = account_table_new();
+	struct account *a = account_get(t, "acme");
+
+	ck_assert_int_eq(account_meta_apply(a, "{\"name\":\"Acme\","
+	    "\"seats\":300,\"owner\":\"alice\",\"onboarded_at\":"
+	    "\"2026-11-20T00:00:00.000000Z\",\"core_features\":[\"reports\","
+	    "\"api\"]}"), 0);
+	ck_assert_str_eq(a->name, "Acme");
+	ck_assert_int_eq(a->seats, 300);
+	ck_assert_str_eq(a->owner, "alice");
+	ck_assert(a->onboarded_at == T0 - 12 * 3600 * CW_USEC_PER_SEC ||
+	    a->onboarded_at != 0);
+	ck_assert_uint_eq(a->ncore, 2);
+	ck_assert_str_eq(intern_str(a->core[0]), "reports");
+	/* Absent keys keep their value; null clears. */
+	ck_assert_int_eq(account_meta_apply(a, "{\"owner\":null,"
+	    "\"seats\":12}"), 0);
+	ck_assert_str_eq(a->name, "Acme");
+	ck_assert_ptr_null(a->owner);
+	ck_assert_int_eq(a->seats, 12);
+	ck_assert_uint_eq(a->ncore, 2);
+	ck_assert_int_eq(account_meta_apply(a, "{\"core_features\":null}"), 0);
+	ck_assert_uint_eq(a->ncore, 0);
+	/* Malformed: refused, nothing changed. */
+	ck_assert_int_eq(account_meta_apply(a, "{\"name\":"), -1);
+	ck_assert_int_eq(account_meta_apply(a, "[1]"), -1);
+	ck_assert_str_eq(a->name, "Acme");
+	account_table_free(t);
+	intern_purge();
+}
+END_TEST
+
+static void
+login(struct account *a, int64_t ts)
+{
+	struct cw_event ev;
+	struct win_rules rules = { NULL, NULL };
+
+	memset(&ev, 0, sizeof(ev));
+	ev.id = (char *)"e";
+	ev.account_id = a->id;
+	ev.type = EV_LOGIN;
+	ev.ts = ts;
+	ev.user_id = (char *)"u1";
+	ev.props = (char *)"{}";
+	ev.p.is_champion = -1;
+	ck_assert_int_eq(window_apply(&a->w, &ev, &rules), 0);
+}
+
+START_TEST(test_evaluate_since_and_prev)
+{
+	struct account_table *t = account_table_new();
+	struct account *a = account_get(t, "acme");
+	struct sig_result out[SIG__COUNT];
+	struct sig_config cfg;
+	int changed, n, i, d;
+	uint32_t since;
+
+	ck_assert_int_eq(signal_config_defaults(&cfg), 0);
+	/* Logins every day from 100 to 20 days ago, then none. */
+	for (d = 100; d >= 20; d--)
+		login(a, T0 - (int64_t)d * CW_USEC_PER_DAY);
+	n = account_evaluate(a, &cfg, T0, out, &changed);
+	ck_assert(changed);
+	ck_assert_uint_eq(a->active & (1u << SIG_LOGIN_ABSENT),
+	    1u << SIG_LOGIN_ABSENT);
+	ck_assert_int_eq(a->score, score_compute(out, (size_t)n));
+	ck_assert_int_eq(a->prev_score, 100);
+	since = a->since[SIG_LOGIN_ABSENT];
+	ck_assert_uint_eq(since, (uint32_t)(T0 / CW_USEC_PER_SEC));
+
+	/* An hour later nothing changed: since is kept. */
+	account_evaluate(a, &cfg, T0 + 3600 * CW_USEC_PER_SEC, out, &changed);
+	ck_assert(!changed);
+	ck_assert_uint_eq(a->since[SIG_LOGIN_ABSENT], since);
+
+	/* A login today resolves login_absent: the previous state is kept
+	 * for the decomposition. */
+	login(a, T0 + 7200 * CW_USEC_PER_SEC);
+	n = account_evaluate(a, &cfg, T0 + 7200 * CW_USEC_PER_SEC, out,
+	    &changed);
+	ck_assert(changed);
+	for (i = 0; i < n; i++)
+		ck_assert_int_ne(out[i].id, SIG_LOGIN_ABSENT);
+	ck_assert_uint_eq(a->prev_active & (1u << SIG_LOGIN_ABSENT),
+	    1u << SIG_LOGIN_ABSENT);
+	{
+		struct score_item prev[SIG__COUNT];
+		size_t np = account_prev_items(a, prev), j, found = 0;
+
+		for (j = 0; j < np; j++)
+			if (prev[j].id == SIG_LOGIN_ABSENT) {
+				found = 1;
+				ck_assert_int_eq(prev[j].weight, 30);
+			}
+		ck_assert(found);
+	}
+	account_table_free(t);
+	signal_config_free(&cfg);
+	intern_purge();
+}
+END_TEST
+
+START_TEST(test_score_history)
+{
+	struct account_table *t = account_table_new();
+	struct account *a = account_get(t, "acme");
+	struct sig_result out[SIG__COUNT];
+	struct sig_config cfg;
+	int32_t today = window_day(T0);
+	int changed;
+
+	ck_assert_int_eq(signal_config_defaults(&cfg), 0);
+	ck_assert_int_eq(account_score_on(a, today), -1);
+	account_score_restore(a, today - 7, 90);
+	account_score_restore(a, today - 1, 80);
+	ck_assert_int_eq(account_score_on(a, today - 7), 90);
+	ck_assert_int_eq(account_score_on(a, today - 1), 80);
+	ck_assert_int_eq(account_score_on(a, today - 8), -1);
+	account_evaluate(a, &cfg, T0, out, &changed);
+	ck_assert_int_eq(account_score_on(a, today), a->score);
+	ck_assert_int_eq(account_score_on(a, today - 7), 90);
+	ck_assert(a->score_dirty);
+	/* A day later the history shifts by one: 8 days are kept, so the
+	 * score of today - 7 is gone and today - 1 is still there. */
+	a->score_dirty = 0;
+	account_evaluate(a, &cfg, T0 + CW_USEC_PER_DAY, out, &changed);
+	ck_assert_int_eq(account_score_on(a, today - 7), -1);
+	ck_assert_int_eq(account_score_on(a, today - 1), 80);
+	ck_assert_int_eq(account_score_on(a, today + 1), a->score);
+	ck_assert(a->score_dirty);
+	/* Eight days on, only the new day is known. */
+	account_evaluate(a, &cfg, T0 + 9 * CW_USEC_PER_DAY, out, &changed);
+	ck_assert_int_eq(account_score_on(a, today - 1), -1);
+	ck_assert_int_eq(account_score_on(a, today + 1), -1);
+	ck_assert_int_eq(account_score_on(a, today + 9), a->score);
+	account_table_free(t);
+	signal_config_free(&cfg);
+	intern_purge();
+}
+END_TEST
+
+static Suite *
+account_suite(void)
+{
+	Suite *s = suite_create("account");
+	TCase *tc = tcase_create("account");
+
+	tcase_add_test(tc, test_table_find_get_grow);
+	tcase_add_test(tc, test_meta_merge);
+	tcase_add_test(tc, test_evaluate_since_and_prev);
+	tcase_add_test(tc, test_score_history);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(account_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
