@@ -7,8 +7,11 @@
  * are set in config_defaults(); the signals' come from signal.c's table.
  * A [signal:NAME] section's keys are the common ones (signal_keys) plus
  * that signal's thresholds, from the same table (signal_open builds
- * them).  Problems are counted and written as "path:line: message";
- * parsing goes on after one so that a single run shows them all.
+ * them).  A [receiver:NAME]'s keys depend on its type (receiver_types);
+ * the receivers that [route:NAME] and [digest] name are checked once the
+ * whole file is read (check_receiver_refs).  Problems are counted and
+ * written as "path:line: message"; parsing goes on after one so that a
+ * single run shows them all.
  *
  * libinih only reports the first syntax error, has no line numbers in the
  * Debian build (INI_HANDLER_LINENO is 0), treats indented lines as
@@ -34,18 +37,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ini.h>
 
+#include "alert.h"
 #include "cwconfig.h"
 #include "log.h"
 #include "signal.h"
 #include "util.h"
 
-#define CFG_TOKEN_NAME_MAX	64
+#define CFG_TOKEN_NAME_MAX	64	/* also receiver and route names */
 #define CFG_SECRET_MIN		8
 #define CFG_SECRET_FILE_MAX	4096
 #define CFG_HOST_MAX		256
+#define CFG_DURATION_MAX	31536000	/* s: 365 days */
+#define CFG_RATE_MAX		1000.0		/* receiver messages/s */
+#define CFG_ZONEINFO		"/usr/share/zoneinfo"
+#define CFG_TZ_NAME_MAX		128
 
 struct cfg_parse;
 struct cfg_key;
@@ -59,6 +68,7 @@ enum cfg_type {
 	CFG_UINT,		/* unsigned in [min, max] */
 	CFG_U64,		/* uint64_t in [min, max] */
 	CFG_BOOL,		/* int: true/yes/on 1, false/no/off 0 */
+	CFG_DURATION,		/* int64_t us; [min, max] in s; "90m", "7d" */
 	CFG_FN			/* the setter does it all */
 };
 
@@ -101,6 +111,7 @@ struct cfg_parse {
 	char			 secname[16 + CFG_TOKEN_NAME_MAX];
 	int			 sec_line;
 	uint64_t		 seen;		/* bit per key index, <= 64 */
+	int			 key_line[64];	/* where each seen key is */
 	unsigned		 fixed_seen;	/* bit per section index */
 
 	/* The [token:NAME] being read: where its secret came from. */
@@ -111,6 +122,10 @@ struct cfg_parse {
 	int			 sig_id;
 	struct cfg_key		 sig_keys[4 + SIG_MAX_THRESHOLDS];
 	uint32_t		 sig_seen;	/* bit per enum sig_id */
+
+	/* Lines of the receivers keys, checked at the end of the file. */
+	int			*route_line;	/* per cfg->routes[i] */
+	int			 digest_line;
 };
 
 static int	set_listen(struct cfg_parse *, const struct cfg_key *, void *,
@@ -133,10 +148,32 @@ static int	set_threshold(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
 static void	*signal_open(struct cfg_parse *, const char *);
 static void	 signal_close(struct cfg_parse *);
+static int	set_receiver_type(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
+static int	set_url(struct cfg_parse *, const struct cfg_key *, void *,
+		    const char *);
+static int	set_rate(struct cfg_parse *, const struct cfg_key *, void *,
+		    const char *);
+static void	*receiver_open(struct cfg_parse *, const char *);
+static void	 receiver_close(struct cfg_parse *);
+static int	set_matcher(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
+static int	set_names(struct cfg_parse *, const struct cfg_key *, void *,
+		    const char *);
+static void	*route_open(struct cfg_parse *, const char *);
+static void	 route_close(struct cfg_parse *);
+static int	set_digest_at(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
+static int	set_timezone(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
+static void	 digest_close(struct cfg_parse *);
+static void	 strv_free(char **);
 
 #define CFG_OFF(f)	offsetof(struct cw_config, f)
 #define TOK_OFF(f)	offsetof(struct cw_token, f)
 #define SIG_OFF(f)	offsetof(struct sig_params, f)
+#define RCV_OFF(f)	offsetof(struct cw_receiver, f)
+#define ROUTE_OFF(f)	offsetof(struct alert_route, f)
 
 static const struct cfg_key server_keys[] = {
 	{ "listen", CFG_FN, CFG_OFF(listen), 0, 0, set_listen },
@@ -195,6 +232,59 @@ static const struct cfg_key signal_keys[] = {
 	{ "play", CFG_STRING, SIG_OFF(play), 0, 0, NULL },
 };
 
+static const struct cfg_key alerts_keys[] = {
+	{ "resolve_after", CFG_DURATION, CFG_OFF(alerts.resolve_after),
+	    0, CFG_DURATION_MAX, NULL },
+	{ "repeat_interval", CFG_DURATION, CFG_OFF(alerts.repeat_interval),
+	    60, CFG_DURATION_MAX, NULL },
+};
+
+/*
+ * Every [receiver:NAME] key; which of the URL and secret keys a receiver
+ * may use depends on its type (receiver_types).  webhook_url and url
+ * both fill url.
+ */
+static const struct cfg_key receiver_keys[] = {
+	{ "type", CFG_FN, RCV_OFF(type), 0, 0, set_receiver_type },
+	{ "webhook_url", CFG_FN, RCV_OFF(url), 0, 0, set_url },
+	{ "url", CFG_FN, RCV_OFF(url), 0, 0, set_url },
+	{ "secret", CFG_FN, RCV_OFF(secret), 0, 0, set_secret },
+	{ "secret_file", CFG_FN, RCV_OFF(secret), 0, 0, set_secret_file },
+	{ "timeout", CFG_UINT, RCV_OFF(timeout), 1, 300, NULL },
+	{ "rate", CFG_FN, RCV_OFF(rate), 0, 0, set_rate },
+	{ "burst", CFG_UINT, RCV_OFF(burst), 1, 1000, NULL },
+};
+
+/* The receiver types: their URL key, whether they sign, pacing defaults. */
+static const struct {
+	const char	*name;
+	const char	*url_key;	/* required; NULL: no URL */
+	int		 secret;	/* secret / secret_file allowed */
+	double		 rate;		/* default messages/s */
+	unsigned	 burst;		/* default burst */
+} receiver_types[] = {
+	[CW_RECEIVER_SLACK] = { "slack", "webhook_url", 0, 1.0, 3 },
+	[CW_RECEIVER_WEBHOOK] = { "webhook", "url", 1, 10.0, 10 },
+	[CW_RECEIVER_LOG] = { "log", NULL, 0, 10.0, 10 },
+};
+
+static const struct cfg_key route_keys[] = {
+	{ "category", CFG_FN, ROUTE_OFF(category), 0, 0, set_matcher },
+	{ "severity", CFG_FN, ROUTE_OFF(severity), 0, 0, set_matcher },
+	{ "signal", CFG_FN, ROUTE_OFF(signal), 0, 0, set_matcher },
+	{ "segment", CFG_STRING, ROUTE_OFF(segment), 0, 0, NULL },
+	{ "owner", CFG_STRING, ROUTE_OFF(owner), 0, 0, NULL },
+	{ "receivers", CFG_FN, ROUTE_OFF(receivers), 0, 0, set_names },
+	{ "continue", CFG_BOOL, ROUTE_OFF(cont), 0, 0, NULL },
+};
+
+static const struct cfg_key digest_keys[] = {
+	{ "at", CFG_FN, CFG_OFF(digest), 0, 0, set_digest_at },
+	{ "timezone", CFG_FN, CFG_OFF(digest.timezone), 0, 0, set_timezone },
+	{ "receivers", CFG_FN, CFG_OFF(digest.receivers), 0, 0, set_names },
+	{ "top", CFG_UINT, CFG_OFF(digest.top), 1, 100, NULL },
+};
+
 #define NKEYS(t)	(sizeof(t) / sizeof((t)[0]))
 
 static const struct cfg_section cfg_sections[] = {
@@ -206,6 +296,11 @@ static const struct cfg_section cfg_sections[] = {
 	{ "token:", token_keys, NKEYS(token_keys), token_open, token_close },
 	{ "signals", signals_keys, NKEYS(signals_keys), NULL, NULL },
 	{ "signal:", NULL, 0, signal_open, signal_close },
+	{ "alerts", alerts_keys, NKEYS(alerts_keys), NULL, NULL },
+	{ "receiver:", receiver_keys, NKEYS(receiver_keys), receiver_open,
+	    receiver_close },
+	{ "route:", route_keys, NKEYS(route_keys), route_open, route_close },
+	{ "digest", digest_keys, NKEYS(digest_keys), NULL, digest_close },
 };
 
 static const struct {
@@ -304,10 +399,38 @@ config_defaults(struct cw_config *cfg)
 	if (signal_config_defaults(&cfg->signals) == -1)
 		return -1;
 
+	cfg->alerts.resolve_after = 3600 * CW_USEC_PER_SEC;
+	cfg->alerts.repeat_interval = 7 * CW_USEC_PER_DAY;
+
+	/* Receivers and routes: none.  Their keys' defaults: see below. */
+	cfg->receivers = NULL;
+	cfg->nreceivers = 0;
+	cfg->routes = NULL;
+	cfg->nroutes = 0;
+
+	cfg->digest.enabled = 0;	/* set from receivers at the end */
+	cfg->digest.hour = 9;
+	cfg->digest.minute = 0;
+	cfg->digest.timezone = strdup("UTC");
+	cfg->digest.receivers = calloc(1, sizeof(char *));
+	cfg->digest.top = 10;
+
 	if (cfg->listen == NULL || cfg->db_url == NULL ||
-	    cfg->spool_dir == NULL)
+	    cfg->spool_dir == NULL || cfg->digest.timezone == NULL ||
+	    cfg->digest.receivers == NULL)
 		return -1;
 	return 0;
+}
+
+/*
+ * The defaults of a new [receiver:NAME]; rate and burst depend on the
+ * type and are set when the section ends (receiver_types).
+ */
+static void
+receiver_defaults(struct cw_receiver *r)
+{
+	r->type = -1;		/* none yet: type is required */
+	r->timeout = 10;
 }
 
 void
@@ -323,6 +446,24 @@ config_free(struct cw_config *cfg)
 	}
 	free(cfg->tokens);
 	signal_config_free(&cfg->signals);
+	for (i = 0; i < cfg->nreceivers; i++) {
+		free(cfg->receivers[i].name);
+		secret_free(cfg->receivers[i].url);
+		secret_free(cfg->receivers[i].secret);
+	}
+	free(cfg->receivers);
+	for (i = 0; i < cfg->nroutes; i++) {
+		free(cfg->routes[i].name);
+		free(cfg->routes[i].category);
+		free(cfg->routes[i].severity);
+		free(cfg->routes[i].signal);
+		free(cfg->routes[i].segment);
+		free(cfg->routes[i].owner);
+		strv_free(cfg->routes[i].receivers);
+	}
+	free(cfg->routes);
+	free(cfg->digest.timezone);
+	strv_free(cfg->digest.receivers);
 	free(cfg->path);
 	free(cfg->listen);
 	free(cfg->db_url);
@@ -404,20 +545,37 @@ set_log_level(struct cfg_parse *p, const struct cfg_key *k, void *base,
 	return 0;
 }
 
-/* Whether the section being read has set the key. */
+/* The index of a key of the section being read, or -1. */
 static int
-key_seen(const struct cfg_parse *p, const char *name)
+key_index(const struct cfg_parse *p, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < p->nkeys; i++)
 		if (strcmp(p->keys[i].name, name) == 0)
-			return (p->seen & (UINT64_C(1) << i)) != 0;
-	return 0;
+			return (int)i;
+	return -1;
+}
+
+/* Whether the section being read has set the key. */
+static int
+key_seen(const struct cfg_parse *p, const char *name)
+{
+	int i;
+
+	return (i = key_index(p, name)) != -1 &&
+	    (p->seen & (UINT64_C(1) << i)) != 0;
+}
+
+/* The line where the section being read set the key; 0 if it did not. */
+static int
+key_line(const struct cfg_parse *p, const char *name)
+{
+	return key_seen(p, name) ? p->key_line[key_index(p, name)] : 0;
 }
 
 /*
- * Both secret keys: only one of them per token.  Presence counts, even
+ * Both secret keys: only one of them per token or receiver.  Presence counts, even
  * when the other one's value was bad (and reported).
  */
 static int
@@ -550,8 +708,9 @@ set_scopes(struct cfg_parse *p, const struct cfg_key *k, void *base,
 	return rv;
 }
 
+/* A token, receiver or route name: 1 to 64 of A-Z a-z 0-9 _ . - */
 static int
-token_name_valid(const char *name)
+cfg_name_valid(const char *name)
 {
 	size_t len;
 
@@ -562,25 +721,39 @@ token_name_valid(const char *name)
 	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == len;
 }
 
+/*
+ * The NAME of a new [KIND:NAME] section: valid, and not taken by an
+ * earlier section of the kind.  1, or 0 (reported).
+ */
+static int
+section_name_ok(struct cfg_parse *p, const char *kind, const char *name,
+    int taken)
+{
+	if (!cfg_name_valid(name)) {
+		cfg_err(p, p->lineno, "bad %s name in [%s:%s]: use 1 to %d "
+		    "characters of A-Z a-z 0-9 _ . -", kind, kind, name,
+		    CFG_TOKEN_NAME_MAX);
+		return 0;
+	}
+	if (taken) {
+		cfg_err(p, p->lineno, "duplicate section [%s:%s]", kind, name);
+		return 0;
+	}
+	return 1;
+}
+
 static void *
 token_open(struct cfg_parse *p, const char *name)
 {
 	struct cw_config *cfg = p->cfg;
 	struct cw_token *t;
 	size_t i;
+	int taken = 0;
 
-	if (!token_name_valid(name)) {
-		cfg_err(p, p->lineno, "bad token name in [token:%s]: use 1 to "
-		    "%d characters of A-Z a-z 0-9 _ . -", name,
-		    CFG_TOKEN_NAME_MAX);
-		return NULL;
-	}
 	for (i = 0; i < cfg->ntokens; i++)
-		if (strcmp(cfg->tokens[i].name, name) == 0) {
-			cfg_err(p, p->lineno, "duplicate section [token:%s]",
-			    name);
-			return NULL;
-		}
+		taken |= strcmp(cfg->tokens[i].name, name) == 0;
+	if (!section_name_ok(p, "token", name, taken))
+		return NULL;
 	t = reallocarray(cfg->tokens, cfg->ntokens + 1, sizeof(*t));
 	if (t == NULL) {
 		cfg_err(p, p->lineno, "out of memory");
@@ -640,16 +813,14 @@ strv_free(char **v)
 }
 
 /*
- * "a, B c,d" -> {"a", "b c", "d", NULL}: a comma-separated list, each
- * item trimmed and lower-cased (ASCII only: the window rules match
- * case-insensitively on lower-cased text).  An empty value is an empty
- * list; an empty item is an error.
+ * "a, B c,d" -> {"a", "B c", "d", NULL} in *out: a comma-separated list,
+ * each item trimmed, and lower-cased (ASCII only) if lower is set.  An
+ * empty value is an empty list; an empty item is an error.
  */
 static int
-set_list(struct cfg_parse *p, const struct cfg_key *k, void *base,
-    const char *value)
+list_split(struct cfg_parse *p, const struct cfg_key *k, const char *value,
+    int lower, char ***out)
 {
-	char ***dst = (char ***)((char *)base + k->off);
 	const char *s, *e, *end;
 	char **v, *item;
 	size_t n = 0, i, len;
@@ -684,7 +855,7 @@ set_list(struct cfg_parse *p, const struct cfg_key *k, void *base,
 			rv = -1;
 			break;
 		}
-		for (len = 0; item[len] != '\0'; len++)
+		for (len = 0; lower && item[len] != '\0'; len++)
 			if (item[len] >= 'A' && item[len] <= 'Z')
 				item[len] += 'a' - 'A';
 		v[i] = item;
@@ -696,6 +867,23 @@ set_list(struct cfg_parse *p, const struct cfg_key *k, void *base,
 		free(v);
 		return -1;
 	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * A list of text the window rules match case-insensitively: items are
+ * lower-cased (see list_split).
+ */
+static int
+set_list(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	char ***dst = (char ***)((char *)base + k->off);
+	char **v;
+
+	if (list_split(p, k, value, 1, &v) == -1)
+		return -1;
 	strv_free(*dst);
 	*dst = v;
 	return 0;
@@ -828,6 +1016,430 @@ signal_close(struct cfg_parse *p)
 		cfg_err(p, p->sec_line, "[%s]: %s", p->secname, why);
 }
 
+/* ---- [alerts] ---- */
+
+static const struct {
+	char		 unit;
+	uint64_t	 secs;
+} duration_units[] = {
+	{ 's', 1 },
+	{ 'm', 60 },
+	{ 'h', 3600 },
+	{ 'd', 86400 },
+};
+
+/*
+ * A duration: a whole number of seconds, or of the unit after it
+ * ("90m", "7d").  Stores it in seconds if it is in [min, max] seconds.
+ */
+static int
+parse_duration(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char num[24];
+	uint64_t mult = 1, v;
+	size_t i, len;
+
+	len = strlen(s);
+	for (i = 0; len > 0 && i < NKEYS(duration_units); i++)
+		if (s[len - 1] == duration_units[i].unit) {
+			mult = duration_units[i].secs;
+			len--;
+			break;
+		}
+	if (len == 0 || len >= sizeof(num))
+		return -1;
+	memcpy(num, s, len);
+	num[len] = '\0';
+	/* v <= max keeps v * mult far from overflow. */
+	if (util_parse_u64(num, 0, max, &v) == -1)
+		return -1;
+	v *= mult;
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ---- [receiver:NAME] ---- */
+
+static int
+set_receiver_type(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS(receiver_types); i++)
+		if (strcmp(receiver_types[i].name, value) == 0) {
+			*(int *)((char *)base + k->off) = (int)i;
+			return 0;
+		}
+	cfg_err(p, p->lineno, "%s: must be slack, webhook or log", k->name);
+	return -1;
+}
+
+/*
+ * An http:// or https:// URL with a host, without white space or
+ * control characters.  Never echoed: a Slack webhook URL is a secret.
+ */
+static int
+set_url(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	char **dst = (char **)((char *)base + k->off);
+	const unsigned char *c;
+	const char *host;
+	char *d;
+
+	if (strncasecmp(value, "https://", 8) == 0)
+		host = value + 8;
+	else if (strncasecmp(value, "http://", 7) == 0)
+		host = value + 7;
+	else
+		host = NULL;
+	for (c = (const unsigned char *)value; *c != '\0'; c++)
+		if (*c <= ' ' || *c == 0x7f)
+			host = NULL;
+	if (host == NULL || *host == '\0' || strchr("/?#", *host) != NULL) {
+		cfg_err(p, p->lineno, "%s: must be an http:// or https:// URL",
+		    k->name);
+		return -1;
+	}
+	if ((d = cfg_strdup(p, value)) == NULL)
+		return -1;
+	secret_free(*dst);
+	*dst = d;
+	return 0;
+}
+
+/* Messages per second: a decimal number, > 0. */
+static int
+set_rate(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	double v;
+
+	if (parse_decimal(value, &v) == -1 || v <= 0 || v > CFG_RATE_MAX) {
+		cfg_err(p, p->lineno, "%s: must be a number of messages per "
+		    "second, more than 0 and at most %g", k->name,
+		    CFG_RATE_MAX);
+		return -1;
+	}
+	*(double *)((char *)base + k->off) = v;
+	return 0;
+}
+
+static void *
+receiver_open(struct cfg_parse *p, const char *name)
+{
+	struct cw_config *cfg = p->cfg;
+	struct cw_receiver *r;
+	size_t i;
+	int taken = 0;
+
+	for (i = 0; i < cfg->nreceivers; i++)
+		taken |= strcmp(cfg->receivers[i].name, name) == 0;
+	if (!section_name_ok(p, "receiver", name, taken))
+		return NULL;
+	r = reallocarray(cfg->receivers, cfg->nreceivers + 1, sizeof(*r));
+	if (r == NULL) {
+		cfg_err(p, p->lineno, "out of memory");
+		return NULL;
+	}
+	cfg->receivers = r;
+	r = &cfg->receivers[cfg->nreceivers];
+	memset(r, 0, sizeof(*r));
+	receiver_defaults(r);
+	if ((r->name = cfg_strdup(p, name)) == NULL)
+		return NULL;
+	cfg->nreceivers++;
+	p->secret_line = 0;
+	p->secret_key = NULL;
+	return r;
+}
+
+/*
+ * The checks that need the whole [receiver:NAME] section: its type, the
+ * keys that type takes, and the type's pacing defaults.
+ */
+static void
+receiver_close(struct cfg_parse *p)
+{
+	static const char *const url_keys[] = { "webhook_url", "url" };
+	static const char *const secret_keys[] = { "secret", "secret_file" };
+	struct cw_receiver *r = p->base;
+	const char *tname, *want;
+	size_t i;
+
+	if (!key_seen(p, "type")) {
+		cfg_err(p, p->sec_line, "[%s]: type is required", p->secname);
+		return;
+	}
+	if (r->type < 0)
+		return;		/* a bad type, reported */
+	tname = receiver_types[r->type].name;
+	want = receiver_types[r->type].url_key;
+	for (i = 0; i < NKEYS(url_keys); i++)
+		if (key_seen(p, url_keys[i]) &&
+		    (want == NULL || strcmp(want, url_keys[i]) != 0))
+			cfg_err(p, key_line(p, url_keys[i]), "%s: not a key of "
+			    "type %s receivers", url_keys[i], tname);
+	if (want != NULL && !key_seen(p, want))
+		cfg_err(p, p->sec_line, "[%s]: type %s needs %s", p->secname,
+		    tname, want);
+	for (i = 0; i < NKEYS(secret_keys); i++)
+		if (key_seen(p, secret_keys[i]) &&
+		    !receiver_types[r->type].secret)
+			cfg_err(p, key_line(p, secret_keys[i]), "%s: not a key "
+			    "of type %s receivers", secret_keys[i], tname);
+	if (!key_seen(p, "rate"))
+		r->rate = receiver_types[r->type].rate;
+	if (!key_seen(p, "burst"))
+		r->burst = receiver_types[r->type].burst;
+}
+
+/* ---- [route:NAME] ---- */
+
+static int
+route_category_valid(const char *s)
+{
+	return signal_category_parse(s) != -1 ||
+	    strcmp(s, alert_category_name(ALERT_HEALTH_DEGRADED)) == 0;
+}
+
+static int
+route_severity_valid(const char *s)
+{
+	return severity_parse(s) != -1;
+}
+
+static int
+route_signal_valid(const char *s)
+{
+	return alert_signal_find(s) != -1;
+}
+
+/* The route matchers that take one of a fixed set of values. */
+static const struct {
+	const char	*key;
+	int		 (*valid)(const char *);
+	const char	*want;
+} route_matchers[] = {
+	{ "category", route_category_valid,
+	    "support, org, competitor, usage, engagement or health" },
+	{ "severity", route_severity_valid, "info, warning or critical" },
+	{ "signal", route_signal_valid,
+	    "the name of a signal or health_degraded" },
+};
+
+static int
+set_matcher(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS(route_matchers); i++)
+		if (strcmp(route_matchers[i].key, k->name) == 0)
+			break;
+	if (i == NKEYS(route_matchers))
+		return -1;	/* not reached: every CFG_FN key has a row */
+	if (!route_matchers[i].valid(value)) {
+		cfg_err(p, p->lineno, "%s: must be %s", k->name,
+		    route_matchers[i].want);
+		return -1;
+	}
+	return cfg_set_string(p, (char **)((char *)base + k->off), value);
+}
+
+/*
+ * Receiver names, comma-separated, as written (names are
+ * case-sensitive).  Whether they exist is checked at the end of the
+ * file (check_receiver_refs); an empty list is for the caller to judge.
+ */
+static int
+set_names(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	char ***dst = (char ***)((char *)base + k->off);
+	char **v;
+	size_t i;
+
+	if (list_split(p, k, value, 0, &v) == -1)
+		return -1;
+	for (i = 0; v[i] != NULL; i++)
+		if (!cfg_name_valid(v[i])) {
+			cfg_err(p, p->lineno, "%s: each item must be a "
+			    "receiver name: 1 to %d characters of A-Z a-z "
+			    "0-9 _ . -", k->name, CFG_TOKEN_NAME_MAX);
+			strv_free(v);
+			return -1;
+		}
+	strv_free(*dst);
+	*dst = v;
+	return 0;
+}
+
+static void *
+route_open(struct cfg_parse *p, const char *name)
+{
+	struct cw_config *cfg = p->cfg;
+	struct alert_route *r;
+	size_t i;
+	int *lines, taken = 0;
+
+	for (i = 0; i < cfg->nroutes; i++)
+		taken |= strcmp(cfg->routes[i].name, name) == 0;
+	if (!section_name_ok(p, "route", name, taken))
+		return NULL;
+	lines = reallocarray(p->route_line, cfg->nroutes + 1, sizeof(*lines));
+	if (lines == NULL) {
+		cfg_err(p, p->lineno, "out of memory");
+		return NULL;
+	}
+	p->route_line = lines;
+	r = reallocarray(cfg->routes, cfg->nroutes + 1, sizeof(*r));
+	if (r == NULL) {
+		cfg_err(p, p->lineno, "out of memory");
+		return NULL;
+	}
+	cfg->routes = r;
+	r = &cfg->routes[cfg->nroutes];
+	memset(r, 0, sizeof(*r));	/* no matchers, continue = false */
+	if ((r->name = cfg_strdup(p, name)) == NULL)
+		return NULL;
+	lines[cfg->nroutes] = p->lineno;
+	cfg->nroutes++;
+	return r;
+}
+
+static void
+route_close(struct cfg_parse *p)
+{
+	struct alert_route *r = p->base;
+
+	if (!key_seen(p, "receivers")) {
+		cfg_err(p, p->sec_line, "[%s]: receivers is required",
+		    p->secname);
+		return;
+	}
+	p->route_line[r - p->cfg->routes] = key_line(p, "receivers");
+	if (r->receivers != NULL && r->receivers[0] == NULL)
+		cfg_err(p, key_line(p, "receivers"), "receivers: name one or "
+		    "more [receiver:NAME] sections");
+}
+
+/* ---- [digest] ---- */
+
+/* "HH:MM", two digits each, 00:00 to 23:59. */
+static int
+set_digest_at(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	struct cw_digest *d = (struct cw_digest *)((char *)base + k->off);
+	const char *c = value;
+	int h, m;
+
+	if (strlen(c) != 5 || !isdigit((unsigned char)c[0]) ||
+	    !isdigit((unsigned char)c[1]) || c[2] != ':' ||
+	    !isdigit((unsigned char)c[3]) || !isdigit((unsigned char)c[4]) ||
+	    (h = (c[0] - '0') * 10 + c[1] - '0') > 23 ||
+	    (m = (c[3] - '0') * 10 + c[4] - '0') > 59) {
+		cfg_err(p, p->lineno, "%s: must be a time of day as HH:MM, "
+		    "from 00:00 to 23:59", k->name);
+		return -1;
+	}
+	d->hour = h;
+	d->minute = m;
+	return 0;
+}
+
+/*
+ * Whether name is a time zone of the system's database: a relative path
+ * of A-Z a-z 0-9 _ + - . / whose components are not empty and do not
+ * begin with '.' (so no "..", no absolute path), naming a TZif file
+ * under CFG_ZONEINFO.
+ */
+static int
+tz_valid(const char *name)
+{
+	char path[sizeof(CFG_ZONEINFO) + 1 + CFG_TZ_NAME_MAX], magic[4];
+	const char *c;
+	FILE *fp;
+	size_t n, len;
+
+	len = strlen(name);
+	if (len == 0 || len > CFG_TZ_NAME_MAX ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_+-./") != len)
+		return 0;
+	for (c = name; *c != '\0'; c++)
+		if ((c == name || c[-1] == '/') && (*c == '/' || *c == '.'))
+			return 0;
+	if (name[len - 1] == '/')
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", CFG_ZONEINFO, name);
+	if ((fp = fopen(path, "re")) == NULL)
+		return 0;
+	n = fread(magic, 1, sizeof(magic), fp);
+	fclose(fp);
+	return n == sizeof(magic) && memcmp(magic, "TZif", 4) == 0;
+}
+
+/*
+ * A zoneinfo name.  "UTC", the default, needs no file: the default must
+ * hold where the time zone database is not installed.
+ */
+static int
+set_timezone(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	if (strcmp(value, "UTC") != 0 && !tz_valid(value)) {
+		cfg_err(p, p->lineno, "%s: must be a time zone of "
+		    CFG_ZONEINFO ", such as Asia/Tokyo or UTC", k->name);
+		return -1;
+	}
+	return cfg_set_string(p, (char **)((char *)base + k->off), value);
+}
+
+static void
+digest_close(struct cfg_parse *p)
+{
+	p->digest_line = key_line(p, "receivers");
+}
+
+/* ---- after the whole file ---- */
+
+static void
+receiver_refs(struct cfg_parse *p, int line, const char *section,
+    char **names)
+{
+	for (; names != NULL && *names != NULL; names++)
+		if (config_find_receiver(p->cfg, *names) == NULL)
+			cfg_err(p, line, "receivers: unknown receiver \"%s\" "
+			    "in [%s]", *names, section);
+}
+
+/*
+ * Every receiver a route or the digest names must have a [receiver:NAME]
+ * section, wherever it is in the file.  Reported at the receivers key.
+ */
+static void
+check_receiver_refs(struct cfg_parse *p)
+{
+	struct cw_config *cfg = p->cfg;
+	char section[16 + CFG_TOKEN_NAME_MAX];
+	size_t i;
+
+	for (i = 0; i < cfg->nroutes; i++) {
+		snprintf(section, sizeof(section), "route:%s",
+		    cfg->routes[i].name);
+		receiver_refs(p, p->route_line[i], section,
+		    cfg->routes[i].receivers);
+	}
+	receiver_refs(p, p->digest_line, "digest", cfg->digest.receivers);
+	cfg->digest.enabled = cfg->digest.receivers != NULL &&
+	    cfg->digest.receivers[0] != NULL;
+}
+
 static void
 section_end(struct cfg_parse *p)
 {
@@ -942,6 +1554,17 @@ cfg_set(struct cfg_parse *p, const struct cfg_key *k, const char *value)
 		else
 			*(uint64_t *)field = v;
 		return 0;
+	case CFG_DURATION:
+		if (parse_duration(value, k->min, k->max, &v) == -1) {
+			cfg_err(p, p->lineno, "%s: must be from %llu to %llu "
+			    "seconds, as a whole number with an optional unit "
+			    "s, m, h or d (\"90m\", \"7d\")", k->name,
+			    (unsigned long long)k->min,
+			    (unsigned long long)k->max);
+			return -1;
+		}
+		*(int64_t *)field = (int64_t)v * CW_USEC_PER_SEC;
+		return 0;
 	case CFG_BOOL:
 		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 ||
 		    strcmp(value, "on") == 0)
@@ -995,6 +1618,7 @@ cfg_handler(void *arg, const char *section, const char *name,
 		return 1;
 	}
 	p->seen |= bit;
+	p->key_line[i] = p->lineno;
 	if ((value = cfg_expand(p, k, value)) != NULL)
 		cfg_set(p, k, value);
 	return 1;	/* carry on: every problem is counted */
@@ -1134,6 +1758,8 @@ config_load(const char *path, FILE *errs, struct cw_config **out)
 	}
 	rv = ini_parse_stream(cfg_reader, &p, cfg_handler, &p);
 	section_end(&p);
+	check_receiver_refs(&p);
+	free(p.route_line);
 	if (p.read_errno != 0)
 		cfg_err(&p, 0, "read error: %s", strerror(p.read_errno));
 	else if (rv == -2)
@@ -1180,4 +1806,25 @@ config_find_token(const struct cw_config *cfg, const char *secret,
 		found |= eq;
 	}
 	return (const struct cw_token *)match;
+}
+
+const struct cw_receiver *
+config_find_receiver(const struct cw_config *cfg, const char *name)
+{
+	size_t i;
+
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (i = 0; i < cfg->nreceivers; i++)
+		if (strcmp(cfg->receivers[i].name, name) == 0)
+			return &cfg->receivers[i];
+	return NULL;
+}
+
+const char *
+config_receiver_type_name(int type)
+{
+	if (type < 0 || (size_t)type >= NKEYS(receiver_types))
+		return NULL;
+	return receiver_types[type].name;
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "alert.h"
 #include "signal.h"
 
 #define CW_SCOPE_INGEST	0x01u
@@ -27,6 +28,32 @@ struct cw_token {
 	char		*name;		/* section name after "token:" */
 	char		*secret;	/* the bearer token; never logged */
 	unsigned	 scopes;	/* CW_SCOPE_* */
+};
+
+/* [receiver:NAME] types. */
+#define CW_RECEIVER_SLACK	0
+#define CW_RECEIVER_WEBHOOK	1
+#define CW_RECEIVER_LOG		2
+
+struct cw_receiver {
+	char		*name;		/* section name after "receiver:" */
+	int		 type;		/* CW_RECEIVER_* */
+	char		*url;		/* slack webhook_url, webhook url;
+					 * NULL for log; never logged */
+	char		*secret;	/* webhook signing secret or NULL */
+	unsigned	 timeout;	/* s per request, 10 */
+	double		 rate;		/* messages/s: slack 1, else 10 */
+	unsigned	 burst;		/* slack 3, else 10 */
+};
+
+/* [digest]: the morning list of the worst accounts per owner. */
+struct cw_digest {
+	int		 enabled;	/* receivers is not empty */
+	int		 hour, minute;	/* local time of day, 09:00 */
+	char		*timezone;	/* zoneinfo name, "UTC" */
+	char		**receivers;	/* names, NULL-terminated, may be
+					 * empty (then no digest) */
+	unsigned	 top;		/* accounts per owner, 10 */
 };
 
 struct cw_config {
@@ -62,6 +89,16 @@ struct cw_config {
 
 	/* [signals] and [signal:NAME]; defaults in signal.c */
 	struct sig_config signals;
+
+	/* [alerts]: us; resolve_after 1 h, repeat_interval 7 d */
+	struct alert_policy alerts;
+
+	/* [receiver:NAME], [route:NAME] (file order), [digest] */
+	struct cw_receiver *receivers;
+	size_t		 nreceivers;
+	struct alert_route *routes;
+	size_t		 nroutes;
+	struct cw_digest digest;
 };
 
 /*
@@ -78,6 +115,12 @@ void	config_free(struct cw_config *);
  */
 const struct cw_token *config_find_token(const struct cw_config *,
 	    const char *secret, size_t len);
+
+/* The receiver called name, or NULL. */
+const struct cw_receiver *config_find_receiver(const struct cw_config *,
+	    const char *name);
+/* "slack", "webhook", "log"; NULL if type is not a CW_RECEIVER_*. */
+const char *config_receiver_type_name(int type);
 
 /* Split "host:port" / "[v6]:port" into host and port; 0 or -1. */
 int	config_split_listen(const char *listen, char *host, size_t hostlen,

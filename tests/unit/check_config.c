@@ -17,11 +17,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "cwconfig.h"
 #include "log.h"
 #include "signal.h"
 
 #define DATA(f)		TEST_DATA_DIR "/" f
+#define USEC		INT64_C(1000000)
 #define CONF(f)		TEST_DATA_DIR "/../../../conf/" f
 
 static char tmp_path[256];
@@ -192,6 +194,22 @@ assert_signal_defaults(const struct sig_config *sc)
 		ck_assert_str_eq(sc->intent_patterns[i], intent[i]);
 }
 
+/* [alerts] and [digest] as they are by default; no receiver, no route. */
+static void
+assert_alert_defaults(const struct cw_config *cfg)
+{
+	ck_assert(cfg->alerts.resolve_after == 3600 * USEC);
+	ck_assert(cfg->alerts.repeat_interval == 7 * 86400 * USEC);
+	ck_assert_uint_eq(cfg->nreceivers, 0);
+	ck_assert_uint_eq(cfg->nroutes, 0);
+	ck_assert_int_eq(cfg->digest.enabled, 0);
+	ck_assert_int_eq(cfg->digest.hour, 9);
+	ck_assert_int_eq(cfg->digest.minute, 0);
+	ck_assert_str_eq(cfg->digest.timezone, "UTC");
+	ck_assert_uint_eq(strv_len(cfg->digest.receivers), 0);
+	ck_assert_uint_eq(cfg->digest.top, 10);
+}
+
 static void
 assert_defaults(const struct cw_config *cfg)
 {
@@ -212,6 +230,7 @@ assert_defaults(const struct cw_config *cfg)
 	ck_assert_int_eq(cfg->log_level, LOG_LVL_INFO);
 	ck_assert_uint_eq(cfg->ntokens, 0);
 	assert_signal_defaults(&cfg->signals);
+	assert_alert_defaults(cfg);
 }
 
 START_TEST(test_free_null)
@@ -1361,6 +1380,659 @@ START_TEST(test_signals_section)
 }
 END_TEST
 
+/* ---- [alerts], [receiver:NAME], [route:NAME], [digest] ---- */
+
+START_TEST(test_alerts_good)
+{
+	struct cw_config *cfg;
+	const struct cw_receiver *r;
+	const struct alert_route *rt;
+	char *errs;
+
+	ck_assert_int_eq(setenv("CW_TEST_HOOK_SECRET", "hook-secret-0003", 1),
+	    0);
+	ck_assert_int_eq(load(DATA("config-alerts.conf"), &cfg, &errs), 0);
+	free(errs);
+	unsetenv("CW_TEST_HOOK_SECRET");
+
+	ck_assert(cfg->alerts.resolve_after == 90 * 60 * USEC);
+	ck_assert(cfg->alerts.repeat_interval == 2 * 86400 * USEC);
+
+	/* Receivers in file order, with their types' defaults. */
+	ck_assert_uint_eq(cfg->nreceivers, 4);
+	r = &cfg->receivers[0];
+	ck_assert_str_eq(r->name, "cs-slack");
+	ck_assert_int_eq(r->type, CW_RECEIVER_SLACK);
+	ck_assert_str_eq(r->url,
+	    "https://hooks.slack.com/services/T000/B000/XXXX");
+	ck_assert_ptr_null(r->secret);
+	ck_assert_uint_eq(r->timeout, 5);
+	ck_assert(r->rate == 1.0);
+	ck_assert_uint_eq(r->burst, 3);
+	r = &cfg->receivers[1];
+	ck_assert_str_eq(r->name, "Ops.Hook_2");
+	ck_assert_int_eq(r->type, CW_RECEIVER_WEBHOOK);
+	ck_assert_str_eq(r->url, "http://127.0.0.1:9099/hook");
+	ck_assert_str_eq(r->secret, "hook-secret-0003");
+	ck_assert_uint_eq(r->timeout, 300);
+	ck_assert(r->rate == 2.5);
+	ck_assert_uint_eq(r->burst, 20);
+	r = &cfg->receivers[2];
+	ck_assert_str_eq(r->name, "audit");
+	ck_assert_int_eq(r->type, CW_RECEIVER_LOG);
+	ck_assert_ptr_null(r->url);
+	ck_assert_ptr_null(r->secret);
+	ck_assert_uint_eq(r->timeout, 10);
+	ck_assert(r->rate == 10.0);
+	ck_assert_uint_eq(r->burst, 10);
+	r = &cfg->receivers[3];
+	ck_assert_str_eq(r->name, "late");
+	ck_assert_int_eq(r->type, CW_RECEIVER_WEBHOOK);
+	ck_assert_str_eq(r->url, "HTTPS://example.com:8443/churn?x=1");
+	ck_assert_ptr_null(r->secret);
+	ck_assert_uint_eq(r->timeout, 10);
+	ck_assert(r->rate == 10.0);
+	ck_assert_uint_eq(r->burst, 10);
+
+	ck_assert_ptr_eq(config_find_receiver(cfg, "audit"),
+	    &cfg->receivers[2]);
+	ck_assert_ptr_null(config_find_receiver(cfg, "Audit"));
+	ck_assert_ptr_null(config_find_receiver(cfg, NULL));
+	ck_assert_ptr_null(config_find_receiver(NULL, "audit"));
+	ck_assert_str_eq(config_receiver_type_name(CW_RECEIVER_SLACK),
+	    "slack");
+	ck_assert_str_eq(config_receiver_type_name(CW_RECEIVER_WEBHOOK),
+	    "webhook");
+	ck_assert_str_eq(config_receiver_type_name(CW_RECEIVER_LOG), "log");
+	ck_assert_ptr_null(config_receiver_type_name(3));
+	ck_assert_ptr_null(config_receiver_type_name(-1));
+
+	/* Routes in file order. */
+	ck_assert_uint_eq(cfg->nroutes, 4);
+	rt = &cfg->routes[0];
+	ck_assert_str_eq(rt->name, "health");
+	ck_assert_str_eq(rt->category, "health");
+	ck_assert_ptr_null(rt->severity);
+	ck_assert_ptr_null(rt->signal);
+	ck_assert_ptr_null(rt->segment);
+	ck_assert_ptr_null(rt->owner);
+	ck_assert_uint_eq(strv_len(rt->receivers), 1);
+	ck_assert_str_eq(rt->receivers[0], "audit");
+	ck_assert_int_eq(rt->cont, 1);
+	rt = &cfg->routes[1];
+	ck_assert_str_eq(rt->name, "critical-to-slack");
+	ck_assert_ptr_null(rt->category);
+	ck_assert_str_eq(rt->severity, "critical");
+	ck_assert_uint_eq(strv_len(rt->receivers), 2);
+	ck_assert_str_eq(rt->receivers[0], "cs-slack");
+	ck_assert_str_eq(rt->receivers[1], "Ops.Hook_2");	/* as written */
+	ck_assert_int_eq(rt->cont, 0);
+	rt = &cfg->routes[2];
+	ck_assert_str_eq(rt->name, "enterprise");
+	ck_assert_str_eq(rt->signal, "login_absent");
+	ck_assert_str_eq(rt->segment, "Enterprise");
+	ck_assert_str_eq(rt->owner, "alice@example.com");
+	ck_assert_int_eq(rt->cont, 0);
+	rt = &cfg->routes[3];
+	ck_assert_str_eq(rt->name, "catch-all");
+	ck_assert_ptr_null(rt->category);
+	ck_assert_ptr_null(rt->severity);
+	ck_assert_ptr_null(rt->signal);
+	ck_assert_str_eq(rt->receivers[0], "late");
+
+	ck_assert_int_eq(cfg->digest.enabled, 1);
+	ck_assert_int_eq(cfg->digest.hour, 7);
+	ck_assert_int_eq(cfg->digest.minute, 30);
+	ck_assert_str_eq(cfg->digest.timezone, "Asia/Tokyo");
+	ck_assert_uint_eq(strv_len(cfg->digest.receivers), 2);
+	ck_assert_str_eq(cfg->digest.receivers[0], "cs-slack");
+	ck_assert_str_eq(cfg->digest.receivers[1], "late");
+	ck_assert_uint_eq(cfg->digest.top, 25);
+
+	/* What alert_route() makes of them. */
+	{
+		struct alert_facts f = { "usage", "critical", "login_absent",
+		    "Enterprise", "alice@example.com" };
+		const char *out[8];
+
+		ck_assert_uint_eq(alert_route(cfg->routes, cfg->nroutes, &f,
+		    out, 8), 2);
+		ck_assert_str_eq(out[0], "cs-slack");
+		ck_assert_str_eq(out[1], "Ops.Hook_2");
+		f.category = "health";
+		f.severity = "warning";
+		f.signal = "health_degraded";
+		ck_assert_uint_eq(alert_route(cfg->routes, cfg->nroutes, &f,
+		    out, 8), 2);
+		ck_assert_str_eq(out[0], "audit");
+		ck_assert_str_eq(out[1], "late");
+	}
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_durations)
+{
+	static const struct {
+		const char	*in;
+		int64_t		 secs;
+	} good[] = {
+		{ "0", 0 }, { "0s", 0 }, { "0d", 0 }, { "59", 59 },
+		{ "60s", 60 }, { "1m", 60 }, { "90m", 5400 }, { "1h", 3600 },
+		{ "36h", 129600 }, { "7d", 604800 }, { "365d", 31536000 },
+		{ "8760h", 31536000 }, { "31536000", 31536000 },
+		{ "007m", 420 },
+	};
+	static const char *bad[] = {
+		"", "s", "h", "-1", "+1", "1.5h", "1 h", "1w", "1H", "1hs",
+		"1d1h", "366d", "31536001", "525601m", "8761h",
+		"99999999999999999999d", "0x10", "1e3", "h1", "env",
+	};
+	struct cw_config *cfg;
+	char text[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "[alerts]\nresolve_after = %s\n",
+		    good[i].in);
+		cfg = expect_ok(text);
+		ck_assert_msg(cfg->alerts.resolve_after == good[i].secs * USEC,
+		    "%s", good[i].in);
+		ck_assert(cfg->alerts.repeat_interval == 7 * 86400 * USEC);
+		config_free(cfg);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[alerts]\nresolve_after = %s\n",
+		    bad[i]);
+		expect_errors(text, 1, "F:2: resolve_after: must be from 0 to "
+		    "31536000 seconds, as a whole number with an optional "
+		    "unit s, m, h or d (\"90m\", \"7d\")\n");
+	}
+
+	/* repeat_interval: at least a minute. */
+	cfg = expect_ok("[alerts]\nrepeat_interval = 1m\nresolve_after = 1h\n");
+	ck_assert(cfg->alerts.repeat_interval == 60 * USEC);
+	ck_assert(cfg->alerts.resolve_after == 3600 * USEC);
+	config_free(cfg);
+	cfg = expect_ok("[alerts]\nrepeat_interval = 365d\n");
+	ck_assert(cfg->alerts.repeat_interval == INT64_C(31536000) * USEC);
+	config_free(cfg);
+	expect_errors(
+	    "[alerts]\n"
+	    "repeat_interval = 59s\n"
+	    "resolve_after = 1w\n"
+	    "interval = 5\n"
+	    "[alerts]\n",
+	    4,
+	    "F:2: repeat_interval: must be from 60 to 31536000 seconds, as a "
+	    "whole number with an optional unit s, m, h or d (\"90m\", "
+	    "\"7d\")\n"
+	    "F:3: resolve_after: must be from 0 to 31536000 seconds, as a "
+	    "whole number with an optional unit s, m, h or d (\"90m\", "
+	    "\"7d\")\n"
+	    "F:4: unknown key \"interval\" in [alerts]\n"
+	    "F:5: duplicate section [alerts]\n");
+}
+END_TEST
+
+START_TEST(test_receiver_type)
+{
+	expect_errors(
+	    "[receiver:a]\n"
+	    "type = email\n"
+	    "[receiver:b]\n"
+	    "type = Slack\n"
+	    "webhook_url = https://hooks.slack.com/x\n"
+	    "[receiver:c]\n"
+	    "url = https://example.com/\n"
+	    "[receiver:d]\n"
+	    "type =\n",
+	    4,
+	    "F:2: type: must be slack, webhook or log\n"
+	    "F:4: type: must be slack, webhook or log\n"
+	    "F:6: [receiver:c]: type is required\n"
+	    "F:9: type: must be slack, webhook or log\n");
+}
+END_TEST
+
+START_TEST(test_receiver_keys_by_type)
+{
+	struct cw_config *cfg;
+
+	/* Each type needs its URL and takes no other type's keys. */
+	expect_errors(
+	    "[receiver:s1]\n"
+	    "type = slack\n"
+	    "timeout = 3\n"
+	    "[receiver:w1]\n"
+	    "secret = abcdefghij\n"
+	    "type = webhook\n"
+	    "[receiver:s2]\n"
+	    "type = slack\n"
+	    "url = https://hooks.slack.com/x\n"
+	    "secret = abcdefghij\n"
+	    "[receiver:w2]\n"
+	    "type = webhook\n"
+	    "url = https://example.com/a\n"
+	    "webhook_url = https://example.com/b\n"
+	    "[receiver:l1]\n"
+	    "type = log\n"
+	    "webhook_url = https://hooks.slack.com/x\n"
+	    "secret_file = /nonexistent\n",
+	    9,
+	    "F:1: [receiver:s1]: type slack needs webhook_url\n"
+	    "F:4: [receiver:w1]: type webhook needs url\n"
+	    "F:9: url: not a key of type slack receivers\n"
+	    "F:7: [receiver:s2]: type slack needs webhook_url\n"
+	    "F:10: secret: not a key of type slack receivers\n"
+	    "F:14: webhook_url: not a key of type webhook receivers\n"
+	    "F:18: secret_file: cannot open the file: No such file or "
+	    "directory\n"
+	    "F:17: webhook_url: not a key of type log receivers\n"
+	    "F:18: secret_file: not a key of type log receivers\n");
+
+	/* A log receiver needs nothing but its type. */
+	cfg = expect_ok("[receiver:l]\ntype = log\ntimeout = 1\nrate = 0.5\n"
+	    "burst = 1000\n");
+	ck_assert_uint_eq(cfg->nreceivers, 1);
+	ck_assert_uint_eq(cfg->receivers[0].timeout, 1);
+	ck_assert(cfg->receivers[0].rate == 0.5);
+	ck_assert_uint_eq(cfg->receivers[0].burst, 1000);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_receiver_values)
+{
+	static const char *bad_url[] = {
+		"ftp://example.com/", "hooks.slack.com/services/x", "https://",
+		"https:///path", "http://?x", "https://exa mple.com/",
+		"//example.com", "https:/example.com",
+		"mailto:a@example.com",
+	};
+	struct cw_config *cfg;
+	char text[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_url) / sizeof(bad_url[0]); i++) {
+		snprintf(text, sizeof(text), "[receiver:s]\ntype = slack\n"
+		    "webhook_url = %s\n", bad_url[i]);
+		expect_errors(text, 1, "F:3: webhook_url: must be an http:// "
+		    "or https:// URL\n");
+	}
+	expect_errors(
+	    "[receiver:w]\n"
+	    "type = webhook\n"
+	    "url = example.com\n"
+	    "timeout = 0\n"
+	    "rate = 0\n"
+	    "burst = 0\n"
+	    "[receiver:x]\n"
+	    "type = webhook\n"
+	    "url = http://example.com\n"
+	    "timeout = 301\n"
+	    "rate = 1000.5\n"
+	    "burst = 1001\n"
+	    "[receiver:y]\n"
+	    "type = slack\n"
+	    "webhook_url = https://hooks.slack.com/y\n"
+	    "rate = -1\n"
+	    "[receiver:z]\n"
+	    "type = slack\n"
+	    "webhook_url = https://hooks.slack.com/z\n"
+	    "rate = fast\n"
+	    "secret = short\n",
+	    11,
+	    "F:3: url: must be an http:// or https:// URL\n"
+	    "F:4: timeout: must be a whole number from 1 to 300\n"
+	    "F:5: rate: must be a number of messages per second, more than 0 "
+	    "and at most 1000\n"
+	    "F:6: burst: must be a whole number from 1 to 1000\n"
+	    "F:10: timeout: must be a whole number from 1 to 300\n"
+	    "F:11: rate: must be a number of messages per second, more than "
+	    "0 and at most 1000\n"
+	    "F:12: burst: must be a whole number from 1 to 1000\n"
+	    "F:16: rate: must be a number of messages per second, more than "
+	    "0 and at most 1000\n"
+	    "F:20: rate: must be a number of messages per second, more than "
+	    "0 and at most 1000\n"
+	    "F:21: secret: the secret must be at least 8 bytes\n"
+	    "F:21: secret: not a key of type slack receivers\n");
+
+	/* Both ends of the ranges. */
+	cfg = expect_ok(
+	    "[receiver:w]\n"
+	    "type = webhook\n"
+	    "url = http://h\n"
+	    "timeout = 300\n"
+	    "rate = 1000\n"
+	    "burst = 1\n"
+	    "[receiver:s]\n"
+	    "type = slack\n"
+	    "webhook_url = https://hooks.slack.com/services/T/B/X\n"
+	    "timeout = 1\n"
+	    "rate = 0.001\n");
+	ck_assert_uint_eq(cfg->receivers[0].timeout, 300);
+	ck_assert(cfg->receivers[0].rate == 1000);
+	ck_assert_uint_eq(cfg->receivers[0].burst, 1);
+	ck_assert(cfg->receivers[1].rate == 0.001);
+	ck_assert_uint_eq(cfg->receivers[1].burst, 3);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_receiver_name)
+{
+	expect_errors(
+	    "[receiver:hook]\n"
+	    "type = log\n"
+	    "[receiver:other]\n"
+	    "type = log\n"
+	    "[receiver:hook]\n"
+	    "type = webhook\n"		/* keys of a bad section: not again */
+	    "url = nope\n"
+	    "[receiver:]\n"
+	    "[receiver:a b]\n"
+	    "[receiver:Hook]\n"		/* names are case-sensitive */
+	    "type = log\n",
+	    3,
+	    "F:5: duplicate section [receiver:hook]\n"
+	    "F:8: bad receiver name in [receiver:]: use 1 to 64 characters of "
+	    "A-Z a-z 0-9 _ . -\n"
+	    "F:9: bad receiver name in [receiver:a b]: use 1 to 64 characters "
+	    "of A-Z a-z 0-9 _ . -\n");
+}
+END_TEST
+
+START_TEST(test_receiver_secret_file)
+{
+	struct cw_config *cfg;
+	char spath[256], text[512];
+	const char *content = "hook-file-secret\n";
+	int fd;
+
+	snprintf(spath, sizeof(spath), "%s/check_config-hook-XXXXXX",
+	    tmp_dir());
+	fd = mkstemp(spath);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(write(fd, content, strlen(content)),
+	    (ssize_t)strlen(content));
+	ck_assert_int_eq(close(fd), 0);
+
+	snprintf(text, sizeof(text),
+	    "[receiver:w]\n"
+	    "type = webhook\n"
+	    "url = https://example.com/hook\n"
+	    "secret_file = %s\n", spath);
+	cfg = expect_ok(text);
+	ck_assert_str_eq(cfg->receivers[0].secret, "hook-file-secret");
+	config_free(cfg);
+
+	snprintf(text, sizeof(text),
+	    "[receiver:w]\n"
+	    "type = webhook\n"
+	    "url = https://example.com/hook\n"
+	    "secret = hook-secret-inline\n"
+	    "secret_file = %s\n", spath);
+	expect_errors(text, 1, "F:5: secret_file: only one of secret and "
+	    "secret_file may be given\n");
+	unlink(spath);
+
+	/* A token and a receiver may share a secret: they sign different things. */
+	cfg = expect_ok(
+	    "[token:t]\n"
+	    "secret = shared-secret\n"
+	    "scopes = read\n"
+	    "[receiver:w]\n"
+	    "type = webhook\n"
+	    "url = https://example.com/hook\n"
+	    "secret = shared-secret\n");
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_route_unknown_receiver)
+{
+	expect_errors(
+	    "[route:first]\n"
+	    "severity = critical\n"
+	    "receivers = cs-slack, nope\n"
+	    "[receiver:cs-slack]\n"	/* after the route: fine */
+	    "type = slack\n"
+	    "webhook_url = https://hooks.slack.com/x\n"
+	    "[route:second]\n"
+	    "receivers = CS-Slack\n"	/* names are case-sensitive */
+	    "[digest]\n"
+	    "receivers = cs-slack, gone\n"
+	    "[server]\n"
+	    "listen = nowhere\n",
+	    4,
+	    "F:12: listen: must be host:port or [ipv6]:port with a port from "
+	    "1 to 65535\n"
+	    "F:3: receivers: unknown receiver \"nope\" in [route:first]\n"
+	    "F:8: receivers: unknown receiver \"CS-Slack\" in [route:second]\n"
+	    "F:10: receivers: unknown receiver \"gone\" in [digest]\n");
+
+	/* A receiver whose section was rejected does not exist either. */
+	expect_errors(
+	    "[receiver:a/b]\n"
+	    "type = log\n"
+	    "[route:r]\n"
+	    "receivers = a\n",
+	    2,
+	    "F:1: bad receiver name in [receiver:a/b]: use 1 to 64 characters "
+	    "of A-Z a-z 0-9 _ . -\n"
+	    "F:4: receivers: unknown receiver \"a\" in [route:r]\n");
+}
+END_TEST
+
+START_TEST(test_route_values)
+{
+	struct cw_config *cfg;
+
+	expect_errors(
+	    "[receiver:r]\n"
+	    "type = log\n"
+	    "[route:a]\n"
+	    "category = billing\n"
+	    "severity = Critical\n"
+	    "signal = login_absnt\n"
+	    "segment =\n"
+	    "owner =\n"
+	    "continue = maybe\n"
+	    "receivers = r\n"
+	    "matcher = x\n"
+	    "[route:b]\n"
+	    "category = Usage\n"
+	    "[route:c]\n"
+	    "receivers =\n"
+	    "[route:d]\n"
+	    "receivers = r,,r\n"
+	    "[route:e]\n"
+	    "receivers = r, https://hooks.slack.com/x\n"
+	    "[route:a]\n"
+	    "receivers = r\n"
+	    "[route:]\n"
+	    "[route:x y]\n",
+	    15,
+	    "F:4: category: must be support, org, competitor, usage, "
+	    "engagement or health\n"
+	    "F:5: severity: must be info, warning or critical\n"
+	    "F:6: signal: must be the name of a signal or health_degraded\n"
+	    "F:7: segment: must not be empty\n"
+	    "F:8: owner: must not be empty\n"
+	    "F:9: continue: must be true or false\n"
+	    "F:11: unknown key \"matcher\" in [route:a]\n"
+	    "F:13: category: must be support, org, competitor, usage, "
+	    "engagement or health\n"
+	    "F:12: [route:b]: receivers is required\n"
+	    "F:15: receivers: name one or more [receiver:NAME] sections\n"
+	    "F:17: receivers: empty item; separate the items with single "
+	    "commas\n"
+	    "F:19: receivers: each item must be a receiver name: 1 to 64 "
+	    "characters of A-Z a-z 0-9 _ . -\n"
+	    "F:20: duplicate section [route:a]\n"
+	    "F:22: bad route name in [route:]: use 1 to 64 characters of "
+	    "A-Z a-z 0-9 _ . -\n"
+	    "F:23: bad route name in [route:x y]: use 1 to 64 characters of "
+	    "A-Z a-z 0-9 _ . -\n");
+
+	/* Every category, severity and signal name is a valid matcher. */
+	cfg = expect_ok(
+	    "[receiver:r]\n"
+	    "type = log\n"
+	    "[route:1]\n"
+	    "category = support\n"
+	    "severity = info\n"
+	    "signal = health_degraded\n"
+	    "receivers = r, r\n"
+	    "continue = yes\n"
+	    "[route:2]\n"
+	    "category = org\n"
+	    "severity = warning\n"
+	    "signal = no_touch\n"
+	    "receivers = r\n"
+	    "[route:3]\n"
+	    "category = competitor\n"
+	    "receivers = r\n"
+	    "[route:4]\n"
+	    "category = usage\n"
+	    "receivers = r\n"
+	    "[route:5]\n"
+	    "category = engagement\n"
+	    "receivers = r\n"
+	    "[route:6]\n"
+	    "category = health\n"
+	    "receivers = r\n");
+	ck_assert_uint_eq(cfg->nroutes, 6);
+	ck_assert_str_eq(cfg->routes[0].signal, "health_degraded");
+	ck_assert_int_eq(cfg->routes[0].cont, 1);
+	ck_assert_str_eq(cfg->routes[1].signal, "no_touch");
+	ck_assert_int_eq(cfg->routes[1].cont, 0);
+	ck_assert_str_eq(cfg->routes[5].category, "health");
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_digest_at)
+{
+	static const char *bad[] = {
+		"9:00", "24:00", "12:60", "0900", "12:00:00", "", "ab:cd",
+		"-1:00", "12.30", " 9:00", "9h",
+	};
+	struct cw_config *cfg;
+	char text[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[digest]\nat = %s\n", bad[i]);
+		expect_errors(text, 1, "F:2: at: must be a time of day as HH:MM, "
+		    "from 00:00 to 23:59\n");
+	}
+	cfg = expect_ok("[digest]\nat = 00:00\n");
+	ck_assert_int_eq(cfg->digest.hour, 0);
+	ck_assert_int_eq(cfg->digest.minute, 0);
+	ck_assert_int_eq(cfg->digest.enabled, 0);	/* no receivers */
+	config_free(cfg);
+	cfg = expect_ok("[digest]\nat = 23:59\ntop = 100\nreceivers =\n");
+	ck_assert_int_eq(cfg->digest.hour, 23);
+	ck_assert_int_eq(cfg->digest.minute, 59);
+	ck_assert_uint_eq(cfg->digest.top, 100);
+	ck_assert_int_eq(cfg->digest.enabled, 0);
+	config_free(cfg);
+	expect_errors(
+	    "[digest]\n"
+	    "top = 0\n"
+	    "[digest]\n"
+	    "top = 101\n",
+	    2,
+	    "F:2: top: must be a whole number from 1 to 100\n"
+	    "F:3: duplicate section [digest]\n");
+}
+END_TEST
+
+START_TEST(test_digest_timezone)
+{
+	static const char *good[] = {
+		"UTC", "Asia/Tokyo", "Etc/GMT+9", "Europe/Paris",
+		"America/Argentina/Buenos_Aires", "Etc/UTC",
+	};
+	static const char *bad[] = {
+		"Asia/Tokio", "../../../etc/passwd", "/usr/share/zoneinfo/UTC",
+		"/etc/localtime", "Asia/../UTC", "Asia/./Tokyo", "Asia",
+		"Asia/", "Europe//Paris", ".", "..", "utc", "zone.tab",
+		"iso3166.tab", "UTC+9", "",
+	};
+	struct cw_config *cfg;
+	char text[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "[digest]\ntimezone = %s\n",
+		    good[i]);
+		cfg = expect_ok(text);
+		ck_assert_str_eq(cfg->digest.timezone, good[i]);
+		config_free(cfg);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[digest]\ntimezone = %s\n",
+		    bad[i]);
+		expect_errors(text, 1, "F:2: timezone: must be a time zone of "
+		    "/usr/share/zoneinfo, such as Asia/Tokyo or UTC\n");
+	}
+}
+END_TEST
+
+START_TEST(test_no_alert_secrets_in_errors)
+{
+	static const char *secrets[] = {
+		"TOP-s3cret-url", "TOP-s3cret-slack", "TOP-s3cret-short",
+		"TOP-s3cret-path", "TOP-s3cret-rate", "TOP-s3cret-type",
+		"TOP-s3cret-tz", "TOP-s3cret-at", "TOP-s3cret/recv",
+		"TOP-s3cret-env", "TOP-s3cret-dur", "TOP-s3cret-cat",
+		"TOP-s3cret-log",
+	};
+	struct cw_config *cfg;
+	char *errs;
+	size_t i;
+
+	ck_assert_int_eq(setenv("CW_TEST_HOOKSHORT", "TOP-s3c", 1), 0);
+	ck_assert_int_eq(setenv("CW_TEST_HOOKURL", "TOP-s3cret-env", 1), 0);
+	ck_assert_int_eq(load_text(
+	    "[receiver:s]\n"
+	    "type = slack\n"
+	    "webhook_url = TOP-s3cret-url\n"		/* not a URL */
+	    "secret = TOP-s3cret-slack\n"		/* not for slack */
+	    "[receiver:w]\n"
+	    "type = webhook\n"
+	    "url = env:CW_TEST_HOOKURL\n"		/* not a URL */
+	    "secret = env:CW_TEST_HOOKSHORT\n"		/* too short */
+	    "rate = TOP-s3cret-rate\n"
+	    "[receiver:w2]\n"
+	    "type = TOP-s3cret-type\n"
+	    "secret_file = TOP-s3cret-path\n"
+	    "[receiver:l]\n"
+	    "type = log\n"
+	    "webhook_url = https://TOP-s3cret-log/\n"	/* not for log */
+	    "[route:r]\n"
+	    "receivers = TOP-s3cret/recv\n"
+	    "category = TOP-s3cret-cat\n"
+	    "[alerts]\n"
+	    "resolve_after = TOP-s3cret-dur\n"
+	    "[digest]\n"
+	    "timezone = TOP-s3cret-tz\n"
+	    "at = TOP-s3cret-at\n",
+	    &cfg, &errs), 13);
+	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		ck_assert_msg(strstr(errs, secrets[i]) == NULL,
+		    "%s in:\n%s", secrets[i], errs);
+	ck_assert_ptr_null(strstr(errs, "TOP-"));
+	free(errs);
+	unsetenv("CW_TEST_HOOKSHORT");
+	unsetenv("CW_TEST_HOOKURL");
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -1420,6 +2092,21 @@ config_suite(void)
 	tcase_add_test(tc, test_signal_bad_number);
 	tcase_add_test(tc, test_signal_spans);
 	tcase_add_test(tc, test_signals_section);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("alerts");
+	tcase_add_test(tc, test_alerts_good);
+	tcase_add_test(tc, test_durations);
+	tcase_add_test(tc, test_receiver_type);
+	tcase_add_test(tc, test_receiver_keys_by_type);
+	tcase_add_test(tc, test_receiver_values);
+	tcase_add_test(tc, test_receiver_name);
+	tcase_add_test(tc, test_receiver_secret_file);
+	tcase_add_test(tc, test_route_unknown_receiver);
+	tcase_add_test(tc, test_route_values);
+	tcase_add_test(tc, test_digest_at);
+	tcase_add_test(tc, test_digest_timezone);
+	tcase_add_test(tc, test_no_alert_secrets_in_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("examples");
