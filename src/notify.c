@@ -1,0 +1,1248 @@
+/*
+ * notify.c -- alert and digest messages (the webhook JSON of SPEC 5 and
+ * Slack Block Kit payloads), the X-Churnwatch-Signature of SPEC 2.3, the
+ * per-receiver token bucket, retry backoff and the classification of
+ * delivery results.  Pure: values in, strings and numbers out.
+ *
+ * Not here: sending, the outbox rows and their retry times (outbox.c),
+ * logging and metrics (the caller decides what a failure means).
+ *
+ * Slack texts are built as mrkdwn in a small string builder, escaped
+ * (&amp; &lt; &gt;) as they are appended, then cut to Slack's limits.
+ * Lengths are counted in UTF-16 code units (a character outside the BMP
+ * counts twice), on the text as sent, so an escaped "&amp;" counts 5:
+ * never less than what Slack counts, whichever way it counts.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "notify.h"
+#include "util.h"
+
+/*
+ * Reals in evidence ("ratio": 3.1) print as written; jansson's default
+ * of 17 digits would print 3.1000000000000001.
+ */
+#define DUMP_FLAGS	(JSON_COMPACT | JSON_PRESERVE_ORDER | \
+			    JSON_REAL_PRECISION(15))
+#define EVIDENCE_MAX	1000	/* of a section's 3000: the evidence line */
+#define ELLIPSIS	"…"	/* U+2026, one character */
+
+/* ---- presentation tables ---- */
+
+static const struct notify_sev {
+	const char	*name;
+	const char	*icon;		/* header, plain_text */
+	const char	*code;		/* fallback text, Slack emoji code */
+} notify_sevs[] = {
+	{ "critical",	"🔴",	":rotating_light:" },
+	{ "warning",	"🟠",	":warning:" },
+	{ "info",	"🔵",	":information_source:" },
+	{ NULL,		"⚪",	":bell:" }	/* unknown: the last row */
+};
+
+static const struct notify_status {
+	const char	*name;
+	const char	*icon;
+} notify_statuses[] = {
+	{ "red",	"🔴" },
+	{ "yellow",	"🟡" },
+	{ "green",	"🟢" },
+	{ NULL,		"⚪" }
+};
+
+#define RESOLVED_ICON	"🟢"
+#define RESOLVED_CODE	":white_check_mark:"
+#define DIGEST_ICON	"📋"
+
+/* Delivery results by HTTP status; anything else is permanent. */
+static const struct notify_class {
+	long			 lo, hi;
+	enum notify_result	 result;
+} notify_classes[] = {
+	{ 200, 299, NOTIFY_OK },
+	{ 408, 408, NOTIFY_RETRY },		/* Request Timeout */
+	{ 425, 425, NOTIFY_RETRY },		/* Too Early */
+	{ 429, 429, NOTIFY_RETRY_AFTER },	/* Too Many Requests */
+	{ 500, 599, NOTIFY_RETRY }
+};
+
+static const struct notify_sev *
+sev_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; notify_sevs[i].name != NULL; i++)
+		if (name != NULL && strcmp(name, notify_sevs[i].name) == 0)
+			break;
+	return &notify_sevs[i];
+}
+
+static const char *
+status_icon(const char *name)
+{
+	size_t i;
+
+	for (i = 0; notify_statuses[i].name != NULL; i++)
+		if (name != NULL && strcmp(name, notify_statuses[i].name) == 0)
+			break;
+	return notify_statuses[i].icon;
+}
+
+/* ---- UTF-8 ---- */
+
+/*
+ * The length of the valid UTF-8 sequence at p (1..4), or 0 when p starts
+ * an invalid one (overlong, surrogate, > U+10FFFF, truncated).  p is
+ * NUL-terminated, so looking one byte further is always safe until a
+ * continuation test fails.
+ */
+static size_t
+u8_seq(const unsigned char *p)
+{
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] < 0xc2)
+		return 0;
+	if (p[0] < 0xe0)
+		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (p[0] < 0xf0) {
+		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if ((p[0] == 0xe0 && p[1] < 0xa0) ||
+		    (p[0] == 0xed && p[1] >= 0xa0))
+			return 0;
+		return 3;
+	}
+	if (p[0] < 0xf5) {
+		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (p[3] & 0xc0) != 0x80)
+			return 0;
+		if ((p[0] == 0xf0 && p[1] < 0x90) ||
+		    (p[0] == 0xf4 && p[1] >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/* UTF-16 code units of n bytes of valid UTF-8. */
+static size_t
+u16_units(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i, u = 0;
+
+	for (i = 0; i < n; i++) {
+		if ((p[i] & 0xc0) == 0x80)
+			continue;
+		u += p[i] >= 0xf0 ? 2 : 1;
+	}
+	return u;
+}
+
+/* ---- a string builder ---- */
+
+struct sb {
+	char	*s;		/* NUL-terminated while err == 0 */
+	size_t	 len;
+	size_t	 cap;
+	int	 err;		/* out of memory: every later call is a no-op */
+};
+
+#define TXT_ESC		0x1	/* mrkdwn: & < > as entities */
+#define TXT_LINE	0x2	/* control characters as spaces */
+
+static void
+sb_add(struct sb *b, const char *s, size_t n)
+{
+	char *ns;
+	size_t ncap;
+
+	if (b->err)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		ncap = b->cap > 0 ? b->cap : 256;
+		while (ncap < b->len + n + 1)
+			ncap *= 2;
+		if ((ns = realloc(b->s, ncap)) == NULL) {
+			b->err = 1;
+			return;
+		}
+		b->s = ns;
+		b->cap = ncap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void
+sb_puts(struct sb *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+static void __attribute__((format(printf, 2, 3)))
+sb_printf(struct sb *b, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* Only our own short formats come here. */
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		b->err = 1;
+		return;
+	}
+	sb_add(b, buf, (size_t)n);
+}
+
+/*
+ * Append user text: invalid UTF-8 becomes U+FFFD, and with TXT_ESC the
+ * three characters Slack's mrkdwn reserves become entities.  NULL appends
+ * nothing.
+ */
+static void
+sb_text(struct sb *b, const char *s, int flags)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
+	if (s == NULL)
+		return;
+	while (*p != '\0') {
+		n = u8_seq(p);
+		if (n == 0) {
+			sb_puts(b, "\xef\xbf\xbd");
+			p++;
+			continue;
+		}
+		if ((flags & TXT_ESC) && *p == '&')
+			sb_puts(b, "&amp;");
+		else if ((flags & TXT_ESC) && *p == '<')
+			sb_puts(b, "&lt;");
+		else if ((flags & TXT_ESC) && *p == '>')
+			sb_puts(b, "&gt;");
+		else if ((flags & TXT_LINE) && *p < 0x20)
+			sb_puts(b, " ");
+		else
+			sb_add(b, (const char *)p, n);
+		p += n;
+	}
+}
+
+/*
+ * One indivisible piece of built text at s: in mrkdwn an entity or a
+ * <...> markup we wrote (user text has neither, it is escaped), else one
+ * character.  Stores its UTF-16 units; returns its length in bytes.
+ */
+static size_t
+atom(const char *s, const char *end, int mrkdwn, size_t *units)
+{
+	const char *e;
+	size_t n;
+
+	if (mrkdwn && (*s == '&' || *s == '<')) {
+		e = memchr(s, *s == '&' ? ';' : '>', (size_t)(end - s));
+		if (e != NULL) {
+			n = (size_t)(e - s) + 1;
+			*units = u16_units(s, n);
+			return n;
+		}
+	}
+	n = u8_seq((const unsigned char *)s);
+	if (n == 0)
+		n = 1;
+	*units = n == 4 ? 2 : 1;
+	return n;
+}
+
+/*
+ * Cut the text from byte from on to at most max units: whole atoms only,
+ * trailing spaces dropped, then "…".  Untouched when it fits.  mrkdwn
+ * says whether the text is escaped mrkdwn or plain_text.
+ */
+static void
+sb_clip(struct sb *b, size_t from, size_t max, int mrkdwn)
+{
+	const char *end;
+	size_t i, n, u, total = 0, keep;
+
+	if (b->err || max < 1 || from > b->len)
+		return;
+	end = b->s + b->len;
+	for (i = from; i < b->len; i += n) {
+		n = atom(b->s + i, end, mrkdwn, &u);
+		total += u;
+	}
+	if (total <= max)
+		return;
+	total = 0;
+	for (i = keep = from; i < b->len; i += n) {
+		n = atom(b->s + i, end, mrkdwn, &u);
+		if (total + u > max - 1)
+			break;
+		total += u;
+		keep = i + n;
+	}
+	while (keep > from && (b->s[keep - 1] == ' ' ||
+	    b->s[keep - 1] == '\n'))
+		keep--;
+	b->len = keep;
+	b->s[keep] = '\0';
+	sb_puts(b, ELLIPSIS);
+}
+
+static void
+sb_reset(struct sb *b)
+{
+	b->len = 0;
+	if (b->s != NULL)
+		b->s[0] = '\0';
+}
+
+static void
+sb_free(struct sb *b)
+{
+	free(b->s);
+	b->s = NULL;
+	b->len = b->cap = 0;
+}
+
+/* ---- jansson helpers ---- */
+
+/* A JSON string of s (U+FFFD for invalid UTF-8), or null for NULL. */
+static json_t *
+jstr(const char *s)
+{
+	struct sb b = { NULL, 0, 0, 0 };
+	json_t *v;
+
+	if (s == NULL)
+		return json_null();
+	if ((v = json_string(s)) != NULL)
+		return v;
+	sb_text(&b, s, 0);
+	v = b.err || b.s == NULL ? NULL : json_string(b.s);
+	sb_free(&b);
+	return v;
+}
+
+static json_t *
+jtime(int64_t us)
+{
+	char buf[CW_RFC3339_LEN];
+
+	if (us == 0)
+		return json_null();
+	return json_string(util_format_rfc3339(us, buf, sizeof(buf)));
+}
+
+/* The evidence object, or {} when there is none or it is not one. */
+static json_t *
+jevidence(const char *text)
+{
+	json_t *v;
+
+	if (text == NULL || (v = json_loads(text, 0, NULL)) == NULL)
+		return json_object();
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return json_object();
+	}
+	return v;
+}
+
+static char *
+dump(json_t *root)
+{
+	char *s;
+
+	if (root == NULL)
+		return NULL;
+	s = json_dumps(root, DUMP_FLAGS);
+	json_decref(root);
+	return s;
+}
+
+/* A mrkdwn text object of b's text; NULL when b failed. */
+static json_t *
+jmrkdwn(const struct sb *b)
+{
+	if (b->err || b->s == NULL)
+		return NULL;
+	return json_pack("{s:s, s:s}", "type", "mrkdwn", "text", b->s);
+}
+
+static int
+add_section(json_t *blocks, const struct sb *b)
+{
+	return json_array_append_new(blocks,
+	    json_pack("{s:s, s:o}", "type", "section", "text", jmrkdwn(b)));
+}
+
+static int
+add_header(json_t *blocks, const struct sb *b)
+{
+	if (b->err || b->s == NULL)
+		return -1;
+	return json_array_append_new(blocks,
+	    json_pack("{s:s, s:{s:s, s:s, s:b}}", "type", "header",
+	    "text", "type", "plain_text", "text", b->s, "emoji", 1));
+}
+
+static int
+add_context(json_t *blocks, const struct sb *b)
+{
+	return json_array_append_new(blocks, json_pack("{s:s, s:[o]}",
+	    "type", "context", "elements", jmrkdwn(b)));
+}
+
+/* The Slack payload: "channel" when given, "text", "blocks". */
+static char *
+slack_payload(const char *channel, const struct sb *text, json_t *blocks)
+{
+	json_t *root;
+
+	if (blocks == NULL || text->err || text->s == NULL) {
+		json_decref(blocks);
+		return NULL;
+	}
+	root = json_object();
+	if (root == NULL ||
+	    (channel != NULL && *channel != '\0' &&
+	    json_object_set_new(root, "channel", jstr(channel)) == -1) ||
+	    json_object_set_new(root, "text", json_string(text->s)) == -1 ||
+	    json_object_set_new(root, "blocks", blocks) == -1) {
+		json_decref(root);
+		return NULL;
+	}
+	return dump(root);
+}
+
+/* ---- the webhook body ---- */
+
+static int
+view_valid(const struct notify_view *v)
+{
+	if (v == NULL || v->kind == NULL || v->account.id == NULL ||
+	    v->signal.name == NULL)
+		return 0;
+	return strcmp(v->kind, "firing") == 0 ||
+	    strcmp(v->kind, "resolved") == 0;
+}
+
+char *
+notify_webhook_body(const struct notify_view *v)
+{
+	char id[24];
+
+	if (!view_valid(v))
+		return NULL;
+	(void)snprintf(id, sizeof(id), "%" PRIu64, v->alert_id);
+	/* json_pack steals each "o", also on failure. */
+	return dump(json_pack("{s:i, s:s, s:s,"
+	    " s:{s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o},"
+	    " s:o, s:o, s:{s:i, s:o, s:o},"
+	    " s:o, s:o, s:o, s:o, s:o}",
+	    "version", 1,
+	    "alert_id", id,
+	    "status", v->kind,
+	    "account",
+		"id", jstr(v->account.id),
+		"name", jstr(v->account.name),
+		"owner", jstr(v->account.owner),
+		"segment", jstr(v->account.segment),
+	    "signal",
+		"name", jstr(v->signal.name),
+		"category", jstr(v->signal.category),
+		"tier", v->signal.tier > 0 ?
+		    json_integer(v->signal.tier) : json_null(),
+		"severity", jstr(v->signal.severity),
+	    "explanation", jstr(v->explanation),
+	    "evidence", jevidence(v->evidence_json),
+	    "health",
+		"score", v->health.score,
+		"status", jstr(v->health.status),
+		"decomposition", jstr(v->health.decomposition),
+	    "started_at", jtime(v->started_at),
+	    "resolved_at", jtime(v->resolved_at),
+	    "play", jstr(v->play),
+	    "fingerprint", jstr(v->fingerprint),
+	    "notification_id", jstr(v->notification_id)));
+}
+
+/* ---- the Slack alert ---- */
+
+/* "Acme Corp (acme)", or "acme" without a name; escaped. */
+static void
+sb_account(struct sb *b, const char *name, const char *id, int flags)
+{
+	if (name != NULL && *name != '\0') {
+		sb_text(b, name, flags);
+		sb_puts(b, " (");
+		sb_text(b, id, flags);
+		sb_puts(b, ")");
+	} else
+		sb_text(b, id, flags);
+}
+
+/* A time as Slack shows it in the reader's zone, UTC as the fallback. */
+static void
+sb_time(struct sb *b, int64_t us)
+{
+	char buf[CW_RFC3339_LEN];
+	long long sec;
+
+	util_format_rfc3339(us, buf, sizeof(buf));
+	sec = (long long)(us / CW_USEC_PER_SEC);
+	if (us < 0 && us % CW_USEC_PER_SEC != 0)
+		sec--;
+	/* buf is "YYYY-MM-DDTHH:MM:SS.uuuuuuZ". */
+	sb_printf(b, "<!date^%lld^{date_short_pretty} {time}|%.10s %.5s UTC>",
+	    sec, buf, buf + 11);
+}
+
+/* "tickets: 23 · team: engineering" from the evidence object. */
+static void
+sb_evidence(struct sb *b, json_t *ev)
+{
+	const char *key;
+	json_t *val;
+	char *s;
+	int first = 1;
+
+	json_object_foreach(ev, key, val) {
+		if (!first)
+			sb_puts(b, " · ");
+		first = 0;
+		sb_text(b, key, TXT_ESC | TXT_LINE);
+		sb_puts(b, ": ");
+		if (json_is_string(val)) {
+			sb_text(b, json_string_value(val), TXT_ESC | TXT_LINE);
+			continue;
+		}
+		s = json_dumps(val, DUMP_FLAGS | JSON_ENCODE_ANY);
+		if (s == NULL) {
+			b->err = 1;
+			return;
+		}
+		sb_text(b, s, TXT_ESC | TXT_LINE);
+		free(s);
+	}
+}
+
+static int
+add_field(json_t *fields, struct sb *b, const char *label, const char *value,
+    int flags)
+{
+	sb_reset(b);
+	sb_printf(b, "*%s*\n", label);
+	sb_text(b, value, flags);
+	sb_clip(b, 0, NOTIFY_SLACK_MAX_FIELD, 1);
+	return json_array_append_new(fields, jmrkdwn(b));
+}
+
+static json_t *
+slack_fields(const struct notify_view *v, struct sb *b)
+{
+	json_t *fields;
+	struct sb t = { NULL, 0, 0, 0 };
+	int rc = 0;
+
+	if ((fields = json_array()) == NULL)
+		return NULL;
+
+	sb_account(&t, v->account.name, v->account.id, TXT_ESC | TXT_LINE);
+	rc |= add_field(fields, b, "Account", t.s, 0);
+
+	sb_reset(&t);
+	sb_text(&t, v->signal.name, TXT_ESC | TXT_LINE);
+	if (v->signal.category != NULL) {
+		sb_puts(&t, " (");
+		sb_text(&t, v->signal.category, TXT_ESC | TXT_LINE);
+		if (v->signal.tier > 0)
+			sb_printf(&t, ", tier %d", v->signal.tier);
+		sb_puts(&t, ")");
+	} else if (v->signal.tier > 0)
+		sb_printf(&t, " (tier %d)", v->signal.tier);
+	rc |= add_field(fields, b, "Signal", t.s, 0);
+
+	sb_reset(&t);
+	sb_text(&t, v->signal.severity != NULL ? v->signal.severity : "—",
+	    TXT_ESC | TXT_LINE);
+	if (v->escalated && strcmp(v->kind, "firing") == 0)
+		sb_puts(&t, " (escalated)");
+	rc |= add_field(fields, b, "Severity", t.s, 0);
+
+	sb_reset(&t);
+	sb_printf(&t, "%d", v->health.score);
+	if (v->health.status != NULL) {
+		sb_puts(&t, " (");
+		sb_text(&t, v->health.status, TXT_ESC | TXT_LINE);
+		sb_puts(&t, ")");
+	}
+	rc |= add_field(fields, b, "Health", t.s, 0);
+
+	if (v->account.owner != NULL && *v->account.owner != '\0')
+		rc |= add_field(fields, b, "Owner", v->account.owner,
+		    TXT_ESC | TXT_LINE);
+	else
+		rc |= add_field(fields, b, "Owner", "_unowned_", 0);
+
+	if (v->account.segment != NULL && *v->account.segment != '\0')
+		rc |= add_field(fields, b, "Segment", v->account.segment,
+		    TXT_ESC | TXT_LINE);
+
+	if (v->started_at != 0) {
+		sb_reset(&t);
+		sb_time(&t, v->started_at);
+		rc |= add_field(fields, b, "Started", t.s, 0);
+	}
+	if (v->resolved_at != 0) {
+		sb_reset(&t);
+		sb_time(&t, v->resolved_at);
+		rc |= add_field(fields, b, "Resolved", t.s, 0);
+	}
+
+	/* At most 8 of Slack's 10 fields. */
+	if (rc != 0 || t.err || b->err) {
+		json_decref(fields);
+		fields = NULL;
+	}
+	sb_free(&t);
+	return fields;
+}
+
+/*
+ * The explanation and the evidence in one section: the evidence line is
+ * cut to EVIDENCE_MAX first so a long explanation cannot push it out.
+ */
+static int
+add_explanation(json_t *blocks, const struct notify_view *v, struct sb *b)
+{
+	struct sb ev = { NULL, 0, 0, 0 };
+	json_t *obj;
+	size_t evunits = 0;
+	int rc = 0;
+
+	if ((obj = jevidence(v->evidence_json)) == NULL)
+		return -1;
+	if (json_object_size(obj) > 0) {
+		sb_puts(&ev, "*Evidence:* ");
+		sb_evidence(&ev, obj);
+		sb_clip(&ev, 0, EVIDENCE_MAX, 1);
+		evunits = ev.s != NULL ? u16_units(ev.s, ev.len) + 1 : 0;
+	}
+	json_decref(obj);
+	if (ev.err) {
+		sb_free(&ev);
+		return -1;
+	}
+
+	sb_reset(b);
+	if (v->explanation != NULL && *v->explanation != '\0') {
+		sb_text(b, v->explanation, TXT_ESC);
+		sb_clip(b, 0, NOTIFY_SLACK_MAX_TEXT - evunits, 1);
+		if (ev.len > 0)
+			sb_puts(b, "\n");
+	}
+	if (ev.len > 0)
+		sb_add(b, ev.s, ev.len);
+	if (b->len > 0)
+		rc = add_section(blocks, b);
+	sb_free(&ev);
+	return rc;
+}
+
+char *
+notify_slack_body(const struct notify_view *v)
+{
+	const struct notify_sev *sev;
+	struct sb b = { NULL, 0, 0, 0 }, text = { NULL, 0, 0, 0 };
+	json_t *blocks = NULL, *fields;
+	const char *name;
+	char *out = NULL;
+	int resolved;
+
+	if (!view_valid(v))
+		return NULL;
+	resolved = strcmp(v->kind, "resolved") == 0;
+	sev = sev_find(v->signal.severity);
+	name = v->account.name != NULL && *v->account.name != '\0' ?
+	    v->account.name : v->account.id;
+
+	/* The fallback line, for notifications and clients without blocks. */
+	if (resolved)
+		sb_puts(&text, RESOLVED_CODE " [resolved] ");
+	else {
+		sb_printf(&text, "%s [", sev->code);
+		sb_text(&text, v->signal.severity != NULL ?
+		    v->signal.severity : "alert", TXT_ESC | TXT_LINE);
+		if (v->escalated)
+			sb_puts(&text, ", escalated");
+		else if (v->repeat)
+			sb_puts(&text, ", still firing");
+		sb_puts(&text, "] ");
+	}
+	sb_account(&text, v->account.name, v->account.id, TXT_ESC | TXT_LINE);
+	sb_puts(&text, ": ");
+	sb_text(&text, v->signal.name, TXT_ESC | TXT_LINE);
+	if (v->explanation != NULL && *v->explanation != '\0') {
+		sb_puts(&text, " — ");
+		sb_text(&text, v->explanation, TXT_ESC | TXT_LINE);
+	}
+	sb_clip(&text, 0, NOTIFY_SLACK_MAX_TEXT, 1);
+
+	if ((blocks = json_array()) == NULL)
+		goto fail;
+
+	/* Header: plain_text, so nothing to escape. */
+	if (resolved)
+		sb_puts(&b, RESOLVED_ICON " Resolved: ");
+	else {
+		sb_printf(&b, "%s ", sev->icon);
+		if (v->escalated)
+			sb_puts(&b, "Escalated: ");
+		else if (v->repeat)
+			sb_puts(&b, "Still firing: ");
+	}
+	sb_text(&b, v->signal.name, TXT_LINE);
+	sb_puts(&b, " — ");
+	sb_text(&b, name, TXT_LINE);
+	sb_clip(&b, 0, NOTIFY_SLACK_MAX_HEADER, 0);
+	if (add_header(blocks, &b) == -1)
+		goto fail;
+
+	if ((fields = slack_fields(v, &b)) == NULL ||
+	    json_array_append_new(blocks, json_pack("{s:s, s:o}",
+	    "type", "section", "fields", fields)) == -1)
+		goto fail;
+
+	if (add_explanation(blocks, v, &b) == -1)
+		goto fail;
+
+	if (v->health.decomposition != NULL &&
+	    *v->health.decomposition != '\0') {
+		sb_reset(&b);
+		sb_puts(&b, "*Score:* ");
+		sb_text(&b, v->health.decomposition, TXT_ESC);
+		sb_clip(&b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
+		if (add_section(blocks, &b) == -1)
+			goto fail;
+	}
+
+	if (v->play != NULL && *v->play != '\0') {
+		sb_reset(&b);
+		sb_puts(&b, "*Suggested play:* ");
+		sb_text(&b, v->play, TXT_ESC);
+		sb_clip(&b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
+		if (add_section(blocks, &b) == -1)
+			goto fail;
+	}
+
+	sb_reset(&b);
+	sb_printf(&b, "alert %" PRIu64, v->alert_id);
+	if (v->fingerprint != NULL) {
+		sb_puts(&b, " · fingerprint ");
+		sb_text(&b, v->fingerprint, TXT_ESC | TXT_LINE);
+	}
+	if (v->notification_id != NULL) {
+		sb_puts(&b, " · notification ");
+		sb_text(&b, v->notification_id, TXT_ESC | TXT_LINE);
+	}
+	sb_clip(&b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
+	if (add_context(blocks, &b) == -1)
+		goto fail;
+
+	out = slack_payload(v->account.slack_channel, &text, blocks);
+	blocks = NULL;
+fail:
+	json_decref(blocks);
+	sb_free(&b);
+	sb_free(&text);
+	return out;
+}
+
+/* ---- the digest ---- */
+
+static int
+digest_valid(const char *date, const struct notify_digest_row *r, size_t n)
+{
+	size_t i;
+
+	if (date == NULL || (r == NULL && n > 0))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (r[i].account_id == NULL ||
+		    (r[i].signals == NULL && r[i].nsignals > 0))
+			return 0;
+	return 1;
+}
+
+char *
+notify_digest_slack(const char *owner, const char *date,
+    const struct notify_digest_row *r, size_t n)
+{
+	struct sb b = { NULL, 0, 0, 0 }, text = { NULL, 0, 0, 0 };
+	json_t *blocks = NULL;
+	char *out = NULL;
+	size_t i, j, shown;
+
+	if (!digest_valid(date, r, n))
+		return NULL;
+	if (owner != NULL && *owner == '\0')
+		owner = NULL;
+
+	sb_puts(&text, "Churn digest for ");
+	sb_text(&text, owner != NULL ? owner : "unowned accounts",
+	    TXT_ESC | TXT_LINE);
+	sb_puts(&text, ", ");
+	sb_text(&text, date, TXT_ESC | TXT_LINE);
+	sb_printf(&text, ": %zu account%s to review", n, n == 1 ? "" : "s");
+	sb_clip(&text, 0, NOTIFY_SLACK_MAX_TEXT, 1);
+
+	if ((blocks = json_array()) == NULL)
+		goto fail;
+
+	sb_puts(&b, DIGEST_ICON " Churn digest — ");
+	sb_text(&b, owner != NULL ? owner : "unowned accounts", TXT_LINE);
+	sb_puts(&b, " — ");
+	sb_text(&b, date, TXT_LINE);
+	sb_clip(&b, 0, NOTIFY_SLACK_MAX_HEADER, 0);
+	if (add_header(blocks, &b) == -1)
+		goto fail;
+
+	if (n == 0) {
+		sb_reset(&b);
+		sb_puts(&b, "No accounts to review today.");
+		if (add_section(blocks, &b) == -1)
+			goto fail;
+	}
+
+	/* One section per account, then a count of the rest. */
+	shown = n < NOTIFY_DIGEST_SLACK_ROWS ? n : NOTIFY_DIGEST_SLACK_ROWS;
+	for (i = 0; i < shown; i++) {
+		sb_reset(&b);
+		sb_printf(&b, "%s *", status_icon(r[i].status));
+		sb_text(&b, r[i].name != NULL && *r[i].name != '\0' ?
+		    r[i].name : r[i].account_id, TXT_ESC | TXT_LINE);
+		sb_puts(&b, "*");
+		if (r[i].name != NULL && *r[i].name != '\0') {
+			sb_puts(&b, " (");
+			sb_text(&b, r[i].account_id, TXT_ESC | TXT_LINE);
+			sb_puts(&b, ")");
+		}
+		sb_printf(&b, " — %d", r[i].score);
+		if (r[i].status != NULL) {
+			sb_puts(&b, " ");
+			sb_text(&b, r[i].status, TXT_ESC | TXT_LINE);
+		}
+		sb_puts(&b, "\n");
+		if (r[i].nsignals == 0)
+			sb_puts(&b, "_no active signals_");
+		for (j = 0; j < r[i].nsignals; j++) {
+			if (j > 0)
+				sb_puts(&b, ", ");
+			sb_text(&b, r[i].signals[j], TXT_ESC | TXT_LINE);
+		}
+		sb_clip(&b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
+		if (add_section(blocks, &b) == -1)
+			goto fail;
+	}
+	if (shown < n) {
+		sb_reset(&b);
+		sb_printf(&b, "… and %zu more account%s", n - shown,
+		    n - shown == 1 ? "" : "s");
+		if (add_context(blocks, &b) == -1)
+			goto fail;
+	}
+
+	out = slack_payload(NULL, &text, blocks);
+	blocks = NULL;
+fail:
+	json_decref(blocks);
+	sb_free(&b);
+	sb_free(&text);
+	return out;
+}
+
+char *
+notify_digest_webhook(const char *owner, const char *date,
+    const struct notify_digest_row *r, size_t n)
+{
+	json_t *accounts, *sigs;
+	size_t i, j;
+
+	if (!digest_valid(date, r, n))
+		return NULL;
+	if (owner != NULL && *owner == '\0')
+		owner = NULL;
+	if ((accounts = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if ((sigs = json_array()) == NULL)
+			goto fail;
+		for (j = 0; j < r[i].nsignals; j++)
+			if (json_array_append_new(sigs,
+			    jstr(r[i].signals[j])) == -1) {
+				json_decref(sigs);
+				goto fail;
+			}
+		if (json_array_append_new(accounts,
+		    json_pack("{s:o, s:o, s:i, s:o, s:o}",
+		    "id", jstr(r[i].account_id),
+		    "name", jstr(r[i].name),
+		    "score", r[i].score,
+		    "status", jstr(r[i].status),
+		    "signals", sigs)) == -1)
+			goto fail;
+	}
+	return dump(json_pack("{s:i, s:s, s:o, s:o, s:o}",
+	    "version", 1,
+	    "type", "digest",
+	    "owner", jstr(owner),
+	    "date", jstr(date),
+	    "accounts", accounts));
+fail:
+	json_decref(accounts);
+	return NULL;
+}
+
+/* ---- signature ---- */
+
+int
+notify_sign(const char *secret, const char *body, size_t len, int64_t t,
+    char *out, size_t outlen)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], *msg;
+	unsigned int mdlen = 0;
+	char prefix[32];
+	size_t klen, plen, i;
+	int n, rc = -1;
+
+	if (secret == NULL || (body == NULL && len > 0) || out == NULL)
+		return -1;
+	if ((klen = strlen(secret)) > INT32_MAX)
+		return -1;
+	n = snprintf(prefix, sizeof(prefix), "%lld.", (long long)t);
+	if (n < 0 || (size_t)n >= sizeof(prefix))
+		return -1;
+	plen = (size_t)n;
+	/* HMAC() is one-shot and not deprecated in OpenSSL 3: one buffer. */
+	if (len > SIZE_MAX - plen || (msg = malloc(plen + len + 1)) == NULL)
+		return -1;
+	memcpy(msg, prefix, plen);
+	if (len > 0)
+		memcpy(msg + plen, body, len);
+	if (HMAC(EVP_sha256(), secret, (int)klen, msg, plen + len, md,
+	    &mdlen) == NULL)
+		goto fail;
+	/* "t=" + digits + ",v1=" + hex */
+	if (outlen < 2 + (plen - 1) + 4 + 2 * (size_t)mdlen + 1)
+		goto fail;
+	n = snprintf(out, outlen, "t=%lld,v1=", (long long)t);
+	for (i = 0; i < mdlen; i++)
+		(void)snprintf(out + n + 2 * i, 3, "%02x", md[i]);
+	rc = 0;
+fail:
+	free(msg);
+	return rc;
+}
+
+/* ---- pacing ---- */
+
+/* Forgives float rounding so the wait returned is always enough. */
+#define PACE_EPSILON	1e-9
+
+void
+notify_pace_init(struct notify_pace *p, double rate, unsigned burst,
+    int64_t now)
+{
+	p->rate = rate;
+	p->burst = burst > 0 ? (double)burst : 1.0;
+	p->tokens = p->burst;
+	p->last = now;
+}
+
+int64_t
+notify_pace_take(struct notify_pace *p, int64_t now)
+{
+	double need;
+	int64_t wait;
+
+	if (p->rate <= 0)
+		return 0;
+	/* A clock that went back refills nothing. */
+	if (now > p->last) {
+		p->tokens += (double)(now - p->last) * p->rate /
+		    (double)CW_USEC_PER_SEC;
+		if (p->tokens > p->burst)
+			p->tokens = p->burst;
+		p->last = now;
+	}
+	if (p->tokens >= 1.0 - PACE_EPSILON) {
+		p->tokens -= 1.0;
+		if (p->tokens < 0)
+			p->tokens = 0;
+		return 0;
+	}
+	/* Aim half an epsilon past the bar, so the wait is always enough. */
+	need = (1.0 - PACE_EPSILON / 2 - p->tokens) *
+	    (double)CW_USEC_PER_SEC / p->rate;
+	if (need >= (double)(INT64_MAX / 2))
+		return INT64_MAX / 2;
+	wait = (int64_t)need;
+	if ((double)wait < need)
+		wait++;
+	return wait > 0 ? wait : 1;
+}
+
+/* ---- retries ---- */
+
+int64_t
+notify_backoff(int attempt, uint32_t rnd)
+{
+	int64_t base;
+
+	if (attempt < 1)
+		attempt = 1;
+	/* 2^19 s is past the cap already; no shift overflows. */
+	if (attempt > 20)
+		base = NOTIFY_BACKOFF_MAX;
+	else {
+		base = CW_USEC_PER_SEC << (attempt - 1);
+		if (base > NOTIFY_BACKOFF_MAX)
+			base = NOTIFY_BACKOFF_MAX;
+	}
+	/* [0.75 base, 1.25 base): rnd / 2^32 of half the base on top. */
+	return base - base / 4 +
+	    (int64_t)(((uint64_t)base * rnd) >> 32) / 2;
+}
+
+enum notify_result
+notify_classify(long http_status, int transport_error, int is_slack)
+{
+	size_t i;
+
+	/* No response at all (refused, DNS, TLS, timeout): try again. */
+	if (transport_error != 0 || http_status < 100)
+		return NOTIFY_RETRY;
+	for (i = 0; i < sizeof(notify_classes) / sizeof(notify_classes[0]);
+	    i++)
+		if (http_status >= notify_classes[i].lo &&
+		    http_status <= notify_classes[i].hi)
+			return notify_classes[i].result;
+	/* Slack's 404/410 land here too: see notify_gone(). */
+	return NOTIFY_PERMANENT;
+}
+
+int
+notify_gone(long http_status, int is_slack)
+{
+	return is_slack && (http_status == 404 || http_status == 410);
+}
+
+/* ---- Retry-After ---- */
+
+static const char *const month_names[12] = {
+	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+};
+
+static const char *const day_names[7][2] = {
+	{ "Mon", "Monday" }, { "Tue", "Tuesday" }, { "Wed", "Wednesday" },
+	{ "Thu", "Thursday" }, { "Fri", "Friday" }, { "Sat", "Saturday" },
+	{ "Sun", "Sunday" }
+};
+
+/* A cursor over the header value: each step fails once, then stays. */
+struct scan {
+	const char	*p;
+	const char	*end;
+	int		 bad;
+};
+
+static void
+scan_lit(struct scan *s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if (s->bad || (size_t)(s->end - s->p) < n ||
+	    strncasecmp(s->p, lit, n) != 0)
+		s->bad = 1;
+	else
+		s->p += n;
+}
+
+/* Exactly digits digits; a leading space stands for a 0 if sp. */
+static int
+scan_num(struct scan *s, int digits, int sp)
+{
+	int i, v = 0;
+
+	if (s->bad || s->end - s->p < digits) {
+		s->bad = 1;
+		return 0;
+	}
+	for (i = 0; i < digits; i++) {
+		if (i == 0 && sp && s->p[i] == ' ')
+			continue;
+		if (s->p[i] < '0' || s->p[i] > '9') {
+			s->bad = 1;
+			return 0;
+		}
+		v = v * 10 + (s->p[i] - '0');
+	}
+	s->p += digits;
+	return v;
+}
+
+static int
+scan_month(struct scan *s)
+{
+	int m;
+
+	for (m = 0; m < 12; m++)
+		if (s->end - s->p >= 3 &&
+		    strncasecmp(s->p, month_names[m], 3) == 0) {
+			s->p += 3;
+			return m + 1;
+		}
+	s->bad = 1;
+	return 0;
+}
+
+/* A day name, short (3 letters) or long, followed by what. */
+static void
+scan_day(struct scan *s, int longname)
+{
+	size_t d, n;
+
+	for (d = 0; d < 7; d++) {
+		n = strlen(day_names[d][longname]);
+		if ((size_t)(s->end - s->p) >= n &&
+		    strncasecmp(s->p, day_names[d][longname], n) == 0) {
+			s->p += n;
+			return;
+		}
+	}
+	s->bad = 1;
+}
+
+static void
+scan_clock(struct scan *s, int *hh, int *mm, int *ss)
+{
+	*hh = scan_num(s, 2, 0);
+	scan_lit(s, ":");
+	*mm = scan_num(s, 2, 0);
+	scan_lit(s, ":");
+	*ss = scan_num(s, 2, 0);
+}
+
+/*
+ * An HTTP-date (RFC 9110 5.6.7) in any of its three forms:
+ *	Sun, 06 Nov 1994 08:49:37 GMT	(IMF-fixdate)
+ *	Sunday, 06-Nov-94 08:49:37 GMT	(obsolete RFC 850)
+ *	Sun Nov  6 08:49:37 1994	(obsolete asctime)
+ */
+static int
+parse_http_date(const char *p, const char *end, int64_t *us)
+{
+	struct scan s = { p, end, 0 };
+	char buf[32];
+	int y, mon, d, hh, mm, ss;
+
+	if (memchr(p, ',', (size_t)(end - p)) == NULL) {
+		scan_day(&s, 0);
+		scan_lit(&s, " ");
+		mon = scan_month(&s);
+		scan_lit(&s, " ");
+		d = scan_num(&s, 2, 1);
+		scan_lit(&s, " ");
+		scan_clock(&s, &hh, &mm, &ss);
+		scan_lit(&s, " ");
+		y = scan_num(&s, 4, 0);
+	} else if (p[3] == ',') {
+		scan_day(&s, 0);
+		scan_lit(&s, ", ");
+		d = scan_num(&s, 2, 0);
+		scan_lit(&s, " ");
+		mon = scan_month(&s);
+		scan_lit(&s, " ");
+		y = scan_num(&s, 4, 0);
+		scan_lit(&s, " ");
+		scan_clock(&s, &hh, &mm, &ss);
+		scan_lit(&s, " GMT");
+	} else {
+		scan_day(&s, 1);
+		scan_lit(&s, ", ");
+		d = scan_num(&s, 2, 0);
+		scan_lit(&s, "-");
+		mon = scan_month(&s);
+		scan_lit(&s, "-");
+		y = scan_num(&s, 2, 0);
+		y += y < 70 ? 2000 : 1900;
+		scan_lit(&s, " ");
+		scan_clock(&s, &hh, &mm, &ss);
+		scan_lit(&s, " GMT");
+	}
+	if (s.bad || s.p != s.end)
+		return -1;
+	/* util_parse_rfc3339() checks the ranges (Feb 30, hour 24). */
+	(void)snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ",
+	    y, mon, d, hh, mm, ss);
+	return util_parse_rfc3339(buf, strlen(buf), us);
+}
+
+int64_t
+notify_retry_after(const char *value, int64_t now_us)
+{
+	const char *p, *end;
+	char digits[24];
+	uint64_t sec;
+	int64_t at;
+	size_t n;
+
+	if (value == NULL)
+		return -1;
+	/* Optional white space around the value. */
+	p = value;
+	end = value + strlen(value);
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (p == end)
+		return -1;
+
+	if (*p >= '0' && *p <= '9') {
+		n = (size_t)(end - p);
+		if (n >= sizeof(digits))
+			return -1;
+		memcpy(digits, p, n);
+		digits[n] = '\0';
+		if (util_parse_u64(digits, 0,
+		    (uint64_t)(INT64_MAX / CW_USEC_PER_SEC), &sec) == -1)
+			return -1;
+		return (int64_t)sec * CW_USEC_PER_SEC;
+	}
+	if (end - p < 4 || parse_http_date(p, end, &at) == -1)
+		return -1;
+	return at > now_us ? at - now_us : 0;
+}

@@ -1,0 +1,208 @@
+/*
+ * notify.h -- what an alert or a digest says, and the delivery rules
+ * (SPEC 5, 2.3).  Pure: it builds message bodies (the webhook JSON, the
+ * Slack incoming-webhook payload), signs them, paces them with a token
+ * bucket and classifies delivery results; it never sends, stores or logs.
+ *
+ * Not here: the outbox rows and the HTTP requests (outbox.c), when an
+ * alert fires (alert.c), the score and its decomposition (score.c).
+ *
+ * Every body is compact UTF-8 JSON in a stable key order, malloc'd; the
+ * caller frees it with free().  Invalid UTF-8 in the strings given is
+ * replaced with U+FFFD rather than failing the notification.
+ */
+#ifndef CW_NOTIFY_H
+#define CW_NOTIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Slack's limits (Block Kit), in characters. */
+#define NOTIFY_SLACK_MAX_BLOCKS	50
+#define NOTIFY_SLACK_MAX_TEXT	3000	/* section, context, fallback */
+#define NOTIFY_SLACK_MAX_HEADER	150
+#define NOTIFY_SLACK_MAX_FIELD	2000
+#define NOTIFY_SLACK_MAX_FIELDS	10
+
+struct notify_account {
+	const char	*id;		/* required */
+	const char	*name;		/* NULL: the id is shown */
+	const char	*owner;		/* NULL = unowned */
+	const char	*segment;
+	const char	*slack_channel;	/* wins over the receiver's channel */
+};
+
+struct notify_signal {
+	const char	*name;		/* "ticket_repeat_team", ... */
+	const char	*category;	/* "support", ... */
+	int		 tier;		/* 1..3, 0 = none (JSON null) */
+	const char	*severity;	/* "critical", "warning", "info" */
+};
+
+struct notify_health {
+	int		 score;
+	const char	*status;	/* "green", "yellow", "red" */
+	const char	*decomposition;	/* "72 → 42: champion_left −30, ..." */
+};
+
+/*
+ * Everything one alert notification shows.  The view only points: the
+ * caller owns every string.  NULL is allowed for every string but kind,
+ * account.id and signal.name.
+ */
+struct notify_view {
+	const char		*kind;		/* "firing" | "resolved" */
+	uint64_t		 alert_id;
+	const char		*notification_id;
+	const char		*fingerprint;	/* of (account, signal) */
+	struct notify_account	 account;
+	struct notify_signal	 signal;
+	const char		*explanation;
+	const char		*evidence_json;	/* JSON object text, NULL */
+	struct notify_health	 health;
+	int64_t			 started_at;	/* us since epoch, 0 = null */
+	int64_t			 resolved_at;	/* us since epoch, 0 = null */
+	const char		*play;		/* the suggested play */
+	int			 repeat;	/* 1: a firing alert again */
+	int			 escalated;	/* 1: the severity went up */
+};
+
+/*
+ * The webhook body of SPEC 5:
+ *
+ *	{"version":1,"alert_id":"42","status":"firing",
+ *	 "account":{"id","name","owner","segment"},
+ *	 "signal":{"name","category","tier","severity"},
+ *	 "explanation","evidence":{...},
+ *	 "health":{"score","status","decomposition"},
+ *	 "started_at","resolved_at","play","fingerprint","notification_id"}
+ *
+ * alert_id is a decimal string, times are RFC 3339 (UTC, microseconds) or
+ * null, NULL strings are null.  evidence is the parsed evidence_json; {}
+ * when it is NULL, not an object or not JSON (the alert still goes out).
+ * Returns NULL on a missing kind, account.id or signal.name, an unknown
+ * kind, or no memory.  The caller frees.
+ */
+char	*notify_webhook_body(const struct notify_view *);
+
+/*
+ * A Slack incoming-webhook payload for the alert: "channel" (when the
+ * account has a slack_channel), a fallback "text" and "blocks": a header,
+ * the fields (account, signal, severity, health, owner, segment, started,
+ * resolved), the explanation with its evidence, the score decomposition,
+ * the suggested play and a context line (fingerprint, alert and
+ * notification ids).  Within Slack's limits above: long texts are cut on a
+ * character boundary and end in "…"; &, < and > in the strings given are
+ * escaped (&amp; &lt; &gt;).  Returns NULL as notify_webhook_body() does.
+ * The caller frees.
+ */
+char	*notify_slack_body(const struct notify_view *);
+
+/* One account of a digest: its score, status and active signals. */
+struct notify_digest_row {
+	const char		*account_id;
+	const char		*name;		/* NULL allowed */
+	int			 score;
+	const char		*status;	/* "green", "yellow", "red" */
+	const char *const	*signals;	/* nsignals names */
+	size_t			 nsignals;
+};
+
+/*
+ * The morning digest of one owner (NULL = the unowned accounts) for date
+ * ("2026-11-20", the receiver's local date), rows in the order given
+ * (worst first).  The Slack payload shows at most
+ * NOTIFY_DIGEST_SLACK_ROWS accounts and then "… and N more accounts";
+ * the webhook body lists them all:
+ *
+ *	{"version":1,"type":"digest","owner":"alice"|null,"date":"...",
+ *	 "accounts":[{"id","name","score","status","signals":[...]}]}
+ *
+ * Return NULL on a missing date or account_id, or no memory.  The caller
+ * frees.
+ */
+#define NOTIFY_DIGEST_SLACK_ROWS	(NOTIFY_SLACK_MAX_BLOCKS - 3)
+char	*notify_digest_slack(const char *owner, const char *date,
+	    const struct notify_digest_row *, size_t n);
+char	*notify_digest_webhook(const char *owner, const char *date,
+	    const struct notify_digest_row *, size_t n);
+
+/*
+ * The X-Churnwatch-Signature header value of SPEC 2.3 for body (len
+ * bytes) sent at t (unix seconds):
+ *
+ *	t=<t>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>
+ *
+ * Writes it NUL-terminated to out; NOTIFY_SIGNATURE_LEN bytes are
+ * enough.  Returns 0, or -1 when out is too small or HMAC fails.
+ */
+#define NOTIFY_SIGNATURE_LEN	96
+int	 notify_sign(const char *secret, const char *body, size_t len,
+	    int64_t t, char *out, size_t outlen);
+
+/*
+ * Pacing per receiver: a token bucket that holds at most burst tokens and
+ * gains rate tokens per second (Slack: 1/s, burst 3).  Times are
+ * microseconds of a monotonic clock.  rate <= 0 means unpaced.
+ */
+struct notify_pace {
+	double		 rate;		/* tokens per second */
+	double		 burst;		/* capacity */
+	double		 tokens;
+	int64_t		 last;		/* when tokens was last refilled */
+};
+
+/* Starts full.  A burst of 0 is taken as 1. */
+void	 notify_pace_init(struct notify_pace *, double rate, unsigned burst,
+	    int64_t now);
+/*
+ * Returns 0 and takes a token if one is available at now; otherwise
+ * returns the microseconds until one will be (> 0) and takes nothing.
+ */
+int64_t	 notify_pace_take(struct notify_pace *, int64_t now);
+
+/*
+ * The wait before retry number attempt (1, 2, ...), in microseconds:
+ * 1 s, 2 s, 4 s, ... with the base capped at NOTIFY_BACKOFF_MAX (5 min),
+ * then jittered by ±25 % from rnd (uniform over uint32_t): the result
+ * lies in [0.75 base, 1.25 base).  An attempt below 1 counts as 1.
+ */
+#define NOTIFY_BACKOFF_MAX	(INT64_C(300) * 1000000)
+int64_t	 notify_backoff(int attempt, uint32_t rnd);
+
+enum notify_result {
+	NOTIFY_OK,		/* 2xx: delivered */
+	NOTIFY_RETRY,		/* transport error, timeout, 5xx, 408, 425 */
+	NOTIFY_RETRY_AFTER,	/* 429: wait for Retry-After, then retry */
+	NOTIFY_PERMANENT	/* other 4xx (Slack 404/410: channel gone) */
+};
+
+/*
+ * Classify one delivery attempt: transport_error is non-zero when no HTTP
+ * response came (connection refused, DNS, timeout, ...), http_status is
+ * the response's status otherwise.  A status below 100 without a
+ * transport error counts as a transport error; 1xx, 3xx and anything
+ * unknown are permanent (a redirect is a configuration error).  Slack's
+ * 404/410 are permanent like every other 4xx: is_slack does not change
+ * the class, notify_gone() tells the receiver-level failure apart.
+ */
+enum notify_result notify_classify(long http_status, int transport_error,
+	    int is_slack);
+
+/*
+ * 1 when a permanent failure means the receiver itself is gone (Slack's
+ * 404/410: the channel or the webhook no longer exists) and should be
+ * marked failed, not only this notification; 0 otherwise.
+ */
+int	 notify_gone(long http_status, int is_slack);
+
+/*
+ * The wait asked by a Retry-After header value, in microseconds from
+ * now_us (unix microseconds): delta-seconds ("120") or an HTTP-date
+ * ("Wed, 21 Oct 2015 07:28:00 GMT", and the obsolete RFC 850 and asctime
+ * forms).  A date in the past is 0.  Returns -1 when value is NULL, empty
+ * or invalid.  Not capped: the caller decides how long is too long.
+ */
+int64_t	 notify_retry_after(const char *value, int64_t now_us);
+
+#endif
