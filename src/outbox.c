@@ -1,0 +1,994 @@
+/*
+ * outbox.c -- notification delivery over HTTP with libcurl's multi-socket
+ * interface on the libevent loop (curl's docs/examples/hiperfifo.c).
+ *
+ * Owns: the CURLM handle, one libevent event per socket curl watches, the
+ * one timer curl asks for, the receivers with their queues, pacing
+ * buckets and retry timers, and the list of outcomes waiting to be
+ * reported.  Does not own: message bodies (notify.c), the outbox rows
+ * (store.c), metrics (the caller counts in done()).
+ *
+ * The libcurl rules followed (STYLE.md): the CURLMOPT_TIMERFUNCTION
+ * callback only (re)arms a non-repeating libevent timer and never calls
+ * libcurl; every curl_multi_socket_action() is followed by draining
+ * curl_multi_info_read(); easy handles are removed and cleaned up only
+ * there, outside curl's callbacks.  Outcomes are queued and reported by
+ * a zero-timeout event, so done() never runs inside curl's call chain nor
+ * inside an outbox_* call, and may free the outbox.
+ *
+ * One request at a time per receiver: that keeps a retried notification
+ * ahead of the ones queued after it, and pacing (Slack: 1/s) leaves
+ * nothing to gain from more.  A stalled receiver only holds up itself.
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "notify.h"
+#include "outbox.h"
+#include "util.h"
+
+#define OB_DETAIL_LEN		96
+#define OB_RESP_LEN		64	/* response body kept for the detail */
+#define OB_RETRY_AFTER_MIN	CW_USEC_PER_SEC
+#define OB_LOG_BODY_MAX		800	/* bytes of body in a log line */
+
+struct ob_item {
+	TAILQ_ENTRY(ob_item)	 entry;
+	uint64_t		 id;
+	int			 attempts;
+	enum outbox_result	 result;
+	char			 detail[OB_DETAIL_LEN];
+	char			*receiver;	/* into buf */
+	size_t			 len;
+	char			 buf[];		/* body NUL receiver NUL */
+};
+TAILQ_HEAD(ob_item_list, ob_item);
+
+struct ob_recv {
+	TAILQ_ENTRY(ob_recv)	 entry;
+	struct outbox		*ob;
+	char			*name;
+	char			*url;
+	char			*secret;
+	enum outbox_kind	 kind;
+	unsigned		 timeout_s;
+	double			 rate;
+	unsigned		 burst;
+	struct notify_pace	 pace;
+	struct ob_item_list	 queue;		/* the head may be in flight */
+	struct event		*ev_wake;	/* pacing and backoff */
+	int64_t			 not_before;	/* monotonic us: backoff */
+	int			 failed;	/* Slack 404/410 */
+	long			 failed_status;
+	int			 retrying;	/* last attempt must be retried */
+	int			 removed;	/* by a reload, request in flight */
+
+	/* The request in flight, if any: for TAILQ_FIRST(&queue). */
+	CURL			*easy;
+	struct curl_slist	*headers;
+	char			 retry_after[64];
+	char			 resp[OB_RESP_LEN];
+	size_t			 resplen;
+};
+TAILQ_HEAD(ob_recv_list, ob_recv);
+
+struct ob_sock {
+	TAILQ_ENTRY(ob_sock)	 entry;
+	struct outbox		*ob;
+	curl_socket_t		 fd;
+	struct event		*ev;
+};
+TAILQ_HEAD(ob_sock_list, ob_sock);
+
+struct outbox {
+	struct event_base	*base;
+	struct outbox_ops	 ops;
+	CURLM			*multi;
+	int			 running;
+	struct event		*ev_timer;	/* curl's timeout */
+	struct event		*ev_done;	/* report outcomes */
+	struct ob_recv_list	 recvs;
+	struct ob_sock_list	 socks;
+	struct ob_item_list	 done;		/* outcomes to report */
+	size_t			 nitems;	/* sent and not yet reported */
+	int			 dispatching;
+	int			 dying;
+	uint64_t		 rnd;		/* jitter, not crypto */
+};
+
+static int	 ob_sock_cb(CURL *, curl_socket_t, int, void *, void *);
+static int	 ob_timer_set_cb(CURLM *, long, void *);
+static void	 ob_timer_cb(evutil_socket_t, short, void *);
+static void	 ob_event_cb(evutil_socket_t, short, void *);
+static void	 ob_done_cb(evutil_socket_t, short, void *);
+static void	 ob_wake_cb(evutil_socket_t, short, void *);
+static size_t	 ob_header_cb(char *, size_t, size_t, void *);
+static size_t	 ob_write_cb(char *, size_t, size_t, void *);
+static void	 ob_check_multi(struct outbox *);
+static void	 ob_kick(struct ob_recv *);
+static int	 ob_start(struct ob_recv *, struct ob_item *);
+static void	 ob_finish(struct ob_recv *, CURLcode, long);
+static void	 ob_complete(struct outbox *, struct ob_item *,
+		    enum outbox_result, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+static void	 ob_fail_queue(struct ob_recv *, const char *);
+static void	 ob_abort(struct ob_recv *);
+static void	 ob_recv_free(struct ob_recv *);
+static void	 ob_real_free(struct outbox *);
+
+/* splitmix64: backoff jitter needs spread, not secrecy. */
+static uint32_t
+ob_random(struct outbox *o)
+{
+	uint64_t z = (o->rnd += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
+static int64_t
+ob_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * CW_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+static struct timeval
+ob_tv(int64_t us)
+{
+	struct timeval tv;
+
+	if (us < 0)
+		us = 0;
+	tv.tv_sec = us / CW_USEC_PER_SEC;
+	tv.tv_usec = us % CW_USEC_PER_SEC;
+	return tv;
+}
+
+static const char *
+ob_kind_name(enum outbox_kind kind)
+{
+	switch (kind) {
+	case OUTBOX_SLACK:
+		return "slack";
+	case OUTBOX_WEBHOOK:
+		return "webhook";
+	case OUTBOX_LOG:
+		return "log";
+	}
+	return "?";
+}
+
+struct outbox *
+outbox_new(struct event_base *base, const struct outbox_ops *ops)
+{
+	struct outbox *o;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_warnx("%s: curl_global_init failed", __func__);
+		return NULL;
+	}
+	if ((o = calloc(1, sizeof(*o))) == NULL) {
+		curl_global_cleanup();
+		return NULL;
+	}
+	o->base = base;
+	o->ops = *ops;
+	o->rnd = (uint64_t)util_now_us() ^ ((uint64_t)getpid() << 32) ^
+	    (uint64_t)(uintptr_t)o;
+	TAILQ_INIT(&o->recvs);
+	TAILQ_INIT(&o->socks);
+	TAILQ_INIT(&o->done);
+	if ((o->multi = curl_multi_init()) == NULL ||
+	    (o->ev_timer = evtimer_new(base, ob_timer_cb, o)) == NULL ||
+	    (o->ev_done = evtimer_new(base, ob_done_cb, o)) == NULL)
+		goto fail;
+	if (curl_multi_setopt(o->multi, CURLMOPT_SOCKETFUNCTION,
+	    ob_sock_cb) != CURLM_OK ||
+	    curl_multi_setopt(o->multi, CURLMOPT_SOCKETDATA, o) != CURLM_OK ||
+	    curl_multi_setopt(o->multi, CURLMOPT_TIMERFUNCTION,
+	    ob_timer_set_cb) != CURLM_OK ||
+	    curl_multi_setopt(o->multi, CURLMOPT_TIMERDATA, o) != CURLM_OK)
+		goto fail;
+	if (!(curl_version_info(CURLVERSION_NOW)->features &
+	    CURL_VERSION_ASYNCHDNS))
+		log_warnx("outbox: this libcurl resolves names synchronously: "
+		    "a slow DNS lookup stalls the event loop");
+	return o;
+
+fail:
+	log_warnx("%s: cannot set up libcurl", __func__);
+	ob_real_free(o);
+	return NULL;
+}
+
+void
+outbox_free(struct outbox *o)
+{
+	if (o == NULL)
+		return;
+	if (o->dispatching) {
+		/* Inside done(): ob_done_cb() frees when it returns. */
+		o->dying = 1;
+		return;
+	}
+	ob_real_free(o);
+}
+
+static void
+ob_real_free(struct outbox *o)
+{
+	struct ob_recv *r;
+	struct ob_item *it;
+	struct ob_sock *sk;
+
+	while ((r = TAILQ_FIRST(&o->recvs)) != NULL) {
+		ob_abort(r);
+		TAILQ_REMOVE(&o->recvs, r, entry);
+		ob_recv_free(r);
+	}
+	while ((it = TAILQ_FIRST(&o->done)) != NULL) {
+		TAILQ_REMOVE(&o->done, it, entry);
+		free(it);
+	}
+	/* May still call ob_sock_cb(CURL_POLL_REMOVE) for cached sockets. */
+	if (o->multi != NULL)
+		curl_multi_cleanup(o->multi);
+	while ((sk = TAILQ_FIRST(&o->socks)) != NULL) {
+		TAILQ_REMOVE(&o->socks, sk, entry);
+		event_free(sk->ev);
+		free(sk);
+	}
+	if (o->ev_timer != NULL)
+		event_free(o->ev_timer);
+	if (o->ev_done != NULL)
+		event_free(o->ev_done);
+	free(o);
+	curl_global_cleanup();
+}
+
+/* Aborts r's request in flight, if any (never from a curl callback). */
+static void
+ob_abort(struct ob_recv *r)
+{
+	if (r->easy == NULL)
+		return;
+	curl_multi_remove_handle(r->ob->multi, r->easy);
+	curl_easy_cleanup(r->easy);
+	r->easy = NULL;
+	curl_slist_free_all(r->headers);
+	r->headers = NULL;
+}
+
+/* Frees r and its queue; r is off the list and has no request. */
+static void
+ob_recv_free(struct ob_recv *r)
+{
+	struct ob_item *it;
+
+	if (r == NULL)
+		return;
+	while ((it = TAILQ_FIRST(&r->queue)) != NULL) {
+		TAILQ_REMOVE(&r->queue, it, entry);
+		free(it);
+	}
+	if (r->ev_wake != NULL)
+		event_free(r->ev_wake);
+	free(r->name);
+	free(r->url);
+	free(r->secret);
+	free(r);
+}
+
+static struct ob_recv *
+ob_find(const struct outbox *o, const char *name)
+{
+	struct ob_recv *r;
+
+	TAILQ_FOREACH(r, &o->recvs, entry)
+		if (!r->removed && strcmp(r->name, name) == 0)
+			return r;
+	return NULL;
+}
+
+/* A new receiver from its configuration, not yet on the list. */
+static struct ob_recv *
+ob_recv_new(struct outbox *o, const struct outbox_receiver *c)
+{
+	struct ob_recv *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->ob = o;
+	TAILQ_INIT(&r->queue);
+	r->kind = c->kind;
+	r->timeout_s = c->timeout_s > 0 ? c->timeout_s : OUTBOX_DEFAULT_TIMEOUT;
+	r->rate = c->rate;
+	r->burst = c->burst;
+	if (c->rate == 0) {
+		if (c->kind == OUTBOX_SLACK) {
+			r->rate = OUTBOX_SLACK_RATE;
+			if (c->burst == 0)
+				r->burst = OUTBOX_SLACK_BURST;
+		} else
+			r->rate = -1;	/* unpaced */
+	}
+	if ((r->name = strdup(c->name)) == NULL ||
+	    (c->url != NULL && (r->url = strdup(c->url)) == NULL) ||
+	    (c->secret != NULL && (r->secret = strdup(c->secret)) == NULL) ||
+	    (r->ev_wake = evtimer_new(o->base, ob_wake_cb, r)) == NULL) {
+		ob_recv_free(r);
+		return NULL;
+	}
+	notify_pace_init(&r->pace, r->rate, r->burst, ob_mono_us());
+	return r;
+}
+
+static int
+ob_valid(const struct outbox_receiver *rs, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		const struct outbox_receiver *c = &rs[i];
+
+		if (c->name == NULL || c->name[0] == '\0') {
+			log_warnx("outbox: receiver without a name");
+			return -1;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(rs[j].name, c->name) == 0) {
+				log_warnx("outbox: receiver %s given twice",
+				    c->name);
+				return -1;
+			}
+		if (c->kind != OUTBOX_SLACK && c->kind != OUTBOX_WEBHOOK &&
+		    c->kind != OUTBOX_LOG) {
+			log_warnx("outbox: receiver %s: unknown kind", c->name);
+			return -1;
+		}
+		if (c->kind != OUTBOX_LOG && (c->url == NULL ||
+		    c->url[0] == '\0')) {
+			log_warnx("outbox: receiver %s: no url", c->name);
+			return -1;
+		}
+		/* Else curl fails each request, and retries never end. */
+		if (c->kind != OUTBOX_LOG &&
+		    strncasecmp(c->url, "http://", 7) != 0 &&
+		    strncasecmp(c->url, "https://", 8) != 0) {
+			log_warnx("outbox: receiver %s: the url is not http:// "
+			    "or https://", c->name);
+			return -1;
+		}
+		if (!isfinite(c->rate)) {
+			log_warnx("outbox: receiver %s: bad rate", c->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+ob_streq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Moves the settings of fresh (a new receiver) into r, which stays. */
+static void
+ob_recv_update(struct ob_recv *r, struct ob_recv *fresh)
+{
+	char *tmp;
+	int moved;
+
+	moved = r->kind != fresh->kind || !ob_streq(r->url, fresh->url);
+	tmp = r->url;
+	r->url = fresh->url;
+	fresh->url = tmp;
+	tmp = r->secret;
+	r->secret = fresh->secret;
+	fresh->secret = tmp;
+	r->kind = fresh->kind;
+	r->timeout_s = fresh->timeout_s;
+	if (r->rate != fresh->rate || r->burst != fresh->burst) {
+		r->rate = fresh->rate;
+		r->burst = fresh->burst;
+		r->pace = fresh->pace;
+	}
+	if (moved) {
+		if (r->failed)
+			log_notice("outbox: receiver %s has a new %s, no "
+			    "longer failed", r->name,
+			    r->kind == OUTBOX_LOG ? "kind" : "url");
+		r->failed = 0;
+		r->not_before = 0;
+	}
+}
+
+int
+outbox_set_receivers(struct outbox *o, const struct outbox_receiver *rs,
+    size_t n)
+{
+	struct ob_recv **fresh = NULL, *r, *next;
+	size_t i;
+
+	if (ob_valid(rs, n) == -1)
+		return -1;
+	/* Allocate everything first: a failure changes nothing. */
+	if (n > 0 && (fresh = calloc(n, sizeof(*fresh))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if ((fresh[i] = ob_recv_new(o, &rs[i])) == NULL) {
+			while (i-- > 0)
+				ob_recv_free(fresh[i]);
+			free(fresh);
+			log_warnx("%s: out of memory", __func__);
+			return -1;
+		}
+
+	/* Receivers that go away. */
+	for (r = TAILQ_FIRST(&o->recvs); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		if (r->removed)
+			continue;
+		for (i = 0; i < n; i++)
+			if (strcmp(r->name, rs[i].name) == 0)
+				break;
+		if (i < n)
+			continue;
+		log_notice("outbox: receiver %s removed", r->name);
+		r->removed = 1;
+		evtimer_del(r->ev_wake);
+		if (r->easy == NULL) {
+			ob_fail_queue(r, "receiver removed");
+			TAILQ_REMOVE(&o->recvs, r, entry);
+			ob_recv_free(r);
+		}
+		/* else ob_finish() reports the request, then the rest. */
+	}
+	/* Receivers that stay, and new ones. */
+	for (i = 0; i < n; i++) {
+		if ((r = ob_find(o, fresh[i]->name)) != NULL) {
+			ob_recv_update(r, fresh[i]);
+			ob_recv_free(fresh[i]);
+			ob_kick(r);
+		} else
+			TAILQ_INSERT_TAIL(&o->recvs, fresh[i], entry);
+	}
+	free(fresh);
+	return 0;
+}
+
+int
+outbox_send(struct outbox *o, uint64_t id, const char *receiver,
+    const char *body)
+{
+	struct ob_recv *r;
+	struct ob_item *it;
+	size_t len, nlen;
+
+	if ((r = ob_find(o, receiver)) == NULL) {
+		log_warnx("outbox: notification %" PRIu64 " for unknown "
+		    "receiver %s", id, receiver);
+		return -1;
+	}
+	len = strlen(body);
+	nlen = strlen(r->name);
+	if ((it = calloc(1, sizeof(*it) + len + 1 + nlen + 1)) == NULL) {
+		log_warnx("%s: out of memory", __func__);
+		return -1;
+	}
+	it->id = id;
+	it->len = len;
+	memcpy(it->buf, body, len + 1);
+	it->receiver = it->buf + len + 1;
+	memcpy(it->receiver, r->name, nlen + 1);
+	TAILQ_INSERT_TAIL(&r->queue, it, entry);
+	o->nitems++;
+	ob_kick(r);
+	return 0;
+}
+
+size_t
+outbox_queued(const struct outbox *o)
+{
+	return o->nitems;
+}
+
+int
+outbox_receiver_failed(const struct outbox *o, const char *name)
+{
+	struct ob_recv *r;
+
+	if ((r = ob_find(o, name)) == NULL)
+		return -1;
+	return r->failed;
+}
+
+/*
+ * Records the outcome of it (already off its receiver's queue) and has
+ * ob_done_cb() report it from the loop.
+ */
+static void
+ob_complete(struct outbox *o, struct ob_item *it, enum outbox_result res,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	it->result = res;
+	va_start(ap, fmt);
+	vsnprintf(it->detail, sizeof(it->detail), fmt, ap);
+	va_end(ap);
+	TAILQ_INSERT_TAIL(&o->done, it, entry);
+	event_active(o->ev_done, EV_TIMEOUT, 0);
+}
+
+/* Every queued notification of r (none in flight) fails. */
+static void
+ob_fail_queue(struct ob_recv *r, const char *why)
+{
+	struct ob_item *it;
+
+	while ((it = TAILQ_FIRST(&r->queue)) != NULL) {
+		TAILQ_REMOVE(&r->queue, it, entry);
+		ob_complete(r->ob, it, OUTBOX_FAILED, "%s", why);
+	}
+}
+
+static void
+ob_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct outbox *o = arg;
+	struct ob_item *it;
+
+	o->dispatching = 1;
+	while (!o->dying && (it = TAILQ_FIRST(&o->done)) != NULL) {
+		TAILQ_REMOVE(&o->done, it, entry);
+		o->nitems--;
+		if (o->ops.done != NULL)
+			o->ops.done(o->ops.arg, it->id, it->receiver,
+			    it->result, it->attempts, it->detail);
+		free(it);
+	}
+	o->dispatching = 0;
+	if (o->dying)
+		ob_real_free(o);
+}
+
+/* One log line for a log receiver: the body on one line, cut short. */
+static void
+ob_log_item(struct ob_recv *r, struct ob_item *it)
+{
+	char line[OB_LOG_BODY_MAX + 4];
+	size_t i, n;
+
+	n = it->len < OB_LOG_BODY_MAX ? it->len : OB_LOG_BODY_MAX;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)it->buf[i];
+
+		line[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+	}
+	if (n < it->len)
+		memcpy(line + n, "...", 4);
+	else
+		line[n] = '\0';
+	log_info("notification id=%" PRIu64 " receiver=%s %s", it->id,
+	    r->name, line);
+}
+
+/*
+ * Moves r's queue along: fails or logs what needs no request, else starts
+ * the head's request when backoff and pacing allow, else arms the wake-up
+ * timer.  Nothing to do while a request is in flight.
+ */
+static void
+ob_kick(struct ob_recv *r)
+{
+	struct ob_item *it;
+	int64_t now, wait;
+	char why[48];
+
+	if (r->easy != NULL || r->removed ||
+	    (it = TAILQ_FIRST(&r->queue)) == NULL)
+		return;
+	if (r->failed) {
+		snprintf(why, sizeof(why), "receiver failed (HTTP %ld)",
+		    r->failed_status);
+		ob_fail_queue(r, why);
+		return;
+	}
+	if (r->kind == OUTBOX_LOG) {
+		while ((it = TAILQ_FIRST(&r->queue)) != NULL) {
+			TAILQ_REMOVE(&r->queue, it, entry);
+			ob_log_item(r, it);
+			it->attempts++;
+			ob_complete(r->ob, it, OUTBOX_SENT, "logged");
+		}
+		return;
+	}
+	now = ob_mono_us();
+	if (now < r->not_before) {
+		struct timeval tv = ob_tv(r->not_before - now);
+
+		evtimer_add(r->ev_wake, &tv);
+		return;
+	}
+	if ((wait = notify_pace_take(&r->pace, now)) > 0) {
+		struct timeval tv = ob_tv(wait);
+
+		evtimer_add(r->ev_wake, &tv);
+		return;
+	}
+	evtimer_del(r->ev_wake);
+	if (ob_start(r, it) == -1) {
+		/* Out of memory or a curl setup error: try again later. */
+		struct timeval tv;
+
+		wait = notify_backoff(it->attempts, ob_random(r->ob));
+		r->not_before = now + wait;
+		tv = ob_tv(wait);
+		evtimer_add(r->ev_wake, &tv);
+	}
+}
+
+static void
+ob_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	ob_kick(arg);
+}
+
+/* Starts the request for it, the head of r's queue. */
+static int
+ob_start(struct ob_recv *r, struct ob_item *it)
+{
+	char hdr[64 + NOTIFY_SIGNATURE_LEN], sig[NOTIFY_SIGNATURE_LEN];
+	struct curl_slist *h = NULL, *t;
+	CURL *easy;
+	const char *body = it->buf;	/* curl's typecheck wants a pointer */
+	long ms;
+	int rc = 0;
+
+	it->attempts++;
+	r->retry_after[0] = '\0';
+	r->resplen = 0;
+	r->resp[0] = '\0';
+
+	h = curl_slist_append(h, "Content-Type: application/json");
+	/* No "Expect: 100-continue" round trip. */
+	if (h != NULL && (t = curl_slist_append(h, "Expect:")) != NULL)
+		h = t;
+	else
+		rc = -1;
+	if (rc == 0 && r->kind == OUTBOX_WEBHOOK) {
+		snprintf(hdr, sizeof(hdr), "X-Churnwatch-Notification-Id: %"
+		    PRIu64, it->id);
+		if ((t = curl_slist_append(h, hdr)) == NULL)
+			rc = -1;
+		else
+			h = t;
+	}
+	/* Signed at send time: a retry carries a fresh timestamp. */
+	if (rc == 0 && r->kind == OUTBOX_WEBHOOK && r->secret != NULL) {
+		if (notify_sign(r->secret, it->buf, it->len,
+		    util_now_us() / CW_USEC_PER_SEC, sig, sizeof(sig)) == -1)
+			rc = -1;
+		else {
+			snprintf(hdr, sizeof(hdr),
+			    "X-Churnwatch-Signature: %s", sig);
+			if ((t = curl_slist_append(h, hdr)) == NULL)
+				rc = -1;
+			else
+				h = t;
+		}
+	}
+	if (rc == -1 || (easy = curl_easy_init()) == NULL) {
+		log_warnx("outbox: receiver %s: cannot set up a request",
+		    r->name);
+		curl_slist_free_all(h);
+		return -1;
+	}
+
+	ms = (long)r->timeout_s * 1000;
+	if (curl_easy_setopt(easy, CURLOPT_URL, r->url) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_PRIVATE, r) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, ms) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, ms) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_POST, 1L) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)it->len) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, h) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_USERAGENT,
+	    PACKAGE_NAME "/" PACKAGE_VERSION) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION,
+	    ob_header_cb) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_HEADERDATA, r) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION,
+	    ob_write_cb) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_WRITEDATA, r) != CURLE_OK ||
+#if LIBCURL_VERSION_NUM >= 0x075500
+	    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR,
+	    "http,https") != CURLE_OK ||
+#else
+	    curl_easy_setopt(easy, CURLOPT_PROTOCOLS,
+	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK ||
+#endif
+	    curl_multi_add_handle(r->ob->multi, easy) != CURLM_OK) {
+		/* curl rejects an unsupported scheme here, for one. */
+		log_warnx("outbox: receiver %s: cannot set up a request",
+		    r->name);
+		curl_easy_cleanup(easy);
+		curl_slist_free_all(h);
+		return -1;
+	}
+	r->easy = easy;
+	r->headers = h;
+	log_debug("outbox: notification %" PRIu64 " to %s, attempt %d",
+	    it->id, r->name, it->attempts);
+	return 0;
+}
+
+/* Keeps the Retry-After header of the response. */
+static size_t
+ob_header_cb(char *buf, size_t size, size_t n, void *arg)
+{
+	struct ob_recv *r = arg;
+	size_t len = size * n, i;
+	static const char name[] = "Retry-After:";
+
+	if (len > sizeof(name) - 1 &&
+	    strncasecmp(buf, name, sizeof(name) - 1) == 0) {
+		buf += sizeof(name) - 1;
+		len -= sizeof(name) - 1;
+		while (len > 0 && (*buf == ' ' || *buf == '\t')) {
+			buf++;
+			len--;
+		}
+		while (len > 0 && isspace((unsigned char)buf[len - 1]))
+			len--;
+		i = len < sizeof(r->retry_after) - 1 ? len :
+		    sizeof(r->retry_after) - 1;
+		memcpy(r->retry_after, buf, i);
+		r->retry_after[i] = '\0';
+	}
+	return size * n;
+}
+
+/* Keeps the start of the response body, printable, for the detail. */
+static size_t
+ob_write_cb(char *buf, size_t size, size_t n, void *arg)
+{
+	struct ob_recv *r = arg;
+	size_t len = size * n, i;
+
+	for (i = 0; i < len && r->resplen < sizeof(r->resp) - 1; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (c == '\n' || c == '\r')
+			break;
+		r->resp[r->resplen++] = isprint(c) ? (char)c : '?';
+	}
+	r->resp[r->resplen] = '\0';
+	return len;
+}
+
+/* hiperfifo's check_multi_info(): outcomes of finished transfers. */
+static void
+ob_check_multi(struct outbox *o)
+{
+	CURLMsg *msg;
+	CURL *easy;
+	CURLcode res;
+	struct ob_recv *r;
+	char *priv;
+	long status;
+	int left;
+
+	while ((msg = curl_multi_info_read(o->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		easy = msg->easy_handle;
+		res = msg->data.result;
+		priv = NULL;
+		status = 0;
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+		r = (struct ob_recv *)(void *)priv;
+		ob_abort(r);	/* remove and clean up the easy handle */
+		ob_finish(r, res, status);
+	}
+}
+
+/*
+ * The request of r's head ended with curl's res and HTTP status (0 when
+ * no response came).  Decide: report it, or retry after a wait.
+ */
+static void
+ob_finish(struct ob_recv *r, CURLcode res, long status)
+{
+	struct outbox *o = r->ob;
+	struct ob_item *it = TAILQ_FIRST(&r->queue);
+	int slack = r->kind == OUTBOX_SLACK, transport;
+	enum notify_result cls;
+	int64_t wait = 0, ra;
+	char what[96];
+
+	/*
+	 * A 2xx status line means the receiver took it, even if the rest of
+	 * the response then failed: retrying could deliver it twice.
+	 */
+	transport = res != CURLE_OK && !(status >= 200 && status < 300);
+	cls = notify_classify(transport ? 0 : status, transport, slack);
+	if (transport)
+		snprintf(what, sizeof(what), "%s", curl_easy_strerror(res));
+	else if (r->resplen > 0 && cls != NOTIFY_OK)
+		snprintf(what, sizeof(what), "HTTP %ld %s", status, r->resp);
+	else
+		snprintf(what, sizeof(what), "HTTP %ld", status);
+
+	switch (cls) {
+	case NOTIFY_OK:
+		TAILQ_REMOVE(&r->queue, it, entry);
+		if (r->retrying)
+			log_notice("outbox: receiver %s delivers again",
+			    r->name);
+		r->retrying = 0;
+		ob_complete(o, it, OUTBOX_SENT, "%s", what);
+		break;
+	case NOTIFY_PERMANENT:
+		TAILQ_REMOVE(&r->queue, it, entry);
+		r->retrying = 0;
+		if (notify_gone(status, slack)) {
+			log_warnx("outbox: receiver %s failed: %s (the %s "
+			    "webhook or channel is gone); its notifications "
+			    "fail until its url changes", r->name, what,
+			    ob_kind_name(r->kind));
+			r->failed = 1;
+			r->failed_status = status;
+		} else
+			log_warnx("outbox: notification %" PRIu64 " to %s "
+			    "failed: %s", it->id, r->name, what);
+		ob_complete(o, it, OUTBOX_FAILED, "%s", what);
+		break;
+	case NOTIFY_RETRY_AFTER:
+		ra = notify_retry_after(r->retry_after[0] != '\0' ?
+		    r->retry_after : NULL, util_now_us());
+		if (ra >= 0) {
+			wait = ra < OB_RETRY_AFTER_MIN ? OB_RETRY_AFTER_MIN :
+			    ra > OUTBOX_RETRY_AFTER_MAX ?
+			    OUTBOX_RETRY_AFTER_MAX : ra;
+			break;
+		}
+		/* FALLTHROUGH */
+	case NOTIFY_RETRY:
+		wait = notify_backoff(it->attempts, ob_random(o));
+		break;
+	}
+	if ((cls == NOTIFY_RETRY || cls == NOTIFY_RETRY_AFTER) && r->removed) {
+		TAILQ_REMOVE(&r->queue, it, entry);
+		ob_complete(o, it, OUTBOX_FAILED, "receiver removed (%s)",
+		    what);
+	} else if (cls == NOTIFY_RETRY || cls == NOTIFY_RETRY_AFTER) {
+		/* A state change is logged once, then only at debug. */
+		if (!r->retrying)
+			log_warnx("outbox: receiver %s: %s; retrying "
+			    "notification %" PRIu64 " in %.1f s", r->name,
+			    what, it->id, (double)wait / CW_USEC_PER_SEC);
+		else
+			log_debug("outbox: receiver %s: %s; retrying "
+			    "notification %" PRIu64 " (attempt %d) in %.1f s",
+			    r->name, what, it->id, it->attempts + 1,
+			    (double)wait / CW_USEC_PER_SEC);
+		r->retrying = 1;
+		r->not_before = ob_mono_us() + wait;
+	}
+	if (r->removed) {
+		ob_fail_queue(r, "receiver removed");
+		TAILQ_REMOVE(&o->recvs, r, entry);
+		ob_recv_free(r);
+		return;
+	}
+	ob_kick(r);
+}
+
+/*
+ * hiperfifo's sock_cb(): curl says which events it wants on socket s.
+ * Only libevent calls here (curl_multi_assign is allowed).
+ */
+static int
+ob_sock_cb(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
+{
+	struct outbox *o = arg;
+	struct ob_sock *sk = sockp;
+	short kind;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (sk != NULL) {
+			TAILQ_REMOVE(&o->socks, sk, entry);
+			event_free(sk->ev);
+			free(sk);
+		}
+		return 0;
+	}
+	if (sk == NULL) {
+		if ((sk = calloc(1, sizeof(*sk))) == NULL)
+			return -1;
+		sk->ob = o;
+		sk->fd = s;
+		TAILQ_INSERT_TAIL(&o->socks, sk, entry);
+		curl_multi_assign(o->multi, s, sk);
+	} else if (sk->ev != NULL) {
+		event_free(sk->ev);
+		sk->ev = NULL;
+	}
+	kind = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
+	    ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+	if ((sk->ev = event_new(o->base, s, kind, ob_event_cb, o)) == NULL ||
+	    event_add(sk->ev, NULL) == -1) {
+		log_warnx("%s: cannot watch a socket", __func__);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * hiperfifo's multi_timer_cb(): arm (or disarm, -1) the one timer.  No
+ * libcurl call here: a 0 timeout fires from the loop like any other.
+ */
+static int
+ob_timer_set_cb(CURLM *multi, long timeout_ms, void *arg)
+{
+	struct outbox *o = arg;
+	struct timeval tv;
+
+	if (timeout_ms < 0) {
+		evtimer_del(o->ev_timer);
+		return 0;
+	}
+	tv = ob_tv((int64_t)timeout_ms * 1000);
+	return evtimer_add(o->ev_timer, &tv) == 0 ? 0 : -1;
+}
+
+static void
+ob_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct outbox *o = arg;
+
+	curl_multi_socket_action(o->multi, CURL_SOCKET_TIMEOUT, 0,
+	    &o->running);
+	ob_check_multi(o);
+}
+
+static void
+ob_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct outbox *o = arg;
+	int action;
+
+	action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
+	    ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+	curl_multi_socket_action(o->multi, fd, action, &o->running);
+	ob_check_multi(o);
+}
