@@ -219,6 +219,7 @@ account_free(struct account *a)
 	free(a->owner);
 	free(a->slack_channel);
 	free(a->core);
+	free(a->alerts);
 	window_free(&a->w);
 	free(a);
 }
@@ -404,6 +405,45 @@ score_shift(struct account *a, int32_t today)
 		a->scores[i] = i - gap >= 0 ? a->scores[i - gap] :
 		    ACCOUNT_NO_SCORE;
 	a->score_day = today;
+}
+
+struct alert *
+account_alert(struct account *a, int signal)
+{
+	int i;
+
+	for (i = 0; i < a->nalerts; i++)
+		if (a->alerts[i].signal == signal)
+			return &a->alerts[i];
+	return NULL;
+}
+
+struct alert *
+account_alert_add(struct account *a, const struct alert *al)
+{
+	struct alert *n;
+
+	if (a->nalerts == UINT8_MAX)
+		return NULL;
+	if ((n = realloc(a->alerts, (a->nalerts + 1) * sizeof(*n))) == NULL)
+		return NULL;
+	a->alerts = n;
+	a->alerts[a->nalerts] = *al;
+	return &a->alerts[a->nalerts++];
+}
+
+void
+account_alert_remove(struct account *a, struct alert *al)
+{
+	size_t i = (size_t)(al - a->alerts);
+
+	if (i >= a->nalerts)
+		return;
+	a->alerts[i] = a->alerts[--a->nalerts];
+	if (a->nalerts == 0) {
+		free(a->alerts);
+		a->alerts = NULL;
+	}
 }
 
 size_t

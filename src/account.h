@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alert.h"
 #include "score.h"
 #include "signal.h"
 #include "window.h"
@@ -51,6 +52,8 @@ struct account {
 	uint8_t		 prev_weight[SIG__COUNT]; /* of prev_active */
 	uint8_t		 scores[ACCOUNT_SCORE_DAYS]; /* [i] = day score_day - i */
 	int32_t		 score_day;
+	struct alert	*alerts;	/* open alerts (firing, resolving) */
+	uint8_t		 nalerts;
 	uint8_t		 score_dirty;	/* today's score not yet stored */
 	uint8_t		 score_queued;	/* in the engine's score queue */
 };
@@ -89,6 +92,14 @@ int	account_evaluate(struct account *, const struct sig_config *,
 /* The previous active set as score items (for score_explain); returns n. */
 size_t	account_prev_items(const struct account *,
 	    struct score_item out[SIG__COUNT]);
+
+/*
+ * The open alert of signal on a, or NULL.  account_alert_add() appends a
+ * copy (NULL on allocation failure); account_alert_remove() drops one.
+ */
+struct alert	*account_alert(struct account *, int signal);
+struct alert	*account_alert_add(struct account *, const struct alert *);
+void		 account_alert_remove(struct account *, struct alert *);
 
 /* Score of day (from the history), or -1 if unknown. */
 int	account_score_on(const struct account *, int32_t day);

@@ -156,6 +156,23 @@ fail:
 	return -1;
 }
 
+static void
+api_reply(void *handle, unsigned status, char *json, const char *code,
+    const char *msg)
+{
+	if (json != NULL)
+		http_api_done(handle, status, json);
+	else
+		http_api_error(handle, status, code, msg);
+}
+
+static int
+api_fn(void *arg, int call, const char *id, const char *body, size_t len,
+    const char *const q[3], void *handle)
+{
+	return engine_api(d.engine, call, id, body, len, q, api_reply, handle);
+}
+
 static char *
 account_get_fn(void *arg, const char *id)
 {
@@ -415,6 +432,7 @@ main(int argc, char *argv[])
 		ops.account_put = account_put_fn;
 		ops.account_get = account_get_fn;
 		ops.account_list = account_list_fn;
+		ops.api = api_fn;
 		ops.arg = NULL;
 		if ((d.http = http_new(d.base, d.cfg, listen_fd, &ops)) == NULL)
 			fatalx("cannot start the HTTP server");

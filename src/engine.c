@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "account.h"
+#include "alerting.h"
 #include "cwconfig.h"
 #include "engine.h"
 #include "event.h"
@@ -38,6 +39,7 @@ struct engine {
 	struct store		*store;
 	const struct cw_config	*cfg;
 	struct account_table	*table;
+	struct alerting		*alerting;
 	struct win_rules	 rules;
 	int			 loaded;
 
@@ -96,7 +98,11 @@ engine_evaluate(struct engine *e, struct account *a)
 	struct sig_result out[SIG__COUNT];
 	int changed;
 
-	account_evaluate(a, &e->cfg->signals, engine_now(), out, &changed);
+	int64_t now = engine_now();
+	int n;
+
+	n = account_evaluate(a, &e->cfg->signals, now, out, &changed);
+	alerting_evaluated(e->alerting, a, out, n, now);
 	if (changed)
 		log_debug("engine: %s: score %d -> %d", a->id, a->prev_score,
 		    a->score);
@@ -259,6 +265,7 @@ step_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	e->sweeping = 0;
 	engine_flush_scores(e);
+	alerting_tick(e->alerting, e->table, engine_now());
 }
 
 static void
@@ -293,7 +300,9 @@ engine_new(struct event_base *base, struct store *store,
 		return NULL;
 	e->base = base;
 	e->store = store;
-	if ((e->table = account_table_new()) == NULL) {
+	if ((e->table = account_table_new()) == NULL ||
+	    (e->alerting = alerting_new(base, store, cfg)) == NULL) {
+		account_table_free(e->table);
 		free(e);
 		return NULL;
 	}
@@ -309,6 +318,8 @@ engine_set_config(struct engine *e, const struct cw_config *cfg)
 {
 	e->cfg = cfg;
 	signal_win_rules(&cfg->signals, &e->rules);
+	if (e->alerting != NULL)
+		alerting_set_config(e->alerting, cfg);
 }
 
 void
@@ -322,6 +333,7 @@ engine_free(struct engine *e)
 	free(e->dirty);
 	free(e->scoreq);
 	free(e->scoring);
+	alerting_free(e->alerting);
 	account_table_free(e->table);
 	free(e);
 }
@@ -416,6 +428,34 @@ load_score(void *arg, const char *id, int32_t day, int score)
 }
 
 static void
+load_alert(void *arg, const struct store_alert *r, int64_t acked_at)
+{
+	struct engine *e = arg;
+
+	alerting_load_alert(e->alerting, e->table, r, acked_at);
+}
+
+static void
+load_notification(void *arg, const char *id, const char *receiver,
+    const char *body)
+{
+	struct engine *e = arg;
+
+	alerting_load_notification(e->alerting, id, receiver, body);
+}
+
+static void
+load_silence(void *arg, uint64_t id, const char *account_id,
+    const char *signal, const char *category, int64_t until,
+    int expire_on_resolve)
+{
+	struct engine *e = arg;
+
+	alerting_load_silence(e->alerting, id, account_id, signal, category,
+	    until, expire_on_resolve);
+}
+
+static void
 load_done(void *arg, int ok)
 {
 	struct engine *e = arg;
@@ -430,6 +470,7 @@ load_done(void *arg, int ok)
 		for (i = 0; i < e->table->count; i++)
 			engine_evaluate(e, e->table->all[i]);
 		e->loaded = 1;
+		alerting_loaded(e->alerting, e->table);
 		log_notice("engine: %zu accounts loaded", e->table->count);
 		evtimer_add(e->ev_sweep, &tv);
 		engine_flush_scores(e);
@@ -439,7 +480,7 @@ load_done(void *arg, int ok)
 
 static const struct store_load_ops load_ops = {
 	load_account, load_daily, load_hourly, load_seen, load_event,
-	load_score, load_done
+	load_score, load_alert, load_notification, load_silence, load_done
 };
 
 int
@@ -736,4 +777,20 @@ engine_list_json(struct engine *e, const struct engine_list_query *q,
 	if (s == NULL)
 		*err = "out of memory";
 	return s;
+}
+
+int
+engine_api(struct engine *e, int call, const char *id, const char *body,
+    size_t len, const char *const q[3],
+    void (*reply)(void *, unsigned, char *, const char *, const char *),
+    void *handle)
+{
+	return alerting_api(e->alerting, e->table, call, id, body, len, q,
+	    reply, handle);
+}
+
+size_t
+engine_backlog(const struct engine *e)
+{
+	return alerting_backlog(e->alerting);
 }

@@ -57,4 +57,12 @@ struct engine_list_query {
 char		*engine_list_json(struct engine *,
 		    const struct engine_list_query *, const char **err);
 
+/* The alert and silence API: see alerting_api(). */
+int		 engine_api(struct engine *, int call, const char *id,
+		    const char *body, size_t len, const char *const q[3],
+		    void (*reply)(void *, unsigned, char *, const char *,
+		    const char *), void *handle);
+/* Notifications not yet delivered. */
+size_t		 engine_backlog(const struct engine *);
+
 #endif

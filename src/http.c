@@ -109,6 +109,8 @@ struct route {
 	int		 flags;
 	unsigned	 scope;		/* 0 = no token needed */
 	route_fn	 fn;
+	int		 api;		/* enum http_api_call for route_api */
+	const char	*suffix;	/* after {id}, e.g. "/ack"; NULL none */
 };
 
 static enum MHD_Result	route_events(struct req *);
@@ -116,19 +118,35 @@ static enum MHD_Result	route_account_put(struct req *);
 static enum MHD_Result	route_account_get(struct req *);
 static enum MHD_Result	route_account_list(struct req *);
 static enum MHD_Result	route_healthz(struct req *);
+static enum MHD_Result	route_api(struct req *);
 static enum MHD_Result	route_readyz(struct req *);
 
+#define R(m, p, f, sc, h)	{ .method = m, .path = p, .flags = f, \
+				  .scope = sc, .fn = h }
+#define API(m, p, f, sc, call, sfx) { .method = m, .path = p, .flags = f, \
+				  .scope = sc, .fn = route_api, .api = call, \
+				  .suffix = sfx }
 static const struct route routes[] = {
-	{ "POST", "/v1/events", ROUTE_BODY | ROUTE_NDJSON, CW_SCOPE_INGEST,
-	    route_events },
-	{ "PUT", "/v1/accounts/", ROUTE_PREFIX | ROUTE_BODY, CW_SCOPE_INGEST,
-	    route_account_put },
-	{ "GET", "/v1/accounts/", ROUTE_PREFIX, CW_SCOPE_READ,
-	    route_account_get },
-	{ "GET", "/v1/accounts", 0, CW_SCOPE_READ, route_account_list },
-	{ "GET", "/healthz", 0, 0, route_healthz },
-	{ "GET", "/readyz", 0, 0, route_readyz },
+	R("POST", "/v1/events", ROUTE_BODY | ROUTE_NDJSON, CW_SCOPE_INGEST,
+	    route_events),
+	R("PUT", "/v1/accounts/", ROUTE_PREFIX | ROUTE_BODY, CW_SCOPE_INGEST,
+	    route_account_put),
+	R("GET", "/v1/accounts/", ROUTE_PREFIX, CW_SCOPE_READ,
+	    route_account_get),
+	R("GET", "/v1/accounts", 0, CW_SCOPE_READ, route_account_list),
+	API("GET", "/v1/alerts", 0, CW_SCOPE_READ, HTTP_API_ALERTS, NULL),
+	API("POST", "/v1/alerts/", ROUTE_PREFIX, CW_SCOPE_ADMIN,
+	    HTTP_API_ALERT_ACK, "/ack"),
+	API("POST", "/v1/silences", ROUTE_BODY, CW_SCOPE_ADMIN,
+	    HTTP_API_SILENCE_CREATE, NULL),
+	API("GET", "/v1/silences", 0, CW_SCOPE_READ, HTTP_API_SILENCES, NULL),
+	API("DELETE", "/v1/silences/", ROUTE_PREFIX, CW_SCOPE_ADMIN,
+	    HTTP_API_SILENCE_DELETE, NULL),
+	R("GET", "/healthz", 0, 0, route_healthz),
+	R("GET", "/readyz", 0, 0, route_readyz),
 };
+#undef R
+#undef API
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 
 static void	http_kick(struct http *);
@@ -416,7 +434,7 @@ content_type(struct MHD_Connection *mc, char *buf, size_t len)
 /* Match method and path; 404/405 answered here. */
 static const struct route *
 route_find(struct http *h, struct MHD_Connection *mc, const char *url,
-    const char *method, const char **id, enum MHD_Result *ret)
+    const char *method, const char **id, size_t *idlen, enum MHD_Result *ret)
 {
 	const struct route *rt;
 	char allow[64] = "";
@@ -427,10 +445,18 @@ route_find(struct http *h, struct MHD_Connection *mc, const char *url,
 		rt = &routes[i];
 		plen = strlen(rt->path);
 		if (rt->flags & ROUTE_PREFIX) {
+			const char *rest = url + plen, *slash;
+
 			if (strncmp(url, rt->path, plen) != 0 ||
-			    url[plen] == '\0' || strchr(url + plen, '/'))
+			    rest[0] == '\0' || rest[0] == '/')
 				continue;
-			*id = url + plen;
+			slash = strchr(rest, '/');
+			if (rt->suffix == NULL ? slash != NULL :
+			    (slash == NULL || strcmp(slash, rt->suffix) != 0))
+				continue;
+			*id = rest;
+			*idlen = slash != NULL ? (size_t)(slash - rest) :
+			    strlen(rest);
 		} else if (strcmp(url, rt->path) != 0)
 			continue;
 		if (strcmp(method, rt->method) == 0 ||
@@ -501,6 +527,7 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 	const struct cw_token *tok = NULL;
 	struct framing f = { 0, 0, 0, 0, 0, 0 };
 	const char *id = NULL, *ct = NULL;
+	size_t idlen = 0;
 	char ctbuf[64];
 	struct req *r;
 
@@ -516,7 +543,7 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 		    "of %zu bytes", h->cfg->max_header_bytes);
 		return NULL;
 	}
-	if ((rt = route_find(h, mc, url, method, &id, ret)) == NULL)
+	if ((rt = route_find(h, mc, url, method, &id, &idlen, ret)) == NULL)
 		return NULL;
 	if (rt->flags & ROUTE_BODY) {
 		if (f.nte > 0 && f.ncl > 0) {
@@ -574,7 +601,7 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (tok != NULL && (r->source = strdup(tok->name)) == NULL) ||
-	    (id != NULL && (r->path_id = strdup(id)) == NULL)) {
+	    (id != NULL && (r->path_id = strndup(id, idlen)) == NULL)) {
 		req_free(r);
 		*ret = MHD_NO;
 		return NULL;
@@ -921,6 +948,63 @@ route_account_list(struct req *r)
 		return send_error(r->h, r->mc, MHD_HTTP_BAD_REQUEST,
 		    "invalid_query", "%s", err);
 	return json_string_response(r, MHD_HTTP_OK, s);
+}
+
+static enum MHD_Result
+route_api(struct req *r)
+{
+	static const char *const names[3] = { "state", "account_id", "since" };
+	const char *q[3];
+	enum MHD_Result ret;
+	int i;
+
+	if (!reads_ready(r, &ret))
+		return ret;
+	for (i = 0; i < 3; i++)
+		q[i] = MHD_lookup_connection_value(r->mc,
+		    MHD_GET_ARGUMENT_KIND, names[i]);
+	if (r->h->ops.api(r->h->ops.arg, r->route->api, r->path_id,
+	    r->body, r->len, q, r) == -1)
+		return unavailable(r, "the database is not available");
+	return req_wait(r);
+}
+
+void
+http_api_done(void *handle, unsigned status, char *json)
+{
+	struct req *r = handle;
+	struct MHD_Response *resp;
+
+	if (r->orphan) {
+		free(json);
+		req_finish(r, 0, NULL);
+		return;
+	}
+	resp = MHD_create_response_from_buffer(strlen(json), json,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp != NULL) {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    "application/json");
+		if (r->h->stopping)
+			MHD_add_response_header(resp,
+			    MHD_HTTP_HEADER_CONNECTION, "close");
+	} else
+		free(json);
+	req_finish(r, status, resp);
+}
+
+void
+http_api_error(void *handle, unsigned status, const char *code,
+    const char *msg)
+{
+	struct req *r = handle;
+
+	if (r->orphan) {
+		req_finish(r, 0, NULL);
+		return;
+	}
+	req_finish(r, status, error_response(r->h, status, code, NULL, "%s",
+	    msg));
 }
 
 void

@@ -40,7 +40,25 @@ struct http_ops {
 	 */
 	char	*(*account_list)(void *arg, const char *const q[6],
 		    const char **err);
+	/*
+	 * Alerts and silences (SPEC 2.6), answered later through
+	 * http_api_done() / http_api_error(), never from inside the call.
+	 * path_id: the {id} of the path or NULL; q: the query parameters
+	 * state, account_id, since (NULL when absent).  Returns -1 when it
+	 * cannot start now (503).
+	 */
+	int	(*api)(void *arg, int call, const char *path_id,
+		    const char *body, size_t len, const char *const q[3],
+		    void *handle);
 	void	*arg;
+};
+
+enum http_api_call {
+	HTTP_API_ALERTS,		/* GET /v1/alerts */
+	HTTP_API_ALERT_ACK,		/* POST /v1/alerts/{id}/ack */
+	HTTP_API_SILENCE_CREATE,	/* POST /v1/silences */
+	HTTP_API_SILENCES,		/* GET /v1/silences */
+	HTTP_API_SILENCE_DELETE		/* DELETE /v1/silences/{id} */
 };
 
 /*
@@ -56,6 +74,10 @@ void		 http_set_config(struct http *, const struct cw_config *);
 void		 http_ingest_done(void *handle, int committed,
 		    const uint8_t *fresh);
 void		 http_account_done(void *handle, int committed, int created);
+/* Completions for ops.api: a JSON body (taken over) or an error. */
+void		 http_api_done(void *handle, unsigned status, char *json);
+void		 http_api_error(void *handle, unsigned status, const char *code,
+		    const char *msg);
 
 /*
  * Graceful stop, step 1: close the listener, close idle connections, and

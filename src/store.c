@@ -257,6 +257,8 @@ buf_reserve(struct buf *b, size_t more)
 #define OID_TIMESTAMPTZ		1184
 #define OID_JSONB		3802
 #define OID_INT4		23
+#define OID_INT8		20
+#define OID_INT8_ARRAY		1016
 #define OID_INT4_ARRAY		1007
 #define OID_TEXT_ARRAY		1009
 #define OID_TIMESTAMPTZ_ARRAY	1185
@@ -329,6 +331,29 @@ arr_int4(struct buf *b, int32_t v)
 	put32(b->p + b->len + 4, (uint32_t)v);
 	b->len += 8;
 	return 0;
+}
+
+static int	arr_ts(struct buf *, int64_t);
+
+static int
+arr_int8(struct buf *b, int64_t v)
+{
+	if (buf_reserve(b, 12) == -1)
+		return -1;
+	put32(b->p + b->len, 8);
+	put32(b->p + b->len + 4, (uint32_t)((uint64_t)v >> 32));
+	put32(b->p + b->len + 8, (uint32_t)v);
+	b->len += 12;
+	return 0;
+}
+
+/* A timestamp, or NULL for 0. */
+static int
+arr_ts_or_null(struct buf *b, int64_t us)
+{
+	if (us != 0)
+		return arr_ts(b, us);
+	return arr_text(b, NULL, NULL);
 }
 
 static int
@@ -692,6 +717,50 @@ row_score(struct store_loader *ld, const struct db_res *r, int i)
 	    atoi(db_res_value(r, i, 3)));
 }
 
+static int64_t
+us_or_zero(const char *v)
+{
+	return v != NULL ? strtoll(v, NULL, 10) : 0;
+}
+
+static void
+row_alert(struct store_loader *ld, const struct db_res *r, int i)
+{
+	struct store_alert a;
+
+	a.id = strtoull(db_res_value(r, i, 0), NULL, 10);
+	a.account_id = db_res_value(r, i, 1);
+	a.signal = db_res_value(r, i, 2);
+	a.fingerprint = db_res_value(r, i, 3);
+	a.state = db_res_value(r, i, 4);
+	a.severity = db_res_value(r, i, 5);
+	a.started_at = us_or_zero(db_res_value(r, i, 6));
+	a.inactive_since = us_or_zero(db_res_value(r, i, 7));
+	a.resolved_at = us_or_zero(db_res_value(r, i, 8));
+	a.last_notified = us_or_zero(db_res_value(r, i, 9));
+	a.explanation = db_res_value(r, i, 11);
+	ld->ops->alert(ld->arg, &a, us_or_zero(db_res_value(r, i, 10)));
+}
+
+static void
+row_notification(struct store_loader *ld, const struct db_res *r, int i)
+{
+	ld->ops->notification(ld->arg, db_res_value(r, i, 1),
+	    db_res_value(r, i, 2), db_res_value(r, i, 3));
+}
+
+static void
+row_silence(struct store_loader *ld, const struct db_res *r, int i)
+{
+	const char *eor = db_res_value(r, i, 5);
+
+	ld->ops->silence(ld->arg, strtoull(db_res_value(r, i, 0), NULL, 10),
+	    db_res_value(r, i, 1), db_res_value(r, i, 2),
+	    db_res_value(r, i, 3), us_or_zero(db_res_value(r, i, 4)),
+	    eor != NULL && eor[0] == 't');
+}
+
+#define US(col)		"(extract(epoch FROM " col ") * 1000000)::bigint"
 #define DAYNUM(col)	"(" col " - date '1970-01-01')"
 #define SINCE_DATE	"(date '1970-01-01' + $1::integer)"
 
@@ -765,6 +834,35 @@ static const struct load_step load_steps[] = {
 	  " WHERE day >= " SINCE_DATE " AND (account_id, day) > ($2, $3::date)"
 	  " ORDER BY account_id, day LIMIT 20000",
 	  2, row_score },
+	{ "SELECT id, account_id, signal, fingerprint, state, severity, "
+	  US("started_at") ", " US("inactive_since") ", " US("resolved_at")
+	  ", " US("last_notified") ", " US("acked_at") ", explanation"
+	  " FROM alerts WHERE state <> 'resolved' AND $1::integer IS NOT NULL"
+	  " ORDER BY id LIMIT 20000",
+	  "SELECT id, account_id, signal, fingerprint, state, severity, "
+	  US("started_at") ", " US("inactive_since") ", " US("resolved_at")
+	  ", " US("last_notified") ", " US("acked_at") ", explanation"
+	  " FROM alerts WHERE state <> 'resolved' AND $1::integer IS NOT NULL"
+	  " AND id > $2::bigint ORDER BY id LIMIT 20000",
+	  1, row_alert },
+	{ "SELECT created_at, id, receiver, body FROM notifications"
+	  " WHERE state = 'pending' AND $1::integer IS NOT NULL"
+	  " ORDER BY created_at, id LIMIT 20000",
+	  "SELECT created_at, id, receiver, body FROM notifications"
+	  " WHERE state = 'pending' AND $1::integer IS NOT NULL"
+	  " AND (created_at, id) > ($2::timestamptz, $3)"
+	  " ORDER BY created_at, id LIMIT 20000",
+	  2, row_notification },
+	{ "SELECT id, account_id, signal, category, " US("until")
+	  ", expire_on_resolve FROM silences"
+	  " WHERE ended_at IS NULL AND until > now()"
+	  " AND $1::integer IS NOT NULL ORDER BY id LIMIT 20000",
+	  "SELECT id, account_id, signal, category, " US("until")
+	  ", expire_on_resolve FROM silences"
+	  " WHERE ended_at IS NULL AND until > now()"
+	  " AND $1::integer IS NOT NULL AND id > $2::bigint"
+	  " ORDER BY id LIMIT 20000",
+	  1, row_silence },
 };
 #define NLOAD_STEPS	(sizeof(load_steps) / sizeof(load_steps[0]))
 
@@ -922,4 +1020,197 @@ done:
 	for (c = 0; c < 3; c++)
 		free(col[c].p);
 	return rc;
+}
+
+/* ---- alerts and the outbox ---- */
+
+#define ALERT_COLS	12
+#define NOTIF_COLS	6
+
+struct alerts_put {
+	store_done_cb	 cb;
+	void		*arg;
+};
+
+static void
+store_alerts_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct alerts_put *p = arg;
+
+	if (status == DB_ERROR)
+		log_warnx("store: storing alerts failed: %s", db_res_error(res));
+	p->cb(status == DB_OK ? STORE_OK : STORE_UNAVAILABLE, p->arg);
+	free(p);
+}
+
+int
+store_alerts(struct store *st, const struct store_alert *al, size_t na,
+    const struct store_notification *nt, size_t nn, store_done_cb cb,
+    void *arg)
+{
+	static const unsigned int types[ALERT_COLS + NOTIF_COLS] = {
+	    OID_INT8_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
+	    OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
+	    OID_TIMESTAMPTZ_ARRAY,
+	    OID_TIMESTAMPTZ_ARRAY, OID_TIMESTAMPTZ_ARRAY,
+	    OID_TIMESTAMPTZ_ARRAY, OID_TEXT_ARRAY,
+	    OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
+	    OID_TEXT_ARRAY, OID_TEXT_ARRAY };
+	static const uint32_t elem[ALERT_COLS + NOTIF_COLS] = {
+	    OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT,
+	    OID_TEXT,
+	    OID_TIMESTAMPTZ, OID_TIMESTAMPTZ, OID_TIMESTAMPTZ, OID_TIMESTAMPTZ,
+	    OID_TEXT,
+	    OID_TEXT, OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT };
+	struct buf col[ALERT_COLS + NOTIF_COLS];
+	const char *values[ALERT_COLS + NOTIF_COLS];
+	int lengths[ALERT_COLS + NOTIF_COLS], c, err = 0, rc = -1;
+	struct alerts_put *p = NULL;
+	size_t i;
+
+	memset(col, 0, sizeof(col));
+	for (c = 0; c < ALERT_COLS + NOTIF_COLS; c++)
+		err |= arr_begin(&col[c], elem[c]);
+	for (i = 0; i < na && !err; i++) {
+		err |= arr_int8(&col[0], (int64_t)al[i].id);
+		err |= arr_text(&col[1], NULL, al[i].account_id);
+		err |= arr_text(&col[2], NULL, al[i].signal);
+		err |= arr_text(&col[3], NULL, al[i].category);
+		err |= arr_text(&col[4], NULL, al[i].fingerprint);
+		err |= arr_text(&col[5], NULL, al[i].state);
+		err |= arr_text(&col[6], NULL, al[i].severity);
+		err |= arr_ts(&col[7], al[i].started_at);
+		err |= arr_ts_or_null(&col[8], al[i].inactive_since);
+		err |= arr_ts_or_null(&col[9], al[i].resolved_at);
+		err |= arr_ts_or_null(&col[10], al[i].last_notified);
+		err |= arr_text(&col[11], NULL, al[i].explanation);
+	}
+	for (i = 0; i < nn && !err; i++) {
+		err |= arr_text(&col[12], NULL, nt[i].id);
+		err |= arr_int8(&col[13], (int64_t)nt[i].alert_id);
+		err |= arr_text(&col[14], NULL, nt[i].receiver);
+		err |= arr_text(&col[15], NULL, nt[i].kind);
+		err |= arr_text(&col[16], NULL, nt[i].body);
+		err |= arr_text(&col[17], NULL, nt[i].state);
+	}
+	if (err || (p = malloc(sizeof(*p))) == NULL)
+		goto done;
+	p->cb = cb;
+	p->arg = arg;
+	for (c = 0; c < ALERT_COLS + NOTIF_COLS; c++) {
+		arr_end(&col[c], c < ALERT_COLS ? na : nn);
+		values[c] = col[c].p;
+		lengths[c] = (int)col[c].len;
+	}
+	/*
+	 * acked_at is not written here: it changes only through the ack
+	 * endpoint, so a transition can never undo an acknowledgement.
+	 */
+	rc = db_query_binary(st->lanes[0].db, "cw_alerts",
+	    "WITH a AS ("
+	    " INSERT INTO alerts AS x (id, account_id, signal, category,"
+	    "  fingerprint, state, severity, started_at, inactive_since,"
+	    "  resolved_at, last_notified, explanation)"
+	    " SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+	    "  $11, $12) ORDER BY 1"
+	    " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state,"
+	    "  severity = EXCLUDED.severity,"
+	    "  inactive_since = EXCLUDED.inactive_since,"
+	    "  resolved_at = EXCLUDED.resolved_at,"
+	    "  last_notified = EXCLUDED.last_notified,"
+	    "  explanation = EXCLUDED.explanation, updated_at = now()"
+	    "), n AS ("
+	    " INSERT INTO notifications (id, alert_id, receiver, kind, body,"
+	    "  state)"
+	    " SELECT * FROM unnest($13, $14, $15, $16, $17, $18)"
+	    " ON CONFLICT (id) DO NOTHING"
+	    ") SELECT 1",
+	    ALERT_COLS + NOTIF_COLS, types, values, lengths, store_alerts_cb,
+	    p);
+	if (rc == -1)
+		free(p);
+done:
+	for (c = 0; c < ALERT_COLS + NOTIF_COLS; c++)
+		free(col[c].p);
+	return rc;
+}
+
+static void
+store_simple_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	if (status == DB_ERROR)
+		log_warnx("store: %s", db_res_error(res));
+}
+
+int
+store_notification_done(struct store *st, const char *id, int sent,
+    int attempts, const char *detail)
+{
+	char att[16];
+	const char *values[4] = { id, sent ? "sent" : "failed", att,
+	    detail != NULL ? detail : "" };
+	int lengths[4];
+	int i;
+
+	snprintf(att, sizeof(att), "%d", attempts);
+	for (i = 0; i < 4; i++)
+		lengths[i] = (int)strlen(values[i]);
+	return db_query(st->lanes[0].db,
+	    "UPDATE notifications SET state = $2, attempts = $3::integer,"
+	    " detail = $4, done_at = now() WHERE id = $1",
+	    4, values, lengths, store_simple_cb, NULL);
+}
+
+int
+store_silence_end(struct store *st, uint64_t id)
+{
+	char sid[24];
+	const char *values[1] = { sid };
+	int lengths[1];
+
+	snprintf(sid, sizeof(sid), "%llu", (unsigned long long)id);
+	lengths[0] = (int)strlen(sid);
+	return db_query(st->lanes[0].db,
+	    "UPDATE silences SET ended_at = now()"
+	    " WHERE id = $1::bigint AND ended_at IS NULL",
+	    1, values, lengths, store_simple_cb, NULL);
+}
+
+struct json_query {
+	store_json_cb	 cb;
+	void		*arg;
+};
+
+static void
+store_json_cb_(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct json_query *q = arg;
+
+	if (status == DB_ERROR)
+		log_warnx("store: query failed: %s", db_res_error(res));
+	q->cb(status == DB_OK ? STORE_OK : STORE_UNAVAILABLE,
+	    status == DB_OK && db_res_ntuples(res) > 0 ?
+	    db_res_value(res, 0, 0) : NULL, q->arg);
+	free(q);
+}
+
+int
+store_query_json(struct store *st, const char *sql, int nparams,
+    const char *const *values, store_json_cb cb, void *arg)
+{
+	struct json_query *q;
+	int lengths[8], i;
+
+	if (nparams > 8 || (q = malloc(sizeof(*q))) == NULL)
+		return -1;
+	q->cb = cb;
+	q->arg = arg;
+	for (i = 0; i < nparams; i++)
+		lengths[i] = values[i] != NULL ? (int)strlen(values[i]) : 0;
+	if (db_query(st->lanes[0].db, sql, nparams, values, lengths,
+	    store_json_cb_, q) == -1) {
+		free(q);
+		return -1;
+	}
+	return 0;
 }

@@ -59,6 +59,34 @@ int		 store_account_put(struct store *, const char *id,
 		    const char *meta_json, store_account_cb cb, void *arg);
 
 /*
+ * Alerts and the outbox.  store_alerts() writes alert rows (insert or
+ * update by id) and new notifications in one transaction; only after its
+ * callback says STORE_OK may the notifications be sent.  Strings are
+ * copied; times are us since the epoch, 0 = NULL.
+ */
+struct store_alert {
+	uint64_t	 id;
+	const char	*account_id;
+	const char	*signal;
+	const char	*category;
+	const char	*fingerprint;
+	const char	*state;		/* firing, resolving, resolved */
+	const char	*severity;
+	int64_t		 started_at;
+	int64_t		 inactive_since;
+	int64_t		 resolved_at;
+	int64_t		 last_notified;
+	const char	*explanation;
+};
+struct store_notification {
+	const char	*id;
+	uint64_t	 alert_id;
+	const char	*receiver;
+	const char	*kind;		/* fire, repeat, escalate, resolve */
+	const char	*body;
+	const char	*state;		/* pending or silenced */
+};
+/*
  * Recovery: stream back what the windows are rebuilt from, page by page
  * (bounded memory whatever the size), then call done(ok).  Each callback
  * gets one row; strings are valid only during the call.  Days are UTC day
@@ -77,6 +105,15 @@ struct store_load_ops {
 		    const char *props);
 	void	(*score)(void *, const char *account_id, int32_t day,
 		    int score);
+	/* Open alerts (state firing or resolving). */
+	void	(*alert)(void *, const struct store_alert *, int64_t acked_at);
+	/* Notifications still to send, oldest first. */
+	void	(*notification)(void *, const char *id, const char *receiver,
+		    const char *body);
+	/* Silences that may still apply. */
+	void	(*silence)(void *, uint64_t id, const char *account_id,
+		    const char *signal, const char *category, int64_t until,
+		    int expire_on_resolve);
 	void	(*done)(void *, int ok);
 };
 /* since_day: the oldest day wanted (today - window length). */
@@ -91,5 +128,25 @@ typedef void (*store_done_cb)(enum store_status, void *arg);
 int	store_scores(struct store *, const char *const *ids,
 	    const int32_t *days, const int *scores, size_t n,
 	    store_done_cb cb, void *arg);
+
+int	store_alerts(struct store *, const struct store_alert *, size_t na,
+	    const struct store_notification *, size_t nn, store_done_cb cb,
+	    void *arg);
+/* A silence ended (expire_on_resolve): record it; errors are logged. */
+int	store_silence_end(struct store *, uint64_t id);
+
+/*
+ * A query whose first column of its first row is a JSON text (the API's
+ * reads and admin writes build their answers in SQL): cb gets it, or NULL
+ * when there is no row.  values are copied.
+ */
+typedef void (*store_json_cb)(enum store_status, const char *json,
+    void *arg);
+int	store_query_json(struct store *, const char *sql, int nparams,
+	    const char *const *values, store_json_cb cb, void *arg);
+
+/* Record a delivery's end (sent = 1) or permanent failure (sent = 0). */
+int	store_notification_done(struct store *, const char *id, int sent,
+	    int attempts, const char *detail);
 
 #endif

@@ -1,0 +1,1366 @@
+/*
+ * alerting.c -- alerts at run time (see alerting.h).
+ *
+ * The outbox rule is structural: alert_step() returns an event, this file
+ * turns it into alert rows and notification rows collected in a batch,
+ * store_alerts() commits the batch in one transaction, and only its
+ * callback hands the pending notifications to outbox.c.  While a batch is
+ * in flight the next one collects (group commit again); a failed write is
+ * retried whole, and nothing of it is sent before it has committed.  A
+ * crash in between loses nothing: after a restart the open alerts and the
+ * pending notifications are read back, and an evaluation of an alert that
+ * was never stored fires it again.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "account.h"
+#include "alert.h"
+#include "alerting.h"
+#include "cwconfig.h"
+#include "http.h"
+#include "log.h"
+#include "notify.h"
+#include "outbox.h"
+#include "score.h"
+#include "signal.h"
+#include "store.h"
+#include "util.h"
+
+#define RECEIVERS_MAX	16
+/* PLAYS.md's play for health_degraded, which has no [signal:] section. */
+#define HEALTH_PLAY	"Review the listed signals in order of weight; pick " \
+			"one play and do it this week."
+
+struct batch {
+	struct store_alert		*rows;
+	size_t				 nrows, caprows;
+	struct store_notification	*notifs;
+	uint8_t				*send;	/* per notification: pending */
+	size_t				 nnotifs, capnotifs;
+};
+
+struct alerting {
+	struct event_base	*base;
+	struct store		*store;
+	const struct cw_config	*cfg;
+	struct outbox		*outbox;
+	struct batch		 batch;		/* collecting */
+	struct batch		 inflight;	/* being committed */
+	int			 writing;
+	uint32_t		 gen;		/* of the collecting batch */
+	struct event		*ev_flush;
+	struct event		*ev_retry;
+	struct event		*ev_tick;	/* the next silence's end */
+	struct event		*ev_digest;	/* the next morning digest */
+	struct account_table	*table;		/* for tick_cb */
+	uint64_t		 last_id;
+	struct alert_silence	*silences;
+	size_t			 nsilences;
+	char			**loaded_ids;	/* pending notifications read back */
+	char			**loaded_receivers;
+	char			**loaded_bodies;
+	size_t			 nloaded, caploaded;
+};
+
+static void	alerting_flush(struct alerting *);
+static void	silence_free(struct alert_silence *);
+static void	tick_cb(evutil_socket_t, short, void *);
+static void	schedule_tick(struct alerting *, int64_t);
+static void	digest_cb(evutil_socket_t, short, void *);
+static void	schedule_digest(struct alerting *, int64_t);
+
+/* ---- the batch ---- */
+
+static char *
+xstrdup(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+static void
+row_free(struct store_alert *r)
+{
+	free((char *)r->account_id);
+	free((char *)r->signal);
+	free((char *)r->category);
+	free((char *)r->fingerprint);
+	free((char *)r->state);
+	free((char *)r->severity);
+	free((char *)r->explanation);
+}
+
+static void
+notif_free(struct store_notification *n)
+{
+	free((char *)n->id);
+	free((char *)n->receiver);
+	free((char *)n->kind);
+	free((char *)n->body);
+	free((char *)n->state);
+}
+
+static void
+batch_clear(struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nrows; i++)
+		row_free(&b->rows[i]);
+	for (i = 0; i < b->nnotifs; i++)
+		notif_free(&b->notifs[i]);
+	b->nrows = b->nnotifs = 0;
+}
+
+static void
+batch_free(struct batch *b)
+{
+	batch_clear(b);
+	free(b->rows);
+	free(b->notifs);
+	free(b->send);
+	memset(b, 0, sizeof(*b));
+}
+
+static int
+grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	size_t c;
+	void *q;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 64;
+	if ((q = realloc(*p, c * size)) == NULL)
+		return -1;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+static int
+batch_grow_notifs(struct batch *b)
+{
+	size_t cap = b->capnotifs;
+	uint8_t *s;
+
+	if (grow((void **)&b->notifs, &cap, b->nnotifs, sizeof(*b->notifs)))
+		return -1;
+	if (cap != b->capnotifs) {
+		if ((s = realloc(b->send, cap)) == NULL)
+			return -1;
+		b->send = s;
+		b->capnotifs = cap;
+	}
+	return 0;
+}
+
+/* ---- alert rows ---- */
+
+static uint64_t
+alert_new_id(struct alerting *al, int64_t now)
+{
+	uint64_t id = (uint64_t)(now / 1000) << 12;
+
+	/* Time-ordered and unique across restarts (ms, then a counter). */
+	if (id <= al->last_id)
+		id = al->last_id + 1;
+	al->last_id = id;
+	return id;
+}
+
+/* Record the alert's current state as its row in the collecting batch. */
+static int
+record_row(struct alerting *al, const struct account *a, struct alert *t,
+    const char *explanation)
+{
+	struct store_alert *r;
+	char fp[17];
+
+	if (t->row_gen == al->gen && t->row_idx < al->batch.nrows) {
+		r = &al->batch.rows[t->row_idx];	/* a later state wins */
+		row_free(r);
+	} else {
+		if (grow((void **)&al->batch.rows, &al->batch.caprows,
+		    al->batch.nrows, sizeof(*al->batch.rows)) == -1)
+			return -1;
+		t->row_gen = al->gen;
+		t->row_idx = (uint32_t)al->batch.nrows;
+		r = &al->batch.rows[al->batch.nrows++];
+	}
+	alert_fingerprint(a->id, t->signal, fp);
+	memset(r, 0, sizeof(*r));
+	r->id = t->id;
+	r->account_id = xstrdup(a->id);
+	r->signal = xstrdup(alert_signal_name(t->signal));
+	r->category = xstrdup(alert_category_name(t->signal));
+	r->fingerprint = xstrdup(fp);
+	r->state = xstrdup(alert_state_name(t->state));
+	r->severity = xstrdup(severity_name(t->severity));
+	r->started_at = t->started_at;
+	r->inactive_since = t->state == ALERT_RESOLVING ? t->inactive_since : 0;
+	r->resolved_at = t->resolved_at;
+	r->last_notified = t->last_notified;
+	r->explanation = xstrdup(explanation);
+	return 0;
+}
+
+/* ---- notifications ---- */
+
+static char *
+evidence_json(const struct sig_result *r, int score, const char *status)
+{
+	json_t *o = json_object();
+	char *s;
+	int i;
+
+	if (r == NULL) {
+		json_object_set_new(o, "score", json_integer(score));
+		json_object_set_new(o, "status", json_string(status));
+	} else
+		for (i = 0; i < r->nev; i++) {
+			const struct sig_evidence *e = &r->ev[i];
+
+			if (e->is_str)
+				json_object_set_new(o, e->name,
+				    json_string(e->str));
+			else if (e->num == (double)(json_int_t)e->num)
+				json_object_set_new(o, e->name,
+				    json_integer((json_int_t)e->num));
+			else
+				json_object_set_new(o, e->name,
+				    json_real(e->num));
+		}
+	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return s;
+}
+
+static int
+silenced(const struct alerting *al, const struct account *a,
+    const struct alert_facts *f, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < al->nsilences; i++)
+		if (alert_silenced(&al->silences[i], a->id, f, now))
+			return 1;
+	return 0;
+}
+
+/* Route, render and record the notifications of one alert event. */
+static void
+record_notifications(struct alerting *al, const struct account *a,
+    const struct alert *t, enum alert_event ev, const struct sig_result *r,
+    const char *explanation, const struct sig_result *out, int nout,
+    int64_t now)
+{
+	struct score_item prev[SIG__COUNT];
+	struct score_breakdown bd;
+	char decomposition[SCORE_TEXT_MAX];
+	const struct cw_config *cfg = al->cfg;
+	const char *rcv[RECEIVERS_MAX];
+	const struct cw_receiver *rc;
+	struct store_notification *n;
+	struct alert_facts f;
+	struct notify_view v;
+	char id[24], fp[17], *evidence, *body;
+	size_t i, nr;
+	int quiet;
+
+	memset(&f, 0, sizeof(f));
+	f.category = alert_category_name(t->signal);
+	f.severity = severity_name(t->severity);
+	f.signal = alert_signal_name(t->signal);
+	f.segment = a->segment;
+	f.owner = a->owner;
+	nr = alert_route(cfg->routes, cfg->nroutes, &f, rcv, RECEIVERS_MAX);
+	if (nr == 0)
+		return;
+	quiet = silenced(al, a, &f, now);
+	score_explain(prev, account_prev_items(a, prev), out, (size_t)nout,
+	    &bd, decomposition, sizeof(decomposition));
+	alert_fingerprint(a->id, t->signal, fp);
+	evidence = evidence_json(r, a->score,
+	    score_status_name(score_status(a->score)));
+
+	memset(&v, 0, sizeof(v));
+	v.kind = ev == AE_RESOLVE ? "resolved" : "firing";
+	v.alert_id = t->id;
+	v.fingerprint = fp;
+	v.account.id = a->id;
+	v.account.name = a->name;
+	v.account.owner = a->owner;
+	v.account.segment = a->segment;
+	v.account.slack_channel = a->slack_channel;
+	v.signal.name = f.signal;
+	v.signal.category = f.category;
+	v.signal.tier = t->signal < SIG__COUNT ? signal_tier(t->signal) : 0;
+	v.signal.severity = f.severity;
+	v.explanation = explanation;
+	v.evidence_json = evidence;
+	v.health.score = a->score;
+	v.health.status = score_status_name(score_status(a->score));
+	v.health.decomposition = decomposition;
+	v.started_at = t->started_at;
+	v.resolved_at = t->resolved_at;
+	v.play = t->signal < SIG__COUNT ? signal_play(&cfg->signals,
+	    t->signal) : HEALTH_PLAY;
+	v.repeat = ev == AE_REPEAT;
+	v.escalated = ev == AE_ESCALATE;
+
+	for (i = 0; i < nr; i++) {
+		if ((rc = config_find_receiver(cfg, rcv[i])) == NULL)
+			continue;
+		snprintf(id, sizeof(id), "%" PRIu64, alert_new_id(al, now));
+		v.notification_id = id;
+		body = rc->type == CW_RECEIVER_SLACK ? notify_slack_body(&v) :
+		    notify_webhook_body(&v);
+		if (body == NULL || batch_grow_notifs(&al->batch) == -1) {
+			free(body);
+			log_warnx("alerting: out of memory for a notification");
+			continue;
+		}
+		n = &al->batch.notifs[al->batch.nnotifs];
+		n->id = strdup(id);
+		n->alert_id = t->id;
+		n->receiver = strdup(rc->name);
+		n->kind = strdup(alert_event_name(ev));
+		n->body = body;
+		n->state = strdup(quiet ? "silenced" : "pending");
+		al->batch.send[al->batch.nnotifs++] = !quiet;
+	}
+	free(evidence);
+}
+
+/* ---- stepping ---- */
+
+/* End the silences with expire_on_resolve that match a resolved alert. */
+static void
+silences_resolved(struct alerting *al, const struct account *a,
+    const struct alert *t, int64_t now)
+{
+	struct alert_facts f;
+	size_t i;
+
+	memset(&f, 0, sizeof(f));
+	f.category = alert_category_name(t->signal);
+	f.severity = severity_name(t->severity);
+	f.signal = alert_signal_name(t->signal);
+	f.segment = a->segment;
+	f.owner = a->owner;
+	for (i = 0; i < al->nsilences; i++) {
+		struct alert_silence *s = &al->silences[i];
+
+		if (s->expire_on_resolve && s->ended_at == 0 &&
+		    alert_silenced(s, a->id, &f, now)) {
+			s->ended_at = now;
+			store_silence_end(al->store, s->id);
+		}
+	}
+}
+
+void
+alerting_evaluated(struct alerting *al, struct account *a,
+    const struct sig_result *out, int n, int64_t now)
+{
+	const struct sig_result *r;
+	struct alert *t, tmp, before;
+	enum sig_severity sev;
+	enum alert_event ev;
+	enum health_status hs;
+	char hexp[128];
+	const char *explanation;
+	int s, i, active, changed = 0;
+
+	for (s = 0; s < ALERT_NSIGNALS; s++) {
+		r = NULL;
+		for (i = 0; i < n; i++)
+			if ((int)out[i].id == s)
+				r = &out[i];
+		if (s < SIG__COUNT) {
+			active = r != NULL;
+			sev = r != NULL ? r->severity : SEV_INFO;
+			explanation = r != NULL ? r->explanation : "";
+		} else {
+			hs = score_status(a->score);
+			active = hs != HEALTH_GREEN;
+			sev = hs == HEALTH_RED ? SEV_CRITICAL : SEV_WARNING;
+			snprintf(hexp, sizeof(hexp), "health is %s: score %d",
+			    score_status_name(hs), a->score);
+			explanation = hexp;
+		}
+		t = account_alert(a, s);
+		if (t == NULL && !active)
+			continue;
+		if (t != NULL)
+			tmp = *t;
+		else {
+			memset(&tmp, 0, sizeof(tmp));
+			tmp.state = ALERT_RESOLVED;
+			tmp.signal = s;
+		}
+		before = tmp;
+		ev = alert_step(&tmp, &al->cfg->alerts, active, sev, now);
+		if (ev == AE_NONE && memcmp(&before, &tmp, sizeof(tmp)) == 0)
+			continue;
+		if (ev == AE_FIRE) {
+			tmp.id = alert_new_id(al, now);
+			tmp.row_gen = 0;
+			if (t != NULL)
+				*t = tmp;	/* a resolved one reopened */
+			else if ((t = account_alert_add(a, &tmp)) == NULL) {
+				log_warnx("alerting: out of memory");
+				continue;
+			}
+		} else
+			*t = tmp;
+		if (record_row(al, a, t, explanation) == -1) {
+			log_warnx("alerting: out of memory");
+			continue;
+		}
+		if (ev != AE_NONE)
+			record_notifications(al, a, t, ev, r, explanation,
+			    out, n, now);
+		if (ev == AE_RESOLVE)
+			silences_resolved(al, a, t, now);
+		if (t->state == ALERT_RESOLVED)
+			account_alert_remove(a, t);
+		changed = 1;
+	}
+	if (changed && !event_pending(al->ev_flush, EV_TIMEOUT, NULL))
+		event_active(al->ev_flush, EV_TIMEOUT, 1);
+}
+
+/* ---- writing, then sending ---- */
+
+static void
+alerts_written_cb(enum store_status st, void *arg)
+{
+	struct alerting *al = arg;
+	struct batch *b = &al->inflight;
+	struct timeval tv = { 1, 0 };
+	size_t i;
+
+	al->writing = 0;
+	if (st != STORE_OK) {
+		/*
+		 * Nothing was stored and nothing is sent.  Put the rows back
+		 * in front of what collected meanwhile (later rows of the same
+		 * alert stay after, so the newest state is written last).
+		 */
+		log_warnx("alerting: storing %zu alert changes failed; "
+		    "retrying", b->nrows);
+		evtimer_add(al->ev_retry, &tv);
+		return;
+	}
+	for (i = 0; i < b->nnotifs; i++)
+		if (b->send[i] && outbox_send(al->outbox,
+		    strtoull(b->notifs[i].id, NULL, 10), b->notifs[i].receiver,
+		    b->notifs[i].body) == -1)
+			store_notification_done(al->store, b->notifs[i].id, 0,
+			    0, "receiver no longer configured");
+	batch_clear(b);
+	alerting_flush(al);
+}
+
+static void
+alerting_flush(struct alerting *al)
+{
+	struct batch tmp;
+
+	if (al->writing)
+		return;
+	if (al->inflight.nrows == 0 && al->inflight.nnotifs == 0) {
+		if (al->batch.nrows == 0 && al->batch.nnotifs == 0)
+			return;
+		/* Swap: the collecting batch goes on the wire. */
+		tmp = al->inflight;
+		al->inflight = al->batch;
+		al->batch = tmp;
+		al->gen++;
+	}
+	al->writing = 1;
+	if (store_alerts(al->store, al->inflight.rows, al->inflight.nrows,
+	    al->inflight.notifs, al->inflight.nnotifs, alerts_written_cb,
+	    al) == -1)
+		alerts_written_cb(STORE_UNAVAILABLE, al);
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	alerting_flush(arg);
+}
+
+/*
+ * A failed batch is retried as it was; rows of the same alert collected
+ * meanwhile are written after it, so the newest state wins.
+ */
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	alerting_flush(arg);
+}
+
+/* ---- delivery results ---- */
+
+static void
+outbox_done_cb(void *arg, uint64_t id, const char *receiver,
+    enum outbox_result res, int attempts, const char *detail)
+{
+	struct alerting *al = arg;
+	char sid[24];
+
+	snprintf(sid, sizeof(sid), "%" PRIu64, id);
+	store_notification_done(al->store, sid, res == OUTBOX_SENT, attempts,
+	    detail);
+}
+
+static void
+receivers_apply(struct alerting *al)
+{
+	struct outbox_receiver r[64];
+	const struct cw_receiver *c;
+	size_t i, n = 0;
+
+	for (i = 0; i < al->cfg->nreceivers && n < 64; i++) {
+		c = &al->cfg->receivers[i];
+		memset(&r[n], 0, sizeof(r[n]));
+		r[n].name = c->name;
+		r[n].kind = c->type == CW_RECEIVER_SLACK ? OUTBOX_SLACK :
+		    c->type == CW_RECEIVER_WEBHOOK ? OUTBOX_WEBHOOK :
+		    OUTBOX_LOG;
+		r[n].url = c->url;
+		r[n].secret = c->secret;
+		r[n].timeout_s = c->timeout;
+		r[n].rate = c->rate;
+		r[n].burst = c->burst;
+		n++;
+	}
+	outbox_set_receivers(al->outbox, r, n);
+}
+
+/* ---- life cycle ---- */
+
+struct alerting *
+alerting_new(struct event_base *base, struct store *store,
+    const struct cw_config *cfg)
+{
+	struct outbox_ops ops;
+	struct alerting *al;
+
+	if ((al = calloc(1, sizeof(*al))) == NULL)
+		return NULL;
+	al->base = base;
+	al->store = store;
+	al->gen = 1;
+	ops.done = outbox_done_cb;
+	ops.arg = al;
+	if ((al->outbox = outbox_new(base, &ops)) == NULL) {
+		free(al);
+		return NULL;
+	}
+	al->ev_flush = event_new(base, -1, 0, flush_cb, al);
+	al->ev_retry = evtimer_new(base, retry_cb, al);
+	al->ev_tick = evtimer_new(base, tick_cb, al);
+	al->ev_digest = evtimer_new(base, digest_cb, al);
+	alerting_set_config(al, cfg);
+	return al;
+}
+
+void
+alerting_set_config(struct alerting *al, const struct cw_config *cfg)
+{
+	al->cfg = cfg;
+	receivers_apply(al);
+	if (al->table != NULL)
+		schedule_digest(al, util_now_us());
+}
+
+static void
+silence_free(struct alert_silence *s)
+{
+	free(s->account_id);
+	free(s->signal);
+	free(s->category);
+}
+
+void
+alerting_free(struct alerting *al)
+{
+	size_t i;
+
+	if (al == NULL)
+		return;
+	outbox_free(al->outbox);
+	event_free(al->ev_flush);
+	event_free(al->ev_retry);
+	event_free(al->ev_tick);
+	event_free(al->ev_digest);
+	batch_free(&al->batch);
+	batch_free(&al->inflight);
+	for (i = 0; i < al->nsilences; i++)
+		silence_free(&al->silences[i]);
+	free(al->silences);
+	for (i = 0; i < al->nloaded; i++) {
+		free(al->loaded_ids[i]);
+		free(al->loaded_receivers[i]);
+		free(al->loaded_bodies[i]);
+	}
+	free(al->loaded_ids);
+	free(al->loaded_receivers);
+	free(al->loaded_bodies);
+	free(al);
+}
+
+size_t
+alerting_backlog(const struct alerting *al)
+{
+	return outbox_queued(al->outbox);
+}
+
+/*
+ * A silence ended: every alert it held back that still fires is sent now,
+ * unless another silence still holds it.
+ */
+static void
+silence_ended(struct alerting *al, struct account_table *t,
+    const struct alert_silence *s, int64_t now)
+{
+	struct sig_result out[SIG__COUNT];
+	const struct sig_result *r;
+	struct alert_facts f;
+	struct account *a;
+	struct alert *x;
+	size_t i, from = 0, to = t->count;
+	int k, j, n, changed;
+
+	if (s->account_id != NULL) {
+		if ((a = account_find(t, s->account_id)) == NULL)
+			return;
+		for (from = 0; from < t->count && t->all[from] != a; from++)
+			;
+		to = from + 1;
+	}
+	for (i = from; i < to && i < t->count; i++) {
+		a = t->all[i];
+		for (k = 0; k < a->nalerts; k++) {
+			x = &a->alerts[k];
+			if (x->state != ALERT_FIRING)
+				continue;
+			memset(&f, 0, sizeof(f));
+			f.category = alert_category_name(x->signal);
+			f.severity = severity_name(x->severity);
+			f.signal = alert_signal_name(x->signal);
+			f.segment = a->segment;
+			f.owner = a->owner;
+			if (!alert_silenced(s, a->id, &f, s->ended_at != 0 ?
+			    s->ended_at - 1 : s->until - 1) ||
+			    silenced(al, a, &f, now))
+				continue;
+			n = account_evaluate(a, &al->cfg->signals, now, out,
+			    &changed);
+			for (r = NULL, j = 0; j < n; j++)
+				if ((int)out[j].id == x->signal)
+					r = &out[j];
+			x->last_notified = now;
+			if (record_row(al, a, x, r != NULL ? r->explanation :
+			    "health status") == 0)
+				record_notifications(al, a, x, AE_FIRE, r,
+				    r != NULL ? r->explanation :
+				    "health status", out, n, now);
+		}
+	}
+}
+
+static void
+schedule_tick(struct alerting *al, int64_t now)
+{
+	struct timeval tv;
+	int64_t next = 0, d;
+	size_t i;
+
+	for (i = 0; i < al->nsilences; i++)
+		if (al->silences[i].ended_at == 0 &&
+		    (next == 0 || al->silences[i].until < next))
+			next = al->silences[i].until;
+	if (next == 0) {
+		evtimer_del(al->ev_tick);
+		return;
+	}
+	d = next > now ? next - now : 0;
+	tv.tv_sec = (time_t)(d / CW_USEC_PER_SEC);
+	tv.tv_usec = (suseconds_t)(d % CW_USEC_PER_SEC) + 1000;
+	evtimer_add(al->ev_tick, &tv);
+}
+
+void
+alerting_tick(struct alerting *al, struct account_table *t, int64_t now)
+{
+	struct alert_silence s;
+	size_t i;
+
+	al->table = t;
+	for (i = 0; i < al->nsilences; ) {
+		if (al->silences[i].ended_at != 0 ||
+		    al->silences[i].until <= now) {
+			s = al->silences[i];
+			al->silences[i] = al->silences[--al->nsilences];
+			silence_ended(al, t, &s, now);
+			silence_free(&s);
+		} else
+			i++;
+	}
+	schedule_tick(al, now);
+	alerting_flush(al);
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct alerting *al = arg;
+
+	if (al->table != NULL)
+		alerting_tick(al, al->table, util_now_us());
+}
+
+/* ---- recovery ---- */
+
+void
+alerting_load_alert(struct alerting *al, struct account_table *t,
+    const struct store_alert *r, int64_t acked_at)
+{
+	struct account *a;
+	struct alert x;
+	int sig, st, sev;
+
+	if ((sig = alert_signal_find(r->signal)) == -1 ||
+	    (st = alert_state_parse(r->state)) == -1 ||
+	    (sev = severity_parse(r->severity)) == -1 ||
+	    (a = account_get(t, r->account_id)) == NULL)
+		return;
+	memset(&x, 0, sizeof(x));
+	x.id = r->id;
+	x.signal = sig;
+	x.state = (enum alert_state)st;
+	x.severity = (enum sig_severity)sev;
+	x.started_at = r->started_at;
+	x.inactive_since = r->inactive_since;
+	x.resolved_at = r->resolved_at;
+	x.last_notified = r->last_notified;
+	x.acked_at = acked_at;
+	if (account_alert(a, sig) == NULL)
+		account_alert_add(a, &x);
+	if (x.id > al->last_id)
+		al->last_id = x.id;
+}
+
+void
+alerting_load_notification(struct alerting *al, const char *id,
+    const char *receiver, const char *body)
+{
+	size_t cap = al->caploaded;
+
+	if (grow((void **)&al->loaded_ids, &cap, al->nloaded,
+	    sizeof(char *)) == -1)
+		return;
+	if (cap != al->caploaded) {
+		char **r = realloc(al->loaded_receivers, cap * sizeof(char *));
+		char **b;
+
+		if (r == NULL)
+			return;
+		al->loaded_receivers = r;
+		if ((b = realloc(al->loaded_bodies, cap * sizeof(char *))) ==
+		    NULL)
+			return;
+		al->loaded_bodies = b;
+		al->caploaded = cap;
+	}
+	/* Keep the id generator ahead of ids made before the restart. */
+	if (strtoull(id, NULL, 10) > al->last_id)
+		al->last_id = strtoull(id, NULL, 10);
+	al->loaded_ids[al->nloaded] = strdup(id);
+	al->loaded_receivers[al->nloaded] = strdup(receiver);
+	al->loaded_bodies[al->nloaded] = strdup(body);
+	al->nloaded++;
+}
+
+void
+alerting_load_silence(struct alerting *al, uint64_t id,
+    const char *account_id, const char *signal, const char *category,
+    int64_t until, int expire_on_resolve)
+{
+	struct alert_silence *s;
+	size_t cap = al->nsilences;
+
+	if ((s = realloc(al->silences, (cap + 1) * sizeof(*s))) == NULL)
+		return;
+	al->silences = s;
+	s = &al->silences[al->nsilences++];
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	s->account_id = xstrdup(account_id);
+	s->signal = xstrdup(signal);
+	s->category = xstrdup(category);
+	s->until = until;
+	s->expire_on_resolve = expire_on_resolve;
+}
+
+/* Everything is loaded: the notifications that were pending go out. */
+void
+alerting_loaded(struct alerting *al, struct account_table *t)
+{
+	size_t i;
+
+	al->table = t;
+	schedule_tick(al, util_now_us());
+	schedule_digest(al, util_now_us());
+	for (i = 0; i < al->nloaded; i++) {
+		if (outbox_send(al->outbox, strtoull(al->loaded_ids[i], NULL,
+		    10), al->loaded_receivers[i], al->loaded_bodies[i]) == -1)
+			store_notification_done(al->store, al->loaded_ids[i],
+			    0, 0, "receiver no longer configured");
+		free(al->loaded_ids[i]);
+		free(al->loaded_receivers[i]);
+		free(al->loaded_bodies[i]);
+	}
+	if (al->nloaded > 0)
+		log_notice("alerting: %zu notifications to deliver from "
+		    "before the restart", al->nloaded);
+	al->nloaded = 0;
+}
+
+/* ---- the API ---- */
+
+struct api_call {
+	struct alerting		*al;
+	struct account_table	*table;
+	int			 call;
+	alerting_reply		 reply;
+	void			*handle;
+	struct alert_silence	 silence;	/* SILENCE_CREATE */
+	unsigned		 status;	/* a refusal decided at once */
+	const char		*code;		/* (static strings) */
+	const char		*msg;
+};
+
+static void
+api_fail(struct api_call *c, unsigned status, const char *code,
+    const char *msg)
+{
+	c->reply(c->handle, status, NULL, code, msg);
+	silence_free(&c->silence);
+	free(c);
+}
+
+static void
+api_refuse_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_call *c = arg;
+
+	api_fail(c, c->status, c->code, c->msg);
+}
+
+/*
+ * A refusal decided inside alerting_api(): answered from the loop, since
+ * the caller must not get its reply before alerting_api() returns.
+ */
+static void
+api_refuse(struct api_call *c, unsigned status, const char *code,
+    const char *msg)
+{
+	struct timeval tv = { 0, 0 };
+
+	c->status = status;
+	c->code = code;
+	c->msg = msg;
+	if (event_base_once(c->al->base, -1, EV_TIMEOUT, api_refuse_cb, c,
+	    &tv) == -1)
+		api_fail(c, status, code, msg);	/* cannot happen */
+}
+
+/* The alert state as the API shows it (SPEC 2.6 states). */
+#define ALERT_VIEW_SQL \
+	"CASE WHEN a.state = 'resolved' THEN 'resolved'" \
+	" WHEN EXISTS (SELECT 1 FROM silences s WHERE s.ended_at IS NULL" \
+	"  AND s.until > now()" \
+	"  AND (s.account_id IS NULL OR s.account_id = a.account_id)" \
+	"  AND (s.signal IS NULL OR s.signal = a.signal)" \
+	"  AND (s.category IS NULL OR s.category = a.category))" \
+	" THEN 'silenced' ELSE 'firing' END"
+
+static const char alerts_sql[] =
+    "SELECT json_build_object('alerts', coalesce(json_agg(x), '[]'))::text"
+    " FROM (SELECT * FROM (SELECT a.id::text AS id, a.account_id, a.signal,"
+    "  a.category, a.severity, " ALERT_VIEW_SQL " AS state, a.fingerprint,"
+    "  a.started_at, a.resolved_at, a.last_notified, a.acked_at,"
+    "  a.explanation FROM alerts a"
+    "  WHERE ($2::text IS NULL OR a.account_id = $2)"
+    "  AND ($3::timestamptz IS NULL OR a.started_at >= $3"
+    "   OR a.resolved_at >= $3)) y"
+    " WHERE $1::text IS NULL OR y.state = $1"
+    " ORDER BY y.started_at DESC, y.id DESC LIMIT 1000) x";
+
+static const char ack_sql[] =
+    "UPDATE alerts SET acked_at = coalesce(acked_at, now()),"
+    " updated_at = now() WHERE id = $1::bigint AND state <> 'resolved'"
+    " RETURNING json_build_object('id', id::text, 'account_id', account_id,"
+    " 'signal', signal, 'acked_at', acked_at)::text";
+
+static const char silence_create_sql[] =
+    "INSERT INTO silences (account_id, signal, category, until, comment,"
+    " expire_on_resolve) VALUES ($1, $2, $3, $4::timestamptz, $5,"
+    " $6::boolean) RETURNING json_build_object('id', id::text)::text";
+
+static const char silences_sql[] =
+    "SELECT json_build_object('silences', coalesce(json_agg(x"
+    " ORDER BY x.created_at), '[]'))::text FROM (SELECT id::text AS id,"
+    " account_id, signal, category, until, comment, expire_on_resolve,"
+    " created_at FROM silences WHERE ended_at IS NULL AND until > now()) x";
+
+static const char silence_delete_sql[] =
+    "UPDATE silences SET ended_at = now() WHERE id = $1::bigint"
+    " AND ended_at IS NULL AND until > now()"
+    " RETURNING json_build_object('id', id::text, 'ended_at',"
+    " ended_at)::text";
+
+static struct alert *
+alert_by_id(struct account *a, uint64_t id)
+{
+	int i;
+
+	for (i = 0; i < a->nalerts; i++)
+		if (a->alerts[i].id == id)
+			return &a->alerts[i];
+	return NULL;
+}
+
+static void
+api_done_cb(enum store_status st, const char *json, void *arg)
+{
+	struct api_call *c = arg;
+	struct alerting *al = c->al;
+	struct alert_silence *s;
+	struct account *a;
+	struct alert *t;
+	json_error_t jerr;
+	json_t *o;
+	char *copy;
+
+	if (st != STORE_OK) {
+		api_fail(c, 503, "unavailable", "the database is not "
+		    "available; retry later");
+		return;
+	}
+	if (json == NULL) {
+		api_fail(c, 404, "not_found", c->call == HTTP_API_ALERT_ACK ?
+		    "no open alert with this id" : "no active silence with "
+		    "this id");
+		return;
+	}
+	o = json_loads(json, 0, &jerr);
+	switch (c->call) {
+	case HTTP_API_ALERT_ACK:
+		/* Stored: acknowledged alerts stop repeating from now on. */
+		if (o != NULL && (a = account_find(c->table, json_string_value(
+		    json_object_get(o, "account_id")))) != NULL &&
+		    (t = alert_by_id(a, strtoull(json_string_value(
+		    json_object_get(o, "id")), NULL, 10))) != NULL &&
+		    t->acked_at == 0)
+			t->acked_at = util_now_us();
+		break;
+	case HTTP_API_SILENCE_CREATE:
+		c->silence.id = o != NULL ? strtoull(json_string_value(
+		    json_object_get(o, "id")), NULL, 10) : 0;
+		s = realloc(al->silences, (al->nsilences + 1) * sizeof(*s));
+		if (s != NULL) {
+			al->silences = s;
+			al->silences[al->nsilences++] = c->silence;
+			memset(&c->silence, 0, sizeof(c->silence));
+			al->table = c->table;
+			schedule_tick(al, util_now_us());
+		}
+		break;
+	case HTTP_API_SILENCE_DELETE:
+		if (o != NULL) {
+			uint64_t id = strtoull(json_string_value(
+			    json_object_get(o, "id")), NULL, 10);
+			size_t i;
+
+			for (i = 0; i < al->nsilences; i++)
+				if (al->silences[i].id == id)
+					al->silences[i].ended_at =
+					    util_now_us();
+			/* Alerts it held back and that still fire: now. */
+			alerting_tick(al, c->table, util_now_us());
+		}
+		break;
+	}
+	json_decref(o);
+	if ((copy = strdup(json)) == NULL) {
+		api_fail(c, 500, "internal_error", "out of memory");
+		return;
+	}
+	c->reply(c->handle, c->call == HTTP_API_SILENCE_CREATE ? 201 : 200,
+	    copy, NULL, NULL);
+	silence_free(&c->silence);
+	free(c);
+}
+
+/* Validate a POST /v1/silences body into c->silence; 0 or -1 (replied). */
+static int
+silence_decode(struct api_call *c, const char *body, size_t len,
+    const char **values)
+{
+	static const char *const keys[] = { "account_id", "signal", "category",
+	    "until", "comment", "expire_on_resolve", NULL };
+	json_error_t jerr;
+	json_t *o, *v;
+	const char *k, *err = NULL;
+	int64_t until;
+	size_t i;
+
+	if ((o = json_loadb(body != NULL ? body : "", len, 0, &jerr)) ==
+	    NULL || !json_is_object(o)) {
+		json_decref(o);
+		api_refuse(c, 400, "invalid_json", "body must be a JSON object");
+		return -1;
+	}
+	json_object_foreach(o, k, v) {
+		for (i = 0; keys[i] != NULL && strcmp(keys[i], k) != 0; i++)
+			;
+		if (keys[i] == NULL)
+			err = "unknown field; known: account_id, signal, "
+			    "category, until, comment, expire_on_resolve";
+	}
+	v = json_object_get(o, "account_id");
+	if (err == NULL && v != NULL && !json_is_null(v) &&
+	    (!json_is_string(v) || json_string_length(v) == 0))
+		err = "account_id must be a non-empty string";
+	v = json_object_get(o, "signal");
+	if (err == NULL && v != NULL && !json_is_null(v) &&
+	    (!json_is_string(v) ||
+	    alert_signal_find(json_string_value(v)) == -1))
+		err = "signal must name a signal or health_degraded";
+	v = json_object_get(o, "category");
+	if (err == NULL && v != NULL && !json_is_null(v) &&
+	    (!json_is_string(v) || (signal_category_parse(json_string_value(
+	    v)) == -1 && strcmp(json_string_value(v), "health") != 0)))
+		err = "category must be support, org, competitor, usage, "
+		    "engagement or health";
+	v = json_object_get(o, "until");
+	if (err == NULL && (!json_is_string(v) ||
+	    util_parse_rfc3339(json_string_value(v),
+	    json_string_length(v), &until) == -1))
+		err = "until is required, an RFC 3339 date-time";
+	else if (err == NULL && until <= util_now_us())
+		err = "until must lie in the future";
+	v = json_object_get(o, "comment");
+	if (err == NULL && v != NULL && !json_is_null(v) && !json_is_string(v))
+		err = "comment must be a string";
+	v = json_object_get(o, "expire_on_resolve");
+	if (err == NULL && v != NULL && !json_is_boolean(v))
+		err = "expire_on_resolve must be true or false";
+	if (err != NULL) {
+		json_decref(o);
+		api_refuse(c, 400, "invalid_silence", err);
+		return -1;
+	}
+#define STR(key) (json_is_string(json_object_get(o, key)) ? \
+	json_string_value(json_object_get(o, key)) : NULL)
+	c->silence.account_id = xstrdup(STR("account_id"));
+	c->silence.signal = xstrdup(STR("signal"));
+	c->silence.category = xstrdup(STR("category"));
+	c->silence.until = until;
+	c->silence.expire_on_resolve =
+	    json_is_true(json_object_get(o, "expire_on_resolve"));
+	values[0] = c->silence.account_id;
+	values[1] = c->silence.signal;
+	values[2] = c->silence.category;
+	values[4] = STR("comment") != NULL ? STR("comment") : "";
+	values[5] = c->silence.expire_on_resolve ? "true" : "false";
+	/* values[3] and values[4] point into o: copy before freeing it. */
+	values[3] = strdup(json_string_value(json_object_get(o, "until")));
+	values[4] = strdup(values[4]);
+#undef STR
+	json_decref(o);
+	return 0;
+}
+
+int
+alerting_api(struct alerting *al, struct account_table *table, int call,
+    const char *id, const char *body, size_t len, const char *const q[3],
+    alerting_reply reply, void *handle)
+{
+	struct api_call *c;
+	const char *values[6] = { NULL, NULL, NULL, NULL, NULL, NULL };
+	const char *sql = NULL;
+	int64_t t;
+	int n = 0, rc;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	c->al = al;
+	c->table = table;
+	c->call = call;
+	c->reply = reply;
+	c->handle = handle;
+	switch (call) {
+	case HTTP_API_ALERTS:
+		if (q[0] != NULL && strcmp(q[0], "firing") != 0 &&
+		    strcmp(q[0], "resolved") != 0 &&
+		    strcmp(q[0], "silenced") != 0) {
+			api_refuse(c, 400, "invalid_query", "state must be "
+			    "firing, resolved or silenced");
+			return 0;
+		}
+		if (q[2] != NULL && util_parse_rfc3339(q[2], strlen(q[2]),
+		    &t) == -1) {
+			api_refuse(c, 400, "invalid_query", "since must be an "
+			    "RFC 3339 date-time");
+			return 0;
+		}
+		values[0] = q[0];
+		values[1] = q[1];
+		values[2] = q[2];
+		n = 3;
+		sql = alerts_sql;
+		break;
+	case HTTP_API_ALERT_ACK:
+	case HTTP_API_SILENCE_DELETE:
+		if (id == NULL || id[0] == '\0' ||
+		    strspn(id, "0123456789") != strlen(id) || strlen(id) > 19) {
+			api_refuse(c, 404, "not_found", "no such id");
+			return 0;
+		}
+		values[0] = id;
+		n = 1;
+		sql = call == HTTP_API_ALERT_ACK ? ack_sql : silence_delete_sql;
+		break;
+	case HTTP_API_SILENCES:
+		values[0] = NULL;
+		n = 0;
+		sql = silences_sql;
+		break;
+	case HTTP_API_SILENCE_CREATE:
+		if (silence_decode(c, body, len, values) == -1)
+			return 0;
+		n = 6;
+		sql = silence_create_sql;
+		break;
+	default:
+		api_refuse(c, 404, "not_found", "no such endpoint");
+		return 0;
+	}
+	rc = store_query_json(al->store, sql, n, values, api_done_cb, c);
+	if (call == HTTP_API_SILENCE_CREATE) {
+		free((char *)values[3]);
+		free((char *)values[4]);
+	}
+	if (rc == -1) {
+		silence_free(&c->silence);
+		free(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the morning digest ---- */
+
+/*
+ * Run f with TZ set to the digest's time zone (the daemon is one thread;
+ * nothing else reads local time), then restore it.
+ */
+static void
+with_tz(const char *tz, void (*f)(void *), void *arg)
+{
+	char *old = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
+
+	setenv("TZ", tz, 1);
+	tzset();
+	f(arg);
+	if (old != NULL) {
+		setenv("TZ", old, 1);
+		free(old);
+	} else
+		unsetenv("TZ");
+	tzset();
+}
+
+struct digest_time {
+	const struct cw_digest	*dg;
+	time_t			 now;
+	time_t			 next;		/* out */
+	char			 date[16];	/* out: local date of now */
+};
+
+static void
+digest_time_f(void *arg)
+{
+	struct digest_time *x = arg;
+	struct tm tm;
+
+	localtime_r(&x->now, &tm);
+	strftime(x->date, sizeof(x->date), "%Y-%m-%d", &tm);
+	tm.tm_hour = x->dg->hour;
+	tm.tm_min = x->dg->minute;
+	tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	x->next = mktime(&tm);
+	if (x->next <= x->now) {
+		tm.tm_mday++;
+		tm.tm_hour = x->dg->hour;
+		tm.tm_min = x->dg->minute;
+		tm.tm_sec = 0;
+		tm.tm_isdst = -1;
+		x->next = mktime(&tm);
+	}
+}
+
+static void
+schedule_digest(struct alerting *al, int64_t now)
+{
+	struct digest_time x;
+	struct timeval tv;
+
+	evtimer_del(al->ev_digest);
+	if (!al->cfg->digest.enabled)
+		return;
+	memset(&x, 0, sizeof(x));
+	x.dg = &al->cfg->digest;
+	x.now = (time_t)(now / CW_USEC_PER_SEC);
+	with_tz(al->cfg->digest.timezone, digest_time_f, &x);
+	tv.tv_sec = x.next - x.now;
+	tv.tv_usec = 0;
+	evtimer_add(al->ev_digest, &tv);
+}
+
+/* Worst first within each owner (accounts without one last). */
+static int
+digest_cmp(const void *p, const void *q)
+{
+	const struct account *a = *(struct account *const *)p;
+	const struct account *b = *(struct account *const *)q;
+	int c;
+
+	if ((a->owner == NULL) != (b->owner == NULL))
+		return a->owner == NULL ? 1 : -1;
+	if (a->owner != NULL && (c = strcmp(a->owner, b->owner)) != 0)
+		return c;
+	if (a->score != b->score)
+		return a->score < b->score ? -1 : 1;
+	return strcmp(a->id, b->id);
+}
+
+/* One owner's digest to every digest receiver. */
+static void
+digest_owner(struct alerting *al, struct account **rows, size_t n,
+    const char *date, int64_t now)
+{
+	const struct cw_digest *dg = &al->cfg->digest;
+	struct notify_digest_row dr[100];
+	const char *names[100][SIG__COUNT];
+	const struct cw_receiver *rc;
+	struct store_notification *nt;
+	char id[24], *body;
+	size_t i, k;
+	int sig;
+
+	if (n > dg->top)
+		n = dg->top;
+	if (n > 100)
+		n = 100;
+	for (i = 0; i < n; i++) {
+		memset(&dr[i], 0, sizeof(dr[i]));
+		dr[i].account_id = rows[i]->id;
+		dr[i].name = rows[i]->name;
+		dr[i].score = rows[i]->score;
+		dr[i].status = score_status_name(score_status(rows[i]->score));
+		for (k = 0, sig = 0; sig < SIG__COUNT; sig++)
+			if (rows[i]->active & (UINT32_C(1) << sig))
+				names[i][k++] = signal_name(sig);
+		dr[i].signals = names[i];
+		dr[i].nsignals = k;
+	}
+	for (i = 0; dg->receivers[i] != NULL; i++) {
+		if ((rc = config_find_receiver(al->cfg, dg->receivers[i])) ==
+		    NULL)
+			continue;
+		body = rc->type == CW_RECEIVER_SLACK ?
+		    notify_digest_slack(rows[0]->owner, date, dr, n) :
+		    notify_digest_webhook(rows[0]->owner, date, dr, n);
+		if (body == NULL || batch_grow_notifs(&al->batch) == -1) {
+			free(body);
+			continue;
+		}
+		snprintf(id, sizeof(id), "%" PRIu64, alert_new_id(al, now));
+		nt = &al->batch.notifs[al->batch.nnotifs];
+		nt->id = strdup(id);
+		nt->alert_id = 0;
+		nt->receiver = strdup(rc->name);
+		nt->kind = strdup("digest");
+		nt->body = body;
+		nt->state = strdup("pending");
+		al->batch.send[al->batch.nnotifs++] = 1;
+	}
+}
+
+struct digest_date {
+	time_t	 now;
+	char	 date[16];
+};
+
+static void
+digest_date_f(void *arg)
+{
+	struct digest_date *x = arg;
+	struct tm tm;
+
+	localtime_r(&x->now, &tm);
+	strftime(x->date, sizeof(x->date), "%Y-%m-%d", &tm);
+}
+
+static void
+digest_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct alerting *al = arg;
+	struct account_table *t = al->table;
+	struct account **rows;
+	struct digest_date dd;
+	int64_t now = util_now_us();
+	size_t i, j, n = 0, owners = 0;
+
+	if (t == NULL || (rows = calloc(t->count + 1, sizeof(*rows))) == NULL)
+		goto next;
+	/* The accounts at risk: with an active signal. */
+	for (i = 0; i < t->count; i++)
+		if (t->all[i]->evaluated && t->all[i]->active != 0)
+			rows[n++] = t->all[i];
+	qsort(rows, n, sizeof(*rows), digest_cmp);
+	dd.now = (time_t)(now / CW_USEC_PER_SEC);
+	with_tz(al->cfg->digest.timezone, digest_date_f, &dd);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && ((rows[i]->owner == NULL &&
+		    rows[j]->owner == NULL) || (rows[i]->owner != NULL &&
+		    rows[j]->owner != NULL &&
+		    strcmp(rows[i]->owner, rows[j]->owner) == 0)); j++)
+			;
+		digest_owner(al, rows + i, j - i, dd.date, now);
+		owners++;
+	}
+	free(rows);
+	log_info("alerting: digest of %zu accounts for %zu owners", n, owners);
+	alerting_flush(al);
+next:
+	schedule_digest(al, now + CW_USEC_PER_SEC);
+}

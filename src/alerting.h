@@ -1,0 +1,63 @@
+/*
+ * alerting.h -- alerts at run time (SPEC 5, 2.6): after each evaluation of
+ * an account, steps every (account, signal) alert through alert.c's state
+ * machine, routes the notifications, renders them (notify.c), writes the
+ * transitions and notifications to PostgreSQL (the outbox) and, only once
+ * that has committed, hands them to outbox.c for delivery.  Owns the
+ * silences and acknowledgements.  An edge: libevent, store.c, outbox.c.
+ */
+#ifndef CW_ALERTING_H
+#define CW_ALERTING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct store;
+struct cw_config;
+struct account;
+struct account_table;
+struct sig_result;
+struct store_alert;
+struct alerting;
+
+struct alerting	*alerting_new(struct event_base *, struct store *,
+		    const struct cw_config *);
+void		 alerting_set_config(struct alerting *,
+		    const struct cw_config *);
+void		 alerting_free(struct alerting *);
+
+/* a was just evaluated at now with the n active signals out: step its
+ * alerts. */
+void		 alerting_evaluated(struct alerting *, struct account *,
+		    const struct sig_result *out, int n, int64_t now);
+/* Periodic duties: silences that ended, retrying a failed write. */
+void		 alerting_tick(struct alerting *, struct account_table *,
+		    int64_t now);
+
+/* Recovery, from store_load(). */
+void		 alerting_load_alert(struct alerting *, struct account_table *,
+		    const struct store_alert *, int64_t acked_at);
+void		 alerting_load_notification(struct alerting *, const char *id,
+		    const char *receiver, const char *body);
+void		 alerting_load_silence(struct alerting *, uint64_t id,
+		    const char *account_id, const char *signal,
+		    const char *category, int64_t until, int expire_on_resolve);
+void		 alerting_loaded(struct alerting *, struct account_table *);
+
+/*
+ * The alert and silence API (http.h's enum http_api_call).  reply is
+ * called exactly once, later, with a JSON body (taken over) or, when json
+ * is NULL, an error code and message.  Returns -1 when it cannot start
+ * (database down): reply is not called.
+ */
+typedef void (*alerting_reply)(void *handle, unsigned status, char *json,
+    const char *code, const char *msg);
+int		 alerting_api(struct alerting *, struct account_table *,
+		    int call, const char *id, const char *body, size_t len,
+		    const char *const q[3], alerting_reply, void *handle);
+
+/* Notifications not yet delivered (queued in memory or in flight). */
+size_t		 alerting_backlog(const struct alerting *);
+
+#endif
