@@ -236,7 +236,7 @@ static const struct cfg_key alerts_keys[] = {
 	{ "resolve_after", CFG_DURATION, CFG_OFF(alerts.resolve_after),
 	    0, CFG_DURATION_MAX, NULL },
 	{ "repeat_interval", CFG_DURATION, CFG_OFF(alerts.repeat_interval),
-	    60, CFG_DURATION_MAX, NULL },
+	    1, CFG_DURATION_MAX, NULL },
 };
 
 /*

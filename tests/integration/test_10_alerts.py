@@ -320,3 +320,100 @@ def test_silence_ack_and_resolve():
                   "listed as resolved: %r" % al)
     finally:
         rc.close()
+
+
+def test_repeat_ack_and_digest():
+    """repeat_interval repeats an unacknowledged firing alert; an ack stops
+    it.  The morning digest (here: at the next minute, UTC) lists each
+    owner's worst accounts with their active signals."""
+    rc = Receiver()
+    try:
+        t = time.gmtime(time.time() + 60)
+        extra = config(rc.port).replace("repeat_interval = 1h",
+                                        "repeat_interval = 2s")
+        extra += """
+[digest]
+at = %02d:%02d
+timezone = UTC
+receivers = hook
+top = 5
+""" % (t.tm_hour, t.tm_min)
+        with Daemon(extra=extra) as d:
+            st, _, _ = d.request("PUT", "/v1/accounts/rep", body={
+                "name": "Repeat Co", "owner": "dana"})
+            eq(st, 201, "account")
+            d.post([poc("rep")])
+
+            def firing():
+                return [b for b in bodies(rc.requests("/hook"))
+                        if b.get("type") != "digest" and
+                        b["account"]["id"] == "rep" and
+                        b["signal"]["name"] == "competitor_exposure"]
+            deadline = time.time() + 10
+            while len(firing()) < 2 and time.time() < deadline:
+                time.sleep(0.1)
+            got = firing()
+            check(len(got) >= 2, "repeated after repeat_interval: %d" %
+                  len(got))
+            eq(len(set(b["alert_id"] for b in got)), 1, "the same alert")
+            eq(len(set(b["notification_id"] for b in got)), len(got),
+               "each repeat is a new notification")
+            st, _, _ = d.request("POST", "/v1/alerts/%s/ack" %
+                                 got[0]["alert_id"], token="admin")
+            eq(st, 200, "ack")
+            time.sleep(0.5)
+            n = len(firing())
+            time.sleep(3.5)
+            eq(len(firing()), n, "no repeat after the ack")
+
+            # The digest, at the next minute.
+            deadline = time.time() + 75
+            digests = []
+            while not digests and time.time() < deadline:
+                digests = [b for b in bodies(rc.requests("/hook"))
+                           if b.get("type") == "digest" and
+                           b.get("owner") == "dana"]
+                time.sleep(0.5)
+            eq(len(digests), 1, "one digest for owner dana")
+            rows = digests[0]["accounts"]
+            eq([r["id"] for r in rows], ["rep"], "dana's accounts")
+            check("competitor_exposure" in rows[0]["signals"],
+                  "digest lists the active signals: %r" % rows)
+    finally:
+        rc.close()
+
+
+def test_silence_expire_on_resolve():
+    rc = Receiver()
+    try:
+        with Daemon(extra=config(rc.port)) as d:
+            st, _, body = d.request("POST", "/v1/silences", body={
+                "account_id": "eor", "signal": "login_absent",
+                "until": rfc3339(time.time() + 3600),
+                "expire_on_resolve": True}, token="admin")
+            eq(st, 201, "silence: %r" % body)
+            now = time.time()
+            d.post([{"id": uid("h"), "account_id": "eor", "type": "login",
+                     "user_id": "u1", "ts": rfc3339(now - k * DAY)}
+                    for k in range(20, 40)])
+            time.sleep(1.0)
+            eq(sql(d.db, "SELECT n.state FROM notifications n JOIN alerts a "
+                   "ON a.id = n.alert_id WHERE a.signal = 'login_absent'"),
+               [("silenced",), ("silenced",)], "stored, not sent")
+            d.post([{"id": uid("h"), "account_id": "eor", "type": "login",
+                     "user_id": "u1"}])
+            deadline = time.time() + 8
+            while time.time() < deadline:
+                st, _, lst = d.request("GET", "/v1/silences",
+                                       token="reader")
+                if not lst["silences"]:
+                    break
+                time.sleep(0.2)
+            eq(lst["silences"], [], "the silence ended when its alert "
+               "resolved")
+            eq([b for b in bodies(rc.requests())
+                if b.get("account", {}).get("id") == "eor" and
+                b["signal"]["name"] == "login_absent"], [],
+               "nothing about the silenced alert was sent")
+    finally:
+        rc.close()

@@ -1549,7 +1549,7 @@ START_TEST(test_durations)
 		    "unit s, m, h or d (\"90m\", \"7d\")\n");
 	}
 
-	/* repeat_interval: at least a minute. */
+	/* repeat_interval: at least a second. */
 	cfg = expect_ok("[alerts]\nrepeat_interval = 1m\nresolve_after = 1h\n");
 	ck_assert(cfg->alerts.repeat_interval == 60 * USEC);
 	ck_assert(cfg->alerts.resolve_after == 3600 * USEC);
@@ -1559,12 +1559,12 @@ START_TEST(test_durations)
 	config_free(cfg);
 	expect_errors(
 	    "[alerts]\n"
-	    "repeat_interval = 59s\n"
+	    "repeat_interval = 0s\n"
 	    "resolve_after = 1w\n"
 	    "interval = 5\n"
 	    "[alerts]\n",
 	    4,
-	    "F:2: repeat_interval: must be from 60 to 31536000 seconds, as a "
+	    "F:2: repeat_interval: must be from 1 to 31536000 seconds, as a "
 	    "whole number with an optional unit s, m, h or d (\"90m\", "
 	    "\"7d\")\n"
 	    "F:3: resolve_after: must be from 0 to 31536000 seconds, as a "
