@@ -55,6 +55,7 @@ static struct {
 	struct timespec		 drain_start;
 	struct event		*ev_drain;
 	struct event		*ev_migrate_timeout;
+	struct event		*ev_watchdog;
 } d;
 
 static void
@@ -311,31 +312,95 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 	event_add(d.ev_drain, &tv);
 }
 
+/* Log what config_load() wrote, line by line, with a priority. */
+static void
+log_problems(const char *text)
+{
+	const char *p, *nl;
+
+	for (p = text; *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p);
+		if (nl > p)
+			log_warnx("reload: %.*s", (int)(nl - p), p);
+		if (*nl == '\0')
+			break;
+	}
+}
+
 static void
 reload_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct cw_config *ncfg;
+	struct timespec ts;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *errs;
 	int problems;
 
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+	    (unsigned long long)ts.tv_nsec / 1000ULL);
 	log_notice("reload: reading %s", d.cfg->path);
-	problems = config_load(d.cfg->path, stderr, &ncfg);
+	if ((errs = open_memstream(&text, &len)) == NULL)
+		errs = stderr;
+	problems = config_load(d.cfg->path, errs, &ncfg);
+	if (errs != stderr) {
+		fclose(errs);
+		log_problems(text);
+		free(text);
+	}
 	if (problems > 0) {
 		log_warnx("reload: %d problem%s in %s; keeping the running "
 		    "configuration", problems, problems == 1 ? "" : "s",
 		    d.cfg->path);
+		sd_notify(0, "READY=1\nSTATUS=ready (reload refused: see the "
+		    "log)");
 		return;
 	}
 	if (strcmp(ncfg->listen, d.cfg->listen) != 0 ||
 	    strcmp(ncfg->db_url, d.cfg->db_url) != 0 ||
-	    ncfg->db_connections != d.cfg->db_connections)
-		log_warnx("reload: changes to listen and [database] take "
-		    "effect at the next restart");
+	    ncfg->db_connections != d.cfg->db_connections ||
+	    ncfg->max_connections != d.cfg->max_connections ||
+	    ncfg->idle_timeout != d.cfg->idle_timeout ||
+	    ncfg->max_header_bytes != d.cfg->max_header_bytes)
+		log_warnx("reload: listen, max_connections, idle_timeout, "
+		    "max_header_bytes and [database] take effect at the next "
+		    "restart");
 	http_set_config(d.http, ncfg);
 	engine_set_config(d.engine, ncfg);
 	config_free(d.cfg);
 	d.cfg = ncfg;
 	log_init(d.cfg->log_level);
 	log_notice("reload: done");
+	sd_notifyf(0, "READY=1\nSTATUS=ready: %zu accounts",
+	    engine_accounts(d.engine));
+}
+
+/* WATCHDOG=1 from the loop itself: a stuck loop stops the pings. */
+static void
+watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static void
+watchdog_start(void)
+{
+	struct timeval tv;
+	uint64_t usec;
+
+	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
+		return;
+	usec /= 2;
+	tv.tv_sec = (time_t)(usec / 1000000);
+	tv.tv_usec = (suseconds_t)(usec % 1000000);
+	d.ev_watchdog = event_new(d.base, -1, EV_PERSIST, watchdog_cb, NULL);
+	event_add(d.ev_watchdog, &tv);
+	sd_notify(0, "WATCHDOG=1");
+	log_info("watchdog: pinging systemd every %llu ms",
+	    (unsigned long long)(usec / 1000));
 }
 
 /* Make room for max_connections sockets plus our own files. */
@@ -437,6 +502,7 @@ main(int argc, char *argv[])
 		if ((d.http = http_new(d.base, d.cfg, listen_fd, &ops)) == NULL)
 			fatalx("cannot start the HTTP server");
 		event_add(ev_hup, NULL);
+		watchdog_start();
 		log_notice("churnwatchd %s listening on %s", PACKAGE_VERSION,
 		    listen_fd >= 0 ? "the socket from systemd" :
 		    d.cfg->listen);
@@ -475,6 +541,8 @@ main(int argc, char *argv[])
 	http_free(d.http);
 	if (d.ev_drain != NULL)
 		event_free(d.ev_drain);
+	if (d.ev_watchdog != NULL)
+		event_free(d.ev_watchdog);
 	if (d.ev_migrate_timeout != NULL)
 		event_free(d.ev_migrate_timeout);
 	event_free(ev_term);
