@@ -1359,7 +1359,7 @@ digest_cb(evutil_socket_t fd, short what, void *arg)
 		owners++;
 	}
 	free(rows);
-	log_info("alerting: digest of %zu accounts for %zu owners", n, owners);
+	log_info("alerting: digest sent accounts=%zu owners=%zu", n, owners);
 	alerting_flush(al);
 next:
 	schedule_digest(al, now + CW_USEC_PER_SEC);

@@ -198,8 +198,8 @@ on_migrated(enum migrate_result r, int applied, void *arg)
 	switch (r) {
 	case MIGRATE_OK:
 		d.migrated = 1;
-		log_notice("schema at version %d (%d migration%s applied)",
-		    migrate_latest(), applied, applied == 1 ? "" : "s");
+		log_notice("migrate: schema current version=%d applied=%d",
+		    migrate_latest(), applied);
 		if (d.migrate_only) {
 			event_base_loopbreak(d.base);
 			return;
@@ -207,7 +207,7 @@ on_migrated(enum migrate_result r, int applied, void *arg)
 		start_loading();
 		break;
 	case MIGRATE_FAILED:
-		log_warnx("schema migration failed; exiting");
+		log_warnx("migrate: failed; exiting");
 		d.exit_code = 1;
 		event_base_loopbreak(d.base);
 		break;
@@ -227,7 +227,8 @@ loaded_cb(int ok, void *arg)
 	}
 	sd_notifyf(0, "READY=1\nSTATUS=ready: %zu accounts",
 	    engine_accounts(d.engine));
-	log_notice("ready");
+	log_notice("churnwatchd: ready accounts=%zu",
+	    engine_accounts(d.engine));
 }
 
 /* Rebuild the windows; ready when done. */
@@ -297,7 +298,7 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 
 	if (d.draining)
 		return;
-	log_notice("stop: signal %d; finishing in-flight requests", (int)sig);
+	log_notice("stop: signal=%d finishing in-flight requests", (int)sig);
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	d.draining = 1;
 	clock_gettime(CLOCK_MONOTONIC, &d.drain_start);
@@ -342,7 +343,7 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
 	    (unsigned long long)ts.tv_sec * 1000000ULL +
 	    (unsigned long long)ts.tv_nsec / 1000ULL);
-	log_notice("reload: reading %s", d.cfg->path);
+	log_notice("reload: reading path=%s", d.cfg->path);
 	if ((errs = open_memstream(&text, &len)) == NULL)
 		errs = stderr;
 	problems = config_load(d.cfg->path, errs, &ncfg);
@@ -503,8 +504,8 @@ main(int argc, char *argv[])
 			fatalx("cannot start the HTTP server");
 		event_add(ev_hup, NULL);
 		watchdog_start();
-		log_notice("churnwatchd %s listening on %s", PACKAGE_VERSION,
-		    listen_fd >= 0 ? "the socket from systemd" :
+		log_notice("churnwatchd: started version=%s listen=%s",
+		    PACKAGE_VERSION, listen_fd >= 0 ? "systemd-socket" :
 		    d.cfg->listen);
 	} else {
 		struct timeval tv = { MIGRATE_TIMEOUT_SEC, 0 };
@@ -551,6 +552,6 @@ main(int argc, char *argv[])
 	event_base_free(d.base);
 	config_free(d.cfg);
 	if (d.exit_code == 0 && !d.migrate_only)
-		log_notice("stopped");
+		log_notice("churnwatchd: stopped");
 	return d.exit_code;
 }

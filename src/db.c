@@ -218,9 +218,9 @@ db_connect_failed(struct db *db)
 			msg[n] = ' ';
 	/* Log the first failure of a run of retries, not every retry. */
 	if (db->backoff_ms == DB_BACKOFF_MIN_MS)
-		log_warnx("database: connect failed: %s", msg);
+		log_warnx("database: connect failed error=\"%s\"", msg);
 	else
-		log_debug("database: connect failed: %s", msg);
+		log_debug("database: connect failed error=\"%s\"", msg);
 	db_close_conn(db);
 	db->state = DBC_DOWN;
 	db_schedule_retry(db);
@@ -285,7 +285,8 @@ db_connect_cb(evutil_socket_t fd, short what, void *arg)
 	event_add(db->ev_io, NULL);
 	db->state = DBC_UP;
 	db->backoff_ms = DB_BACKOFF_MIN_MS;
-	log_info("database: connected (server %d)", PQserverVersion(db->conn));
+	log_info("database: connected server_version=%d",
+	    PQserverVersion(db->conn));
 	if (db->state_cb != NULL)
 		db->state_cb(1, db->state_arg);
 	db_send_next(db);
@@ -299,8 +300,8 @@ db_lost(struct db *db, const char *why)
 	snprintf(msg, sizeof(msg), "%s", db->conn != NULL ?
 	    PQerrorMessage(db->conn) : "");
 	msg[strcspn(msg, "\n")] = '\0';
-	log_warnx("database: connection lost (%s%s%s)", why,
-	    msg[0] != '\0' ? ": " : "", msg);
+	log_warnx("database: connection lost during=%s error=\"%s\"", why,
+	    msg);
 	db_close_conn(db);
 	db->state = DBC_DOWN;
 	if (db->state_cb != NULL)

@@ -471,7 +471,7 @@ load_done(void *arg, int ok)
 			engine_evaluate(e, e->table->all[i]);
 		e->loaded = 1;
 		alerting_loaded(e->alerting, e->table);
-		log_notice("engine: %zu accounts loaded", e->table->count);
+		log_notice("engine: loaded accounts=%zu", e->table->count);
 		evtimer_add(e->ev_sweep, &tv);
 		engine_flush_scores(e);
 	}

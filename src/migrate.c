@@ -74,7 +74,8 @@ migrate_applied_cb(enum db_status st, const struct db_res *res, void *arg)
 	snprintf(what, sizeof(what), "migration %03d_%s", m->version, m->name);
 	if (migrate_failed(st, res, what))
 		return;
-	log_notice("migrate: applied %03d_%s", m->version, m->name);
+	log_notice("migrate: applied version=%d name=%s", m->version,
+	    m->name);
 	mig.count++;
 	mig.next++;
 	migrate_next();

@@ -112,7 +112,7 @@ def test_socket_activation():
                 pass
             time.sleep(0.1)
         eq(st, 200, "ready on the socket passed by LISTEN_FDS")
-        check("the socket from systemd" in d.log(), "logged: %s" %
+        check("listen=systemd-socket" in d.log(), "logged: %s" %
               d.log_tail(5))
         # The configured port was not bound.
         s = socket.socket()
