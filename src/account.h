@@ -56,6 +56,7 @@ struct account {
 	uint8_t		 nalerts;
 	uint8_t		 score_dirty;	/* today's score not yet stored */
 	uint8_t		 score_queued;	/* in the engine's score queue */
+	int64_t		 last_event_at;	/* when an event was last applied */
 };
 
 struct account_table {

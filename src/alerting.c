@@ -28,6 +28,7 @@
 #include "cwconfig.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "outbox.h"
 #include "score.h"
@@ -336,6 +337,11 @@ record_notifications(struct alerting *al, const struct account *a,
 		n->kind = strdup(alert_event_name(ev));
 		n->body = body;
 		n->state = strdup(quiet ? "silenced" : "pending");
+		if (quiet) {
+			const char *labels[2] = { rc->name, "silenced" };
+
+			metrics_inc(cw_metrics, M_NOTIFICATIONS, labels, 1);
+		}
 		al->batch.send[al->batch.nnotifs++] = !quiet;
 	}
 	free(evidence);
@@ -426,6 +432,17 @@ alerting_evaluated(struct alerting *al, struct account *a,
 		if (record_row(al, a, t, explanation) == -1) {
 			log_warnx("alerting: out of memory");
 			continue;
+		}
+		if (ev == AE_FIRE || ev == AE_RESOLVE) {
+			const char *labels[2] = { alert_signal_name(s),
+			    ev == AE_FIRE ? "firing" : "resolved" };
+
+			metrics_inc(cw_metrics, M_ALERTS, labels, 1);
+			if (ev == AE_FIRE && a->last_event_at != 0 &&
+			    now - a->last_event_at < 600 * CW_USEC_PER_SEC)
+				metrics_observe(cw_metrics,
+				    M_EVENT_TO_ALERT_SECONDS, NULL,
+				    (double)(now - a->last_event_at) / 1e6);
 		}
 		if (ev != AE_NONE)
 			record_notifications(al, a, t, ev, r, explanation,
@@ -520,7 +537,16 @@ outbox_done_cb(void *arg, uint64_t id, const char *receiver,
 	struct alerting *al = arg;
 	char sid[24];
 
+	const char *labels[2] = { receiver,
+	    res == OUTBOX_SENT ? "sent" : "failed" };
+
 	snprintf(sid, sizeof(sid), "%" PRIu64, id);
+	metrics_inc(cw_metrics, M_NOTIFICATIONS, labels, 1);
+	if (attempts > 1) {
+		labels[1] = "retried";
+		metrics_inc(cw_metrics, M_NOTIFICATIONS, labels,
+		    (double)(attempts - 1));
+	}
 	store_notification_done(al->store, sid, res == OUTBOX_SENT, attempts,
 	    detail);
 }

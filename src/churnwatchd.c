@@ -29,6 +29,7 @@
 #include "event.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "store.h"
 
@@ -172,6 +173,20 @@ api_fn(void *arg, int call, const char *id, const char *body, size_t len,
     const char *const q[3], void *handle)
 {
 	return engine_api(d.engine, call, id, body, len, q, api_reply, handle);
+}
+
+static void
+metrics_refresh_fn(void *arg)
+{
+	const char *reason;
+
+	metrics_set(cw_metrics, M_NOTIFICATION_QUEUE, NULL,
+	    (double)engine_backlog(d.engine));
+	metrics_set(cw_metrics, M_DB_UP, NULL, db_is_up(d.db) ? 1 : 0);
+	metrics_set(cw_metrics, M_READY, NULL, ready_fn(NULL, &reason));
+	if (!engine_loaded(d.engine))
+		metrics_set(cw_metrics, M_ACCOUNTS, NULL,
+		    (double)engine_accounts(d.engine));
 }
 
 static char *
@@ -478,7 +493,8 @@ main(int argc, char *argv[])
 	raise_fd_limit(d.cfg->max_connections + 256);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 
-	if ((d.base = event_base_new()) == NULL)
+	if ((d.base = event_base_new()) == NULL ||
+	    (cw_metrics = metrics_new()) == NULL)
 		fatalx("cannot create the event loop");
 	ev_term = evsignal_new(d.base, SIGTERM, stop_cb, NULL);
 	ev_int = evsignal_new(d.base, SIGINT, stop_cb, NULL);
@@ -499,6 +515,7 @@ main(int argc, char *argv[])
 		ops.account_get = account_get_fn;
 		ops.account_list = account_list_fn;
 		ops.api = api_fn;
+		ops.metrics_refresh = metrics_refresh_fn;
 		ops.arg = NULL;
 		if ((d.http = http_new(d.base, d.cfg, listen_fd, &ops)) == NULL)
 			fatalx("cannot start the HTTP server");
@@ -550,6 +567,7 @@ main(int argc, char *argv[])
 	event_free(ev_int);
 	event_free(ev_hup);
 	event_base_free(d.base);
+	metrics_free(cw_metrics);
 	config_free(d.cfg);
 	if (d.exit_code == 0 && !d.migrate_only)
 		log_notice("churnwatchd: stopped");

@@ -187,6 +187,7 @@ static const struct cfg_key server_keys[] = {
 	{ "idle_timeout", CFG_UINT, CFG_OFF(idle_timeout), 1, 3600, NULL },
 	{ "max_header_bytes", CFG_SIZE, CFG_OFF(max_header_bytes),
 	    1024, 1048576, NULL },
+	{ "metrics_token", CFG_STRING, CFG_OFF(metrics_token), 0, 0, NULL },
 };
 
 static const struct cfg_key ingest_keys[] = {
@@ -467,6 +468,7 @@ config_free(struct cw_config *cfg)
 	free(cfg->path);
 	free(cfg->listen);
 	free(cfg->db_url);
+	free(cfg->metrics_token);
 	free(cfg->spool_dir);
 	free(cfg);
 }

@@ -67,6 +67,7 @@ struct cw_config {
 	unsigned	 request_timeout;	/* s, whole request deadline: 30 */
 	unsigned	 idle_timeout;		/* s, keep-alive idle: 60 */
 	size_t		 max_header_bytes;	/* 16 KiB */
+	char		*metrics_token;		/* NULL: /metrics is open */
 
 	/* [ingest] */
 	unsigned	 horizon_days;		/* 400 */

@@ -21,6 +21,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 
 #define DB_BACKOFF_MIN_MS	100
 #define DB_BACKOFF_MAX_MS	5000
@@ -58,6 +59,7 @@ struct db {
 	struct event		*ev_retry;
 	struct event		*ev_lost;	/* deferred db_lost() */
 	int			 backoff_ms;
+	int			 was_up;	/* connected before: a reconnect */
 	struct dbq_list		 queue;
 	struct dbq		*inflight;
 	PGresult		*keep;		/* result to report for inflight */
@@ -283,6 +285,9 @@ db_connect_cb(evutil_socket_t fd, short what, void *arg)
 	db->ev_write = event_new(db->base, PQsocket(db->conn), EV_WRITE,
 	    db_write_cb, db);
 	event_add(db->ev_io, NULL);
+	if (db->was_up)
+		metrics_inc(cw_metrics, M_DB_RECONNECTS, NULL, 1);
+	db->was_up = 1;
 	db->state = DBC_UP;
 	db->backoff_ms = DB_BACKOFF_MIN_MS;
 	log_info("database: connected server_version=%d",

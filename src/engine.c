@@ -23,6 +23,7 @@
 #include "event.h"
 #include "intern.h"
 #include "log.h"
+#include "metrics.h"
 #include "score.h"
 #include "signal.h"
 #include "store.h"
@@ -54,6 +55,10 @@ struct engine {
 
 	struct account		**scoreq;	/* today's score changed */
 	size_t			 nscoreq, capscoreq;
+	struct metric_series	*m_eval;
+	unsigned		 sweep_status[HEALTH__COUNT];
+	unsigned		 sweep_signals[SIG__COUNT];
+	uint32_t		 sweep_active;
 	struct account		**scoring;	/* scores in flight */
 	size_t			 nscoring;
 
@@ -65,6 +70,7 @@ struct engine {
 static void	engine_sweep_start(struct engine *);
 static void	engine_queue_score(struct engine *, struct account *);
 static void	engine_flush_scores(struct engine *);
+static void	engine_sweep_gauges(struct engine *);
 
 static int64_t
 engine_now(void)
@@ -102,7 +108,13 @@ engine_evaluate(struct engine *e, struct account *a)
 	int n;
 
 	n = account_evaluate(a, &e->cfg->signals, now, out, &changed);
+	metrics_series_observe(e->m_eval, (double)(util_now_us() - now) / 1e6);
 	alerting_evaluated(e->alerting, a, out, n, now);
+	if (e->sweeping) {
+		e->sweep_status[score_status(a->score)]++;
+		for (int i = 0; i < n; i++)
+			e->sweep_signals[out[i].id]++;
+	}
 	if (changed)
 		log_debug("engine: %s: score %d -> %d", a->id, a->prev_score,
 		    a->score);
@@ -162,6 +174,7 @@ engine_apply(struct engine *e, const struct cw_event *ev, size_t n,
 			log_warnx("engine: out of memory applying an event");
 			continue;
 		}
+		a->last_event_at = util_now_us();
 		engine_mark(e, a);
 	}
 }
@@ -264,8 +277,29 @@ step_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	e->sweeping = 0;
+	engine_sweep_gauges(e);
 	engine_flush_scores(e);
 	alerting_tick(e->alerting, e->table, engine_now());
+}
+
+/* After a full sweep: accounts by status and active signals. */
+static void
+engine_sweep_gauges(struct engine *e)
+{
+	const char *label[1];
+	int i;
+
+	metrics_set(cw_metrics, M_ACCOUNTS, NULL, (double)e->table->count);
+	for (i = 0; i < HEALTH__COUNT; i++) {
+		label[0] = score_status_name((enum health_status)i);
+		metrics_set(cw_metrics, M_ACCOUNTS_BY_STATUS, label,
+		    e->sweep_status[i]);
+	}
+	for (i = 0; i < SIG__COUNT; i++) {
+		label[0] = signal_name((enum sig_id)i);
+		metrics_set(cw_metrics, M_SIGNALS_ACTIVE, label,
+		    e->sweep_signals[i]);
+	}
 }
 
 static void
@@ -273,6 +307,8 @@ engine_sweep_start(struct engine *e)
 {
 	if (e->sweeping || !e->loaded)
 		return;
+	memset(e->sweep_status, 0, sizeof(e->sweep_status));
+	memset(e->sweep_signals, 0, sizeof(e->sweep_signals));
 	e->sweeping = 1;
 	e->sweep_pos = 0;
 	event_active(e->ev_step, EV_TIMEOUT, 1);
@@ -306,6 +342,7 @@ engine_new(struct event_base *base, struct store *store,
 		free(e);
 		return NULL;
 	}
+	e->m_eval = metrics_series(cw_metrics, M_EVALUATION_SECONDS, NULL);
 	e->ev_eval = event_new(base, -1, 0, eval_cb, e);
 	e->ev_sweep = evtimer_new(base, sweep_cb, e);
 	e->ev_step = event_new(base, -1, 0, step_cb, e);

@@ -40,6 +40,7 @@
 #include "event.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 /* Connections MHD may hold past max_connections, to close them itself. */
@@ -53,6 +54,8 @@ struct conn {
 	int			 fd;
 	int			 inreq;		/* a request is under way */
 	struct event		*deadline;
+	const char		*route;		/* label of the current request */
+	int64_t			 t0;		/* when it began, us */
 };
 TAILQ_HEAD(conn_list, conn);
 
@@ -110,6 +113,7 @@ struct route {
 	unsigned	 scope;		/* 0 = no token needed */
 	route_fn	 fn;
 	int		 api;		/* enum http_api_call for route_api */
+	const char	*label;		/* the route label in metrics */
 	const char	*suffix;	/* after {id}, e.g. "/ack"; NULL none */
 };
 
@@ -118,14 +122,15 @@ static enum MHD_Result	route_account_put(struct req *);
 static enum MHD_Result	route_account_get(struct req *);
 static enum MHD_Result	route_account_list(struct req *);
 static enum MHD_Result	route_healthz(struct req *);
+static enum MHD_Result	route_metrics(struct req *);
 static enum MHD_Result	route_api(struct req *);
 static enum MHD_Result	route_readyz(struct req *);
 
 #define R(m, p, f, sc, h)	{ .method = m, .path = p, .flags = f, \
-				  .scope = sc, .fn = h }
+				  .scope = sc, .fn = h, .label = p }
 #define API(m, p, f, sc, call, sfx) { .method = m, .path = p, .flags = f, \
 				  .scope = sc, .fn = route_api, .api = call, \
-				  .suffix = sfx }
+				  .suffix = sfx, .label = p }
 static const struct route routes[] = {
 	R("POST", "/v1/events", ROUTE_BODY | ROUTE_NDJSON, CW_SCOPE_INGEST,
 	    route_events),
@@ -142,6 +147,7 @@ static const struct route routes[] = {
 	API("GET", "/v1/silences", 0, CW_SCOPE_READ, HTTP_API_SILENCES, NULL),
 	API("DELETE", "/v1/silences/", ROUTE_PREFIX, CW_SCOPE_ADMIN,
 	    HTTP_API_SILENCE_DELETE, NULL),
+	R("GET", "/metrics", 0, 0, route_metrics),
 	R("GET", "/healthz", 0, 0, route_healthz),
 	R("GET", "/readyz", 0, 0, route_readyz),
 };
@@ -360,6 +366,21 @@ request_completed_cb(void *cls, struct MHD_Connection *mc, void **con_cls,
 	struct conn *c = conn_of(mc);
 
 	*con_cls = NULL;
+	if (c != NULL && c->route != NULL) {
+		const union MHD_ConnectionInfo *ci;
+		const char *labels[2];
+		char code[8];
+
+		ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_HTTP_STATUS);
+		snprintf(code, sizeof(code), "%u", ci != NULL ?
+		    ci->http_status : 0);
+		labels[0] = c->route;
+		labels[1] = code;
+		metrics_inc(cw_metrics, M_HTTP_REQUESTS, labels, 1);
+		metrics_observe(cw_metrics, M_HTTP_REQUEST_SECONDS, labels,
+		    (double)(util_now_us() - c->t0) / 1e6);
+		c->route = NULL;
+	}
 	if (c != NULL) {
 		c->inreq = 0;
 		if (h->stopping)
@@ -545,6 +566,8 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 	}
 	if ((rt = route_find(h, mc, url, method, &id, &idlen, ret)) == NULL)
 		return NULL;
+	if (conn_of(mc) != NULL)
+		conn_of(mc)->route = rt->label;
 	if (rt->flags & ROUTE_BODY) {
 		if (f.nte > 0 && f.ncl > 0) {
 			*ret = send_error(h, mc, MHD_HTTP_BAD_REQUEST,
@@ -716,10 +739,15 @@ access_cb(void *cls, struct MHD_Connection *mc, const char *url,
 	if (r == NULL) {
 		struct conn *c = conn_of(mc);
 
-		if (c != NULL)
+		if (c != NULL) {
 			c->inreq = 1;
+			c->route = "other";
+			c->t0 = util_now_us();
+		}
 		if ((r = req_begin(h, mc, url, method, &ret)) == NULL)
 			return ret;
+		if (c != NULL)
+			c->route = r->route->label;
 		*con_cls = r;
 		/*
 		 * Answer on the next call, even without a body: MHD 0.9.75
@@ -761,6 +789,39 @@ route_healthz(struct req *r)
 {
 	return queue(r->mc, MHD_HTTP_OK, resp_json(r->h,
 	    json_pack("{s:s}", "status", "ok")));
+}
+
+/* Prometheus text format; a bearer token only when metrics_token is set. */
+static enum MHD_Result
+route_metrics(struct req *r)
+{
+	const char *tok = r->h->cfg->metrics_token, *a;
+	struct MHD_Response *resp;
+	size_t len;
+	char *text;
+
+	if (tok != NULL) {
+		a = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_AUTHORIZATION);
+		if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0 ||
+		    !util_ct_equal(a + 7, strlen(a + 7), tok, strlen(tok)))
+			return send_error(r->h, r->mc, MHD_HTTP_UNAUTHORIZED,
+			    "unauthorized", "/metrics needs the metrics token");
+	}
+	if (r->h->ops.metrics_refresh != NULL)
+		r->h->ops.metrics_refresh(r->h->ops.arg);
+	metrics_process_sample(cw_metrics);
+	if ((text = metrics_render(cw_metrics, &len)) == NULL)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(len, text,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "text/plain; version=0.0.4; charset=utf-8");
+	return queue(r->mc, MHD_HTTP_OK, resp);
 }
 
 static enum MHD_Result
@@ -816,13 +877,18 @@ route_events(struct req *r)
 	lim.horizon_us = (int64_t)cfg->horizon_days * CW_USEC_PER_DAY;
 	lim.future_us = (int64_t)cfg->future_skew * CW_USEC_PER_SEC;
 	if (event_decode_body(r->body, r->len, r->fmt, now, &lim, &r->batch,
-	    &err) == -1)
+	    &err) == -1) {
+		metrics_inc(cw_metrics, M_EVENTS_REJECTED, &err.code, 1);
 		return send_error(h, r->mc,
 		    strcmp(err.code, "too_many_events") == 0 ?
 		    MHD_HTTP_CONTENT_TOO_LARGE :
 		    strcmp(err.code, "internal_error") == 0 ?
 		    MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_BAD_REQUEST,
 		    err.code, "%s", err.msg);
+	}
+	for (size_t i = 0; i < r->batch.nrej; i++)
+		metrics_inc(cw_metrics, M_EVENTS_REJECTED,
+		    &r->batch.rej[i].err.code, 1);
 	/* The body is decoded into the batch: release it early. */
 	free(r->body);
 	r->body = NULL;
@@ -846,8 +912,16 @@ http_ingest_done(void *handle, int committed, const uint8_t *fresh)
 
 	if (req_not_stored(r, committed, "events"))
 		return;
-	for (i = 0; i < r->batch.nev; i++)
+	for (i = 0; i < r->batch.nev; i++) {
+		const char *labels[2] = { event_type_name(r->batch.ev[i].type),
+		    r->source };
+
 		fresh_n += fresh[i] != 0;
+		metrics_inc(cw_metrics, M_EVENTS_RECEIVED, labels, 1);
+	}
+	if (r->batch.nev > fresh_n)
+		metrics_inc(cw_metrics, M_EVENTS_DUPLICATE, NULL,
+		    (double)(r->batch.nev - fresh_n));
 	body = json_pack("{s:I, s:I, s:o}",
 	    "accepted", (json_int_t)fresh_n,
 	    "duplicates", (json_int_t)(r->batch.nev - fresh_n),

@@ -50,6 +50,8 @@ struct http_ops {
 	int	(*api)(void *arg, int call, const char *path_id,
 		    const char *body, size_t len, const char *const q[3],
 		    void *handle);
+	/* Bring the gauges of cw_metrics up to date before /metrics. */
+	void	(*metrics_refresh)(void *arg);
 	void	*arg;
 };
 

@@ -39,6 +39,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "outbox.h"
 #include "util.h"
@@ -873,6 +874,11 @@ ob_finish(struct ob_recv *r, CURLcode res, long status)
 		ob_complete(o, it, OUTBOX_FAILED, "%s", what);
 		break;
 	case NOTIFY_RETRY_AFTER:
+		if (r->kind == OUTBOX_SLACK) {
+			const char *label[1] = { r->name };
+
+			metrics_inc(cw_metrics, M_SLACK_RATE_LIMITED, label, 1);
+		}
 		ra = notify_retry_after(r->retry_after[0] != '\0' ?
 		    r->retry_after : NULL, util_now_us());
 		if (ra >= 0) {

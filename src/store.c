@@ -28,6 +28,7 @@
 #include "db.h"
 #include "event.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "util.h"
 
@@ -67,6 +68,7 @@ struct lane {
 	uint32_t		*hash;		/* slot + 1, 0 = empty */
 	size_t			 hashcap;
 	struct buf		 col[NCOLS];
+	int64_t			 t_sent;	/* when the transaction left */
 };
 
 struct store {
@@ -494,6 +496,7 @@ lane_send(struct lane *l)
 		values[c] = l->col[c].p;
 		lengths[c] = (int)l->col[c].len;
 	}
+	l->t_sent = util_now_us();
 	return db_query_binary(l->db, "cw_ingest", ingest_sql, NCOLS, types,
 	    values, lengths, store_committed, l);
 }
@@ -555,6 +558,10 @@ store_committed(enum db_status status, const struct db_res *res, void *arg)
 		store_flush(st);
 		return;
 	}
+	metrics_observe(cw_metrics, M_INGEST_COMMIT_SECONDS, NULL,
+	    (double)(util_now_us() - l->t_sent) / 1e6);
+	metrics_observe(cw_metrics, M_DB_BATCH_EVENTS, NULL,
+	    (double)l->nslots);
 	n = db_res_ntuples(res);
 	for (i = 0; i < n; i++) {
 		source = db_res_value(res, i, 0);
