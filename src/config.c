@@ -9,9 +9,12 @@
  * that signal's thresholds, from the same table (signal_open builds
  * them).  A [receiver:NAME]'s keys depend on its type (receiver_types);
  * the receivers that [route:NAME] and [digest] name are checked once the
- * whole file is read (check_receiver_refs).  Problems are counted and
- * written as "path:line: message"; parsing goes on after one so that a
- * single run shows them all.
+ * whole file is read (check_receiver_refs).  A [source:NAME]'s keys are
+ * source_keys plus the dotted ones built from webhook.c's field list and
+ * event.c's types (type_map.TYPE, pointer.FIELD, default.FIELD; see
+ * source_open); webhook.c judges the mapping as a whole.  Problems are
+ * counted and written as "path:line: message"; parsing goes on after one
+ * so that a single run shows them all.
  *
  * libinih only reports the first syntax error, has no line numbers in the
  * Debian build (INI_HANDLER_LINENO is 0), treats indented lines as
@@ -46,6 +49,7 @@
 #include "log.h"
 #include "signal.h"
 #include "util.h"
+#include "webhook.h"
 
 #define CFG_TOKEN_NAME_MAX	64	/* also receiver and route names */
 #define CFG_SECRET_MIN		8
@@ -123,6 +127,12 @@ struct cfg_parse {
 	struct cfg_key		 sig_keys[4 + SIG_MAX_THRESHOLDS];
 	uint32_t		 sig_seen;	/* bit per enum sig_id */
 
+	/* The [source:NAME] being read: its keys and their names. */
+	struct cfg_key		 src_keys[64];
+	char			 src_names[64][32];
+	int			 src_nerr;	/* problems before it */
+	int			 src_sig_bad;	/* bad signature */
+
 	/* Lines of the receivers keys, checked at the end of the file. */
 	int			*route_line;	/* per cfg->routes[i] */
 	int			 digest_line;
@@ -130,6 +140,8 @@ struct cfg_parse {
 
 static int	set_listen(struct cfg_parse *, const struct cfg_key *, void *,
 		    const char *);
+static int	set_login_events(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
 static int	set_log_level(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
 static int	set_secret(struct cfg_parse *, const struct cfg_key *, void *,
@@ -167,6 +179,20 @@ static int	set_digest_at(struct cfg_parse *, const struct cfg_key *,
 static int	set_timezone(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
 static void	 digest_close(struct cfg_parse *);
+static int	set_signature(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
+static int	set_secret_previous(struct cfg_parse *,
+		    const struct cfg_key *, void *, const char *);
+static int	set_event_type(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
+static int	set_pointer(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
+static int	set_type_map(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
+static int	set_default(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
+static void	*source_open(struct cfg_parse *, const char *);
+static void	 source_close(struct cfg_parse *);
 static void	 strv_free(char **);
 
 #define CFG_OFF(f)	offsetof(struct cw_config, f)
@@ -174,6 +200,7 @@ static void	 strv_free(char **);
 #define SIG_OFF(f)	offsetof(struct sig_params, f)
 #define RCV_OFF(f)	offsetof(struct cw_receiver, f)
 #define ROUTE_OFF(f)	offsetof(struct alert_route, f)
+#define SRC_OFF(f)	offsetof(struct wh_source, f)
 
 static const struct cfg_key server_keys[] = {
 	{ "listen", CFG_FN, CFG_OFF(listen), 0, 0, set_listen },
@@ -223,6 +250,10 @@ static const struct cfg_key signals_keys[] = {
 	    0, 0, set_list },
 	{ "competitors", CFG_FN, CFG_OFF(signals.competitors), 0, 0, set_list },
 	{ "interval", CFG_UINT, CFG_OFF(signals.interval), 1, 86400, NULL },
+};
+
+static const struct cfg_key segment_keys[] = {
+	{ "login_events", CFG_FN, 0, 0, 0, set_login_events },
 };
 
 /* Every [signal:NAME] has these, then its thresholds (signal.h). */
@@ -286,6 +317,39 @@ static const struct cfg_key digest_keys[] = {
 	{ "top", CFG_UINT, CFG_OFF(digest.top), 1, 100, NULL },
 };
 
+/*
+ * Every [source:NAME] has these; source_open adds type_map.TYPE for each
+ * event type, pointer.FIELD and default.FIELD for each webhook field.
+ */
+static const struct cfg_key source_keys[] = {
+	{ "signature", CFG_FN, SRC_OFF(signature), 0, 0, set_signature },
+	{ "secret", CFG_FN, SRC_OFF(secret), 0, 0, set_secret },
+	{ "secret_file", CFG_FN, SRC_OFF(secret), 0, 0, set_secret_file },
+	{ "secret_previous", CFG_FN, SRC_OFF(secret_previous), 0, 0,
+	    set_secret_previous },
+	{ "secret_previous_file", CFG_FN, SRC_OFF(secret_previous), 0, 0,
+	    set_secret_file },
+	{ "max_skew", CFG_UINT, SRC_OFF(max_skew), 1, 86400, NULL },
+	{ "type", CFG_FN, SRC_OFF(type), 0, 0, set_event_type },
+	{ "type_pointer", CFG_FN, SRC_OFF(type_pointer), 0, 0, set_pointer },
+};
+
+/* The dotted keys of [source:NAME]: prefix, count, where, setter. */
+static const struct {
+	const char	*prefix;
+	size_t		 n;
+	size_t		 off;		/* of element 0 */
+	size_t		 size;		/* of one element */
+	cfg_set_fn	 set;
+} source_dotted[] = {
+	{ "type_map.", EV__COUNT, SRC_OFF(type_map), sizeof(char **),
+	    set_type_map },
+	{ "pointer.", WH_F__COUNT, SRC_OFF(pointer), sizeof(char *),
+	    set_pointer },
+	{ "default.", WH_F__COUNT, SRC_OFF(def), sizeof(char *),
+	    set_default },
+};
+
 #define NKEYS(t)	(sizeof(t) / sizeof((t)[0]))
 
 static const struct cfg_section cfg_sections[] = {
@@ -302,6 +366,8 @@ static const struct cfg_section cfg_sections[] = {
 	    receiver_close },
 	{ "route:", route_keys, NKEYS(route_keys), route_open, route_close },
 	{ "digest", digest_keys, NKEYS(digest_keys), NULL, digest_close },
+	{ "source:", NULL, 0, source_open, source_close },
+	{ "segment", segment_keys, NKEYS(segment_keys), NULL, NULL },
 };
 
 static const struct {
@@ -409,6 +475,10 @@ config_defaults(struct cw_config *cfg)
 	cfg->routes = NULL;
 	cfg->nroutes = 0;
 
+	/* Webhook sources: none; a new one's defaults: source_defaults. */
+	cfg->sources = NULL;
+	cfg->nsources = 0;
+
 	cfg->digest.enabled = 0;	/* set from receivers at the end */
 	cfg->digest.hour = 9;
 	cfg->digest.minute = 0;
@@ -432,6 +502,15 @@ receiver_defaults(struct cw_receiver *r)
 {
 	r->type = -1;		/* none yet: type is required */
 	r->timeout = 10;
+}
+
+/* The defaults of a new [source:NAME]: unsigned, no type yet. */
+static void
+source_defaults(struct wh_source *s)
+{
+	s->signature = WH_SIG_NONE;
+	s->max_skew = WH_MAX_SKEW_DEFAULT;
+	s->type = -1;		/* type or type_pointer is required */
 }
 
 void
@@ -463,12 +542,16 @@ config_free(struct cw_config *cfg)
 		strv_free(cfg->routes[i].receivers);
 	}
 	free(cfg->routes);
+	for (i = 0; i < cfg->nsources; i++)
+		webhook_source_clear(&cfg->sources[i]);
+	free(cfg->sources);
 	free(cfg->digest.timezone);
 	strv_free(cfg->digest.receivers);
 	free(cfg->path);
 	free(cfg->listen);
 	free(cfg->db_url);
 	free(cfg->metrics_token);
+	strv_free(cfg->segment_logins);
 	free(cfg->spool_dir);
 	free(cfg);
 }
@@ -577,18 +660,25 @@ key_line(const struct cfg_parse *p, const char *name)
 }
 
 /*
- * Both secret keys: only one of them per token or receiver.  Presence counts, even
- * when the other one's value was bad (and reported).
+ * Both keys of a secret (secret and secret_file, secret_previous and
+ * secret_previous_file): only one of them per section.  Presence counts,
+ * even when the other one's value was bad (and reported).
  */
 static int
 secret_begin(struct cfg_parse *p, const struct cfg_key *k)
 {
-	const char *other;
+	char base[32], other[40];
+	size_t len;
 
-	other = strcmp(k->name, "secret") == 0 ? "secret_file" : "secret";
+	len = strlen(k->name);
+	if (len > 5 && strcmp(k->name + len - 5, "_file") == 0)
+		len -= 5;
+	snprintf(base, sizeof(base), "%.*s", (int)len, k->name);
+	snprintf(other, sizeof(other), "%s%s", base,
+	    k->name[len] == '\0' ? "_file" : "");
 	if (key_seen(p, other)) {
-		cfg_err(p, p->lineno, "%s: only one of secret and secret_file "
-		    "may be given", k->name);
+		cfg_err(p, p->lineno, "%s: only one of %s and %s_file may be "
+		    "given", k->name, base, base);
 		return -1;
 	}
 	p->secret_line = p->lineno;
@@ -888,6 +978,25 @@ set_list(struct cfg_parse *p, const struct cfg_key *k, void *base,
 		return -1;
 	strv_free(*dst);
 	*dst = v;
+	return 0;
+}
+
+/* [segment] login_events: Segment event names, kept as written. */
+static int
+set_login_events(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	struct cw_config *cfg = base;
+	char **v;
+	size_t n;
+
+	if (list_split(p, k, value, 0, &v) == -1)
+		return -1;
+	for (n = 0; v[n] != NULL; n++)
+		;
+	strv_free(cfg->segment_logins);
+	cfg->segment_logins = v;
+	cfg->nsegment_logins = n;
 	return 0;
 }
 
@@ -1408,6 +1517,256 @@ digest_close(struct cfg_parse *p)
 	p->digest_line = key_line(p, "receivers");
 }
 
+/* ---- [source:NAME] ---- */
+
+static int
+set_signature(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	int sig;
+
+	if ((sig = webhook_signature_parse(value)) == -1) {
+		cfg_err(p, p->lineno, "%s: must be none, zendesk, hmac-sha256 "
+		    "or intercom", k->name);
+		p->src_sig_bad = 1;	/* do not judge the secrets by it */
+		return -1;
+	}
+	*(enum wh_signature *)((char *)base + k->off) = sig;
+	return 0;
+}
+
+/* Like secret, but empty (or an empty env:NAME) means no second secret. */
+static int
+set_secret_previous(struct cfg_parse *p, const struct cfg_key *k,
+    void *base, const char *value)
+{
+	char **dst = (char **)((char *)base + k->off);
+
+	if (*value == '\0') {
+		if (secret_begin(p, k) == -1)
+			return -1;
+		secret_free(*dst);
+		*dst = NULL;
+		return 0;
+	}
+	return set_secret(p, k, base, value);
+}
+
+static int
+set_event_type(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	int t;
+
+	if ((t = event_type_parse(value, strlen(value))) == -1) {
+		cfg_err(p, p->lineno, "%s: must be an event type: login, "
+		    "feature_used, ticket.created, ticket.updated, "
+		    "ticket.solved, contact.joined, contact.left, "
+		    "contact.changed, competitor.signal or touchpoint",
+		    k->name);
+		return -1;
+	}
+	*(int *)((char *)base + k->off) = t;
+	return 0;
+}
+
+static int
+set_pointer(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	if (!webhook_pointer_valid(value)) {
+		cfg_err(p, p->lineno, "%s: must be a JSON Pointer (RFC 6901) "
+		    "such as /ticket/id: empty, or \"/\" and tokens, with ~ "
+		    "only in ~0 and ~1", k->name);
+		return -1;
+	}
+	return cfg_set_string(p, (char **)((char *)base + k->off), value);
+}
+
+/* The sender's values for one of our types, comma-separated, as is. */
+static int
+set_type_map(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	char ***dst = (char ***)((char *)base + k->off);
+	char **v;
+
+	if (list_split(p, k, value, 0, &v) == -1)
+		return -1;
+	if (v[0] == NULL) {
+		cfg_err(p, p->lineno, "%s: name one or more of the sender's "
+		    "values, separated by commas", k->name);
+		strv_free(v);
+		return -1;
+	}
+	strv_free(*dst);
+	*dst = v;
+	return 0;
+}
+
+static int
+set_default(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	char why[120];
+	int f;
+
+	f = (int)((k->off - SRC_OFF(def)) / sizeof(char *));
+	if (!webhook_default_valid(f, value, why, sizeof(why))) {
+		cfg_err(p, p->lineno, "%s: %s", k->name, why);
+		return -1;
+	}
+	return cfg_set_string(p, (char **)((char *)base + k->off), value);
+}
+
+/* Add the dotted keys to p->src_keys after n fixed ones; the new count. */
+static size_t
+source_keys_build(struct cfg_parse *p, size_t n)
+{
+	struct cfg_key *k;
+	const char *name;
+	size_t i, j;
+
+	for (i = 0; i < NKEYS(source_dotted); i++)
+		for (j = 0; j < source_dotted[i].n; j++) {
+			name = source_dotted[i].set == set_type_map ?
+			    event_type_name(j) : webhook_field_name(j);
+			snprintf(p->src_names[n], sizeof(p->src_names[n]),
+			    "%s%s", source_dotted[i].prefix, name);
+			k = &p->src_keys[n];
+			memset(k, 0, sizeof(*k));
+			k->name = p->src_names[n];
+			k->type = CFG_FN;
+			k->off = source_dotted[i].off +
+			    j * source_dotted[i].size;
+			k->set = source_dotted[i].set;
+			n++;
+		}
+	return n;
+}
+
+static void *
+source_open(struct cfg_parse *p, const char *name)
+{
+	struct cw_config *cfg = p->cfg;
+	struct wh_source *s;
+	size_t i;
+	int taken = 0;
+
+	_Static_assert(NKEYS(source_keys) + EV__COUNT + 2 * WH_F__COUNT <=
+	    NKEYS(((struct cfg_parse *)NULL)->src_keys),
+	    "cfg_parse.src_keys is too small");
+	_Static_assert(NKEYS(((struct cfg_parse *)NULL)->src_keys) <= 64,
+	    "cfg_parse.seen has a bit per key");
+	for (i = 0; i < cfg->nsources; i++)
+		taken |= strcmp(cfg->sources[i].name, name) == 0;
+	if (!section_name_ok(p, "source", name, taken))
+		return NULL;
+	s = reallocarray(cfg->sources, cfg->nsources + 1, sizeof(*s));
+	if (s == NULL) {
+		cfg_err(p, p->lineno, "out of memory");
+		return NULL;
+	}
+	cfg->sources = s;
+	s = &cfg->sources[cfg->nsources];
+	memset(s, 0, sizeof(*s));
+	source_defaults(s);
+	if ((s->name = cfg_strdup(p, name)) == NULL)
+		return NULL;
+	cfg->nsources++;
+	memcpy(p->src_keys, source_keys, sizeof(source_keys));
+	p->keys = p->src_keys;
+	p->nkeys = source_keys_build(p, NKEYS(source_keys));
+	p->secret_line = 0;
+	p->secret_key = NULL;
+	p->src_nerr = p->nerr;
+	p->src_sig_bad = 0;
+	return s;
+}
+
+/* The type_map keys: no sender's value may map to two of our types. */
+static void
+source_type_maps(struct cfg_parse *p, const struct wh_source *s)
+{
+	char key[40];
+	char **a, **b;
+	size_t t, u;
+
+	for (t = 0; t < EV__COUNT; t++)
+		for (a = s->type_map[t]; a != NULL && *a != NULL; a++) {
+			for (u = 0; u <= t; u++)
+				for (b = s->type_map[u]; b != NULL &&
+				    *b != NULL && b != a; b++)
+					if (strcmp(*a, *b) == 0)
+						goto dup;
+			continue;
+dup:
+			snprintf(key, sizeof(key), "type_map.%s",
+			    event_type_name(t));
+			cfg_err(p, key_line(p, key), "%s: a value is listed "
+			    "twice (here or in type_map.%s)", key,
+			    event_type_name(u));
+			return;
+		}
+}
+
+/*
+ * The checks that need the whole [source:NAME] section: one of type and
+ * type_pointer, type_map only with type_pointer, the secrets the
+ * signature needs, then the mapping as a whole (webhook_source_check),
+ * unless a key of the section was already reported.
+ */
+static void
+source_close(struct cfg_parse *p)
+{
+	static const char *const secret_keys[] = { "secret", "secret_file",
+	    "secret_previous", "secret_previous_file" };
+	struct wh_source *s = p->base;
+	char key[40], why[160];
+	size_t t, i, nmap = 0;
+	int has_type, has_ptr, has_secret;
+
+	has_type = key_seen(p, "type");
+	has_ptr = key_seen(p, "type_pointer");
+	for (t = 0; t < EV__COUNT; t++) {
+		snprintf(key, sizeof(key), "type_map.%s", event_type_name(t));
+		if (!key_seen(p, key))
+			continue;
+		nmap++;
+		if (!has_ptr)
+			cfg_err(p, key_line(p, key), "%s: only with "
+			    "type_pointer", key);
+	}
+	if (has_type && has_ptr)
+		cfg_err(p, key_line(p, "type_pointer"), "type_pointer: only "
+		    "one of type and type_pointer may be given");
+	else if (!has_type && !has_ptr)
+		cfg_err(p, p->sec_line, "[%s]: type or type_pointer is "
+		    "required", p->secname);
+	else if (has_ptr && nmap == 0)
+		cfg_err(p, key_line(p, "type_pointer"), "type_pointer: needs "
+		    "one or more type_map.TYPE = VALUE keys");
+	source_type_maps(p, s);
+
+	has_secret = key_seen(p, "secret") || key_seen(p, "secret_file");
+	if (p->src_sig_bad)
+		;		/* no telling which secrets it needs */
+	else if (s->signature != WH_SIG_NONE && !has_secret)
+		cfg_err(p, p->sec_line, "[%s]: signature %s needs secret or "
+		    "secret_file", p->secname,
+		    webhook_signature_name(s->signature));
+	for (i = 0; i < NKEYS(secret_keys); i++)
+		if (s->signature == WH_SIG_NONE && !p->src_sig_bad &&
+		    key_seen(p, secret_keys[i]))
+			cfg_err(p, key_line(p, secret_keys[i]), "%s: only with "
+			    "a signature (zendesk, hmac-sha256 or intercom)",
+			    secret_keys[i]);
+
+	if (p->nerr == p->src_nerr &&
+	    webhook_source_check(s, why, sizeof(why)) == -1)
+		cfg_err(p, p->sec_line, "[%s]: %s", p->secname, why);
+}
+
 /* ---- after the whole file ---- */
 
 static void
@@ -1829,4 +2188,17 @@ config_receiver_type_name(int type)
 	if (type < 0 || (size_t)type >= NKEYS(receiver_types))
 		return NULL;
 	return receiver_types[type].name;
+}
+
+const struct wh_source *
+config_find_source(const struct cw_config *cfg, const char *name)
+{
+	size_t i;
+
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (i = 0; i < cfg->nsources; i++)
+		if (strcmp(cfg->sources[i].name, name) == 0)
+			return &cfg->sources[i];
+	return NULL;
 }

@@ -19,6 +19,7 @@
 
 #include "alert.h"
 #include "signal.h"
+#include "webhook.h"
 
 #define CW_SCOPE_INGEST	0x01u
 #define CW_SCOPE_READ	0x02u
@@ -69,6 +70,11 @@ struct cw_config {
 	size_t		 max_header_bytes;	/* 16 KiB */
 	char		*metrics_token;		/* NULL: /metrics is open */
 
+	/* [segment] login_events: track names that are logins; NULL =
+	 * the defaults (Signed In, Logged In, Login). */
+	char		**segment_logins;
+	size_t		 nsegment_logins;
+
 	/* [ingest] */
 	unsigned	 horizon_days;		/* 400 */
 	unsigned	 future_skew;		/* s, 300 */
@@ -100,6 +106,10 @@ struct cw_config {
 	struct alert_route *routes;
 	size_t		 nroutes;
 	struct cw_digest digest;
+
+	/* [source:NAME] (file order); defaults in config.c */
+	struct wh_source *sources;
+	size_t		 nsources;
 };
 
 /*
@@ -119,6 +129,9 @@ const struct cw_token *config_find_token(const struct cw_config *,
 
 /* The receiver called name, or NULL. */
 const struct cw_receiver *config_find_receiver(const struct cw_config *,
+	    const char *name);
+/* The webhook source called name ([source:NAME]), or NULL. */
+const struct wh_source *config_find_source(const struct cw_config *,
 	    const char *name);
 /* "slack", "webhook", "log"; NULL if type is not a CW_RECEIVER_*. */
 const char *config_receiver_type_name(int type);

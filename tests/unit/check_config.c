@@ -21,6 +21,7 @@
 #include "cwconfig.h"
 #include "log.h"
 #include "signal.h"
+#include "webhook.h"
 
 #define DATA(f)		TEST_DATA_DIR "/" f
 #define USEC		INT64_C(1000000)
@@ -149,6 +150,19 @@ expect_ok(const char *text)
 	n = load_text(text, &cfg, &errs);
 	ck_assert_msg(n == 0, "config:\n%s\ngot errors:\n%s", text, errs);
 	free(errs);
+	return cfg;
+}
+
+/* expect_ok() of text with "@ARG@" replaced by arg. */
+static struct cw_config *
+expect_ok_arg(const char *text0, const char *arg)
+{
+	struct cw_config *cfg;
+	char *text;
+
+	text = replace(text0, "@ARG@", arg);
+	cfg = expect_ok(text);
+	free(text);
 	return cfg;
 }
 
@@ -2033,6 +2047,324 @@ START_TEST(test_no_alert_secrets_in_errors)
 }
 END_TEST
 
+/* ---- [source:NAME] ---- */
+
+START_TEST(test_source_good)
+{
+	struct cw_config *cfg;
+	const struct wh_source *z, *f;
+	char path[300];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/check_config-prev-XXXXXX",
+	    tmp_dir());
+	ck_assert_int_ne(mkstemp(path), -1);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs("old-secret-from-file\n", fp);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_int_eq(setenv("CW_TEST_ZD_SECRET", "zendesk-secret-1", 1),
+	    0);
+
+	cfg = expect_ok_arg(
+	    "[source:zendesk]\n"
+	    "signature = zendesk\n"
+	    "secret = env:CW_TEST_ZD_SECRET\n"
+	    "secret_previous_file = @ARG@\n"
+	    "max_skew = 600\n"
+	    "type_pointer = /type\n"
+	    "type_map.ticket.created = zen:event-type:ticket.created\n"
+	    "type_map.ticket.updated = a:b , c:d\n"
+	    "pointer.id = /id\n"
+	    "pointer.ts = /time\n"
+	    "pointer.account_id = /detail/organization_id\n"
+	    "pointer.ticket_id = /detail/id\n"
+	    "pointer.subject = /detail/subject\n"
+	    "pointer.tags = /detail/tags\n"
+	    "default.priority = normal\n"
+	    "default.sentiment = -0.5\n"
+	    "[source:form]\n"
+	    "type = contact.joined\n"
+	    "pointer.account_id = \n"		/* "": the whole body */
+	    "default.account_id = acme\n"
+	    "pointer.contact_id = /a~1b/~0c/0\n"
+	    "default.is_champion = true\n", path);
+	ck_assert_uint_eq(cfg->nsources, 2);
+	z = config_find_source(cfg, "zendesk");
+	ck_assert_ptr_eq(z, &cfg->sources[0]);
+	ck_assert_str_eq(z->name, "zendesk");
+	ck_assert_int_eq(z->signature, WH_SIG_ZENDESK);
+	ck_assert_str_eq(z->secret, "zendesk-secret-1");
+	ck_assert_str_eq(z->secret_previous, "old-secret-from-file");
+	ck_assert_uint_eq(z->max_skew, 600);
+	ck_assert_int_eq(z->type, -1);
+	ck_assert_str_eq(z->type_pointer, "/type");
+	ck_assert_uint_eq(strv_len(z->type_map[EV_TICKET_CREATED]), 1);
+	ck_assert_str_eq(z->type_map[EV_TICKET_CREATED][0],
+	    "zen:event-type:ticket.created");
+	ck_assert_uint_eq(strv_len(z->type_map[EV_TICKET_UPDATED]), 2);
+	ck_assert_str_eq(z->type_map[EV_TICKET_UPDATED][1], "c:d");
+	ck_assert_ptr_null(z->type_map[EV_TICKET_SOLVED]);
+	ck_assert_str_eq(z->pointer[WH_F_ID], "/id");
+	ck_assert_str_eq(z->pointer[WH_F_ACCOUNT_ID],
+	    "/detail/organization_id");
+	ck_assert_ptr_null(z->pointer[WH_F_USER_ID]);
+	ck_assert_str_eq(z->def[WH_F_PRIORITY], "normal");
+	ck_assert_str_eq(z->def[WH_F_SENTIMENT], "-0.5");
+
+	f = config_find_source(cfg, "form");
+	ck_assert_ptr_eq(f, &cfg->sources[1]);
+	ck_assert_int_eq(f->signature, WH_SIG_NONE);
+	ck_assert_ptr_null(f->secret);
+	ck_assert_uint_eq(f->max_skew, 300);		/* the default */
+	ck_assert_int_eq(f->type, EV_CONTACT_JOINED);
+	ck_assert_ptr_null(f->type_pointer);
+	ck_assert_str_eq(f->pointer[WH_F_ACCOUNT_ID], "");
+	ck_assert_str_eq(f->def[WH_F_ACCOUNT_ID], "acme");
+	ck_assert_str_eq(f->pointer[WH_F_CONTACT_ID], "/a~1b/~0c/0");
+	ck_assert_str_eq(f->def[WH_F_IS_CHAMPION], "true");
+	ck_assert_ptr_null(config_find_source(cfg, "Zendesk"));
+	ck_assert_ptr_null(config_find_source(cfg, NULL));
+	ck_assert_ptr_null(config_find_source(NULL, "form"));
+	config_free(cfg);
+	unlink(path);
+	unsetenv("CW_TEST_ZD_SECRET");
+
+	/* No source: none. */
+	cfg = expect_ok("[server]\n");
+	ck_assert_uint_eq(cfg->nsources, 0);
+	ck_assert_ptr_null(config_find_source(cfg, "zendesk"));
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_source_signature)
+{
+	struct cw_config *cfg;
+
+	expect_errors(
+	    "[source:a]\n"
+	    "signature = github\n"
+	    "secret = aaaaaaaaaa\n"
+	    "type = login\n"
+	    "pointer.account_id = /a\n"
+	    "pointer.user_id = /u\n"
+	    "[source:b]\n"			/* no secret */
+	    "signature = hmac-sha256\n"
+	    "type = login\n"
+	    "pointer.account_id = /a\n"
+	    "pointer.user_id = /u\n"
+	    "[source:c]\n"			/* secrets, no signature */
+	    "secret = aaaaaaaaaa\n"
+	    "secret_previous = bbbbbbbbbb\n"
+	    "type = login\n"
+	    "pointer.account_id = /a\n"
+	    "pointer.user_id = /u\n"
+	    "[source:d]\n"
+	    "signature = intercom\n"
+	    "secret = short\n"
+	    "secret_previous = aaaaaaaaaa\n"
+	    "secret_previous_file = /nonexistent\n"
+	    "max_skew = 0\n"
+	    "type = login\n"
+	    "pointer.account_id = /a\n"
+	    "pointer.user_id = /u\n",
+	    7,
+	    "F:2: signature: must be none, zendesk, hmac-sha256 or intercom\n"
+	    "F:7: [source:b]: signature hmac-sha256 needs secret or "
+	    "secret_file\n"
+	    "F:13: secret: only with a signature (zendesk, hmac-sha256 or "
+	    "intercom)\n"
+	    "F:14: secret_previous: only with a signature (zendesk, "
+	    "hmac-sha256 or intercom)\n"
+	    "F:20: secret: the secret must be at least 8 bytes\n"
+	    "F:22: secret_previous_file: only one of secret_previous and "
+	    "secret_previous_file may be given\n"
+	    "F:23: max_skew: must be a whole number from 1 to 86400\n");
+
+	/* An empty secret_previous (or env: to an empty value) is none. */
+	ck_assert_int_eq(setenv("CW_TEST_EMPTY", "", 1), 0);
+	cfg = expect_ok(
+	    "[source:a]\n"
+	    "signature = intercom\n"
+	    "secret = aaaaaaaaaa\n"
+	    "secret_previous =\n"
+	    "type = login\n"
+	    "pointer.account_id = /a\n"
+	    "pointer.user_id = /u\n"
+	    "[source:b]\n"
+	    "signature = zendesk\n"
+	    "secret = aaaaaaaaaa\n"
+	    "secret_previous = env:CW_TEST_EMPTY\n"
+	    "type = login\n"
+	    "pointer.account_id = /a\n"
+	    "pointer.user_id = /u\n");
+	ck_assert_int_eq(cfg->sources[0].signature, WH_SIG_INTERCOM);
+	ck_assert_ptr_null(cfg->sources[0].secret_previous);
+	ck_assert_ptr_null(cfg->sources[1].secret_previous);
+	config_free(cfg);
+	unsetenv("CW_TEST_EMPTY");
+}
+END_TEST
+
+START_TEST(test_source_type)
+{
+	expect_errors(
+	    "[source:a]\n"			/* neither */
+	    "pointer.account_id = /a\n"
+	    "[source:b]\n"			/* both */
+	    "type = login\n"
+	    "type_pointer = /t\n"
+	    "type_map.login = in\n"
+	    "pointer.account_id = /a\n"
+	    "pointer.user_id = /u\n"
+	    "[source:c]\n"			/* pointer without map */
+	    "type_pointer = /t\n"
+	    "pointer.account_id = /a\n"
+	    "[source:d]\n"			/* map without pointer */
+	    "type = login\n"
+	    "type_map.login = in\n"
+	    "pointer.account_id = /a\n"
+	    "pointer.user_id = /u\n"
+	    "[source:e]\n"
+	    "type = Login\n"
+	    "type_pointer = t\n"
+	    "type_map.login = \n"
+	    "type_map.ticket.solved = a,,b\n"
+	    "pointer.account_id = /a\n"
+	    "[source:f]\n"			/* one value, two types */
+	    "type_pointer = /t\n"
+	    "type_map.ticket.created = new, open\n"
+	    "type_map.ticket.updated = changed, new\n"
+	    "pointer.account_id = /a\n"
+	    "pointer.ticket_id = /id\n"
+	    "[source:g]\n"			/* twice in one list */
+	    "type_pointer = /t\n"
+	    "type_map.ticket.created = new, new\n"
+	    "pointer.account_id = /a\n"
+	    "pointer.ticket_id = /id\n",
+	    11,
+	    "F:1: [source:a]: type or type_pointer is required\n"
+	    "F:5: type_pointer: only one of type and type_pointer may be "
+	    "given\n"
+	    "F:10: type_pointer: needs one or more type_map.TYPE = VALUE "
+	    "keys\n"
+	    "F:14: type_map.login: only with type_pointer\n"
+	    "F:18: type: must be an event type: login, feature_used, "
+	    "ticket.created, ticket.updated, ticket.solved, contact.joined, "
+	    "contact.left, contact.changed, competitor.signal or touchpoint\n"
+	    "F:19: type_pointer: must be a JSON Pointer (RFC 6901) such as "
+	    "/ticket/id: empty, or \"/\" and tokens, with ~ only in ~0 and "
+	    "~1\n"
+	    "F:20: type_map.login: name one or more of the sender's values, "
+	    "separated by commas\n"
+	    "F:21: type_map.ticket.solved: empty item; separate the items "
+	    "with single commas\n"
+	    "F:19: type_pointer: only one of type and type_pointer may be "
+	    "given\n"
+	    "F:26: type_map.ticket.updated: a value is listed twice (here or "
+	    "in type_map.ticket.created)\n"
+	    "F:31: type_map.ticket.created: a value is listed twice (here or "
+	    "in type_map.ticket.created)\n");
+}
+END_TEST
+
+START_TEST(test_source_fields)
+{
+	expect_errors(
+	    "[source:a]\n"
+	    "type = ticket.created\n"
+	    "pointer.account_id = org\n"		/* no leading / */
+	    "pointer.ticket_id = /a~2\n"
+	    "pointer.props = /p\n"			/* not a field */
+	    "pointer.Subject = /s\n"
+	    "type_map.signup = x\n"			/* not a type */
+	    "default.id = abc\n"
+	    "default.ts = 2026-11-20T09:30:00Z\n"
+	    "default.priority = Normal\n"
+	    "default.sentiment = 1.5\n"
+	    "default.is_champion = yes\n"
+	    "default.team =\n"
+	    "pointer.ticket_id = /b\n"			/* duplicate */
+	    "[source:b]\n"			/* checked as a whole */
+	    "type = ticket.created\n"
+	    "pointer.ticket_id = /id\n"
+	    "[source:c]\n"
+	    "type = ticket.created\n"
+	    "pointer.account_id = /a\n"
+	    "[source:d]\n"
+	    "type = ticket.created\n"
+	    "pointer.account_id = /a\n"
+	    "pointer.ticket_id = /id\n"
+	    "pointer.feature = /f\n"
+	    "[source:e]\n"
+	    "type_pointer = /t\n"
+	    "type_map.login = in\n"
+	    "type_map.feature_used = used\n"
+	    "default.account_id = acme\n"
+	    "pointer.user_id = /u\n"
+	    "[source:bad/name]\n"
+	    "type = login\n"
+	    "[source:e]\n"
+	    "type = login\n",
+	    18,
+	    "F:3: pointer.account_id: must be a JSON Pointer (RFC 6901) such "
+	    "as /ticket/id: empty, or \"/\" and tokens, with ~ only in ~0 and "
+	    "~1\n"
+	    "F:4: pointer.ticket_id: must be a JSON Pointer (RFC 6901) such as "
+	    "/ticket/id: empty, or \"/\" and tokens, with ~ only in ~0 and "
+	    "~1\n"
+	    "F:5: unknown key \"pointer.props\" in [source:a]\n"
+	    "F:6: unknown key \"pointer.Subject\" in [source:a]\n"
+	    "F:7: unknown key \"type_map.signup\" in [source:a]\n"
+	    "F:8: default.id: id takes no default\n"
+	    "F:9: default.ts: ts takes no default\n"
+	    "F:10: default.priority: must be low, normal, high or urgent\n"
+	    "F:11: default.sentiment: must be a number from -1 to 1\n"
+	    "F:12: default.is_champion: must be true or false\n"
+	    "F:13: default.team: must not be empty\n"
+	    "F:14: duplicate key \"pointer.ticket_id\" in [source:a]\n"
+	    "F:15: [source:b]: pointer.account_id or default.account_id is "
+	    "required\n"
+	    "F:18: [source:c]: pointer.ticket_id or default.ticket_id is "
+	    "required (ticket.created needs ticket_id)\n"
+	    "F:21: [source:d]: pointer.feature: feature is not a prop of "
+	    "ticket.created\n"
+	    "F:26: [source:e]: pointer.feature or default.feature is required "
+	    "(feature_used needs feature)\n"
+	    "F:32: bad source name in [source:bad/name]: use 1 to 64 "
+	    "characters of A-Z a-z 0-9 _ . -\n"
+	    "F:34: duplicate section [source:e]\n");
+}
+END_TEST
+
+START_TEST(test_no_source_secrets_in_errors)
+{
+	struct cw_config *cfg;
+	char *errs;
+
+	ck_assert_int_eq(load_text(
+	    "[source:a]\n"
+	    "signature = TOP-s3cret-sig\n"
+	    "secret = TOP-s3\n"
+	    "secret_previous_file = TOP-s3cret-path\n"
+	    "type = TOP-s3cret-type\n"
+	    "pointer.account_id = TOP-s3cret-ptr\n"
+	    "default.priority = TOP-s3cret-prio\n"
+	    "pointer.TOP-s3cret-key = /x\n",
+	    &cfg, &errs), 7);
+	ck_assert_msg(strstr(errs, "s3cret-") == NULL || strstr(errs,
+	    "\"pointer.TOP-s3cret-key\"") != NULL, "%s", errs);
+	ck_assert_ptr_null(strstr(errs, "TOP-s3cret-sig"));
+	ck_assert_ptr_null(strstr(errs, "TOP-s3cret-path"));
+	ck_assert_ptr_null(strstr(errs, "TOP-s3cret-type"));
+	ck_assert_ptr_null(strstr(errs, "TOP-s3cret-ptr"));
+	ck_assert_ptr_null(strstr(errs, "TOP-s3cret-prio"));
+	ck_assert_ptr_null(strstr(errs, "TOP-s3\n"));
+	free(errs);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -2107,6 +2439,14 @@ config_suite(void)
 	tcase_add_test(tc, test_digest_at);
 	tcase_add_test(tc, test_digest_timezone);
 	tcase_add_test(tc, test_no_alert_secrets_in_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sources");
+	tcase_add_test(tc, test_source_good);
+	tcase_add_test(tc, test_source_signature);
+	tcase_add_test(tc, test_source_type);
+	tcase_add_test(tc, test_source_fields);
+	tcase_add_test(tc, test_no_source_secrets_in_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("examples");
