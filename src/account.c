@@ -224,18 +224,92 @@ account_free(struct account *a)
 	free(a);
 }
 
+struct account_member {
+	struct account_member	*next;
+	char			*account_id;
+	char			 user_id[];
+};
+
 void
 account_table_free(struct account_table *t)
 {
+	struct account_member *m, *next;
 	size_t i;
 
 	if (t == NULL)
 		return;
+	for (i = 0; i < t->nmembers_buckets; i++)
+		for (m = t->members[i]; m != NULL; m = next) {
+			next = m->next;
+			free(m->account_id);
+			free(m);
+		}
+	free(t->members);
 	for (i = 0; i < t->count; i++)
 		account_free(t->all[i]);
 	free(t->all);
 	free(t->buckets);
 	free(t);
+}
+
+const char *
+account_member_find(const struct account_table *t, const char *user_id)
+{
+	struct account_member *m;
+
+	if (t->nmembers_buckets == 0)
+		return NULL;
+	for (m = t->members[id_hash(user_id) & (t->nmembers_buckets - 1)];
+	    m != NULL; m = m->next)
+		if (strcmp(m->user_id, user_id) == 0)
+			return m->account_id;
+	return NULL;
+}
+
+int
+account_member_set(struct account_table *t, const char *user_id,
+    const char *account_id)
+{
+	struct account_member *m, **nb, *next;
+	size_t h, i, n;
+	char *acct;
+
+	if (t->nmembers >= t->nmembers_buckets) {
+		n = t->nmembers_buckets ? t->nmembers_buckets * 2 : 1024;
+		if ((nb = calloc(n, sizeof(*nb))) == NULL)
+			return -1;
+		for (i = 0; i < t->nmembers_buckets; i++)
+			for (m = t->members[i]; m != NULL; m = next) {
+				next = m->next;
+				h = id_hash(m->user_id) & (n - 1);
+				m->next = nb[h];
+				nb[h] = m;
+			}
+		free(t->members);
+		t->members = nb;
+		t->nmembers_buckets = n;
+	}
+	h = id_hash(user_id) & (t->nmembers_buckets - 1);
+	for (m = t->members[h]; m != NULL; m = m->next)
+		if (strcmp(m->user_id, user_id) == 0) {
+			if (strcmp(m->account_id, account_id) == 0)
+				return 0;
+			if ((acct = strdup(account_id)) == NULL)
+				return -1;
+			free(m->account_id);
+			m->account_id = acct;
+			return 0;
+		}
+	if ((m = malloc(sizeof(*m) + strlen(user_id) + 1)) == NULL ||
+	    (m->account_id = strdup(account_id)) == NULL) {
+		free(m);
+		return -1;
+	}
+	strcpy(m->user_id, user_id);
+	m->next = t->members[h];
+	t->members[h] = m;
+	t->nmembers++;
+	return 0;
 }
 
 struct account *

@@ -59,9 +59,14 @@ struct account {
 	int64_t		 last_event_at;	/* when an event was last applied */
 };
 
+struct account_member;
+
 struct account_table {
 	struct account	**buckets;
 	size_t		  nbuckets;
+	struct account_member **members;	/* Segment user -> account */
+	size_t		  nmembers_buckets;
+	size_t		  nmembers;
 	struct account	**all;		/* in order of creation */
 	size_t		  count;
 	size_t		  cap;
@@ -73,6 +78,16 @@ struct account		*account_find(const struct account_table *,
 			    const char *id);
 /* Find or create; NULL on allocation failure. */
 struct account		*account_get(struct account_table *, const char *id);
+
+/*
+ * Segment group membership: the account a user was last grouped with.
+ * account_member_find returns NULL when the user was never grouped;
+ * account_member_set copies both strings (0, or -1 on ENOMEM).
+ */
+const char		*account_member_find(const struct account_table *,
+			    const char *user_id);
+int			 account_member_set(struct account_table *,
+			    const char *user_id, const char *account_id);
 
 /*
  * Set metadata from the JSON object account_meta_decode() produced (or

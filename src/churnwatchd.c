@@ -23,6 +23,7 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
+#include "account.h"
 #include "cwconfig.h"
 #include "db.h"
 #include "engine.h"
@@ -31,6 +32,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "segment.h"
 #include "store.h"
 
 #define DEFAULT_CONFIG		SYSCONFDIR "/churnwatch/churnwatch.conf"
@@ -187,6 +189,133 @@ metrics_refresh_fn(void *arg)
 	if (!engine_loaded(d.engine))
 		metrics_set(cw_metrics, M_ACCOUNTS, NULL,
 		    (double)engine_accounts(d.engine));
+}
+
+/* ---- Segment: events, then memberships, then account metadata ---- */
+
+struct seg_op {
+	void			*handle;
+	const struct seg_result	*res;
+	size_t			 accounts_left;
+	int			 failed;
+};
+
+static void
+seg_finish(struct seg_op *op)
+{
+	http_segment_done(op->handle, !op->failed);
+	free(op);
+}
+
+static void
+seg_account_cb(enum store_status st, int created, void *arg)
+{
+	struct seg_op *op = arg;
+
+	if (st != STORE_OK)
+		op->failed = 1;
+	if (--op->accounts_left == 0)
+		seg_finish(op);
+}
+
+static void
+seg_members_cb(enum store_status st, void *arg)
+{
+	struct seg_op *op = arg;
+	const struct seg_result *res = op->res;
+	struct cw_error err;
+	char *json;
+	size_t i;
+
+	if (st != STORE_OK) {
+		op->failed = 1;
+		seg_finish(op);
+		return;
+	}
+	for (i = 0; i < res->nmembers; i++)
+		engine_member_set(d.engine, res->members[i].user_id,
+		    res->members[i].account_id);
+	/* Group traits become account metadata (validated like a PUT). */
+	op->accounts_left = 1;
+	for (i = 0; i < res->naccounts; i++) {
+		if (account_meta_decode(res->accounts[i].meta_json,
+		    strlen(res->accounts[i].meta_json), &json, &err) == -1)
+			continue;
+		if (strcmp(json, "{}") != 0) {
+			engine_account_meta(d.engine,
+			    res->accounts[i].account_id, json);
+			op->accounts_left++;
+			if (store_account_put(d.store,
+			    res->accounts[i].account_id, json, seg_account_cb,
+			    op) == -1) {
+				op->accounts_left--;
+				op->failed = 1;
+			}
+		}
+		free(json);
+	}
+	if (--op->accounts_left == 0)
+		seg_finish(op);
+}
+
+static void
+seg_events_cb(enum store_status st, const struct cw_event *ev, size_t n,
+    const uint8_t *fresh, void *arg)
+{
+	struct seg_op *op = arg;
+	const struct seg_result *res = op->res;
+	const char **users, **accounts;
+	size_t i;
+
+	if (st != STORE_OK) {
+		op->failed = 1;
+		seg_finish(op);
+		return;
+	}
+	engine_apply(d.engine, ev, n, fresh);
+	if (res->nmembers == 0) {
+		seg_members_cb(STORE_OK, op);
+		return;
+	}
+	users = calloc(res->nmembers, sizeof(*users));
+	accounts = calloc(res->nmembers, sizeof(*accounts));
+	for (i = 0; users != NULL && accounts != NULL && i < res->nmembers;
+	    i++) {
+		users[i] = res->members[i].user_id;
+		accounts[i] = res->members[i].account_id;
+	}
+	if (users == NULL || accounts == NULL ||
+	    store_members(d.store, users, accounts, res->nmembers,
+	    seg_members_cb, op) == -1) {
+		op->failed = 1;
+		seg_finish(op);
+	}
+	free(users);
+	free(accounts);
+}
+
+static int
+segment_fn(void *arg, const char *source, const void *result, void *handle)
+{
+	const struct seg_result *res = result;
+	struct seg_op *op;
+
+	if ((op = calloc(1, sizeof(*op))) == NULL)
+		return -1;
+	op->handle = handle;
+	op->res = res;
+	if (store_ingest(d.store, source, res->ev, res->nev, seg_events_cb,
+	    op) == -1) {
+		free(op);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+member_find_fn(void *arg, const char *user_id)
+{
+	return engine_member_find(d.engine, user_id);
 }
 
 static char *
@@ -516,6 +645,8 @@ main(int argc, char *argv[])
 		ops.account_list = account_list_fn;
 		ops.api = api_fn;
 		ops.metrics_refresh = metrics_refresh_fn;
+		ops.member_find = member_find_fn;
+		ops.segment = segment_fn;
 		ops.arg = NULL;
 		if ((d.http = http_new(d.base, d.cfg, listen_fd, &ops)) == NULL)
 			fatalx("cannot start the HTTP server");

@@ -167,7 +167,9 @@ engine_apply(struct engine *e, const struct cw_event *ev, size_t n,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (!fresh[i])
+		/* No account (a Segment message nobody was grouped with):
+		 * stored, counted in no window. */
+		if (!fresh[i] || ev[i].account_id[0] == '\0')
 			continue;
 		if ((a = account_get(e->table, ev[i].account_id)) == NULL ||
 		    window_apply(&a->w, &ev[i], &e->rules) == -1) {
@@ -406,6 +408,9 @@ load_daily(void *arg, const char *id, int32_t day, unsigned logins)
 	struct engine *e = arg;
 	struct account *a;
 
+	if (id[0] == '\0')
+		return;
+
 	if ((a = account_get(e->table, id)) != NULL)
 		window_restore_logins(&a->w, day, logins);
 }
@@ -415,6 +420,9 @@ load_hourly(void *arg, const char *id, int64_t hour, unsigned logins)
 {
 	struct engine *e = arg;
 	struct account *a;
+
+	if (id[0] == '\0')
+		return;
 
 	if ((a = account_get(e->table, id)) != NULL)
 		window_restore_hour(&a->w, hour, logins);
@@ -427,7 +435,7 @@ load_seen(void *arg, const char *id, char kind, const char *key,
 	struct engine *e = arg;
 	struct account *a;
 
-	if ((a = account_get(e->table, id)) == NULL)
+	if (id[0] == '\0' || (a = account_get(e->table, id)) == NULL)
 		return;
 	if (kind == 'u')
 		window_restore_user(&a->w, key, day);
@@ -515,9 +523,18 @@ load_done(void *arg, int ok)
 	e->load_done(ok, e->load_arg);
 }
 
+static void
+load_member(void *arg, const char *user_id, const char *account_id)
+{
+	struct engine *e = arg;
+
+	account_member_set(e->table, user_id, account_id);
+}
+
 static const struct store_load_ops load_ops = {
 	load_account, load_daily, load_hourly, load_seen, load_event,
-	load_score, load_alert, load_notification, load_silence, load_done
+	load_score, load_alert, load_notification, load_silence, load_member,
+	load_done
 };
 
 int
@@ -830,4 +847,18 @@ size_t
 engine_backlog(const struct engine *e)
 {
 	return alerting_backlog(e->alerting);
+}
+
+const char *
+engine_member_find(const struct engine *e, const char *user_id)
+{
+	return account_member_find(e->table, user_id);
+}
+
+void
+engine_member_set(struct engine *e, const char *user_id,
+    const char *account_id)
+{
+	if (account_member_set(e->table, user_id, account_id) == -1)
+		log_warnx("engine: out of memory recording a membership");
 }

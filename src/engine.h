@@ -62,6 +62,11 @@ int		 engine_api(struct engine *, int call, const char *id,
 		    const char *body, size_t len, const char *const q[3],
 		    void (*reply)(void *, unsigned, char *, const char *,
 		    const char *), void *handle);
+/* Segment group memberships (committed ones only). */
+const char	*engine_member_find(const struct engine *, const char *user_id);
+void		 engine_member_set(struct engine *, const char *user_id,
+		    const char *account_id);
+
 /* Notifications not yet delivered. */
 size_t		 engine_backlog(const struct engine *);
 

@@ -41,6 +41,8 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "segment.h"
+#include "webhook.h"
 #include "util.h"
 
 /* Connections MHD may hold past max_connections, to close them itself. */
@@ -98,6 +100,7 @@ struct req {
 	struct cw_event_batch	 batch;
 	struct MHD_Response	*resp;
 	unsigned		 status;
+	struct seg_result	 seg;		/* a Segment request */
 };
 
 typedef enum MHD_Result (*route_fn)(struct req *);
@@ -124,10 +127,14 @@ static enum MHD_Result	route_account_list(struct req *);
 static enum MHD_Result	route_healthz(struct req *);
 static enum MHD_Result	route_metrics(struct req *);
 static enum MHD_Result	route_api(struct req *);
+static enum MHD_Result	route_webhook(struct req *);
+static enum MHD_Result	route_segment(struct req *);
 static enum MHD_Result	route_readyz(struct req *);
 
 #define R(m, p, f, sc, h)	{ .method = m, .path = p, .flags = f, \
 				  .scope = sc, .fn = h, .label = p }
+#define SEG(p, call)	{ .method = "POST", .path = p, .flags = ROUTE_BODY, \
+				  .fn = route_segment, .api = call, .label = p }
 #define API(m, p, f, sc, call, sfx) { .method = m, .path = p, .flags = f, \
 				  .scope = sc, .fn = route_api, .api = call, \
 				  .suffix = sfx, .label = p }
@@ -147,11 +154,23 @@ static const struct route routes[] = {
 	API("GET", "/v1/silences", 0, CW_SCOPE_READ, HTTP_API_SILENCES, NULL),
 	API("DELETE", "/v1/silences/", ROUTE_PREFIX, CW_SCOPE_ADMIN,
 	    HTTP_API_SILENCE_DELETE, NULL),
+	R("POST", "/v1/webhooks/", ROUTE_PREFIX | ROUTE_BODY, 0,
+	    route_webhook),
+	R("POST", "/segment/v1/", ROUTE_PREFIX | ROUTE_BODY, 0, route_segment),
+	/*
+	 * Segment's own paths too: analytics-node resolves its "/v1/batch"
+	 * against the host, so a host of http://churnwatch:8080/segment
+	 * posts to /v1/batch.
+	 */
+	SEG("/v1/batch", SEG_BATCH), SEG("/v1/track", SEG_TRACK),
+	SEG("/v1/identify", SEG_IDENTIFY), SEG("/v1/group", SEG_GROUP),
+	SEG("/v1/page", SEG_PAGE), SEG("/v1/screen", SEG_SCREEN),
 	R("GET", "/metrics", 0, 0, route_metrics),
 	R("GET", "/healthz", 0, 0, route_healthz),
 	R("GET", "/readyz", 0, 0, route_readyz),
 };
 #undef R
+#undef SEG
 #undef API
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 
@@ -351,6 +370,7 @@ req_free(struct req *r)
 	if (r->resp != NULL)
 		MHD_destroy_response(r->resp);
 	event_batch_free(&r->batch);
+	segment_result_free(&r->seg);
 	free(r->body);
 	free(r->source);
 	free(r->path_id);
@@ -901,6 +921,172 @@ route_events(struct req *r)
 	    r) == -1)
 		return unavailable(r, "the database is not available");
 	return req_wait(r);
+}
+
+/* ---- webhook sources (SPEC 2.3) ---- */
+
+static const char *
+header_get(void *arg, const char *name)
+{
+	return MHD_lookup_connection_value(arg, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result
+route_webhook(struct req *r)
+{
+	struct http *h = r->h;
+	const struct wh_source *src;
+	const struct cw_token *tok;
+	struct cw_event_limits lim;
+	struct cw_error err;
+	const char *reason = "not ready", *labels[1];
+	enum MHD_Result ret;
+	int64_t now = util_now_us();
+	char *json;
+	int rc;
+
+	if ((src = config_find_source(h->cfg, r->path_id)) == NULL)
+		return send_error(h, r->mc, MHD_HTTP_NOT_FOUND, "not_found",
+		    "no webhook source with this name");
+	if (src->signature == WH_SIG_NONE) {
+		if ((tok = authenticate(h, r->mc, CW_SCOPE_INGEST, &ret)) ==
+		    NULL)
+			return ret;
+	} else if (webhook_verify(src, r->body != NULL ? r->body : "",
+	    r->len, header_get, r->mc, now, &err) == -1) {
+		labels[0] = src->name;
+		metrics_inc(cw_metrics, M_SIGNATURE_FAILURES, labels, 1);
+		return send_error(h, r->mc, MHD_HTTP_UNAUTHORIZED, err.code,
+		    "%s", err.msg);
+	}
+	if (!h->ops.ready(h->ops.arg, &reason))
+		return unavailable(r, reason);
+	if (webhook_map(src, r->body != NULL ? r->body : "", r->len, &json,
+	    &err) == -1) {
+		metrics_inc(cw_metrics, M_EVENTS_REJECTED, &err.code, 1);
+		return send_error(h, r->mc, MHD_HTTP_BAD_REQUEST, err.code,
+		    "%s", err.msg);
+	}
+	lim.max_events = 1;
+	lim.horizon_us = (int64_t)h->cfg->horizon_days * CW_USEC_PER_DAY;
+	lim.future_us = (int64_t)h->cfg->future_skew * CW_USEC_PER_SEC;
+	rc = event_decode_body(json, strlen(json), BODY_JSON, now, &lim,
+	    &r->batch, &err);
+	free(json);
+	if (rc == -1)
+		return send_error(h, r->mc, MHD_HTTP_BAD_REQUEST, err.code,
+		    "%s", err.msg);
+	free(r->body);
+	r->body = NULL;
+	if (r->batch.nev == 0) {
+		metrics_inc(cw_metrics, M_EVENTS_REJECTED,
+		    &r->batch.rej[0].err.code, 1);
+		return queue(r->mc, MHD_HTTP_BAD_REQUEST, error_response(h,
+		    MHD_HTTP_BAD_REQUEST, "invalid_events",
+		    json_pack("{s:o}", "rejected", rejected_json(&r->batch)),
+		    "the webhook does not map to a valid event"));
+	}
+	free(r->source);
+	if ((r->source = strdup(src->name)) == NULL ||
+	    h->ops.ingest(h->ops.arg, r->source, r->batch.ev, r->batch.nev,
+	    r) == -1)
+		return unavailable(r, "the database is not available");
+	return req_wait(r);
+}
+
+/* ---- Segment-compatible ingestion (SPEC 2.4) ---- */
+
+static const char *
+member_find_cb(const char *user_id, void *arg)
+{
+	struct http *h = arg;
+
+	return h->ops.member_find(h->ops.arg, user_id);
+}
+
+/* The write key of "Authorization: Basic base64(key:)", or NULL. */
+static char *
+basic_key(struct MHD_Connection *mc)
+{
+	const char *a;
+	char *user = NULL, *pass = NULL;
+
+	a = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	if (a == NULL || strncasecmp(a, "Basic ", 6) != 0)
+		return NULL;
+	user = MHD_basic_auth_get_username_password(mc, &pass);
+	MHD_free(pass);
+	return user;
+}
+
+static enum MHD_Result
+route_segment(struct req *r)
+{
+	static const char *const logins[] = { "Signed In", "Logged In",
+	    "Login" };
+	struct http *h = r->h;
+	struct seg_rules rules;
+	struct seg_lookup lookup;
+	struct cw_error err;
+	const struct cw_token *tok;
+	const char *reason = "not ready";
+	char *key;
+	int call;
+
+	call = r->path_id != NULL ? segment_call_parse(r->path_id,
+	    strlen(r->path_id)) : r->route->api;
+	if (call == -1)
+		return send_error(h, r->mc, MHD_HTTP_NOT_FOUND, "not_found",
+		    "no such Segment endpoint");
+	if (!h->ops.ready(h->ops.arg, &reason))
+		return unavailable(r, reason);
+	rules.login_events = h->cfg->segment_logins != NULL ?
+	    (const char *const *)h->cfg->segment_logins : logins;
+	rules.nlogin_events = h->cfg->segment_logins != NULL ?
+	    h->cfg->nsegment_logins : sizeof(logins) / sizeof(logins[0]);
+	rules.future_us = (int64_t)h->cfg->future_skew * CW_USEC_PER_SEC;
+	lookup.account_of = member_find_cb;
+	lookup.arg = h;
+	if (segment_decode(call, r->body != NULL ? r->body : "", r->len,
+	    util_now_us(), &rules, &lookup, &r->seg, &err) == -1) {
+		metrics_inc(cw_metrics, M_EVENTS_REJECTED, &err.code, 1);
+		return send_error(h, r->mc, MHD_HTTP_BAD_REQUEST, err.code,
+		    "%s", err.msg);
+	}
+	/* The write key: Basic auth (user name), else writeKey in the body. */
+	if ((key = basic_key(r->mc)) == NULL && r->seg.write_key != NULL)
+		key = strdup(r->seg.write_key);
+	if (key == NULL)
+		return send_error(h, r->mc, MHD_HTTP_UNAUTHORIZED,
+		    "unauthorized", "a write key is required (HTTP Basic "
+		    "user name or writeKey)");
+	tok = config_find_token(h->cfg, key, strlen(key));
+	free(key);
+	if (tok == NULL)
+		return send_error(h, r->mc, MHD_HTTP_UNAUTHORIZED,
+		    "unauthorized", "unknown write key");
+	if ((tok->scopes & CW_SCOPE_INGEST) == 0)
+		return send_error(h, r->mc, MHD_HTTP_FORBIDDEN, "forbidden",
+		    "write key '%s' lacks the 'ingest' scope", tok->name);
+	free(r->body);
+	r->body = NULL;
+	free(r->source);
+	if ((r->source = strdup(tok->name)) == NULL ||
+	    h->ops.segment(h->ops.arg, r->source, &r->seg, r) == -1)
+		return unavailable(r, "the database is not available");
+	return req_wait(r);
+}
+
+void
+http_segment_done(void *handle, int committed)
+{
+	struct req *r = handle;
+
+	if (req_not_stored(r, committed, "messages"))
+		return;
+	req_finish(r, MHD_HTTP_OK, resp_json(r->h, json_pack("{s:b}",
+	    "success", 1)));
 }
 
 void

@@ -52,6 +52,15 @@ struct http_ops {
 		    void *handle);
 	/* Bring the gauges of cw_metrics up to date before /metrics. */
 	void	(*metrics_refresh)(void *arg);
+	/* The account a Segment user was last grouped with, or NULL. */
+	const char *(*member_find)(void *arg, const char *user_id);
+	/*
+	 * Commit a decoded Segment request (struct seg_result, kept alive by
+	 * http.c until the answer): its events, memberships and account
+	 * metadata; completed by http_segment_done().
+	 */
+	int	(*segment)(void *arg, const char *source, const void *result,
+		    void *handle);
 	void	*arg;
 };
 
@@ -76,6 +85,7 @@ void		 http_set_config(struct http *, const struct cw_config *);
 void		 http_ingest_done(void *handle, int committed,
 		    const uint8_t *fresh);
 void		 http_account_done(void *handle, int committed, int created);
+void		 http_segment_done(void *handle, int committed);
 /* Completions for ops.api: a JSON body (taken over) or an error. */
 void		 http_api_done(void *handle, unsigned status, char *json);
 void		 http_api_error(void *handle, unsigned status, const char *code,

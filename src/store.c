@@ -97,13 +97,15 @@ static const char ingest_sql[] =
     "), d AS ("
     " INSERT INTO rollup_daily AS r (account_id, day, logins)"
     " SELECT account_id, (ts AT TIME ZONE 'UTC')::date, count(*)"
-    " FROM ins WHERE type = 'login' GROUP BY 1, 2 ORDER BY 1, 2"
+    " FROM ins WHERE type = 'login' AND account_id <> ''"
+    " GROUP BY 1, 2 ORDER BY 1, 2"
     " ON CONFLICT (account_id, day)"
     " DO UPDATE SET logins = r.logins + EXCLUDED.logins"
     "), h AS ("
     " INSERT INTO rollup_hourly AS r (account_id, hour_utc, logins)"
     " SELECT account_id, date_trunc('hour', ts AT TIME ZONE 'UTC'), count(*)"
-    " FROM ins WHERE type = 'login' AND ts > now() - interval '49 hours'"
+    " FROM ins WHERE type = 'login' AND account_id <> ''"
+    " AND ts > now() - interval '49 hours'"
     " GROUP BY 1, 2 ORDER BY 1, 2"
     " ON CONFLICT (account_id, hour_utc)"
     " DO UPDATE SET logins = r.logins + EXCLUDED.logins"
@@ -112,10 +114,12 @@ static const char ingest_sql[] =
     " SELECT account_id, kind, key, max(day) FROM ("
     "  SELECT account_id, 'u'::\"char\" AS kind, user_id AS key,"
     "   (ts AT TIME ZONE 'UTC')::date AS day FROM ins"
-    "   WHERE user_id IS NOT NULL AND type IN ('login', 'feature_used')"
+    "   WHERE user_id IS NOT NULL AND account_id <> ''"
+    "   AND type IN ('login', 'feature_used')"
     "  UNION ALL"
     "  SELECT account_id, 'f', props->>'feature',"
     "   (ts AT TIME ZONE 'UTC')::date FROM ins WHERE type = 'feature_used'"
+    "   AND account_id <> ''"
     " ) x GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     " ON CONFLICT (account_id, kind, key)"
     " DO UPDATE SET day = GREATEST(r.day, EXCLUDED.day)"
@@ -767,6 +771,12 @@ row_silence(struct store_loader *ld, const struct db_res *r, int i)
 	    eor != NULL && eor[0] == 't');
 }
 
+static void
+row_member(struct store_loader *ld, const struct db_res *r, int i)
+{
+	ld->ops->member(ld->arg, db_res_value(r, i, 0), db_res_value(r, i, 1));
+}
+
 #define US(col)		"(extract(epoch FROM " col ") * 1000000)::bigint"
 #define DAYNUM(col)	"(" col " - date '1970-01-01')"
 #define SINCE_DATE	"(date '1970-01-01' + $1::integer)"
@@ -870,6 +880,12 @@ static const struct load_step load_steps[] = {
 	  " AND $1::integer IS NOT NULL AND id > $2::bigint"
 	  " ORDER BY id LIMIT 20000",
 	  1, row_silence },
+	{ "SELECT user_id, account_id FROM segment_members"
+	  " WHERE $1::integer IS NOT NULL ORDER BY user_id LIMIT 20000",
+	  "SELECT user_id, account_id FROM segment_members"
+	  " WHERE $1::integer IS NOT NULL AND user_id > $2"
+	  " ORDER BY user_id LIMIT 20000",
+	  1, row_member },
 };
 #define NLOAD_STEPS	(sizeof(load_steps) / sizeof(load_steps[0]))
 
@@ -1220,4 +1236,67 @@ store_query_json(struct store *st, const char *sql, int nparams,
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- Segment memberships ---- */
+
+struct members_put {
+	store_done_cb	 cb;
+	void		*arg;
+};
+
+static void
+store_members_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct members_put *p = arg;
+
+	if (status == DB_ERROR)
+		log_warnx("store: storing memberships failed: %s",
+		    db_res_error(res));
+	p->cb(status == DB_OK ? STORE_OK : STORE_UNAVAILABLE, p->arg);
+	free(p);
+}
+
+int
+store_members(struct store *st, const char *const *users,
+    const char *const *accounts, size_t n, store_done_cb cb, void *arg)
+{
+	static const unsigned int types[2] = { OID_TEXT_ARRAY,
+	    OID_TEXT_ARRAY };
+	struct members_put *p = NULL;
+	struct buf col[2];
+	const char *values[2];
+	int lengths[2], c, err = 0, rc = -1;
+	size_t i;
+
+	memset(col, 0, sizeof(col));
+	err |= arr_begin(&col[0], OID_TEXT);
+	err |= arr_begin(&col[1], OID_TEXT);
+	for (i = 0; i < n && !err; i++) {
+		err |= arr_text(&col[0], NULL, users[i]);
+		err |= arr_text(&col[1], NULL, accounts[i]);
+	}
+	if (err || (p = malloc(sizeof(*p))) == NULL)
+		goto done;
+	p->cb = cb;
+	p->arg = arg;
+	for (c = 0; c < 2; c++) {
+		arr_end(&col[c], n);
+		values[c] = col[c].p;
+		lengths[c] = (int)col[c].len;
+	}
+	/* The last membership of a user in the request wins. */
+	rc = db_query_binary(st->lanes[0].db, "cw_members",
+	    "INSERT INTO segment_members AS m (user_id, account_id)"
+	    " SELECT DISTINCT ON (u) u, a FROM unnest($1, $2)"
+	    " WITH ORDINALITY AS t(u, a, o) ORDER BY u, o DESC"
+	    " ON CONFLICT (user_id) DO UPDATE SET account_id ="
+	    " EXCLUDED.account_id, updated_at = now()",
+	    2, types, values, lengths, store_members_cb, p);
+	if (rc == -1)
+		free(p);
+done:
+	for (c = 0; c < 2; c++)
+		free(col[c].p);
+	return rc;
 }

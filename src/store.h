@@ -114,6 +114,8 @@ struct store_load_ops {
 	void	(*silence)(void *, uint64_t id, const char *account_id,
 		    const char *signal, const char *category, int64_t until,
 		    int expire_on_resolve);
+	/* Segment group memberships. */
+	void	(*member)(void *, const char *user_id, const char *account_id);
 	void	(*done)(void *, int ok);
 };
 /* since_day: the oldest day wanted (today - window length). */
@@ -132,6 +134,14 @@ int	store_scores(struct store *, const char *const *ids,
 int	store_alerts(struct store *, const struct store_alert *, size_t na,
 	    const struct store_notification *, size_t nn, store_done_cb cb,
 	    void *arg);
+/*
+ * Record Segment group memberships (user -> account, the last one wins);
+ * cb(status, arg) once.  Strings are copied.
+ */
+int	store_members(struct store *, const char *const *users,
+	    const char *const *accounts, size_t n, store_done_cb cb,
+	    void *arg);
+
 /* A silence ended (expire_on_resolve): record it; errors are logged. */
 int	store_silence_end(struct store *, uint64_t id);
 
