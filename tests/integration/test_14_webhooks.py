@@ -103,6 +103,17 @@ def test_webhook_sources():
                            zendesk_headers(noacct, secret))
         eq((st, body.get("error")), (400, "missing_account_id"),
            "no account: %r" % body)
+        wrong = json.loads(zd)
+        wrong["ticket_id"] = {"not": "an id"}
+        wrong = json.dumps(wrong).encode()
+        st, _, body = post(d, "zendesk", wrong,
+                           zendesk_headers(wrong, secret))
+        eq(st, 400, "a field of the wrong type: %r" % body)
+        check(body.get("error") in ("invalid_events", "invalid_prop"),
+              "rejected as an invalid event: %r" % body)
+        st, _, body = post(d, "zendesk", b"{not json",
+                           zendesk_headers(b"{not json", secret))
+        eq((st, body.get("error")), (400, "invalid_json"), "not JSON")
         st, _, body = post(d, "nosuch", zd, zendesk_headers(zd, secret))
         eq(st, 404, "unknown source")
         eq(rows(d), [], "refused webhooks stored nothing")
