@@ -474,8 +474,8 @@ alerts_written_cb(enum store_status st, void *arg)
 		 * in front of what collected meanwhile (later rows of the same
 		 * alert stay after, so the newest state is written last).
 		 */
-		log_warnx("alerting: storing %zu alert changes failed; "
-		    "retrying", b->nrows);
+		log_warnx("alerting: storing failed, retrying alerts=%zu "
+		    "notifications=%zu", b->nrows, b->nnotifs);
 		evtimer_add(al->ev_retry, &tv);
 		return;
 	}
@@ -861,8 +861,8 @@ alerting_loaded(struct alerting *al, struct account_table *t)
 		free(al->loaded_bodies[i]);
 	}
 	if (al->nloaded > 0)
-		log_notice("alerting: %zu notifications to deliver from "
-		    "before the restart", al->nloaded);
+		log_notice("alerting: pending from before the restart "
+		    "notifications=%zu", al->nloaded);
 	al->nloaded = 0;
 }
 

@@ -562,10 +562,23 @@ db_res_value(const struct db_res *r, int row, int col)
 	return PQgetvalue(r->res, row, col);
 }
 
+/* The error on one line (for the log): newlines become spaces. */
 const char *
 db_res_error(const struct db_res *r)
 {
-	return r->res != NULL ? PQresultErrorMessage(r->res) : "connection lost";
+	static char buf[512];
+	const char *m;
+	size_t i;
+
+	if (r->res == NULL)
+		return "connection lost";
+	m = PQresultErrorMessage(r->res);
+	for (i = 0; m[i] != '\0' && i + 1 < sizeof(buf); i++)
+		buf[i] = m[i] == '\n' || m[i] == '"' ? ' ' : m[i];
+	while (i > 0 && buf[i - 1] == ' ')
+		i--;
+	buf[i] = '\0';
+	return buf;
 }
 
 const char *

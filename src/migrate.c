@@ -59,7 +59,8 @@ migrate_failed(enum db_status st, const struct db_res *res, const char *what)
 		    what);
 		migrate_finish(MIGRATE_RETRY);
 	} else {
-		log_warnx("migrate: %s failed: %s", what, db_res_error(res));
+		log_warnx("migrate: failed step=\"%s\" error=\"%s\"", what,
+		    db_res_error(res));
 		migrate_finish(MIGRATE_FAILED);
 	}
 	return 1;

@@ -522,7 +522,7 @@ store_flush(struct store *st)
 		if ((rc = lane_send(l)) == 0)
 			continue;
 		if (rc == -1)
-			log_warnx("store: cannot send a batch of %zu events",
+			log_warnx("store: batch not sent events=%zu",
 			    n);
 		lane_done(l, rc == 1 ? STORE_OK : STORE_UNAVAILABLE);
 	}
@@ -542,7 +542,7 @@ store_committed(enum db_status status, const struct db_res *res, void *arg)
 	if (status == DB_ERROR &&
 	    strcmp(db_res_sqlstate(res), "40P01") == 0) {
 		/* Deadlock with another lane: nothing was stored; resend. */
-		log_info("store: batch of %zu events hit a deadlock; resending",
+		log_info("store: deadlock, resending events=%zu",
 		    l->ninflight);
 		while ((r = TAILQ_LAST(&l->inflight, ingest_list)) != NULL) {
 			TAILQ_REMOVE(&l->inflight, r, entry);
@@ -556,7 +556,7 @@ store_committed(enum db_status status, const struct db_res *res, void *arg)
 	}
 	if (status != DB_OK) {
 		if (status == DB_ERROR)
-			log_warnx("store: insert of %zu events refused: %s",
+			log_warnx("store: insert refused events=%zu error=\"%s\"",
 			    l->ninflight, db_res_error(res));
 		lane_done(l, STORE_UNAVAILABLE);
 		store_flush(st);
@@ -625,7 +625,7 @@ store_account_cb_(enum db_status status, const struct db_res *res, void *arg)
 
 	if (status != DB_OK) {
 		if (status == DB_ERROR)
-			log_warnx("store: account upsert refused: %s",
+			log_warnx("store: account upsert refused error=\"%s\"",
 			    db_res_error(res));
 		p->cb(STORE_UNAVAILABLE, 0, p->arg);
 	} else {
@@ -911,7 +911,7 @@ load_page_cb(enum db_status status, const struct db_res *res, void *arg)
 
 	if (status != DB_OK) {
 		if (status == DB_ERROR)
-			log_warnx("store: loading failed: %s",
+			log_warnx("store: loading failed error=\"%s\"",
 			    db_res_error(res));
 		load_finish(ld, 0);
 		return;
@@ -995,7 +995,7 @@ store_scores_cb(enum db_status status, const struct db_res *res, void *arg)
 	struct score_put *p = arg;
 
 	if (status == DB_ERROR)
-		log_warnx("store: storing scores failed: %s",
+		log_warnx("store: storing scores failed error=\"%s\"",
 		    db_res_error(res));
 	p->cb(status == DB_OK ? STORE_OK : STORE_UNAVAILABLE, p->arg);
 	free(p);
@@ -1061,7 +1061,8 @@ store_alerts_cb(enum db_status status, const struct db_res *res, void *arg)
 	struct alerts_put *p = arg;
 
 	if (status == DB_ERROR)
-		log_warnx("store: storing alerts failed: %s", db_res_error(res));
+		log_warnx("store: storing alerts failed error=\"%s\"",
+		    db_res_error(res));
 	p->cb(status == DB_OK ? STORE_OK : STORE_UNAVAILABLE, p->arg);
 	free(p);
 }
@@ -1162,7 +1163,7 @@ static void
 store_simple_cb(enum db_status status, const struct db_res *res, void *arg)
 {
 	if (status == DB_ERROR)
-		log_warnx("store: %s", db_res_error(res));
+		log_warnx("store: update failed error=\"%s\"", db_res_error(res));
 }
 
 int
@@ -1210,7 +1211,8 @@ store_json_cb_(enum db_status status, const struct db_res *res, void *arg)
 	struct json_query *q = arg;
 
 	if (status == DB_ERROR)
-		log_warnx("store: query failed: %s", db_res_error(res));
+		log_warnx("store: query failed error=\"%s\"",
+		    db_res_error(res));
 	q->cb(status == DB_OK ? STORE_OK : STORE_UNAVAILABLE,
 	    status == DB_OK && db_res_ntuples(res) > 0 ?
 	    db_res_value(res, 0, 0) : NULL, q->arg);
@@ -1251,7 +1253,7 @@ store_members_cb(enum db_status status, const struct db_res *res, void *arg)
 	struct members_put *p = arg;
 
 	if (status == DB_ERROR)
-		log_warnx("store: storing memberships failed: %s",
+		log_warnx("store: storing memberships failed error=\"%s\"",
 		    db_res_error(res));
 	p->cb(status == DB_OK ? STORE_OK : STORE_UNAVAILABLE, p->arg);
 	free(p);
