@@ -77,7 +77,7 @@ struct decoder {
 	const json_t		*envelope;	/* the batch object, or NULL */
 	const json_t		*env_context;	/* the batch's, or NULL */
 	struct seg_result	*out;
-	char			 where[24];	/* "batch[12]: " or "" */
+	char			 where[32];	/* "batch[12]: " or "" */
 };
 
 /* One message being decoded; strings point into the parsed JSON or ibuf. */
