@@ -982,24 +982,42 @@ store_load(struct store *st, const struct store_load_ops *ops,
 	return 0;
 }
 
-/* ---- health scores ---- */
-
-struct score_put {
+/*
+ * The completion of a write whose result is only "done or not": log the
+ * refusal, call the caller's callback once.
+ */
+struct write_done {
 	store_done_cb	 cb;
 	void		*arg;
+	const char	*what;		/* for the log */
 };
 
 static void
-store_scores_cb(enum db_status status, const struct db_res *res, void *arg)
+store_write_cb(enum db_status status, const struct db_res *res, void *arg)
 {
-	struct score_put *p = arg;
+	struct write_done *p = arg;
 
 	if (status == DB_ERROR)
-		log_warnx("store: storing scores failed error=\"%s\"",
+		log_warnx("store: storing %s failed error=\"%s\"", p->what,
 		    db_res_error(res));
 	p->cb(status == DB_OK ? STORE_OK : STORE_UNAVAILABLE, p->arg);
 	free(p);
 }
+
+static struct write_done *
+write_done_new(store_done_cb cb, void *arg, const char *what)
+{
+	struct write_done *p;
+
+	if ((p = malloc(sizeof(*p))) == NULL)
+		return NULL;
+	p->cb = cb;
+	p->arg = arg;
+	p->what = what;
+	return p;
+}
+
+/* ---- health scores ---- */
 
 int
 store_scores(struct store *st, const char *const *ids, const int32_t *days,
@@ -1008,7 +1026,7 @@ store_scores(struct store *st, const char *const *ids, const int32_t *days,
 	static const unsigned int types[3] = { OID_TEXT_ARRAY,
 	    OID_INT4_ARRAY, OID_INT4_ARRAY };
 	struct buf col[3];
-	struct score_put *p;
+	struct write_done *p;
 	const char *values[3];
 	int lengths[3], c, err = 0, rc = -1;
 	size_t i;
@@ -1022,10 +1040,8 @@ store_scores(struct store *st, const char *const *ids, const int32_t *days,
 		err |= arr_int4(&col[1], days[i]);
 		err |= arr_int4(&col[2], scores[i]);
 	}
-	if (err || (p = malloc(sizeof(*p))) == NULL)
+	if (err || (p = write_done_new(cb, arg, "scores")) == NULL)
 		goto done;
-	p->cb = cb;
-	p->arg = arg;
 	for (c = 0; c < 3; c++) {
 		arr_end(&col[c], n);
 		values[c] = col[c].p;
@@ -1036,7 +1052,7 @@ store_scores(struct store *st, const char *const *ids, const int32_t *days,
 	    " SELECT a, date '1970-01-01' + d, s FROM unnest($1, $2, $3)"
 	    " AS t(a, d, s) ORDER BY 1, 2"
 	    " ON CONFLICT (account_id, day) DO UPDATE SET score = EXCLUDED.score",
-	    3, types, values, lengths, store_scores_cb, p);
+	    3, types, values, lengths, store_write_cb, p);
 	if (rc == -1)
 		free(p);
 done:
@@ -1049,23 +1065,6 @@ done:
 
 #define ALERT_COLS	12
 #define NOTIF_COLS	6
-
-struct alerts_put {
-	store_done_cb	 cb;
-	void		*arg;
-};
-
-static void
-store_alerts_cb(enum db_status status, const struct db_res *res, void *arg)
-{
-	struct alerts_put *p = arg;
-
-	if (status == DB_ERROR)
-		log_warnx("store: storing alerts failed error=\"%s\"",
-		    db_res_error(res));
-	p->cb(status == DB_OK ? STORE_OK : STORE_UNAVAILABLE, p->arg);
-	free(p);
-}
 
 int
 store_alerts(struct store *st, const struct store_alert *al, size_t na,
@@ -1089,7 +1088,7 @@ store_alerts(struct store *st, const struct store_alert *al, size_t na,
 	struct buf col[ALERT_COLS + NOTIF_COLS];
 	const char *values[ALERT_COLS + NOTIF_COLS];
 	int lengths[ALERT_COLS + NOTIF_COLS], c, err = 0, rc = -1;
-	struct alerts_put *p = NULL;
+	struct write_done *p = NULL;
 	size_t i;
 
 	memset(col, 0, sizeof(col));
@@ -1117,10 +1116,8 @@ store_alerts(struct store *st, const struct store_alert *al, size_t na,
 		err |= arr_text(&col[16], NULL, nt[i].body);
 		err |= arr_text(&col[17], NULL, nt[i].state);
 	}
-	if (err || (p = malloc(sizeof(*p))) == NULL)
+	if (err || (p = write_done_new(cb, arg, "alerts")) == NULL)
 		goto done;
-	p->cb = cb;
-	p->arg = arg;
 	for (c = 0; c < ALERT_COLS + NOTIF_COLS; c++) {
 		arr_end(&col[c], c < ALERT_COLS ? na : nn);
 		values[c] = col[c].p;
@@ -1149,7 +1146,7 @@ store_alerts(struct store *st, const struct store_alert *al, size_t na,
 	    " SELECT * FROM unnest($13, $14, $15, $16, $17, $18)"
 	    " ON CONFLICT (id) DO NOTHING"
 	    ") SELECT 1",
-	    ALERT_COLS + NOTIF_COLS, types, values, lengths, store_alerts_cb,
+	    ALERT_COLS + NOTIF_COLS, types, values, lengths, store_write_cb,
 	    p);
 	if (rc == -1)
 		free(p);
@@ -1242,30 +1239,13 @@ store_query_json(struct store *st, const char *sql, int nparams,
 
 /* ---- Segment memberships ---- */
 
-struct members_put {
-	store_done_cb	 cb;
-	void		*arg;
-};
-
-static void
-store_members_cb(enum db_status status, const struct db_res *res, void *arg)
-{
-	struct members_put *p = arg;
-
-	if (status == DB_ERROR)
-		log_warnx("store: storing memberships failed error=\"%s\"",
-		    db_res_error(res));
-	p->cb(status == DB_OK ? STORE_OK : STORE_UNAVAILABLE, p->arg);
-	free(p);
-}
-
 int
 store_members(struct store *st, const char *const *users,
     const char *const *accounts, size_t n, store_done_cb cb, void *arg)
 {
 	static const unsigned int types[2] = { OID_TEXT_ARRAY,
 	    OID_TEXT_ARRAY };
-	struct members_put *p = NULL;
+	struct write_done *p = NULL;
 	struct buf col[2];
 	const char *values[2];
 	int lengths[2], c, err = 0, rc = -1;
@@ -1278,10 +1258,8 @@ store_members(struct store *st, const char *const *users,
 		err |= arr_text(&col[0], NULL, users[i]);
 		err |= arr_text(&col[1], NULL, accounts[i]);
 	}
-	if (err || (p = malloc(sizeof(*p))) == NULL)
+	if (err || (p = write_done_new(cb, arg, "memberships")) == NULL)
 		goto done;
-	p->cb = cb;
-	p->arg = arg;
 	for (c = 0; c < 2; c++) {
 		arr_end(&col[c], n);
 		values[c] = col[c].p;
@@ -1294,7 +1272,7 @@ store_members(struct store *st, const char *const *users,
 	    " WITH ORDINALITY AS t(u, a, o) ORDER BY u, o DESC"
 	    " ON CONFLICT (user_id) DO UPDATE SET account_id ="
 	    " EXCLUDED.account_id, updated_at = now()",
-	    2, types, values, lengths, store_members_cb, p);
+	    2, types, values, lengths, store_write_cb, p);
 	if (rc == -1)
 		free(p);
 done:
