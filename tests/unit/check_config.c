@@ -2365,6 +2365,25 @@ START_TEST(test_no_source_secrets_in_errors)
 }
 END_TEST
 
+START_TEST(test_segment_login_events)
+{
+	struct cw_config *cfg;
+
+	cfg = expect_ok("");
+	ck_assert_ptr_null(cfg->segment_logins);
+	ck_assert_uint_eq(cfg->nsegment_logins, 0);
+	config_free(cfg);
+	cfg = expect_ok("[segment]\nlogin_events = Logged On, Session Start\n");
+	ck_assert_uint_eq(cfg->nsegment_logins, 2);
+	ck_assert_str_eq(cfg->segment_logins[0], "Logged On");
+	ck_assert_str_eq(cfg->segment_logins[1], "Session Start");
+	ck_assert_ptr_null(cfg->segment_logins[2]);
+	config_free(cfg);
+	expect_errors("[segment]\nlogins = x\n", 1,
+	    "F:2: unknown key \"logins\" in [segment]\n");
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -2447,6 +2466,10 @@ config_suite(void)
 	tcase_add_test(tc, test_source_type);
 	tcase_add_test(tc, test_source_fields);
 	tcase_add_test(tc, test_no_source_secrets_in_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("segment");
+	tcase_add_test(tc, test_segment_login_events);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("examples");
