@@ -577,6 +577,22 @@ day_or_null(int32_t day)
 	return json_string(buf);
 }
 
+/*
+ * When the signal became active: its open alert's start, which survives
+ * restarts, else when this daemon first saw it.
+ */
+static int64_t
+signal_since(const struct account *a, int signal)
+{
+	int i;
+
+	for (i = 0; i < a->nalerts; i++)
+		if (a->alerts[i].signal == signal &&
+		    a->alerts[i].state != ALERT_RESOLVED)
+			return a->alerts[i].started_at;
+	return (int64_t)a->since[signal] * CW_USEC_PER_SEC;
+}
+
 /* Whole numbers as JSON integers (23, not 23.0), the rest as reals. */
 static json_t *
 number_json(double v)
@@ -604,7 +620,7 @@ signal_json(const struct engine *e, const struct account *a,
 	    "tier", tier > 0 ? json_integer(tier) : json_null(),
 	    "severity", severity_name(r->severity),
 	    "weight", r->weight,
-	    "since", time_or_null((int64_t)a->since[r->id] * CW_USEC_PER_SEC),
+	    "since", time_or_null(signal_since(a, r->id)),
 	    "explanation", r->explanation,
 	    "evidence", ev,
 	    "play", signal_play(&e->cfg->signals, r->id));

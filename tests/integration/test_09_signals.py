@@ -2,7 +2,7 @@
 story is posted through POST /v1/events and PUT /v1/accounts, and
 GET /v1/accounts/{id} must report the signals the story implies; a
 healthy control shows none.  Then the risk list, and a restart that must
-change no signal, score or explanation."""
+change no signal, score, explanation or since (the alerts keep it)."""
 
 import os
 import sys
@@ -66,7 +66,7 @@ def snapshot(d):
             "score": b["health"]["score"],
             "status": b["health"]["status"],
             "signals": sorted((s["name"], s["severity"], s["explanation"],
-                               sorted(s["evidence"].items()))
+                               sorted(s["evidence"].items()), s["since"])
                               for s in b["signals"]),
         }
     return out
