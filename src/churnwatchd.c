@@ -59,6 +59,7 @@ static struct {
 	struct event		*ev_drain;
 	struct event		*ev_migrate_timeout;
 	struct event		*ev_watchdog;
+	struct event		*ev_retention;
 } d;
 
 static void
@@ -360,6 +361,36 @@ on_migrated(enum migrate_result r, int applied, void *arg)
 	}
 }
 
+/* ---- retention (SPEC 3) ---- */
+
+static void
+retention_arm(unsigned secs)
+{
+	struct timeval tv = { secs, 0 };
+
+	evtimer_add(d.ev_retention, &tv);
+}
+
+static void
+retention_done_cb(enum store_status st, uint64_t deleted, void *arg)
+{
+	if (st == STORE_OK && deleted > 0)
+		log_notice("retention: done deleted_events=%llu "
+		    "horizon_days=%u", (unsigned long long)deleted,
+		    d.cfg->horizon_days);
+	retention_arm(d.cfg->retention_interval);
+}
+
+static void
+retention_cb(evutil_socket_t fd, short what, void *arg)
+{
+	if (d.draining)
+		return;
+	if (store_retention(d.store, d.cfg->horizon_days, retention_done_cb,
+	    NULL) == -1)
+		retention_arm(60);	/* database down: try again soon */
+}
+
 static void
 loaded_cb(int ok, void *arg)
 {
@@ -371,6 +402,11 @@ loaded_cb(int ok, void *arg)
 	}
 	sd_notifyf(0, "READY=1\nSTATUS=ready: %zu accounts",
 	    engine_accounts(d.engine));
+	/* The first retention run a minute after start, then every
+	 * retention_interval: a daemon restarted daily still runs it. */
+	if (!evtimer_pending(d.ev_retention, NULL))
+		retention_arm(d.cfg->retention_interval < 60 ?
+		    d.cfg->retention_interval : 60);
 	log_notice("churnwatchd: ready accounts=%zu",
 	    engine_accounts(d.engine));
 }
@@ -625,6 +661,7 @@ main(int argc, char *argv[])
 	if ((d.base = event_base_new()) == NULL ||
 	    (cw_metrics = metrics_new()) == NULL)
 		fatalx("cannot create the event loop");
+	d.ev_retention = evtimer_new(d.base, retention_cb, NULL);
 	ev_term = evsignal_new(d.base, SIGTERM, stop_cb, NULL);
 	ev_int = evsignal_new(d.base, SIGINT, stop_cb, NULL);
 	ev_hup = evsignal_new(d.base, SIGHUP, reload_cb, NULL);
@@ -692,6 +729,7 @@ main(int argc, char *argv[])
 		event_free(d.ev_drain);
 	if (d.ev_watchdog != NULL)
 		event_free(d.ev_watchdog);
+	event_free(d.ev_retention);
 	if (d.ev_migrate_timeout != NULL)
 		event_free(d.ev_migrate_timeout);
 	event_free(ev_term);

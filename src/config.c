@@ -222,6 +222,8 @@ static const struct cfg_key ingest_keys[] = {
 	{ "future_skew", CFG_UINT, CFG_OFF(future_skew), 0, 86400, NULL },
 	{ "max_batch_events", CFG_SIZE, CFG_OFF(max_batch_events),
 	    1, 1000000, NULL },
+	{ "retention_interval", CFG_UINT, CFG_OFF(retention_interval),
+	    1, 31536000, NULL },
 };
 
 static const struct cfg_key database_keys[] = {
@@ -451,6 +453,7 @@ config_defaults(struct cw_config *cfg)
 	cfg->horizon_days = 400;
 	cfg->future_skew = 300;
 	cfg->max_batch_events = 20000;
+	cfg->retention_interval = 86400;
 
 	cfg->db_url = strdup("postgresql:///churnwatch");
 	cfg->db_connections = 2;

@@ -79,6 +79,7 @@ struct cw_config {
 	unsigned	 horizon_days;		/* 400 */
 	unsigned	 future_skew;		/* s, 300 */
 	size_t		 max_batch_events;	/* per DB transaction, 20000 */
+	unsigned	 retention_interval;	/* s between retention runs */
 
 	/* [database] */
 	char		*db_url;		/* libpq conninfo or URI */

@@ -1280,3 +1280,105 @@ done:
 		free(col[c].p);
 	return rc;
 }
+
+/* ---- retention ---- */
+
+#define RETENTION_CHUNK	"50000"
+
+struct retention {
+	struct store		*st;
+	char			 horizon[16];
+	store_retention_cb	 cb;
+	void			*arg;
+	uint64_t		 deleted;
+	int			 step;
+};
+
+static const char retention_events_sql[] =
+    "WITH d AS (DELETE FROM events WHERE ctid = ANY (ARRAY("
+    " SELECT ctid FROM events WHERE ts < now() - make_interval(days =>"
+    " $1::integer) LIMIT " RETENTION_CHUNK ")) RETURNING 1)"
+    " SELECT count(*) FROM d";
+
+static const char *const retention_rest_sql[] = {
+	"DELETE FROM rollup_daily WHERE day < (now() AT TIME ZONE 'UTC')::date"
+	" - 2 * $1::integer",
+	"DELETE FROM rollup_seen WHERE day < (now() AT TIME ZONE 'UTC')::date"
+	" - 2 * $1::integer",
+	"DELETE FROM health_daily WHERE day < (now() AT TIME ZONE 'UTC')::date"
+	" - 2 * $1::integer",
+	"DELETE FROM rollup_hourly WHERE $1::integer IS NOT NULL AND"
+	" hour_utc < (now() AT TIME ZONE 'UTC') - interval '3 days'",
+	"DELETE FROM alerts WHERE state = 'resolved' AND resolved_at <"
+	" now() - make_interval(days => 2 * $1::integer)",
+	"DELETE FROM notifications WHERE state <> 'pending' AND created_at <"
+	" now() - make_interval(days => 2 * $1::integer)",
+};
+#define NRETENTION_REST	(sizeof(retention_rest_sql) / \
+	sizeof(retention_rest_sql[0]))
+
+static void	retention_next(struct retention *);
+
+static void
+retention_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct retention *r = arg;
+	uint64_t n;
+
+	if (status != DB_OK) {
+		if (status == DB_ERROR)
+			log_warnx("store: retention failed error=\"%s\"",
+			    db_res_error(res));
+		r->cb(STORE_UNAVAILABLE, r->deleted, r->arg);
+		free(r);
+		return;
+	}
+	if (r->step == 0) {
+		n = db_res_ntuples(res) > 0 ?
+		    strtoull(db_res_value(res, 0, 0), NULL, 10) : 0;
+		r->deleted += n;
+		if (n >= 50000) {		/* more old events: again */
+			retention_next(r);
+			return;
+		}
+	}
+	r->step++;
+	retention_next(r);
+}
+
+static void
+retention_next(struct retention *r)
+{
+	const char *values[1] = { r->horizon };
+	int lengths[1] = { (int)strlen(r->horizon) };
+	const char *sql;
+
+	if (r->step > (int)NRETENTION_REST) {
+		r->cb(STORE_OK, r->deleted, r->arg);
+		free(r);
+		return;
+	}
+	sql = r->step == 0 ? retention_events_sql :
+	    retention_rest_sql[r->step - 1];
+	if (db_query(r->st->lanes[0].db, sql, 1, values, lengths,
+	    retention_cb, r) == -1) {
+		r->cb(STORE_UNAVAILABLE, r->deleted, r->arg);
+		free(r);
+	}
+}
+
+int
+store_retention(struct store *st, unsigned horizon_days,
+    store_retention_cb cb, void *arg)
+{
+	struct retention *r;
+
+	if (!db_is_up(st->lanes[0].db) || (r = calloc(1, sizeof(*r))) == NULL)
+		return -1;
+	r->st = st;
+	r->cb = cb;
+	r->arg = arg;
+	snprintf(r->horizon, sizeof(r->horizon), "%u", horizon_days);
+	retention_next(r);
+	return 0;
+}

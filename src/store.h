@@ -142,6 +142,18 @@ int	store_members(struct store *, const char *const *users,
 	    const char *const *accounts, size_t n, store_done_cb cb,
 	    void *arg);
 
+/*
+ * Retention (SPEC 3): delete raw events older than horizon_days, in
+ * chunks so that no statement runs long, then the rollups, daily scores,
+ * resolved alerts and finished notifications older than twice that, and
+ * hourly rollups older than three days.  cb(status, deleted events, arg)
+ * once at the end.
+ */
+typedef void (*store_retention_cb)(enum store_status, uint64_t deleted,
+    void *arg);
+int	store_retention(struct store *, unsigned horizon_days,
+	    store_retention_cb cb, void *arg);
+
 /* A silence ended (expire_on_resolve): record it; errors are logged. */
 int	store_silence_end(struct store *, uint64_t id);
 

@@ -237,6 +237,7 @@ assert_defaults(const struct cw_config *cfg)
 	ck_assert_uint_eq(cfg->horizon_days, 400);
 	ck_assert_uint_eq(cfg->future_skew, 300);
 	ck_assert_uint_eq(cfg->max_batch_events, 20000);
+	ck_assert_uint_eq(cfg->retention_interval, 86400);
 	ck_assert_str_eq(cfg->db_url, "postgresql:///churnwatch");
 	ck_assert_uint_eq(cfg->db_connections, 2);
 	ck_assert_str_eq(cfg->spool_dir, "/var/lib/churnwatch/spool");
