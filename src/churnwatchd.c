@@ -33,6 +33,7 @@
 #include "metrics.h"
 #include "migrate.h"
 #include "segment.h"
+#include "spool.h"
 #include "store.h"
 
 #define DEFAULT_CONFIG		SYSCONFDIR "/churnwatch/churnwatch.conf"
@@ -49,6 +50,9 @@ static struct {
 	size_t			 ndbs;
 	struct store		*store;
 	struct engine		*engine;
+	struct spool		*spool;		/* NULL: none */
+	int			 spool_draining; /* a chunk is in flight */
+	struct event		*ev_spool;	/* drain timer */
 	struct http		*http;
 	int			 migrate_only;
 	int			 migrated;
@@ -82,7 +86,9 @@ usage(FILE *f)
 static int
 ready_fn(void *arg, const char **reason)
 {
-	if (!db_is_up(d.db)) {
+	/* With the spool, ingest goes on while the database is away. */
+	if (!db_is_up(d.db) && (d.spool == NULL || !d.migrated ||
+	    !spool_has_room(d.spool, 1))) {
 		*reason = "database unavailable";
 		return 0;
 	}
@@ -105,20 +111,143 @@ static void
 ingest_done_cb(enum store_status st, const struct cw_event *ev, size_t n,
     const uint8_t *fresh, void *handle)
 {
+	uint8_t *all;
+
 	/* Committed: the windows learn of it now, and never before. */
 	if (st == STORE_OK)
 		engine_apply(d.engine, ev, n, fresh);
+	else if (d.spool != NULL && (all = malloc(n ? n : 1)) != NULL) {
+		/*
+		 * Not committed, or unknown (the connection dropped under
+		 * the commit): the spool takes them; if they did commit, the
+		 * drain counts them as duplicates.
+		 */
+		if (spool_append(d.spool, http_ingest_source(handle), ev, n) == 0) {
+			memset(all, 1, n);
+			http_ingest_done(handle, 1, all);
+			free(all);
+			return;
+		}
+		free(all);
+	}
 	http_ingest_done(handle, st == STORE_OK, fresh);
+}
+
+/* ---- the spool (SPEC 6) ---- */
+
+struct spooled {
+	void	*handle;
+	size_t	 n;
+};
+
+/* Spooled events are acknowledged from the loop, never inside the call. */
+static void
+spooled_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct spooled *s = arg;
+	uint8_t *fresh;
+
+	/* Whether they are duplicates is known when the spool drains. */
+	if ((fresh = malloc(s->n ? s->n : 1)) != NULL) {
+		memset(fresh, 1, s->n);
+		http_ingest_done(s->handle, 1, fresh);
+		free(fresh);
+	} else
+		http_ingest_done(s->handle, 0, NULL);
+	free(s);
+}
+
+static int
+spool_ingest(const char *source, const struct cw_event *ev, size_t n,
+    void *handle)
+{
+	struct timeval tv = { 0, 0 };
+	struct spooled *s;
+
+	if ((s = malloc(sizeof(*s))) == NULL)
+		return -1;
+	if (spool_append(d.spool, source, ev, n) == -1) {
+		free(s);
+		return -1;		/* full: 503 */
+	}
+	s->handle = handle;
+	s->n = n;
+	event_base_once(d.base, -1, EV_TIMEOUT, spooled_cb, s, &tv);
+	return 0;
+}
+
+struct spool_chunk {
+	char		*source;
+	struct cw_event	*ev;
+	size_t		 n;
+};
+
+static void	spool_drain(void);
+
+static void
+spool_drained_cb(enum store_status st, const struct cw_event *ev, size_t n,
+    const uint8_t *fresh, void *arg)
+{
+	struct spool_chunk *c = arg;
+
+	d.spool_draining = 0;
+	if (st == STORE_OK) {
+		engine_apply(d.engine, ev, n, fresh);
+		spool_commit(d.spool);
+	}
+	spool_chunk_free(c->source, c->ev, c->n);
+	free(c);
+	if (st == STORE_OK)
+		spool_drain();
+}
+
+/* Feed the spool into PostgreSQL, one chunk at a time, in order. */
+static void
+spool_drain(void)
+{
+	struct spool_chunk *c;
+	int n;
+
+	if (d.spool == NULL || d.spool_draining || d.draining ||
+	    !engine_loaded(d.engine) || !db_is_up(d.db) ||
+	    spool_pending(d.spool) == 0)
+		return;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return;
+	if ((n = spool_read(d.spool, d.cfg->max_batch_events, &c->source,
+	    &c->ev)) <= 0) {
+		free(c);
+		return;
+	}
+	c->n = (size_t)n;
+	d.spool_draining = 1;
+	if (store_ingest(d.store, c->source, c->ev, c->n, spool_drained_cb,
+	    c) == -1) {
+		d.spool_draining = 0;
+		spool_chunk_free(c->source, c->ev, c->n);
+		free(c);
+	}
+}
+
+static void
+spool_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	spool_drain();
 }
 
 static int
 ingest_fn(void *arg, const char *source, const struct cw_event *ev, size_t n,
     void *handle)
 {
+	/* While the spool holds events, new ones queue behind them. */
+	if (d.spool != NULL && spool_pending(d.spool) > 0)
+		return spool_ingest(source, ev, n, handle);
 	if (store_pending(d.store) >
 	    PENDING_BATCHES_MAX * d.cfg->max_batch_events)
 		return -1;
-	return store_ingest(d.store, source, ev, n, ingest_done_cb, handle);
+	if (store_ingest(d.store, source, ev, n, ingest_done_cb, handle) == 0)
+		return 0;
+	return d.spool != NULL ? spool_ingest(source, ev, n, handle) : -1;
 }
 
 /* A PUT in flight: the metadata reaches the engine once committed. */
@@ -186,6 +315,8 @@ metrics_refresh_fn(void *arg)
 	metrics_set(cw_metrics, M_NOTIFICATION_QUEUE, NULL,
 	    (double)engine_backlog(d.engine));
 	metrics_set(cw_metrics, M_DB_UP, NULL, db_is_up(d.db) ? 1 : 0);
+	metrics_set(cw_metrics, M_SPOOL_BYTES, NULL, d.spool != NULL ?
+	    (double)spool_pending(d.spool) : 0);
 	metrics_set(cw_metrics, M_READY, NULL, ready_fn(NULL, &reason));
 	if (!engine_loaded(d.engine))
 		metrics_set(cw_metrics, M_ACCOUNTS, NULL,
@@ -551,6 +682,8 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 		    "restart");
 	http_set_config(d.http, ncfg);
 	engine_set_config(d.engine, ncfg);
+	if (d.spool != NULL)
+		spool_set_max(d.spool, ncfg->spool_max_bytes);
 	config_free(d.cfg);
 	d.cfg = ncfg;
 	log_init(d.cfg->log_level);
@@ -662,6 +795,17 @@ main(int argc, char *argv[])
 	    (cw_metrics = metrics_new()) == NULL)
 		fatalx("cannot create the event loop");
 	d.ev_retention = evtimer_new(d.base, retention_cb, NULL);
+	if (!d.migrate_only) {
+		struct timeval stv = { 1, 0 };
+
+		if ((d.spool = spool_open(d.cfg->spool_dir,
+		    d.cfg->spool_max_bytes)) == NULL)
+			log_warnx("spool: unavailable; ingest answers 503 "
+			    "while the database is away");
+		d.ev_spool = event_new(d.base, -1, EV_PERSIST, spool_timer_cb,
+		    NULL);
+		event_add(d.ev_spool, &stv);
+	}
 	ev_term = evsignal_new(d.base, SIGTERM, stop_cb, NULL);
 	ev_int = evsignal_new(d.base, SIGINT, stop_cb, NULL);
 	ev_hup = evsignal_new(d.base, SIGHUP, reload_cb, NULL);
@@ -730,6 +874,9 @@ main(int argc, char *argv[])
 	if (d.ev_watchdog != NULL)
 		event_free(d.ev_watchdog);
 	event_free(d.ev_retention);
+	if (d.ev_spool != NULL)
+		event_free(d.ev_spool);
+	spool_close(d.spool);
 	if (d.ev_migrate_timeout != NULL)
 		event_free(d.ev_migrate_timeout);
 	event_free(ev_term);

@@ -1078,6 +1078,12 @@ route_segment(struct req *r)
 	return req_wait(r);
 }
 
+const char *
+http_ingest_source(void *handle)
+{
+	return ((struct req *)handle)->source;
+}
+
 void
 http_segment_done(void *handle, int committed)
 {

@@ -86,6 +86,8 @@ void		 http_ingest_done(void *handle, int committed,
 		    const uint8_t *fresh);
 void		 http_account_done(void *handle, int committed, int created);
 void		 http_segment_done(void *handle, int committed);
+/* The source (token or webhook source name) of an ingest in progress. */
+const char	*http_ingest_source(void *handle);
 /* Completions for ops.api: a JSON body (taken over) or an error. */
 void		 http_api_done(void *handle, unsigned status, char *json);
 void		 http_api_error(void *handle, unsigned status, const char *code,

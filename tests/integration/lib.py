@@ -495,8 +495,11 @@ class Daemon:
     """
 
     def __init__(self, db=None, server=None, ingest=None, extra="",
-                 log_level="debug"):
+                 log_level="debug", spool_max_bytes=0):
         self.db = db or fresh_db()
+        # The spool is off (0 bytes) unless a test asks for one: most
+        # tests are about what happens without it.
+        self.spool_max_bytes = spool_max_bytes
         self.server = dict(server or {})
         self.ingest = dict(ingest or {})
         self.extra = extra
@@ -525,6 +528,8 @@ class Daemon:
         if self.ingest:
             sections.append(("ingest", self.ingest))
         sections.append(("database", {"url": url}))
+        sections.append(("spool", {"dir": os.path.join(self.dir, "spool"),
+                                   "max_bytes": self.spool_max_bytes}))
         for name, secret in TOKENS.items():
             sections.append(("token:" + name, {
                 "secret": secret, "scopes": TOKEN_SCOPES[name]}))
