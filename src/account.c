@@ -44,21 +44,12 @@ seterr(struct cw_error *err, const char *code, const char *key,
 	snprintf(err->msg, sizeof(err->msg), "%.60s %s", key, what);
 }
 
-static int
-has_ctl(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
-}
-
 int
 account_id_valid(const char *id, struct cw_error *err)
 {
 	size_t len = strlen(id);
 
-	if (len == 0 || len > CW_ACCOUNT_MAX || has_ctl(id)) {
+	if (len == 0 || len > CW_ACCOUNT_MAX || util_has_control(id, len)) {
 		err->code = "invalid_account_id";
 		snprintf(err->msg, sizeof(err->msg),
 		    "account id must be 1 to %d bytes without control "
@@ -95,7 +86,8 @@ meta_check(json_t *obj, const char *key, json_t *v,
 	switch (f->kind) {
 	case META_STRING:
 		if (!json_is_string(v) || json_string_length(v) > META_STR_MAX ||
-		    has_ctl(json_string_value(v))) {
+		    util_has_control(json_string_value(v),
+		    json_string_length(v))) {
 			seterr(err, "invalid_field", key, "must be a string of "
 			    "at most 256 bytes, or null");
 			return -1;

@@ -239,23 +239,6 @@ safe_excerpt(char *dst, size_t dstlen, const char *s, size_t n)
 	return dst;
 }
 
-/* C0 controls, DEL, and C1 controls (UTF-8 C2 80..C2 9F). */
-static int
-has_control(const char *s, size_t n)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i;
-
-	for (i = 0; i < n; i++) {
-		if (p[i] < 0x20 || p[i] == 0x7f)
-			return 1;
-		if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 &&
-		    p[i + 1] <= 0x9f)
-			return 1;
-	}
-	return 0;
-}
-
 /* A member, with JSON null read as absent. */
 static json_t *
 member(const json_t *o, const char *key)
@@ -276,7 +259,7 @@ check_str_bytes(const char *s, size_t n, const struct str_field *f,
 	if (n > f->max)
 		return fail(err, f->invalid, "%s is longer than %zu bytes",
 		    f->name, f->max);
-	if (has_control(s, n))
+	if (util_has_control(s, n))
 		return fail(err, f->invalid, "%s contains control characters",
 		    f->name);
 	return 0;

@@ -134,23 +134,6 @@ fail(struct decoder *d, struct cw_error *err, const char *code,
 	return 1;
 }
 
-/* C0 controls, DEL, and C1 controls (UTF-8 C2 80..C2 9F), as event.c. */
-static int
-has_control(const char *s, size_t n)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i;
-
-	for (i = 0; i < n; i++) {
-		if (p[i] < 0x20 || p[i] == 0x7f)
-			return 1;
-		if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 &&
-		    p[i + 1] <= 0x9f)
-			return 1;
-	}
-	return 0;
-}
-
 /* A member, with JSON null read as absent. */
 static json_t *
 member(const json_t *o, const char *key)
@@ -197,7 +180,7 @@ check_id(struct decoder *d, const char *field, const char *s, size_t max,
 	if (n > max)
 		return fail(d, err, "invalid_message", "%s is longer than %zu "
 		    "bytes", field, max);
-	if (has_control(s, n))
+	if (util_has_control(s, n))
 		return fail(d, err, "invalid_message", "%s contains control "
 		    "characters", field);
 	return 0;
@@ -406,7 +389,7 @@ group_meta(const json_t *o)
 	for (i = 0; i < sizeof(meta_strings) / sizeof(meta_strings[0]); i++) {
 		v = member(traits, meta_strings[i]);
 		if (!json_is_string(v) || (n = json_string_length(v)) == 0 ||
-		    n > META_STR_MAX || has_control(json_string_value(v), n))
+		    n > META_STR_MAX || util_has_control(json_string_value(v), n))
 			continue;
 		if (json_object_set(meta, meta_strings[i], v) == -1)
 			goto fail;

@@ -42,6 +42,12 @@ int64_t	 util_now_us(void);
 int	 util_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 
 /*
+ * 1 when s[0..n) holds a control character: C0, DEL, or C1 (U+0080 ..
+ * U+009F encoded in UTF-8).  Ids, account ids and names must not.
+ */
+int	 util_has_control(const char *s, size_t n);
+
+/*
  * Parse a whole decimal unsigned number in [min, max]; returns 0 and stores
  * it, or -1 (empty, sign, junk, overflow, out of range).
  */
