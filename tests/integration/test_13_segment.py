@@ -9,7 +9,6 @@ restart.  Then the Segment endpoints' own errors."""
 import base64
 import json
 import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -23,12 +22,23 @@ WRITE_KEY = "backend-secret-1"      # the [token:backend] secret (ingest)
 
 
 def npm_install():
-    """Install the library into a cache directory once per machine."""
-    cache = os.environ.get("CW_NPM_DIR", "/tmp/churnwatch-npm")
+    """Install the library into a cache directory once per machine: the
+    current release on Node.js >= 20, else 2.2.1, the last release that
+    supports Node.js 18 (Debian 12's own)."""
+    out = subprocess.run(["node", "--version"], stdout=subprocess.PIPE,
+                         timeout=30).stdout.decode().strip()
+    major = int(out.lstrip("v").split(".")[0])
+    version = json.load(open(os.path.join(CLIENT, "package.json")))[
+        "dependencies"]["@segment/analytics-node"] if major >= 20 else "2.2.1"
+    cache = os.environ.get("CW_NPM_DIR", "/tmp/churnwatch-npm") + (
+        "" if major >= 20 else "-node%d" % major)
     mod = os.path.join(cache, "node_modules", "@segment", "analytics-node")
     if not os.path.isdir(mod):
         os.makedirs(cache, exist_ok=True)
-        shutil.copy(os.path.join(CLIENT, "package.json"), cache)
+        with open(os.path.join(cache, "package.json"), "w") as f:
+            json.dump({"name": "churnwatch-segment-e2e", "private": True,
+                       "dependencies": {"@segment/analytics-node":
+                                        version}}, f)
         p = subprocess.run(["npm", "install", "--no-audit", "--no-fund",
                             "--loglevel=error"], cwd=cache,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
