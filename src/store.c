@@ -986,6 +986,9 @@ store_load(struct store *st, const struct store_load_ops *ops,
  * The completion of a write whose result is only "done or not": log the
  * refusal, call the caller's callback once.
  */
+#define ALERT_COLS	12
+#define NOTIF_COLS	6
+
 struct write_done {
 	store_done_cb	 cb;
 	void		*arg;
@@ -1017,6 +1020,38 @@ write_done_new(store_done_cb cb, void *arg, const char *what)
 	return p;
 }
 
+/*
+ * The tail every array write shares: close the ncols arrays (counts[c]
+ * elements each), send them as one prepared statement, report through
+ * cb, and free the arrays.  err: building the arrays already failed.
+ */
+static int
+write_arrays(struct store *st, const char *stmt, const char *sql,
+    struct buf *col, const size_t *counts, int ncols,
+    const unsigned int *types, int err, store_done_cb cb, void *arg,
+    const char *what)
+{
+	const char *values[ALERT_COLS + NOTIF_COLS];
+	int lengths[ALERT_COLS + NOTIF_COLS], c, rc = -1;
+	struct write_done *p;
+
+	if (!err && ncols <= ALERT_COLS + NOTIF_COLS &&
+	    (p = write_done_new(cb, arg, what)) != NULL) {
+		for (c = 0; c < ncols; c++) {
+			arr_end(&col[c], counts[c]);
+			values[c] = col[c].p;
+			lengths[c] = (int)col[c].len;
+		}
+		rc = db_query_binary(st->lanes[0].db, stmt, sql, ncols, types,
+		    values, lengths, store_write_cb, p);
+		if (rc == -1)
+			free(p);
+	}
+	for (c = 0; c < ncols; c++)
+		free(col[c].p);
+	return rc;
+}
+
 /* ---- health scores ---- */
 
 int
@@ -1026,10 +1061,8 @@ store_scores(struct store *st, const char *const *ids, const int32_t *days,
 	static const unsigned int types[3] = { OID_TEXT_ARRAY,
 	    OID_INT4_ARRAY, OID_INT4_ARRAY };
 	struct buf col[3];
-	struct write_done *p;
-	const char *values[3];
-	int lengths[3], c, err = 0, rc = -1;
-	size_t i;
+	size_t i, counts[3] = { n, n, n };
+	int err = 0;
 
 	memset(col, 0, sizeof(col));
 	err |= arr_begin(&col[0], OID_TEXT);
@@ -1040,31 +1073,16 @@ store_scores(struct store *st, const char *const *ids, const int32_t *days,
 		err |= arr_int4(&col[1], days[i]);
 		err |= arr_int4(&col[2], scores[i]);
 	}
-	if (err || (p = write_done_new(cb, arg, "scores")) == NULL)
-		goto done;
-	for (c = 0; c < 3; c++) {
-		arr_end(&col[c], n);
-		values[c] = col[c].p;
-		lengths[c] = (int)col[c].len;
-	}
-	rc = db_query_binary(st->lanes[0].db, "cw_scores",
+	return write_arrays(st, "cw_scores",
 	    "INSERT INTO health_daily AS h (account_id, day, score)"
 	    " SELECT a, date '1970-01-01' + d, s FROM unnest($1, $2, $3)"
 	    " AS t(a, d, s) ORDER BY 1, 2"
 	    " ON CONFLICT (account_id, day) DO UPDATE SET score = EXCLUDED.score",
-	    3, types, values, lengths, store_write_cb, p);
-	if (rc == -1)
-		free(p);
-done:
-	for (c = 0; c < 3; c++)
-		free(col[c].p);
-	return rc;
+	    col, counts, 3, types, err, cb, arg, "scores");
 }
 
 /* ---- alerts and the outbox ---- */
 
-#define ALERT_COLS	12
-#define NOTIF_COLS	6
 
 int
 store_alerts(struct store *st, const struct store_alert *al, size_t na,
@@ -1086,14 +1104,14 @@ store_alerts(struct store *st, const struct store_alert *al, size_t na,
 	    OID_TEXT,
 	    OID_TEXT, OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT };
 	struct buf col[ALERT_COLS + NOTIF_COLS];
-	const char *values[ALERT_COLS + NOTIF_COLS];
-	int lengths[ALERT_COLS + NOTIF_COLS], c, err = 0, rc = -1;
-	struct write_done *p = NULL;
-	size_t i;
+	size_t i, counts[ALERT_COLS + NOTIF_COLS];
+	int c, err = 0;
 
 	memset(col, 0, sizeof(col));
-	for (c = 0; c < ALERT_COLS + NOTIF_COLS; c++)
+	for (c = 0; c < ALERT_COLS + NOTIF_COLS; c++) {
 		err |= arr_begin(&col[c], elem[c]);
+		counts[c] = c < ALERT_COLS ? na : nn;
+	}
 	for (i = 0; i < na && !err; i++) {
 		err |= arr_int8(&col[0], (int64_t)al[i].id);
 		err |= arr_text(&col[1], NULL, al[i].account_id);
@@ -1116,18 +1134,11 @@ store_alerts(struct store *st, const struct store_alert *al, size_t na,
 		err |= arr_text(&col[16], NULL, nt[i].body);
 		err |= arr_text(&col[17], NULL, nt[i].state);
 	}
-	if (err || (p = write_done_new(cb, arg, "alerts")) == NULL)
-		goto done;
-	for (c = 0; c < ALERT_COLS + NOTIF_COLS; c++) {
-		arr_end(&col[c], c < ALERT_COLS ? na : nn);
-		values[c] = col[c].p;
-		lengths[c] = (int)col[c].len;
-	}
 	/*
 	 * acked_at is not written here: it changes only through the ack
 	 * endpoint, so a transition can never undo an acknowledgement.
 	 */
-	rc = db_query_binary(st->lanes[0].db, "cw_alerts",
+	return write_arrays(st, "cw_alerts",
 	    "WITH a AS ("
 	    " INSERT INTO alerts AS x (id, account_id, signal, category,"
 	    "  fingerprint, state, severity, started_at, inactive_since,"
@@ -1146,14 +1157,8 @@ store_alerts(struct store *st, const struct store_alert *al, size_t na,
 	    " SELECT * FROM unnest($13, $14, $15, $16, $17, $18)"
 	    " ON CONFLICT (id) DO NOTHING"
 	    ") SELECT 1",
-	    ALERT_COLS + NOTIF_COLS, types, values, lengths, store_write_cb,
-	    p);
-	if (rc == -1)
-		free(p);
-done:
-	for (c = 0; c < ALERT_COLS + NOTIF_COLS; c++)
-		free(col[c].p);
-	return rc;
+	    col, counts, ALERT_COLS + NOTIF_COLS, types, err, cb, arg,
+	    "alerts");
 }
 
 static void
@@ -1245,11 +1250,9 @@ store_members(struct store *st, const char *const *users,
 {
 	static const unsigned int types[2] = { OID_TEXT_ARRAY,
 	    OID_TEXT_ARRAY };
-	struct write_done *p = NULL;
 	struct buf col[2];
-	const char *values[2];
-	int lengths[2], c, err = 0, rc = -1;
-	size_t i;
+	size_t i, counts[2] = { n, n };
+	int err = 0;
 
 	memset(col, 0, sizeof(col));
 	err |= arr_begin(&col[0], OID_TEXT);
@@ -1258,27 +1261,14 @@ store_members(struct store *st, const char *const *users,
 		err |= arr_text(&col[0], NULL, users[i]);
 		err |= arr_text(&col[1], NULL, accounts[i]);
 	}
-	if (err || (p = write_done_new(cb, arg, "memberships")) == NULL)
-		goto done;
-	for (c = 0; c < 2; c++) {
-		arr_end(&col[c], n);
-		values[c] = col[c].p;
-		lengths[c] = (int)col[c].len;
-	}
 	/* The last membership of a user in the request wins. */
-	rc = db_query_binary(st->lanes[0].db, "cw_members",
+	return write_arrays(st, "cw_members",
 	    "INSERT INTO segment_members AS m (user_id, account_id)"
 	    " SELECT DISTINCT ON (u) u, a FROM unnest($1, $2)"
 	    " WITH ORDINALITY AS t(u, a, o) ORDER BY u, o DESC"
 	    " ON CONFLICT (user_id) DO UPDATE SET account_id ="
 	    " EXCLUDED.account_id, updated_at = now()",
-	    2, types, values, lengths, store_write_cb, p);
-	if (rc == -1)
-		free(p);
-done:
-	for (c = 0; c < 2; c++)
-		free(col[c].p);
-	return rc;
+	    col, counts, 2, types, err, cb, arg, "memberships");
 }
 
 /* ---- retention ---- */
