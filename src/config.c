@@ -837,29 +837,49 @@ section_name_ok(struct cfg_parse *p, const char *kind, const char *name,
 	return 1;
 }
 
+/*
+ * The shared start of a [kind:NAME] section.  *arr holds n elements of
+ * size bytes, each starting with its char *name: NAME must be valid and
+ * new among them; the array grows by one zeroed element named NAME (n
+ * counts it), which is returned.  NULL after reporting a problem; *arr
+ * is always the array to keep.
+ */
+static void *
+named_section(struct cfg_parse *p, const char *kind, const char *name,
+    void **arr, size_t *n, size_t size)
+{
+	char *base = *arr, *e;
+	size_t i;
+	int taken = 0;
+
+	for (i = 0; i < *n; i++)
+		taken |= strcmp(*(char **)(void *)(base + i * size), name) == 0;
+	if (!section_name_ok(p, kind, name, taken))
+		return NULL;
+	if ((base = reallocarray(*arr, *n + 1, size)) == NULL) {
+		cfg_err(p, p->lineno, "out of memory");
+		return NULL;
+	}
+	*arr = base;
+	e = base + *n * size;
+	memset(e, 0, size);
+	if ((*(char **)(void *)e = cfg_strdup(p, name)) == NULL)
+		return NULL;
+	(*n)++;
+	return e;
+}
+
 static void *
 token_open(struct cfg_parse *p, const char *name)
 {
 	struct cw_config *cfg = p->cfg;
+	void *arr = cfg->tokens;
 	struct cw_token *t;
-	size_t i;
-	int taken = 0;
 
-	for (i = 0; i < cfg->ntokens; i++)
-		taken |= strcmp(cfg->tokens[i].name, name) == 0;
-	if (!section_name_ok(p, "token", name, taken))
+	t = named_section(p, "token", name, &arr, &cfg->ntokens, sizeof(*t));
+	cfg->tokens = arr;
+	if (t == NULL)
 		return NULL;
-	t = reallocarray(cfg->tokens, cfg->ntokens + 1, sizeof(*t));
-	if (t == NULL) {
-		cfg_err(p, p->lineno, "out of memory");
-		return NULL;
-	}
-	cfg->tokens = t;
-	t = &cfg->tokens[cfg->ntokens];
-	memset(t, 0, sizeof(*t));
-	if ((t->name = cfg_strdup(p, name)) == NULL)
-		return NULL;
-	cfg->ntokens++;
 	p->secret_line = 0;
 	p->secret_key = NULL;
 	return t;
@@ -1246,26 +1266,15 @@ static void *
 receiver_open(struct cfg_parse *p, const char *name)
 {
 	struct cw_config *cfg = p->cfg;
+	void *arr = cfg->receivers;
 	struct cw_receiver *r;
-	size_t i;
-	int taken = 0;
 
-	for (i = 0; i < cfg->nreceivers; i++)
-		taken |= strcmp(cfg->receivers[i].name, name) == 0;
-	if (!section_name_ok(p, "receiver", name, taken))
+	r = named_section(p, "receiver", name, &arr, &cfg->nreceivers,
+	    sizeof(*r));
+	cfg->receivers = arr;
+	if (r == NULL)
 		return NULL;
-	r = reallocarray(cfg->receivers, cfg->nreceivers + 1, sizeof(*r));
-	if (r == NULL) {
-		cfg_err(p, p->lineno, "out of memory");
-		return NULL;
-	}
-	cfg->receivers = r;
-	r = &cfg->receivers[cfg->nreceivers];
-	memset(r, 0, sizeof(*r));
 	receiver_defaults(r);
-	if ((r->name = cfg_strdup(p, name)) == NULL)
-		return NULL;
-	cfg->nreceivers++;
 	p->secret_line = 0;
 	p->secret_key = NULL;
 	return r;
@@ -1396,32 +1405,22 @@ static void *
 route_open(struct cfg_parse *p, const char *name)
 {
 	struct cw_config *cfg = p->cfg;
+	void *arr = cfg->routes;
 	struct alert_route *r;
-	size_t i;
-	int *lines, taken = 0;
+	int *lines;
 
-	for (i = 0; i < cfg->nroutes; i++)
-		taken |= strcmp(cfg->routes[i].name, name) == 0;
-	if (!section_name_ok(p, "route", name, taken))
-		return NULL;
 	lines = reallocarray(p->route_line, cfg->nroutes + 1, sizeof(*lines));
 	if (lines == NULL) {
 		cfg_err(p, p->lineno, "out of memory");
 		return NULL;
 	}
 	p->route_line = lines;
-	r = reallocarray(cfg->routes, cfg->nroutes + 1, sizeof(*r));
-	if (r == NULL) {
-		cfg_err(p, p->lineno, "out of memory");
+	/* No matchers, continue = false: the zeroed element. */
+	r = named_section(p, "route", name, &arr, &cfg->nroutes, sizeof(*r));
+	cfg->routes = arr;
+	if (r == NULL)
 		return NULL;
-	}
-	cfg->routes = r;
-	r = &cfg->routes[cfg->nroutes];
-	memset(r, 0, sizeof(*r));	/* no matchers, continue = false */
-	if ((r->name = cfg_strdup(p, name)) == NULL)
-		return NULL;
-	lines[cfg->nroutes] = p->lineno;
-	cfg->nroutes++;
+	lines[cfg->nroutes - 1] = p->lineno;
 	return r;
 }
 
@@ -1652,31 +1651,20 @@ static void *
 source_open(struct cfg_parse *p, const char *name)
 {
 	struct cw_config *cfg = p->cfg;
+	void *arr = cfg->sources;
 	struct wh_source *s;
-	size_t i;
-	int taken = 0;
 
 	_Static_assert(NKEYS(source_keys) + EV__COUNT + 2 * WH_F__COUNT <=
 	    NKEYS(((struct cfg_parse *)NULL)->src_keys),
 	    "cfg_parse.src_keys is too small");
 	_Static_assert(NKEYS(((struct cfg_parse *)NULL)->src_keys) <= 64,
 	    "cfg_parse.seen has a bit per key");
-	for (i = 0; i < cfg->nsources; i++)
-		taken |= strcmp(cfg->sources[i].name, name) == 0;
-	if (!section_name_ok(p, "source", name, taken))
+	s = named_section(p, "source", name, &arr, &cfg->nsources,
+	    sizeof(*s));
+	cfg->sources = arr;
+	if (s == NULL)
 		return NULL;
-	s = reallocarray(cfg->sources, cfg->nsources + 1, sizeof(*s));
-	if (s == NULL) {
-		cfg_err(p, p->lineno, "out of memory");
-		return NULL;
-	}
-	cfg->sources = s;
-	s = &cfg->sources[cfg->nsources];
-	memset(s, 0, sizeof(*s));
 	source_defaults(s);
-	if ((s->name = cfg_strdup(p, name)) == NULL)
-		return NULL;
-	cfg->nsources++;
 	memcpy(p->src_keys, source_keys, sizeof(source_keys));
 	p->keys = p->src_keys;
 	p->nkeys = source_keys_build(p, NKEYS(source_keys));
