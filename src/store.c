@@ -1031,8 +1031,8 @@ write_arrays(struct store *st, const char *stmt, const char *sql,
     const unsigned int *types, int err, store_done_cb cb, void *arg,
     const char *what)
 {
-	const char *values[ALERT_COLS + NOTIF_COLS];
-	int lengths[ALERT_COLS + NOTIF_COLS], c, rc = -1;
+	const char *values[ALERT_COLS + NOTIF_COLS] = { NULL };
+	int lengths[ALERT_COLS + NOTIF_COLS] = { 0 }, c, rc = -1;
 	struct write_done *p;
 
 	if (!err && ncols <= ALERT_COLS + NOTIF_COLS &&
