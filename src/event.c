@@ -570,6 +570,129 @@ dump_props(const json_t *props)
 	return s;
 }
 
+/* numeric's limits (PostgreSQL's NUMERIC_DSCALE_MAX and int16 weight). */
+#define PG_NUMERIC_DSCALE_MAX	16383
+#define PG_NUMERIC_DWEIGHT_MAX	131071
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Skip a JSON string whose opening quote is at s[*i]; its decoded bytes. */
+static size_t
+scan_string(const char *s, size_t n, size_t *i, int *has_nul)
+{
+	size_t	dec = 0;
+	int	cp, k, h;
+
+	for ((*i)++; *i < n && s[*i] != '"'; ) {
+		if (s[*i] != '\\') {
+			dec++, (*i)++;
+			continue;
+		}
+		if (*i + 1 < n && s[*i + 1] == 'u' && *i + 5 < n) {
+			for (cp = 0, k = 2; k < 6; k++)
+				cp = (h = hexval(s[*i + k])) < 0 ? cp : cp * 16 + h;
+			*has_nul |= cp == 0;
+			/* A surrogate pair is 4 bytes: 4 + 0. */
+			dec += cp < 0x80 ? 1 : cp < 0x800 ? 2 :
+			    cp >= 0xd800 && cp < 0xdc00 ? 4 :
+			    cp >= 0xdc00 && cp < 0xe000 ? 0 : 3;
+			*i += 6;
+		} else
+			dec++, *i += 2;
+	}
+	(*i)++;		/* the closing quote */
+	return dec;
+}
+
+/* Skip a JSON number at s[*i]; 0 when numeric holds it, else 1. */
+static int
+scan_number(const char *s, size_t n, size_t *i)
+{
+	int64_t	sig = 0, lead = 0, frac = 0, exp = 0, dscale, dweight;
+	int	neg = 0;
+
+	if (s[*i] == '-')
+		(*i)++;
+	for (; *i < n && s[*i] >= '0' && s[*i] <= '9'; (*i)++)
+		if (sig > 0 || s[*i] != '0')
+			sig++;
+	if (*i < n && s[*i] == '.')
+		for ((*i)++; *i < n && s[*i] >= '0' && s[*i] <= '9'; (*i)++) {
+			frac++;
+			if (sig == 0 && lead + 1 == frac && s[*i] == '0')
+				lead++;
+		}
+	if (*i < n && (s[*i] == 'e' || s[*i] == 'E')) {
+		(*i)++;
+		if (*i < n && (s[*i] == '+' || s[*i] == '-'))
+			neg = s[(*i)++] == '-';
+		for (; *i < n && s[*i] >= '0' && s[*i] <= '9'; (*i)++)
+			if (exp < INT64_C(1000000000))
+				exp = exp * 10 + (s[*i] - '0');
+		if (neg)
+			exp = -exp;
+	}
+	dscale = frac - exp;
+	dweight = (sig > 0 ? sig - 1 : -lead - 1) + exp;
+	return dscale > PG_NUMERIC_DSCALE_MAX ||
+	    dweight > PG_NUMERIC_DWEIGHT_MAX;
+}
+
+int
+event_json_storable(const char *s, size_t n, size_t str_max,
+    struct cw_error *err)
+{
+	const char	*key = NULL;
+	size_t		 i = 0, j, start, dec, keylen = 0;
+	char		 kbuf[48];
+	int		 nul;
+
+	while (i < n) {
+		if (s[i] == '"') {
+			start = i + 1;
+			nul = 0;
+			dec = scan_string(s, n, &i, &nul);
+			for (j = i; j < n && is_ws(s[j]); j++)
+				;
+			if (j < n && s[j] == ':') {
+				key = s + start;
+				keylen = i - 1 - start;
+			}
+			if (nul)
+				return fail(err, "invalid_props", "props.%s "
+				    "holds \\u0000, which PostgreSQL cannot "
+				    "store", safe_excerpt(kbuf, sizeof(kbuf),
+				    key ? key : "", keylen));
+			if (str_max > 0 && dec > str_max)
+				return fail(err, "invalid_props", "props.%s: "
+				    "a string longer than %zu bytes",
+				    safe_excerpt(kbuf, sizeof(kbuf),
+				    key ? key : "", keylen), str_max);
+		} else if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9')) {
+			if (scan_number(s, n, &i))
+				return fail(err, "invalid_props", "props.%s: "
+				    "a number PostgreSQL cannot store (more "
+				    "than %d digits after the point or %d "
+				    "before it)", safe_excerpt(kbuf,
+				    sizeof(kbuf), key ? key : "", keylen),
+				    PG_NUMERIC_DSCALE_MAX,
+				    PG_NUMERIC_DWEIGHT_MAX + 1);
+		} else
+			i++;
+	}
+	return 0;
+}
+
 /*
  * Validate one event and, when valid, fill ev (malloc'd strings).  raw is
  * the text of its props value when the scanner found it, else NULL.
@@ -646,6 +769,11 @@ event_build(const json_t *o, const char *raw, size_t rawlen,
 		event_free_fields(ev);
 		return -1;
 	}
+	if (event_json_storable(ev->props, strlen(ev->props), CW_PROP_STR_MAX,
+	    err)) {
+		event_free_fields(ev);
+		return 1;
+	}
 	return 0;
 }
 
@@ -705,18 +833,6 @@ skip_value(const char *p, const char *end)
 		p++;
 	}
 	return NULL;
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Does the raw (still escaped) key text equal the ASCII string want? */

@@ -37,6 +37,7 @@ int		 event_type_parse(const char *, size_t);
 #define CW_ID_MAX	256	/* bytes, event id */
 #define CW_ACCOUNT_MAX	128	/* bytes, account_id (SPEC: 1..128) */
 #define CW_USER_MAX	256	/* bytes, user_id */
+#define CW_PROP_STR_MAX	1024	/* bytes, any string in props (SPEC 2.2) */
 
 /*
  * The props the rules read, extracted at decode time (so windows never
@@ -125,6 +126,20 @@ struct cw_event_batch {
 int	event_decode_body(const char *body, size_t len, enum cw_body_format,
 	    int64_t now, const struct cw_event_limits *,
 	    struct cw_event_batch *out, struct cw_error *err);
+
+/*
+ * 0 when the JSON text s (n bytes, already accepted by jansson) is one
+ * PostgreSQL's jsonb stores; else 1 with err (code "invalid_props",
+ * naming the nearest key).  jsonb refuses what jansson takes: a \u0000
+ * escape (text holds no NUL) and numbers outside numeric's range (more
+ * than 16383 digits after the point -- 1e-20000, which jansson reads as
+ * 0 -- or more than 131072 before it).  With str_max > 0 a string, key or
+ * value, that decodes to more than str_max bytes is refused too.  The
+ * event decoder runs it on every event's props, so that nothing it
+ * accepts can fail the group commit for what it is.
+ */
+int	event_json_storable(const char *s, size_t n, size_t str_max,
+	    struct cw_error *err);
 
 /*
  * Rebuild an event from its stored row (recovery: events loaded back from

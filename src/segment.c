@@ -536,6 +536,7 @@ decode_message(struct decoder *d, enum seg_call call, const json_t *o,
 	struct msg		 m;
 	const json_t		*id;
 	const char		*acct = "";
+	struct cw_error		 serr;
 	char			 abuf[24];
 	size_t			 n, plen;
 	int			 rc;
@@ -574,6 +575,22 @@ decode_message(struct decoder *d, enum seg_call call, const json_t *o,
 	    plen > SEG_MESSAGE_MAX) {
 		free(ev->props);
 		ev->props = build_props(d, &m, 1, &plen);
+	}
+	/* What PostgreSQL would refuse fails here, never in the commit. */
+	if (!util_ts_valid(ev->ts)) {
+		free(ev->props);
+		ev->props = NULL;
+		rc = fail(d, err, "invalid_message", "the corrected timestamp "
+		    "(receivedAt - (sentAt - originalTimestamp)) lies outside "
+		    "years 0001-9999");
+		goto done;
+	}
+	if (ev->props != NULL && event_json_storable(ev->props, plen, 0,
+	    &serr)) {
+		free(ev->props);
+		ev->props = NULL;
+		rc = fail(d, err, "invalid_message", "%s", serr.msg);
+		goto done;
 	}
 	ev->id = strdup(json_string_value(id));
 	ev->account_id = strdup(acct);

@@ -91,7 +91,8 @@ struct seg_result {
  *   invalid_json	not JSON, not an object, or (batch) no "batch" array
  *   too_many_messages	more than SEG_BATCH_MESSAGES in "batch"
  *   message_too_large	a message over SEG_MESSAGE_MAX bytes as compact JSON
- *   invalid_message	a message that is not an object; an unknown "type"
+ *   invalid_message	a message that is not an object; a corrected ts or
+ *			props PostgreSQL would refuse (see below); an unknown "type"
  *			(batch only: a single call's type is its endpoint);
  *			messageId missing, empty, not a string, longer than
  *			CW_ID_MAX or with control characters; neither userId
@@ -131,7 +132,10 @@ struct seg_result {
  * timestamp that does not parse as RFC 3339 counts as absent; a client's
  * receivedAt is ignored.  A ts more than rules->future_us ahead of
  * received_at becomes received_at; an old ts is kept (windows ignore
- * what is older than their range).  No message is refused for its ts.
+ * what is older than their range).  A message is refused for its ts
+ * (invalid_message) only when the correction lands outside years
+ * 0001-9999, and for its props only when PostgreSQL could not store them
+ * (event_json_storable(): a \u0000, a number numeric cannot hold).
  *
  * props is compact JSON: {"feature"?, "segment_type", then "event" and
  * "properties" (track), "name" and "properties" (page, screen), "traits"

@@ -150,8 +150,16 @@ util_parse_rfc3339(const char *s, size_t len, int64_t *us)
 
 	days = days_from_civil(y, mo, d);
 	secs = days * SEC_PER_DAY + h * 3600 + mi * 60 + sec - off;
+	if (!util_ts_valid(secs * CW_USEC_PER_SEC + frac))
+		return -1;	/* year 0000, or an offset past 0001/9999 */
 	*us = secs * CW_USEC_PER_SEC + frac;
 	return 0;
+}
+
+int
+util_ts_valid(int64_t us)
+{
+	return us >= CW_TS_MIN && us <= CW_TS_MAX;
 }
 
 char *

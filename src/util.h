@@ -21,9 +21,17 @@
  * Strict form: YYYY-MM-DD("T"|"t")HH:MM:SS[.1-9 digits]("Z"|"z"|+HH:MM|-HH:MM),
  * nothing before or after; s need not be NUL-terminated.  A leap second
  * (:60) is accepted and counted as :59 (POSIX time has none); "-00:00" is
- * UTC; more than 9 fraction digits is an error.
+ * UTC; more than 9 fraction digits is an error.  The instant, in UTC,
+ * must lie in years 0001..9999 (CW_TS_MIN..CW_TS_MAX): PostgreSQL's text
+ * input has no year 0, and no time outside them can be formatted back.
  */
 int	 util_parse_rfc3339(const char *s, size_t len, int64_t *us);
+
+/* 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z, in us. */
+#define CW_TS_MIN	(INT64_C(-62135596800) * CW_USEC_PER_SEC)
+#define CW_TS_MAX	(INT64_C(253402300800) * CW_USEC_PER_SEC - 1)
+/* 1 when us lies in CW_TS_MIN..CW_TS_MAX. */
+int	 util_ts_valid(int64_t us);
 
 /*
  * Format microseconds since the epoch as "YYYY-MM-DDTHH:MM:SS.uuuuuuZ".

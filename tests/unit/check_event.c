@@ -462,6 +462,15 @@ static const struct {
 	{ "{" ENV ",\"type\":\"nope\",\"ts\":\"x\"}", "unknown_type", NULL },
 	{ "{" ENV ",\"type\":\"login\",\"ts\":\"x\"}", "invalid_ts", NULL },
 	{ "{" TKT ",\"props\":{\"team\":5}}", "missing_prop", NULL },
+	/* What jansson takes and PostgreSQL would refuse (SPEC 2.2). */
+	{ "{" ENV ",\"type\":\"touchpoint\",\"ts\":\"0000-06-01T00:00:00Z\"}",
+	    "invalid_ts", NULL },
+	{ "{" ENV ",\"type\":\"touchpoint\",\"props\":{\"n\":1e-20000}}",
+	    "invalid_props", "props.n: a number" },
+	{ "{" ENV ",\"type\":\"touchpoint\",\"props\":{\"n\":[1,2.5e-16384]}}",
+	    "invalid_props", "number" },
+	{ "{" ENV ",\"type\":\"touchpoint\",\"props\":{\"n\":{\"m\":0.0e-16384}}}",
+	    "invalid_props", "props.m" },
 };
 
 /* Each bad event second in an array and second in NDJSON. */
@@ -574,6 +583,88 @@ START_TEST(lengths)
 	strcat(body, "\"}");
 	ck_assert_str_eq(reject1(body)->err.code, "invalid_account_id");
 	free(body);
+}
+END_TEST
+
+/* Strings in props: 1 KiB decoded (SPEC 2.2), at any depth, keys too. */
+static char *
+props_with(const char *unit, size_t count, int as_key)
+{
+	size_t	 ulen = strlen(unit), len = ulen * count + 256, i;
+	char	*body = malloc(len), *p;
+
+	p = body + snprintf(body, len, "{\"id\":\"i\",\"account_id\":\"a\","
+	    "\"type\":\"feature_used\",\"user_id\":\"u\",\"props\":"
+	    "{\"feature\":\"f\",\"deep\":[{%s\"", as_key ? "" : "\"k\":");
+	for (i = 0; i < count; i++, p += ulen)
+		memcpy(p, unit, ulen);
+	snprintf(p, len - (size_t)(p - body), "\"%s}]}}", as_key ? ":1" : "");
+	return body;
+}
+
+START_TEST(props_string_limit)
+{
+	static const struct {
+		const char	*unit;		/* one decoded unit */
+		size_t		 bytes;		/* its decoded size */
+	} u[] = {
+		{ "x", 1 }, { "\\n", 1 }, { "\\u00e9", 2 }, { "\\u65e5", 3 },
+		{ "\xe6\x97\xa5", 3 }, { "\\ud83d\\ude00", 4 },
+	};
+	const struct cw_event	*ev;
+	char			*body;
+	size_t			 i, n;
+	int			 key;
+
+	for (key = 0; key < 2; key++)
+		for (i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
+			n = CW_PROP_STR_MAX / u[i].bytes;
+			body = props_with(u[i].unit, n, key);
+			ev = accept1(body);
+			ck_assert_ptr_nonnull(ev->props);
+			free(body);
+			event_batch_free(&b);
+			body = props_with(u[i].unit, n + 1, key);
+			ck_assert_str_eq(reject1(body)->err.code,
+			    "invalid_props");
+			ck_assert_msg(strstr(b.rej[0].err.msg, "longer than "
+			    "1024 bytes") != NULL, "%s", b.rej[0].err.msg);
+			free(body);
+			event_batch_free(&b);
+		}
+}
+END_TEST
+
+/* Numbers at numeric's limits are kept; one digit more is refused. */
+START_TEST(props_number_limits)
+{
+	static const char *const ok[] = {
+		"1e-16383", "0.5e-16382", "1e300", "-9.99e307", "0",
+		"-0.0", "123456789", "1.5E+10", "1e0",
+	};
+	char	body[256];
+	size_t	i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(body, sizeof(body), "{" ENV ",\"type\":\"touchpoint\","
+		    "\"props\":{\"n\":%s}}", ok[i]);
+		accept1(body);
+		event_batch_free(&b);
+	}
+	/* jansson refuses \\u0000 itself; the check does not rely on it. */
+	ck_assert_int_eq(event_json_storable("{\"a\":\"\\u0000\"}", 12, 0,
+	    &e), 1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "props.a holds"));
+	ck_assert_int_eq(event_json_storable("{\"\\u0000\":1}", 12, 0, &e), 1);
+	ck_assert_int_eq(event_json_storable("{\"a\":\"\\u0001\"}", 12, 0,
+	    &e), 0);
+	ck_assert_int_eq(event_json_storable("[1e-16384]", 10, 0, &e), 1);
+	/* jansson refuses past 1e308 itself; numeric's own bound is here. */
+	ck_assert_int_eq(event_json_storable("[1e131071]", 10, 0, &e), 0);
+	ck_assert_int_eq(event_json_storable("[1e131072]", 10, 0, &e), 1);
+	ck_assert_int_eq(event_json_storable("[-1E+99999999999]", 17, 0, &e),
+	    1);
+	ck_assert_int_eq(event_json_storable("[1e-16383]", 10, 0, &e), 0);
 }
 END_TEST
 
@@ -1178,6 +1269,8 @@ event_suite(void)
 	tcase_add_loop_test(tc, rejections_alone, 0, NELEM(rej_cases));
 	tcase_add_loop_test(tc, rejections_indexed, 0, NELEM(rej_cases));
 	tcase_add_test(tc, lengths);
+	tcase_add_test(tc, props_string_limit);
+	tcase_add_test(tc, props_number_limits);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ts");

@@ -35,7 +35,8 @@ static const struct {
 	{ "2026-11-20T09:30:00.000000999Z", S(1795167000) },
 	{ "1999-12-31T23:59:60Z", S(946684799) },	/* leap second */
 	{ "1999-12-31T23:59:60.5Z", S(946684799) + 500000 },
-	{ "0000-01-01T00:00:00Z", S(-62167219200) },
+	{ "0001-01-01T00:00:00Z", S(-62135596800) },
+	{ "0001-01-01T09:00:00+09:00", S(-62135596800) },
 	{ "9999-12-31T23:59:59.999999Z", S(253402300799) + 999999 },
 	{ "2026-11-20T23:59:59+23:59", S(1795167000) + S(52199) - S(86340) },
 };
@@ -76,6 +77,11 @@ static const char *const rfc_bad[] = {
 	"2026-11-20T09:30:00UTC",
 	"2026-11-20T09:30:00.12a3Z",
 	"2026-١١-20T09:30:00Z",
+	/* PostgreSQL has no year 0000; nothing outside 0001..9999 in UTC */
+	"0000-01-01T00:00:00Z",
+	"0000-12-31T23:59:59Z",
+	"0001-01-01T00:00:00+00:01",
+	"9999-12-31T23:59:59-00:01",
 };
 
 START_TEST(rfc3339_good)
@@ -143,6 +149,13 @@ START_TEST(rfc3339_format)
 	ck_assert_str_eq(util_format_rfc3339(S(-62167219200), buf,
 	    sizeof(buf)), "0000-01-01T00:00:00.000000Z");
 
+	ck_assert(util_ts_valid(CW_TS_MIN) && util_ts_valid(CW_TS_MAX));
+	ck_assert(!util_ts_valid(CW_TS_MIN - 1) && !util_ts_valid(CW_TS_MAX + 1));
+	ck_assert_str_eq(util_format_rfc3339(CW_TS_MIN, buf, sizeof(buf)),
+	    "0001-01-01T00:00:00.000000Z");
+	ck_assert_str_eq(util_format_rfc3339(CW_TS_MAX, buf, sizeof(buf)),
+	    "9999-12-31T23:59:59.999999Z");
+
 	/* Short buffers are truncated, never overrun. */
 	memset(buf, 'x', sizeof(buf));
 	ck_assert_str_eq(util_format_rfc3339(0, buf, 5), "1970");
@@ -162,8 +175,8 @@ START_TEST(rfc3339_roundtrip)
 	int64_t	us, back;
 	int	i;
 
-	/* Every day of years 0, 1899-2101 and 9999 at an odd time of day. */
-	for (i = 0, us = S(-62167219200); i < 366; i++, us += CW_USEC_PER_DAY) {
+	/* Every day of years 1, 1899-2101 and 9999 at an odd time of day. */
+	for (i = 0, us = S(-62135596800); i < 365; i++, us += CW_USEC_PER_DAY) {
 		util_format_rfc3339(us + 12345678901, buf, sizeof(buf));
 		ck_assert_int_eq(util_parse_rfc3339(buf, strlen(buf), &back),
 		    0);
