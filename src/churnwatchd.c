@@ -109,28 +109,44 @@ ready_fn(void *arg, const char **reason)
 
 static void
 ingest_done_cb(enum store_status st, const struct cw_event *ev, size_t n,
-    const uint8_t *fresh, void *handle)
+    const uint8_t *fresh, const char *const *why, void *handle)
 {
-	uint8_t *all;
+	struct cw_event *rest = NULL;
+	uint8_t *ack = NULL;
+	size_t i, k = 0;
 
 	/* Committed: the windows learn of it now, and never before. */
-	if (st == STORE_OK)
-		engine_apply(d.engine, ev, n, fresh);
-	else if (d.spool != NULL && (all = malloc(n ? n : 1)) != NULL) {
-		/*
-		 * Not committed, or unknown (the connection dropped under
-		 * the commit): the spool takes them; if they did commit, the
-		 * drain counts them as duplicates.
-		 */
-		if (spool_append(d.spool, http_ingest_source(handle), ev, n) == 0) {
-			memset(all, 1, n);
-			http_ingest_done(handle, 1, all);
-			free(all);
-			return;
-		}
-		free(all);
+	engine_apply(d.engine, ev, n, fresh);
+	if (st == STORE_OK) {
+		http_ingest_done(handle, 1, fresh, why);
+		return;
 	}
-	http_ingest_done(handle, st == STORE_OK, fresh);
+	/*
+	 * Not committed, or unknown (the connection dropped under the
+	 * commit): the spool takes the undecided events; if they did
+	 * commit, the drain counts them as duplicates.
+	 */
+	if (d.spool == NULL || (ack = malloc(n ? n : 1)) == NULL ||
+	    (rest = calloc(n ? n : 1, sizeof(*rest))) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		ack[i] = fresh[i];
+		if (fresh[i] == STORE_UNDECIDED) {
+			rest[k++] = ev[i];
+			ack[i] = STORE_FRESH;
+		}
+	}
+	if (k > 0 && spool_append(d.spool, http_ingest_source(handle), rest,
+	    k) == -1)
+		goto fail;
+	http_ingest_done(handle, 1, ack, why);
+	free(ack);
+	free(rest);
+	return;
+fail:
+	free(ack);
+	free(rest);
+	http_ingest_done(handle, 0, NULL, NULL);
 }
 
 /* ---- the spool (SPEC 6) ---- */
@@ -149,11 +165,11 @@ spooled_cb(evutil_socket_t fd, short what, void *arg)
 
 	/* Whether they are duplicates is known when the spool drains. */
 	if ((fresh = malloc(s->n ? s->n : 1)) != NULL) {
-		memset(fresh, 1, s->n);
-		http_ingest_done(s->handle, 1, fresh);
+		memset(fresh, STORE_FRESH, s->n);
+		http_ingest_done(s->handle, 1, fresh, NULL);
 		free(fresh);
 	} else
-		http_ingest_done(s->handle, 0, NULL);
+		http_ingest_done(s->handle, 0, NULL, NULL);
 	free(s);
 }
 
@@ -186,15 +202,31 @@ static void	spool_drain(void);
 
 static void
 spool_drained_cb(enum store_status st, const struct cw_event *ev, size_t n,
-    const uint8_t *fresh, void *arg)
+    const uint8_t *fresh, const char *const *why, void *arg)
 {
 	struct spool_chunk *c = arg;
+	size_t i;
 
 	d.spool_draining = 0;
+	engine_apply(d.engine, ev, n, fresh);
 	if (st == STORE_OK) {
-		engine_apply(d.engine, ev, n, fresh);
-		spool_commit(d.spool);
+		/*
+		 * What PostgreSQL refuses for what it is would be refused
+		 * forever: set it aside, durably, before the chunk counts
+		 * as drained, and move on.
+		 */
+		for (i = 0; i < n; i++)
+			if (fresh[i] == STORE_REFUSED) {
+				if (spool_dead_letter(d.spool, c->source,
+				    &ev[i], why != NULL ? why[i] : NULL) == -1)
+					st = STORE_UNAVAILABLE;
+				else
+					metrics_inc(cw_metrics,
+					    M_EVENTS_DEAD_LETTER, NULL, 1);
+			}
 	}
+	if (st == STORE_OK)
+		spool_commit(d.spool);
 	spool_chunk_free(c->source, c->ev, c->n);
 	free(c);
 	if (st == STORE_OK)
@@ -330,12 +362,14 @@ struct seg_op {
 	const struct seg_result	*res;
 	size_t			 accounts_left;
 	int			 failed;
+	char			*refused;	/* the first refusal's why */
 };
 
 static void
 seg_finish(struct seg_op *op)
 {
-	http_segment_done(op->handle, !op->failed);
+	http_segment_done(op->handle, !op->failed, op->refused);
+	free(op->refused);
 	free(op);
 }
 
@@ -392,19 +426,23 @@ seg_members_cb(enum store_status st, void *arg)
 
 static void
 seg_events_cb(enum store_status st, const struct cw_event *ev, size_t n,
-    const uint8_t *fresh, void *arg)
+    const uint8_t *fresh, const char *const *why, void *arg)
 {
 	struct seg_op *op = arg;
 	const struct seg_result *res = op->res;
 	const char **users, **accounts;
 	size_t i;
 
+	engine_apply(d.engine, ev, n, fresh);
 	if (st != STORE_OK) {
 		op->failed = 1;
 		seg_finish(op);
 		return;
 	}
-	engine_apply(d.engine, ev, n, fresh);
+	for (i = 0; i < n && op->refused == NULL; i++)
+		if (fresh[i] == STORE_REFUSED)
+			op->refused = strdup(why != NULL && why[i] != NULL ?
+			    why[i] : "see the daemon's log");
 	if (res->nmembers == 0) {
 		seg_members_cb(STORE_OK, op);
 		return;

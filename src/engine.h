@@ -32,7 +32,8 @@ int		 engine_load(struct engine *, void (*done)(int, void *),
 int		 engine_loaded(const struct engine *);
 size_t		 engine_accounts(const struct engine *);
 
-/* Events of a committed request: fresh[i] = 1 for the newly stored ones. */
+/* Events of a committed request: fresh[i] = 1 for the newly stored ones
+ * (STORE_FRESH); every other value (duplicate, refused) is skipped. */
 void		 engine_apply(struct engine *, const struct cw_event *ev,
 		    size_t n, const uint8_t *fresh);
 /* Metadata committed by PUT /v1/accounts/{id} (account_meta_decode JSON). */

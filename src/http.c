@@ -861,16 +861,40 @@ route_readyz(struct req *r)
 }
 
 static json_t *
-rejected_json(const struct cw_event_batch *b)
+rejection_json(size_t index, const char *code, const char *msg)
+{
+	return json_pack("{s:I, s:s, s:s}", "index", (json_int_t)index,
+	    "error", code, "message", msg);
+}
+
+/*
+ * The rejected events by request index: the decoder's, and (fresh and
+ * why given) those PostgreSQL refused, merged in index order.
+ */
+static json_t *
+rejected_json(const struct cw_event_batch *b, const uint8_t *fresh,
+    const char *const *why)
 {
 	json_t *a = json_array();
-	size_t i;
+	size_t i, k = 0, v = 0;
+	char msg[200];
 
-	for (i = 0; i < b->nrej; i++)
-		json_array_append_new(a, json_pack("{s:I, s:s, s:s}",
-		    "index", (json_int_t)b->rej[i].index,
-		    "error", b->rej[i].err.code,
-		    "message", b->rej[i].err.msg));
+	for (i = 0; i < b->total; i++) {
+		if (k < b->nrej && b->rej[k].index == i) {
+			json_array_append_new(a, rejection_json(i,
+			    b->rej[k].err.code, b->rej[k].err.msg));
+			k++;
+			continue;
+		}
+		if (fresh != NULL && v < b->nev && fresh[v] == 2) {
+			snprintf(msg, sizeof(msg), "PostgreSQL refused the "
+			    "event: %s", why != NULL && why[v] != NULL ?
+			    why[v] : "see the daemon's log");
+			json_array_append_new(a, rejection_json(i,
+			    "refused_by_database", msg));
+		}
+		v++;
+	}
 	return a;
 }
 
@@ -915,7 +939,8 @@ route_events(struct req *r)
 	if (r->batch.nev == 0)
 		return queue(r->mc, MHD_HTTP_BAD_REQUEST, error_response(h,
 		    MHD_HTTP_BAD_REQUEST, "invalid_events",
-		    json_pack("{s:o}", "rejected", rejected_json(&r->batch)),
+		    json_pack("{s:o}", "rejected", rejected_json(&r->batch, NULL,
+		    NULL)),
 		    "none of the %zu events is valid", r->batch.total));
 	if (h->ops.ingest(h->ops.arg, r->source, r->batch.ev, r->batch.nev,
 	    r) == -1)
@@ -983,7 +1008,8 @@ route_webhook(struct req *r)
 		    &r->batch.rej[0].err.code, 1);
 		return queue(r->mc, MHD_HTTP_BAD_REQUEST, error_response(h,
 		    MHD_HTTP_BAD_REQUEST, "invalid_events",
-		    json_pack("{s:o}", "rejected", rejected_json(&r->batch)),
+		    json_pack("{s:o}", "rejected", rejected_json(&r->batch, NULL,
+		    NULL)),
 		    "the webhook does not map to a valid event"));
 	}
 	free(r->source);
@@ -1085,22 +1111,32 @@ http_ingest_source(void *handle)
 }
 
 void
-http_segment_done(void *handle, int committed)
+http_segment_done(void *handle, int committed, const char *refused)
 {
 	struct req *r = handle;
 
 	if (req_not_stored(r, committed, "messages"))
 		return;
+	if (refused != NULL) {
+		/* The other messages are stored; this one never will be. */
+		req_finish(r, MHD_HTTP_BAD_REQUEST, error_response(r->h,
+		    MHD_HTTP_BAD_REQUEST, "refused_by_database", NULL,
+		    "PostgreSQL refused a message (the others are stored): "
+		    "%s", refused));
+		return;
+	}
 	req_finish(r, MHD_HTTP_OK, resp_json(r->h, json_pack("{s:b}",
 	    "success", 1)));
 }
 
 void
-http_ingest_done(void *handle, int committed, const uint8_t *fresh)
+http_ingest_done(void *handle, int committed, const uint8_t *fresh,
+    const char *const *why)
 {
+	static const char *const refused_code = "refused_by_database";
 	struct req *r = handle;
-	json_t *body;
-	size_t i, fresh_n = 0;
+	json_t *body, *rejected;
+	size_t i, fresh_n = 0, refused = 0, dups;
 
 	if (req_not_stored(r, committed, "events"))
 		return;
@@ -1108,16 +1144,31 @@ http_ingest_done(void *handle, int committed, const uint8_t *fresh)
 		const char *labels[2] = { event_type_name(r->batch.ev[i].type),
 		    r->source };
 
-		fresh_n += fresh[i] != 0;
+		if (fresh[i] == 2) {
+			refused++;
+			metrics_inc(cw_metrics, M_EVENTS_REJECTED,
+			    &refused_code, 1);
+			continue;
+		}
+		fresh_n += fresh[i] == 1;
 		metrics_inc(cw_metrics, M_EVENTS_RECEIVED, labels, 1);
 	}
-	if (r->batch.nev > fresh_n)
-		metrics_inc(cw_metrics, M_EVENTS_DUPLICATE, NULL,
-		    (double)(r->batch.nev - fresh_n));
+	dups = r->batch.nev - fresh_n - refused;
+	if (dups > 0)
+		metrics_inc(cw_metrics, M_EVENTS_DUPLICATE, NULL, (double)dups);
+	rejected = rejected_json(&r->batch, refused > 0 ? fresh : NULL, why);
+	if (fresh_n + dups == 0) {
+		req_finish(r, MHD_HTTP_BAD_REQUEST, error_response(r->h,
+		    MHD_HTTP_BAD_REQUEST, "invalid_events",
+		    json_pack("{s:o}", "rejected", rejected),
+		    "none of the %zu events could be stored",
+		    r->batch.total));
+		return;
+	}
 	body = json_pack("{s:I, s:I, s:o}",
 	    "accepted", (json_int_t)fresh_n,
-	    "duplicates", (json_int_t)(r->batch.nev - fresh_n),
-	    "rejected", rejected_json(&r->batch));
+	    "duplicates", (json_int_t)dups,
+	    "rejected", rejected);
 	req_finish(r, MHD_HTTP_ACCEPTED, resp_json(r->h, body));
 }
 

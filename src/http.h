@@ -81,11 +81,18 @@ struct http	*http_new(struct event_base *, const struct cw_config *,
 		    int listen_fd, const struct http_ops *);
 void		 http_set_config(struct http *, const struct cw_config *);
 
-/* Completions for http_ops: committed = 1 when durably stored. */
+/*
+ * Completions for http_ops: committed = 1 when durably stored.  For
+ * events, fresh[i] is 1 (stored now), 0 (a duplicate) or 2 (refused by
+ * PostgreSQL for what it is, why[i] saying why; why is NULL when none
+ * was): refused events are answered in "rejected" like invalid ones.
+ * refused, for Segment, is the first refusal's why, or NULL.
+ */
 void		 http_ingest_done(void *handle, int committed,
-		    const uint8_t *fresh);
+		    const uint8_t *fresh, const char *const *why);
 void		 http_account_done(void *handle, int committed, int created);
-void		 http_segment_done(void *handle, int committed);
+void		 http_segment_done(void *handle, int committed,
+		    const char *refused);
 /* The source (token or webhook source name) of an ingest in progress. */
 const char	*http_ingest_source(void *handle);
 /* Completions for ops.api: a JSON body (taken over) or an error. */

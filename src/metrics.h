@@ -57,6 +57,11 @@ enum metric_type {
 	    "churnwatch_events_duplicate_total",			\
 	    METRIC_NOLABELS, METRIC_NOBUCKETS,				\
 	    "Events dropped because their id was already stored.")	\
+	X(M_EVENTS_DEAD_LETTER, COUNTER,				\
+	    "churnwatch_events_dead_letter_total",			\
+	    METRIC_NOLABELS, METRIC_NOBUCKETS,				\
+	    "Spooled events PostgreSQL refused, set aside in "		\
+	    "dead-letter.ndjson.")					\
 	X(M_INGEST_COMMIT_SECONDS, HISTOGRAM,				\
 	    "churnwatch_ingest_commit_seconds",				\
 	    METRIC_NOLABELS, METRIC_BUCKETS(.0005, .001, .0025, .005,	\

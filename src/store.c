@@ -38,6 +38,7 @@ struct ingest_req {
 	const struct cw_event	*ev;
 	size_t			 n;
 	uint8_t			*fresh;
+	char			**why;		/* NULL until one is refused */
 	store_ingest_cb		 cb;
 	void			*arg;
 };
@@ -69,6 +70,16 @@ struct lane {
 	size_t			 hashcap;
 	struct buf		 col[NCOLS];
 	int64_t			 t_sent;	/* when the transaction left */
+	/*
+	 * Slots [lo, hi) are in flight; todo holds the ranges still to
+	 * send when a refused group is being split (a stack, so the
+	 * halves go in order).
+	 */
+	uint32_t		 lo, hi;
+	struct range {
+		uint32_t	 lo, hi;
+	}			*todo;
+	size_t			 ntodo, todocap;
 };
 
 struct store {
@@ -150,14 +161,27 @@ store_new(struct db **dbs, size_t ndb, size_t max_batch)
 	return st;
 }
 
+/*
+ * Answer the requests of list.  They are taken off it first: a callback
+ * may queue a new request (the spool drains its next chunk from its
+ * callback), which may go onto this very lane, and must not be answered
+ * here before it was sent.
+ */
 static void
 store_complete(struct ingest_list *list, enum store_status status)
 {
+	struct ingest_list done = TAILQ_HEAD_INITIALIZER(done);
 	struct ingest_req *r;
+	size_t i;
 
-	while ((r = TAILQ_FIRST(list)) != NULL) {
-		TAILQ_REMOVE(list, r, entry);
-		r->cb(status, r->ev, r->n, r->fresh, r->arg);
+	TAILQ_CONCAT(&done, list, entry);
+	while ((r = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, r, entry);
+		r->cb(status, r->ev, r->n, r->fresh,
+		    (const char *const *)r->why, r->arg);
+		for (i = 0; r->why != NULL && i < r->n; i++)
+			free(r->why[i]);
+		free(r->why);
 		free(r->fresh);
 		free(r);
 	}
@@ -188,6 +212,7 @@ store_free(struct store *st)
 			free(l->col[c].p);
 		free(l->slots);
 		free(l->hash);
+		free(l->todo);
 	}
 	free(st->lanes);
 	free(st);
@@ -219,10 +244,11 @@ store_ingest(struct store *st, const char *source, const struct cw_event *ev,
 	if (st->stopping || !store_up(st))
 		return -1;
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->fresh = calloc(n ? n : 1, 1)) == NULL) {
+	    (r->fresh = malloc(n ? n : 1)) == NULL) {
 		free(r);
 		return -1;
 	}
+	memset(r->fresh, STORE_UNDECIDED, n);
 	r->source = source;
 	r->ev = ev;
 	r->n = n;
@@ -438,26 +464,69 @@ lane_take(struct lane *l)
 static void
 lane_done(struct lane *l, enum store_status status)
 {
+	struct ingest_req *r;
+	size_t i;
+
+	/* Committed: what is still undecided repeated a key of the group. */
+	if (status == STORE_OK)
+		TAILQ_FOREACH(r, &l->inflight, entry)
+			for (i = 0; i < r->n; i++)
+				if (r->fresh[i] == STORE_UNDECIDED)
+					r->fresh[i] = STORE_DUPLICATE;
 	l->st->ninflight -= l->ninflight;
 	l->ninflight = 0;
 	store_complete(&l->inflight, status);
 }
 
-/* Build the array parameters for the lane's requests and send them. */
+/* Build the array parameters for slots [lo, hi) and send them. */
 static int
-lane_send(struct lane *l)
+lane_send_range(struct lane *l, uint32_t lo, uint32_t hi)
 {
-	struct ingest_req *r;
-	const struct cw_event *e;
-	size_t i, cap, total = l->ninflight;
-	uint32_t *cell;
 	static const uint32_t elem[NCOLS] = { OID_TEXT, OID_TEXT, OID_TEXT,
 	    OID_TEXT, OID_TIMESTAMPTZ, OID_TEXT, OID_JSONB };
 	static const unsigned int types[NCOLS] = { OID_TEXT_ARRAY,
 	    OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
 	    OID_TIMESTAMPTZ_ARRAY, OID_TEXT_ARRAY, OID_JSONB_ARRAY };
 	const char *values[NCOLS];
+	const struct cw_event *e;
+	const char *source;
 	int lengths[NCOLS], c, err = 0;
+	uint32_t s;
+
+	for (c = 0; c < NCOLS; c++)
+		err |= arr_begin(&l->col[c], elem[c]);
+	for (s = lo; s < hi; s++) {
+		e = slot_event(l, s);
+		source = l->slots[s].req->source;
+		err |= arr_text(&l->col[0], NULL, source);
+		err |= arr_text(&l->col[1], NULL, e->id);
+		err |= arr_text(&l->col[2], NULL, e->account_id);
+		err |= arr_text(&l->col[3], NULL, event_type_name(e->type));
+		err |= arr_ts(&l->col[4], e->ts);
+		err |= arr_text(&l->col[5], NULL, e->user_id);
+		err |= arr_text(&l->col[6], "\1", e->props);
+	}
+	if (err)
+		return -1;
+	for (c = 0; c < NCOLS; c++) {
+		arr_end(&l->col[c], hi - lo);
+		values[c] = l->col[c].p;
+		lengths[c] = (int)l->col[c].len;
+	}
+	l->lo = lo;
+	l->hi = hi;
+	l->t_sent = util_now_us();
+	return db_query_binary(l->db, "cw_ingest", ingest_sql, NCOLS, types,
+	    values, lengths, store_committed, l);
+}
+
+/* Dedup the lane's requests into slots and send them all. */
+static int
+lane_send(struct lane *l)
+{
+	struct ingest_req *r;
+	size_t i, cap, total = l->ninflight;
+	uint32_t *cell;
 
 	free(l->slots);
 	free(l->hash);
@@ -469,40 +538,20 @@ lane_send(struct lane *l)
 	l->nslots = 0;
 	if (l->slots == NULL || l->hash == NULL)
 		return -1;
-	for (c = 0; c < NCOLS; c++)
-		err |= arr_begin(&l->col[c], elem[c]);
-
 	TAILQ_FOREACH(r, &l->inflight, entry) {
 		for (i = 0; i < r->n; i++) {
-			e = &r->ev[i];
-			cell = hash_cell(l, r->source, e->id);
+			cell = hash_cell(l, r->source, r->ev[i].id);
 			if (*cell != 0)
 				continue;	/* repeated in this group */
 			l->slots[l->nslots].req = r;
 			l->slots[l->nslots].i = i;
 			*cell = (uint32_t)++l->nslots;
-			err |= arr_text(&l->col[0], NULL, r->source);
-			err |= arr_text(&l->col[1], NULL, e->id);
-			err |= arr_text(&l->col[2], NULL, e->account_id);
-			err |= arr_text(&l->col[3], NULL,
-			    event_type_name(e->type));
-			err |= arr_ts(&l->col[4], e->ts);
-			err |= arr_text(&l->col[5], NULL, e->user_id);
-			err |= arr_text(&l->col[6], "\1", e->props);
 		}
 	}
-	if (err)
-		return -1;
+	l->ntodo = 0;
 	if (l->nslots == 0)
 		return 1;	/* only empty requests: nothing to send */
-	for (c = 0; c < NCOLS; c++) {
-		arr_end(&l->col[c], l->nslots);
-		values[c] = l->col[c].p;
-		lengths[c] = (int)l->col[c].len;
-	}
-	l->t_sent = util_now_us();
-	return db_query_binary(l->db, "cw_ingest", ingest_sql, NCOLS, types,
-	    values, lengths, store_committed, l);
+	return lane_send_range(l, 0, (uint32_t)l->nslots);
 }
 
 /* Give pending requests to every idle lane whose connection is up. */
@@ -524,8 +573,76 @@ store_flush(struct store *st)
 		if (rc == -1)
 			log_warnx("store: batch not sent events=%zu",
 			    n);
+		l->ntodo = 0;
 		lane_done(l, rc == 1 ? STORE_OK : STORE_UNAVAILABLE);
 	}
+}
+
+/*
+ * PostgreSQL refused the statement for what the data is -- a data
+ * exception, a constraint, a size limit -- rather than for being unable to
+ * take it.  Everything the door lets in should pass; this is the guard
+ * for what it does not know of (a trigger, a new limit, a bug).
+ */
+static int
+refused_for_data(const char *sqlstate)
+{
+	return strncmp(sqlstate, "22", 2) == 0 ||
+	    strncmp(sqlstate, "23", 2) == 0 || strncmp(sqlstate, "54", 2) == 0;
+}
+
+/* The one event in slot s is refused on its own, with PostgreSQL's why. */
+static void
+slot_refuse(struct lane *l, uint32_t s, const char *why)
+{
+	struct ingest_req *r = l->slots[s].req;
+	size_t i = l->slots[s].i;
+
+	log_warnx("store: event refused source=%s id=%s error=\"%s\"",
+	    r->source, r->ev[i].id, why);
+	r->fresh[i] = STORE_REFUSED;
+	if (r->why == NULL)
+		r->why = calloc(r->n, sizeof(*r->why));
+	if (r->why != NULL && r->why[i] == NULL)
+		r->why[i] = strdup(why);
+}
+
+/* Send the next range of a split group, or finish the lane. */
+static void
+lane_next(struct lane *l)
+{
+	struct range rg;
+
+	while (l->ntodo > 0) {
+		rg = l->todo[--l->ntodo];
+		if (lane_send_range(l, rg.lo, rg.hi) == 0)
+			return;
+		/* Not sent: whatever was not committed yet is retried. */
+		lane_done(l, STORE_UNAVAILABLE);
+		store_flush(l->st);
+		return;
+	}
+	lane_done(l, STORE_OK);
+	store_flush(l->st);
+}
+
+/* Push [lo, hi) to be sent later; -1 when out of memory. */
+static int
+lane_push(struct lane *l, uint32_t lo, uint32_t hi)
+{
+	struct range *t;
+	size_t cap;
+
+	if (l->ntodo == l->todocap) {
+		cap = l->todocap ? l->todocap * 2 : 16;
+		if ((t = reallocarray(l->todo, cap, sizeof(*t))) == NULL)
+			return -1;
+		l->todo = t;
+		l->todocap = cap;
+	}
+	l->todo[l->ntodo].lo = lo;
+	l->todo[l->ntodo++].hi = hi;
+	return 0;
 }
 
 static void
@@ -535,23 +652,55 @@ store_committed(enum db_status status, const struct db_res *res, void *arg)
 	struct store *st = l->st;
 	struct ingest_req *r;
 	const char *source, *id;
-	uint32_t *cell;
+	uint32_t *cell, mid;
 	struct slot *s;
 	int i, n;
 
 	if (status == DB_ERROR &&
 	    strcmp(db_res_sqlstate(res), "40P01") == 0) {
 		/* Deadlock with another lane: nothing was stored; resend. */
-		log_info("store: deadlock, resending events=%zu",
-		    l->ninflight);
-		while ((r = TAILQ_LAST(&l->inflight, ingest_list)) != NULL) {
-			TAILQ_REMOVE(&l->inflight, r, entry);
-			TAILQ_INSERT_HEAD(&st->pending, r, entry);
-			st->npending += r->n;
+		log_info("store: deadlock, resending events=%u",
+		    (unsigned)(l->hi - l->lo));
+		if (l->lo == 0 && l->hi == l->nslots && l->ntodo == 0) {
+			while ((r = TAILQ_LAST(&l->inflight, ingest_list)) !=
+			    NULL) {
+				TAILQ_REMOVE(&l->inflight, r, entry);
+				TAILQ_INSERT_HEAD(&st->pending, r, entry);
+				st->npending += r->n;
+			}
+			st->ninflight -= l->ninflight;
+			l->ninflight = 0;
+			store_flush(st);
+		} else if (lane_push(l, l->lo, l->hi) == 0)
+			lane_next(l);
+		else {
+			lane_done(l, STORE_UNAVAILABLE);
+			store_flush(st);
 		}
-		st->ninflight -= l->ninflight;
-		l->ninflight = 0;
-		store_flush(st);
+		return;
+	}
+	if (status == DB_ERROR && refused_for_data(db_res_sqlstate(res))) {
+		/*
+		 * Split until the refused events stand alone: the halves of
+		 * [lo, hi) go back in order, one event is refused by itself.
+		 */
+		if (l->hi - l->lo == 1)
+			slot_refuse(l, l->lo, db_res_error(res));
+		else {
+			mid = l->lo + (l->hi - l->lo) / 2;
+			if (l->lo == 0 && l->hi == l->nslots)
+				log_notice("store: batch refused, isolating "
+				    "the offending events events=%zu "
+				    "error=\"%s\"", l->nslots,
+				    db_res_error(res));
+			if (lane_push(l, mid, l->hi) == -1 ||
+			    lane_push(l, l->lo, mid) == -1) {
+				lane_done(l, STORE_UNAVAILABLE);
+				store_flush(st);
+				return;
+			}
+		}
+		lane_next(l);
 		return;
 	}
 	if (status != DB_OK) {
@@ -565,7 +714,10 @@ store_committed(enum db_status status, const struct db_res *res, void *arg)
 	metrics_observe(cw_metrics, M_INGEST_COMMIT_SECONDS, NULL,
 	    (double)(util_now_us() - l->t_sent) / 1e6);
 	metrics_observe(cw_metrics, M_DB_BATCH_EVENTS, NULL,
-	    (double)l->nslots);
+	    (double)(l->hi - l->lo));
+	/* Each event of the range is stored now, or was already. */
+	for (mid = l->lo; mid < l->hi; mid++)
+		l->slots[mid].req->fresh[l->slots[mid].i] = STORE_DUPLICATE;
 	n = db_res_ntuples(res);
 	for (i = 0; i < n; i++) {
 		source = db_res_value(res, i, 0);
@@ -574,10 +726,9 @@ store_committed(enum db_status status, const struct db_res *res, void *arg)
 		if (*cell == 0)
 			continue;	/* cannot happen */
 		s = &l->slots[*cell - 1];
-		s->req->fresh[s->i] = 1;
+		s->req->fresh[s->i] = STORE_FRESH;
 	}
-	lane_done(l, STORE_OK);
-	store_flush(st);
+	lane_next(l);
 }
 
 /* ---- accounts ---- */

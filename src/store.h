@@ -18,12 +18,24 @@ enum store_status {
 };
 
 /*
- * Ingest result: for each of the n events ev of the request, fresh[i] is 1
- * when it was stored now and 0 when its (source, id) was already stored (a
- * duplicate).  fresh is valid only during the call.
+ * Ingest result: for each of the n events ev of the request, fresh[i] is
+ * STORE_FRESH when it was stored now, STORE_DUPLICATE when its (source,
+ * id) was already stored, and STORE_REFUSED when PostgreSQL refused the
+ * event itself (a data exception, a constraint, a size limit: SQLSTATE
+ * classes 22, 23, 54), with why[i] its error; why is NULL when nothing
+ * was refused.  A group commit refused that way is split until only the
+ * offending events are left out, so one bad event never holds up the
+ * others.  With STORE_UNAVAILABLE, the events still STORE_UNDECIDED were
+ * not committed, or their outcome is unknown (the connection dropped
+ * under the commit); the others are decided even so (a split that lost
+ * its connection half-way): the STORE_FRESH ones must be counted, and
+ * only the undecided ones retried.  fresh and why are valid only during
+ * the call.
  */
+enum { STORE_DUPLICATE = 0, STORE_FRESH = 1, STORE_REFUSED = 2,
+	STORE_UNDECIDED = 3 };
 typedef void (*store_ingest_cb)(enum store_status, const struct cw_event *ev,
-    size_t n, const uint8_t *fresh, void *arg);
+    size_t n, const uint8_t *fresh, const char *const *why, void *arg);
 
 /*
  * One lane per connection in dbs (not owned; dbs[0] also carries account

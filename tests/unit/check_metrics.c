@@ -161,6 +161,7 @@ START_TEST(contract)
 	    { "type", "source" } },
 	{ "churnwatch_events_rejected_total", METRIC_COUNTER, { "reason" } },
 	{ "churnwatch_events_duplicate_total", METRIC_COUNTER, { NULL } },
+	{ "churnwatch_events_dead_letter_total", METRIC_COUNTER, { NULL } },
 	{ "churnwatch_alerts_total", METRIC_COUNTER, { "signal", "status" } },
 	{ "churnwatch_notifications_total", METRIC_COUNTER,
 	    { "receiver", "result" } },
