@@ -254,3 +254,23 @@ util_has_control(const char *s, size_t n)
 	}
 	return 0;
 }
+
+uint32_t
+util_crc32c(uint32_t crc, const void *buf, size_t n)
+{
+	static uint32_t table[256];
+	const unsigned char *p = buf;
+	uint32_t c;
+	int i, k;
+
+	if (table[1] == 0)
+		for (i = 0; i < 256; i++) {
+			for (c = (uint32_t)i, k = 0; k < 8; k++)
+				c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+			table[i] = c;
+		}
+	crc = ~crc;
+	while (n-- > 0)
+		crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}

@@ -61,4 +61,11 @@ int	 util_has_control(const char *s, size_t n);
  */
 int	 util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/*
+ * CRC-32C (Castagnoli), as iSCSI and ext4 use: crc is the running value
+ * (0 to start); returns the value after buf[0..n).  util_crc32c(0,
+ * "123456789", 9) == 0xe3069283.
+ */
+uint32_t util_crc32c(uint32_t crc, const void *buf, size_t n);
+
 #endif

@@ -282,6 +282,17 @@ START_TEST(parse_u64)
 }
 END_TEST
 
+START_TEST(crc32c)
+{
+	/* The check value of the CRC catalogue, and a split run. */
+	ck_assert_uint_eq(util_crc32c(0, "123456789", 9), 0xe3069283u);
+	ck_assert_uint_eq(util_crc32c(util_crc32c(0, "1234", 4), "56789", 5),
+	    0xe3069283u);
+	ck_assert_uint_eq(util_crc32c(0, "", 0), 0);
+	ck_assert_uint_ne(util_crc32c(0, "123456788", 9), 0xe3069283u);
+}
+END_TEST
+
 START_TEST(parse_u64_null)
 {
 	uint64_t	v;
@@ -319,6 +330,7 @@ util_suite(void)
 	tc = tcase_create("parse_u64");
 	tcase_add_loop_test(tc, parse_u64, 0, NELEM(u64_cases));
 	tcase_add_test(tc, parse_u64_null);
+	tcase_add_test(tc, crc32c);
 	suite_add_tcase(s, tc);
 
 	return s;
