@@ -77,6 +77,7 @@ struct http {
 	struct event		*ev_timer;
 	struct conn_list	 conns;
 	size_t			 nconns;
+	size_t			 inflight;	/* bytes of bodies held */
 	struct pend_list	 pends;		/* heads not yet complete */
 	size_t			 npend;
 	int			 listen_fd;
@@ -113,7 +114,9 @@ struct req {
 	char			*body;
 	size_t			 len;
 	size_t			 cap;
+	size_t			 held;		/* counted in h->inflight */
 	int			 overflow;
+	int			 shed;		/* past max_inflight_body_bytes */
 	struct cw_event_batch	 batch;
 	struct MHD_Response	*resp;
 	unsigned		 status;
@@ -810,6 +813,38 @@ http_accept_cb(evutil_socket_t lfd, short what, void *arg)
 
 /* ---- requests ---- */
 
+/* Count r's body buffer (r->cap) in the bytes held over all requests. */
+static void
+req_hold(struct req *r)
+{
+	r->h->inflight = r->h->inflight - r->held + r->cap;
+	r->held = r->cap;
+}
+
+/* Free r's body buffer and stop counting it. */
+static void
+req_body_release(struct req *r)
+{
+	free(r->body);
+	r->body = NULL;
+	r->len = r->cap = 0;
+	if (r->h != NULL)
+		r->h->inflight -= r->held;
+	r->held = 0;
+}
+
+/* 503: the bodies already held reach max_inflight_body_bytes. */
+static enum MHD_Result
+shed(struct http *h, struct MHD_Connection *mc)
+{
+	const char *limit = "max_inflight_body_bytes";
+
+	metrics_inc(cw_metrics, M_LIMIT_REACHED, &limit, 1);
+	return send_error(h, mc, MHD_HTTP_SERVICE_UNAVAILABLE, "overloaded",
+	    "too many request bodies in flight (max_inflight_body_bytes); "
+	    "retry later");
+}
+
 static void
 req_free(struct req *r)
 {
@@ -819,7 +854,7 @@ req_free(struct req *r)
 		MHD_destroy_response(r->resp);
 	event_batch_free(&r->batch);
 	segment_result_free(&r->seg);
-	free(r->body);
+	req_body_release(r);
 	free(r->source);
 	free(r->path_id);
 	free(r);
@@ -873,6 +908,7 @@ struct framing {
 	int		 te_chunked;	/* the only coding is "chunked" */
 	uint64_t	 cl;
 	int		 cl_ok;
+	int		 nhost;		/* Host headers */
 };
 
 static enum MHD_Result
@@ -884,6 +920,8 @@ framing_cb(void *cls, enum MHD_ValueKind kind, const char *key,
 	size_t n;
 
 	f->head_bytes += strlen(key) + strlen(v) + 4;	/* ": ", CRLF */
+	if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+		f->nhost++;
 	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
 		f->ncl++;
 		f->cl_ok = util_parse_u64(v, 0, UINT64_MAX, &f->cl) == 0;
@@ -1003,6 +1041,77 @@ authenticate(struct http *h, struct MHD_Connection *mc, unsigned scope,
 	return tok;
 }
 
+static char	*basic_key(struct MHD_Connection *);
+
+/*
+ * Segment: the write key may come in the body (writeKey), so a request
+ * without Authorization must be read; but one with a Basic write key is
+ * judged from the head.  Returns 1 to go on, 0 with the answer queued.
+ */
+static int
+segment_auth_early(struct http *h, struct MHD_Connection *mc,
+    enum MHD_Result *ret)
+{
+	const struct cw_token *tok;
+	const char *a;
+	char *key;
+
+	a = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	if (a == NULL || strncasecmp(a, "Basic ", 6) != 0)
+		return 1;
+	if ((key = basic_key(mc)) == NULL) {
+		*ret = send_error(h, mc, MHD_HTTP_UNAUTHORIZED,
+		    "unauthorized", "the Basic credentials cannot be read");
+		return 0;
+	}
+	tok = config_find_token(h->cfg, key, strlen(key));
+	MHD_free(key);
+	if (tok == NULL) {
+		*ret = send_error(h, mc, MHD_HTTP_UNAUTHORIZED,
+		    "unauthorized", "unknown write key");
+		return 0;
+	}
+	if ((tok->scopes & CW_SCOPE_INGEST) == 0) {
+		*ret = send_error(h, mc, MHD_HTTP_FORBIDDEN, "forbidden",
+		    "write key '%s' lacks the 'ingest' scope", tok->name);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Webhooks: an unknown source is 404 and a source without a signature
+ * needs its bearer token, both from the head.  A signed source must read
+ * the body (bounded by max_body_bytes) to verify it, and route_webhook()
+ * verifies before it parses.  Returns 1 to go on, 0 with the answer
+ * queued.
+ */
+static int
+webhook_auth_early(struct http *h, struct MHD_Connection *mc,
+    const char *id, size_t idlen, enum MHD_Result *ret)
+{
+	const struct wh_source *src;
+	char name[256];
+
+	if (id == NULL || idlen >= sizeof(name))
+		src = NULL;
+	else {
+		memcpy(name, id, idlen);
+		name[idlen] = '\0';
+		src = config_find_source(h->cfg, name);
+	}
+	if (src == NULL) {
+		*ret = send_error(h, mc, MHD_HTTP_NOT_FOUND, "not_found",
+		    "no webhook source with this name");
+		return 0;
+	}
+	if (src->signature == WH_SIG_NONE &&
+	    authenticate(h, mc, CW_SCOPE_INGEST, ret) == NULL)
+		return 0;
+	return 1;
+}
+
 /*
  * Everything decided from the request line and headers, before any body
  * byte is read.  Returns a new request, or NULL with the answer queued in
@@ -1010,11 +1119,11 @@ authenticate(struct http *h, struct MHD_Connection *mc, unsigned scope,
  */
 static struct req *
 req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
-    const char *method, enum MHD_Result *ret)
+    const char *method, const char *version, enum MHD_Result *ret)
 {
 	const struct route *rt;
 	const struct cw_token *tok = NULL;
-	struct framing f = { 0, 0, 0, 0, 0, 0 };
+	struct framing f = { 0, 0, 0, 0, 0, 0, 0 };
 	const char *id = NULL, *ct = NULL;
 	size_t idlen = 0;
 	char ctbuf[64];
@@ -1030,6 +1139,24 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 		*ret = send_error(h, mc, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
 		    "headers_too_large", "the request head is over the limit "
 		    "of %zu bytes", h->cfg->max_header_bytes);
+		return NULL;
+	}
+	/* MHD takes HTTP/1.2 .. 1.9 for 1.1; we speak 1.0 and 1.1 only. */
+	if (strcmp(version, MHD_HTTP_VERSION_1_1) != 0 &&
+	    strcmp(version, MHD_HTTP_VERSION_1_0) != 0) {
+		*ret = send_error(h, mc, MHD_HTTP_BAD_REQUEST, "bad_version",
+		    "HTTP version '%.16s' is not supported; use HTTP/1.1",
+		    version);
+		return NULL;
+	}
+	if (f.nhost > 1) {
+		*ret = send_error(h, mc, MHD_HTTP_BAD_REQUEST, "bad_request",
+		    "more than one Host header");
+		return NULL;
+	}
+	if (f.nhost == 0 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0) {
+		*ret = send_error(h, mc, MHD_HTTP_BAD_REQUEST, "missing_host",
+		    "an HTTP/1.1 request must carry a Host header");
 		return NULL;
 	}
 	if ((rt = route_find(h, mc, url, method, &id, &idlen, ret)) == NULL)
@@ -1060,9 +1187,26 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 			    "bad_framing", "Content-Length is not a number");
 			return NULL;
 		}
+	} else if (f.nte > 0 || f.ncl > 1 || (f.ncl == 1 &&
+	    (!f.cl_ok || f.cl > 0))) {
+		/*
+		 * A route that takes no body reads none: refused from the
+		 * head, and MHD closes the connection instead of reading
+		 * (or waiting for) what was announced.
+		 */
+		*ret = send_error(h, mc, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "body_too_large", "%s %s takes no request body", method,
+		    rt->label);
+		return NULL;
 	}
+	/* Who is asking, before any body byte is read. */
 	if (rt->scope != 0 &&
 	    (tok = authenticate(h, mc, rt->scope, ret)) == NULL)
+		return NULL;
+	if (rt->fn == route_segment && !segment_auth_early(h, mc, ret))
+		return NULL;
+	if (rt->fn == route_webhook && !webhook_auth_early(h, mc, id, idlen,
+	    ret))
 		return NULL;
 	if (rt->flags & ROUTE_BODY) {
 		if (f.ncl == 0 && f.nte == 0) {
@@ -1105,6 +1249,11 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 	r->fmt = (rt->flags & ROUTE_NDJSON) && ct != NULL &&
 	    strcmp(ct, "application/x-ndjson") == 0 ? BODY_NDJSON : BODY_JSON;
 	if (f.ncl == 1 && f.cl > 0) {
+		if (h->inflight + f.cl > h->cfg->max_inflight_body_bytes) {
+			req_free(r);
+			*ret = shed(h, mc);
+			return NULL;
+		}
 		/* Known length under the limit: one allocation. */
 		if ((r->body = malloc(f.cl)) == NULL) {
 			req_free(r);
@@ -1112,6 +1261,7 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 			return NULL;
 		}
 		r->cap = f.cl;
+		req_hold(r);
 	}
 	return r;
 }
@@ -1122,14 +1272,12 @@ req_body(struct req *r, const char *data, size_t size)
 	size_t cap;
 	char *p;
 
-	if (r->overflow)
+	if (r->overflow || r->shed)
 		return;
 	if (r->len + size > r->h->cfg->max_body_bytes) {
 		/* Chunked body past the limit: drop it, answer 413 at the end. */
 		r->overflow = 1;
-		free(r->body);
-		r->body = NULL;
-		r->len = r->cap = 0;
+		req_body_release(r);
 		return;
 	}
 	if (r->len + size > r->cap) {
@@ -1138,12 +1286,20 @@ req_body(struct req *r, const char *data, size_t size)
 			cap *= 2;
 		if (cap > r->h->cfg->max_body_bytes)
 			cap = r->h->cfg->max_body_bytes;
+		if (r->h->inflight - r->held + cap >
+		    r->h->cfg->max_inflight_body_bytes) {
+			/* A chunked body past the shared cap: 503 at the end. */
+			r->shed = 1;
+			req_body_release(r);
+			return;
+		}
 		if ((p = realloc(r->body, cap)) == NULL) {
 			r->overflow = 1;
 			return;
 		}
 		r->body = p;
 		r->cap = cap;
+		req_hold(r);
 	}
 	memcpy(r->body + r->len, data, size);
 	r->len += size;
@@ -1212,7 +1368,7 @@ access_cb(void *cls, struct MHD_Connection *mc, const char *url,
 			c->route = "other";
 			c->t0 = util_now_us();
 		}
-		if ((r = req_begin(h, mc, url, method, &ret)) == NULL)
+		if ((r = req_begin(h, mc, url, method, version, &ret)) == NULL)
 			return ret;
 		if (c != NULL)
 			c->route = r->route->label;
@@ -1239,6 +1395,8 @@ access_cb(void *cls, struct MHD_Connection *mc, const char *url,
 			return send_error(h, mc, MHD_HTTP_CONTENT_TOO_LARGE,
 			    "body_too_large", "body is over the limit of %zu "
 			    "bytes", h->cfg->max_body_bytes);
+		if (r->shed)
+			return shed(h, mc);
 		return r->route->fn(r);
 	case RS_WAIT:
 		return MHD_YES;		/* spurious: still waiting */
@@ -1358,8 +1516,7 @@ route_events(struct req *r)
 		metrics_inc(cw_metrics, M_EVENTS_REJECTED,
 		    &r->batch.rej[i].err.code, 1);
 	/* The body is decoded into the batch: release it early. */
-	free(r->body);
-	r->body = NULL;
+	req_body_release(r);
 	if (r->batch.nev == 0)
 		return queue(r->mc, MHD_HTTP_BAD_REQUEST, error_response(h,
 		    MHD_HTTP_BAD_REQUEST, "invalid_events",
@@ -1424,8 +1581,7 @@ route_webhook(struct req *r)
 	if (rc == -1)
 		return send_error(h, r->mc, MHD_HTTP_BAD_REQUEST, err.code,
 		    "%s", err.msg);
-	free(r->body);
-	r->body = NULL;
+	req_body_release(r);
 	if (r->batch.nev == 0) {
 		metrics_inc(cw_metrics, M_EVENTS_REJECTED,
 		    &r->batch.rej[0].err.code, 1);
@@ -1517,8 +1673,7 @@ route_segment(struct req *r)
 	if ((tok->scopes & CW_SCOPE_INGEST) == 0)
 		return send_error(h, r->mc, MHD_HTTP_FORBIDDEN, "forbidden",
 		    "write key '%s' lacks the 'ingest' scope", tok->name);
-	free(r->body);
-	r->body = NULL;
+	req_body_release(r);
 	free(r->source);
 	if ((r->source = strdup(tok->name)) == NULL ||
 	    h->ops.segment(h->ops.arg, r->source, &r->seg, r) == -1)
