@@ -214,6 +214,8 @@ static const struct cfg_key server_keys[] = {
 	{ "idle_timeout", CFG_UINT, CFG_OFF(idle_timeout), 1, 3600, NULL },
 	{ "max_header_bytes", CFG_SIZE, CFG_OFF(max_header_bytes),
 	    1024, 1048576, NULL },
+	{ "max_inflight_body_bytes", CFG_SIZE,
+	    CFG_OFF(max_inflight_body_bytes), 1024, UINT64_C(68719476736), NULL },
 	{ "metrics_token", CFG_STRING, CFG_OFF(metrics_token), 0, 0, NULL },
 };
 
@@ -449,6 +451,7 @@ config_defaults(struct cw_config *cfg)
 	cfg->request_timeout = 30;
 	cfg->idle_timeout = 60;
 	cfg->max_header_bytes = 16384;
+	cfg->max_inflight_body_bytes = 67108864;
 
 	cfg->horizon_days = 400;
 	cfg->future_skew = 300;

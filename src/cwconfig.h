@@ -68,6 +68,7 @@ struct cw_config {
 	unsigned	 request_timeout;	/* s, whole request deadline: 30 */
 	unsigned	 idle_timeout;		/* s, keep-alive idle: 60 */
 	size_t		 max_header_bytes;	/* 16 KiB */
+	size_t		 max_inflight_body_bytes; /* all bodies held: 64 MiB */
 	char		*metrics_token;		/* NULL: /metrics is open */
 
 	/* [segment] login_events: track names that are logins; NULL =

@@ -22,7 +22,11 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
+#include <netinet/in.h>
+
+#include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,6 +65,9 @@ struct conn {
 };
 TAILQ_HEAD(conn_list, conn);
 
+struct pend;
+TAILQ_HEAD(pend_list, pend);
+
 struct http {
 	struct event_base	*base;
 	const struct cw_config	*cfg;
@@ -70,6 +77,17 @@ struct http {
 	struct event		*ev_timer;
 	struct conn_list	 conns;
 	size_t			 nconns;
+	size_t			 inflight;	/* bytes of bodies held */
+	struct pend_list	 pends;		/* heads not yet complete */
+	size_t			 npend;
+	int			 listen_fd;
+	struct event		*ev_listen;
+	struct event		*ev_relisten;
+	int			 et;		/* edge-triggered events work */
+	char			*peek;		/* max_header_bytes */
+	size_t			 peekcap;
+	int64_t			 adopt_t0;	/* accept time of a socket being
+						 * handed to MHD, us */
 	int			 stopping;
 	int			 cap_logged;	/* the cap was hit; logged once */
 };
@@ -96,7 +114,9 @@ struct req {
 	char			*body;
 	size_t			 len;
 	size_t			 cap;
+	size_t			 held;		/* counted in h->inflight */
 	int			 overflow;
+	int			 shed;		/* past max_inflight_body_bytes */
 	struct cw_event_batch	 batch;
 	struct MHD_Response	*resp;
 	unsigned		 status;
@@ -288,34 +308,26 @@ conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	http_kick(c->h);
 }
 
+/* The deadline of a request that began at t0 (us). */
 static void
-conn_arm(struct conn *c)
+conn_arm_at(struct conn *c, int64_t t0)
 {
-	struct timeval tv = { c->h->cfg->request_timeout, 0 };
+	int64_t left;
+	struct timeval tv;
 
+	left = (int64_t)c->h->cfg->request_timeout * 1000000 -
+	    (util_now_us() - t0);
+	if (left < 0)
+		left = 0;
+	tv.tv_sec = (time_t)(left / 1000000);
+	tv.tv_usec = (suseconds_t)(left % 1000000);
 	evtimer_add(c->deadline, &tv);
 }
 
-/*
- * The connection cap.  MHD's own limit, once reached, just stops
- * accepting, so clients queue in the backlog unanswered; MHD's limit is
- * set higher and we close the excess at once instead.
- */
-static enum MHD_Result
-accept_policy_cb(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+static void
+conn_arm(struct conn *c)
 {
-	struct http *h = cls;
-
-	if (h->nconns >= h->cfg->max_connections && !h->stopping) {
-		if (!h->cap_logged)
-			log_warnx("http: %u connections open (max_connections); "
-			    "closing new ones", h->cfg->max_connections);
-		h->cap_logged = 1;
-		return MHD_NO;
-	}
-	if (h->nconns + 1 < h->cfg->max_connections)
-		h->cap_logged = 0;
-	return MHD_YES;
+	conn_arm_at(c, util_now_us());
 }
 
 static void
@@ -335,7 +347,8 @@ notify_connection_cb(void *cls, struct MHD_Connection *mc, void **socket_ctx,
 		    MHD_CONNECTION_INFO_CONNECTION_FD);
 		c->fd = ci != NULL ? ci->connect_fd : -1;
 		c->deadline = evtimer_new(h->base, conn_deadline_cb, c);
-		conn_arm(c);
+		/* The head was read under our deadline: it goes on. */
+		conn_arm_at(c, h->adopt_t0 != 0 ? h->adopt_t0 : util_now_us());
 		TAILQ_INSERT_TAIL(&h->conns, c, entry);
 		h->nconns++;
 		*socket_ctx = c;
@@ -360,7 +373,477 @@ conn_of(struct MHD_Connection *mc)
 	return ci != NULL ? ci->socket_context : NULL;
 }
 
+/* ---- the request head, checked before libmicrohttpd reads it ---- */
+
+/*
+ * libmicrohttpd answers a head it cannot parse by itself, with an HTML or
+ * empty body: a malformed request line or header line, an HTTP version
+ * other than 1.x, a Content-Length that is not a number or past 2^64, a
+ * head past its memory pool.  So a new connection stays ours until its
+ * first head is complete: we peek at it (MSG_PEEK, edge-triggered, so the
+ * bytes stay in the socket for libmicrohttpd), judge it with head_check()
+ * and either hand the socket to libmicrohttpd or answer with our JSON and
+ * close.
+ */
+enum head_verdict {
+	HEAD_MORE,	/* not complete yet */
+	HEAD_OK,	/* complete and sound */
+	HEAD_BAD	/* answer status/code/msg and close */
+};
+
+struct head_check {
+	unsigned	 status;
+	const char	*code;
+	char		 msg[160];
+	size_t		 len;		/* bytes of the head, when HEAD_OK */
+};
+
+static enum head_verdict
+head_bad(struct head_check *hc, unsigned status, const char *code,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	hc->status = status;
+	hc->code = code;
+	va_start(ap, fmt);
+	vsnprintf(hc->msg, sizeof(hc->msg), fmt, ap);
+	va_end(ap);
+	return HEAD_BAD;
+}
+
+/* RFC 9110 5.6.2 tchar: what a method or a header name is made of. */
+static int
+is_tchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	    (c >= 'A' && c <= 'Z') ||
+	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static enum head_verdict
+head_request_line(const char *l, size_t n, struct head_check *hc)
+{
+	size_t i = 0, m;
+
+	while (i < n && is_tchar((unsigned char)l[i]))
+		i++;
+	if (i == 0 || i > 32 || i >= n || l[i] != ' ')
+		return head_bad(hc, MHD_HTTP_BAD_REQUEST, "bad_request",
+		    "the request line is not METHOD TARGET HTTP/1.1");
+	m = ++i;
+	while (i < n && (unsigned char)l[i] > ' ' && l[i] != 0x7f)
+		i++;
+	if (i == m || i >= n || l[i] != ' ')
+		return head_bad(hc, MHD_HTTP_BAD_REQUEST, "bad_request",
+		    "the request line is not METHOD TARGET HTTP/1.1");
+	i++;
+	if (n - i == 8 && (memcmp(l + i, "HTTP/1.1", 8) == 0 ||
+	    memcmp(l + i, "HTTP/1.0", 8) == 0))
+		return HEAD_OK;
+	return head_bad(hc, MHD_HTTP_BAD_REQUEST, "bad_version",
+	    "HTTP version '%.*s' is not supported; use HTTP/1.1",
+	    (int)(n - i > 16 ? 16 : n - i), l + i);
+}
+
+static enum head_verdict
+head_field(const char *l, size_t n, struct head_check *hc)
+{
+	size_t i = 0, v, e;
+	unsigned char c;
+	uint64_t cl = 0;
+
+	if (l[0] == ' ' || l[0] == '\t')
+		return head_bad(hc, MHD_HTTP_BAD_REQUEST, "bad_request",
+		    "header lines must not be folded (RFC 9112 5.2)");
+	while (i < n && is_tchar((unsigned char)l[i]))
+		i++;
+	if (i == 0 || i >= n || l[i] != ':')
+		return head_bad(hc, MHD_HTTP_BAD_REQUEST, "bad_request",
+		    "a header line is not NAME: VALUE");
+	for (v = i + 1; v < n; v++) {
+		c = (unsigned char)l[v];
+		if ((c < ' ' && c != '\t') || c == 0x7f)
+			return head_bad(hc, MHD_HTTP_BAD_REQUEST,
+			    "bad_request", "header %.*s holds a control "
+			    "character", (int)(i > 40 ? 40 : i), l);
+	}
+	if (i != 14 || strncasecmp(l, "Content-Length", 14) != 0)
+		return HEAD_OK;
+	/* The one header whose syntax libmicrohttpd judges by itself. */
+	for (v = i + 1; v < n && (l[v] == ' ' || l[v] == '\t'); v++)
+		;
+	for (e = n; e > v && (l[e - 1] == ' ' || l[e - 1] == '\t'); e--)
+		;
+	if (v == e)
+		return head_bad(hc, MHD_HTTP_BAD_REQUEST, "bad_framing",
+		    "Content-Length is not a number");
+	for (i = v; i < e; i++) {
+		if (l[i] < '0' || l[i] > '9')
+			return head_bad(hc, MHD_HTTP_BAD_REQUEST,
+			    "bad_framing", "Content-Length is not a number");
+		if (cl > (UINT64_MAX - 9) / 10)
+			return head_bad(hc, MHD_HTTP_CONTENT_TOO_LARGE,
+			    "body_too_large", "Content-Length is past any "
+			    "limit");
+		cl = cl * 10 + (uint64_t)(l[i] - '0');
+	}
+	return HEAD_OK;
+}
+
+/*
+ * Judge the head at the start of b[0..n).  max: the most bytes a head may
+ * take (max_header_bytes); a head not complete within max is refused.
+ * Lines end in CRLF or, as libmicrohttpd also accepts, a bare LF; empty
+ * lines before the request line are skipped (RFC 9112 2.2).
+ */
+static enum head_verdict
+head_check(const char *b, size_t n, size_t max, struct head_check *hc)
+{
+	const char *nl;
+	size_t i = 0, len, nlines = 0;
+	enum head_verdict v;
+
+	memset(hc, 0, sizeof(*hc));
+	for (;;) {
+		if ((nl = memchr(b + i, '\n', n - i)) == NULL) {
+			if (n >= max)
+				return head_bad(hc,
+				    MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+				    "headers_too_large", "the request head is "
+				    "over the limit of %zu bytes", max);
+			return HEAD_MORE;
+		}
+		len = (size_t)(nl - (b + i));
+		if (len > 0 && b[i + len - 1] == '\r')
+			len--;
+		if (memchr(b + i, '\r', len) != NULL ||
+		    memchr(b + i, '\0', len) != NULL)
+			return head_bad(hc, MHD_HTTP_BAD_REQUEST,
+			    "bad_request", "a bare CR or a NUL byte in the "
+			    "request head");
+		if (len == 0 && nlines > 0) {
+			hc->len = (size_t)(nl - b) + 1;
+			return HEAD_OK;
+		}
+		if (len > 0) {
+			v = nlines == 0 ? head_request_line(b + i, len, hc) :
+			    head_field(b + i, len, hc);
+			if (v != HEAD_OK)
+				return v;
+			nlines++;
+		}
+		i = (size_t)(nl - b) + 1;
+	}
+}
+
+/*
+ * Write an error answer on a socket of our own: the same JSON as
+ * error_response(), framed by hand.  Small enough for any socket buffer,
+ * so one non-blocking send either takes it or the client is gone.
+ */
+static void
+raw_error(int fd, unsigned status, const char *code, const char *msg)
+{
+	char head[256], *body;
+	const char *reason;
+	json_t *j;
+	int n;
+
+	j = error_body(code, msg);
+	body = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (body == NULL)
+		return;
+	if ((reason = MHD_get_reason_phrase_for(status)) == NULL)
+		reason = "Error";
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %u %s\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n", status, reason, strlen(body));
+	if (n > 0 && (size_t)n < sizeof(head)) {
+		struct iovec iov[2] = {
+			{ head, (size_t)n }, { body, strlen(body) }
+		};
+		struct msghdr mh;
+
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = 2;
+		(void)sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	free(body);
+}
+
+/* A connection whose first request head is not complete yet. */
+struct pend {
+	TAILQ_ENTRY(pend)	 entry;
+	struct http		*h;
+	int			 fd;
+	int			 closing;	/* answered; draining, then close */
+	size_t			 drained;
+	int64_t			 t0;		/* accepted, us */
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	struct event		*ev;		/* readable, edge-triggered */
+	struct event		*deadline;
+};
+
+static void
+pend_free(struct pend *p)
+{
+	struct http *h = p->h;
+
+	TAILQ_REMOVE(&h->pends, p, entry);
+	h->npend--;
+	event_free(p->ev);
+	event_free(p->deadline);
+	if (p->fd != -1)
+		close(p->fd);
+	free(p);
+}
+
+/*
+ * After an answer: read and drop what the client still sends, for a
+ * while, then close.  Closing with unread bytes in the socket would send
+ * a reset that can destroy the answer before the client reads it.
+ */
+static void
+pend_drain(struct pend *p)
+{
+	char buf[16384];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(p->fd, buf, sizeof(buf), 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0 || (p->drained += (size_t)n) > 1048576) {
+			pend_free(p);
+			return;
+		}
+	}
+}
+
+static void
+pend_refuse(struct pend *p, const struct head_check *hc)
+{
+	struct timeval tv = { 2, 0 };
+	const char *labels[2];
+	char code[8];
+
+	log_debug("http: fd %d: %u %s: %s", p->fd, hc->status, hc->code,
+	    hc->msg);
+	raw_error(p->fd, hc->status, hc->code, hc->msg);
+	snprintf(code, sizeof(code), "%u", hc->status);
+	labels[0] = "other";
+	labels[1] = code;
+	metrics_inc(cw_metrics, M_HTTP_REQUESTS, labels, 1);
+	shutdown(p->fd, SHUT_WR);
+	p->closing = 1;
+	evtimer_add(p->deadline, &tv);
+	pend_drain(p);
+}
+
+/* The head is sound: libmicrohttpd takes the socket from here on. */
+static void
+pend_adopt(struct pend *p)
+{
+	struct http *h = p->h;
+	struct sockaddr_storage ss = p->ss;
+	socklen_t sslen = p->sslen;
+	int fd = p->fd;
+
+	h->adopt_t0 = p->t0;
+	p->fd = -1;
+	pend_free(p);
+	/* On failure MHD has closed the socket. */
+	if (MHD_add_connection(h->mhd, fd, (struct sockaddr *)&ss, sslen) !=
+	    MHD_YES)
+		log_debug("http: fd %d: libmicrohttpd did not take it", fd);
+	h->adopt_t0 = 0;
+	http_kick(h);
+}
+
+static void
+pend_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pend *p = arg;
+	struct http *h = p->h;
+	struct head_check hc;
+	size_t max = h->cfg->max_header_bytes;
+	ssize_t n;
+	char *b;
+
+	if (p->closing) {
+		pend_drain(p);
+		return;
+	}
+	if (h->peekcap != max) {	/* first use, or a reload changed it */
+		if ((b = realloc(h->peek, max)) == NULL) {
+			pend_free(p);
+			return;
+		}
+		h->peek = b;
+		h->peekcap = max;
+	}
+	n = recv(fd, h->peek, h->peekcap, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {			/* gone before a whole head */
+		pend_free(p);
+		return;
+	}
+	switch (head_check(h->peek, (size_t)n, max, &hc)) {
+	case HEAD_MORE:
+		break;
+	case HEAD_BAD:
+		pend_refuse(p, &hc);
+		break;
+	case HEAD_OK:
+		pend_adopt(p);
+		break;
+	}
+}
+
+/* No whole head within request_timeout (slow loris), or done draining. */
+static void
+pend_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pend *p = arg;
+
+	if (!p->closing)
+		log_debug("http: fd %d: no request head within the deadline; "
+		    "closing", p->fd);
+	pend_free(p);
+}
+
+static void
+pend_new(struct http *h, int fd, const struct sockaddr_storage *ss,
+    socklen_t sslen)
+{
+	struct timeval tv = { h->cfg->request_timeout, 0 };
+	struct pend *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		close(fd);
+		return;
+	}
+	p->h = h;
+	p->fd = fd;
+	p->ss = *ss;
+	p->sslen = sslen;
+	p->t0 = util_now_us();
+	p->ev = event_new(h->base, fd, EV_READ | EV_PERSIST | EV_ET,
+	    pend_read_cb, p);
+	p->deadline = evtimer_new(h->base, pend_deadline_cb, p);
+	if (p->ev == NULL || p->deadline == NULL) {
+		if (p->ev != NULL)
+			event_free(p->ev);
+		if (p->deadline != NULL)
+			event_free(p->deadline);
+		free(p);
+		close(fd);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&h->pends, p, entry);
+	h->npend++;
+	if (!h->et) {
+		/* A backend without EV_ET would spin on MSG_PEEK. */
+		pend_adopt(p);
+		return;
+	}
+	/* Edge-triggered: bytes already there are reported at once. */
+	event_add(p->ev, NULL);
+	evtimer_add(p->deadline, &tv);
+}
+
+static void
+http_relisten_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *h = arg;
+
+	if (!h->stopping)
+		event_add(h->ev_listen, NULL);
+}
+
+/*
+ * The listener.  The connection cap is ours too: libmicrohttpd's own
+ * limit, once reached, just stops accepting, so clients would queue in
+ * the backlog unanswered; we close the excess at once instead.
+ */
+static void
+http_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct http *h = arg;
+	struct sockaddr_storage ss;
+	struct timeval tv = { 0, 100000 };
+	socklen_t sslen;
+	int fd, i;
+
+	for (i = 0; i < 64; i++) {
+		sslen = sizeof(ss);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/* Out of descriptors: pause, do not spin. */
+				log_warn("http: accept");
+				event_del(h->ev_listen);
+				evtimer_add(h->ev_relisten, &tv);
+			}
+			return;
+		}
+		if (h->nconns + h->npend >= h->cfg->max_connections) {
+			if (!h->cap_logged)
+				log_warnx("http: %u connections open "
+				    "(max_connections); closing new ones",
+				    h->cfg->max_connections);
+			h->cap_logged = 1;
+			close(fd);
+			continue;
+		}
+		if (h->nconns + h->npend + 1 < h->cfg->max_connections)
+			h->cap_logged = 0;
+		pend_new(h, fd, &ss, sslen);
+	}
+}
+
 /* ---- requests ---- */
+
+/* Count r's body buffer (r->cap) in the bytes held over all requests. */
+static void
+req_hold(struct req *r)
+{
+	r->h->inflight = r->h->inflight - r->held + r->cap;
+	r->held = r->cap;
+}
+
+/* Free r's body buffer and stop counting it. */
+static void
+req_body_release(struct req *r)
+{
+	free(r->body);
+	r->body = NULL;
+	r->len = r->cap = 0;
+	if (r->h != NULL)
+		r->h->inflight -= r->held;
+	r->held = 0;
+}
+
+/* 503: the bodies already held reach max_inflight_body_bytes. */
+static enum MHD_Result
+shed(struct http *h, struct MHD_Connection *mc)
+{
+	const char *limit = "max_inflight_body_bytes";
+
+	metrics_inc(cw_metrics, M_LIMIT_REACHED, &limit, 1);
+	return send_error(h, mc, MHD_HTTP_SERVICE_UNAVAILABLE, "overloaded",
+	    "too many request bodies in flight (max_inflight_body_bytes); "
+	    "retry later");
+}
 
 static void
 req_free(struct req *r)
@@ -371,7 +854,7 @@ req_free(struct req *r)
 		MHD_destroy_response(r->resp);
 	event_batch_free(&r->batch);
 	segment_result_free(&r->seg);
-	free(r->body);
+	req_body_release(r);
 	free(r->source);
 	free(r->path_id);
 	free(r);
@@ -425,6 +908,7 @@ struct framing {
 	int		 te_chunked;	/* the only coding is "chunked" */
 	uint64_t	 cl;
 	int		 cl_ok;
+	int		 nhost;		/* Host headers */
 };
 
 static enum MHD_Result
@@ -436,6 +920,8 @@ framing_cb(void *cls, enum MHD_ValueKind kind, const char *key,
 	size_t n;
 
 	f->head_bytes += strlen(key) + strlen(v) + 4;	/* ": ", CRLF */
+	if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+		f->nhost++;
 	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
 		f->ncl++;
 		f->cl_ok = util_parse_u64(v, 0, UINT64_MAX, &f->cl) == 0;
@@ -555,6 +1041,77 @@ authenticate(struct http *h, struct MHD_Connection *mc, unsigned scope,
 	return tok;
 }
 
+static char	*basic_key(struct MHD_Connection *);
+
+/*
+ * Segment: the write key may come in the body (writeKey), so a request
+ * without Authorization must be read; but one with a Basic write key is
+ * judged from the head.  Returns 1 to go on, 0 with the answer queued.
+ */
+static int
+segment_auth_early(struct http *h, struct MHD_Connection *mc,
+    enum MHD_Result *ret)
+{
+	const struct cw_token *tok;
+	const char *a;
+	char *key;
+
+	a = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	if (a == NULL || strncasecmp(a, "Basic ", 6) != 0)
+		return 1;
+	if ((key = basic_key(mc)) == NULL) {
+		*ret = send_error(h, mc, MHD_HTTP_UNAUTHORIZED,
+		    "unauthorized", "the Basic credentials cannot be read");
+		return 0;
+	}
+	tok = config_find_token(h->cfg, key, strlen(key));
+	MHD_free(key);
+	if (tok == NULL) {
+		*ret = send_error(h, mc, MHD_HTTP_UNAUTHORIZED,
+		    "unauthorized", "unknown write key");
+		return 0;
+	}
+	if ((tok->scopes & CW_SCOPE_INGEST) == 0) {
+		*ret = send_error(h, mc, MHD_HTTP_FORBIDDEN, "forbidden",
+		    "write key '%s' lacks the 'ingest' scope", tok->name);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Webhooks: an unknown source is 404 and a source without a signature
+ * needs its bearer token, both from the head.  A signed source must read
+ * the body (bounded by max_body_bytes) to verify it, and route_webhook()
+ * verifies before it parses.  Returns 1 to go on, 0 with the answer
+ * queued.
+ */
+static int
+webhook_auth_early(struct http *h, struct MHD_Connection *mc,
+    const char *id, size_t idlen, enum MHD_Result *ret)
+{
+	const struct wh_source *src;
+	char name[256];
+
+	if (id == NULL || idlen >= sizeof(name))
+		src = NULL;
+	else {
+		memcpy(name, id, idlen);
+		name[idlen] = '\0';
+		src = config_find_source(h->cfg, name);
+	}
+	if (src == NULL) {
+		*ret = send_error(h, mc, MHD_HTTP_NOT_FOUND, "not_found",
+		    "no webhook source with this name");
+		return 0;
+	}
+	if (src->signature == WH_SIG_NONE &&
+	    authenticate(h, mc, CW_SCOPE_INGEST, ret) == NULL)
+		return 0;
+	return 1;
+}
+
 /*
  * Everything decided from the request line and headers, before any body
  * byte is read.  Returns a new request, or NULL with the answer queued in
@@ -562,11 +1119,11 @@ authenticate(struct http *h, struct MHD_Connection *mc, unsigned scope,
  */
 static struct req *
 req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
-    const char *method, enum MHD_Result *ret)
+    const char *method, const char *version, enum MHD_Result *ret)
 {
 	const struct route *rt;
 	const struct cw_token *tok = NULL;
-	struct framing f = { 0, 0, 0, 0, 0, 0 };
+	struct framing f = { 0, 0, 0, 0, 0, 0, 0 };
 	const char *id = NULL, *ct = NULL;
 	size_t idlen = 0;
 	char ctbuf[64];
@@ -582,6 +1139,24 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 		*ret = send_error(h, mc, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
 		    "headers_too_large", "the request head is over the limit "
 		    "of %zu bytes", h->cfg->max_header_bytes);
+		return NULL;
+	}
+	/* MHD takes HTTP/1.2 .. 1.9 for 1.1; we speak 1.0 and 1.1 only. */
+	if (strcmp(version, MHD_HTTP_VERSION_1_1) != 0 &&
+	    strcmp(version, MHD_HTTP_VERSION_1_0) != 0) {
+		*ret = send_error(h, mc, MHD_HTTP_BAD_REQUEST, "bad_version",
+		    "HTTP version '%.16s' is not supported; use HTTP/1.1",
+		    version);
+		return NULL;
+	}
+	if (f.nhost > 1) {
+		*ret = send_error(h, mc, MHD_HTTP_BAD_REQUEST, "bad_request",
+		    "more than one Host header");
+		return NULL;
+	}
+	if (f.nhost == 0 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0) {
+		*ret = send_error(h, mc, MHD_HTTP_BAD_REQUEST, "missing_host",
+		    "an HTTP/1.1 request must carry a Host header");
 		return NULL;
 	}
 	if ((rt = route_find(h, mc, url, method, &id, &idlen, ret)) == NULL)
@@ -612,9 +1187,26 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 			    "bad_framing", "Content-Length is not a number");
 			return NULL;
 		}
+	} else if (f.nte > 0 || f.ncl > 1 || (f.ncl == 1 &&
+	    (!f.cl_ok || f.cl > 0))) {
+		/*
+		 * A route that takes no body reads none: refused from the
+		 * head, and MHD closes the connection instead of reading
+		 * (or waiting for) what was announced.
+		 */
+		*ret = send_error(h, mc, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "body_too_large", "%s %s takes no request body", method,
+		    rt->label);
+		return NULL;
 	}
+	/* Who is asking, before any body byte is read. */
 	if (rt->scope != 0 &&
 	    (tok = authenticate(h, mc, rt->scope, ret)) == NULL)
+		return NULL;
+	if (rt->fn == route_segment && !segment_auth_early(h, mc, ret))
+		return NULL;
+	if (rt->fn == route_webhook && !webhook_auth_early(h, mc, id, idlen,
+	    ret))
 		return NULL;
 	if (rt->flags & ROUTE_BODY) {
 		if (f.ncl == 0 && f.nte == 0) {
@@ -657,6 +1249,11 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 	r->fmt = (rt->flags & ROUTE_NDJSON) && ct != NULL &&
 	    strcmp(ct, "application/x-ndjson") == 0 ? BODY_NDJSON : BODY_JSON;
 	if (f.ncl == 1 && f.cl > 0) {
+		if (h->inflight + f.cl > h->cfg->max_inflight_body_bytes) {
+			req_free(r);
+			*ret = shed(h, mc);
+			return NULL;
+		}
 		/* Known length under the limit: one allocation. */
 		if ((r->body = malloc(f.cl)) == NULL) {
 			req_free(r);
@@ -664,6 +1261,7 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 			return NULL;
 		}
 		r->cap = f.cl;
+		req_hold(r);
 	}
 	return r;
 }
@@ -674,14 +1272,12 @@ req_body(struct req *r, const char *data, size_t size)
 	size_t cap;
 	char *p;
 
-	if (r->overflow)
+	if (r->overflow || r->shed)
 		return;
 	if (r->len + size > r->h->cfg->max_body_bytes) {
 		/* Chunked body past the limit: drop it, answer 413 at the end. */
 		r->overflow = 1;
-		free(r->body);
-		r->body = NULL;
-		r->len = r->cap = 0;
+		req_body_release(r);
 		return;
 	}
 	if (r->len + size > r->cap) {
@@ -690,12 +1286,20 @@ req_body(struct req *r, const char *data, size_t size)
 			cap *= 2;
 		if (cap > r->h->cfg->max_body_bytes)
 			cap = r->h->cfg->max_body_bytes;
+		if (r->h->inflight - r->held + cap >
+		    r->h->cfg->max_inflight_body_bytes) {
+			/* A chunked body past the shared cap: 503 at the end. */
+			r->shed = 1;
+			req_body_release(r);
+			return;
+		}
 		if ((p = realloc(r->body, cap)) == NULL) {
 			r->overflow = 1;
 			return;
 		}
 		r->body = p;
 		r->cap = cap;
+		req_hold(r);
 	}
 	memcpy(r->body + r->len, data, size);
 	r->len += size;
@@ -764,7 +1368,7 @@ access_cb(void *cls, struct MHD_Connection *mc, const char *url,
 			c->route = "other";
 			c->t0 = util_now_us();
 		}
-		if ((r = req_begin(h, mc, url, method, &ret)) == NULL)
+		if ((r = req_begin(h, mc, url, method, version, &ret)) == NULL)
 			return ret;
 		if (c != NULL)
 			c->route = r->route->label;
@@ -791,6 +1395,8 @@ access_cb(void *cls, struct MHD_Connection *mc, const char *url,
 			return send_error(h, mc, MHD_HTTP_CONTENT_TOO_LARGE,
 			    "body_too_large", "body is over the limit of %zu "
 			    "bytes", h->cfg->max_body_bytes);
+		if (r->shed)
+			return shed(h, mc);
 		return r->route->fn(r);
 	case RS_WAIT:
 		return MHD_YES;		/* spurious: still waiting */
@@ -934,8 +1540,7 @@ route_events(struct req *r)
 		metrics_inc(cw_metrics, M_EVENTS_REJECTED,
 		    &r->batch.rej[i].err.code, 1);
 	/* The body is decoded into the batch: release it early. */
-	free(r->body);
-	r->body = NULL;
+	req_body_release(r);
 	if (r->batch.nev == 0)
 		return queue(r->mc, MHD_HTTP_BAD_REQUEST, error_response(h,
 		    MHD_HTTP_BAD_REQUEST, "invalid_events",
@@ -1001,8 +1606,7 @@ route_webhook(struct req *r)
 	if (rc == -1)
 		return send_error(h, r->mc, MHD_HTTP_BAD_REQUEST, err.code,
 		    "%s", err.msg);
-	free(r->body);
-	r->body = NULL;
+	req_body_release(r);
 	if (r->batch.nev == 0) {
 		metrics_inc(cw_metrics, M_EVENTS_REJECTED,
 		    &r->batch.rej[0].err.code, 1);
@@ -1095,8 +1699,7 @@ route_segment(struct req *r)
 	if ((tok->scopes & CW_SCOPE_INGEST) == 0)
 		return send_error(h, r->mc, MHD_HTTP_FORBIDDEN, "forbidden",
 		    "write key '%s' lacks the 'ingest' scope", tok->name);
-	free(r->body);
-	r->body = NULL;
+	req_body_release(r);
 	free(r->source);
 	if ((r->source = strdup(tok->name)) == NULL ||
 	    h->ops.segment(h->ops.arg, r->source, &r->seg, r) == -1)
@@ -1379,17 +1982,53 @@ mhd_log_cb(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", buf);
 }
 
+/* A listening socket for cfg->listen; -1 on failure (logged). */
+static int
+http_listen(const struct cw_config *cfg)
+{
+	struct addrinfo hints, *ai = NULL;
+	char host[256], portstr[16];
+	unsigned port = 0;
+	int fd = -1, one = 1, rc;
+
+	if (config_split_listen(cfg->listen, host, sizeof(host), &port) ==
+	    -1) {
+		log_warnx("http: bad listen address");
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	if ((rc = getaddrinfo(host[0] ? host : NULL, portstr, &hints,
+	    &ai)) != 0) {
+		log_warnx("http: %s: %s", cfg->listen, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    listen(fd, 511) == -1) {
+		log_warn("http: cannot listen on %s", cfg->listen);
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
 struct http *
 http_new(struct event_base *base, const struct cw_config *cfg, int listen_fd,
     const struct http_ops *ops)
 {
-	struct addrinfo hints, *ai = NULL;
 	const union MHD_DaemonInfo *di;
-	unsigned flags, port = 0;
-	char host[256], portstr[16];
 	struct http *h;
 	size_t memlimit;
-	int rc;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
@@ -1397,53 +2036,52 @@ http_new(struct event_base *base, const struct cw_config *cfg, int listen_fd,
 	h->cfg = cfg;
 	h->ops = *ops;
 	TAILQ_INIT(&h->conns);
-	flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	if (listen_fd < 0) {
-		if (config_split_listen(cfg->listen, host, sizeof(host),
-		    &port) == -1) {
-			log_warnx("http: bad listen address");
+	TAILQ_INIT(&h->pends);
+	h->et = (event_base_get_features(base) & EV_FEATURE_ET) != 0;
+	if (!h->et)
+		log_warnx("http: the event backend lacks edge-triggered "
+		    "events; malformed request heads get libmicrohttpd's "
+		    "answers");
+	if (listen_fd >= 0) {
+		h->listen_fd = listen_fd;
+		if (evutil_make_socket_nonblocking(listen_fd) == -1) {
+			log_warn("http: the activated socket");
 			goto fail;
 		}
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-		snprintf(portstr, sizeof(portstr), "%u", port);
-		if ((rc = getaddrinfo(host[0] ? host : NULL, portstr, &hints,
-		    &ai)) != 0) {
-			log_warnx("http: %s: %s", cfg->listen, gai_strerror(rc));
-			goto fail;
-		}
-		if (ai->ai_family == AF_INET6)
-			flags |= MHD_USE_IPv6;
-	}
-	/* Room for a head at the limit plus a useful read buffer. */
+	} else if ((h->listen_fd = http_listen(cfg)) == -1)
+		goto fail;
+	/*
+	 * MHD gets no listening socket: we accept, check the first head
+	 * (pend_*) and hand each connection over with MHD_add_connection().
+	 */
 	memlimit = cfg->max_header_bytes * 2 + 32768;
-	h->mhd = MHD_start_daemon(flags, (uint16_t)port, accept_policy_cb, h,
+	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+	    MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL,
 	    access_cb, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, h,
-	    listen_fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR,
-	    listen_fd >= 0 ? (void *)(intptr_t)listen_fd :
-	    (void *)ai->ai_addr,
 	    MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned int)(cfg->max_connections + HTTP_CONN_SLACK),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->idle_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, memlimit,
 	    MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb, h,
 	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection_cb, h,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)511,
 	    MHD_OPTION_END);
-	if (ai != NULL)
-		freeaddrinfo(ai);
 	if (h->mhd == NULL) {
-		log_warnx("http: cannot listen on %s",
-		    listen_fd >= 0 ? "the activated socket" : cfg->listen);
+		log_warnx("http: cannot listen on %s: libmicrohttpd did not "
+		    "start", listen_fd >= 0 ? "the activated socket" :
+		    cfg->listen);
+		close(h->listen_fd);
 		goto fail;
 	}
 	di = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	h->ev_mhd = event_new(base, di->epoll_fd, EV_READ | EV_PERSIST,
 	    http_mhd_cb, h);
 	h->ev_timer = evtimer_new(base, http_mhd_cb, h);
+	h->ev_listen = event_new(base, h->listen_fd, EV_READ | EV_PERSIST,
+	    http_accept_cb, h);
+	h->ev_relisten = evtimer_new(base, http_relisten_cb, h);
 	event_add(h->ev_mhd, NULL);
+	event_add(h->ev_listen, NULL);
 	http_run(h);
 	return h;
 fail:
@@ -1461,13 +2099,17 @@ void
 http_stop_accepting(struct http *h)
 {
 	struct conn *c;
-	MHD_socket fd;
 
 	if (h->stopping)
 		return;
 	h->stopping = 1;
-	if ((fd = MHD_quiesce_daemon(h->mhd)) != MHD_INVALID_SOCKET)
-		close(fd);
+	event_del(h->ev_listen);
+	evtimer_del(h->ev_relisten);
+	close(h->listen_fd);
+	h->listen_fd = -1;
+	/* A head not yet complete is no request under way. */
+	while (!TAILQ_EMPTY(&h->pends))
+		pend_free(TAILQ_FIRST(&h->pends));
 	TAILQ_FOREACH(c, &h->conns, entry)
 		if (!c->inreq)
 			shutdown(c->fd, SHUT_RDWR);
@@ -1477,7 +2119,7 @@ http_stop_accepting(struct http *h)
 size_t
 http_connections(const struct http *h)
 {
-	return h->nconns;
+	return h->nconns + h->npend;
 }
 
 void
@@ -1485,8 +2127,15 @@ http_free(struct http *h)
 {
 	if (h == NULL)
 		return;
+	while (!TAILQ_EMPTY(&h->pends))
+		pend_free(TAILQ_FIRST(&h->pends));
 	MHD_stop_daemon(h->mhd);
 	event_free(h->ev_mhd);
 	event_free(h->ev_timer);
+	event_free(h->ev_listen);
+	event_free(h->ev_relisten);
+	if (h->listen_fd != -1)
+		close(h->listen_fd);
+	free(h->peek);
 	free(h);
 }

@@ -134,6 +134,10 @@ enum metric_type {
 	    METRIC_LABELS("route"), METRIC_BUCKETS(.0005, .001, .0025,	\
 	    .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10),		\
 	    "Seconds to answer an HTTP request, by route.")		\
+	X(M_LIMIT_REACHED, COUNTER,					\
+	    "churnwatch_limit_reached_total",				\
+	    METRIC_LABELS("limit"), METRIC_NOBUCKETS,			\
+	    "Requests refused at a configured bound, by bound.")	\
 	/* Health of the daemon. */					\
 	X(M_DB_UP, GAUGE,						\
 	    "churnwatch_db_up",						\

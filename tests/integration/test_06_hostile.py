@@ -318,11 +318,11 @@ def test_ambiguous_framing():
 def test_malformed_framing():
     """Framing that cannot be parsed at all: a 400 answer, then close.
 
-    libmicrohttpd 0.9.75 answers a malformed Content-Length itself, before
-    churnwatchd sees the request, and writes its status line and headers
-    twice (a library bug, see README "Known limitations").  What matters
-    here: the status is 400, nothing is stored, the connection closes and
-    the daemon keeps serving."""
+    A malformed Content-Length is judged by churnwatchd before
+    libmicrohttpd reads the head (JSON, test_17 has more).  Bad chunk syntax
+    is still answered by libmicrohttpd itself, with its own body (README
+    "Known limitations"): for it the status is what is checked.  Always:
+    nothing is stored, the connection closes, the daemon keeps serving."""
     with Daemon() as d:
         body = json.dumps([ev(account="malformed")]).encode()
         ct = ("Content-Type", "application/json")
@@ -337,8 +337,10 @@ def test_malformed_framing():
         for what, headers, payload in cases:
             with d.raw() as c:
                 c.send(raw_http("POST", "/v1/events", headers) + payload)
-                st, hdrs, b = c.read_response()
-                eq(st, 400, "%s: status (%r)" % (what, b))
+                resp = c.read_response()
+                if what.startswith("Content-Length"):
+                    expect_error(resp, 400, "bad_framing", what)
+                eq(resp.status, 400, "%s: status (%r)" % (what, resp.body))
                 # The server closes (after whatever bytes it still sends).
                 deadline = time.monotonic() + 5
                 state = c.wait_closed(5)

@@ -234,6 +234,7 @@ assert_defaults(const struct cw_config *cfg)
 	ck_assert_uint_eq(cfg->request_timeout, 30);
 	ck_assert_uint_eq(cfg->idle_timeout, 60);
 	ck_assert_uint_eq(cfg->max_header_bytes, 16384);
+	ck_assert_uint_eq(cfg->max_inflight_body_bytes, 67108864);
 	ck_assert_uint_eq(cfg->horizon_days, 400);
 	ck_assert_uint_eq(cfg->future_skew, 300);
 	ck_assert_uint_eq(cfg->max_batch_events, 20000);
@@ -336,6 +337,7 @@ START_TEST(test_defaults_partial)
 	ck_assert_uint_eq(cfg->request_timeout, 30);
 	ck_assert_uint_eq(cfg->idle_timeout, 60);
 	ck_assert_uint_eq(cfg->max_header_bytes, 16384);
+	ck_assert_uint_eq(cfg->max_inflight_body_bytes, 67108864);
 	ck_assert_uint_eq(cfg->horizon_days, 400);
 	ck_assert_uint_eq(cfg->future_skew, 300);
 	ck_assert_uint_eq(cfg->max_batch_events, 20000);
@@ -362,6 +364,7 @@ START_TEST(test_good_full)
 	ck_assert_uint_eq(cfg->request_timeout, 10);
 	ck_assert_uint_eq(cfg->idle_timeout, 20);
 	ck_assert_uint_eq(cfg->max_header_bytes, 8192);
+	ck_assert_uint_eq(cfg->max_inflight_body_bytes, 8388608);
 	ck_assert_uint_eq(cfg->horizon_days, 90);
 	ck_assert_uint_eq(cfg->future_skew, 0);
 	ck_assert_uint_eq(cfg->max_batch_events, 1000);
@@ -395,6 +398,7 @@ START_TEST(test_number_bounds)
 	    "request_timeout = 3600\n"
 	    "idle_timeout = 1\n"
 	    "max_header_bytes = 1048576\n"
+	    "max_inflight_body_bytes = 68719476736\n"
 	    "[ingest]\n"
 	    "horizon_days = 3650\n"
 	    "future_skew = 86400\n"
@@ -407,6 +411,7 @@ START_TEST(test_number_bounds)
 	ck_assert_uint_eq(cfg->request_timeout, 3600);
 	ck_assert_uint_eq(cfg->idle_timeout, 1);
 	ck_assert_uint_eq(cfg->max_header_bytes, 1048576);
+	ck_assert_uint_eq(cfg->max_inflight_body_bytes, UINT64_C(68719476736));
 	ck_assert_uint_eq(cfg->horizon_days, 3650);
 	ck_assert_uint_eq(cfg->future_skew, 86400);
 	ck_assert_uint_eq(cfg->max_batch_events, 1000000);
@@ -575,13 +580,14 @@ START_TEST(test_out_of_range)
 	    "request_timeout = 0\n"
 	    "idle_timeout = 3601\n"
 	    "max_header_bytes = 1048577\n"
+	    "max_inflight_body_bytes = 1023\n"
 	    "[ingest]\n"
 	    "horizon_days = 3651\n"
 	    "future_skew = 86401\n"
 	    "max_batch_events = 0\n"
 	    "[spool]\n"
 	    "max_bytes = 4611686018427387905\n",
-	    10,
+	    11,
 	    "F:2: max_body_bytes: must be a whole number from 1024 to "
 	    "1073741824\n"
 	    "F:3: max_events: must be a whole number from 1 to 1000000\n"
@@ -590,11 +596,13 @@ START_TEST(test_out_of_range)
 	    "F:6: idle_timeout: must be a whole number from 1 to 3600\n"
 	    "F:7: max_header_bytes: must be a whole number from 1024 to "
 	    "1048576\n"
-	    "F:9: horizon_days: must be a whole number from 1 to 3650\n"
-	    "F:10: future_skew: must be a whole number from 0 to 86400\n"
-	    "F:11: max_batch_events: must be a whole number from 1 to "
+	    "F:8: max_inflight_body_bytes: must be a whole number from 1024 "
+	    "to 68719476736\n"
+	    "F:10: horizon_days: must be a whole number from 1 to 3650\n"
+	    "F:11: future_skew: must be a whole number from 0 to 86400\n"
+	    "F:12: max_batch_events: must be a whole number from 1 to "
 	    "1000000\n"
-	    "F:13: max_bytes: must be a whole number from 0 to "
+	    "F:14: max_bytes: must be a whole number from 0 to "
 	    "4611686018427387904\n");
 }
 END_TEST

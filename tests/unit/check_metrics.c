@@ -171,6 +171,7 @@ START_TEST(contract)
 	    { "source" } },
 	{ "churnwatch_slack_rate_limited_total", METRIC_COUNTER,
 	    { "receiver" } },
+	{ "churnwatch_limit_reached_total", METRIC_COUNTER, { "limit" } },
 	{ "churnwatch_db_reconnects_total", METRIC_COUNTER, { NULL } },
 	{ "churnwatch_metrics_series_dropped_total", METRIC_COUNTER,
 	    { "metric" } },

@@ -1,0 +1,334 @@
+"""Requests too malformed to route, and bodies the daemon must not wait
+for: every one gets a JSON error (SPEC 2) with the SPEC's status, nothing
+is stored, the daemon keeps serving.  Also: Host on HTTP/1.1, auth before
+the body on Segment and webhook routes, and the cap on request bodies in
+flight ([server] max_inflight_body_bytes)."""
+
+import base64
+import json
+import time
+
+from lib import Daemon, check, eq, ev, expect_error, raw_http, rfc3339
+
+CT = ("Content-Type", "application/json")
+
+
+def _answer(d, data, what, timeout=10):
+    """Send raw bytes on a new connection; the answer, and whether the
+    server then closed the connection."""
+    with d.raw(timeout=timeout) as c:
+        try:
+            c.send(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass        # it may answer and close before all is sent
+        resp = c.read_response(timeout=timeout)
+        state = c.wait_closed(5)
+        while state == "data":
+            c.buf = b""
+            state = c.wait_closed(5)
+    check(state == "closed", "%s: connection not closed after the "
+          "answer (%s)" % (what, state))
+    return resp
+
+
+def _healthy(d, what):
+    eq(d.request("GET", "/healthz", token=None, timeout=10).status, 200,
+       "/healthz %s" % what)
+    st, _, body = d.post([ev(account="alive")], timeout=10)
+    eq(st, 202, "ingest %s (%r)" % (what, body))
+
+
+def test_malformed_heads_get_json():
+    """What libmicrohttpd 0.9.75 would answer itself (HTML or nothing)."""
+    with Daemon(server={"max_header_bytes": 8192}) as d:
+        body = json.dumps([ev(account="malformed")]).encode()
+        post = "POST /v1/events HTTP/1.1\r\nHost: x\r\n" \
+            "Authorization: Bearer backend-secret-1\r\n" \
+            "Content-Type: application/json\r\n"
+        cases = [
+            ("Content-Length: abc", 400, "bad_framing",
+             raw_http("POST", "/v1/events", [CT, ("Content-Length", "abc")],
+                      body)),
+            ("Content-Length: -1", 400, "bad_framing",
+             raw_http("POST", "/v1/events", [CT, ("Content-Length", "-1")],
+                      body)),
+            ("Content-Length: 12x", 400, "bad_framing",
+             raw_http("POST", "/v1/events", [CT, ("Content-Length", "12x")],
+                      body)),
+            ("empty Content-Length", 400, "bad_framing",
+             raw_http("POST", "/v1/events", [CT, ("Content-Length", "")],
+                      body)),
+            ("Content-Length past 2^64", 413, "body_too_large",
+             raw_http("POST", "/v1/events",
+                      [CT, ("Content-Length", "9" * 30)], body)),
+            ("Content-Length: abc with chunked", 400, "bad_framing",
+             raw_http("POST", "/v1/events",
+                      [CT, ("Transfer-Encoding", "chunked"),
+                       ("Content-Length", "abc")], b"0\r\n\r\n")),
+            ("HTTP/2.0", 400, "bad_version",
+             raw_http("GET", "/healthz", token=None, version="HTTP/2.0")),
+            ("HTTP/1.2", 400, "bad_version",
+             raw_http("GET", "/healthz", token=None, version="HTTP/1.2")),
+            ("HTTP/0.9", 400, "bad_version",
+             raw_http("GET", "/healthz", token=None, version="HTTP/0.9")),
+            ("HTTX/1.1", 400, "bad_version",
+             raw_http("GET", "/healthz", token=None, version="HTTX/1.1")),
+            ("no version", 400, "bad_request", b"GET /healthz\r\n\r\n"),
+            ("garbage request line", 400, "bad_request",
+             b"GARBAGE\r\nHost: x\r\n\r\n"),
+            ("two spaces in the request line", 400, "bad_request",
+             b"GET  /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+            ("header line without a colon", 400, "bad_request",
+             b"GET /healthz HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n"),
+            ("space before the colon", 400, "bad_request",
+             b"GET /healthz HTTP/1.1\r\nHost : x\r\n\r\n"),
+            ("folded header line", 400, "bad_request",
+             b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  2\r\n\r\n"),
+            ("NUL in a header", 400, "bad_request",
+             b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n"),
+            ("bare CR in a header", 400, "bad_request",
+             b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n"),
+            ("head far past max_header_bytes", 431, "headers_too_large",
+             (post + "X-Big: " + "b" * 100000 + "\r\nContent-Length: "
+              "%d\r\n\r\n" % len(body)).encode() + body),
+            ("head just past max_header_bytes", 431, "headers_too_large",
+             raw_http("GET", "/healthz", [("X-Big", "b" * 8200)],
+                      token=None)),
+        ]
+        for what, status, code, data in cases:
+            resp = _answer(d, data, what)
+            expect_error(resp, status, code, what)
+        eq(d.count(), 0, "rows after malformed heads")
+        _healthy(d, "after malformed heads")
+        # Counted like any answered request.
+        text = d.request("GET", "/metrics", token=None).body
+        if isinstance(text, bytes):
+            text = text.decode()
+        check('churnwatch_http_requests_total{route="other",code="400"}'
+              in text, "malformed heads not counted in "
+              "churnwatch_http_requests_total")
+
+
+def test_head_split_across_packets():
+    """A sound head that arrives in pieces is served (the check waits for
+    the whole head)."""
+    with Daemon() as d:
+        e = ev(account="split")
+        body = json.dumps([e]).encode()
+        data = raw_http("POST", "/v1/events",
+                        [CT, ("Content-Length", str(len(body)))], body)
+        with d.raw() as c:
+            for i in range(0, len(data), 7):
+                c.send(data[i:i + 7])
+                time.sleep(0.002)
+            st, _, b = c.read_response()
+        eq(st, 202, "a head sent 7 bytes at a time (%r)" % (b,))
+        # Empty lines before the request line are tolerated (RFC 9112 2.2).
+        with d.raw() as c:
+            c.send(b"\r\n" + raw_http("GET", "/healthz", token=None))
+            eq(c.read_response().status, 200, "a leading empty line")
+        eq(d.count("account_id = 'split'"), 1, "rows of the split head")
+
+
+def test_host_required_on_http11():
+    with Daemon() as d:
+        resp = _answer(d, b"GET /healthz HTTP/1.1\r\n\r\n", "no Host")
+        expect_error(resp, 400, "missing_host", "HTTP/1.1 without Host")
+        resp = _answer(d, b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b"
+                       b"\r\n\r\n", "two Hosts")
+        expect_error(resp, 400, "bad_request", "two Host headers")
+        # HTTP/1.0 has no Host requirement.
+        with d.raw() as c:
+            c.send(b"GET /healthz HTTP/1.0\r\n\r\n")
+            eq(c.read_response().status, 200, "HTTP/1.0 without Host")
+        # On a keep-alive connection, the second request too.
+        with d.raw() as c:
+            c.send(raw_http("GET", "/healthz", token=None))
+            eq(c.read_response().status, 200, "first request")
+            e = ev(account="nohost")
+            body = json.dumps([e])
+            c.send(("POST /v1/events HTTP/1.1\r\n"
+                    "Authorization: Bearer backend-secret-1\r\n"
+                    "Content-Type: application/json\r\n"
+                    "Content-Length: %d\r\n\r\n%s" % (len(body), body))
+                   .encode())
+            expect_error(c.read_response(), 400, "missing_host",
+                         "second request without Host")
+        eq(d.count("account_id = 'nohost'"), 0, "rows without Host")
+
+
+def test_no_body_on_bodiless_routes():
+    """GET /healthz with a huge Content-Length: answered at once, closed,
+    nothing reserved or waited for."""
+    with Daemon() as d:
+        for what, hdrs in (
+                ("Content-Length: 8000000000",
+                 [("Content-Length", "8000000000")]),
+                ("Content-Length: 10", [("Content-Length", "10")]),
+                ("chunked", [("Transfer-Encoding", "chunked")])):
+            t0 = time.monotonic()
+            # The body is never sent: the answer must not wait for it.
+            resp = _answer(d, raw_http("GET", "/healthz", hdrs, token=None),
+                           "GET /healthz with " + what)
+            expect_error(resp, 413, "body_too_large",
+                         "GET /healthz with " + what)
+            check(time.monotonic() - t0 < 3, "GET /healthz with %s took "
+                  "%.1f s" % (what, time.monotonic() - t0))
+        resp = _answer(d, raw_http("GET", "/v1/accounts", [
+            ("Content-Length", "8000000000")], token="reader"),
+            "GET /v1/accounts with a body")
+        expect_error(resp, 413, "body_too_large", "GET /v1/accounts")
+        # Content-Length: 0 is no body: served, connection kept.
+        with d.raw() as c:
+            c.send(raw_http("GET", "/healthz", [("Content-Length", "0")],
+                            token=None))
+            eq(c.read_response().status, 200, "GET with Content-Length: 0")
+            c.send(raw_http("GET", "/healthz", token=None))
+            eq(c.read_response().status, 200, "the next request")
+        _healthy(d, "after announced bodies")
+
+
+SEGMENT_EXTRA = """
+[source:plain]
+signature = none
+type = ticket.created
+pointer.id = /id
+pointer.account_id = /account
+pointer.ticket_id = /ticket
+
+[source:signed]
+signature = hmac-sha256
+secret = s3cr3t-signing
+type = ticket.created
+pointer.id = /id
+pointer.account_id = /account
+pointer.ticket_id = /ticket
+"""
+
+
+def _basic(key):
+    return "Basic " + base64.b64encode((key + ":").encode()).decode()
+
+
+def test_auth_before_the_body():
+    """A wrong credential is refused from the head: the test announces a
+    body and never sends it, so an answer proves nothing was waited for."""
+    with Daemon(extra=SEGMENT_EXTRA) as d:
+        big = ("Content-Length", "60000")
+        cases = [
+            ("Segment, wrong Basic key", 401, "unauthorized",
+             raw_http("POST", "/segment/v1/batch", [
+                 CT, big, ("Authorization", _basic("nope"))])),
+            ("Segment /v1/batch, wrong Basic key", 401, "unauthorized",
+             raw_http("POST", "/v1/batch", [
+                 CT, big, ("Authorization", _basic("nope"))])),
+            ("Segment, key without ingest", 403, "forbidden",
+             raw_http("POST", "/segment/v1/track", [
+                 CT, big, ("Authorization", _basic("reader-secret-1"))])),
+            ("Segment, unreadable Basic", 401, "unauthorized",
+             raw_http("POST", "/segment/v1/track", [
+                 CT, big, ("Authorization", "Basic !!!notbase64")])),
+            ("webhook without signature, no token", 401, "unauthorized",
+             raw_http("POST", "/v1/webhooks/plain", [CT, big], token=None)),
+            ("webhook without signature, wrong token", 401, "unauthorized",
+             raw_http("POST", "/v1/webhooks/plain", [CT, big],
+                      token="wrong")),
+            ("webhook, unknown source", 404, "not_found",
+             raw_http("POST", "/v1/webhooks/nosuch", [CT, big])),
+            ("events, no token", 401, "unauthorized",
+             raw_http("POST", "/v1/events", [CT, big], token=None)),
+        ]
+        for what, status, code, data in cases:
+            t0 = time.monotonic()
+            resp = _answer(d, data, what)
+            expect_error(resp, status, code, what)
+            check(time.monotonic() - t0 < 3, "%s: answered after %.1f s" % (
+                what, time.monotonic() - t0))
+
+        # The writeKey in the body still works (no Authorization header).
+        msg = {"writeKey": "backend-secret-1", "batch": [{
+            "type": "track", "event": "Signed In", "userId": "u1",
+            "messageId": "m-body-key", "context": {"groupId": "acme"},
+            "timestamp": rfc3339(time.time())}]}
+        st, _, body = d.request("POST", "/segment/v1/batch", body=msg,
+                                token=None)
+        eq((st, body), (200, {"success": True}), "writeKey in the body")
+        # And a right Basic key with no writeKey.
+        del msg["writeKey"]
+        msg["batch"][0]["messageId"] = "m-basic"
+        st, _, body = d.request("POST", "/segment/v1/batch", body=msg,
+                                token=None, headers={
+                                    "Authorization":
+                                    _basic("backend-secret-1")})
+        eq((st, body), (200, {"success": True}), "Basic write key")
+
+        # A signed source reads the body to verify it, bounded by
+        # max_body_bytes, and refuses a bad signature before parsing:
+        # a body that is not JSON gets 401, not invalid_json.
+        st, hdrs, body = d.request("POST", "/v1/webhooks/signed",
+                                   body=b"{not json", token=None,
+                                   headers={"X-Churnwatch-Signature":
+                                            "t=%d,v1=00" % time.time()})
+        expect_error((st, hdrs, body), 401, "invalid_signature",
+                     "signed webhook, bad signature, body not JSON")
+        # Unsigned source with the token: served.
+        st, _, body = d.request("POST", "/v1/webhooks/plain", body={
+            "id": "w1", "account": "acme", "ticket": "t1"})
+        eq(st, 202, "unsigned webhook with a token (%r)" % (body,))
+
+
+def test_inflight_body_cap():
+    with Daemon(server={"max_body_bytes": 65536,
+                        "max_inflight_body_bytes": 100000}) as d:
+        e = ev(account="inflight", props={"pad": ""})
+        base = len(json.dumps([e]).encode())
+        e["props"]["pad"] = "x" * (60000 - base)
+        body = json.dumps([e]).encode()
+        eq(len(body), 60000, "body size")
+        head = raw_http("POST", "/v1/events",
+                        [CT, ("Content-Length", str(len(body)))])
+        with d.raw() as a:
+            # A holds 60,000 bytes while its body is on the way.
+            a.send(head + body[:100])
+            time.sleep(0.3)
+            t0 = time.monotonic()
+            resp = _answer(d, head + body, "second body past the cap")
+            st, hdrs, _ = resp
+            expect_error(resp, 503, "overloaded", "a body past "
+                         "max_inflight_body_bytes")
+            check(hdrs.get("Retry-After"), "503 without Retry-After")
+            check(time.monotonic() - t0 < 3, "the 503 took %.1f s" % (
+                time.monotonic() - t0))
+            # Small bodies still fit next to A.
+            st, _, b = d.post([ev(account="small")])
+            eq(st, 202, "a small body under the cap (%r)" % (b,))
+            # A finishes: served, and its bytes are released.
+            a.send(body[100:])
+            st, _, b = a.read_response()
+            eq(st, 202, "the first big body (%r)" % (b,))
+        with d.raw() as c:
+            c.send(head + body)
+            eq(c.read_response().status, 202, "a big body after A is done")
+        text = d.request("GET", "/metrics", token=None).body
+        if isinstance(text, bytes):
+            text = text.decode()
+        check('churnwatch_limit_reached_total{limit="max_inflight_body_'
+              'bytes"} 1' in text, "the 503 not counted in "
+              "churnwatch_limit_reached_total")
+        # The same event twice: stored once, the second is a duplicate.
+        eq(d.count("account_id = 'inflight'"), 1, "rows of the big bodies")
+
+        # Chunked bodies count as they grow.
+        with d.raw() as a:
+            a.send(head + body[:100])
+            time.sleep(0.3)
+            chunked = b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
+            with d.raw() as c:
+                c.send(raw_http("POST", "/v1/events", [
+                    CT, ("Transfer-Encoding", "chunked")]) + chunked)
+                resp = c.read_response()
+            expect_error(resp, 503, "overloaded", "a chunked body past "
+                         "max_inflight_body_bytes")
+            a.send(body[100:])
+            eq(a.read_response().status, 202, "A after the chunked 503")
+        _healthy(d, "after the inflight cap")
