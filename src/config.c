@@ -869,6 +869,22 @@ named_section(struct cfg_parse *p, const char *kind, const char *name,
 	return e;
 }
 
+/*
+ * A token's or a webhook source's name is the source of the events it
+ * brings in, and (source, id) is the idempotency key: a [token:X] and a
+ * [source:X] would take each other's events for duplicates.  Reported at
+ * the later of the two; the section is still read, so that its other
+ * problems show too.
+ */
+static void
+name_shared(struct cfg_parse *p, const char *kind, const char *other,
+    const char *name)
+{
+	cfg_err(p, p->lineno, "[%s:%s]: a [%s:%s] has the same name; tokens "
+	    "and sources share one idempotency namespace, so their names "
+	    "must differ", kind, name, other, name);
+}
+
 static void *
 token_open(struct cfg_parse *p, const char *name)
 {
@@ -880,6 +896,8 @@ token_open(struct cfg_parse *p, const char *name)
 	cfg->tokens = arr;
 	if (t == NULL)
 		return NULL;
+	if (config_find_source(cfg, name) != NULL)
+		name_shared(p, "token", "source", name);
 	p->secret_line = 0;
 	p->secret_key = NULL;
 	return t;
@@ -1653,6 +1671,7 @@ source_open(struct cfg_parse *p, const char *name)
 	struct cw_config *cfg = p->cfg;
 	void *arr = cfg->sources;
 	struct wh_source *s;
+	size_t i;
 
 	_Static_assert(NKEYS(source_keys) + EV__COUNT + 2 * WH_F__COUNT <=
 	    NKEYS(((struct cfg_parse *)NULL)->src_keys),
@@ -1664,6 +1683,9 @@ source_open(struct cfg_parse *p, const char *name)
 	cfg->sources = arr;
 	if (s == NULL)
 		return NULL;
+	for (i = 0; i < cfg->ntokens; i++)
+		if (strcmp(cfg->tokens[i].name, name) == 0)
+			name_shared(p, "source", "token", name);
 	source_defaults(s);
 	memcpy(p->src_keys, source_keys, sizeof(source_keys));
 	p->keys = p->src_keys;

@@ -2385,6 +2385,67 @@ START_TEST(test_segment_login_events)
 }
 END_TEST
 
+/*
+ * A token and a source with the same name would share an idempotency
+ * namespace: an error at the later section, whichever comes first.
+ */
+START_TEST(test_source_token_name_clash)
+{
+	struct cw_config *cfg;
+
+	expect_errors(
+	    "[token:zendesk]\n"
+	    "secret = token-secret-1\n"
+	    "scopes = ingest\n"
+	    "[source:zendesk]\n"
+	    "type = ticket.created\n"
+	    "pointer.account_id = /org\n"
+	    "pointer.ticket_id = /id\n", 1,
+	    "F:4: [source:zendesk]: a [token:zendesk] has the same name; "
+	    "tokens and sources share one idempotency namespace, so their "
+	    "names must differ\n");
+	expect_errors(
+	    "[source:zendesk]\n"
+	    "type = ticket.created\n"
+	    "pointer.account_id = /org\n"
+	    "pointer.ticket_id = /id\n"
+	    "[token:other]\n"
+	    "secret = token-secret-2\n"
+	    "scopes = read\n"
+	    "[token:zendesk]\n"
+	    "secret = token-secret-1\n"
+	    "scopes = ingest\n", 1,
+	    "F:8: [token:zendesk]: a [source:zendesk] has the same name; "
+	    "tokens and sources share one idempotency namespace, so their "
+	    "names must differ\n");
+	/* The section is still read: its own problems show as well. */
+	expect_errors(
+	    "[source:x]\n"
+	    "type = ticket.created\n"
+	    "pointer.account_id = /org\n"
+	    "pointer.ticket_id = /id\n"
+	    "[token:x]\n"
+	    "secret = token-secret-1\n"
+	    "scopes = bogus\n", 2,
+	    "F:5: [token:x]: a [source:x] has the same name; tokens and "
+	    "sources share one idempotency namespace, so their names must "
+	    "differ\n"
+	    "F:7: scopes: unknown scope; each must be ingest, read or admin\n");
+	/* Names differing only in case are different names. */
+	cfg = expect_ok(
+	    "[token:Zendesk]\n"
+	    "secret = token-secret-1\n"
+	    "scopes = ingest\n"
+	    "[source:zendesk]\n"
+	    "type = ticket.created\n"
+	    "pointer.account_id = /org\n"
+	    "pointer.ticket_id = /id\n");
+	ck_assert_uint_eq(cfg->ntokens, 1);
+	ck_assert_uint_eq(cfg->nsources, 1);
+	config_free(cfg);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -2467,6 +2528,7 @@ config_suite(void)
 	tcase_add_test(tc, test_source_type);
 	tcase_add_test(tc, test_source_fields);
 	tcase_add_test(tc, test_no_source_secrets_in_errors);
+	tcase_add_test(tc, test_source_token_name_clash);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("segment");
