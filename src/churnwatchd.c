@@ -712,6 +712,7 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	if (strcmp(ncfg->listen, d.cfg->listen) != 0 ||
 	    strcmp(ncfg->db_url, d.cfg->db_url) != 0 ||
 	    ncfg->db_connections != d.cfg->db_connections ||
+	    ncfg->db_statement_timeout != d.cfg->db_statement_timeout ||
 	    ncfg->max_connections != d.cfg->max_connections ||
 	    ncfg->idle_timeout != d.cfg->idle_timeout ||
 	    ncfg->max_header_bytes != d.cfg->max_header_bytes)
@@ -888,6 +889,7 @@ main(int argc, char *argv[])
 		fatalx("out of memory");
 	for (i = 0; i < d.ndbs; i++)
 		if ((d.dbs[i] = db_new(d.base, d.cfg->db_url,
+		    (unsigned)(d.cfg->db_statement_timeout / 1000),
 		    i == 0 ? on_db_state : NULL, NULL)) == NULL)
 			fatalx("out of memory");
 	d.db = d.dbs[0];

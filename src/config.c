@@ -231,6 +231,8 @@ static const struct cfg_key ingest_keys[] = {
 static const struct cfg_key database_keys[] = {
 	{ "url", CFG_STRING, CFG_OFF(db_url), 0, 0, NULL },
 	{ "connections", CFG_UINT, CFG_OFF(db_connections), 1, 16, NULL },
+	{ "statement_timeout", CFG_DURATION, CFG_OFF(db_statement_timeout),
+	    1, 3600, NULL },
 };
 
 static const struct cfg_key spool_keys[] = {
@@ -460,6 +462,7 @@ config_defaults(struct cw_config *cfg)
 
 	cfg->db_url = strdup("postgresql:///churnwatch");
 	cfg->db_connections = 2;
+	cfg->db_statement_timeout = 5 * CW_USEC_PER_SEC;
 
 	cfg->spool_dir = strdup("/var/lib/churnwatch/spool");
 	cfg->spool_max_bytes = UINT64_C(1073741824);
@@ -872,6 +875,22 @@ named_section(struct cfg_parse *p, const char *kind, const char *name,
 	return e;
 }
 
+/*
+ * A token's or a webhook source's name is the source of the events it
+ * brings in, and (source, id) is the idempotency key: a [token:X] and a
+ * [source:X] would take each other's events for duplicates.  Reported at
+ * the later of the two; the section is still read, so that its other
+ * problems show too.
+ */
+static void
+name_shared(struct cfg_parse *p, const char *kind, const char *other,
+    const char *name)
+{
+	cfg_err(p, p->lineno, "[%s:%s]: a [%s:%s] has the same name; tokens "
+	    "and sources share one idempotency namespace, so their names "
+	    "must differ", kind, name, other, name);
+}
+
 static void *
 token_open(struct cfg_parse *p, const char *name)
 {
@@ -883,6 +902,8 @@ token_open(struct cfg_parse *p, const char *name)
 	cfg->tokens = arr;
 	if (t == NULL)
 		return NULL;
+	if (config_find_source(cfg, name) != NULL)
+		name_shared(p, "token", "source", name);
 	p->secret_line = 0;
 	p->secret_key = NULL;
 	return t;
@@ -1656,6 +1677,7 @@ source_open(struct cfg_parse *p, const char *name)
 	struct cw_config *cfg = p->cfg;
 	void *arr = cfg->sources;
 	struct wh_source *s;
+	size_t i;
 
 	_Static_assert(NKEYS(source_keys) + EV__COUNT + 2 * WH_F__COUNT <=
 	    NKEYS(((struct cfg_parse *)NULL)->src_keys),
@@ -1667,6 +1689,9 @@ source_open(struct cfg_parse *p, const char *name)
 	cfg->sources = arr;
 	if (s == NULL)
 		return NULL;
+	for (i = 0; i < cfg->ntokens; i++)
+		if (strcmp(cfg->tokens[i].name, name) == 0)
+			name_shared(p, "source", "token", name);
 	source_defaults(s);
 	memcpy(p->src_keys, source_keys, sizeof(source_keys));
 	p->keys = p->src_keys;

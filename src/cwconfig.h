@@ -85,6 +85,8 @@ struct cw_config {
 	/* [database] */
 	char		*db_url;		/* libpq conninfo or URI */
 	unsigned	 db_connections;	/* ingest transactions in flight, 2 */
+	int64_t		 db_statement_timeout;	/* us, 5 s: no answer to a query
+						 * in this long = connection lost */
 
 	/* [spool] */
 	char		*spool_dir;

@@ -8,6 +8,37 @@
  * A query's callback runs only after libpq has returned every result of it
  * and then NULL, i.e. after ReadyForQuery: for an autocommit statement that
  * is after the commit, so DB_OK means durably committed.
+ *
+ * Deadlines ([database] statement_timeout, SPEC 6).  A PostgreSQL that
+ * stops answering with its socket still open -- a lock wait, a lost
+ * synchronous standby, a network black hole, a stopped backend -- would
+ * otherwise hold every query, and the HTTP clients behind them, for as long
+ * as TCP takes to give up (~15 min).  So the query on the wire has a
+ * deadline: when the server has sent nothing at all for it within
+ * deadline_ms, the connection counts as lost, exactly as if it had dropped:
+ * the query in flight and every queued one complete with DB_LOST, the state
+ * callback says down (ingest moves to the spool), the socket is closed and
+ * the usual backoff reconnects.  The clock
+ *   - starts when a query goes on the wire, not when it is queued: a query
+ *     waiting behind another is covered by that one's deadline;
+ *   - restarts whenever the server sends anything (a row, a result, a
+ *     notice) or takes more of a large query from us: a slow but living
+ *     server, or a long result, is not a stall;
+ *   - restarts for each query, so paged work gets the whole deadline per
+ *     page: store_load() reads LIMIT 20000 rows per query, retention
+ *     deletes 50000 events per query, each far below the 5 s default on
+ *     the indexes they use.
+ * Statements that may legitimately run long in silence (migrations: an
+ * index build, another daemon holding the advisory lock) are queued with
+ * db_query_long() and their own bound, or none.  A connection attempt gets
+ * its own deadline too (libpq ignores connect_timeout in asynchronous
+ * mode): connect_timeout from the conninfo if set, else the larger of
+ * deadline_ms and DB_CONNECT_MIN_MS.
+ *
+ * TCP keepalives and tcp_user_timeout (libpq defaults below) notice a dead
+ * peer on an idle connection and bound how long sent data may stay
+ * unacknowledged; a stopped backend is still acknowledged by its kernel, so
+ * only the deadline catches that.  Both are ignored on Unix sockets.
  */
 #include "config.h"
 
@@ -25,6 +56,7 @@
 
 #define DB_BACKOFF_MIN_MS	100
 #define DB_BACKOFF_MAX_MS	5000
+#define DB_CONNECT_MIN_MS	10000	/* connection attempt deadline */
 #define DB_MAX_PREPARED		16
 
 enum db_conn_state { DBC_DOWN, DBC_CONNECTING, DBC_UP };
@@ -34,6 +66,7 @@ struct dbq {
 	const char		*sql;
 	const char		*stmt;		/* prepared statement name */
 	int			 preparing;	/* Parse sent, Execute next */
+	unsigned		 deadline_ms;	/* 0: none */
 	int			 nparams;
 	Oid			*types;		/* into buf, or NULL */
 	int			*formats;	/* into buf, or NULL */
@@ -52,14 +85,18 @@ struct db_res {
 struct db {
 	struct event_base	*base;
 	char			*conninfo;
+	unsigned		 deadline_ms;	/* per query; 0: none */
 	PGconn			*conn;
 	enum db_conn_state	 state;
 	struct event		*ev_io;		/* connect phase and reads */
 	struct event		*ev_write;	/* pending PQflush */
 	struct event		*ev_retry;
 	struct event		*ev_lost;	/* deferred db_lost() */
+	struct event		*ev_deadline;	/* connect or inflight deadline */
 	int			 backoff_ms;
 	int			 was_up;	/* connected before: a reconnect */
+	int			 stalled;	/* lost to a deadline, no answer
+						 * since: keep backing off */
 	struct dbq_list		 queue;
 	struct dbq		*inflight;
 	PGresult		*keep;		/* result to report for inflight */
@@ -75,13 +112,14 @@ static void	db_connect_cb(evutil_socket_t, short, void *);
 static void	db_io_cb(evutil_socket_t, short, void *);
 static void	db_write_cb(evutil_socket_t, short, void *);
 static void	db_retry_cb(evutil_socket_t, short, void *);
-static void	db_lost(struct db *, const char *);
+static void	db_lost(struct db *, const char *, const char *);
+static void	db_deadline_cb(evutil_socket_t, short, void *);
 static void	db_send_next(struct db *);
 static void	db_lost_cb(evutil_socket_t, short, void *);
 
 struct db *
-db_new(struct event_base *base, const char *conninfo, db_state_cb cb,
-    void *arg)
+db_new(struct event_base *base, const char *conninfo, unsigned deadline_ms,
+    db_state_cb cb, void *arg)
 {
 	struct db *db;
 
@@ -93,11 +131,13 @@ db_new(struct event_base *base, const char *conninfo, db_state_cb cb,
 		return NULL;
 	}
 	TAILQ_INIT(&db->queue);
+	db->deadline_ms = deadline_ms;
 	db->state_cb = cb;
 	db->state_arg = arg;
 	db->backoff_ms = DB_BACKOFF_MIN_MS;
 	db->ev_retry = evtimer_new(base, db_retry_cb, db);
 	db->ev_lost = evtimer_new(base, db_lost_cb, db);
+	db->ev_deadline = evtimer_new(base, db_deadline_cb, db);
 	db_connect(db);
 	return db;
 }
@@ -121,9 +161,33 @@ db_fail_all(struct db *db, enum db_status st)
 	}
 }
 
+/* (Re)start the deadline: ms from now, or none for 0. */
+static void
+db_deadline_arm(struct db *db, unsigned ms)
+{
+	struct timeval tv;
+
+	if (ms == 0) {
+		evtimer_del(db->ev_deadline);
+		return;
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(db->ev_deadline, &tv);
+}
+
+/* The server showed life for the query in flight: its clock restarts. */
+static void
+db_progress(struct db *db)
+{
+	if (db->inflight != NULL)
+		db_deadline_arm(db, db->inflight->deadline_ms);
+}
+
 static void
 db_close_conn(struct db *db)
 {
+	evtimer_del(db->ev_deadline);
 	if (db->ev_io != NULL) {
 		event_free(db->ev_io);
 		db->ev_io = NULL;
@@ -154,6 +218,7 @@ db_free(struct db *db)
 	db_close_conn(db);
 	event_free(db->ev_retry);
 	event_free(db->ev_lost);
+	event_free(db->ev_deadline);
 	free(db->conninfo);
 	free(db);
 }
@@ -228,13 +293,59 @@ db_connect_failed(struct db *db)
 	db_schedule_retry(db);
 }
 
+/*
+ * The deadline of a connection attempt: connect_timeout (s) from the
+ * conninfo if the user set one, as libpq would honour it in blocking mode;
+ * else the query deadline, but never below DB_CONNECT_MIN_MS: a TLS
+ * handshake and SCRAM over a slow link must not be cut by a short
+ * statement_timeout.  While connecting the database counts as down, so
+ * ingest goes to the spool meanwhile and holds no client.
+ */
+static unsigned
+db_connect_ms(const struct db *db)
+{
+	PQconninfoOption *opts, *o;
+	unsigned ms = 0;
+	long v;
+
+	if ((opts = PQconninfo(db->conn)) != NULL) {
+		for (o = opts; o->keyword != NULL; o++)
+			if (strcmp(o->keyword, "connect_timeout") == 0 &&
+			    o->val != NULL && (v = strtol(o->val, NULL,
+			    10)) > 0 && v < 86400) {
+				/* libpq raises 1 s to 2 s; so do we. */
+				ms = (unsigned)(v < 2 ? 2 : v) * 1000;
+				break;
+			}
+		PQconninfoFree(opts);
+	}
+	if (ms == 0)
+		ms = db->deadline_ms > DB_CONNECT_MIN_MS ? db->deadline_ms :
+		    DB_CONNECT_MIN_MS;
+	return ms;
+}
+
 static void
 db_connect(struct db *db)
 {
+	/*
+	 * Our defaults come before dbname: with expand_dbname, the keys of
+	 * the user's URL or connection string override what precedes it, so
+	 * e.g. "?keepalives_idle=60" in [database] url wins.  Keepalives find
+	 * a dead peer of an idle connection in about 10 + 3 * 5 s; data we
+	 * sent may stay unacknowledged for 30 s before the kernel gives up
+	 * (instead of ~15 min of retransmissions).
+	 */
 	static const char *const keys[] = {
+		"keepalives", "keepalives_idle", "keepalives_interval",
+		"keepalives_count", "tcp_user_timeout",
 		"dbname", "fallback_application_name", NULL
 	};
-	const char *values[] = { db->conninfo, "churnwatchd", NULL };
+	const char *values[] = {
+		"1", "10", "5",
+		"3", "30000",
+		db->conninfo, "churnwatchd", NULL
+	};
 
 	db->state = DBC_CONNECTING;
 	db->conn = PQconnectStartParams(keys, values, 1);
@@ -245,6 +356,7 @@ db_connect(struct db *db)
 			db_connect_failed(db);
 		return;
 	}
+	db_deadline_arm(db, db_connect_ms(db));
 	db_connect_wait(db, EV_WRITE);
 }
 
@@ -285,11 +397,19 @@ db_connect_cb(evutil_socket_t fd, short what, void *arg)
 	db->ev_write = event_new(db->base, PQsocket(db->conn), EV_WRITE,
 	    db_write_cb, db);
 	event_add(db->ev_io, NULL);
+	evtimer_del(db->ev_deadline);	/* connected: queries arm it */
 	if (db->was_up)
 		metrics_inc(cw_metrics, M_DB_RECONNECTS, NULL, 1);
 	db->was_up = 1;
 	db->state = DBC_UP;
-	db->backoff_ms = DB_BACKOFF_MIN_MS;
+	/*
+	 * After a stall the backoff goes on growing until a query is answered
+	 * again: a server that accepts connections but answers no query
+	 * would otherwise see a new session every deadline, each leaving a
+	 * backend behind that waits until it can run its query.
+	 */
+	if (!db->stalled)
+		db->backoff_ms = DB_BACKOFF_MIN_MS;
 	log_info("database: connected server_version=%d",
 	    PQserverVersion(db->conn));
 	if (db->state_cb != NULL)
@@ -297,13 +417,14 @@ db_connect_cb(evutil_socket_t fd, short what, void *arg)
 	db_send_next(db);
 }
 
+/* err: what went wrong, or NULL for libpq's last error message. */
 static void
-db_lost(struct db *db, const char *why)
+db_lost(struct db *db, const char *why, const char *err)
 {
 	char msg[256];
 
-	snprintf(msg, sizeof(msg), "%s", db->conn != NULL ?
-	    PQerrorMessage(db->conn) : "");
+	snprintf(msg, sizeof(msg), "%s", err != NULL ? err :
+	    db->conn != NULL ? PQerrorMessage(db->conn) : "");
 	msg[strcspn(msg, "\n")] = '\0';
 	log_warnx("database: connection lost during=%s error=\"%s\"", why,
 	    msg);
@@ -315,13 +436,47 @@ db_lost(struct db *db, const char *why)
 	db_schedule_retry(db);
 }
 
+/*
+ * The server sent nothing for the query in flight, or for the connection
+ * attempt, within its deadline: treat the connection as lost.  Whether a
+ * query in flight committed is unknown (DB_LOST), as after a drop.
+ */
+static void
+db_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct db *db = arg;
+	char msg[128];
+
+	switch (db->state) {
+	case DBC_CONNECTING:
+		/* Like db_connect_failed(): log the first of a run. */
+		if (db->backoff_ms == DB_BACKOFF_MIN_MS)
+			log_warnx("database: connect failed error=\"no answer "
+			    "within %u ms\"", db_connect_ms(db));
+		db_close_conn(db);
+		db->state = DBC_DOWN;
+		db_schedule_retry(db);
+		break;
+	case DBC_UP:
+		if (db->inflight == NULL)
+			break;		/* cannot happen: disarmed */
+		snprintf(msg, sizeof(msg), "no answer within %u ms "
+		    "(statement_timeout)", db->inflight->deadline_ms);
+		db->stalled = 1;
+		db_lost(db, "deadline", msg);
+		break;
+	case DBC_DOWN:
+		break;
+	}
+}
+
 static void
 db_lost_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct db *db = arg;
 
 	if (db->state == DBC_UP)
-		db_lost(db, "send");
+		db_lost(db, "send", NULL);
 }
 
 static int
@@ -341,8 +496,13 @@ db_flush(struct db *db)
 static void
 db_write_cb(evutil_socket_t fd, short what, void *arg)
 {
-	if (db_flush(arg) == -1)
-		db_lost(arg, "flush");
+	struct db *db = arg;
+
+	if (db_flush(db) == -1) {
+		db_lost(db, "flush", NULL);
+		return;
+	}
+	db_progress(db);	/* the server is taking our query */
 }
 
 static int
@@ -387,6 +547,7 @@ db_send_next(struct db *db)
 	TAILQ_REMOVE(&db->queue, q, entry);
 	db->nqueued--;
 	db->inflight = q;
+	db_deadline_arm(db, q->deadline_ms);	/* on the wire from now */
 	ok = db_send(db, q);
 	/*
 	 * Never fail a query from inside db_query(): the caller would get
@@ -409,6 +570,10 @@ db_complete(struct db *db)
 
 	r.res = db->keep;
 	db->keep = NULL;
+	if (db->stalled) {		/* answered: the server is back */
+		db->stalled = 0;
+		db->backoff_ms = DB_BACKOFF_MIN_MS;
+	}
 	if (r.res != NULL) {
 		es = PQresultStatus(r.res);
 		if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK &&
@@ -421,10 +586,12 @@ db_complete(struct db *db)
 		if (db->nprepared < DB_MAX_PREPARED)
 			db->prepared[db->nprepared++] = q->stmt;
 		PQclear(r.res);
+		db_deadline_arm(db, q->deadline_ms);
 		if (!db_send(db, q) || db_flush(db) == -1)
-			db_lost(db, "send");
+			db_lost(db, "send", NULL);
 		return;
 	}
+	evtimer_del(db->ev_deadline);
 	db->inflight = NULL;
 	q->cb(st, &r, q->arg);
 	free(q);
@@ -439,14 +606,15 @@ db_io_cb(evutil_socket_t fd, short what, void *arg)
 	PGnotify *n;
 
 	if (!PQconsumeInput(db->conn)) {
-		db_lost(db, "read");
+		db_lost(db, "read", NULL);
 		return;
 	}
+	db_progress(db);	/* anything from the server is a sign of life */
 	while ((n = PQnotifies(db->conn)) != NULL)
 		PQfreemem(n);
 	if (db->inflight == NULL) {
 		if (PQstatus(db->conn) == CONNECTION_BAD)
-			db_lost(db, "closed");
+			db_lost(db, "closed", NULL);
 		return;
 	}
 	while (!PQisBusy(db->conn)) {
@@ -469,13 +637,14 @@ db_io_cb(evutil_socket_t fd, short what, void *arg)
 			PQclear(res);
 	}
 	if (PQstatus(db->conn) == CONNECTION_BAD)
-		db_lost(db, "closed");
+		db_lost(db, "closed", NULL);
 }
 
 static int
-db_enqueue(struct db *db, const char *stmt, const char *sql, int nparams,
-    const unsigned int *types, const char *const *values, const int *lengths,
-    db_result_cb cb, void *arg)
+db_enqueue(struct db *db, unsigned deadline_ms, const char *stmt,
+    const char *sql, int nparams, const unsigned int *types,
+    const char *const *values, const int *lengths, db_result_cb cb,
+    void *arg)
 {
 	struct dbq *q;
 	size_t need = 0, off;
@@ -492,6 +661,7 @@ db_enqueue(struct db *db, const char *stmt, const char *sql, int nparams,
 		return -1;
 	q->sql = sql;
 	q->stmt = stmt;
+	q->deadline_ms = deadline_ms;
 	q->nparams = nparams;
 	q->cb = cb;
 	q->arg = arg;
@@ -535,8 +705,17 @@ db_query(struct db *db, const char *sql, int nparams,
     const char *const *values, const int *lengths, db_result_cb cb,
     void *arg)
 {
-	return db_enqueue(db, NULL, sql, nparams, NULL, values, lengths, cb,
-	    arg);
+	return db_enqueue(db, db->deadline_ms, NULL, sql, nparams, NULL,
+	    values, lengths, cb, arg);
+}
+
+int
+db_query_long(struct db *db, unsigned deadline_ms, const char *sql,
+    int nparams, const char *const *values, const int *lengths,
+    db_result_cb cb, void *arg)
+{
+	return db_enqueue(db, deadline_ms, NULL, sql, nparams, NULL, values,
+	    lengths, cb, arg);
 }
 
 int
@@ -544,8 +723,8 @@ db_query_binary(struct db *db, const char *stmt, const char *sql,
     int nparams, const unsigned int *types, const char *const *values,
     const int *lengths, db_result_cb cb, void *arg)
 {
-	return db_enqueue(db, stmt, sql, nparams, types, values, lengths, cb,
-	    arg);
+	return db_enqueue(db, db->deadline_ms, stmt, sql, nparams, types,
+	    values, lengths, cb, arg);
 }
 
 int

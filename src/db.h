@@ -26,9 +26,17 @@ typedef void (*db_result_cb)(enum db_status, const struct db_res *, void *);
 /* Called when the connection comes up (up = 1) or goes down (up = 0). */
 typedef void (*db_state_cb)(int up, void *);
 
-/* conninfo: any libpq connection string or URI; copied. */
+/*
+ * conninfo: any libpq connection string or URI; copied.  deadline_ms
+ * ([database] statement_timeout; 0: none): a query on the wire that gets
+ * nothing back from the server for this long makes the connection count
+ * as lost -- it and every queued query complete with DB_LOST, the state
+ * callback says down, and the connection is re-made with backoff.  The
+ * clock restarts with every query and whenever the server sends anything
+ * (see db.c).
+ */
 struct db	*db_new(struct event_base *, const char *conninfo,
-		    db_state_cb, void *arg);
+		    unsigned deadline_ms, db_state_cb, void *arg);
 void		 db_free(struct db *);	/* pending queries get DB_LOST */
 int		 db_is_up(const struct db *);
 size_t		 db_queue_len(const struct db *);
@@ -44,7 +52,17 @@ int		 db_query(struct db *, const char *sql, int nparams,
 		    db_result_cb cb, void *arg);
 
 /*
- * The same with every parameter in PostgreSQL's binary format, of the
+ * db_query() with its own deadline instead of the connection's; 0 waits
+ * as long as it takes (TCP keepalives still notice a dead peer).  For
+ * statements that may rightly run long without a word: migrations (an
+ * index build, another daemon holding the advisory lock).
+ */
+int		 db_query_long(struct db *, unsigned deadline_ms,
+		    const char *sql, int nparams, const char *const *values,
+		    const int *lengths, db_result_cb cb, void *arg);
+
+/*
+ * db_query() with every parameter in PostgreSQL's binary format, of the
  * given type OIDs (e.g. 1009 text[]).  Results are text.  With stmt (a
  * static name) the statement is prepared once per connection and then
  * only executed, which spares the server its parse and plan.

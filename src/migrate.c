@@ -6,6 +6,11 @@
  * also records it: several statements in one query string run as one
  * implicit transaction, so a file is applied whole or not at all.  An
  * advisory lock serialises two daemons migrating the same database.
+ *
+ * Every query here goes without a deadline (db_query_long(), 0): a file
+ * may build an index on a large table, and the lock may be held by another
+ * daemon's migration for as long as that takes.  Killing either at
+ * statement_timeout would roll it back and retry it forever.
  */
 #include "config.h"
 
@@ -108,8 +113,8 @@ migrate_next(void)
 	    "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ");\n%s\n;"
 	    "INSERT INTO schema_migrations (version, name) VALUES (%d, '%s');",
 	    m->sql, m->version, m->name);
-	if (db_query(mig.db, mig.sql, -1, NULL, NULL, migrate_applied_cb,
-	    NULL) == -1)
+	if (db_query_long(mig.db, 0, mig.sql, -1, NULL, NULL,
+	    migrate_applied_cb, NULL) == -1)
 		migrate_finish(MIGRATE_RETRY);
 }
 
@@ -141,8 +146,8 @@ migrate_table_cb(enum db_status st, const struct db_res *res, void *arg)
 {
 	if (migrate_failed(st, res, "creating schema_migrations"))
 		return;
-	if (db_query(mig.db, "SELECT version FROM schema_migrations", 0,
-	    NULL, NULL, migrate_versions_cb, NULL) == -1)
+	if (db_query_long(mig.db, 0, "SELECT version FROM schema_migrations",
+	    0, NULL, NULL, migrate_versions_cb, NULL) == -1)
 		migrate_finish(MIGRATE_RETRY);
 }
 
@@ -158,7 +163,7 @@ migrate_run(struct db *db, migrate_done_cb done, void *arg)
 	mig.running = 1;
 	if ((mig.applied = calloc(nmigrations + 1, 1)) == NULL)
 		fatal("%s", __func__);
-	if (db_query(db,
+	if (db_query_long(db, 0,
 	    "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ");"
 	    "CREATE TABLE IF NOT EXISTS schema_migrations ("
 	    " version integer PRIMARY KEY,"

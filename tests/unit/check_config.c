@@ -241,6 +241,7 @@ assert_defaults(const struct cw_config *cfg)
 	ck_assert_uint_eq(cfg->retention_interval, 86400);
 	ck_assert_str_eq(cfg->db_url, "postgresql:///churnwatch");
 	ck_assert_uint_eq(cfg->db_connections, 2);
+	ck_assert(cfg->db_statement_timeout == 5 * USEC);
 	ck_assert_str_eq(cfg->spool_dir, "/var/lib/churnwatch/spool");
 	ck_assert_uint_eq(cfg->spool_max_bytes, UINT64_C(1073741824));
 	ck_assert_int_eq(cfg->log_level, LOG_LVL_INFO);
@@ -1598,6 +1599,48 @@ START_TEST(test_durations)
 }
 END_TEST
 
+/* [database] statement_timeout: a duration of 1 s to 1 h, default 5 s. */
+START_TEST(test_statement_timeout)
+{
+	static const struct {
+		const char	*in;
+		int64_t		 secs;
+	} good[] = {
+		{ "1", 1 }, { "1s", 1 }, { "5", 5 }, { "30s", 30 },
+		{ "2m", 120 }, { "1h", 3600 }, { "3600", 3600 }, { "60m", 3600 },
+	};
+	static const char *bad[] = {
+		"0", "0s", "", "-1", "1.5", "500ms", "1 s", "3601", "61m",
+		"2h", "1d", "5x", "env",
+	};
+	struct cw_config *cfg;
+	char text[128];
+	size_t i;
+
+	cfg = expect_ok("[database]\nurl = postgresql:///x\n");
+	ck_assert(cfg->db_statement_timeout == 5 * USEC);
+	config_free(cfg);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "[database]\n"
+		    "statement_timeout = %s\n", good[i].in);
+		cfg = expect_ok(text);
+		ck_assert_msg(cfg->db_statement_timeout == good[i].secs * USEC,
+		    "%s", good[i].in);
+		config_free(cfg);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[database]\n"
+		    "statement_timeout = %s\n", bad[i]);
+		expect_errors(text, 1, "F:2: statement_timeout: must be from 1 "
+		    "to 3600 seconds, as a whole number with an optional unit "
+		    "s, m, h or d (\"90m\", \"7d\")\n");
+	}
+	expect_errors("[database]\nstatement_timeout = 5\n"
+	    "statement_timeout = 6\n", 1,
+	    "F:3: duplicate key \"statement_timeout\" in [database]\n");
+}
+END_TEST
+
 START_TEST(test_receiver_type)
 {
 	expect_errors(
@@ -2393,6 +2436,67 @@ START_TEST(test_segment_login_events)
 }
 END_TEST
 
+/*
+ * A token and a source with the same name would share an idempotency
+ * namespace: an error at the later section, whichever comes first.
+ */
+START_TEST(test_source_token_name_clash)
+{
+	struct cw_config *cfg;
+
+	expect_errors(
+	    "[token:zendesk]\n"
+	    "secret = token-secret-1\n"
+	    "scopes = ingest\n"
+	    "[source:zendesk]\n"
+	    "type = ticket.created\n"
+	    "pointer.account_id = /org\n"
+	    "pointer.ticket_id = /id\n", 1,
+	    "F:4: [source:zendesk]: a [token:zendesk] has the same name; "
+	    "tokens and sources share one idempotency namespace, so their "
+	    "names must differ\n");
+	expect_errors(
+	    "[source:zendesk]\n"
+	    "type = ticket.created\n"
+	    "pointer.account_id = /org\n"
+	    "pointer.ticket_id = /id\n"
+	    "[token:other]\n"
+	    "secret = token-secret-2\n"
+	    "scopes = read\n"
+	    "[token:zendesk]\n"
+	    "secret = token-secret-1\n"
+	    "scopes = ingest\n", 1,
+	    "F:8: [token:zendesk]: a [source:zendesk] has the same name; "
+	    "tokens and sources share one idempotency namespace, so their "
+	    "names must differ\n");
+	/* The section is still read: its own problems show as well. */
+	expect_errors(
+	    "[source:x]\n"
+	    "type = ticket.created\n"
+	    "pointer.account_id = /org\n"
+	    "pointer.ticket_id = /id\n"
+	    "[token:x]\n"
+	    "secret = token-secret-1\n"
+	    "scopes = bogus\n", 2,
+	    "F:5: [token:x]: a [source:x] has the same name; tokens and "
+	    "sources share one idempotency namespace, so their names must "
+	    "differ\n"
+	    "F:7: scopes: unknown scope; each must be ingest, read or admin\n");
+	/* Names differing only in case are different names. */
+	cfg = expect_ok(
+	    "[token:Zendesk]\n"
+	    "secret = token-secret-1\n"
+	    "scopes = ingest\n"
+	    "[source:zendesk]\n"
+	    "type = ticket.created\n"
+	    "pointer.account_id = /org\n"
+	    "pointer.ticket_id = /id\n");
+	ck_assert_uint_eq(cfg->ntokens, 1);
+	ck_assert_uint_eq(cfg->nsources, 1);
+	config_free(cfg);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -2427,6 +2531,7 @@ config_suite(void)
 	tcase_add_test(tc, test_syntax_error);
 	tcase_add_test(tc, test_long_lines);
 	tcase_add_test(tc, test_three_errors);
+	tcase_add_test(tc, test_statement_timeout);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("tokens");
@@ -2475,6 +2580,7 @@ config_suite(void)
 	tcase_add_test(tc, test_source_type);
 	tcase_add_test(tc, test_source_fields);
 	tcase_add_test(tc, test_no_source_secrets_in_errors);
+	tcase_add_test(tc, test_source_token_name_clash);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("segment");
