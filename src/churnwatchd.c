@@ -264,7 +264,15 @@ spool_drain(void)
 static void
 spool_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
+	store_resolve(d.store);
 	spool_drain();
+}
+
+/* A commit of unknown outcome turned out stored: count it now. */
+static void
+late_cb(const struct cw_event *ev, size_t n, const uint8_t *fresh, void *arg)
+{
+	engine_apply(d.engine, ev, n, fresh);
 }
 
 static int
@@ -897,6 +905,7 @@ main(int argc, char *argv[])
 	    d.cfg->max_batch_events)) == NULL ||
 	    (d.engine = engine_new(d.base, d.store, d.cfg)) == NULL)
 		fatalx("out of memory");
+	store_set_late(d.store, late_cb, NULL);
 
 	event_base_dispatch(d.base);
 

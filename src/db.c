@@ -105,6 +105,7 @@ struct db {
 	int			 nprepared;
 	db_state_cb		 state_cb;
 	void			*state_arg;
+	int			 backend_pid;
 };
 
 static void	db_connect(struct db *);
@@ -227,6 +228,12 @@ int
 db_is_up(const struct db *db)
 {
 	return db->state == DBC_UP;
+}
+
+int
+db_backend_pid(const struct db *db)
+{
+	return db->backend_pid;
 }
 
 size_t
@@ -402,6 +409,7 @@ db_connect_cb(evutil_socket_t fd, short what, void *arg)
 		metrics_inc(cw_metrics, M_DB_RECONNECTS, NULL, 1);
 	db->was_up = 1;
 	db->state = DBC_UP;
+	db->backend_pid = PQbackendPID(db->conn);
 	/*
 	 * After a stall the backoff goes on growing until a query is answered
 	 * again: a server that accepts connections but answers no query

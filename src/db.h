@@ -39,6 +39,8 @@ struct db	*db_new(struct event_base *, const char *conninfo,
 		    unsigned deadline_ms, db_state_cb, void *arg);
 void		 db_free(struct db *);	/* pending queries get DB_LOST */
 int		 db_is_up(const struct db *);
+/* The server process of the connection (the last one while down), 0. */
+int		 db_backend_pid(const struct db *);
 size_t		 db_queue_len(const struct db *);
 
 /*

@@ -21,6 +21,8 @@
 
 #include <sys/queue.h>
 
+#include <sys/random.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,13 +78,37 @@ struct lane {
 	 * halves go in order).
 	 */
 	uint32_t		 lo, hi;
+	int64_t			 commit;	/* its commit_no */
+	int			 pid;		/* the backend it went to */
 	struct range {
 		uint32_t	 lo, hi;
 	}			*todo;
 	size_t			 ntodo, todocap;
 };
 
+/*
+ * Events of a commit whose outcome is unknown (the connection dropped
+ * under it): once the backend that ran it is gone, the events stored by
+ * commit_no are handed to the late callback, which counts them; however
+ * their copies come back later (the spool, a client's retry), they are
+ * duplicates then.
+ */
+struct limbo {
+	TAILQ_ENTRY(limbo)	 entry;
+	int64_t			 commit;
+	int			 pid;
+	size_t			 n;
+	char			**sources;
+	struct cw_event		*ev;		/* copies */
+};
+TAILQ_HEAD(limbo_list, limbo);
+
 struct store {
+	struct limbo_list	 limbo;
+	int			 resolving;	/* a limbo query in flight */
+	int64_t			 commit_next;
+	store_late_cb		 late_cb;
+	void			*late_arg;
 	struct lane		*lanes;
 	size_t			 nlanes;
 	size_t			 max_batch;
@@ -101,8 +127,9 @@ struct store {
  */
 static const char ingest_sql[] =
     "WITH ins AS ("
-    " INSERT INTO events (source, id, account_id, type, ts, user_id, props)"
-    " SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7)"
+    " INSERT INTO events (source, id, account_id, type, ts, user_id, props,"
+    "  commit_no)"
+    " SELECT *, $8 FROM unnest($1, $2, $3, $4, $5, $6, $7)"
     " ON CONFLICT (source, id) DO NOTHING"
     " RETURNING source, id, account_id, type, ts, user_id, props"
     "), d AS ("
@@ -138,6 +165,7 @@ static const char ingest_sql[] =
     " SELECT source, id FROM ins";
 
 static void	store_flush(struct store *);
+static void	limbo_free(struct store *, struct limbo *);
 
 struct store *
 store_new(struct db **dbs, size_t ndb, size_t max_batch)
@@ -158,6 +186,12 @@ store_new(struct db **dbs, size_t ndb, size_t max_batch)
 	}
 	st->max_batch = max_batch;
 	TAILQ_INIT(&st->pending);
+	TAILQ_INIT(&st->limbo);
+	/* Commit numbers from a random start: no two processes share one. */
+	if (getrandom(&st->commit_next, sizeof(st->commit_next), 0) !=
+	    sizeof(st->commit_next))
+		st->commit_next = util_now_us();
+	st->commit_next = (int64_t)((uint64_t)st->commit_next >> 2) + 1;
 	return st;
 }
 
@@ -214,6 +248,8 @@ store_free(struct store *st)
 		free(l->hash);
 		free(l->todo);
 	}
+	while (!TAILQ_EMPTY(&st->limbo))
+		limbo_free(st, TAILQ_FIRST(&st->limbo));
 	free(st->lanes);
 	free(st);
 }
@@ -484,13 +520,14 @@ lane_send_range(struct lane *l, uint32_t lo, uint32_t hi)
 {
 	static const uint32_t elem[NCOLS] = { OID_TEXT, OID_TEXT, OID_TEXT,
 	    OID_TEXT, OID_TIMESTAMPTZ, OID_TEXT, OID_JSONB };
-	static const unsigned int types[NCOLS] = { OID_TEXT_ARRAY,
+	static const unsigned int types[NCOLS + 1] = { OID_TEXT_ARRAY,
 	    OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
-	    OID_TIMESTAMPTZ_ARRAY, OID_TEXT_ARRAY, OID_JSONB_ARRAY };
-	const char *values[NCOLS];
+	    OID_TIMESTAMPTZ_ARRAY, OID_TEXT_ARRAY, OID_JSONB_ARRAY, OID_INT8 };
+	const char *values[NCOLS + 1];
 	const struct cw_event *e;
 	const char *source;
-	int lengths[NCOLS], c, err = 0;
+	int lengths[NCOLS + 1], c, err = 0;
+	char commit[8];
 	uint32_t s;
 
 	for (c = 0; c < NCOLS; c++)
@@ -515,9 +552,15 @@ lane_send_range(struct lane *l, uint32_t lo, uint32_t hi)
 	}
 	l->lo = lo;
 	l->hi = hi;
+	l->commit = l->st->commit_next++;
+	l->pid = db_backend_pid(l->db);
+	put32(commit, (uint32_t)((uint64_t)l->commit >> 32));
+	put32(commit + 4, (uint32_t)l->commit);
+	values[NCOLS] = commit;
+	lengths[NCOLS] = 8;
 	l->t_sent = util_now_us();
-	return db_query_binary(l->db, "cw_ingest", ingest_sql, NCOLS, types,
-	    values, lengths, store_committed, l);
+	return db_query_binary(l->db, "cw_ingest", ingest_sql, NCOLS + 1,
+	    types, values, lengths, store_committed, l);
 }
 
 /* Dedup the lane's requests into slots and send them all. */
@@ -576,6 +619,171 @@ store_flush(struct store *st)
 		l->ntodo = 0;
 		lane_done(l, rc == 1 ? STORE_OK : STORE_UNAVAILABLE);
 	}
+}
+
+/* ---- commits of unknown outcome ---- */
+
+static void
+limbo_free(struct store *st, struct limbo *lb)
+{
+	size_t i;
+
+	TAILQ_REMOVE(&st->limbo, lb, entry);
+	for (i = 0; i < lb->n; i++) {
+		event_free_fields(&lb->ev[i]);
+		free(lb->sources[i]);
+	}
+	free(lb->ev);
+	free(lb->sources);
+	free(lb);
+}
+
+/* The lane's in-flight range lost its connection: remember it. */
+static void
+limbo_add(struct lane *l)
+{
+	struct limbo *lb;
+	const struct cw_event *e;
+	struct cw_error err;
+	uint32_t s;
+
+	if (l->st->late_cb == NULL || l->hi <= l->lo)
+		return;
+	if ((lb = calloc(1, sizeof(*lb))) == NULL ||
+	    (lb->ev = calloc(l->hi - l->lo, sizeof(*lb->ev))) == NULL ||
+	    (lb->sources = calloc(l->hi - l->lo, sizeof(char *))) == NULL)
+		goto fail;
+	lb->commit = l->commit;
+	lb->pid = l->pid;
+	TAILQ_INSERT_TAIL(&l->st->limbo, lb, entry);
+	for (s = l->lo; s < l->hi; s++) {
+		e = slot_event(l, s);
+		if ((lb->sources[lb->n] = strdup(l->slots[s].req->source)) ==
+		    NULL || event_from_row(e->id, e->account_id,
+		    event_type_name(e->type), e->ts, e->user_id, e->props,
+		    &lb->ev[lb->n], &err) == -1) {
+			free(lb->sources[lb->n]);
+			log_warnx("store: cannot keep an event of an unknown "
+			    "commit; it counts after the next restart");
+			continue;
+		}
+		lb->n++;
+	}
+	log_notice("store: commit outcome unknown commit=%lld events=%zu; "
+	    "resolving once backend pid=%d is gone", (long long)lb->commit,
+	    lb->n, lb->pid);
+	return;
+fail:
+	if (lb != NULL) {
+		free(lb->ev);
+		free(lb);
+	}
+	log_warnx("store: out of memory keeping an unknown commit");
+}
+
+static void
+limbo_found_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct store *st = arg;
+	struct limbo *lb = TAILQ_FIRST(&st->limbo);
+	uint8_t *fresh;
+	size_t i, k;
+	int r, n;
+
+	st->resolving = 0;
+	if (status != DB_OK || lb == NULL)
+		return;
+	n = db_res_ntuples(res);
+	if ((fresh = calloc(lb->n ? lb->n : 1, 1)) == NULL)
+		return;
+	for (r = 0; r < n; r++)
+		for (k = 0; k < lb->n; k++)
+			if (strcmp(lb->sources[k], db_res_value(res, r, 0)) ==
+			    0 && strcmp(lb->ev[k].id, db_res_value(res, r, 1)) ==
+			    0)
+				fresh[k] = STORE_FRESH;
+	for (i = 0, k = 0; i < lb->n; i++)
+		k += fresh[i] == STORE_FRESH;
+	log_notice("store: unknown commit resolved commit=%lld stored=%zu "
+	    "of=%zu", (long long)lb->commit, k, lb->n);
+	if (k > 0)
+		st->late_cb(lb->ev, lb->n, fresh, st->late_arg);
+	free(fresh);
+	limbo_free(st, lb);
+}
+
+static const char limbo_gone_sql[] =
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+    " WHERE pid = $1::int AND pid <> pg_backend_pid()";
+static const char limbo_found_sql[] =
+    "SELECT e.source, e.id FROM unnest($2::text[], $3::text[]) k(s, i)"
+    " JOIN events e ON e.source = k.s AND e.id = k.i"
+    " WHERE e.commit_no = $1::int8";
+
+static void
+limbo_gone_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct store *st = arg;
+	struct limbo *lb = TAILQ_FIRST(&st->limbo);
+	const char *values[3];
+	struct buf b[2] = { { NULL, 0, 0 }, { NULL, 0, 0 } };
+	static const unsigned int types[3] = { OID_INT8, OID_TEXT_ARRAY,
+	    OID_TEXT_ARRAY };
+	int lengths[3], err = 0;
+	char commit[8];
+	size_t i;
+
+	/* Still there (now told to go): its commit may still land. */
+	if (status != DB_OK || lb == NULL || db_res_ntuples(res) > 0) {
+		st->resolving = 0;
+		return;
+	}
+	put32(commit, (uint32_t)((uint64_t)lb->commit >> 32));
+	put32(commit + 4, (uint32_t)lb->commit);
+	err |= arr_begin(&b[0], OID_TEXT);
+	err |= arr_begin(&b[1], OID_TEXT);
+	for (i = 0; i < lb->n; i++) {
+		err |= arr_text(&b[0], NULL, lb->sources[i]);
+		err |= arr_text(&b[1], NULL, lb->ev[i].id);
+	}
+	arr_end(&b[0], lb->n);
+	arr_end(&b[1], lb->n);
+	values[0] = commit;
+	lengths[0] = 8;
+	values[1] = b[0].p;
+	lengths[1] = (int)b[0].len;
+	values[2] = b[1].p;
+	lengths[2] = (int)b[1].len;
+	if (err || db_query_binary(st->lanes[0].db, NULL, limbo_found_sql, 3,
+	    types, values, lengths, limbo_found_cb, st) == -1)
+		st->resolving = 0;
+	free(b[0].p);
+	free(b[1].p);
+}
+
+void
+store_resolve(struct store *st)
+{
+	char pid[16];
+	const char *values[1] = { pid };
+	int lengths[1];
+
+	if (TAILQ_EMPTY(&st->limbo) || st->resolving || st->stopping ||
+	    !db_is_up(st->lanes[0].db))
+		return;
+	lengths[0] = snprintf(pid, sizeof(pid), "%d",
+	    TAILQ_FIRST(&st->limbo)->pid);
+	st->resolving = 1;
+	if (db_query(st->lanes[0].db, limbo_gone_sql, 1, values, lengths,
+	    limbo_gone_cb, st) == -1)
+		st->resolving = 0;
+}
+
+void
+store_set_late(struct store *st, store_late_cb cb, void *arg)
+{
+	st->late_cb = cb;
+	st->late_arg = arg;
 }
 
 /*
@@ -707,6 +915,8 @@ store_committed(enum db_status status, const struct db_res *res, void *arg)
 		if (status == DB_ERROR)
 			log_warnx("store: insert refused events=%zu error=\"%s\"",
 			    l->ninflight, db_res_error(res));
+		else
+			limbo_add(l);
 		lane_done(l, STORE_UNAVAILABLE);
 		store_flush(st);
 		return;

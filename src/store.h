@@ -58,6 +58,21 @@ int		 store_ingest(struct store *, const char *source,
 		    const struct cw_event *ev, size_t n, store_ingest_cb cb,
 		    void *arg);
 
+/*
+ * Commits of unknown outcome (SPEC 6: they reach the windows exactly
+ * once, whether they were stored then or later).  When a connection
+ * drops under a commit, its events are kept; store_resolve() (call it
+ * now and then, e.g. each second) waits until the backend that ran the
+ * commit is gone (asking it to go), then hands the events that commit
+ * stored to cb with fresh[i] = STORE_FRESH, once.  Their copies, spooled
+ * or retried by the client, are duplicates by then -- or, if the commit
+ * did not happen, they are stored and counted as usual.
+ */
+typedef void (*store_late_cb)(const struct cw_event *ev, size_t n,
+    const uint8_t *fresh, void *arg);
+void		 store_set_late(struct store *, store_late_cb, void *arg);
+void		 store_resolve(struct store *);
+
 /* Events queued or in flight; for back-pressure and graceful stop. */
 size_t		 store_pending(const struct store *);
 

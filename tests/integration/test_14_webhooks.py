@@ -33,7 +33,7 @@ def sources_config():
         text = open(path).read()
         start = re.search(r"^\[source:", text, re.M).start()
         out.append(text[start:])
-    out.append("[token:freshdesk]\nsecret = env:FRESHDESK_TOKEN\n"
+    out.append("[token:freshdesk-sender]\nsecret = env:FRESHDESK_TOKEN\n"
                "scopes = ingest\n")
     return "\n".join(out)
 

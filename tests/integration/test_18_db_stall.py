@@ -54,10 +54,18 @@ def _allow_connections(db, allow):
 
 
 def _spool_size(d):
+    sp = os.path.join(d.dir, "spool")
     try:
-        return os.path.getsize(os.path.join(d.dir, "spool", "spool.log"))
+        return sum(os.path.getsize(os.path.join(sp, f))
+                   for f in os.listdir(sp) if f.startswith("spool-"))
     except FileNotFoundError:
         return 0
+
+
+def _logins(d, account):
+    st, _, acct = d.request("GET", "/v1/accounts/" + account,
+                            token="reader")
+    return sum(acct["windows"]["logins_per_day_90d"]) if st == 200 else -1
 
 
 def _timed_post(d, batch, what, limit):
@@ -142,6 +150,13 @@ def test_stall_acknowledges_through_spool_and_drains_once():
         wait_for(lambda: d.count() == len(sent), 10,
                  what="the batch after the stall stored")
         _stored_exactly(d, sent, "at the end")
+        # The batch whose commit landed late reached the windows too, once
+        # (SPEC 6: unknown-outcome commits count exactly once).
+        wait_for(lambda: _logins(d, "stall") == len(sent), 10,
+                 what="every stored login counted in the window once "
+                 "(have %d of %d)" % (_logins(d, "stall"), len(sent)))
+        time.sleep(1.5)
+        eq(_logins(d, "stall"), len(sent), "and never twice")
 
 
 def test_stall_recovers_through_a_new_session():
@@ -178,6 +193,11 @@ def test_stall_recovers_through_a_new_session():
         ids = set(r[0] for r in sql(d.db, "SELECT id FROM events"))
         check(set(e["id"] for e in sent) <= ids, "an acknowledged event is "
               "missing")
+        wait_for(lambda: _logins(d, "stall2") == len(sent) + 1, 10,
+                 what="every stored login counted once (have %d of %d)" % (
+                     _logins(d, "stall2"), len(sent) + 1))
+        time.sleep(1.5)
+        eq(_logins(d, "stall2"), len(sent) + 1, "and never twice")
 
 
 def test_loading_a_history_is_not_cut_by_the_deadline():
