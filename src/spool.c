@@ -721,14 +721,15 @@ spool_read(struct spool *sp, size_t max, char **source, struct cw_event **evp)
 			break;
 		}
 		/* A chunk never mixes sources. */
-		if (*source != NULL && ((s = payload_source(payload)) == NULL ||
-		    strcmp(s, *source) != 0)) {
+		if (*source != NULL) {
+			s = payload_source(payload);
+			if (s == NULL || strcmp(s, *source) != 0) {
+				free(s);
+				free(payload);
+				break;
+			}
 			free(s);
-			free(payload);
-			break;
 		}
-		if (*source != NULL)
-			free(s);
 		rc = payload_events(payload, source, evp, &n, &cap);
 		free(payload);
 		sp->rbytes += REC_HDR + len;
