@@ -169,7 +169,7 @@ engine_apply(struct engine *e, const struct cw_event *ev, size_t n,
 	for (i = 0; i < n; i++) {
 		/* No account (a Segment message nobody was grouped with):
 		 * stored, counted in no window. */
-		if (fresh[i] != 1 || ev[i].account_id[0] == '\0')
+		if (fresh[i] != STORE_FRESH || ev[i].account_id[0] == '\0')
 			continue;
 		if ((a = account_get(e->table, ev[i].account_id)) == NULL ||
 		    window_apply(&a->w, &ev[i], &e->rules) == -1) {

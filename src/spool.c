@@ -238,6 +238,20 @@ seg_validate(struct spool *sp, uint64_t gen, uint64_t off)
 	return (int64_t)(p - (off < size ? off : size));
 }
 
+/* The bytes of segment gen from off, or -1 on an I/O error. */
+static int64_t
+seg_bytes(struct spool *sp, uint64_t gen, uint64_t off)
+{
+	char name[64];
+	struct stat st;
+
+	seg_name(name, sizeof(name), gen);
+	if (fstatat(sp->dirfd, name, &st, 0) == -1)
+		return errno == ENOENT ? 0 : -1;
+	return (uint64_t)st.st_size > off ? (int64_t)((uint64_t)st.st_size -
+	    off) : 0;
+}
+
 /* Start segment gen as the one appended to. */
 static int
 seg_start(struct spool *sp, uint64_t gen)
@@ -339,14 +353,23 @@ spool_open(const char *dir, uint64_t max_bytes)
 	}
 	sp->dgen = gen;
 	sp->doff = off;
-	/* Drained segments a crash left behind; then check the rest. */
+	/*
+	 * Drained segments a crash left behind go.  Only the newest can be
+	 * torn (a segment is complete and synced before the next starts):
+	 * it alone is read through at start; damage in an older one is
+	 * found by its checksums when it is drained.
+	 */
 	for (i = 0; i < n; i++) {
 		if (gens[i] < gen) {
 			seg_unlink(sp, gens[i]);
 			continue;
 		}
-		if ((good = seg_validate(sp, gens[i], gens[i] == gen ? off :
-		    0)) == -1) {
+		if (i + 1 < n)
+			good = seg_bytes(sp, gens[i], gens[i] == gen ? off : 0);
+		else
+			good = seg_validate(sp, gens[i], gens[i] == gen ? off :
+			    0);
+		if (good == -1) {
 			free(gens);
 			goto fail;
 		}
@@ -440,13 +463,18 @@ sb_add(struct sbuf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
-/* "key":value, with value a JSON string of s (raw: s is JSON already). */
+/*
+ * ,"key":value -- the comma unless the object just opened -- with value a
+ * JSON string of s (raw: s is JSON already).
+ */
 static void
 sb_field(struct sbuf *b, const char *key, const char *s, int raw)
 {
 	char *enc = NULL;
 	json_t *j;
 
+	if (b->len > 0 && b->p[b->len - 1] != '{')
+		sb_add(b, ",", 1);
 	sb_add(b, "\"", 1);
 	sb_add(b, key, strlen(key));
 	sb_add(b, "\":", 2);
@@ -473,17 +501,11 @@ sb_event(struct sbuf *b, const char *source, const struct cw_event *ev)
 	snprintf(ts, sizeof(ts), "%" PRId64, ev->ts);
 	sb_add(b, "{", 1);
 	sb_field(b, "s", source, 0);
-	sb_add(b, ",", 1);
 	sb_field(b, "i", ev->id, 0);
-	sb_add(b, ",", 1);
 	sb_field(b, "a", ev->account_id, 0);
-	sb_add(b, ",", 1);
 	sb_field(b, "t", event_type_name(ev->type), 0);
-	sb_add(b, ",", 1);
 	sb_field(b, "ts", ts, 1);
-	sb_add(b, ",", 1);
 	sb_field(b, "u", ev->user_id, 0);
-	sb_add(b, ",", 1);
 	sb_field(b, "p", ev->props, 1);
 	sb_add(b, "}\n", 2);
 }
@@ -665,13 +687,14 @@ read_fd(struct spool *sp, uint64_t gen, int *owned, uint64_t *size)
 
 /*
  * Move the drained position past segments that hold nothing more, and
- * delete them -- after the new position is durable.
+ * delete them -- after the new position is durable.  1 when it moved
+ * (spool.pos written), 0 when there was nothing to move past, -1.
  */
 static int
 advance(struct spool *sp)
 {
 	uint64_t size;
-	int fd, owned;
+	int fd, owned, moved = 0;
 
 	while (sp->dgen < sp->agen) {
 		if ((fd = read_fd(sp, sp->dgen, &owned, &size)) == -1) {
@@ -681,7 +704,7 @@ advance(struct spool *sp)
 		} else if (owned)
 			close(fd);
 		if (sp->doff < size)
-			return 0;
+			break;
 		if (pos_write(sp, sp->dgen + 1, 0) == -1) {
 			log_warn("spool: cannot record the drained position");
 			return -1;
@@ -689,8 +712,9 @@ advance(struct spool *sp)
 		seg_unlink(sp, sp->dgen);
 		sp->dgen++;
 		sp->doff = 0;
+		moved = 1;
 	}
-	return 0;
+	return moved;
 }
 
 int
@@ -765,20 +789,23 @@ spool_commit(struct spool *sp)
 	sp->rbytes = 0;
 	sp->dgen = sp->rgen;
 	sp->doff = sp->roff;
-	if (sp->dgen == sp->agen && sp->doff >= sp->asize) {
-		/*
-		 * All drained: start a new segment so this one can go, and
-		 * ingest returns to the direct path.  The position moves
-		 * first, durably; then the file is deleted.
-		 */
-		if (sp->broken || seg_start(sp, sp->agen + 1) == -1)
-			return pos_write(sp, sp->dgen, sp->doff);
-	}
-	if (pos_write(sp, sp->dgen, sp->doff) == -1) {
+	/*
+	 * All drained: start a new segment so this one can go (advance()
+	 * moves the position durably, then deletes the file).
+	 */
+	if (sp->dgen == sp->agen && sp->doff >= sp->asize && !sp->broken)
+		(void)seg_start(sp, sp->agen + 1);
+	switch (advance(sp)) {
+	case 1:
+		return 0;
+	case 0:
+		if (pos_write(sp, sp->dgen, sp->doff) == 0)
+			return 0;
 		log_warn("spool: cannot record the drained position");
+		/* FALLTHROUGH */
+	default:
 		return -1;
 	}
-	return advance(sp);
 }
 
 int
@@ -795,21 +822,13 @@ spool_dead_letter(struct spool *sp, const char *source,
 	util_format_rfc3339(ev->ts, ts, sizeof(ts));
 	sb_add(&b, "{", 1);
 	sb_field(&b, "at", at, 0);
-	sb_add(&b, ",", 1);
 	sb_field(&b, "error", why != NULL ? why : "unknown", 0);
-	sb_add(&b, ",", 1);
 	sb_field(&b, "source", source, 0);
-	sb_add(&b, ",", 1);
 	sb_field(&b, "id", ev->id, 0);
-	sb_add(&b, ",", 1);
 	sb_field(&b, "account_id", ev->account_id, 0);
-	sb_add(&b, ",", 1);
 	sb_field(&b, "type", event_type_name(ev->type), 0);
-	sb_add(&b, ",", 1);
 	sb_field(&b, "ts", ts, 0);
-	sb_add(&b, ",", 1);
 	sb_field(&b, "user_id", ev->user_id, 0);
-	sb_add(&b, ",", 1);
 	sb_field(&b, "props", ev->props, 1);
 	sb_add(&b, "}\n", 2);
 	if (b.err)

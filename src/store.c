@@ -344,6 +344,14 @@ put32(char *p, uint32_t v)
 	p[3] = (char)v;
 }
 
+/* An int8 in binary (network order). */
+static void
+put64(char *p, int64_t v)
+{
+	put32(p, (uint32_t)((uint64_t)v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
 static int
 arr_begin(struct buf *b, uint32_t elem_oid)
 {
@@ -409,8 +417,7 @@ arr_int8(struct buf *b, int64_t v)
 	if (buf_reserve(b, 12) == -1)
 		return -1;
 	put32(b->p + b->len, 8);
-	put32(b->p + b->len + 4, (uint32_t)((uint64_t)v >> 32));
-	put32(b->p + b->len + 8, (uint32_t)v);
+	put64(b->p + b->len + 4, v);
 	b->len += 12;
 	return 0;
 }
@@ -424,18 +431,11 @@ arr_ts_or_null(struct buf *b, int64_t us)
 	return arr_text(b, NULL, NULL);
 }
 
+/* timestamptz is int8 microseconds from PostgreSQL's epoch. */
 static int
 arr_ts(struct buf *b, int64_t us)
 {
-	uint64_t v = (uint64_t)(us - PG_EPOCH_US);
-
-	if (buf_reserve(b, 12) == -1)
-		return -1;
-	put32(b->p + b->len, 8);
-	put32(b->p + b->len + 4, (uint32_t)(v >> 32));
-	put32(b->p + b->len + 8, (uint32_t)v);
-	b->len += 12;
-	return 0;
+	return arr_int8(b, us - PG_EPOCH_US);
 }
 
 static uint32_t
@@ -554,8 +554,7 @@ lane_send_range(struct lane *l, uint32_t lo, uint32_t hi)
 	l->hi = hi;
 	l->commit = l->st->commit_next++;
 	l->pid = db_backend_pid(l->db);
-	put32(commit, (uint32_t)((uint64_t)l->commit >> 32));
-	put32(commit + 4, (uint32_t)l->commit);
+	put64(commit, l->commit);
 	values[NCOLS] = commit;
 	lengths[NCOLS] = 8;
 	l->t_sent = util_now_us();
@@ -738,8 +737,7 @@ limbo_gone_cb(enum db_status status, const struct db_res *res, void *arg)
 		st->resolving = 0;
 		return;
 	}
-	put32(commit, (uint32_t)((uint64_t)lb->commit >> 32));
-	put32(commit + 4, (uint32_t)lb->commit);
+	put64(commit, lb->commit);
 	err |= arr_begin(&b[0], OID_TEXT);
 	err |= arr_begin(&b[1], OID_TEXT);
 	for (i = 0; i < lb->n; i++) {

@@ -15,6 +15,7 @@ import http.client
 import itertools
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -162,6 +163,21 @@ def scalar(db, query):
 def lit(s):
     """A SQL string literal."""
     return "'" + str(s).replace("'", "''") + "'"
+
+
+def db_cut(db):
+    """Make db unreachable: no new connections, existing ones killed."""
+    psql("postgres", "-qc",
+         'ALTER DATABASE "%s" ALLOW_CONNECTIONS false' % db)
+    psql("postgres", "-qAtc",
+         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+         "WHERE datname = %s AND pid <> pg_backend_pid()" % lit(db))
+
+
+def db_restore(db):
+    """Undo db_cut()."""
+    psql("postgres", "-qc",
+         'ALTER DATABASE "%s" ALLOW_CONNECTIONS true' % db)
 
 
 def count_events(db, where="true"):
@@ -713,6 +729,23 @@ class Daemon:
 
     def count(self, where="true"):
         return count_events(self.db, where)
+
+    def metric(self, name):
+        """The value of the unlabelled sample name (or name{labels} as
+        written) on /metrics, or None."""
+        st, _, body = self.request("GET", "/metrics", token=None)
+        text = body if isinstance(body, str) else body.decode()
+        m = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
+        return float(m.group(1)) if m else None
+
+    def spool_bytes(self):
+        """Bytes in the spool's segment files."""
+        sp = os.path.join(self.dir, "spool")
+        try:
+            return sum(os.path.getsize(os.path.join(sp, f))
+                       for f in os.listdir(sp) if f.startswith("spool-"))
+        except FileNotFoundError:
+            return 0
 
 
 def raw_http(method, path, headers=(), body=b"", token="backend",

@@ -7,22 +7,9 @@ import subprocess
 import threading
 import time
 
-from lib import (PG_CLUSTER, Daemon, check, eq, ev, event_row, expect_error,
-                 lit, pg_dir, pg_port, psql, scalar, sql, wait_for)
-
-
-def _cut(db):
-    """Make db unreachable: no new connections, existing ones killed."""
-    psql("postgres", "-qc",
-         'ALTER DATABASE "%s" ALLOW_CONNECTIONS false' % db)
-    psql("postgres", "-qAtc",
-         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-         "WHERE datname = %s AND pid <> pg_backend_pid()" % lit(db))
-
-
-def _restore(db):
-    psql("postgres", "-qc",
-         'ALTER DATABASE "%s" ALLOW_CONNECTIONS true' % db)
+from lib import (PG_CLUSTER, Daemon, check, db_cut, db_restore, eq, ev,
+                 event_row, expect_error, lit, pg_dir, pg_port, psql, scalar,
+                 sql, wait_for)
 
 
 def _status(d, path):
@@ -37,7 +24,7 @@ def test_db_outage_and_recovery():
         before = ev(account="outage")
         eq(d.post([before]).status, 202, "ingest before the outage")
         eq(d.count(), 1, "rows before the outage")
-        _cut(d.db)
+        db_cut(d.db)
         try:
             # At once, whether or not the daemon has noticed yet: the
             # batch cannot be committed, so it must not be acknowledged.
@@ -64,7 +51,7 @@ def test_db_outage_and_recovery():
             time.sleep(1.0)
             eq(d.post(lost).status, 503, "ingest 1 s into the outage")
         finally:
-            _restore(d.db)
+            db_restore(d.db)
         t0 = time.monotonic()
         wait_for(lambda: _status(d, "/readyz") == 200, 15,
                  what="/readyz 200 after the database came back")
@@ -93,7 +80,7 @@ def test_start_while_db_down():
     database is back."""
     d = Daemon()
     try:
-        _cut(d.db)
+        db_cut(d.db)
         try:
             d.start(wait=False)
             wait_for(lambda: _status(d, "/healthz") == 200, 20,
@@ -104,7 +91,7 @@ def test_start_while_db_down():
             expect_error(resp, 503, "unavailable", "ingest before ready")
             check(resp.headers.get("Retry-After"), "no Retry-After")
         finally:
-            _restore(d.db)
+            db_restore(d.db)
         d.wait_ready(20)
         st, _, body = d.post([ev(account="late")])
         eq(st, 202, "ingest once ready (%r)" % (body,))
@@ -143,14 +130,14 @@ def test_commit_cut_mid_flight_is_not_acknowledged():
                 "1", 10, what="the daemon's INSERT waiting on the lock")
             check(t.is_alive() and not result,
                   "ingest answered while its INSERT waits: %r" % result)
-            _cut(d.db)          # kills the daemon's backend and the locker
+            db_cut(d.db)          # kills the daemon's backend and the locker
             t.join(20)
             check(result, "no answer to the interrupted ingest")
             expect_error(result[0], 503, "unavailable",
                          "ingest whose commit was cut")
             check(result[0].headers.get("Retry-After"), "no Retry-After")
         finally:
-            _restore(d.db)
+            db_restore(d.db)
             try:
                 locker.stdin.close()
             except OSError:

@@ -3,48 +3,19 @@ acknowledging into a local fsync'd spool, which drains into PostgreSQL, in
 order and without duplicates, when it is back -- also after a SIGKILL.
 When the spool is full, ingest answers 503 with Retry-After."""
 
-import os
-import re
 import time
 
-from lib import Daemon, check, eq, ev, psql, lit, sql, wait_for
-
-
-def _cut(db):
-    psql("postgres", "-qc",
-         'ALTER DATABASE "%s" ALLOW_CONNECTIONS false' % db)
-    psql("postgres", "-qAtc",
-         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-         "WHERE datname = %s AND pid <> pg_backend_pid()" % lit(db))
-
-
-def _restore(db):
-    psql("postgres", "-qc",
-         'ALTER DATABASE "%s" ALLOW_CONNECTIONS true' % db)
-
-
-def _metric(d, name):
-    st, _, body = d.request("GET", "/metrics", token=None)
-    text = body if isinstance(body, str) else body.decode()
-    m = re.search(r"^%s (\S+)$" % name, text, re.M)
-    return float(m.group(1)) if m else None
+from lib import Daemon, check, db_cut, db_restore, eq, ev, sql, wait_for
 
 
 def _wait_db_down(d):
-    wait_for(lambda: _metric(d, "churnwatch_db_up") == 0.0, 10,
+    wait_for(lambda: d.metric("churnwatch_db_up") == 0.0, 10,
              what="the daemon noticed the database went away")
-
-
-def _spool_size(d):
-    """Bytes in the spool's segment files."""
-    sp = os.path.join(d.dir, "spool")
-    return sum(os.path.getsize(os.path.join(sp, f)) for f in os.listdir(sp)
-               if f.startswith("spool-"))
 
 
 def test_spool_acknowledges_and_drains_once():
     with Daemon(spool_max_bytes=10 * 1024 * 1024) as d:
-        _cut(d.db)
+        db_cut(d.db)
         try:
             _wait_db_down(d)
             st, _, _ = d.request("GET", "/readyz", token=None)
@@ -57,17 +28,17 @@ def test_spool_acknowledges_and_drains_once():
                    "spooled batch %d: %r" % (i, body))
             dup = d.post(batches[0])
             eq(dup.status, 202, "a repeat while spooled")
-            check(_spool_size(d) > 0, "in the spool file")
-            check((_metric(d, "churnwatch_spool_bytes") or 0) > 0,
+            check(d.spool_bytes() > 0, "in the spool file")
+            check((d.metric("churnwatch_spool_bytes") or 0) > 0,
                   "churnwatch_spool_bytes")
             eq(int(sql_count_safe(d)), -1, "nothing reached PostgreSQL")
         finally:
-            _restore(d.db)
+            db_restore(d.db)
         wait_for(lambda: d.count() == 15, 15,
                  what="the spool drained into PostgreSQL")
         time.sleep(1.5)
         eq(d.count(), 15, "every event once, duplicates caught")
-        wait_for(lambda: _spool_size(d) == 0, 5,
+        wait_for(lambda: d.spool_bytes() == 0, 5,
                  what="the spool emptied")
         st, _, acct = d.request("GET", "/v1/accounts/spooled",
                                 token="reader")
@@ -87,7 +58,7 @@ def sql_count_safe(d):
 def test_spool_survives_sigkill():
     d = Daemon(spool_max_bytes=10 * 1024 * 1024)
     with d:
-        _cut(d.db)
+        db_cut(d.db)
         try:
             _wait_db_down(d)
             sent = [ev(account="killed") for _ in range(7)]
@@ -95,7 +66,7 @@ def test_spool_survives_sigkill():
             eq((st, body.get("accepted")), (202, 7), "spooled: %r" % body)
             d.kill()
         finally:
-            _restore(d.db)
+            db_restore(d.db)
         d.start()
         wait_for(lambda: d.count() == 7, 15,
                  what="the spool of the killed daemon drained")
@@ -105,7 +76,7 @@ def test_spool_survives_sigkill():
 
 def test_spool_full_answers_503():
     with Daemon(spool_max_bytes=3000) as d:
-        _cut(d.db)
+        db_cut(d.db)
         try:
             _wait_db_down(d)
             st, _, body = d.post([ev(account="full")])
@@ -116,5 +87,5 @@ def test_spool_full_answers_503():
             eq(resp.status, 503, "the spool is full: %r" % (resp.body,))
             check(resp.headers.get("Retry-After"), "with Retry-After")
         finally:
-            _restore(d.db)
+            db_restore(d.db)
         wait_for(lambda: d.count() == 1, 15, what="the one spooled event")

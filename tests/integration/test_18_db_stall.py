@@ -15,7 +15,6 @@ import time
 
 from lib import (Daemon, check, eq, ev, lit, psql, rfc3339, sql, wait_for)
 
-
 class StallDaemon(Daemon):
     """A Daemon with the spool on and a short statement_timeout."""
 
@@ -51,15 +50,6 @@ def _signal(pids, sig):
 def _allow_connections(db, allow):
     psql("postgres", "-qc", 'ALTER DATABASE "%s" ALLOW_CONNECTIONS %s' % (
         db, "true" if allow else "false"))
-
-
-def _spool_size(d):
-    sp = os.path.join(d.dir, "spool")
-    try:
-        return sum(os.path.getsize(os.path.join(sp, f))
-                   for f in os.listdir(sp) if f.startswith("spool-"))
-    except FileNotFoundError:
-        return 0
 
 
 def _logins(d, account):
@@ -126,7 +116,7 @@ def test_stall_acknowledges_through_spool_and_drains_once():
                 sent += b
             check(_deadline_hits(d) >= 1, "no 'connection lost during="
                   "deadline' in the log:\n" + d.log_tail())
-            check(_spool_size(d) > 0, "the acknowledged events are not in "
+            check(d.spool_bytes() > 0, "the acknowledged events are not in "
                   "the spool")
             st, _, _ = d.request("GET", "/readyz", token=None, timeout=5)
             eq(st, 200, "/readyz while the spool takes the writes")
@@ -135,7 +125,7 @@ def test_stall_acknowledges_through_spool_and_drains_once():
         finally:
             _signal(pids, signal.SIGCONT)
             _allow_connections(d.db, True)
-        wait_for(lambda: _spool_size(d) == 0 and d.count() == len(sent), 20,
+        wait_for(lambda: d.spool_bytes() == 0 and d.count() == len(sent), 20,
                  what="the spool drained into PostgreSQL")
         # Whatever the woken backends still held has run by now: it may
         # not have added a row.
@@ -176,7 +166,7 @@ def test_stall_recovers_through_a_new_session():
                 _timed_post(d, b, "batch %d during the stall" % i, 4)
                 sent += b
             wait_for(lambda: d.count("account_id = 'stall2'") ==
-                     len(sent) + 1 and _spool_size(d) == 0, 20,
+                     len(sent) + 1 and d.spool_bytes() == 0, 20,
                      what="stored through a new session while the old "
                      "backends are stopped")
             check(_deadline_hits(d) >= 1, "no 'connection lost during="

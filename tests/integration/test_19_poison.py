@@ -12,32 +12,18 @@ spool it is set aside in dead-letter.ndjson and the drain moves on."""
 import base64
 import json
 import os
-import re
 import threading
 import time
 
-from lib import Daemon, check, eq, ev, lit, psql, sql, wait_for
+from lib import Daemon, check, db_cut, db_restore, eq, ev, psql, wait_for
 
 WRITE_KEY = "backend-secret-1"
-
-
-def _metric(d, name):
-    st, _, body = d.request("GET", "/metrics", token=None)
-    text = body if isinstance(body, str) else body.decode()
-    m = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
-    return float(m.group(1)) if m else None
 
 
 def _logins(d, account):
     st, _, acct = d.request("GET", "/v1/accounts/" + account, token="reader")
     eq(st, 200, "account %s is known: %r" % (account, acct))
     return sum(acct["windows"]["logins_per_day_90d"])
-
-
-def _spool_bytes(d):
-    sp = os.path.join(d.dir, "spool")
-    return sum(os.path.getsize(os.path.join(sp, f)) for f in os.listdir(sp)
-               if f.startswith("spool-"))
 
 
 def _concurrently(*fns):
@@ -85,7 +71,7 @@ def test_poison_refused_at_the_door_others_commit():
         eq(d.count(), 50, "every good event stored")
         eq(_logins(d, "door-a"), 20, "client A's logins counted")
         eq(_logins(d, "door-b"), 30, "client B's logins counted")
-        eq(_spool_bytes(d), 0, "nothing went to the spool")
+        eq(d.spool_bytes(), 0, "nothing went to the spool")
         # Later traffic flows as before.
         st, _, body = d.post([ev(account="door-b")])
         eq((st, body["accepted"]), (202, 1), "ingest goes on")
@@ -93,7 +79,7 @@ def test_poison_refused_at_the_door_others_commit():
         eq(d.count(), 51, "the same after a restart")
         eq(_logins(d, "door-a"), 20, "client A's logins after the restart")
         eq(_logins(d, "door-b"), 31, "client B's logins after the restart")
-        eq(_spool_bytes(d), 0, "still nothing spooled")
+        eq(d.spool_bytes(), 0, "still nothing spooled")
 
 
 def test_year_zero_elsewhere_refused():
@@ -174,8 +160,8 @@ def test_database_refusal_split_out_of_the_group_commit():
         eq(d.count(), 138, "every other event stored")
         eq(_logins(d, "grp-a"), 38, "and counted")
         eq(_logins(d, "grp-b"), 100, "and counted")
-        eq(_spool_bytes(d), 0, "a healthy database: nothing spooled")
-        eq(_metric(d, 'churnwatch_events_rejected_total{reason='
+        eq(d.spool_bytes(), 0, "a healthy database: nothing spooled")
+        eq(d.metric('churnwatch_events_rejected_total{reason='
                    '"refused_by_database"}'), 2.0, "counted as rejected")
         # Only poison in a request: 400 with the list.
         st, _, body = d.post([ev(eid="poison-3", account="grp-a")])
@@ -184,25 +170,12 @@ def test_database_refusal_split_out_of_the_group_commit():
         eq(body["rejected"][0]["error"], "refused_by_database", "why")
 
 
-def _cut(db):
-    psql("postgres", "-qc",
-         'ALTER DATABASE "%s" ALLOW_CONNECTIONS false' % db)
-    psql("postgres", "-qAtc",
-         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-         "WHERE datname = %s AND pid <> pg_backend_pid()" % lit(db))
-
-
-def _restore(db):
-    psql("postgres", "-qc",
-         'ALTER DATABASE "%s" ALLOW_CONNECTIONS true' % db)
-
-
 def test_spool_sets_refused_events_aside():
     with Daemon(spool_max_bytes=10 << 20) as d:
         psql(d.db, "-qc", POISON_SQL)
-        _cut(d.db)
+        db_cut(d.db)
         try:
-            wait_for(lambda: _metric(d, "churnwatch_db_up") == 0.0, 10,
+            wait_for(lambda: d.metric("churnwatch_db_up") == 0.0, 10,
                      what="the daemon saw the database go")
             first = [ev(account="dl", user="u%d" % i) for i in range(5)]
             first[2]["id"] = "poison-spooled"
@@ -213,10 +186,10 @@ def test_spool_sets_refused_events_aside():
                                  token="admin")
             eq(st, 202, "another client, spooled behind it")
         finally:
-            _restore(d.db)
+            db_restore(d.db)
         wait_for(lambda: d.count() == 5, 20,
                  what="the drain stored everything but the poison")
-        wait_for(lambda: _spool_bytes(d) == 0, 10,
+        wait_for(lambda: d.spool_bytes() == 0, 10,
                  what="the spool emptied: the drain moved on")
         path = os.path.join(d.dir, "spool", "dead-letter.ndjson")
         with open(path) as f:
@@ -224,7 +197,7 @@ def test_spool_sets_refused_events_aside():
         eq([(x["id"], x["source"]) for x in lines],
            [("poison-spooled", "backend")], "set aside once")
         check("poisoned event" in lines[0]["error"], "with its error")
-        eq(_metric(d, "churnwatch_events_dead_letter_total"), 1.0,
+        eq(d.metric("churnwatch_events_dead_letter_total"), 1.0,
            "counted")
         st, _, acct = d.request("GET", "/v1/accounts/dl", token="reader")
         eq(sum(acct["windows"]["logins_per_day_90d"]), 5,
@@ -234,5 +207,5 @@ def test_spool_sets_refused_events_aside():
         # The direct path is back.
         st, _, body = d.post([ev(account="dl", user="x")])
         eq((st, body["accepted"]), (202, 1), "direct again")
-        eq(_spool_bytes(d), 0, "not through the spool")
+        eq(d.spool_bytes(), 0, "not through the spool")
         eq(d.count(), 6, "stored")
