@@ -29,6 +29,7 @@
 #include "engine.h"
 #include "event.h"
 #include "http.h"
+#include "ingest.h"
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
@@ -39,8 +40,6 @@
 #define DEFAULT_CONFIG		SYSCONFDIR "/churnwatch/churnwatch.conf"
 #define DRAIN_TIMEOUT_SEC	30
 #define MIGRATE_TIMEOUT_SEC	30
-/* Back-pressure: refuse ingest while this many batches' worth wait. */
-#define PENDING_BATCHES_MAX	4
 
 static struct {
 	struct event_base	*base;
@@ -51,8 +50,7 @@ static struct {
 	struct store		*store;
 	struct engine		*engine;
 	struct spool		*spool;		/* NULL: none */
-	int			 spool_draining; /* a chunk is in flight */
-	struct event		*ev_spool;	/* drain timer */
+	struct ingest		*ingest;
 	struct http		*http;
 	int			 migrate_only;
 	int			 migrated;
@@ -87,8 +85,8 @@ static int
 ready_fn(void *arg, const char **reason)
 {
 	/* With the spool, ingest goes on while the database is away. */
-	if (!db_is_up(d.db) && (d.spool == NULL || !d.migrated ||
-	    !spool_has_room(d.spool, 1))) {
+	if (!db_is_up(d.db) && (!d.migrated || d.ingest == NULL ||
+	    !ingest_spool_ok(d.ingest))) {
 		*reason = "database unavailable";
 		return 0;
 	}
@@ -107,227 +105,49 @@ ready_fn(void *arg, const char **reason)
 	return 1;
 }
 
-static void
-ingest_done_cb(enum store_status st, const struct cw_event *ev, size_t n,
-    const uint8_t *fresh, const char *const *why, void *handle)
-{
-	struct cw_event *rest = NULL;
-	uint8_t *ack = NULL;
-	size_t i, k = 0;
-
-	/* Committed: the windows learn of it now, and never before. */
-	engine_apply(d.engine, ev, n, fresh);
-	if (st == STORE_OK) {
-		http_ingest_done(handle, 1, fresh, why);
-		return;
-	}
-	/*
-	 * Not committed, or unknown (the connection dropped under the
-	 * commit): the spool takes the undecided events; if they did
-	 * commit, the drain counts them as duplicates.
-	 */
-	if (d.spool == NULL || (ack = malloc(n ? n : 1)) == NULL ||
-	    (rest = calloc(n ? n : 1, sizeof(*rest))) == NULL)
-		goto fail;
-	for (i = 0; i < n; i++) {
-		ack[i] = fresh[i];
-		if (fresh[i] == STORE_UNDECIDED) {
-			rest[k++] = ev[i];
-			ack[i] = STORE_FRESH;
-		}
-	}
-	if (k > 0 && spool_append(d.spool, http_ingest_source(handle), rest,
-	    k) == -1)
-		goto fail;
-	http_ingest_done(handle, 1, ack, why);
-	free(ack);
-	free(rest);
-	return;
-fail:
-	free(ack);
-	free(rest);
-	http_ingest_done(handle, 0, NULL, NULL);
-}
-
-/* ---- the spool (SPEC 6) ---- */
-
-struct spooled {
-	void	*handle;
-	size_t	 n;
-};
-
-/* Spooled events are acknowledged from the loop, never inside the call. */
-static void
-spooled_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct spooled *s = arg;
-	uint8_t *fresh;
-
-	/* Whether they are duplicates is known when the spool drains. */
-	if ((fresh = malloc(s->n ? s->n : 1)) != NULL) {
-		memset(fresh, STORE_FRESH, s->n);
-		http_ingest_done(s->handle, 1, fresh, NULL);
-		free(fresh);
-	} else
-		http_ingest_done(s->handle, 0, NULL, NULL);
-	free(s);
-}
-
-static int
-spool_ingest(const char *source, const struct cw_event *ev, size_t n,
-    void *handle)
-{
-	struct timeval tv = { 0, 0 };
-	struct spooled *s;
-
-	if ((s = malloc(sizeof(*s))) == NULL)
-		return -1;
-	if (spool_append(d.spool, source, ev, n) == -1) {
-		free(s);
-		return -1;		/* full: 503 */
-	}
-	s->handle = handle;
-	s->n = n;
-	event_base_once(d.base, -1, EV_TIMEOUT, spooled_cb, s, &tv);
-	return 0;
-}
-
-struct spool_chunk {
-	char		*source;
-	struct cw_event	*ev;
-	size_t		 n;
-};
-
-static void	spool_drain(void);
-
-static void
-spool_drained_cb(enum store_status st, const struct cw_event *ev, size_t n,
-    const uint8_t *fresh, const char *const *why, void *arg)
-{
-	struct spool_chunk *c = arg;
-	size_t i;
-
-	d.spool_draining = 0;
-	engine_apply(d.engine, ev, n, fresh);
-	if (st == STORE_OK) {
-		/*
-		 * What PostgreSQL refuses for what it is would be refused
-		 * forever: set it aside, durably, before the chunk counts
-		 * as drained, and move on.
-		 */
-		for (i = 0; i < n; i++)
-			if (fresh[i] == STORE_REFUSED) {
-				if (spool_dead_letter(d.spool, c->source,
-				    &ev[i], why != NULL ? why[i] : NULL) == -1)
-					st = STORE_UNAVAILABLE;
-				else
-					metrics_inc(cw_metrics,
-					    M_EVENTS_DEAD_LETTER, NULL, 1);
-			}
-	}
-	if (st == STORE_OK)
-		spool_commit(d.spool);
-	spool_chunk_free(c->source, c->ev, c->n);
-	free(c);
-	if (st == STORE_OK)
-		spool_drain();
-}
-
-/* Feed the spool into PostgreSQL, one chunk at a time, in order. */
-static void
-spool_drain(void)
-{
-	struct spool_chunk *c;
-	int n;
-
-	if (d.spool == NULL || d.spool_draining || d.draining ||
-	    !engine_loaded(d.engine) || !db_is_up(d.db) ||
-	    spool_pending(d.spool) == 0)
-		return;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return;
-	if ((n = spool_read(d.spool, d.cfg->max_batch_events, &c->source,
-	    &c->ev)) <= 0) {
-		free(c);
-		return;
-	}
-	c->n = (size_t)n;
-	d.spool_draining = 1;
-	if (store_ingest(d.store, c->source, c->ev, c->n, spool_drained_cb,
-	    c) == -1) {
-		d.spool_draining = 0;
-		spool_chunk_free(c->source, c->ev, c->n);
-		free(c);
-	}
-}
-
-static void
-spool_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	store_resolve(d.store);
-	spool_drain();
-}
-
-/* A commit of unknown outcome turned out stored: count it now. */
-static void
-late_cb(const struct cw_event *ev, size_t n, const uint8_t *fresh, void *arg)
-{
-	engine_apply(d.engine, ev, n, fresh);
-}
+/* ---- wiring http -> ingest -> engine ---- */
 
 static int
 ingest_fn(void *arg, const char *source, const struct cw_event *ev, size_t n,
     void *handle)
 {
-	/* While the spool holds events, new ones queue behind them. */
-	if (d.spool != NULL && spool_pending(d.spool) > 0)
-		return spool_ingest(source, ev, n, handle);
-	if (store_pending(d.store) >
-	    PENDING_BATCHES_MAX * d.cfg->max_batch_events)
-		return -1;
-	if (store_ingest(d.store, source, ev, n, ingest_done_cb, handle) == 0)
-		return 0;
-	return d.spool != NULL ? spool_ingest(source, ev, n, handle) : -1;
-}
-
-/* A PUT in flight: the metadata reaches the engine once committed. */
-struct account_put {
-	void	*handle;
-	char	*id;
-	char	*json;
-};
-
-static void
-account_done_cb(enum store_status st, int created, void *arg)
-{
-	struct account_put *p = arg;
-
-	if (st == STORE_OK)
-		engine_account_meta(d.engine, p->id, p->json);
-	http_account_done(p->handle, st == STORE_OK, created);
-	free(p->id);
-	free(p->json);
-	free(p);
+	return ingest_events(d.ingest, source, ev, n, handle);
 }
 
 static int
 account_put_fn(void *arg, const char *id, const char *json, void *handle)
 {
-	struct account_put *p;
+	return ingest_account_put(d.ingest, id, json, handle);
+}
 
-	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (p->id = strdup(id)) == NULL || (p->json = strdup(json)) == NULL)
-		goto fail;
-	p->handle = handle;
-	if (store_account_put(d.store, id, json, account_done_cb, p) == 0)
-		return 0;
-fail:
-	if (p != NULL) {
-		free(p->id);
-		free(p->json);
-		free(p);
-	}
-	return -1;
+static int
+segment_fn(void *arg, const char *source, const void *result, void *handle)
+{
+	return ingest_segment(d.ingest, source, result, handle);
+}
+
+static void
+apply_fn(void *arg, const struct cw_event *ev, size_t n, const uint8_t *fresh)
+{
+	engine_apply(d.engine, ev, n, fresh);
+}
+
+static void
+member_fn(void *arg, const char *user_id, const char *account_id)
+{
+	engine_member_set(d.engine, user_id, account_id);
+}
+
+static void
+account_fn(void *arg, const char *id, const char *json)
+{
+	engine_account_meta(d.engine, id, json);
+}
+
+static int
+loaded_fn(void *arg)
+{
+	return engine_loaded(d.engine);
 }
 
 static void
@@ -355,139 +175,12 @@ metrics_refresh_fn(void *arg)
 	metrics_set(cw_metrics, M_NOTIFICATION_QUEUE, NULL,
 	    (double)engine_backlog(d.engine));
 	metrics_set(cw_metrics, M_DB_UP, NULL, db_is_up(d.db) ? 1 : 0);
-	metrics_set(cw_metrics, M_SPOOL_BYTES, NULL, d.spool != NULL ?
-	    (double)spool_pending(d.spool) : 0);
+	metrics_set(cw_metrics, M_SPOOL_BYTES, NULL,
+	    (double)ingest_spooled(d.ingest));
 	metrics_set(cw_metrics, M_READY, NULL, ready_fn(NULL, &reason));
 	if (!engine_loaded(d.engine))
 		metrics_set(cw_metrics, M_ACCOUNTS, NULL,
 		    (double)engine_accounts(d.engine));
-}
-
-/* ---- Segment: events, then memberships, then account metadata ---- */
-
-struct seg_op {
-	void			*handle;
-	const struct seg_result	*res;
-	size_t			 accounts_left;
-	int			 failed;
-	char			*refused;	/* the first refusal's why */
-};
-
-static void
-seg_finish(struct seg_op *op)
-{
-	http_segment_done(op->handle, !op->failed, op->refused);
-	free(op->refused);
-	free(op);
-}
-
-static void
-seg_account_cb(enum store_status st, int created, void *arg)
-{
-	struct seg_op *op = arg;
-
-	if (st != STORE_OK)
-		op->failed = 1;
-	if (--op->accounts_left == 0)
-		seg_finish(op);
-}
-
-static void
-seg_members_cb(enum store_status st, void *arg)
-{
-	struct seg_op *op = arg;
-	const struct seg_result *res = op->res;
-	struct cw_error err;
-	char *json;
-	size_t i;
-
-	if (st != STORE_OK) {
-		op->failed = 1;
-		seg_finish(op);
-		return;
-	}
-	for (i = 0; i < res->nmembers; i++)
-		engine_member_set(d.engine, res->members[i].user_id,
-		    res->members[i].account_id);
-	/* Group traits become account metadata (validated like a PUT). */
-	op->accounts_left = 1;
-	for (i = 0; i < res->naccounts; i++) {
-		if (account_meta_decode(res->accounts[i].meta_json,
-		    strlen(res->accounts[i].meta_json), &json, &err) == -1)
-			continue;
-		if (strcmp(json, "{}") != 0) {
-			engine_account_meta(d.engine,
-			    res->accounts[i].account_id, json);
-			op->accounts_left++;
-			if (store_account_put(d.store,
-			    res->accounts[i].account_id, json, seg_account_cb,
-			    op) == -1) {
-				op->accounts_left--;
-				op->failed = 1;
-			}
-		}
-		free(json);
-	}
-	if (--op->accounts_left == 0)
-		seg_finish(op);
-}
-
-static void
-seg_events_cb(enum store_status st, const struct cw_event *ev, size_t n,
-    const uint8_t *fresh, const char *const *why, void *arg)
-{
-	struct seg_op *op = arg;
-	const struct seg_result *res = op->res;
-	const char **users, **accounts;
-	size_t i;
-
-	engine_apply(d.engine, ev, n, fresh);
-	if (st != STORE_OK) {
-		op->failed = 1;
-		seg_finish(op);
-		return;
-	}
-	for (i = 0; i < n && op->refused == NULL; i++)
-		if (fresh[i] == STORE_REFUSED)
-			op->refused = strdup(why != NULL && why[i] != NULL ?
-			    why[i] : "see the daemon's log");
-	if (res->nmembers == 0) {
-		seg_members_cb(STORE_OK, op);
-		return;
-	}
-	users = calloc(res->nmembers, sizeof(*users));
-	accounts = calloc(res->nmembers, sizeof(*accounts));
-	for (i = 0; users != NULL && accounts != NULL && i < res->nmembers;
-	    i++) {
-		users[i] = res->members[i].user_id;
-		accounts[i] = res->members[i].account_id;
-	}
-	if (users == NULL || accounts == NULL ||
-	    store_members(d.store, users, accounts, res->nmembers,
-	    seg_members_cb, op) == -1) {
-		op->failed = 1;
-		seg_finish(op);
-	}
-	free(users);
-	free(accounts);
-}
-
-static int
-segment_fn(void *arg, const char *source, const void *result, void *handle)
-{
-	const struct seg_result *res = result;
-	struct seg_op *op;
-
-	if ((op = calloc(1, sizeof(*op))) == NULL)
-		return -1;
-	op->handle = handle;
-	op->res = res;
-	if (store_ingest(d.store, source, res->ev, res->nev, seg_events_cb,
-	    op) == -1) {
-		free(op);
-		return -1;
-	}
-	return 0;
 }
 
 static const char *
@@ -637,7 +330,7 @@ static void
 drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	size_t conns = d.http != NULL ? http_connections(d.http) : 0;
-	size_t pending = store_pending(d.store);
+	size_t pending = ingest_pending(d.ingest);
 
 	if ((conns == 0 && pending == 0) ||
 	    elapsed(&d.drain_start) > DRAIN_TIMEOUT_SEC) {
@@ -658,6 +351,7 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 	log_notice("stop: signal=%d finishing in-flight requests", (int)sig);
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	d.draining = 1;
+	ingest_stop(d.ingest);
 	clock_gettime(CLOCK_MONOTONIC, &d.drain_start);
 	if (d.http != NULL)
 		http_stop_accepting(d.http);
@@ -731,6 +425,7 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	engine_set_config(d.engine, ncfg);
 	if (d.spool != NULL)
 		spool_set_max(d.spool, ncfg->spool_max_bytes);
+	ingest_set_max_batch(d.ingest, ncfg->max_batch_events);
 	config_free(d.cfg);
 	d.cfg = ncfg;
 	log_init(d.cfg->log_level);
@@ -791,6 +486,8 @@ main(int argc, char *argv[])
 	};
 	const char *path = DEFAULT_CONFIG;
 	struct http_ops ops;
+	struct ingest_ops iops;
+	struct ingest_sink sink;
 	struct event *ev_term, *ev_int, *ev_hup;
 	int ch, check_only = 0, problems, listen_fd = -1, n;
 	size_t i;
@@ -842,17 +539,10 @@ main(int argc, char *argv[])
 	    (cw_metrics = metrics_new()) == NULL)
 		fatalx("cannot create the event loop");
 	d.ev_retention = evtimer_new(d.base, retention_cb, NULL);
-	if (!d.migrate_only) {
-		struct timeval stv = { 1, 0 };
-
-		if ((d.spool = spool_open(d.cfg->spool_dir,
-		    d.cfg->spool_max_bytes)) == NULL)
-			log_warnx("spool: unavailable; ingest answers 503 "
-			    "while the database is away");
-		d.ev_spool = event_new(d.base, -1, EV_PERSIST, spool_timer_cb,
-		    NULL);
-		event_add(d.ev_spool, &stv);
-	}
+	if (!d.migrate_only && (d.spool = spool_open(d.cfg->spool_dir,
+	    d.cfg->spool_max_bytes)) == NULL)
+		log_warnx("spool: unavailable; ingest answers 503 while the "
+		    "database is away");
 	ev_term = evsignal_new(d.base, SIGTERM, stop_cb, NULL);
 	ev_int = evsignal_new(d.base, SIGINT, stop_cb, NULL);
 	ev_hup = evsignal_new(d.base, SIGHUP, reload_cb, NULL);
@@ -905,7 +595,18 @@ main(int argc, char *argv[])
 	    d.cfg->max_batch_events)) == NULL ||
 	    (d.engine = engine_new(d.base, d.store, d.cfg)) == NULL)
 		fatalx("out of memory");
-	store_set_late(d.store, late_cb, NULL);
+	ingest_store_sink(d.store, &sink);
+	iops.apply = apply_fn;
+	iops.member = member_fn;
+	iops.account = account_fn;
+	iops.loaded = loaded_fn;
+	iops.events_done = http_ingest_done;
+	iops.account_done = http_account_done;
+	iops.segment_done = http_segment_done;
+	iops.arg = NULL;
+	if ((d.ingest = ingest_new(d.base, &sink, d.spool, d.store,
+	    d.cfg->max_batch_events, &iops)) == NULL)
+		fatalx("out of memory");
 
 	event_base_dispatch(d.base);
 
@@ -914,6 +615,7 @@ main(int argc, char *argv[])
 	store_shutdown(d.store);
 	for (i = 0; i < d.ndbs; i++)
 		db_free(d.dbs[i]);	/* in-flight commits fail into the store */
+	ingest_free(d.ingest);	/* answers appends waiting for their sync */
 	store_free(d.store);
 	engine_free(d.engine);
 	free(d.dbs);
@@ -923,8 +625,6 @@ main(int argc, char *argv[])
 	if (d.ev_watchdog != NULL)
 		event_free(d.ev_watchdog);
 	event_free(d.ev_retention);
-	if (d.ev_spool != NULL)
-		event_free(d.ev_spool);
 	spool_close(d.spool);
 	if (d.ev_migrate_timeout != NULL)
 		event_free(d.ev_migrate_timeout);

@@ -46,6 +46,8 @@ struct spool {
 	int		 dirfd;
 	uint64_t	 max;
 	int		 broken;	/* a write or fdatasync failed */
+	int		 sync_failed;	/* fdatasync failed: never again */
+	int		 unsynced;	/* records written since the last sync */
 	/* The newest segment, appended to. */
 	uint64_t	 agen;
 	int		 afd;
@@ -510,9 +512,9 @@ sb_event(struct sbuf *b, const char *source, const struct cw_event *ev)
 	sb_add(b, "}\n", 2);
 }
 
-/* Append one record with payload p (len bytes) and make it durable. */
+/* Append one record with payload p (len bytes); spool_sync() makes it durable. */
 static int
-rec_append(struct spool *sp, uint32_t flags, const char *p, size_t len)
+rec_write(struct spool *sp, uint32_t flags, const char *p, size_t len)
 {
 	unsigned char hdr[REC_HDR];
 	size_t reclen = REC_HDR + len, off;
@@ -522,8 +524,9 @@ rec_append(struct spool *sp, uint32_t flags, const char *p, size_t len)
 
 	if (sp->broken || len > REC_MAX || !spool_has_room(sp, reclen))
 		return -1;
+	/* A segment is complete and synced before the next one starts. */
 	if (sp->asize > 0 && sp->asize + reclen > seg_limit(sp) &&
-	    seg_start(sp, sp->agen + 1) == -1)
+	    (spool_sync(sp) == -1 || seg_start(sp, sp->agen + 1) == -1))
 		return -1;
 	if ((rec = malloc(reclen)) == NULL)
 		return -1;
@@ -552,6 +555,19 @@ rec_append(struct spool *sp, uint32_t flags, const char *p, size_t len)
 			return -1;
 		}
 	free(rec);
+	sp->asize += reclen;
+	sp->pending += reclen;
+	sp->unsynced = 1;
+	return 0;
+}
+
+int
+spool_sync(struct spool *sp)
+{
+	if (sp->sync_failed)
+		return -1;
+	if (!sp->unsynced)
+		return 0;
 	if (SYNC(sp->afd) == -1) {
 		/*
 		 * The kernel may have dropped the dirty pages and cleared
@@ -560,16 +576,21 @@ rec_append(struct spool *sp, uint32_t flags, const char *p, size_t len)
 		 */
 		log_warn("spool: fdatasync failed; taking no more events "
 		    "until a restart re-validates the spool");
-		sp->broken = 1;
+		sp->broken = sp->sync_failed = 1;
 		return -1;
 	}
-	sp->asize += reclen;
-	sp->pending += reclen;
+	sp->unsynced = 0;
 	return 0;
 }
 
+static int
+rec_append(struct spool *sp, uint32_t flags, const char *p, size_t len)
+{
+	return rec_write(sp, flags, p, len) == 0 ? spool_sync(sp) : -1;
+}
+
 int
-spool_append(struct spool *sp, const char *source,
+spool_write(struct spool *sp, const char *source,
     const struct cw_event *ev, size_t n)
 {
 	struct sbuf b = { NULL, 0, 0, 0 };
@@ -582,9 +603,16 @@ spool_append(struct spool *sp, const char *source,
 		free(b.p);
 		return -1;
 	}
-	rc = rec_append(sp, 0, b.p, b.len);
+	rc = rec_write(sp, 0, b.p, b.len);
 	free(b.p);
 	return rc;
+}
+
+int
+spool_append(struct spool *sp, const char *source,
+    const struct cw_event *ev, size_t n)
+{
+	return spool_write(sp, source, ev, n) == 0 ? spool_sync(sp) : -1;
 }
 
 void

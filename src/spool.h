@@ -48,13 +48,22 @@ void		 spool_close(struct spool *);
 void		 spool_set_max(struct spool *, uint64_t max_bytes);
 
 /*
- * Append n events from source as one record and make it durable.
- * Returns 0, or -1 when the spool is full, cannot be written, or has
- * stopped taking appends after a failed fdatasync (nothing acknowledged
- * then).
+ * Append n events from source as one record and make it durable:
+ * spool_write() and then spool_sync().  Returns 0, or -1 when the spool
+ * is full, cannot be written, or has stopped taking appends after a
+ * failed fdatasync (nothing may be acknowledged then).
  */
 int		 spool_append(struct spool *, const char *source,
 		    const struct cw_event *ev, size_t n);
+/*
+ * The two halves, so that the appends of concurrent requests share one
+ * fdatasync: spool_write() appends a record (0, or -1 as above), and
+ * only a spool_sync() that returns 0 makes every record written before
+ * it durable.  A failed sync is never retried: from then on it fails.
+ */
+int		 spool_write(struct spool *, const char *source,
+		    const struct cw_event *ev, size_t n);
+int		 spool_sync(struct spool *);
 
 /* Bytes appended and not yet drained into PostgreSQL. */
 uint64_t	 spool_pending(const struct spool *);

@@ -254,8 +254,8 @@ store_free(struct store *st)
 	free(st);
 }
 
-static int
-store_up(const struct store *st)
+int
+store_is_up(const struct store *st)
 {
 	size_t i;
 
@@ -277,7 +277,7 @@ store_ingest(struct store *st, const char *source, const struct cw_event *ev,
 {
 	struct ingest_req *r;
 
-	if (st->stopping || !store_up(st))
+	if (st->stopping || !store_is_up(st))
 		return -1;
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (r->fresh = malloc(n ? n : 1)) == NULL) {

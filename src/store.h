@@ -73,6 +73,9 @@ typedef void (*store_late_cb)(const struct cw_event *ev, size_t n,
 void		 store_set_late(struct store *, store_late_cb, void *arg);
 void		 store_resolve(struct store *);
 
+/* 1 while at least one connection is up. */
+int		 store_is_up(const struct store *);
+
 /* Events queued or in flight; for back-pressure and graceful stop. */
 size_t		 store_pending(const struct store *);
 
