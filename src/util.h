@@ -1,7 +1,9 @@
 /*
- * util.h -- small pure helpers: time, numbers, constant-time compare.
+ * util.h -- small pure helpers: time, numbers, constant-time compare, the
+ * keyed hash of every table keyed by client strings.
  *
- * Pure: no I/O beyond reading the clock, no libevent/libpq/curl types.
+ * Pure: no I/O beyond reading the clock and the kernel's random bytes
+ * (once, for the hash key), no libevent/libpq/curl types.
  */
 #ifndef CW_UTIL_H
 #define CW_UTIL_H
@@ -67,5 +69,36 @@ int	 util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  * "123456789", 9) == 0xe3069283.
  */
 uint32_t util_crc32c(uint32_t crc, const void *buf, size_t n);
+
+/*
+ * The one hash for tables keyed by what clients send (account, user and
+ * event ids, interned names): SipHash-2-4 with a 128-bit key drawn from
+ * getrandom() on first use, so a client cannot choose strings that
+ * collide (hash flooding).  Values differ from process to process: never
+ * persist one, nor let an order that depends on it leak into output.
+ * Anything that must be stable across restarts (alert fingerprints) uses
+ * its own fixed hash instead.
+ *
+ * util_hash() hashes len bytes.  For a key in several parts, feed them to
+ * one struct util_hasher: init, update (any number of times, any
+ * lengths), final; the result equals util_hash() of the concatenation.
+ */
+struct util_hasher {
+	uint64_t	v[4];
+	uint64_t	tail;		/* bytes not yet in a whole word */
+	uint64_t	len;		/* bytes taken in all */
+};
+
+uint64_t util_hash(const void *buf, size_t len);
+void	 util_hash_init(struct util_hasher *);
+void	 util_hash_update(struct util_hasher *, const void *buf, size_t len);
+uint64_t util_hash_final(struct util_hasher *);
+
+/*
+ * Use key[0..16) instead of a random key: for tests (SipHash's published
+ * vectors, reproducible tables).  Call it before the first hash, or every
+ * value hashed before is lost to the tables that hold it.
+ */
+void	 util_hash_set_key(const unsigned char key[16]);
 
 #endif
