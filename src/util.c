@@ -198,6 +198,16 @@ util_now_us(void)
 	return (int64_t)ts.tv_sec * CW_USEC_PER_SEC + ts.tv_nsec / 1000;
 }
 
+int64_t
+util_mono_us(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return 0;
+	return (int64_t)ts.tv_sec * CW_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
 /*
  * Walk the longer length whatever the contents: a byte past the end of
  * the shorter string compares as 0 and the length difference is folded in
@@ -427,4 +437,82 @@ util_hash(const void *buf, size_t len)
 	util_hash_init(&h);
 	util_hash_update(&h, buf, len);
 	return util_hash_final(&h);
+}
+
+/* ---- token buckets ---- */
+
+#define MICRO	INT64_C(1000000)
+/* The most units one request is counted as: keeps n * MICRO in range. */
+#define BUCKET_N_MAX	(UINT64_C(1) << 40)
+
+static uint64_t
+bucket_clamp(uint64_t v)
+{
+	return v < 1 ? 1 : v > UTIL_BUCKET_MAX ? UTIL_BUCKET_MAX : v;
+}
+
+/*
+ * Bring the level up to now.  Overflow-free: the level is at most
+ * burst * MICRO (10^15), the debt at most BUCKET_N_MAX * MICRO, and the
+ * product elapsed * rate is formed only when it stays under the deficit
+ * plus one rate.
+ */
+static void
+bucket_refill(struct util_bucket *b, int64_t now)
+{
+	int64_t	full = (int64_t)b->burst * MICRO, deficit, elapsed;
+
+	if (now <= b->last)
+		return;			/* a clock that went back refills nothing */
+	elapsed = now - b->last;
+	b->last = now;
+	if (b->level >= full)
+		return;
+	deficit = full - b->level;
+	if (elapsed >= deficit / (int64_t)b->rate + 1)
+		b->level = full;
+	else if ((b->level += elapsed * (int64_t)b->rate) > full)
+		b->level = full;
+}
+
+void
+util_bucket_init(struct util_bucket *b, uint64_t rate, uint64_t burst,
+    int64_t now)
+{
+	b->rate = bucket_clamp(rate);
+	b->burst = bucket_clamp(burst);
+	b->level = (int64_t)b->burst * MICRO;
+	b->last = now;
+}
+
+void
+util_bucket_set(struct util_bucket *b, uint64_t rate, uint64_t burst,
+    int64_t now)
+{
+	bucket_refill(b, now);
+	b->rate = bucket_clamp(rate);
+	b->burst = bucket_clamp(burst);
+	if (b->level > (int64_t)b->burst * MICRO)
+		b->level = (int64_t)b->burst * MICRO;
+}
+
+int64_t
+util_bucket_take(struct util_bucket *b, uint64_t n, uint64_t held,
+    int64_t now)
+{
+	int64_t	need, wait;
+
+	if (n > BUCKET_N_MAX)
+		n = BUCKET_N_MAX;
+	if (held > n)
+		held = n;
+	bucket_refill(b, now);
+	need = (int64_t)(n < b->burst ? n : b->burst) * MICRO;
+	if (b->level + (int64_t)held * MICRO >= need) {
+		b->level -= (int64_t)(n - held) * MICRO;
+		return 0;
+	}
+	/* Rate is in millionths of a unit per us: the deficit over it. */
+	wait = (need - b->level + (int64_t)b->rate - 1) / (int64_t)b->rate;
+	return wait > 0 ? wait : 1;
 }

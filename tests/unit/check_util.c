@@ -1,6 +1,7 @@
 /*
  * check_util.c -- unit tests for util.c: RFC 3339, the clock, constant-time
- * comparison, decimal parsing, CRC-32C, the keyed hash.  Links only util.c.
+ * comparison, decimal parsing, CRC-32C, the keyed hash, token buckets.
+ * Links only util.c.
  */
 #include "config.h"
 
@@ -393,6 +394,173 @@ START_TEST(hash_random_key)
 }
 END_TEST
 
+/* ---- token buckets: times are injected, in us ---- */
+
+#define T0	INT64_C(1000000000)
+#define MS	INT64_C(1000)
+
+START_TEST(bucket_burst_then_rate)
+{
+	struct util_bucket	b;
+	int			i;
+
+	util_bucket_init(&b, 10, 100, T0);	/* 10/s, 100 at once */
+	ck_assert_int_eq(util_bucket_take(&b, 60, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 40, 0, T0), 0);
+	/* Empty: one unit comes back in 1/10 s. */
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 100 * MS);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0 + 99 * MS), 1 * MS);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0 + 100 * MS), 0);
+	/* Five units need half a second more from empty. */
+	ck_assert_int_eq(util_bucket_take(&b, 5, 0, T0 + 100 * MS),
+	    500 * MS);
+	/* Ten seconds later it is full again, never more than full. */
+	ck_assert_int_eq(util_bucket_take(&b, 100, 0, T0 + 3600000 * MS), 0);
+	ck_assert_int_gt(util_bucket_take(&b, 1, 0, T0 + 3600000 * MS), 0);
+	/* A steady 10/s is always served. */
+	for (i = 1; i <= 50; i++)
+		ck_assert_int_eq(util_bucket_take(&b, 1, 0,
+		    T0 + 3600000 * MS + i * 100 * MS), 0);
+}
+END_TEST
+
+/* A request is taken whole or not at all; a refusal changes nothing. */
+START_TEST(bucket_whole)
+{
+	struct util_bucket	b;
+
+	util_bucket_init(&b, 1, 100, T0);
+	ck_assert_int_eq(util_bucket_take(&b, 50, 0, T0), 0);
+	/* 50 left: 60 is refused, 10 s until 60 are there. */
+	ck_assert_int_eq(util_bucket_take(&b, 60, 0, T0), 10000 * MS);
+	ck_assert_int_eq(util_bucket_take(&b, 50, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 1000 * MS);
+}
+END_TEST
+
+/*
+ * One unit charged from the head, the rest once the body is decoded:
+ * the request is admitted exactly when it would have been in one go.
+ */
+START_TEST(bucket_held)
+{
+	struct util_bucket	b;
+
+	util_bucket_init(&b, 100, 1000, T0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 500, 1, T0), 0);	/* 500 left */
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 0);	/* 499 */
+	/* 499 + the 1 held cannot cover 501: refused, the held 1 kept. */
+	ck_assert_int_eq(util_bucket_take(&b, 501, 1, T0), 20 * MS);
+	ck_assert_int_eq(util_bucket_take(&b, 499, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 10 * MS);
+	/* held == n takes nothing more. */
+	util_bucket_init(&b, 100, 1000, T0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 1, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 999, 0, T0), 0);
+	ck_assert_int_gt(util_bucket_take(&b, 1, 0, T0), 0);
+}
+END_TEST
+
+/* Larger than the burst: from a full bucket only, leaving a debt. */
+START_TEST(bucket_over_burst)
+{
+	struct util_bucket	b;
+
+	util_bucket_init(&b, 10, 100, T0);
+	ck_assert_int_eq(util_bucket_take(&b, 250, 0, T0), 0);	/* -150 */
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 15100 * MS);
+	ck_assert_int_eq(util_bucket_take(&b, 250, 0, T0 + 10000 * MS),
+	    15000 * MS);	/* -50: it needs a full bucket, 100 */
+	ck_assert_int_eq(util_bucket_take(&b, 250, 0, T0 + 25000 * MS), 0);
+	/* The same through a held first unit. */
+	util_bucket_init(&b, 10, 100, T0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 250, 1, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 15100 * MS);
+}
+END_TEST
+
+/* Over a long run, no more than burst + rate * time gets through. */
+START_TEST(bucket_long_run)
+{
+	struct util_bucket	b;
+	uint64_t		taken = 0;
+	int64_t			t;
+
+	util_bucket_init(&b, 1000, 5000, T0);
+	for (t = T0; t <= T0 + 60000 * MS; t += 3 * MS)
+		if (util_bucket_take(&b, 7, 0, t) == 0)
+			taken += 7;
+	ck_assert_uint_le(taken, 5000 + 1000 * 60);
+	ck_assert_uint_ge(taken, 5000 + 1000 * 60 - 7);
+}
+END_TEST
+
+START_TEST(bucket_clock_back)
+{
+	struct util_bucket	b;
+
+	util_bucket_init(&b, 10, 10, T0);
+	ck_assert_int_eq(util_bucket_take(&b, 10, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0 - 3600000 * MS),
+	    100 * MS);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0 + 100 * MS), 0);
+}
+END_TEST
+
+/* A reload keeps what the bucket holds, under the new burst. */
+START_TEST(bucket_set)
+{
+	struct util_bucket	b;
+
+	util_bucket_init(&b, 10, 100, T0);
+	ck_assert_int_eq(util_bucket_take(&b, 100, 0, T0), 0);
+	util_bucket_set(&b, 1, 1000, T0 + 1000 * MS);	/* 10 refilled */
+	ck_assert_int_eq(util_bucket_take(&b, 10, 0, T0 + 1000 * MS), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0 + 1000 * MS),
+	    1000 * MS);
+	util_bucket_init(&b, 10, 100, T0);
+	util_bucket_set(&b, 10, 20, T0);		/* capped at 20 */
+	ck_assert_int_eq(util_bucket_take(&b, 20, 0, T0), 0);
+	ck_assert_int_gt(util_bucket_take(&b, 1, 0, T0), 0);
+}
+END_TEST
+
+/* The extremes neither overflow nor take what is not there. */
+START_TEST(bucket_extremes)
+{
+	struct util_bucket	b;
+
+	util_bucket_init(&b, 0, 0, T0);			/* clamped to 1, 1 */
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 1000 * MS);
+	util_bucket_init(&b, UINT64_MAX, UINT64_MAX, T0);
+	ck_assert_uint_eq(b.rate, UTIL_BUCKET_MAX);
+	ck_assert_int_eq(util_bucket_take(&b, UTIL_BUCKET_MAX, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, UINT64_MAX, 0, T0), 1000 * MS);
+	ck_assert_int_eq(util_bucket_take(&b, UINT64_MAX, 0,
+	    INT64_MAX / 2), 0);
+	ck_assert_int_gt(util_bucket_take(&b, 1, 0, INT64_MAX / 2), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, INT64_MAX), 0);
+	util_bucket_init(&b, 1, 1, T0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, INT64_MAX), 0);
+}
+END_TEST
+
+START_TEST(mono)
+{
+	int64_t	a, b;
+
+	a = util_mono_us();
+	b = util_mono_us();
+	ck_assert_int_gt(a, 0);
+	ck_assert_int_ge(b, a);
+}
+END_TEST
+
 #define NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *
@@ -426,6 +594,18 @@ util_suite(void)
 	suite_add_tcase(s, tc);
 
 	/* Its own process: the key is drawn on first use and then kept. */
+	tc = tcase_create("bucket");
+	tcase_add_test(tc, bucket_burst_then_rate);
+	tcase_add_test(tc, bucket_whole);
+	tcase_add_test(tc, bucket_held);
+	tcase_add_test(tc, bucket_over_burst);
+	tcase_add_test(tc, bucket_long_run);
+	tcase_add_test(tc, bucket_clock_back);
+	tcase_add_test(tc, bucket_set);
+	tcase_add_test(tc, bucket_extremes);
+	tcase_add_test(tc, mono);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("hash_random");
 	tcase_add_test(tc, hash_random_key);
 	suite_add_tcase(s, tc);
