@@ -176,14 +176,11 @@ fail:
 
 /* ---- the table ---- */
 
+/* Account and user ids come from clients: the keyed hash (util.h). */
 static uint32_t
 id_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
+	return (uint32_t)util_hash(s, strlen(s));
 }
 
 struct account_table *

@@ -29,6 +29,8 @@ struct cw_token {
 	char		*name;		/* section name after "token:" */
 	char		*secret;	/* the bearer token; never logged */
 	unsigned	 scopes;	/* CW_SCOPE_* */
+	uint64_t	 rate;		/* events/s, 100000 (SPEC 2) */
+	uint64_t	 burst;		/* events at once, 1000000 */
 };
 
 /* [receiver:NAME] types. */

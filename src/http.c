@@ -16,7 +16,14 @@
  *    duplicate Content-Length, a transfer coding other than chunked),
  *    which libmicrohttpd 0.9.75 would otherwise resolve by itself;
  *  - a running count of chunked bodies, discarded past the limit and then
- *    answered with 413.
+ *    answered with 413;
+ *  - per-token rate limits (SPEC 2): a token bucket per [token:NAME],
+ *    counted in events.  Every request authenticated by a token takes one
+ *    unit from its head, so an exhausted token is answered 429 before any
+ *    body byte is read; an ingest takes the rest of its events once they
+ *    are decoded, and is refused whole (nothing stored) if the bucket
+ *    cannot cover them.  The buckets live here, by token name, and a
+ *    reload keeps those of the tokens that remain.
  */
 #include "config.h"
 
@@ -68,6 +75,13 @@ TAILQ_HEAD(conn_list, conn);
 struct pend;
 TAILQ_HEAD(pend_list, pend);
 
+/* The rate limit of one [token:NAME]. */
+struct rate_bucket {
+	char			*name;
+	struct util_bucket	 b;
+	int64_t			 logged;	/* last 429 logged, mono us */
+};
+
 struct http {
 	struct event_base	*base;
 	const struct cw_config	*cfg;
@@ -90,6 +104,8 @@ struct http {
 						 * handed to MHD, us */
 	int			 stopping;
 	int			 cap_logged;	/* the cap was hit; logged once */
+	struct rate_bucket	*buckets;	/* one per token, config order */
+	size_t			 nbuckets;
 };
 
 enum req_state {
@@ -110,6 +126,8 @@ struct req {
 	int			 orphan;	/* MHD forgot it while waiting */
 	char			*source;	/* token name, owned */
 	char			*path_id;	/* {id} of the path, owned */
+	char			*rl_token;	/* charged from the head, owned */
+	uint64_t		 rl_held;	/* units it took there */
 	enum cw_body_format	 fmt;
 	char			*body;
 	size_t			 len;
@@ -293,6 +311,130 @@ send_error(struct http *h, struct MHD_Connection *mc, unsigned status,
 		return MHD_NO;
 	resp_extra_headers(r, status);
 	return queue(mc, status, r);
+}
+
+/* ---- per-token rate limits (SPEC 2) ---- */
+
+static void
+rate_free(struct rate_bucket *rb, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(rb[i].name);
+	free(rb);
+}
+
+/*
+ * One bucket per token of cfg.  A token that was there before keeps its
+ * bucket (what it holds, under the new rate and burst); a new one starts
+ * full.  0, or -1 with the old buckets kept (out of memory).
+ */
+static int
+rate_build(struct http *h, const struct cw_config *cfg)
+{
+	struct rate_bucket *nb, *old;
+	int64_t now = util_mono_us();
+	size_t i, j;
+
+	if ((nb = calloc(cfg->ntokens + 1, sizeof(*nb))) == NULL)
+		return -1;
+	for (i = 0; i < cfg->ntokens; i++) {
+		const struct cw_token *t = &cfg->tokens[i];
+
+		if ((nb[i].name = strdup(t->name)) == NULL) {
+			rate_free(nb, i);
+			return -1;
+		}
+		for (old = NULL, j = 0; j < h->nbuckets && old == NULL; j++)
+			if (strcmp(h->buckets[j].name, t->name) == 0)
+				old = &h->buckets[j];
+		if (old != NULL) {
+			nb[i].b = old->b;
+			nb[i].logged = old->logged;
+			util_bucket_set(&nb[i].b, t->rate, t->burst, now);
+		} else
+			util_bucket_init(&nb[i].b, t->rate, t->burst, now);
+	}
+	rate_free(h->buckets, h->nbuckets);
+	h->buckets = nb;
+	h->nbuckets = cfg->ntokens;
+	return 0;
+}
+
+/*
+ * Charge token for a request of n events (at least 1), held of which it
+ * took already.  Returns 0 when taken, else the us until the whole
+ * request would be admitted.  A token without a bucket (removed by a
+ * reload while its request was under way) is not limited.
+ */
+static int64_t
+rate_charge(struct http *h, const char *token, uint64_t n, uint64_t held)
+{
+	struct rate_bucket *rb = NULL;
+	int64_t wait, now = util_mono_us();
+	size_t i;
+
+	for (i = 0; i < h->nbuckets && rb == NULL; i++)
+		if (strcmp(h->buckets[i].name, token) == 0)
+			rb = &h->buckets[i];
+	if (rb == NULL)
+		return 0;
+	if ((wait = util_bucket_take(&rb->b, n > 0 ? n : 1, held, now)) == 0)
+		return 0;
+	/*
+	 * A client held at its limit is refused many times a second: say so
+	 * once a minute at most, the metric counts every refusal.
+	 */
+	if (rb->logged == 0 || now - rb->logged >= 60 * CW_USEC_PER_SEC) {
+		log_notice("http: token=%s over its rate limit (%llu events/s, "
+		    "burst %llu); answering 429", token,
+		    (unsigned long long)rb->b.rate,
+		    (unsigned long long)rb->b.burst);
+		rb->logged = now;
+	}
+	return wait;
+}
+
+/* 429 with Retry-After in whole seconds, at least 1, rounded up. */
+static enum MHD_Result
+rate_refuse(struct http *h, struct MHD_Connection *mc, const char *token,
+    int64_t wait)
+{
+	struct MHD_Response *r;
+	int64_t secs;
+	char ra[24];
+
+	metrics_inc(cw_metrics, M_RATE_LIMITED, &token, 1);
+	secs = wait / CW_USEC_PER_SEC + (wait % CW_USEC_PER_SEC != 0);
+	if (secs < 1)
+		secs = 1;
+	snprintf(ra, sizeof(ra), "%lld", (long long)secs);
+	r = error_response(h, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited", NULL,
+	    "token '%s' is over its rate limit; the request was refused "
+	    "whole and nothing of it is stored; retry in %lld s", token,
+	    (long long)secs);
+	if (r != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	return queue(mc, MHD_HTTP_TOO_MANY_REQUESTS, r);
+}
+
+/*
+ * The rest of a request's charge, once its events are counted, for the
+ * token that sent it.  1 to go on; 0 with the 429 queued in *ret.
+ */
+static int
+req_charge(struct req *r, const char *token, uint64_t n, enum MHD_Result *ret)
+{
+	uint64_t held = 0;
+	int64_t wait;
+
+	if (r->rl_token != NULL && strcmp(r->rl_token, token) == 0)
+		held = r->rl_held;
+	if ((wait = rate_charge(r->h, token, n, held)) == 0)
+		return 1;
+	*ret = rate_refuse(r->h, r->mc, token, wait);
+	return 0;
 }
 
 /* ---- connections and deadlines ---- */
@@ -857,6 +999,7 @@ req_free(struct req *r)
 	req_body_release(r);
 	free(r->source);
 	free(r->path_id);
+	free(r->rl_token);
 	free(r);
 }
 
@@ -1046,11 +1189,12 @@ static char	*basic_key(struct MHD_Connection *);
 /*
  * Segment: the write key may come in the body (writeKey), so a request
  * without Authorization must be read; but one with a Basic write key is
- * judged from the head.  Returns 1 to go on, 0 with the answer queued.
+ * judged from the head.  Returns 1 to go on (*tokp set to the write key's
+ * token if there is one), 0 with the answer queued.
  */
 static int
 segment_auth_early(struct http *h, struct MHD_Connection *mc,
-    enum MHD_Result *ret)
+    const struct cw_token **tokp, enum MHD_Result *ret)
 {
 	const struct cw_token *tok;
 	const char *a;
@@ -1077,6 +1221,7 @@ segment_auth_early(struct http *h, struct MHD_Connection *mc,
 		    "write key '%s' lacks the 'ingest' scope", tok->name);
 		return 0;
 	}
+	*tokp = tok;
 	return 1;
 }
 
@@ -1084,12 +1229,13 @@ segment_auth_early(struct http *h, struct MHD_Connection *mc,
  * Webhooks: an unknown source is 404 and a source without a signature
  * needs its bearer token, both from the head.  A signed source must read
  * the body (bounded by max_body_bytes) to verify it, and route_webhook()
- * verifies before it parses.  Returns 1 to go on, 0 with the answer
- * queued.
+ * verifies before it parses.  Returns 1 to go on (*tokp set to the bearer
+ * token of an unsigned source), 0 with the answer queued.
  */
 static int
 webhook_auth_early(struct http *h, struct MHD_Connection *mc,
-    const char *id, size_t idlen, enum MHD_Result *ret)
+    const char *id, size_t idlen, const struct cw_token **tokp,
+    enum MHD_Result *ret)
 {
 	const struct wh_source *src;
 	char name[256];
@@ -1107,7 +1253,7 @@ webhook_auth_early(struct http *h, struct MHD_Connection *mc,
 		return 0;
 	}
 	if (src->signature == WH_SIG_NONE &&
-	    authenticate(h, mc, CW_SCOPE_INGEST, ret) == NULL)
+	    (*tokp = authenticate(h, mc, CW_SCOPE_INGEST, ret)) == NULL)
 		return 0;
 	return 1;
 }
@@ -1122,8 +1268,9 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
     const char *method, const char *version, enum MHD_Result *ret)
 {
 	const struct route *rt;
-	const struct cw_token *tok = NULL;
+	const struct cw_token *tok = NULL, *rl = NULL;
 	struct framing f = { 0, 0, 0, 0, 0, 0, 0 };
+	int64_t wait;
 	const char *id = NULL, *ct = NULL;
 	size_t idlen = 0;
 	char ctbuf[64];
@@ -1201,13 +1348,22 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 	}
 	/* Who is asking, before any body byte is read. */
 	if (rt->scope != 0 &&
-	    (tok = authenticate(h, mc, rt->scope, ret)) == NULL)
+	    (tok = rl = authenticate(h, mc, rt->scope, ret)) == NULL)
 		return NULL;
-	if (rt->fn == route_segment && !segment_auth_early(h, mc, ret))
+	if (rt->fn == route_segment && !segment_auth_early(h, mc, &rl, ret))
 		return NULL;
 	if (rt->fn == route_webhook && !webhook_auth_early(h, mc, id, idlen,
-	    ret))
+	    &rl, ret))
 		return NULL;
+	/*
+	 * One unit of the token's rate limit, before any body byte too: an
+	 * exhausted token costs us a head, not a body to read and decode.
+	 * An ingest's other events are charged once they are counted.
+	 */
+	if (rl != NULL && (wait = rate_charge(h, rl->name, 1, 0)) > 0) {
+		*ret = rate_refuse(h, mc, rl->name, wait);
+		return NULL;
+	}
 	if (rt->flags & ROUTE_BODY) {
 		if (f.ncl == 0 && f.nte == 0) {
 			*ret = send_error(h, mc, MHD_HTTP_LENGTH_REQUIRED,
@@ -1236,6 +1392,7 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (tok != NULL && (r->source = strdup(tok->name)) == NULL) ||
+	    (rl != NULL && (r->rl_token = strdup(rl->name)) == NULL) ||
 	    (id != NULL && (r->path_id = strndup(id, idlen)) == NULL)) {
 		req_free(r);
 		*ret = MHD_NO;
@@ -1246,6 +1403,7 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 	r->conn = conn_of(mc);
 	r->route = rt;
 	r->state = RS_BODY;
+	r->rl_held = rl != NULL;
 	r->fmt = (rt->flags & ROUTE_NDJSON) && ct != NULL &&
 	    strcmp(ct, "application/x-ndjson") == 0 ? BODY_NDJSON : BODY_JSON;
 	if (f.ncl == 1 && f.cl > 0) {
@@ -1519,6 +1677,7 @@ route_events(struct req *r)
 	struct cw_event_limits lim;
 	struct cw_error err;
 	const char *reason = "not ready";
+	enum MHD_Result ret;
 	int64_t now = util_now_us();
 
 	if (!h->ops.ready(h->ops.arg, &reason))
@@ -1536,6 +1695,9 @@ route_events(struct req *r)
 		    MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_BAD_REQUEST,
 		    err.code, "%s", err.msg);
 	}
+	/* Every event counts, valid or not: each was decoded and judged. */
+	if (!req_charge(r, r->source, r->batch.total, &ret))
+		return ret;
 	for (size_t i = 0; i < r->batch.nrej; i++)
 		metrics_inc(cw_metrics, M_EVENTS_REJECTED,
 		    &r->batch.rej[i].err.code, 1);
@@ -1661,6 +1823,7 @@ route_segment(struct req *r)
 	struct cw_error err;
 	const struct cw_token *tok;
 	const char *reason = "not ready";
+	enum MHD_Result ret;
 	char *key;
 	int call;
 
@@ -1699,6 +1862,9 @@ route_segment(struct req *r)
 	if ((tok->scopes & CW_SCOPE_INGEST) == 0)
 		return send_error(h, r->mc, MHD_HTTP_FORBIDDEN, "forbidden",
 		    "write key '%s' lacks the 'ingest' scope", tok->name);
+	/* A write key in the body is charged here, all at once. */
+	if (!req_charge(r, tok->name, r->seg.nev, &ret))
+		return ret;
 	req_body_release(r);
 	free(r->source);
 	if ((r->source = strdup(tok->name)) == NULL ||
@@ -2037,6 +2203,8 @@ http_new(struct event_base *base, const struct cw_config *cfg, int listen_fd,
 	h->ops = *ops;
 	TAILQ_INIT(&h->conns);
 	TAILQ_INIT(&h->pends);
+	if (rate_build(h, cfg) == -1)
+		goto fail;
 	h->et = (event_base_get_features(base) & EV_FEATURE_ET) != 0;
 	if (!h->et)
 		log_warnx("http: the event backend lacks edge-triggered "
@@ -2085,6 +2253,7 @@ http_new(struct event_base *base, const struct cw_config *cfg, int listen_fd,
 	http_run(h);
 	return h;
 fail:
+	rate_free(h->buckets, h->nbuckets);
 	free(h);
 	return NULL;
 }
@@ -2093,6 +2262,9 @@ void
 http_set_config(struct http *h, const struct cw_config *cfg)
 {
 	h->cfg = cfg;
+	if (rate_build(h, cfg) == -1)
+		log_warnx("http: out of memory for the rate limits; the "
+		    "tokens keep their old ones, new tokens have none");
 }
 
 void
@@ -2137,5 +2309,6 @@ http_free(struct http *h)
 	if (h->listen_fd != -1)
 		close(h->listen_fd);
 	free(h->peek);
+	rate_free(h->buckets, h->nbuckets);
 	free(h);
 }

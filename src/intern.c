@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "intern.h"
+#include "util.h"
 
 #define CHUNK_SIZE	(64 * 1024)	/* bytes per string chunk */
 #define MIN_SLOTS	256
@@ -42,16 +43,11 @@ static struct {
 	size_t		 chunkbytes;
 } it;
 
-/* FNV-1a, 32 bits. */
+/* Names come from clients: the keyed hash, so none can flood a chain. */
 static uint32_t
 hash_bytes(const char *s, size_t len)
 {
-	uint32_t	h = 2166136261u;
-	size_t		i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ (uint8_t)s[i]) * 16777619u;
-	return h;
+	return (uint32_t)util_hash(s, len);
 }
 
 /* The slot holding s, or the empty slot where it would go. */

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "util.h"
 
 #define MIN_SLOTS	64		/* hash table size, a power of two */
 #define MIN_FAMILY	8		/* first size of a metric's series array */
@@ -110,21 +111,28 @@ metrics_type(enum metric_id id)
  * Label values.
  */
 
-/* FNV-1a, 32 bits, over the id and each value with a terminator. */
+/*
+ * The keyed hash (util.h) over the id and each value with a terminator:
+ * label values are names from the config today, but the one hash keeps
+ * it safe should a client's string ever become one.
+ */
 static uint32_t
 hash_labels(enum metric_id id, const char *const *labels, size_t n)
 {
-	uint32_t	 h = (2166136261u ^ (uint32_t)id) * 16777619u;
-	const char	*p;
-	size_t		 i;
+	static const unsigned char	 end = 0xff;	/* never in UTF-8 */
+	struct util_hasher		 h;
+	uint32_t			 mid = (uint32_t)id;
+	const char			*p;
+	size_t				 i;
 
+	util_hash_init(&h);
+	util_hash_update(&h, &mid, sizeof(mid));
 	for (i = 0; i < n; i++) {
 		p = labels[i] != NULL ? labels[i] : "";
-		for (; *p != '\0'; p++)
-			h = (h ^ (uint8_t)*p) * 16777619u;
-		h = (h ^ 0xff) * 16777619u;	/* never in UTF-8 */
+		util_hash_update(&h, p, strlen(p));
+		util_hash_update(&h, &end, 1);
 	}
-	return h;
+	return (uint32_t)util_hash_final(&h);
 }
 
 static int

@@ -138,6 +138,11 @@ enum metric_type {
 	    "churnwatch_limit_reached_total",				\
 	    METRIC_LABELS("limit"), METRIC_NOBUCKETS,			\
 	    "Requests refused at a configured bound, by bound.")	\
+	X(M_RATE_LIMITED, COUNTER,					\
+	    "churnwatch_rate_limited_total",				\
+	    METRIC_LABELS("token"), METRIC_NOBUCKETS,			\
+	    "Requests refused with 429 past their token's rate limit, "	\
+	    "by token.")						\
 	/* Health of the daemon. */					\
 	X(M_DB_UP, GAUGE,						\
 	    "churnwatch_db_up",						\

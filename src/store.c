@@ -441,14 +441,15 @@ arr_ts(struct buf *b, int64_t us)
 static uint32_t
 key_hash(const char *source, const char *id)
 {
-	uint32_t h = 2166136261u;
+	/* Ids come from clients: the keyed hash (util.h); 0xff ends source. */
+	static const unsigned char end = 0xff;
+	struct util_hasher h;
 
-	for (; *source != '\0'; source++)
-		h = (h ^ (uint8_t)*source) * 16777619u;
-	h = (h ^ 0xff) * 16777619u;
-	for (; *id != '\0'; id++)
-		h = (h ^ (uint8_t)*id) * 16777619u;
-	return h;
+	util_hash_init(&h);
+	util_hash_update(&h, source, strlen(source));
+	util_hash_update(&h, &end, 1);
+	util_hash_update(&h, id, strlen(id));
+	return (uint32_t)util_hash_final(&h);
 }
 
 static const struct cw_event *

@@ -1,17 +1,21 @@
 /*
  * util.c -- small pure helpers: RFC 3339 time, the wall clock, decimal
- * numbers and constant-time comparison.
+ * numbers, constant-time comparison, CRC-32C and the keyed hash.
  *
- * No I/O except reading the clock.  Calendar arithmetic is done here
+ * No I/O except reading the clock and, once, getrandom().  Calendar arithmetic is done here
  * (days-from-civil, proleptic Gregorian, UTC) rather than with
  * mktime()/timegm(), so the result never depends on TZ or the C library.
  */
 #include "config.h"
 
+#include <sys/random.h>
+
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -194,6 +198,16 @@ util_now_us(void)
 	return (int64_t)ts.tv_sec * CW_USEC_PER_SEC + ts.tv_nsec / 1000;
 }
 
+int64_t
+util_mono_us(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return 0;
+	return (int64_t)ts.tv_sec * CW_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
 /*
  * Walk the longer length whatever the contents: a byte past the end of
  * the shorter string compares as 0 and the length difference is folded in
@@ -273,4 +287,232 @@ util_crc32c(uint32_t crc, const void *buf, size_t n)
 	while (n-- > 0)
 		crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
 	return ~crc;
+}
+
+/* ---- the keyed hash: SipHash-2-4 (Aumasson and Bernstein, 2012) ---- */
+
+static struct {
+	int		set;
+	uint64_t	k0, k1;
+} hash_key;
+
+static uint64_t
+le64(const unsigned char *p)
+{
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	    (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
+	    (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+	    (uint64_t)p[7] << 56;
+}
+
+void
+util_hash_set_key(const unsigned char key[16])
+{
+	hash_key.k0 = le64(key);
+	hash_key.k1 = le64(key + 8);
+	hash_key.set = 1;
+}
+
+/*
+ * The process's key, drawn on first use.  getrandom() blocks only until
+ * the kernel's pool is first initialised, which is long past by the time a
+ * daemon serves clients.  Should it fail (a sandbox without it), the key
+ * falls back to what an outside client cannot see: the clocks in
+ * nanoseconds, the pid and where ASLR put the stack and this code.
+ */
+static void
+hash_key_draw(void)
+{
+	unsigned char	 key[16];
+	struct timespec	 ts;
+	size_t		 got = 0;
+	ssize_t		 n;
+	uint64_t	 mix[4];
+	int		 stack;
+
+	while (got < sizeof(key)) {
+		n = getrandom(key + got, sizeof(key) - got, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < sizeof(key)) {
+		(void)clock_gettime(CLOCK_REALTIME, &ts);
+		mix[0] = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+		mix[1] = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		mix[2] = (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)&stack;
+		mix[3] = (uint64_t)(uintptr_t)&hash_key_draw;
+		memset(key, 0, sizeof(key));
+		util_hash_set_key(key);
+		mix[0] = util_hash(mix, sizeof(mix));
+		mix[1] = util_hash(mix, sizeof(mix));
+		memcpy(key, mix, sizeof(key));
+	}
+	util_hash_set_key(key);
+}
+
+#define ROTL64(x, b)	(((x) << (b)) | ((x) >> (64 - (b))))
+
+static void
+sip_rounds(uint64_t v[4], int n)
+{
+	while (n-- > 0) {
+		v[0] += v[1];
+		v[1] = ROTL64(v[1], 13);
+		v[1] ^= v[0];
+		v[0] = ROTL64(v[0], 32);
+		v[2] += v[3];
+		v[3] = ROTL64(v[3], 16);
+		v[3] ^= v[2];
+		v[0] += v[3];
+		v[3] = ROTL64(v[3], 21);
+		v[3] ^= v[0];
+		v[2] += v[1];
+		v[1] = ROTL64(v[1], 17);
+		v[1] ^= v[2];
+		v[2] = ROTL64(v[2], 32);
+	}
+}
+
+/* One 8-byte message word: 2 compression rounds. */
+static void
+sip_word(uint64_t v[4], uint64_t m)
+{
+	v[3] ^= m;
+	sip_rounds(v, 2);
+	v[0] ^= m;
+}
+
+void
+util_hash_init(struct util_hasher *h)
+{
+	if (!hash_key.set)
+		hash_key_draw();
+	h->v[0] = hash_key.k0 ^ UINT64_C(0x736f6d6570736575);
+	h->v[1] = hash_key.k1 ^ UINT64_C(0x646f72616e646f6d);
+	h->v[2] = hash_key.k0 ^ UINT64_C(0x6c7967656e657261);
+	h->v[3] = hash_key.k1 ^ UINT64_C(0x7465646279746573);
+	h->tail = 0;
+	h->len = 0;
+}
+
+void
+util_hash_update(struct util_hasher *h, const void *buf, size_t len)
+{
+	const unsigned char	*p = buf;
+
+	/* Finish a word begun by an earlier update, a byte at a time. */
+	while (len > 0 && (h->len & 7) != 0) {
+		h->tail |= (uint64_t)*p++ << (8 * (h->len & 7));
+		h->len++;
+		len--;
+		if ((h->len & 7) == 0) {
+			sip_word(h->v, h->tail);
+			h->tail = 0;
+		}
+	}
+	for (; len >= 8; p += 8, len -= 8, h->len += 8)
+		sip_word(h->v, le64(p));
+	for (; len > 0; len--, h->len++)
+		h->tail |= (uint64_t)*p++ << (8 * (h->len & 7));
+}
+
+uint64_t
+util_hash_final(struct util_hasher *h)
+{
+	sip_word(h->v, h->tail | h->len << 56);
+	h->v[2] ^= 0xff;
+	sip_rounds(h->v, 4);
+	return h->v[0] ^ h->v[1] ^ h->v[2] ^ h->v[3];
+}
+
+uint64_t
+util_hash(const void *buf, size_t len)
+{
+	struct util_hasher h;
+
+	util_hash_init(&h);
+	util_hash_update(&h, buf, len);
+	return util_hash_final(&h);
+}
+
+/* ---- token buckets ---- */
+
+#define MICRO	INT64_C(1000000)
+/* The most units one request is counted as: keeps n * MICRO in range. */
+#define BUCKET_N_MAX	(UINT64_C(1) << 40)
+
+static uint64_t
+bucket_clamp(uint64_t v)
+{
+	return v < 1 ? 1 : v > UTIL_BUCKET_MAX ? UTIL_BUCKET_MAX : v;
+}
+
+/*
+ * Bring the level up to now.  Overflow-free: the level is at most
+ * burst * MICRO (10^15), the debt at most BUCKET_N_MAX * MICRO, and the
+ * product elapsed * rate is formed only when it stays under the deficit
+ * plus one rate.
+ */
+static void
+bucket_refill(struct util_bucket *b, int64_t now)
+{
+	int64_t	full = (int64_t)b->burst * MICRO, deficit, elapsed;
+
+	if (now <= b->last)
+		return;			/* a clock that went back refills nothing */
+	elapsed = now - b->last;
+	b->last = now;
+	if (b->level >= full)
+		return;
+	deficit = full - b->level;
+	if (elapsed >= deficit / (int64_t)b->rate + 1)
+		b->level = full;
+	else if ((b->level += elapsed * (int64_t)b->rate) > full)
+		b->level = full;
+}
+
+void
+util_bucket_init(struct util_bucket *b, uint64_t rate, uint64_t burst,
+    int64_t now)
+{
+	b->rate = bucket_clamp(rate);
+	b->burst = bucket_clamp(burst);
+	b->level = (int64_t)b->burst * MICRO;
+	b->last = now;
+}
+
+void
+util_bucket_set(struct util_bucket *b, uint64_t rate, uint64_t burst,
+    int64_t now)
+{
+	bucket_refill(b, now);
+	b->rate = bucket_clamp(rate);
+	b->burst = bucket_clamp(burst);
+	if (b->level > (int64_t)b->burst * MICRO)
+		b->level = (int64_t)b->burst * MICRO;
+}
+
+int64_t
+util_bucket_take(struct util_bucket *b, uint64_t n, uint64_t held,
+    int64_t now)
+{
+	int64_t	need, wait;
+
+	if (n > BUCKET_N_MAX)
+		n = BUCKET_N_MAX;
+	if (held > n)
+		held = n;
+	bucket_refill(b, now);
+	need = (int64_t)(n < b->burst ? n : b->burst) * MICRO;
+	if (b->level + (int64_t)held * MICRO >= need) {
+		b->level -= (int64_t)(n - held) * MICRO;
+		return 0;
+	}
+	/* Rate is in millionths of a unit per us: the deficit over it. */
+	wait = (need - b->level + (int64_t)b->rate - 1) / (int64_t)b->rate;
+	return wait > 0 ? wait : 1;
 }

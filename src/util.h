@@ -1,7 +1,9 @@
 /*
- * util.h -- small pure helpers: time, numbers, constant-time compare.
+ * util.h -- small pure helpers: time, numbers, constant-time compare, the
+ * keyed hash of every table keyed by client strings.
  *
- * Pure: no I/O beyond reading the clock, no libevent/libpq/curl types.
+ * Pure: no I/O beyond reading the clock and the kernel's random bytes
+ * (once, for the hash key), no libevent/libpq/curl types.
  */
 #ifndef CW_UTIL_H
 #define CW_UTIL_H
@@ -42,6 +44,8 @@ char	*util_format_rfc3339(int64_t us, char *buf, size_t len);
 
 /* Wall clock in microseconds since the epoch. */
 int64_t	 util_now_us(void);
+/* Monotonic clock in microseconds (for intervals; never jumps back). */
+int64_t	 util_mono_us(void);
 
 /*
  * Constant-time comparison: returns 1 when the two byte strings are equal,
@@ -67,5 +71,77 @@ int	 util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  * "123456789", 9) == 0xe3069283.
  */
 uint32_t util_crc32c(uint32_t crc, const void *buf, size_t n);
+
+/*
+ * The one hash for tables keyed by what clients send (account, user and
+ * event ids, interned names): SipHash-2-4 with a 128-bit key drawn from
+ * getrandom() on first use, so a client cannot choose strings that
+ * collide (hash flooding).  Values differ from process to process: never
+ * persist one, nor let an order that depends on it leak into output.
+ * Anything that must be stable across restarts (alert fingerprints) uses
+ * its own fixed hash instead.
+ *
+ * util_hash() hashes len bytes.  For a key in several parts, feed them to
+ * one struct util_hasher: init, update (any number of times, any
+ * lengths), final; the result equals util_hash() of the concatenation.
+ */
+struct util_hasher {
+	uint64_t	v[4];
+	uint64_t	tail;		/* bytes not yet in a whole word */
+	uint64_t	len;		/* bytes taken in all */
+};
+
+uint64_t util_hash(const void *buf, size_t len);
+void	 util_hash_init(struct util_hasher *);
+void	 util_hash_update(struct util_hasher *, const void *buf, size_t len);
+uint64_t util_hash_final(struct util_hasher *);
+
+/*
+ * Use key[0..16) instead of a random key: for tests (SipHash's published
+ * vectors, reproducible tables).  Call it before the first hash, or every
+ * value hashed before is lost to the tables that hold it.
+ */
+void	 util_hash_set_key(const unsigned char key[16]);
+
+/*
+ * A token bucket counted in whole units (events, requests): it holds up
+ * to burst units and refills at rate units per second; times are us of a
+ * monotonic clock, passed in so that tests choose them.  Exact integer
+ * arithmetic (the level is kept in millionths of a unit).
+ *
+ * A request of n units is taken whole or not at all.  It is admitted when
+ * the bucket holds min(n, burst): one larger than the burst is admitted
+ * from a full bucket and leaves it in debt (the level below 0), so it is
+ * neither refused forever nor a way past the long-run rate.
+ */
+#define UTIL_BUCKET_MAX	UINT64_C(1000000000)	/* rate and burst bound */
+
+struct util_bucket {
+	uint64_t	rate;		/* units per second, 1..UTIL_BUCKET_MAX */
+	uint64_t	burst;		/* units, 1..UTIL_BUCKET_MAX */
+	int64_t		level;		/* millionths of a unit */
+	int64_t		last;		/* when level was brought up to date */
+};
+
+/* A full bucket; rate and burst are clamped to 1..UTIL_BUCKET_MAX. */
+void	 util_bucket_init(struct util_bucket *, uint64_t rate, uint64_t burst,
+	    int64_t now);
+
+/*
+ * New rate and burst (a reload), keeping what the bucket holds: it is
+ * first refilled at the old rate up to now, then capped at the new burst.
+ */
+void	 util_bucket_set(struct util_bucket *, uint64_t rate, uint64_t burst,
+	    int64_t now);
+
+/*
+ * Take the rest of a request of n units of which held were already taken
+ * by this same request (a first unit charged before the size was known).
+ * Returns 0 when taken (n - held units more), or, when refused, the us
+ * until the bucket would admit the whole request from scratch (> 0; the
+ * held units are not given back).  The bucket changes only when it takes.
+ */
+int64_t	 util_bucket_take(struct util_bucket *, uint64_t n, uint64_t held,
+	    int64_t now);
 
 #endif

@@ -155,14 +155,19 @@ add_hour(struct window *w, int64_t hour, unsigned count)
 
 /* ---- last-seen hash tables ---- */
 
-/* 64-bit FNV-1a of a user id, never 0 (0 marks an empty slot). */
+/*
+ * The key that stands for a user id in the tables (the id itself is not
+ * kept), never 0 (0 marks an empty slot).  The keyed hash: two ids share
+ * a key by a 2^-64 chance per pair that no client can aim at, as it could
+ * with a fixed hash.  Keys live only in memory (a restart rebuilds the
+ * windows from the ids), so a new key per process is fine.
+ */
 static uint64_t
 user_key(const char *s)
 {
-	uint64_t	h = UINT64_C(14695981039346656037);
+	uint64_t	h;
 
-	for (; *s != '\0'; s++)
-		h = (h ^ (uint8_t)*s) * UINT64_C(1099511628211);
+	h = util_hash(s, strlen(s));
 	return h == 0 ? 1 : h;
 }
 

@@ -378,10 +378,15 @@ START_TEST(test_good_full)
 	ck_assert_str_eq(cfg->tokens[0].name, "backend");
 	ck_assert_str_eq(cfg->tokens[0].secret, "backend-secret-0001");
 	ck_assert_uint_eq(cfg->tokens[0].scopes, CW_SCOPE_INGEST);
+	ck_assert_uint_eq(cfg->tokens[0].rate, 500);
+	ck_assert_uint_eq(cfg->tokens[0].burst, 20000);
 	ck_assert_str_eq(cfg->tokens[1].name, "dash.board-2");
 	ck_assert_str_eq(cfg->tokens[1].secret, "dashboard-secret-0002");
 	ck_assert_uint_eq(cfg->tokens[1].scopes,
 	    CW_SCOPE_INGEST | CW_SCOPE_READ | CW_SCOPE_ADMIN);
+	/* Not given: the defaults. */
+	ck_assert_uint_eq(cfg->tokens[1].rate, 100000);
+	ck_assert_uint_eq(cfg->tokens[1].burst, 1000000);
 	config_free(cfg);
 }
 END_TEST
@@ -713,6 +718,54 @@ START_TEST(test_bad_scope)
 	    "admin, separated by commas\n"
 	    "F:12: scopes: unknown scope; each must be ingest, read or "
 	    "admin\n");
+}
+END_TEST
+
+START_TEST(test_token_rate)
+{
+	struct cw_config *cfg;
+
+	/* Both ends of the ranges; either key alone. */
+	cfg = expect_ok(
+	    "[token:a]\n"
+	    "secret = aaaaaaaaaa\n"
+	    "scopes = ingest\n"
+	    "rate = 1\n"
+	    "burst = 1000000000\n"
+	    "[token:b]\n"
+	    "secret = bbbbbbbbbb\n"
+	    "scopes = read\n"
+	    "rate = 1000000000\n"
+	    "[token:c]\n"
+	    "secret = cccccccccc\n"
+	    "burst = 1\n"
+	    "scopes = admin\n");
+	ck_assert_uint_eq(cfg->tokens[0].rate, 1);
+	ck_assert_uint_eq(cfg->tokens[0].burst, 1000000000);
+	ck_assert_uint_eq(cfg->tokens[1].rate, 1000000000);
+	ck_assert_uint_eq(cfg->tokens[1].burst, 1000000);
+	ck_assert_uint_eq(cfg->tokens[2].rate, 100000);
+	ck_assert_uint_eq(cfg->tokens[2].burst, 1);
+	config_free(cfg);
+
+	expect_errors(
+	    "[token:a]\n"
+	    "secret = aaaaaaaaaa\n"
+	    "scopes = ingest\n"
+	    "rate = 0\n"
+	    "burst = 1000000001\n"
+	    "[token:b]\n"
+	    "secret = bbbbbbbbbb\n"
+	    "scopes = ingest\n"
+	    "rate = 2.5\n"
+	    "burst = -1\n"
+	    "rate = 10\n",
+	    5,
+	    "F:4: rate: must be a whole number from 1 to 1000000000\n"
+	    "F:5: burst: must be a whole number from 1 to 1000000000\n"
+	    "F:9: rate: must be a whole number from 1 to 1000000000\n"
+	    "F:10: burst: must be a whole number from 1 to 1000000000\n"
+	    "F:11: duplicate key \"rate\" in [token:b]\n");
 }
 END_TEST
 
@@ -2537,6 +2590,7 @@ config_suite(void)
 	tc = tcase_create("tokens");
 	tcase_add_test(tc, test_token_name);
 	tcase_add_test(tc, test_bad_scope);
+	tcase_add_test(tc, test_token_rate);
 	tcase_add_test(tc, test_missing_secret_or_scopes);
 	tcase_add_test(tc, test_secret_and_secret_file);
 	tcase_add_test(tc, test_short_secret);

@@ -172,6 +172,7 @@ START_TEST(contract)
 	{ "churnwatch_slack_rate_limited_total", METRIC_COUNTER,
 	    { "receiver" } },
 	{ "churnwatch_limit_reached_total", METRIC_COUNTER, { "limit" } },
+	{ "churnwatch_rate_limited_total", METRIC_COUNTER, { "token" } },
 	{ "churnwatch_db_reconnects_total", METRIC_COUNTER, { NULL } },
 	{ "churnwatch_metrics_series_dropped_total", METRIC_COUNTER,
 	    { "metric" } },

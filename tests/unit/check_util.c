@@ -1,6 +1,7 @@
 /*
  * check_util.c -- unit tests for util.c: RFC 3339, the clock, constant-time
- * comparison, decimal parsing.  Links only util.c.
+ * comparison, decimal parsing, CRC-32C, the keyed hash, token buckets.
+ * Links only util.c.
  */
 #include "config.h"
 
@@ -301,6 +302,265 @@ START_TEST(parse_u64_null)
 }
 END_TEST
 
+/*
+ * SipHash-2-4's published vectors (the reference implementation's
+ * vectors.h, vectors_sip64): key 00 01 .. 0f, message 00 01 .. (i-1) of
+ * i bytes, the output read as a little-endian 64-bit number.
+ */
+static const uint64_t sip_vectors[64] = {
+	UINT64_C(0x726fdb47dd0e0e31), UINT64_C(0x74f839c593dc67fd), UINT64_C(0x0d6c8009d9a94f5a),
+	UINT64_C(0x85676696d7fb7e2d), UINT64_C(0xcf2794e0277187b7), UINT64_C(0x18765564cd99a68d),
+	UINT64_C(0xcbc9466e58fee3ce), UINT64_C(0xab0200f58b01d137), UINT64_C(0x93f5f5799a932462),
+	UINT64_C(0x9e0082df0ba9e4b0), UINT64_C(0x7a5dbbc594ddb9f3), UINT64_C(0xf4b32f46226bada7),
+	UINT64_C(0x751e8fbc860ee5fb), UINT64_C(0x14ea5627c0843d90), UINT64_C(0xf723ca908e7af2ee),
+	UINT64_C(0xa129ca6149be45e5), UINT64_C(0x3f2acc7f57c29bdb), UINT64_C(0x699ae9f52cbe4794),
+	UINT64_C(0x4bc1b3f0968dd39c), UINT64_C(0xbb6dc91da77961bd), UINT64_C(0xbed65cf21aa2ee98),
+	UINT64_C(0xd0f2cbb02e3b67c7), UINT64_C(0x93536795e3a33e88), UINT64_C(0xa80c038ccd5ccec8),
+	UINT64_C(0xb8ad50c6f649af94), UINT64_C(0xbce192de8a85b8ea), UINT64_C(0x17d835b85bbb15f3),
+	UINT64_C(0x2f2e6163076bcfad), UINT64_C(0xde4daaaca71dc9a5), UINT64_C(0xa6a2506687956571),
+	UINT64_C(0xad87a3535c49ef28), UINT64_C(0x32d892fad841c342), UINT64_C(0x7127512f72f27cce),
+	UINT64_C(0xa7f32346f95978e3), UINT64_C(0x12e0b01abb051238), UINT64_C(0x15e034d40fa197ae),
+	UINT64_C(0x314dffbe0815a3b4), UINT64_C(0x027990f029623981), UINT64_C(0xcadcd4e59ef40c4d),
+	UINT64_C(0x9abfd8766a33735c), UINT64_C(0x0e3ea96b5304a7d0), UINT64_C(0xad0c42d6fc585992),
+	UINT64_C(0x187306c89bc215a9), UINT64_C(0xd4a60abcf3792b95), UINT64_C(0xf935451de4f21df2),
+	UINT64_C(0xa9538f0419755787), UINT64_C(0xdb9acddff56ca510), UINT64_C(0xd06c98cd5c0975eb),
+	UINT64_C(0xe612a3cb9ecba951), UINT64_C(0xc766e62cfcadaf96), UINT64_C(0xee64435a9752fe72),
+	UINT64_C(0xa192d576b245165a), UINT64_C(0x0a8787bf8ecb74b2), UINT64_C(0x81b3e73d20b49b6f),
+	UINT64_C(0x7fa8220ba3b2ecea), UINT64_C(0x245731c13ca42499), UINT64_C(0xb78dbfaf3a8d83bd),
+	UINT64_C(0xea1ad565322a1a0b), UINT64_C(0x60e61c23a3795013), UINT64_C(0x6606d7e446282b93),
+	UINT64_C(0x6ca4ecb15c5f91e1), UINT64_C(0x9f626da15c9625f3), UINT64_C(0xe51b38608ef25f57),
+	UINT64_C(0x958a324ceb064572),
+};
+
+static const unsigned char sip_key[16] = {
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+};
+
+static unsigned char sip_msg[64];
+
+static void
+sip_setup(void)
+{
+	int	i;
+
+	for (i = 0; i < 64; i++)
+		sip_msg[i] = (unsigned char)i;
+	util_hash_set_key(sip_key);
+}
+
+START_TEST(hash_vectors)
+{
+	ck_assert_msg(util_hash(sip_msg, (size_t)_i) == sip_vectors[_i],
+	    "%d bytes: %016llx, want %016llx", _i,
+	    (unsigned long long)util_hash(sip_msg, (size_t)_i),
+	    (unsigned long long)sip_vectors[_i]);
+}
+END_TEST
+
+/* Every way of cutting the message into three updates gives the same. */
+START_TEST(hash_incremental)
+{
+	struct util_hasher	h;
+	size_t			a, b, n = (size_t)_i;
+
+	for (a = 0; a <= n; a++)
+		for (b = a; b <= n; b++) {
+			util_hash_init(&h);
+			util_hash_update(&h, sip_msg, a);
+			util_hash_update(&h, sip_msg + a, b - a);
+			util_hash_update(&h, sip_msg + b, n - b);
+			ck_assert_msg(util_hash_final(&h) == sip_vectors[n],
+			    "%zu bytes cut at %zu and %zu", n, a, b);
+		}
+}
+END_TEST
+
+/*
+ * Without util_hash_set_key() the key is random: the published vectors
+ * do not come out (a 2^-64 chance each that this fails by luck), and it
+ * stays the same key within the process.
+ */
+START_TEST(hash_random_key)
+{
+	uint64_t	first;
+	int		i, same = 0;
+
+	first = util_hash("acme", 4);
+	for (i = 0; i < 64; i++)
+		same += util_hash(sip_msg, (size_t)i) == sip_vectors[i];
+	ck_assert_int_eq(same, 0);
+	ck_assert(util_hash("acme", 4) == first);
+	ck_assert(util_hash("acme", 4) != util_hash("acmf", 4));
+}
+END_TEST
+
+/* ---- token buckets: times are injected, in us ---- */
+
+#define T0	INT64_C(1000000000)
+#define MS	INT64_C(1000)
+
+START_TEST(bucket_burst_then_rate)
+{
+	struct util_bucket	b;
+	int			i;
+
+	util_bucket_init(&b, 10, 100, T0);	/* 10/s, 100 at once */
+	ck_assert_int_eq(util_bucket_take(&b, 60, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 40, 0, T0), 0);
+	/* Empty: one unit comes back in 1/10 s. */
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 100 * MS);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0 + 99 * MS), 1 * MS);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0 + 100 * MS), 0);
+	/* Five units need half a second more from empty. */
+	ck_assert_int_eq(util_bucket_take(&b, 5, 0, T0 + 100 * MS),
+	    500 * MS);
+	/* Ten seconds later it is full again, never more than full. */
+	ck_assert_int_eq(util_bucket_take(&b, 100, 0, T0 + 3600000 * MS), 0);
+	ck_assert_int_gt(util_bucket_take(&b, 1, 0, T0 + 3600000 * MS), 0);
+	/* A steady 10/s is always served. */
+	for (i = 1; i <= 50; i++)
+		ck_assert_int_eq(util_bucket_take(&b, 1, 0,
+		    T0 + 3600000 * MS + i * 100 * MS), 0);
+}
+END_TEST
+
+/* A request is taken whole or not at all; a refusal changes nothing. */
+START_TEST(bucket_whole)
+{
+	struct util_bucket	b;
+
+	util_bucket_init(&b, 1, 100, T0);
+	ck_assert_int_eq(util_bucket_take(&b, 50, 0, T0), 0);
+	/* 50 left: 60 is refused, 10 s until 60 are there. */
+	ck_assert_int_eq(util_bucket_take(&b, 60, 0, T0), 10000 * MS);
+	ck_assert_int_eq(util_bucket_take(&b, 50, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 1000 * MS);
+}
+END_TEST
+
+/*
+ * One unit charged from the head, the rest once the body is decoded:
+ * the request is admitted exactly when it would have been in one go.
+ */
+START_TEST(bucket_held)
+{
+	struct util_bucket	b;
+
+	util_bucket_init(&b, 100, 1000, T0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 500, 1, T0), 0);	/* 500 left */
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 0);	/* 499 */
+	/* 499 + the 1 held cannot cover 501: refused, the held 1 kept. */
+	ck_assert_int_eq(util_bucket_take(&b, 501, 1, T0), 20 * MS);
+	ck_assert_int_eq(util_bucket_take(&b, 499, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 10 * MS);
+	/* held == n takes nothing more. */
+	util_bucket_init(&b, 100, 1000, T0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 1, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 999, 0, T0), 0);
+	ck_assert_int_gt(util_bucket_take(&b, 1, 0, T0), 0);
+}
+END_TEST
+
+/* Larger than the burst: from a full bucket only, leaving a debt. */
+START_TEST(bucket_over_burst)
+{
+	struct util_bucket	b;
+
+	util_bucket_init(&b, 10, 100, T0);
+	ck_assert_int_eq(util_bucket_take(&b, 250, 0, T0), 0);	/* -150 */
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 15100 * MS);
+	ck_assert_int_eq(util_bucket_take(&b, 250, 0, T0 + 10000 * MS),
+	    15000 * MS);	/* -50: it needs a full bucket, 100 */
+	ck_assert_int_eq(util_bucket_take(&b, 250, 0, T0 + 25000 * MS), 0);
+	/* The same through a held first unit. */
+	util_bucket_init(&b, 10, 100, T0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 250, 1, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 15100 * MS);
+}
+END_TEST
+
+/* Over a long run, no more than burst + rate * time gets through. */
+START_TEST(bucket_long_run)
+{
+	struct util_bucket	b;
+	uint64_t		taken = 0;
+	int64_t			t;
+
+	util_bucket_init(&b, 1000, 5000, T0);
+	for (t = T0; t <= T0 + 60000 * MS; t += 3 * MS)
+		if (util_bucket_take(&b, 7, 0, t) == 0)
+			taken += 7;
+	ck_assert_uint_le(taken, 5000 + 1000 * 60);
+	ck_assert_uint_ge(taken, 5000 + 1000 * 60 - 7);
+}
+END_TEST
+
+START_TEST(bucket_clock_back)
+{
+	struct util_bucket	b;
+
+	util_bucket_init(&b, 10, 10, T0);
+	ck_assert_int_eq(util_bucket_take(&b, 10, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0 - 3600000 * MS),
+	    100 * MS);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0 + 100 * MS), 0);
+}
+END_TEST
+
+/* A reload keeps what the bucket holds, under the new burst. */
+START_TEST(bucket_set)
+{
+	struct util_bucket	b;
+
+	util_bucket_init(&b, 10, 100, T0);
+	ck_assert_int_eq(util_bucket_take(&b, 100, 0, T0), 0);
+	util_bucket_set(&b, 1, 1000, T0 + 1000 * MS);	/* 10 refilled */
+	ck_assert_int_eq(util_bucket_take(&b, 10, 0, T0 + 1000 * MS), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0 + 1000 * MS),
+	    1000 * MS);
+	util_bucket_init(&b, 10, 100, T0);
+	util_bucket_set(&b, 10, 20, T0);		/* capped at 20 */
+	ck_assert_int_eq(util_bucket_take(&b, 20, 0, T0), 0);
+	ck_assert_int_gt(util_bucket_take(&b, 1, 0, T0), 0);
+}
+END_TEST
+
+/* The extremes neither overflow nor take what is not there. */
+START_TEST(bucket_extremes)
+{
+	struct util_bucket	b;
+
+	util_bucket_init(&b, 0, 0, T0);			/* clamped to 1, 1 */
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 1000 * MS);
+	util_bucket_init(&b, UINT64_MAX, UINT64_MAX, T0);
+	ck_assert_uint_eq(b.rate, UTIL_BUCKET_MAX);
+	ck_assert_int_eq(util_bucket_take(&b, UTIL_BUCKET_MAX, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, UINT64_MAX, 0, T0), 1000 * MS);
+	ck_assert_int_eq(util_bucket_take(&b, UINT64_MAX, 0,
+	    INT64_MAX / 2), 0);
+	ck_assert_int_gt(util_bucket_take(&b, 1, 0, INT64_MAX / 2), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, INT64_MAX), 0);
+	util_bucket_init(&b, 1, 1, T0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, T0), 0);
+	ck_assert_int_eq(util_bucket_take(&b, 1, 0, INT64_MAX), 0);
+}
+END_TEST
+
+START_TEST(mono)
+{
+	int64_t	a, b;
+
+	a = util_mono_us();
+	b = util_mono_us();
+	ck_assert_int_gt(a, 0);
+	ck_assert_int_ge(b, a);
+}
+END_TEST
+
 #define NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *
@@ -331,6 +591,29 @@ util_suite(void)
 	tcase_add_loop_test(tc, parse_u64, 0, NELEM(u64_cases));
 	tcase_add_test(tc, parse_u64_null);
 	tcase_add_test(tc, crc32c);
+	suite_add_tcase(s, tc);
+
+	/* Its own process: the key is drawn on first use and then kept. */
+	tc = tcase_create("bucket");
+	tcase_add_test(tc, bucket_burst_then_rate);
+	tcase_add_test(tc, bucket_whole);
+	tcase_add_test(tc, bucket_held);
+	tcase_add_test(tc, bucket_over_burst);
+	tcase_add_test(tc, bucket_long_run);
+	tcase_add_test(tc, bucket_clock_back);
+	tcase_add_test(tc, bucket_set);
+	tcase_add_test(tc, bucket_extremes);
+	tcase_add_test(tc, mono);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hash_random");
+	tcase_add_test(tc, hash_random_key);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hash");
+	tcase_add_unchecked_fixture(tc, sip_setup, NULL);
+	tcase_add_loop_test(tc, hash_vectors, 0, NELEM(sip_vectors));
+	tcase_add_loop_test(tc, hash_incremental, 0, 20);
 	suite_add_tcase(s, tc);
 
 	return s;
