@@ -58,6 +58,8 @@ struct account {
 	uint8_t		 nalerts;
 	uint8_t		 score_dirty;	/* today's score not yet stored */
 	uint8_t		 score_queued;	/* in the engine's score queue */
+	uint8_t		 pending;	/* created by admission (limits.c),
+					 * nothing applied yet: invisible */
 	int64_t		 last_event_at;	/* when an event was last applied */
 
 	/* The risk list's orders (account_table_rank). */

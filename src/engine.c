@@ -23,6 +23,7 @@
 #include "engine.h"
 #include "event.h"
 #include "intern.h"
+#include "limits.h"
 #include "log.h"
 #include "metrics.h"
 #include "score.h"
@@ -180,9 +181,28 @@ engine_apply(struct engine *e, const struct cw_event *ev, size_t n,
 			log_warnx("engine: out of memory applying an event");
 			continue;
 		}
+		a->pending = 0;
 		a->last_event_at = util_now_us();
 		engine_mark(e, a);
 	}
+}
+
+int
+engine_admit(struct engine *e, const struct cw_event *ev, size_t n,
+    const char *const *accounts, size_t naccounts,
+    const char *const *members, size_t nmembers, const char **limit,
+    struct cw_error *err)
+{
+	struct limits_request rq;
+
+	rq.ev = ev;
+	rq.nev = n;
+	rq.accounts = accounts;
+	rq.naccounts = naccounts;
+	rq.members = members;
+	rq.nmembers = nmembers;
+	rq.backlog = alerting_backlog(e->alerting);
+	return limits_admit(e->table, &e->cfg->limits, &rq, limit, err);
 }
 
 void
@@ -195,6 +215,7 @@ engine_account_meta(struct engine *e, const char *id, const char *json)
 		log_warnx("engine: cannot apply metadata of an account");
 		return;
 	}
+	a->pending = 0;
 	engine_mark(e, a);
 }
 
@@ -276,8 +297,10 @@ step_cb(evutil_socket_t fd, short what, void *arg)
 	struct engine *e = arg;
 	size_t n = 0;
 
+	/* Pending accounts (admitted, nothing applied) are not shown. */
 	while (e->sweep_pos < e->table->count && n++ < SWEEP_SLICE)
-		engine_evaluate(e, e->table->all[e->sweep_pos++]);
+		if (!e->table->all[e->sweep_pos++]->pending)
+			engine_evaluate(e, e->table->all[e->sweep_pos - 1]);
 	if (e->sweep_pos < e->table->count) {
 		event_active(e->ev_step, EV_TIMEOUT, 1);
 		return;
@@ -696,7 +719,7 @@ engine_account_json(struct engine *e, const char *id)
 	int i, n, changed, week_ago;
 	char *s;
 
-	if ((a = account_find(e->table, id)) == NULL)
+	if ((a = account_find(e->table, id)) == NULL || a->pending)
 		return NULL;
 	n = account_evaluate(a, &e->cfg->signals, now, out, &changed);
 	(void)account_table_rank(e->table, a);

@@ -1020,6 +1020,12 @@ window_logins_24h(const struct window *w, int64_t now_hour)
 	return sum;
 }
 
+int
+window_user_seen(const struct window *w, const char *user_id)
+{
+	return seen_get(w->users, w->capusers, user_key(user_id)) != 0;
+}
+
 unsigned
 window_active_users(const struct window *w, int32_t since)
 {

@@ -208,6 +208,8 @@ unsigned	window_logins_on(const struct window *, int32_t day);
 uint64_t	window_logins(const struct window *, int32_t from, int32_t to);
 /* Logins in the 24 hours up to and including hour now_hour. */
 uint64_t	window_logins_24h(const struct window *, int64_t now_hour);
+/* Is user_id in the last-seen table (however old its day)? */
+int		window_user_seen(const struct window *, const char *user_id);
 /* Users seen on or after day since. */
 unsigned	window_active_users(const struct window *, int32_t since);
 /* Last day the feature (interned id) was used; 0 never (in the window). */
