@@ -246,6 +246,8 @@ static const struct cfg_key limits_keys[] = {
 	    1, UINT32_MAX, NULL },
 	{ "max_names", CFG_SIZE, CFG_OFF(limits.names), 1, UINT32_MAX - 1,
 	    NULL },
+	{ "max_name_bytes", CFG_SIZE, CFG_OFF(limits.name_bytes),
+	    1024, UINT64_C(1) << 40, NULL },
 	{ "max_contacts_per_account", CFG_SIZE,
 	    CFG_OFF(limits.contacts_per_account), 1, UINT32_MAX / 8, NULL },
 	{ "max_records_per_account", CFG_SIZE,
@@ -487,7 +489,8 @@ config_defaults(struct cw_config *cfg)
 
 	/* Far above real use, far below what exhausts a host: README. */
 	cfg->limits.accounts = 1000000;
-	cfg->limits.names = 4000000;
+	cfg->limits.names = 1000000;
+	cfg->limits.name_bytes = 134217728;
 	cfg->limits.contacts_per_account = 50000;
 	cfg->limits.records_per_account = 200000;
 	cfg->limits.users_per_account = 200000;

@@ -64,7 +64,8 @@ struct cw_digest {
  */
 struct cw_limits {
 	size_t		 accounts;		/* max_accounts, 1,000,000 */
-	size_t		 names;			/* max_names, 4,000,000 */
+	size_t		 names;			/* max_names, 1,000,000 */
+	size_t		 name_bytes;		/* max_name_bytes, 128 MiB */
 	size_t		 contacts_per_account;	/* 50,000 */
 	size_t		 records_per_account;	/* 200,000 */
 	size_t		 users_per_account;	/* 200,000 */

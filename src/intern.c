@@ -40,6 +40,7 @@ static struct {
 	uint32_t	 capslot;	/* power of two */
 	struct chunk	*chunks;	/* newest first */
 	size_t		 chunkbytes;
+	size_t		 strbytes;	/* sum of len + 1 */
 } it;
 
 /* FNV-1a, 32 bits. */
@@ -171,6 +172,7 @@ intern(const char *s, size_t len)
 	e->len = (uint32_t)len;
 	e->hash = h;
 	*slot = it.nent;
+	it.strbytes += len + 1;
 	return it.nent;
 }
 
@@ -203,6 +205,12 @@ intern_bytes(void)
 {
 	return it.chunkbytes + (size_t)it.capent * sizeof(*it.ent) +
 	    (size_t)it.capslot * sizeof(*it.slot);
+}
+
+size_t
+intern_str_bytes(void)
+{
+	return it.strbytes;
 }
 
 void

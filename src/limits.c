@@ -234,7 +234,7 @@ limits_admit(struct account_table *t, const struct cw_limits *lim,
 	const char **s = NULL, *names[4];
 	struct ref *v = NULL;
 	struct account *a;
-	size_t i, k, n, newacc, newnames, cap;
+	size_t i, k, n, newacc, newnames, cap, bytes;
 	int rc = -1;
 
 	*limit = NULL;
@@ -285,6 +285,14 @@ limits_admit(struct account_table *t, const struct cw_limits *lim,
 	if (newnames > 0 && intern_count() + newnames > lim->names) {
 		refuse(limit, err, "max_names", lim->names, intern_count(),
 		    newnames, "names", NULL);
+		goto done;
+	}
+	/* Names may be up to 1 KiB each: their bytes are bounded too. */
+	for (i = bytes = 0; i < newnames; i++)
+		bytes += strlen(s[i]) + 1;
+	if (newnames > 0 && intern_str_bytes() + bytes > lim->name_bytes) {
+		refuse(limit, err, "max_name_bytes", lim->name_bytes,
+		    intern_str_bytes(), bytes, "bytes of names", NULL);
 		goto done;
 	}
 

@@ -35,6 +35,7 @@ setup(void)
 	t = account_table_new();
 	lim.accounts = 1000;
 	lim.names = 100000;
+	lim.name_bytes = 1 << 30;
 	lim.contacts_per_account = 1000;
 	lim.records_per_account = 1000;
 	lim.users_per_account = 1000;
@@ -171,6 +172,34 @@ START_TEST(names)
 }
 END_TEST
 
+START_TEST(name_bytes)
+{
+	static char big[1000];
+	struct cw_event *e;
+	int i;
+
+	/* The strings' bytes, NULs included (the tables go by count). */
+	intern("seed", 4);
+	ck_assert_uint_eq(intern_str_bytes(), 5);
+	lim.name_bytes = 5 + 100 * 1000;
+	memset(big, 'x', sizeof(big) - 1);
+	e = add(EV_FEATURE_USED, "a");
+	e->p.feature = big;
+	for (i = 0; i < 300; i++) {
+		snprintf(big, 8, "%06d", i);
+		big[6] = 'x';
+		if (admit() == -1)
+			break;
+	}
+	ck_assert_int_eq(i, 100);	/* exactly 100 names of 1000 bytes */
+	ck_assert_str_eq(limit, "max_name_bytes");
+	ck_assert_uint_eq(intern_str_bytes(), lim.name_bytes);
+	snprintf(big, 8, "%06d", 0);	/* a known name: no bytes */
+	big[6] = 'x';
+	ck_assert_int_eq(admit(), 0);
+}
+END_TEST
+
 START_TEST(contacts_per_account)
 {
 	static char id[3][16];
@@ -274,6 +303,7 @@ limits_suite(void)
 	tcase_add_test(tc, accounts);
 	tcase_add_test(tc, accounts_put);
 	tcase_add_test(tc, names);
+	tcase_add_test(tc, name_bytes);
 	tcase_add_test(tc, contacts_per_account);
 	tcase_add_test(tc, records_per_account);
 	tcase_add_test(tc, users_per_account);
