@@ -840,12 +840,12 @@ START_TEST(contact_turnover_same)
 
 	ck_assert_uint_eq(window_contact_turnover(&w, 0, D0, &left), 0);
 	ck_assert_uint_eq(left, 0);
-	for (round = 0; round < 40; round++) {
+	for (round = 0; round < 20; round++) {
 		/* Few contacts (many repeats) to many (few repeats). */
-		for (k = 0; k < 200 * (round % 5 + 1); k++) {
+		for (k = 0; k < 60 * (round % 5 + 1); k++) {
 			x = x * 1103515245u + 12345u;
 			snprintf(name, sizeof(name), "t%u",
-			    (x >> 8) % (5 + round * 50));
+			    (x >> 8) % (5 + round * 100));
 			contact(types[(x >> 4) % 4], D0 + (int32_t)((x >> 16) %
 			    120), name, titles[(x >> 20) % 4], NULL, -1, NULL);
 		}
