@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "account.h"
+#include "skiplist.h"
 #include "event.h"
 #include "intern.h"
 #include "util.h"
@@ -191,11 +192,56 @@ account_table_new(void)
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	t->nbuckets = 1024;
-	if ((t->buckets = calloc(t->nbuckets, sizeof(*t->buckets))) == NULL) {
+	if ((t->buckets = calloc(t->nbuckets, sizeof(*t->buckets))) == NULL ||
+	    (t->by_score = skiplist_new(account_rank_cmp)) == NULL ||
+	    (t->by_id = skiplist_new(account_id_cmp)) == NULL) {
+		skiplist_free(t->by_score);
+		free(t->buckets);
 		free(t);
 		return NULL;
 	}
 	return t;
+}
+
+/* Worst first: score ascending, then id. */
+int
+account_rank_cmp(const void *x, const void *y)
+{
+	const struct account *a = x, *b = y;
+
+	if (a->ranked_score != b->ranked_score)
+		return a->ranked_score < b->ranked_score ? -1 : 1;
+	return strcmp(a->id, b->id);
+}
+
+int
+account_id_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct account *)x)->id,
+	    ((const struct account *)y)->id);
+}
+
+int
+account_table_rank(struct account_table *t, struct account *a)
+{
+	if (!a->evaluated)
+		return 0;
+	if (a->by_id == NULL &&
+	    (a->by_id = skiplist_insert(t->by_id, a)) == NULL)
+		return -1;
+	if (a->by_score == NULL) {
+		a->ranked_score = a->score;
+		if ((a->by_score = skiplist_insert(t->by_score, a)) == NULL)
+			return -1;
+		return 0;
+	}
+	if (a->ranked_score != a->score) {
+		/* Out with the old key, in with the new: the same node. */
+		skiplist_remove(t->by_score, a->by_score);
+		a->ranked_score = a->score;
+		skiplist_reinsert(t->by_score, a->by_score);
+	}
+	return 0;
 }
 
 static void
@@ -234,6 +280,8 @@ account_table_free(struct account_table *t)
 			free(m);
 		}
 	free(t->members);
+	skiplist_free(t->by_score);
+	skiplist_free(t->by_id);
 	for (i = 0; i < t->count; i++)
 		account_free(t->all[i]);
 	free(t->all);

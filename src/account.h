@@ -20,6 +20,8 @@
 
 struct cw_error;
 struct cw_event;
+struct skiplist;
+struct skiplist_node;
 
 #define ACCOUNT_SCORE_DAYS	8	/* daily scores kept: today .. -7 */
 #define ACCOUNT_NO_SCORE	255
@@ -56,7 +58,14 @@ struct account {
 	uint8_t		 nalerts;
 	uint8_t		 score_dirty;	/* today's score not yet stored */
 	uint8_t		 score_queued;	/* in the engine's score queue */
+	uint8_t		 pending;	/* created by admission (limits.c),
+					 * nothing applied yet: invisible */
 	int64_t		 last_event_at;	/* when an event was last applied */
+
+	/* The risk list's orders (account_table_rank). */
+	uint8_t		 ranked_score;	/* score as ordered in by_score */
+	struct skiplist_node *by_score;	/* NULL: not ranked yet */
+	struct skiplist_node *by_id;
 };
 
 struct account_member;
@@ -70,6 +79,12 @@ struct account_table {
 	struct account	**all;		/* in order of creation */
 	size_t		  count;
 	size_t		  cap;
+	/*
+	 * The evaluated accounts in the risk list's two orders: score
+	 * (ranked_score) then id, and id.  Items are struct account *.
+	 */
+	struct skiplist	 *by_score;
+	struct skiplist	 *by_id;
 };
 
 struct account_table	*account_table_new(void);
@@ -78,6 +93,20 @@ struct account		*account_find(const struct account_table *,
 			    const char *id);
 /* Find or create; NULL on allocation failure. */
 struct account		*account_get(struct account_table *, const char *id);
+
+/*
+ * After a's evaluation: keep it in the table's two orders (by_score,
+ * by_id), O(log n) expected; an account joins them at its first
+ * evaluation, and moves in by_score only when its score changed.  0, or
+ * -1 when out of memory (a is missing from the orders until a later call
+ * succeeds).  account_rank_cmp / account_id_cmp are the orders, for
+ * probes (a struct account with ranked_score and id set) given to
+ * skiplist_after().
+ */
+int			 account_table_rank(struct account_table *,
+			    struct account *);
+int			 account_rank_cmp(const void *, const void *);
+int			 account_id_cmp(const void *, const void *);
 
 /*
  * Segment group membership: the account a user was last grouped with.

@@ -695,6 +695,7 @@ silence_ended(struct alerting *al, struct account_table *t,
 				continue;
 			n = account_evaluate(a, &al->cfg->signals, now, out,
 			    &changed);
+			(void)account_table_rank(t, a);
 			for (r = NULL, j = 0; j < n; j++)
 				if ((int)out[j].id == x->signal)
 					r = &out[j];

@@ -108,6 +108,15 @@ ready_fn(void *arg, const char **reason)
 /* ---- wiring http -> ingest -> engine ---- */
 
 static int
+admit_fn(void *arg, const struct cw_event *ev, size_t n,
+    const char *const *accounts, size_t na, const char *const *members,
+    size_t nm, const char **limit, struct cw_error *err)
+{
+	return engine_admit(d.engine, ev, n, accounts, na, members, nm, limit,
+	    err);
+}
+
+static int
 ingest_fn(void *arg, const char *source, const struct cw_event *ev, size_t n,
     void *handle)
 {
@@ -558,6 +567,7 @@ main(int argc, char *argv[])
 			listen_fd = SD_LISTEN_FDS_START;
 		ops.ready = ready_fn;
 		ops.ingest = ingest_fn;
+		ops.admit = admit_fn;
 		ops.account_put = account_put_fn;
 		ops.account_get = account_get_fn;
 		ops.account_list = account_list_fn;

@@ -241,6 +241,25 @@ static const struct cfg_key spool_keys[] = {
 	    0, UINT64_C(1) << 62, NULL },
 };
 
+static const struct cfg_key limits_keys[] = {
+	{ "max_accounts", CFG_SIZE, CFG_OFF(limits.accounts),
+	    1, UINT32_MAX, NULL },
+	{ "max_names", CFG_SIZE, CFG_OFF(limits.names), 1, UINT32_MAX - 1,
+	    NULL },
+	{ "max_name_bytes", CFG_SIZE, CFG_OFF(limits.name_bytes),
+	    1024, UINT64_C(1) << 40, NULL },
+	{ "max_contacts_per_account", CFG_SIZE,
+	    CFG_OFF(limits.contacts_per_account), 1, UINT32_MAX / 8, NULL },
+	{ "max_records_per_account", CFG_SIZE,
+	    CFG_OFF(limits.records_per_account), 1, UINT32_MAX / 8, NULL },
+	{ "max_users_per_account", CFG_SIZE,
+	    CFG_OFF(limits.users_per_account), 1, UINT32_MAX / 8, NULL },
+	{ "max_memberships", CFG_SIZE, CFG_OFF(limits.memberships),
+	    1, UINT32_MAX, NULL },
+	{ "max_queued_notifications", CFG_SIZE,
+	    CFG_OFF(limits.queued_notifications), 1, UINT32_MAX, NULL },
+};
+
 static const struct cfg_key log_keys[] = {
 	{ "level", CFG_FN, CFG_OFF(log_level), 0, 0, set_log_level },
 };
@@ -365,6 +384,7 @@ static const struct cfg_section cfg_sections[] = {
 	{ "ingest", ingest_keys, NKEYS(ingest_keys), NULL, NULL },
 	{ "database", database_keys, NKEYS(database_keys), NULL, NULL },
 	{ "spool", spool_keys, NKEYS(spool_keys), NULL, NULL },
+	{ "limits", limits_keys, NKEYS(limits_keys), NULL, NULL },
 	{ "log", log_keys, NKEYS(log_keys), NULL, NULL },
 	{ "token:", token_keys, NKEYS(token_keys), token_open, token_close },
 	{ "signals", signals_keys, NKEYS(signals_keys), NULL, NULL },
@@ -468,6 +488,16 @@ config_defaults(struct cw_config *cfg)
 
 	cfg->spool_dir = strdup("/var/lib/churnwatch/spool");
 	cfg->spool_max_bytes = UINT64_C(1073741824);
+
+	/* Far above real use, far below what exhausts a host: README. */
+	cfg->limits.accounts = 1000000;
+	cfg->limits.names = 1000000;
+	cfg->limits.name_bytes = 134217728;
+	cfg->limits.contacts_per_account = 50000;
+	cfg->limits.records_per_account = 200000;
+	cfg->limits.users_per_account = 200000;
+	cfg->limits.memberships = 5000000;
+	cfg->limits.queued_notifications = 100000;
 
 	cfg->log_level = LOG_LVL_INFO;
 

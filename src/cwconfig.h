@@ -59,6 +59,22 @@ struct cw_digest {
 	unsigned	 top;		/* accounts per owner, 10 */
 };
 
+/*
+ * [limits]: bounds on what clients can make the daemon remember (SPEC 6),
+ * enforced at admission (limits.c).  Defaults in config_defaults(), the
+ * reasons in the README.
+ */
+struct cw_limits {
+	size_t		 accounts;		/* max_accounts, 1,000,000 */
+	size_t		 names;			/* max_names, 1,000,000 */
+	size_t		 name_bytes;		/* max_name_bytes, 128 MiB */
+	size_t		 contacts_per_account;	/* 50,000 */
+	size_t		 records_per_account;	/* 200,000 */
+	size_t		 users_per_account;	/* 200,000 */
+	size_t		 memberships;		/* max_memberships, 5,000,000 */
+	size_t		 queued_notifications;	/* 100,000 */
+};
+
 struct cw_config {
 	char		*path;
 
@@ -93,6 +109,9 @@ struct cw_config {
 	/* [spool] */
 	char		*spool_dir;
 	uint64_t	 spool_max_bytes;
+
+	/* [limits] */
+	struct cw_limits limits;
 
 	/* [log] */
 	int		 log_level;		/* LOG_LVL_*, default info */

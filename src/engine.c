@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -22,10 +23,12 @@
 #include "engine.h"
 #include "event.h"
 #include "intern.h"
+#include "limits.h"
 #include "log.h"
 #include "metrics.h"
 #include "score.h"
 #include "signal.h"
+#include "skiplist.h"
 #include "store.h"
 #include "util.h"
 #include "window.h"
@@ -108,6 +111,8 @@ engine_evaluate(struct engine *e, struct account *a)
 	int n;
 
 	n = account_evaluate(a, &e->cfg->signals, now, out, &changed);
+	if (account_table_rank(e->table, a) == -1)
+		log_warnx("engine: out of memory ordering the risk list");
 	metrics_series_observe(e->m_eval, (double)(util_now_us() - now) / 1e6);
 	alerting_evaluated(e->alerting, a, out, n, now);
 	if (e->sweeping) {
@@ -176,9 +181,28 @@ engine_apply(struct engine *e, const struct cw_event *ev, size_t n,
 			log_warnx("engine: out of memory applying an event");
 			continue;
 		}
+		a->pending = 0;
 		a->last_event_at = util_now_us();
 		engine_mark(e, a);
 	}
+}
+
+int
+engine_admit(struct engine *e, const struct cw_event *ev, size_t n,
+    const char *const *accounts, size_t naccounts,
+    const char *const *members, size_t nmembers, const char **limit,
+    struct cw_error *err)
+{
+	struct limits_request rq;
+
+	rq.ev = ev;
+	rq.nev = n;
+	rq.accounts = accounts;
+	rq.naccounts = naccounts;
+	rq.members = members;
+	rq.nmembers = nmembers;
+	rq.backlog = alerting_backlog(e->alerting);
+	return limits_admit(e->table, &e->cfg->limits, &rq, limit, err);
 }
 
 void
@@ -191,6 +215,7 @@ engine_account_meta(struct engine *e, const char *id, const char *json)
 		log_warnx("engine: cannot apply metadata of an account");
 		return;
 	}
+	a->pending = 0;
 	engine_mark(e, a);
 }
 
@@ -272,8 +297,10 @@ step_cb(evutil_socket_t fd, short what, void *arg)
 	struct engine *e = arg;
 	size_t n = 0;
 
+	/* Pending accounts (admitted, nothing applied) are not shown. */
 	while (e->sweep_pos < e->table->count && n++ < SWEEP_SLICE)
-		engine_evaluate(e, e->table->all[e->sweep_pos++]);
+		if (!e->table->all[e->sweep_pos++]->pending)
+			engine_evaluate(e, e->table->all[e->sweep_pos - 1]);
 	if (e->sweep_pos < e->table->count) {
 		event_active(e->ev_step, EV_TIMEOUT, 1);
 		return;
@@ -334,8 +361,15 @@ engine_new(struct event_base *base, struct store *store,
 {
 	struct engine *e;
 
+	uint64_t key;
+
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
+	/* Before any window exists: clients must not predict the index. */
+	if (getrandom(&key, sizeof(key), 0) == (ssize_t)sizeof(key))
+		window_hash_key(key);
+	else
+		log_warn("engine: getrandom; contact index hash unkeyed");
 	e->base = base;
 	e->store = store;
 	if ((e->table = account_table_new()) == NULL ||
@@ -685,9 +719,10 @@ engine_account_json(struct engine *e, const char *id)
 	int i, n, changed, week_ago;
 	char *s;
 
-	if ((a = account_find(e->table, id)) == NULL)
+	if ((a = account_find(e->table, id)) == NULL || a->pending)
 		return NULL;
 	n = account_evaluate(a, &e->cfg->signals, now, out, &changed);
+	(void)account_table_rank(e->table, a);
 	sigs = json_array();
 	for (i = 0; i < n; i++)
 		json_array_append_new(sigs, signal_json(e, a, &out[i]));
@@ -720,50 +755,96 @@ engine_account_json(struct engine *e, const char *id)
 
 /* ---- the risk list ---- */
 
-/* Worst first: score ascending, then id. */
-static int
-cmp_score(const void *x, const void *y)
-{
-	const struct account *a = *(struct account *const *)x;
-	const struct account *b = *(struct account *const *)y;
+/*
+ * The list walks the table's ordered indexes (account_table_rank keeps
+ * them on every evaluation) instead of sorting every account per
+ * request: a page costs O(log n) to find its start plus one step per
+ * account it examines.  Without owner or segment filters that is the
+ * page itself (status is a range of scores: by_score starts and stops
+ * at its ends).  With them, or with status under sort=id, the walk skips
+ * accounts that do not match, at most LIST_SCAN_MAX a page: a page that
+ * runs out of them may be short, even empty, and still carry a
+ * next_cursor, the key of the last account examined.
+ */
+#define LIST_SCAN_MAX	50000
 
-	if (a->score != b->score)
-		return a->score < b->score ? -1 : 1;
-	return strcmp(a->id, b->id);
+/* The cursor key of a: "<score>:<id>" for sort=score, ":<id>" for id. */
+static void
+list_cursor(const struct account *a, int by_score, char *buf, size_t size)
+{
+	if (by_score)
+		snprintf(buf, size, "%d:%s", a->ranked_score, a->id);
+	else
+		snprintf(buf, size, ":%s", a->id);
 }
 
 static int
-cmp_id(const void *x, const void *y)
+list_match(const struct account *a, int status,
+    const struct engine_list_query *q)
 {
-	return strcmp((*(struct account *const *)x)->id,
-	    (*(struct account *const *)y)->id);
+	if (status >= 0 && (int)score_status(a->ranked_score) != status)
+		return 0;
+	if (q->owner != NULL && (a->owner == NULL ||
+	    strcmp(a->owner, q->owner) != 0))
+		return 0;
+	if (q->segment != NULL && (a->segment == NULL ||
+	    strcmp(a->segment, q->segment) != 0))
+		return 0;
+	return 1;
 }
 
 /*
- * The cursor is the sort key of the last row shown: "<score>:<id>" for
- * sort=score, ":<id>" for sort=id.  Rows strictly after it follow.
+ * The first node of the page: after the cursor, or from the lowest score
+ * of the status (sort=score), or the first.  *smax: the highest score
+ * the walk may reach (sort=score with status), else 255.
  */
-static int
-after_cursor(const struct account *a, int by_score, int cscore,
-    const char *cid)
+static struct skiplist_node *
+list_start(const struct account_table *t, int by_score, int status,
+    int cscore, const char *cid, int *smax)
 {
-	int c;
+	struct account probe;
+	int s, smin = -1;
 
-	if (by_score && a->score != cscore)
-		return a->score > cscore;
-	c = strcmp(a->id, cid);
-	return c > 0;
+	*smax = 255;
+	if (by_score && status >= 0) {
+		for (s = 0; s <= 100; s++)
+			if ((int)score_status(s) == status) {
+				if (smin < 0)
+					smin = s;
+				*smax = s;
+			}
+	}
+	memset(&probe, 0, sizeof(probe));
+	if (!by_score) {
+		if (cid == NULL)
+			return skiplist_first(t->by_id);
+		probe.id = (char *)cid;
+		return skiplist_after(t->by_id, &probe);
+	}
+	if (cid != NULL && cscore >= smin) {
+		probe.ranked_score = (uint8_t)(cscore > 255 ? 255 : cscore);
+		probe.id = (char *)cid;
+		if (cscore > 255)
+			return NULL;
+		return skiplist_after(t->by_score, &probe);
+	}
+	if (smin < 0)
+		return skiplist_first(t->by_score);
+	probe.ranked_score = (uint8_t)smin;
+	probe.id = (char *)"";	/* before every id (ids are not empty) */
+	return skiplist_after(t->by_score, &probe);
 }
 
 char *
 engine_list_json(struct engine *e, const struct engine_list_query *q,
     const char **err)
 {
-	struct account **rows, *a;
+	struct skiplist_node *node;
+	struct account *a, *last = NULL, *seen = NULL;
 	json_t *o, *list, *names;
 	uint64_t limit = 50;
-	size_t i, n = 0, shown = 0;
-	int status = -1, by_score = 1, cscore = -1, sig;
+	size_t shown = 0, scanned = 0;
+	int status = -1, by_score = 1, cscore = -1, sig, smax, more = 0;
 	const char *cid = NULL;
 	char *s, cursor[CW_ACCOUNT_MAX + 16];
 
@@ -792,30 +873,25 @@ engine_list_json(struct engine *e, const struct engine_list_query *q,
 		}
 		cid++;
 	}
-	if ((rows = calloc(e->table->count + 1, sizeof(*rows))) == NULL) {
-		*err = "out of memory";
-		return NULL;
-	}
-	for (i = 0; i < e->table->count; i++) {
-		a = e->table->all[i];
-		if (!a->evaluated)
-			continue;
-		if (status >= 0 && (int)score_status(a->score) != status)
-			continue;
-		if (q->owner != NULL && (a->owner == NULL ||
-		    strcmp(a->owner, q->owner) != 0))
-			continue;
-		if (q->segment != NULL && (a->segment == NULL ||
-		    strcmp(a->segment, q->segment) != 0))
-			continue;
-		if (cid != NULL && !after_cursor(a, by_score, cscore, cid))
-			continue;
-		rows[n++] = a;
-	}
-	qsort(rows, n, sizeof(*rows), by_score ? cmp_score : cmp_id);
 	list = json_array();
-	for (i = 0; i < n && shown < limit; i++, shown++) {
-		a = rows[i];
+	for (node = list_start(e->table, by_score, status, cscore, cid, &smax);
+	    node != NULL; node = skiplist_next(node)) {
+		a = skiplist_item(node);
+		if (by_score && a->ranked_score > smax)
+			break;		/* past the status's scores */
+		if (scanned++ == LIST_SCAN_MAX) {
+			more = 1;	/* go on from the last examined */
+			break;
+		}
+		seen = a;
+		if (!list_match(a, status, q))
+			continue;
+		if (shown == limit) {
+			more = 1;
+			break;
+		}
+		last = a;
+		shown++;
 		names = json_array();
 		for (sig = 0; sig < SIG__COUNT; sig++)
 			if (a->active & (UINT32_C(1) << sig))
@@ -826,22 +902,17 @@ engine_list_json(struct engine *e, const struct engine_list_query *q,
 		    "id", a->id,
 		    "name", str_or_null(a->name),
 		    "owner", str_or_null(a->owner),
-		    "score", a->score,
-		    "status", score_status_name(score_status(a->score)),
+		    "score", a->ranked_score,
+		    "status", score_status_name(score_status(a->ranked_score)),
 		    "signals", names));
 	}
-	if (shown < n && shown > 0) {
-		a = rows[shown - 1];
-		if (by_score)
-			snprintf(cursor, sizeof(cursor), "%d:%s", a->score,
-			    a->id);
-		else
-			snprintf(cursor, sizeof(cursor), ":%s", a->id);
+	if (more && (shown == limit ? last : seen) != NULL) {
+		list_cursor(shown == limit ? last : seen, by_score, cursor,
+		    sizeof(cursor));
 		o = json_pack("{s:o, s:s}", "accounts", list, "next_cursor",
 		    cursor);
 	} else
 		o = json_pack("{s:o, s:n}", "accounts", list, "next_cursor");
-	free(rows);
 	s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (s == NULL)

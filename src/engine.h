@@ -15,6 +15,7 @@
 struct event_base;
 struct store;
 struct cw_config;
+struct cw_error;
 struct cw_event;
 struct engine;
 
@@ -36,6 +37,16 @@ size_t		 engine_accounts(const struct engine *);
  * (STORE_FRESH); every other value (duplicate, refused) is skipped. */
 void		 engine_apply(struct engine *, const struct cw_event *ev,
 		    size_t n, const uint8_t *fresh);
+/*
+ * Admission (limits.h): would a request with these events, other
+ * account ids and Segment member user ids fit [limits]?  0, or -1 with
+ * *limit (the bound's key) and err set.  Reserves on 0 (new accounts
+ * exist, pending).
+ */
+int		 engine_admit(struct engine *, const struct cw_event *ev,
+		    size_t n, const char *const *accounts, size_t naccounts,
+		    const char *const *members, size_t nmembers,
+		    const char **limit, struct cw_error *err);
 /* Metadata committed by PUT /v1/accounts/{id} (account_meta_decode JSON). */
 void		 engine_account_meta(struct engine *, const char *id,
 		    const char *json);

@@ -1662,6 +1662,30 @@ rejected_json(const struct cw_event_batch *b, const uint8_t *fresh,
 	return a;
 }
 
+/*
+ * Ask ops.admit whether the request fits [limits]; 1 if so.  Otherwise
+ * the refusal is counted and answered (503, Retry-After, limit_reached)
+ * and *ret holds what to return: nothing was acknowledged.
+ */
+static int
+admitted(struct req *r, const struct cw_event *ev, size_t n,
+    const char *const *accounts, size_t naccounts,
+    const char *const *members, size_t nmembers, enum MHD_Result *ret)
+{
+	struct http *h = r->h;
+	struct cw_error err;
+	const char *limit = NULL;
+
+	if (h->ops.admit == NULL || h->ops.admit(h->ops.arg, ev, n, accounts,
+	    naccounts, members, nmembers, &limit, &err) == 0)
+		return 1;
+	if (limit != NULL)
+		metrics_inc(cw_metrics, M_LIMIT_REACHED, &limit, 1);
+	*ret = send_error(h, r->mc, MHD_HTTP_SERVICE_UNAVAILABLE, err.code,
+	    "%s", err.msg);
+	return 0;
+}
+
 static enum MHD_Result
 unavailable(struct req *r, const char *reason)
 {
@@ -1709,6 +1733,8 @@ route_events(struct req *r)
 		    json_pack("{s:o}", "rejected", rejected_json(&r->batch, NULL,
 		    NULL)),
 		    "none of the %zu events is valid", r->batch.total));
+	if (!admitted(r, r->batch.ev, r->batch.nev, NULL, 0, NULL, 0, &ret))
+		return ret;
 	if (h->ops.ingest(h->ops.arg, r->source, r->batch.ev, r->batch.nev,
 	    r) == -1)
 		return unavailable(r, "the database is not available");
@@ -1778,6 +1804,8 @@ route_webhook(struct req *r)
 		    NULL)),
 		    "the webhook does not map to a valid event"));
 	}
+	if (!admitted(r, r->batch.ev, r->batch.nev, NULL, 0, NULL, 0, &ret))
+		return ret;
 	free(r->source);
 	if ((r->source = strdup(src->name)) == NULL ||
 	    h->ops.ingest(h->ops.arg, r->source, r->batch.ev, r->batch.nev,
@@ -1810,6 +1838,29 @@ basic_key(struct MHD_Connection *mc)
 	user = MHD_basic_auth_get_username_password(mc, &pass);
 	MHD_free(pass);
 	return user;
+}
+
+/* Admission of a decoded Segment request: events, groups, members. */
+static int
+seg_admitted(struct req *r, enum MHD_Result *ret)
+{
+	const struct seg_result *res = &r->seg;
+	const char **ids;
+	size_t i, n = res->naccounts + res->nmembers;
+	int ok;
+
+	if ((ids = calloc(n + 1, sizeof(*ids))) == NULL) {
+		*ret = unavailable(r, "out of memory");
+		return 0;
+	}
+	for (i = 0; i < res->naccounts; i++)
+		ids[i] = res->accounts[i].account_id;
+	for (i = 0; i < res->nmembers; i++)
+		ids[res->naccounts + i] = res->members[i].user_id;
+	ok = admitted(r, res->ev, res->nev, ids, res->naccounts,
+	    ids + res->naccounts, res->nmembers, ret);
+	free(ids);
+	return ok;
 }
 
 static enum MHD_Result
@@ -1863,7 +1914,8 @@ route_segment(struct req *r)
 		return send_error(h, r->mc, MHD_HTTP_FORBIDDEN, "forbidden",
 		    "write key '%s' lacks the 'ingest' scope", tok->name);
 	/* A write key in the body is charged here, all at once. */
-	if (!req_charge(r, tok->name, r->seg.nev, &ret))
+	if (!req_charge(r, tok->name, r->seg.nev, &ret) ||
+	    !seg_admitted(r, &ret))
 		return ret;
 	req_body_release(r);
 	free(r->source);
@@ -1946,7 +1998,8 @@ route_account_put(struct req *r)
 {
 	struct http *h = r->h;
 	struct cw_error err;
-	const char *reason = "not ready";
+	const char *reason = "not ready", *ids[1];
+	enum MHD_Result ret;
 	char *json;
 	int rc;
 
@@ -1957,6 +2010,11 @@ route_account_put(struct req *r)
 	if (!h->ops.ready(h->ops.arg, &reason)) {
 		free(json);
 		return unavailable(r, reason);
+	}
+	ids[0] = r->path_id;
+	if (!admitted(r, NULL, 0, ids, 1, NULL, 0, &ret)) {
+		free(json);
+		return ret;
 	}
 	rc = h->ops.account_put(h->ops.arg, r->path_id, json, r);
 	free(json);

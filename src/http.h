@@ -15,6 +15,7 @@
 
 struct event_base;
 struct cw_config;
+struct cw_error;
 struct cw_event;
 struct http;
 
@@ -28,6 +29,17 @@ struct http_ops {
 	 */
 	int	(*ingest)(void *arg, const char *source,
 		    const struct cw_event *ev, size_t n, void *handle);
+	/*
+	 * Admission (SPEC 6), before anything of a request is acknowledged:
+	 * would its events, other account ids (PUT, Segment group) and
+	 * Segment member user ids fit the bounds of [limits]?  0, or -1
+	 * with *limit (the bound's config key, the metric's label) and err
+	 * set.  NULL: everything is admitted.
+	 */
+	int	(*admit)(void *arg, const struct cw_event *ev, size_t n,
+		    const char *const *accounts, size_t naccounts,
+		    const char *const *members, size_t nmembers,
+		    const char **limit, struct cw_error *err);
 	/* Same contract, completed by http_account_done(). */
 	int	(*account_put)(void *arg, const char *id, const char *json,
 		    void *handle);

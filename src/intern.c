@@ -41,6 +41,7 @@ static struct {
 	uint32_t	 capslot;	/* power of two */
 	struct chunk	*chunks;	/* newest first */
 	size_t		 chunkbytes;
+	size_t		 strbytes;	/* sum of len + 1 */
 } it;
 
 /* Names come from clients: the keyed hash, so none can flood a chain. */
@@ -167,6 +168,7 @@ intern(const char *s, size_t len)
 	e->len = (uint32_t)len;
 	e->hash = h;
 	*slot = it.nent;
+	it.strbytes += len + 1;
 	return it.nent;
 }
 
@@ -199,6 +201,12 @@ intern_bytes(void)
 {
 	return it.chunkbytes + (size_t)it.capent * sizeof(*it.ent) +
 	    (size_t)it.capslot * sizeof(*it.slot);
+}
+
+size_t
+intern_str_bytes(void)
+{
+	return it.strbytes;
 }
 
 void

@@ -19,6 +19,8 @@ const char	*intern_str(uint32_t id);
 /* Number of strings and bytes held (for metrics and benchmarks). */
 size_t		 intern_count(void);
 size_t		 intern_bytes(void);
+/* Bytes of the strings alone, each with its NUL ([limits] max_name_bytes). */
+size_t		 intern_str_bytes(void);
 /* Free everything (tests, exit). */
 void		 intern_purge(void);
 

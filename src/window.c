@@ -357,6 +357,94 @@ rec_shrink(void *base, uint32_t n, uint32_t *cap, size_t size)
 	return nb;
 }
 
+/*
+ * The contact index: open addressing (linear probing) over the slots of
+ * contacts[], keyed by interned id, at load <= 1/2 (capcindex =
+ * 2 * capcontacts), rebuilt whenever contacts[] is compacted or resized.
+ * Both happen only when the array is full or at pruning, so the rebuild
+ * is amortised O(1) per event like the array's growth.  Entries are
+ * never removed one by one, so probing needs no tombstones.
+ */
+#define NO_SLOT		UINT32_MAX
+
+static uint64_t	contact_hash_key = UINT64_C(0x2545f4914f6cdd1d);
+
+void
+window_hash_key(uint64_t key)
+{
+	contact_hash_key = key | 1;
+}
+
+static uint32_t
+cindex_home(uint32_t contact, uint32_t cap)
+{
+	uint64_t	x = (contact ^ contact_hash_key) * contact_hash_key;
+
+	/* A keyed multiply, then the splitmix64 finaliser. */
+	x ^= x >> 30;
+	x *= UINT64_C(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64_C(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return (uint32_t)(((x >> 32) * cap) >> 32);
+}
+
+/* Record that contacts[slot] is indexed (there is room: load <= 1/2). */
+static void
+cindex_add(struct window *w, uint32_t slot)
+{
+	uint32_t	i;
+
+	if (w->cindex == NULL)
+		return;
+	for (i = cindex_home(w->contacts[slot].contact, w->capcindex);
+	    w->cindex[i] != 0; i = i + 1 == w->capcindex ? 0 : i + 1)
+		;
+	w->cindex[i] = slot + 1;
+}
+
+/*
+ * Rebuild the index for the current contacts[] (none while the array is
+ * small).  Without memory the index is dropped: lookups scan, slower but
+ * right, and the next rebuild tries again.
+ */
+static void
+contacts_reindex(struct window *w)
+{
+	uint32_t	i, cap;
+
+	free(w->cindex);
+	w->cindex = NULL;
+	w->capcindex = 0;
+	if (w->capcontacts <= WIN_CONTACT_SCAN)
+		return;
+	cap = w->capcontacts * 2;
+	if ((w->cindex = calloc(cap, sizeof(*w->cindex))) == NULL)
+		return;
+	w->capcindex = cap;
+	for (i = 0; i < w->ncontacts; i++)
+		cindex_add(w, i);
+}
+
+/* The slot of contact in contacts[] (forgotten or not), or NO_SLOT. */
+static uint32_t
+contact_slot(const struct window *w, uint32_t contact)
+{
+	uint32_t	i, s;
+
+	if (w->cindex == NULL) {
+		for (i = 0; i < w->ncontacts; i++)
+			if (w->contacts[i].contact == contact)
+				return i;
+		return NO_SLOT;
+	}
+	for (i = cindex_home(contact, w->capcindex); (s = w->cindex[i]) != 0;
+	    i = i + 1 == w->capcindex ? 0 : i + 1)
+		if (w->contacts[s - 1].contact == contact)
+			return s - 1;
+	return NO_SLOT;
+}
+
 /* Forget the contacts that left before the window; keeps the order. */
 static void
 contacts_forget(struct window *w)
@@ -371,28 +459,39 @@ contacts_forget(struct window *w)
 	w->ncontacts = j;
 }
 
-/* Room for one more contact: as rec_reserve(), forgetting first. */
+/*
+ * Room for one more contact: as rec_reserve(), forgetting first; the
+ * index follows the compacted or grown array.
+ */
 static int
 contact_reserve(struct window *w)
 {
 	struct win_contact	*nc;
-	uint32_t		 ncap;
+	uint32_t		 ncap, n;
 
 	if (w->ncontacts < w->capcontacts)
 		return 0;
+	n = w->ncontacts;
 	contacts_forget(w);
 	if (w->capcontacts > 0 &&
 	    (uint64_t)w->ncontacts * 4 <= (uint64_t)w->capcontacts * 3)
-		return 0;
-	if (w->capcontacts > UINT32_MAX / 2)
-		return -1;
+		goto done;
+	if (w->capcontacts > UINT32_MAX / 4)
+		goto fail;
 	ncap = w->capcontacts < MIN_RECORDS ? MIN_RECORDS :
 	    w->capcontacts * 2;
 	if ((nc = realloc(w->contacts, (size_t)ncap * sizeof(*nc))) == NULL)
-		return -1;
+		goto fail;
 	w->contacts = nc;
 	w->capcontacts = ncap;
+done:
+	contacts_reindex(w);
 	return 0;
+fail:
+	/* Forgetting moved slots even though nothing else changed. */
+	if (w->ncontacts != n)
+		contacts_reindex(w);
+	return -1;
 }
 
 /* ---- string matching ---- */
@@ -579,30 +678,27 @@ find_contact(const struct window *w, uint32_t contact)
 {
 	uint32_t	i;
 
-	for (i = 0; i < w->ncontacts; i++) {
-		if (w->contacts[i].contact != contact)
-			continue;
-		if (w->contacts[i].left && w->contacts[i].day < oldest(w))
-			return NULL;
-		return &w->contacts[i];
-	}
-	return NULL;
+	if ((i = contact_slot(w, contact)) == NO_SLOT)
+		return NULL;
+	if (w->contacts[i].left && w->contacts[i].day < oldest(w))
+		return NULL;
+	return &w->contacts[i];
 }
 
 /*
  * A contact event: the record says what changed, the state is updated.
- * Contacts are few per account, so the state is a plain array searched
- * linearly; a forgotten contact's slot is reused.
+ * The state is an array found through the index (contact_slot); a
+ * forgotten contact's slot is reused.  O(1) amortised.
  */
 static int
 apply_contact(struct window *w, const struct cw_event *ev, int32_t day,
     const struct win_rules *rules)
 {
 	const struct cw_event_props	*p = &ev->p;
-	struct win_contact		*c;
+	struct win_contact		*c = NULL;
 	struct win_contact_event	*ce;
 	struct win_contact_event	 rec;
-	uint32_t			 id, title, prev, i;
+	uint32_t			 id, title, prev, slot;
 	int				 visible = visible_after(w, day);
 	void				*nb;
 
@@ -612,13 +708,12 @@ apply_contact(struct window *w, const struct cw_event *ev, int32_t day,
 		return -1;
 	if (id == 0)
 		return 0;
-	if ((c = find_contact(w, id)) == NULL) {
-		for (i = 0; i < w->ncontacts; i++)
-			if (w->contacts[i].contact == id)
-				break;	/* forgotten: reuse its slot */
-		if (i == w->ncontacts && contact_reserve(w) == -1)
-			return -1;
-	}
+	if ((slot = contact_slot(w, id)) != NO_SLOT) {
+		c = &w->contacts[slot];
+		if (c->left && c->day < oldest(w))
+			c = NULL;	/* forgotten: reuse its slot */
+	} else if (contact_reserve(w) == -1)
+		return -1;
 	if (visible) {
 		if ((nb = rec_reserve(w, w->cevents, &w->ncevents,
 		    &w->capcevents, sizeof(*w->cevents))) == NULL)
@@ -649,12 +744,12 @@ apply_contact(struct window *w, const struct cw_event *ev, int32_t day,
 
 	note_day(w, day);
 	if (c == NULL) {
-		for (i = 0; i < w->ncontacts; i++)
-			if (w->contacts[i].contact == id)
-				break;
-		c = &w->contacts[i];
-		if (i == w->ncontacts)
-			w->ncontacts++;
+		if (slot == NO_SLOT) {
+			slot = w->ncontacts++;
+			w->contacts[slot].contact = id;
+			cindex_add(w, slot);
+		}
+		c = &w->contacts[slot];
 		memset(c, 0, sizeof(*c));
 		c->contact = id;
 		c->title = prev;
@@ -759,6 +854,7 @@ window_free(struct window *w)
 	free(w->tickets);
 	free(w->cevents);
 	free(w->contacts);
+	free(w->cindex);
 	free(w->competitors);
 	window_init(w);
 }
@@ -837,7 +933,8 @@ window_restore_feature(struct window *w, const char *feature, int32_t day)
 void
 window_prune(struct window *w, int32_t today)
 {
-	int32_t	keep;
+	int32_t		keep;
+	uint32_t	n, cap;
 
 	if (today > w->last_day && w->last_day != 0)
 		note_day(w, today);
@@ -866,9 +963,13 @@ window_prune(struct window *w, int32_t today)
 	    &w->capcompetitors, sizeof(*w->competitors));
 
 	/* Contacts are state, not history: only those who left go. */
+	n = w->ncontacts;
+	cap = w->capcontacts;
 	contacts_forget(w);
 	w->contacts = rec_shrink(w->contacts, w->ncontacts, &w->capcontacts,
 	    sizeof(*w->contacts));
+	if (w->ncontacts != n || w->capcontacts != cap)
+		contacts_reindex(w);
 }
 
 /* ---- queries ---- */
@@ -922,6 +1023,12 @@ window_logins_24h(const struct window *w, int64_t now_hour)
 	for (h = from; h <= to; h++)
 		sum += w->hourly[ring_index(h, WIN_HOURS)];
 	return sum;
+}
+
+int
+window_user_seen(const struct window *w, const char *user_id)
+{
+	return seen_get(w->users, w->capusers, user_key(user_id)) != 0;
 }
 
 unsigned
@@ -1153,6 +1260,80 @@ window_contact(const struct window *w, uint32_t contact)
 	return contact == 0 ? NULL : find_contact(w, contact);
 }
 
+static int
+turnover_record(const struct win_contact_event *e, int32_t from, int32_t to)
+{
+	return e->day >= from && e->day <= to && (e->kind == WC_LEFT ||
+	    (e->kind == WC_CHANGED && e->title_changed));
+}
+
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Sorted by contact, then "left" last: one pass counts the contacts and,
+ * from each run's last key, whether any of its records is a leaving.
+ * Without memory, the quadratic scan it replaced (same answers).
+ */
+unsigned
+window_contact_turnover(const struct window *w, int32_t from, int32_t to,
+    unsigned *left)
+{
+	const struct win_contact_event	*e, *f;
+	uint64_t			*v;
+	uint32_t			 i, j, m = 0;
+	unsigned			 n = 0;
+
+	*left = 0;
+	for (i = 0; i < w->ncevents; i++)
+		m += turnover_record(&w->cevents[i], from, to);
+	if (m == 0)
+		return 0;
+	if ((v = malloc((size_t)m * sizeof(*v))) != NULL) {
+		for (i = j = 0; i < w->ncevents; i++) {
+			e = &w->cevents[i];
+			if (turnover_record(e, from, to))
+				v[j++] = (uint64_t)e->contact << 1 |
+				    (e->kind == WC_LEFT);
+		}
+		qsort(v, m, sizeof(*v), u64_cmp);
+		for (i = 0; i < m; i++) {
+			if (i + 1 < m && v[i + 1] >> 1 == v[i] >> 1)
+				continue;	/* not the run's last */
+			n++;
+			*left += (unsigned)(v[i] & 1);
+		}
+		free(v);
+		return n;
+	}
+	for (i = 0; i < w->ncevents; i++) {
+		e = &w->cevents[i];
+		if (!turnover_record(e, from, to))
+			continue;
+		for (j = 0; j < i; j++)
+			if (w->cevents[j].contact == e->contact &&
+			    turnover_record(&w->cevents[j], from, to))
+				break;
+		if (j < i)
+			continue;
+		n++;
+		for (j = i; j < w->ncevents; j++) {
+			f = &w->cevents[j];
+			if (f->contact == e->contact && f->kind == WC_LEFT &&
+			    f->day >= from && f->day <= to) {
+				(*left)++;
+				break;
+			}
+		}
+	}
+	return n;
+}
+
 size_t
 window_bytes(const struct window *w)
 {
@@ -1163,5 +1344,6 @@ window_bytes(const struct window *w)
 	    (size_t)w->captickets * sizeof(*w->tickets) +
 	    (size_t)w->capcevents * sizeof(*w->cevents) +
 	    (size_t)w->capcontacts * sizeof(*w->contacts) +
+	    (size_t)w->capcindex * sizeof(*w->cindex) +
 	    (size_t)w->capcompetitors * sizeof(*w->competitors);
 }

@@ -26,10 +26,13 @@
  * else by window_apply() of the stored events in ts order.  Restoring
  * gives the same query answers as applying the original events.
  *
- * Memory: sizeof(struct window) is 616 bytes on LP64 (u16 counters,
+ * Memory: sizeof(struct window) is 632 bytes on LP64 (u16 counters,
  * saturating), plus 16..24 bytes per tracked user (12-byte slots at load
  * 1/2..3/4), plus the records of the last WIN_DAYS days.  Contacts, whose
- * state outlives the window, are searched linearly: they are few.
+ * state outlives the window, are an array; past WIN_CONTACT_SCAN of them
+ * an index (8..16 bytes per contact) finds one in O(1), so a client that
+ * sends thousands of contacts to one account cannot make each event cost
+ * a scan of them all.
  */
 #ifndef CW_WINDOW_H
 #define CW_WINDOW_H
@@ -41,6 +44,7 @@ struct cw_event;
 
 #define WIN_DAYS	192	/* >= 180 days of history */
 #define WIN_HOURS	48
+#define WIN_CONTACT_SCAN 16	/* contact slots searched without an index */
 
 /* Title ranks, lowest first (SPEC 4: C-level > VP > Head/Director > ...). */
 enum title_rank {
@@ -142,6 +146,8 @@ struct window {
 	uint32_t		 ncevents, capcevents;
 	struct win_contact	*contacts;
 	uint32_t		 ncontacts, capcontacts;
+	uint32_t		*cindex;	/* slot + 1 by contact; 0 empty */
+	uint32_t		 capcindex;	/* 0: none, search linearly */
 	struct win_competitor	*competitors;
 	uint32_t		 ncompetitors, capcompetitors;
 };
@@ -202,6 +208,8 @@ unsigned	window_logins_on(const struct window *, int32_t day);
 uint64_t	window_logins(const struct window *, int32_t from, int32_t to);
 /* Logins in the 24 hours up to and including hour now_hour. */
 uint64_t	window_logins_24h(const struct window *, int64_t now_hour);
+/* Is user_id in the last-seen table (however old its day)? */
+int		window_user_seen(const struct window *, const char *user_id);
 /* Users seen on or after day since. */
 unsigned	window_active_users(const struct window *, int32_t since);
 /* Last day the feature (interned id) was used; 0 never (in the window). */
@@ -232,6 +240,24 @@ unsigned	window_competitors(const struct window *, int32_t from,
 /* The state of a contact (interned contact_id), or NULL if unknown. */
 const struct win_contact *window_contact(const struct window *,
 		    uint32_t contact);
+/*
+ * Distinct contacts with a leaving or a title change (contact.changed
+ * with title_changed) recorded in [from, to]; *left receives how many of
+ * them have a leaving in [from, to].  The records are read as stored,
+ * like signal.c's other contact loops (no clamp to the window).
+ * O(m log m) for the m matching records (a temporary sorted copy);
+ * O(m^2) without memory for it.
+ */
+unsigned	window_contact_turnover(const struct window *, int32_t from,
+		    int32_t to, unsigned *left);
+
+/*
+ * Key of the hash behind the contact index.  Interned ids are sequential
+ * and so predictable: with a public hash a client could choose contact
+ * ids that all collide.  The daemon sets a random key once at start,
+ * before any window exists; tests may leave the fixed default.
+ */
+void		window_hash_key(uint64_t key);
 
 /* Bytes used by w, arrays included (for bench figures). */
 size_t		window_bytes(const struct window *);

@@ -12,6 +12,7 @@
 
 #include "account.h"
 #include "event.h"
+#include "skiplist.h"
 #include "intern.h"
 #include "util.h"
 
@@ -195,6 +196,71 @@ START_TEST(test_score_history)
 }
 END_TEST
 
+/* The risk list's orders stay sorted through score changes. */
+START_TEST(test_rank_orders)
+{
+	struct account_table *t = account_table_new();
+	struct skiplist_node *n;
+	struct account *a, *prev, probe;
+	uint32_t x = 7;
+	char id[32];
+	int i, round;
+	size_t k;
+
+	for (i = 0; i < 3000; i++) {
+		snprintf(id, sizeof(id), "acct-%05d", (i * 7919) % 3000);
+		a = account_get(t, id);
+		if (i % 10 == 0)
+			continue;	/* never evaluated: not ranked */
+		a->evaluated = 1;
+		ck_assert_int_eq(account_table_rank(t, a), 0);
+	}
+	ck_assert_uint_eq(skiplist_count(t->by_id), 2700);
+	for (round = 0; round < 5; round++) {
+		for (k = 0; k < t->count; k++) {
+			a = t->all[k];
+			x = x * 1103515245u + 12345u;
+			a->score = (uint8_t)((x >> 16) % 101);
+			ck_assert_int_eq(account_table_rank(t, a), 0);
+		}
+		ck_assert_uint_eq(skiplist_count(t->by_score), 2700);
+		prev = NULL;
+		k = 0;
+		for (n = skiplist_first(t->by_score); n != NULL;
+		    n = skiplist_next(n), k++) {
+			a = skiplist_item(n);
+			ck_assert(a->evaluated);
+			ck_assert_int_eq(a->ranked_score, a->score);
+			if (prev != NULL)
+				ck_assert_int_lt(account_rank_cmp(prev, a), 0);
+			prev = a;
+		}
+		ck_assert_uint_eq(k, 2700);
+	}
+	prev = NULL;
+	for (n = skiplist_first(t->by_id); n != NULL; n = skiplist_next(n)) {
+		a = skiplist_item(n);
+		if (prev != NULL)
+			ck_assert_int_lt(strcmp(prev->id, a->id), 0);
+		prev = a;
+	}
+	/* Seeking: the first after a probe key. */
+	memset(&probe, 0, sizeof(probe));
+	probe.ranked_score = 50;
+	probe.id = (char *)"";
+	n = skiplist_after(t->by_score, &probe);
+	ck_assert_ptr_nonnull(n);
+	ck_assert_int_ge(((struct account *)skiplist_item(n))->score, 50);
+	probe.id = (char *)"acct-01500";
+	n = skiplist_after(t->by_id, &probe);
+	ck_assert_str_eq(((struct account *)skiplist_item(n))->id,
+	    "acct-01501");
+	probe.id = (char *)"zzz";
+	ck_assert_ptr_null(skiplist_after(t->by_id, &probe));
+	account_table_free(t);
+}
+END_TEST
+
 static Suite *
 account_suite(void)
 {
@@ -205,6 +271,7 @@ account_suite(void)
 	tcase_add_test(tc, test_meta_merge);
 	tcase_add_test(tc, test_evaluate_since_and_prev);
 	tcase_add_test(tc, test_score_history);
+	tcase_add_test(tc, test_rank_orders);
 	suite_add_tcase(s, tc);
 	return s;
 }

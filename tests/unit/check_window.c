@@ -708,6 +708,160 @@ START_TEST(contacts_forgotten)
 }
 END_TEST
 
+/*
+ * Many contacts on one account: past WIN_CONTACT_SCAN the index finds
+ * them; every lookup, update, forget and slot reuse must give what the
+ * linear search gave.
+ */
+START_TEST(contacts_many)
+{
+	const struct win_contact	*c;
+	char				 name[32];
+	uint32_t			 i, n = 30000;
+
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "c%u", i);
+		contact(EV_CONTACT_JOINED, D0, name, i % 2 ? "VP Sales" :
+		    "Manager", NULL, (int)(i % 3 == 0), NULL);
+	}
+	ck_assert_uint_eq(w.ncontacts, n);
+	ck_assert_uint_gt(w.capcindex, 0);
+	ck_assert_uint_eq(w.capcindex, 2 * w.capcontacts);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "c%u", i);
+		c = window_contact(&w, id(name));
+		ck_assert_ptr_nonnull(c);
+		ck_assert_uint_eq(c->contact, id(name));
+		ck_assert_int_eq(c->rank, i % 2 ? RANK_VP : RANK_MANAGER);
+		ck_assert_int_eq(c->champion, i % 3 == 0);
+	}
+	ck_assert_ptr_null(window_contact(&w, id("nobody")));
+
+	/* Updates find the existing state (no new slot). */
+	contact(EV_CONTACT_CHANGED, D0 + 1, "c7", "CEO", NULL, -1, NULL);
+	ck_assert_int_eq(last_cevent()->old_rank, RANK_VP);
+	ck_assert_int_eq(last_cevent()->title_changed, 1);
+	ck_assert_uint_eq(w.ncontacts, n);
+
+	/* Half of them leave, the window moves on: they are forgotten. */
+	for (i = 0; i < n; i += 2) {
+		snprintf(name, sizeof(name), "c%u", i);
+		contact(EV_CONTACT_LEFT, D0 + 2, name, NULL, NULL, -1, NULL);
+	}
+	window_prune(&w, D0 + 2 + WIN_DAYS);
+	ck_assert_uint_eq(w.ncontacts, n / 2);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "c%u", i);
+		c = window_contact(&w, id(name));
+		if (i % 2 == 0)
+			ck_assert_ptr_null(c);
+		else
+			ck_assert_ptr_nonnull(c);
+	}
+	/* A forgotten contact comes back: as new; the others still found. */
+	contact(EV_CONTACT_JOINED, D0 + 300, "c0", "CTO", NULL, -1, NULL);
+	ck_assert_int_eq(last_cevent()->old_rank, RANK_NONE);
+	ck_assert_uint_eq(w.ncontacts, n / 2 + 1);
+	ck_assert_int_eq(window_contact(&w, id("c0"))->rank, RANK_CLEVEL);
+	ck_assert_int_eq(window_contact(&w, id("c7"))->rank, RANK_CLEVEL);
+	ck_assert_int_eq(window_contact(&w, id("c9"))->rank, RANK_VP);
+	ck_assert_uint_eq(window_bytes(&w) >= (size_t)w.capcindex * 4, 1);
+}
+END_TEST
+
+/* An unprunable leaver's slot is reused in place, indexed or not. */
+START_TEST(contacts_slot_reuse)
+{
+	char		name[32];
+	uint32_t	i, cap;
+
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "k%u", i);
+		contact(EV_CONTACT_JOINED, D0, name, "Manager", NULL, -1, NULL);
+	}
+	contact(EV_CONTACT_LEFT, D0, "k5", NULL, NULL, -1, NULL);
+	/* The window moves past k5 by another contact's late event. */
+	contact(EV_CONTACT_CHANGED, D0 + WIN_DAYS + 5, "k6", "CEO", NULL, -1,
+	    NULL);
+	cap = w.capcontacts;
+	ck_assert_ptr_null(window_contact(&w, id("k5")));
+	contact(EV_CONTACT_JOINED, D0 + WIN_DAYS + 5, "k5", "CFO", NULL, -1,
+	    NULL);
+	ck_assert_uint_eq(w.ncontacts, 40);
+	ck_assert_uint_eq(w.capcontacts, cap);
+	ck_assert_uint_eq(w.contacts[5].contact, id("k5"));
+	ck_assert_int_eq(window_contact(&w, id("k5"))->rank, RANK_CLEVEL);
+	ck_assert_int_eq(window_contact(&w, id("k6"))->rank, RANK_CLEVEL);
+}
+END_TEST
+
+/* The quadratic rule window_contact_turnover() replaced, as it was. */
+static unsigned
+turnover_ref(int32_t from, int32_t to, unsigned *left)
+{
+	uint32_t	i, j;
+	unsigned	n = 0;
+
+#define TURN(e)	((e)->day >= from && (e)->day <= to && \
+	((e)->kind == WC_LEFT || ((e)->kind == WC_CHANGED && (e)->title_changed)))
+	*left = 0;
+	for (i = 0; i < w.ncevents; i++) {
+		if (!TURN(&w.cevents[i]))
+			continue;
+		for (j = 0; j < i; j++)
+			if (w.cevents[j].contact == w.cevents[i].contact &&
+			    TURN(&w.cevents[j]))
+				break;
+		if (j < i)
+			continue;
+		n++;
+		for (j = i; j < w.ncevents; j++)
+			if (w.cevents[j].contact == w.cevents[i].contact &&
+			    w.cevents[j].kind == WC_LEFT &&
+			    w.cevents[j].day >= from && w.cevents[j].day <= to) {
+				(*left)++;
+				break;
+			}
+	}
+#undef TURN
+	return n;
+}
+
+START_TEST(contact_turnover_same)
+{
+	static const char *const titles[] = { "CEO", "VP Sales", "Manager",
+	    NULL };
+	static const enum cw_event_type types[] = { EV_CONTACT_JOINED,
+	    EV_CONTACT_LEFT, EV_CONTACT_CHANGED, EV_CONTACT_CHANGED };
+	unsigned	n, left, rn, rleft, round, k, most = 0;
+	uint32_t	x = 12345;
+	char		name[32];
+	int32_t		from;
+
+	ck_assert_uint_eq(window_contact_turnover(&w, 0, D0, &left), 0);
+	ck_assert_uint_eq(left, 0);
+	for (round = 0; round < 20; round++) {
+		/* Few contacts (many repeats) to many (few repeats). */
+		for (k = 0; k < 60 * (round % 5 + 1); k++) {
+			x = x * 1103515245u + 12345u;
+			snprintf(name, sizeof(name), "t%u",
+			    (x >> 8) % (5 + round * 100));
+			contact(types[(x >> 4) % 4], D0 + (int32_t)((x >> 16) %
+			    120), name, titles[(x >> 20) % 4], NULL, -1, NULL);
+		}
+		for (from = D0; from < D0 + 120; from += 17) {
+			n = window_contact_turnover(&w, from, D0 + 100, &left);
+			rn = turnover_ref(from, D0 + 100, &rleft);
+			ck_assert_uint_eq(n, rn);
+			ck_assert_uint_eq(left, rleft);
+			if (rn > most)
+				most = rn;
+		}
+	}
+	ck_assert_uint_gt(most, 100);
+}
+END_TEST
+
 /* --- competitors, touchpoints --- */
 
 START_TEST(competitors)
@@ -1069,6 +1223,9 @@ window_suite(void)
 	tcase_add_test(tc, contacts_unknown);
 	tcase_add_test(tc, contacts_competitor);
 	tcase_add_test(tc, contacts_forgotten);
+	tcase_add_test(tc, contacts_many);
+	tcase_add_test(tc, contacts_slot_reuse);
+	tcase_add_test(tc, contact_turnover_same);
 	tcase_add_test(tc, competitors);
 	tcase_add_test(tc, touchpoints);
 	suite_add_tcase(s, tc);
