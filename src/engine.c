@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -361,15 +360,8 @@ engine_new(struct event_base *base, struct store *store,
 {
 	struct engine *e;
 
-	uint64_t key;
-
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
-	/* Before any window exists: clients must not predict the index. */
-	if (getrandom(&key, sizeof(key), 0) == (ssize_t)sizeof(key))
-		window_hash_key(key);
-	else
-		log_warn("engine: getrandom; contact index hash unkeyed");
 	e->base = base;
 	e->store = store;
 	if ((e->table = account_table_new()) == NULL ||

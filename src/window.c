@@ -367,25 +367,12 @@ rec_shrink(void *base, uint32_t n, uint32_t *cap, size_t size)
  */
 #define NO_SLOT		UINT32_MAX
 
-static uint64_t	contact_hash_key = UINT64_C(0x2545f4914f6cdd1d);
-
-void
-window_hash_key(uint64_t key)
-{
-	contact_hash_key = key | 1;
-}
-
+/* Interned ids are sequential, so predictable: the keyed hash. */
 static uint32_t
 cindex_home(uint32_t contact, uint32_t cap)
 {
-	uint64_t	x = (contact ^ contact_hash_key) * contact_hash_key;
+	uint64_t	x = util_hash(&contact, sizeof(contact));
 
-	/* A keyed multiply, then the splitmix64 finaliser. */
-	x ^= x >> 30;
-	x *= UINT64_C(0xbf58476d1ce4e5b9);
-	x ^= x >> 27;
-	x *= UINT64_C(0x94d049bb133111eb);
-	x ^= x >> 31;
 	return (uint32_t)(((x >> 32) * cap) >> 32);
 }
 

@@ -251,14 +251,6 @@ const struct win_contact *window_contact(const struct window *,
 unsigned	window_contact_turnover(const struct window *, int32_t from,
 		    int32_t to, unsigned *left);
 
-/*
- * Key of the hash behind the contact index.  Interned ids are sequential
- * and so predictable: with a public hash a client could choose contact
- * ids that all collide.  The daemon sets a random key once at start,
- * before any window exists; tests may leave the fixed default.
- */
-void		window_hash_key(uint64_t key);
-
 /* Bytes used by w, arrays included (for bench figures). */
 size_t		window_bytes(const struct window *);
 
