@@ -1207,6 +1207,15 @@ event_from_row(const char *id, const char *account_id, const char *type,
 		return -1;
 	}
 	tr = &type_rules[t];
+	/*
+	 * No horizon (a stored event may be older than any), but a ts
+	 * PostgreSQL cannot hold never came from it or from our ingest: a
+	 * damaged spool line, say.  Handing it on would only fail a commit.
+	 */
+	if (!util_ts_valid(ts)) {
+		fail(err, "invalid_ts", "ts is outside years 0001-9999");
+		return -1;
+	}
 	if (user_id != NULL) {
 		if (check_str_bytes(user_id, strlen(user_id), &f_user, err))
 			return -1;

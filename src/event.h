@@ -145,8 +145,9 @@ int	event_json_storable(const char *s, size_t n, size_t str_max,
  * Rebuild an event from its stored row (recovery: events loaded back from
  * PostgreSQL): type name, ts, user_id (NULL when absent), props as JSON
  * text (jsonb's output, spaces and all; NULL, "{}" or "null" for none).
- * The same checks as at ingest run, except the ts bounds (a stored event
- * may be older than any horizon), and the same props are extracted into
+ * The same checks as at ingest run, except the horizon and future bounds
+ * (a stored event may be older than any horizon; ts must still lie in
+ * years 0001..9999, "invalid_ts"), and the same props are extracted into
  * ev->p; strings are copied and ev->props is the compacted text.  Returns
  * 0, or -1 with err (and ev empty) when the row does not validate (it
  * then counts in no window) or on "internal_error".  Free with

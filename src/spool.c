@@ -644,9 +644,25 @@ payload_events(const char *payload, char **source, struct cw_event **evp,
 			log_warnx("spool: unreadable line skipped");
 			continue;
 		}
+		/*
+		 * (source, id) is the event's key, and a chunk has one
+		 * source: a line without one, or naming another than the
+		 * chunk's, cannot be stored as what it was.  We never write
+		 * such a record; a damaged file whose checksum still holds
+		 * could hold one, and the store must never see a NULL
+		 * source.
+		 */
 		s = json_string_value(json_object_get(o, "s"));
-		if (s != NULL && *source == NULL)
-			*source = strdup(s);
+		if (s == NULL || (*source != NULL && strcmp(s, *source) != 0)) {
+			log_warnx("spool: line without the record's source "
+			    "skipped");
+			json_decref(o);
+			continue;
+		}
+		if (*source == NULL && (*source = strdup(s)) == NULL) {
+			json_decref(o);
+			return -1;
+		}
 		if (*n == *cap) {
 			*cap = *cap ? *cap * 2 : 64;
 			if ((t = realloc(*evp, *cap * sizeof(*t))) == NULL) {

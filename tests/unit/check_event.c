@@ -1163,6 +1163,21 @@ START_TEST(row_usage)
 	assert_no_props(&row.p);
 	event_free_fields(&row);
 
+	/* But years 0001..9999 (found by tests/fuzz/fuzz_spool). */
+	ck_assert_int_eq(event_from_row("e", "a", "login", CW_TS_MIN, "u",
+	    "{}", &row, &e), 0);
+	event_free_fields(&row);
+	ck_assert_int_eq(event_from_row("e", "a", "login", CW_TS_MAX, "u",
+	    "{}", &row, &e), 0);
+	event_free_fields(&row);
+	ck_assert_int_eq(event_from_row("e", "a", "login", CW_TS_MAX + 1, "u",
+	    "{}", &row, &e), -1);
+	ck_assert_str_eq(e.code, "invalid_ts");
+	ck_assert_ptr_null(row.id);
+	ck_assert_int_eq(event_from_row("e", "a", "login", CW_TS_MIN - 1, "u",
+	    "{}", &row, &e), -1);
+	ck_assert_str_eq(e.code, "invalid_ts");
+
 	ck_assert_int_eq(event_from_row("e", "a", "touchpoint", NOW, NULL,
 	    NULL, &row, &e), 0);
 	ck_assert_str_eq(row.props, "{}");
