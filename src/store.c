@@ -658,6 +658,8 @@ limbo_add(struct lane *l)
 	TAILQ_INSERT_TAIL(&l->st->limbo, lb, entry);
 	for (s = l->lo; s < l->hi; s++) {
 		e = slot_event(l, s);
+		if (e->account_id[0] == '\0')
+			continue;	/* counts in no window (Segment) */
 		if ((lb->sources[lb->n] = strdup(l->slots[s].req->source)) ==
 		    NULL || event_from_row(e->id, e->account_id,
 		    event_type_name(e->type), e->ts, e->user_id, e->props,
