@@ -180,7 +180,7 @@ setup(void)
 	struct ingest_ops ops = { apply, nop_member, nop_account, loaded,
 	    events_done, nop_account_done, nop_segment_done, NULL };
 	struct cw_error err;
-	char id[8];
+	char id[16];
 	int i;
 
 	log_init(-1);
