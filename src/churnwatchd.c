@@ -4,8 +4,10 @@
  * Start-up: parse the config (fatal on any problem), bind the listener (or
  * take the socket systemd passed), then connect to PostgreSQL in the
  * background, apply migrations, and only then report ready.  Until then
- * /healthz answers 200, /readyz and ingest 503.  The wiring between the
- * edges (http -> store) lives here so that http.c never includes store.h.
+ * /healthz answers 200, /readyz and ingest 503.  Only the wiring between
+ * the modules lives here (http -> ingest -> store, spool and engine), so
+ * that none of them includes another's header; what happens to an
+ * accepted request is ingest.c's.
  */
 #include "config.h"
 
