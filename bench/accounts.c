@@ -147,12 +147,12 @@ main(int argc, char *argv[])
 		    window_bytes(&t->all[i]->w) - sizeof(struct window);
 
 	/* Two sweeps: the first also settles since/score state. */
-	account_evaluate(t->all[0], &cfg, now, out, &changed);
+	account_evaluate(t->all[0], &cfg, NULL, now, out, &changed);
 	for (i = 0; i < t->count; i++)
-		account_evaluate(t->all[i], &cfg, now, out, &changed);
+		account_evaluate(t->all[i], &cfg, NULL, now, out, &changed);
 	t2 = now_s();
 	for (i = 0; i < t->count; i++)
-		active += (size_t)account_evaluate(t->all[i], &cfg, now, out,
+		active += (size_t)account_evaluate(t->all[i], &cfg, NULL, now, out,
 		    &changed);
 	t2 = now_s() - t2;
 

@@ -89,7 +89,7 @@ main(int argc, char *argv[])
 		contact(a, &rules, EV_CONTACT_CHANGED, now - (int64_t)(i % 50) *
 		    day, id, titles[(i + 1) % 4]);
 	}
-	account_evaluate(a, &cfg, now, out, &changed);
+	account_evaluate(a, &cfg, NULL, now, out, &changed);
 	t1 = now_s();
 	for (i = 0; i < batch; i++) {
 		if (i % 2 == 0)
@@ -102,11 +102,11 @@ main(int argc, char *argv[])
 	}
 	ta = now_s() - t1;
 	t2 = now_s();
-	active = account_evaluate(a, &cfg, now, out, &changed);
+	active = account_evaluate(a, &cfg, NULL, now, out, &changed);
 	t2 = now_s() - t2;
 	t3 = now_s();
 	for (i = 0; i < reps; i++)
-		account_evaluate(a, &cfg, now, out, &changed);
+		account_evaluate(a, &cfg, NULL, now, out, &changed);
 	t3 = (now_s() - t3) / (double)reps;
 
 	printf("contacts %zu (+%zu), contact events %u\n", n, batch,

@@ -194,8 +194,10 @@ account_table_new(void)
 	t->nbuckets = 1024;
 	if ((t->buckets = calloc(t->nbuckets, sizeof(*t->buckets))) == NULL ||
 	    (t->by_score = skiplist_new(account_rank_cmp)) == NULL ||
-	    (t->by_id = skiplist_new(account_id_cmp)) == NULL) {
+	    (t->by_id = skiplist_new(account_id_cmp)) == NULL ||
+	    (t->by_renewal = skiplist_new(account_renewal_cmp)) == NULL) {
 		skiplist_free(t->by_score);
+		skiplist_free(t->by_id);
 		free(t->buckets);
 		free(t);
 		return NULL;
@@ -222,6 +224,18 @@ account_id_cmp(const void *x, const void *y)
 }
 
 int
+account_renewal_cmp(const void *x, const void *y)
+{
+	const struct account *a = x, *b = y;
+	int64_t ka = a->ranked_renewal != 0 ? a->ranked_renewal : INT64_MAX;
+	int64_t kb = b->ranked_renewal != 0 ? b->ranked_renewal : INT64_MAX;
+
+	if (ka != kb)
+		return ka < kb ? -1 : 1;
+	return strcmp(a->id, b->id);
+}
+
+int
 account_table_rank(struct account_table *t, struct account *a)
 {
 	if (!a->evaluated)
@@ -229,6 +243,16 @@ account_table_rank(struct account_table *t, struct account *a)
 	if (a->by_id == NULL &&
 	    (a->by_id = skiplist_insert(t->by_id, a)) == NULL)
 		return -1;
+	if (a->by_renewal == NULL) {
+		a->ranked_renewal = a->renewal_at;
+		if ((a->by_renewal = skiplist_insert(t->by_renewal,
+		    a)) == NULL)
+			return -1;
+	} else if (a->ranked_renewal != a->renewal_at) {
+		skiplist_remove(t->by_renewal, a->by_renewal);
+		a->ranked_renewal = a->renewal_at;
+		skiplist_reinsert(t->by_renewal, a->by_renewal);
+	}
 	if (a->by_score == NULL) {
 		a->ranked_score = a->score;
 		if ((a->by_score = skiplist_insert(t->by_score, a)) == NULL)
@@ -282,6 +306,7 @@ account_table_free(struct account_table *t)
 	free(t->members);
 	skiplist_free(t->by_score);
 	skiplist_free(t->by_id);
+	skiplist_free(t->by_renewal);
 	for (i = 0; i < t->count; i++)
 		account_free(t->all[i]);
 	free(t->all);
@@ -594,23 +619,50 @@ account_score_restore(struct account *a, int32_t day, int score)
 		a->scores[i] = (uint8_t)score;
 }
 
+void
+account_sig_input(const struct account *a, const int32_t *data_since,
+    int64_t now, struct sig_account *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->w = &a->w;
+	in->today = window_day(now);
+	in->now_hour = now / (3600 * CW_USEC_PER_SEC);
+	in->seats = a->seats;
+	in->onboarded_day = a->onboarded_at != 0 ?
+	    window_day(a->onboarded_at) : 0;
+	in->core_features = a->core;
+	in->ncore = a->ncore;
+	in->data_since = data_since;
+	/* It exists since onboarded_at, else its earliest event. */
+	in->exists_day = a->first_day;
+	if (in->onboarded_day > 0 && (in->exists_day == 0 ||
+	    in->onboarded_day < in->exists_day))
+		in->exists_day = in->onboarded_day;
+}
+
+int
+account_renewal_days(const struct account *a, int64_t window, int64_t now)
+{
+	int64_t left;
+
+	if (a->renewal_at == 0 || a->renewal_at < now || window <= 0)
+		return -1;
+	left = a->renewal_at - now;
+	if (left > window)
+		return -1;
+	return (int)((left + CW_USEC_PER_DAY - 1) / CW_USEC_PER_DAY);
+}
+
 int
 account_evaluate(struct account *a, const struct sig_config *cfg,
-    int64_t now, struct sig_result out[SIG__COUNT], int *changed)
+    const int32_t *data_since, int64_t now,
+    struct sig_result out[SIG__COUNT], int *changed)
 {
 	struct sig_account in;
 	uint32_t active = 0, secs = (uint32_t)(now / CW_USEC_PER_SEC);
 	int n, i, score = 100;
 
-	memset(&in, 0, sizeof(in));
-	in.w = &a->w;
-	in.today = window_day(now);
-	in.now_hour = now / (3600 * CW_USEC_PER_SEC);
-	in.seats = a->seats;
-	in.onboarded_day = a->onboarded_at != 0 ?
-	    window_day(a->onboarded_at) : 0;
-	in.core_features = a->core;
-	in.ncore = a->ncore;
+	account_sig_input(a, data_since, now, &in);
 	n = signal_evaluate(cfg, &in, out);
 	for (i = 0; i < n; i++) {
 		active |= UINT32_C(1) << out[i].id;

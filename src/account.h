@@ -61,11 +61,21 @@ struct account {
 	uint8_t		 pending;	/* created by admission (limits.c),
 					 * nothing applied yet: invisible */
 	int64_t		 last_event_at;	/* when an event was last applied */
+	int32_t		 first_day;	/* day of its earliest event, 0 none
+					 * (data coverage, SPEC 4) */
+	uint8_t		 first_dirty;	/* first_day not yet stored */
+	uint8_t		 settling;	/* in the engine's settling list */
+	uint8_t		 settle_meta;	/* settling only for metadata that
+					 * came before any event */
+	int64_t		 settle_until;	/* us: no notification before (SPEC 5
+					 * "Only true alerts"); 0 = none */
 
 	/* The risk list's orders (account_table_rank). */
 	uint8_t		 ranked_score;	/* score as ordered in by_score */
 	struct skiplist_node *by_score;	/* NULL: not ranked yet */
 	struct skiplist_node *by_id;
+	int64_t		 ranked_renewal; /* renewal_at as in by_renewal */
+	struct skiplist_node *by_renewal;
 };
 
 struct account_member;
@@ -80,11 +90,19 @@ struct account_table {
 	size_t		  count;
 	size_t		  cap;
 	/*
-	 * The evaluated accounts in the risk list's two orders: score
-	 * (ranked_score) then id, and id.  Items are struct account *.
+	 * The evaluated accounts in the risk list's three orders: score
+	 * (ranked_score) then id; id; renewal (ranked_renewal, soonest
+	 * first, none last) then id.  Items are struct account *.
 	 */
 	struct skiplist	 *by_score;
 	struct skiplist	 *by_id;
+	struct skiplist	 *by_renewal;
+	/*
+	 * Data coverage (SPEC 4): the first day of data of each class (the
+	 * signal categories), from the events heard and [coverage]; 0 =
+	 * none.  Owned by the engine, read by account_evaluate().
+	 */
+	int32_t		  data_since[SIGCAT__COUNT];
 };
 
 struct account_table	*account_table_new(void);
@@ -95,9 +113,9 @@ struct account		*account_find(const struct account_table *,
 struct account		*account_get(struct account_table *, const char *id);
 
 /*
- * After a's evaluation: keep it in the table's two orders (by_score,
- * by_id), O(log n) expected; an account joins them at its first
- * evaluation, and moves in by_score only when its score changed.  0, or
+ * After a's evaluation: keep it in the table's orders (by_score, by_id,
+ * by_renewal), O(log n) expected; an account joins them at its first
+ * evaluation, and moves only when its score or renewal_at changed.  0, or
  * -1 when out of memory (a is missing from the orders until a later call
  * succeeds).  account_rank_cmp / account_id_cmp are the orders, for
  * probes (a struct account with ranked_score and id set) given to
@@ -107,6 +125,7 @@ int			 account_table_rank(struct account_table *,
 			    struct account *);
 int			 account_rank_cmp(const void *, const void *);
 int			 account_id_cmp(const void *, const void *);
+int			 account_renewal_cmp(const void *, const void *);
 
 /*
  * Segment group membership: the account a user was last grouped with.
@@ -126,13 +145,25 @@ int			 account_member_set(struct account_table *,
 int	account_meta_apply(struct account *, const char *json);
 
 /*
- * Evaluate a's signals at time now (us).  Fills out[] with the active
+ * Evaluate a's signals at time now (us) on data coverage data_since
+ * (account_table's; NULL = all covered).  Fills out[] with the active
  * signals (as signal_evaluate()) and returns their number; updates a's
  * active set, since times, score and daily score history.  *changed is
  * set when the active set or the score changed.
  */
 int	account_evaluate(struct account *, const struct sig_config *,
-	    int64_t now, struct sig_result out[SIG__COUNT], int *changed);
+	    const int32_t *data_since, int64_t now,
+	    struct sig_result out[SIG__COUNT], int *changed);
+/* The signal rules' view of a at now (account_evaluate's input). */
+void	account_sig_input(const struct account *, const int32_t *data_since,
+	    int64_t now, struct sig_account *out);
+
+/*
+ * Days until a's renewal_at (rounded up) when it lies within window (us)
+ * after now, else -1 (no renewal_at, past, or further away).
+ */
+int	account_renewal_days(const struct account *, int64_t window,
+	    int64_t now);
 
 /* The previous active set as score items (for score_explain); returns n. */
 size_t	account_prev_items(const struct account *,

@@ -234,7 +234,8 @@ route_matches(const struct alert_route *r, const struct alert_facts *f)
 	    matcher_ok(r->severity, f->severity) &&
 	    matcher_ok(r->signal, f->signal) &&
 	    matcher_ok(r->segment, f->segment) &&
-	    matcher_ok(r->owner, f->owner);
+	    matcher_ok(r->owner, f->owner) &&
+	    matcher_ok(r->renewal, f->renewal);
 }
 
 size_t

@@ -47,11 +47,17 @@ struct alert {
 	/* The caller's bookkeeping (engine.c: its pending row). */
 	uint32_t		 row_gen;
 	uint32_t		 row_idx;
+	uint8_t			 renewal;	/* escalated: renewal is near */
 };
 
 struct alert_policy {
 	int64_t		 resolve_after;		/* us, default 1 h */
 	int64_t		 repeat_interval;	/* us, default 7 d */
+	/* Only true alerts (SPEC 5): an event older than backfill_age at
+	 * receipt puts its account into settling for settle. */
+	int64_t		 backfill_age;		/* us, default 1 h */
+	int64_t		 settle;		/* us, default 60 s */
+	int64_t		 renewal_window;	/* us, default 90 d */
 };
 
 /*
@@ -103,6 +109,8 @@ struct alert_facts {
 	const char	*signal;
 	const char	*segment;	/* the account's, or NULL */
 	const char	*owner;
+	const char	*renewal;	/* "true" within renewal_window of
+					 * renewal_at, else "false" */
 };
 
 /* A [route:NAME] section; matchers NULL = any. */
@@ -113,6 +121,7 @@ struct alert_route {
 	char		*signal;
 	char		*segment;
 	char		*owner;
+	char		*renewal;	/* "true" / "false" */
 	char		**receivers;	/* NULL-terminated, names */
 	int		 cont;		/* continue = true */
 };

@@ -38,9 +38,6 @@
 
 #define RECEIVERS_MAX	16
 /* PLAYS.md's play for health_degraded, which has no [signal:] section. */
-#define HEALTH_PLAY	"Review the listed signals in order of weight; pick " \
-			"one play and do it this week."
-
 struct batch {
 	struct store_alert		*rows;
 	size_t				 nrows, caprows;
@@ -275,14 +272,16 @@ record_notifications(struct alerting *al, const struct account *a,
 	struct notify_view v;
 	char id[24], fp[17], *evidence, *body;
 	size_t i, nr;
-	int quiet;
+	int quiet, rdays;
 
+	rdays = account_renewal_days(a, cfg->alerts.renewal_window, now);
 	memset(&f, 0, sizeof(f));
 	f.category = alert_category_name(t->signal);
 	f.severity = severity_name(t->severity);
 	f.signal = alert_signal_name(t->signal);
 	f.segment = a->segment;
 	f.owner = a->owner;
+	f.renewal = rdays >= 0 ? "true" : "false";
 	nr = alert_route(cfg->routes, cfg->nroutes, &f, rcv, RECEIVERS_MAX);
 	if (nr == 0)
 		return;
@@ -313,10 +312,15 @@ record_notifications(struct alerting *al, const struct account *a,
 	v.health.decomposition = decomposition;
 	v.started_at = t->started_at;
 	v.resolved_at = t->resolved_at;
+	/* health_degraded carries the play of the status it fell to. */
 	v.play = t->signal < SIG__COUNT ? signal_play(&cfg->signals,
-	    t->signal) : HEALTH_PLAY;
+	    t->signal) : config_health_play(cfg, (int)score_status(a->score));
 	v.repeat = ev == AE_REPEAT;
 	v.escalated = ev == AE_ESCALATE;
+	if (rdays >= 0) {
+		v.renewal_at = a->renewal_at;
+		v.renewal_days = rdays;
+	}
 
 	for (i = 0; i < nr; i++) {
 		if ((rc = config_find_receiver(cfg, rcv[i])) == NULL)
@@ -385,8 +389,18 @@ alerting_evaluated(struct alerting *al, struct account *a,
 	enum health_status hs;
 	char hexp[128];
 	const char *explanation;
-	int s, i, active, changed = 0;
+	int s, i, active, near, changed = 0;
 
+	/*
+	 * Settling (SPEC 5, "Only true alerts"): while back-filled events
+	 * still arrive, the state is computed but no alert is stepped; the
+	 * engine evaluates the account again once it has settled, and only
+	 * what is still active then fires.
+	 */
+	if (a->settle_until > now)
+		return;
+	near = account_renewal_days(a, al->cfg->alerts.renewal_window,
+	    now) >= 0;
 	for (s = 0; s < ALERT_NSIGNALS; s++) {
 		r = NULL;
 		for (i = 0; i < n; i++)
@@ -416,6 +430,23 @@ alerting_evaluated(struct alerting *al, struct account *a,
 		}
 		before = tmp;
 		ev = alert_step(&tmp, &al->cfg->alerts, active, sev, now);
+		/*
+		 * Renewal (SPEC 5): a critical signal or a red status of an
+		 * account within renewal_window of renewal_at escalates once
+		 * -- when it fires there, or when the renewal comes near
+		 * while it fires.
+		 */
+		if (tmp.state != ALERT_FIRING || !active)
+			;
+		else if (!(near && sev == SEV_CRITICAL))
+			tmp.renewal = 0;
+		else if (ev == AE_FIRE || ev == AE_ESCALATE)
+			tmp.renewal = 1;
+		else if (!tmp.renewal) {
+			tmp.renewal = 1;
+			tmp.last_notified = now;
+			ev = AE_ESCALATE;
+		}
 		if (ev == AE_NONE && memcmp(&before, &tmp, sizeof(tmp)) == 0)
 			continue;
 		if (ev == AE_FIRE) {
@@ -693,8 +724,8 @@ silence_ended(struct alerting *al, struct account_table *t,
 			    s->ended_at - 1 : s->until - 1) ||
 			    silenced(al, a, &f, now))
 				continue;
-			n = account_evaluate(a, &al->cfg->signals, now, out,
-			    &changed);
+			n = account_evaluate(a, &al->cfg->signals,
+			    t->data_since, now, out, &changed);
 			(void)account_table_rank(t, a);
 			for (r = NULL, j = 0; j < n; j++)
 				if ((int)out[j].id == x->signal)
@@ -785,6 +816,10 @@ alerting_load_alert(struct alerting *al, struct account_table *t,
 	x.resolved_at = r->resolved_at;
 	x.last_notified = r->last_notified;
 	x.acked_at = acked_at;
+	/* Assume a renewal escalation due before the restart was sent. */
+	x.renewal = x.state == ALERT_FIRING && x.severity == SEV_CRITICAL &&
+	    account_renewal_days(a, al->cfg->alerts.renewal_window,
+	    util_now_us()) >= 0;
 	if (account_alert(a, sig) == NULL)
 		account_alert_add(a, &x);
 	if (x.id > al->last_id)

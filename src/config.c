@@ -176,6 +176,8 @@ static void	*route_open(struct cfg_parse *, const char *);
 static void	 route_close(struct cfg_parse *);
 static int	set_digest_at(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
+static int	set_date(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
 static int	set_timezone(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
 static void	 digest_close(struct cfg_parse *);
@@ -296,6 +298,30 @@ static const struct cfg_key alerts_keys[] = {
 	    0, CFG_DURATION_MAX, NULL },
 	{ "repeat_interval", CFG_DURATION, CFG_OFF(alerts.repeat_interval),
 	    1, CFG_DURATION_MAX, NULL },
+	{ "backfill_age", CFG_DURATION, CFG_OFF(alerts.backfill_age),
+	    1, CFG_DURATION_MAX, NULL },
+	{ "settle", CFG_DURATION, CFG_OFF(alerts.settle),
+	    0, CFG_DURATION_MAX, NULL },
+	{ "renewal_window", CFG_DURATION, CFG_OFF(alerts.renewal_window),
+	    0, CFG_DURATION_MAX, NULL },
+};
+
+/* [coverage]: one key per data class (signal category), a UTC date. */
+static const struct cfg_key coverage_keys[] = {
+	{ "support", CFG_FN, CFG_OFF(coverage[SIGCAT_SUPPORT]), 0, 0,
+	    set_date },
+	{ "org", CFG_FN, CFG_OFF(coverage[SIGCAT_ORG]), 0, 0, set_date },
+	{ "competitor", CFG_FN, CFG_OFF(coverage[SIGCAT_COMPETITOR]), 0, 0,
+	    set_date },
+	{ "usage", CFG_FN, CFG_OFF(coverage[SIGCAT_USAGE]), 0, 0, set_date },
+	{ "engagement", CFG_FN, CFG_OFF(coverage[SIGCAT_ENGAGEMENT]), 0, 0,
+	    set_date },
+};
+
+static const struct cfg_key health_keys[] = {
+	{ "play_green", CFG_STRING, CFG_OFF(health_play[0]), 0, 0, NULL },
+	{ "play_yellow", CFG_STRING, CFG_OFF(health_play[1]), 0, 0, NULL },
+	{ "play_red", CFG_STRING, CFG_OFF(health_play[2]), 0, 0, NULL },
 };
 
 /*
@@ -333,6 +359,7 @@ static const struct cfg_key route_keys[] = {
 	{ "signal", CFG_FN, ROUTE_OFF(signal), 0, 0, set_matcher },
 	{ "segment", CFG_STRING, ROUTE_OFF(segment), 0, 0, NULL },
 	{ "owner", CFG_STRING, ROUTE_OFF(owner), 0, 0, NULL },
+	{ "renewal", CFG_FN, ROUTE_OFF(renewal), 0, 0, set_matcher },
 	{ "receivers", CFG_FN, ROUTE_OFF(receivers), 0, 0, set_names },
 	{ "continue", CFG_BOOL, ROUTE_OFF(cont), 0, 0, NULL },
 };
@@ -390,6 +417,8 @@ static const struct cfg_section cfg_sections[] = {
 	{ "signals", signals_keys, NKEYS(signals_keys), NULL, NULL },
 	{ "signal:", NULL, 0, signal_open, signal_close },
 	{ "alerts", alerts_keys, NKEYS(alerts_keys), NULL, NULL },
+	{ "coverage", coverage_keys, NKEYS(coverage_keys), NULL, NULL },
+	{ "health", health_keys, NKEYS(health_keys), NULL, NULL },
 	{ "receiver:", receiver_keys, NKEYS(receiver_keys), receiver_open,
 	    receiver_close },
 	{ "route:", route_keys, NKEYS(route_keys), route_open, route_close },
@@ -509,6 +538,9 @@ config_defaults(struct cw_config *cfg)
 
 	cfg->alerts.resolve_after = 3600 * CW_USEC_PER_SEC;
 	cfg->alerts.repeat_interval = 7 * CW_USEC_PER_DAY;
+	cfg->alerts.backfill_age = 3600 * CW_USEC_PER_SEC;
+	cfg->alerts.settle = 60 * CW_USEC_PER_SEC;
+	cfg->alerts.renewal_window = 90 * CW_USEC_PER_DAY;
 
 	/* Receivers and routes: none.  Their keys' defaults: see below. */
 	cfg->receivers = NULL;
@@ -595,6 +627,7 @@ config_free(struct cw_config *cfg)
 		free(cfg->routes[i].signal);
 		free(cfg->routes[i].segment);
 		free(cfg->routes[i].owner);
+		free(cfg->routes[i].renewal);
 		strv_free(cfg->routes[i].receivers);
 	}
 	free(cfg->routes);
@@ -607,6 +640,8 @@ config_free(struct cw_config *cfg)
 	free(cfg->listen);
 	free(cfg->db_url);
 	free(cfg->metrics_token);
+	for (i = 0; i < NKEYS(cfg->health_play); i++)
+		free(cfg->health_play[i]);
 	strv_free(cfg->segment_logins);
 	free(cfg->spool_dir);
 	free(cfg);
@@ -1413,6 +1448,12 @@ route_signal_valid(const char *s)
 	return alert_signal_find(s) != -1;
 }
 
+static int
+route_bool_valid(const char *s)
+{
+	return strcmp(s, "true") == 0 || strcmp(s, "false") == 0;
+}
+
 /* The route matchers that take one of a fixed set of values. */
 static const struct {
 	const char	*key;
@@ -1424,6 +1465,7 @@ static const struct {
 	{ "severity", route_severity_valid, "info, warning or critical" },
 	{ "signal", route_signal_valid,
 	    "the name of a signal or health_degraded" },
+	{ "renewal", route_bool_valid, "true or false" },
 };
 
 static int
@@ -1534,6 +1576,27 @@ set_digest_at(struct cfg_parse *p, const struct cfg_key *k, void *base,
 	}
 	d->hour = h;
 	d->minute = m;
+	return 0;
+}
+
+/* A UTC date YYYY-MM-DD, stored as a day number (int32_t). */
+static int
+set_date(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	char buf[40];
+	int64_t us;
+
+	if (strlen(value) != 10 || snprintf(buf, sizeof(buf),
+	    "%sT00:00:00Z", value) >= (int)sizeof(buf) ||
+	    util_parse_rfc3339(buf, strlen(buf), &us) == -1 ||
+	    !util_ts_valid(us) || us < CW_USEC_PER_DAY) {
+		cfg_err(p, p->lineno, "%s: must be a date as YYYY-MM-DD",
+		    k->name);
+		return -1;
+	}
+	*(int32_t *)((char *)base + k->off) =
+	    (int32_t)(us / CW_USEC_PER_DAY);
 	return 0;
 }
 
@@ -2234,6 +2297,26 @@ config_find_token(const struct cw_config *cfg, const char *secret,
 		found |= eq;
 	}
 	return (const struct cw_token *)match;
+}
+
+/* SPEC 5: each health status has its own play. */
+static const char *const health_play_default[3] = {
+	"Things go well: propose the next level of value -- an expansion "
+	"conversation about the teams or use cases not yet on board.",
+	"Offer an enablement session or a study group on the features the "
+	"team under-uses, and agree on one goal for the next month.",
+	"The manager calls this week: hear what is wrong, agree on a "
+	"recovery plan with dates, and review it every week until green.",
+};
+
+const char *
+config_health_play(const struct cw_config *cfg, int status)
+{
+	if (status < 0 || status > 2)
+		return NULL;
+	if (cfg != NULL && cfg->health_play[status] != NULL)
+		return cfg->health_play[status];
+	return health_play_default[status];
 }
 
 const struct cw_receiver *

@@ -122,8 +122,17 @@ struct cw_config {
 	/* [signals] and [signal:NAME]; defaults in signal.c */
 	struct sig_config signals;
 
-	/* [alerts]: us; resolve_after 1 h, repeat_interval 7 d */
+	/* [alerts]: us; resolve_after 1 h, repeat_interval 7 d,
+	 * backfill_age 1 h, settle 60 s, renewal_window 90 d */
 	struct alert_policy alerts;
+
+	/* [coverage] CLASS = DATE: classes known complete from a UTC day
+	 * (day number; 0 = not declared), by enum sig_category. */
+	int32_t		 coverage[SIGCAT__COUNT];
+
+	/* [health] play_green, play_yellow, play_red: NULL = the default
+	 * (config_health_play()). */
+	char		*health_play[3];
 
 	/* [receiver:NAME], [route:NAME] (file order), [digest] */
 	struct cw_receiver *receivers;
@@ -158,6 +167,10 @@ const struct cw_receiver *config_find_receiver(const struct cw_config *,
 /* The webhook source called name ([source:NAME]), or NULL. */
 const struct wh_source *config_find_source(const struct cw_config *,
 	    const char *name);
+/* The play for a health status (enum health_status order: green,
+ * yellow, red): the configured one, else the default. */
+const char *config_health_play(const struct cw_config *, int status);
+
 /* "slack", "webhook", "log"; NULL if type is not a CW_RECEIVER_*. */
 const char *config_receiver_type_name(int type);
 

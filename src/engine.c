@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,24 @@
 #define SWEEP_SLICE	2000
 #define SCORES_BATCH	10000	/* scores per statement */
 #define LIST_MAX	1000	/* rows per risk-list page */
+#define COVERAGE_BATCH	10000	/* coverage rows per statement */
+
+/*
+ * The data class of each event type (SPEC 4, "Data coverage"), as
+ * 1 + enum sig_category; 0: the type is of no class.
+ */
+static const uint8_t ev_class[EV__COUNT] = {
+	[EV_LOGIN] = 1 + SIGCAT_USAGE,
+	[EV_FEATURE_USED] = 1 + SIGCAT_USAGE,
+	[EV_TICKET_CREATED] = 1 + SIGCAT_SUPPORT,
+	[EV_TICKET_UPDATED] = 1 + SIGCAT_SUPPORT,
+	[EV_TICKET_SOLVED] = 1 + SIGCAT_SUPPORT,
+	[EV_CONTACT_JOINED] = 1 + SIGCAT_ORG,
+	[EV_CONTACT_LEFT] = 1 + SIGCAT_ORG,
+	[EV_CONTACT_CHANGED] = 1 + SIGCAT_ORG,
+	[EV_COMPETITOR_SIGNAL] = 1 + SIGCAT_COMPETITOR,
+	[EV_TOUCHPOINT] = 1 + SIGCAT_ENGAGEMENT,
+};
 
 struct engine {
 	struct event_base	*base;
@@ -64,6 +84,25 @@ struct engine {
 	struct account		**scoring;	/* scores in flight */
 	size_t			 nscoring;
 
+	/*
+	 * Data coverage: the first day heard of each class, and the
+	 * accounts whose first day moved, both still to be stored.
+	 */
+	int32_t			 heard[SIGCAT__COUNT];
+	uint8_t			 heard_dirty[SIGCAT__COUNT];
+	uint8_t			 heard_writing[SIGCAT__COUNT];
+	struct account		**firstq;
+	size_t			 nfirstq, capfirstq;
+	struct account		**firsting;	/* first days in flight */
+	size_t			 nfirsting;
+	int			 cov_writing;
+	struct event		*ev_cov;
+
+	/* Accounts settling after back-filled events (SPEC 5). */
+	struct account		**settling;
+	size_t			 nsettling, capsettling;
+	struct event		*ev_settle;
+
 	void			(*load_done)(int, void *);
 	void			*load_arg;
 	size_t			 load_bad;	/* rows that did not validate */
@@ -73,6 +112,25 @@ static void	engine_sweep_start(struct engine *);
 static void	engine_queue_score(struct engine *, struct account *);
 static void	engine_flush_scores(struct engine *);
 static void	engine_sweep_gauges(struct engine *);
+static void	engine_coverage_flush(struct engine *);
+
+/* Append p to a growing array of accounts; 0, or -1 when out of memory. */
+static int
+push_account(struct account ***v, size_t *n, size_t *cap, struct account *a)
+{
+	struct account **q;
+	size_t c;
+
+	if (*n == *cap) {
+		c = *cap ? *cap * 2 : 1024;
+		if ((q = realloc(*v, c * sizeof(*q))) == NULL)
+			return -1;
+		*v = q;
+		*cap = c;
+	}
+	(*v)[(*n)++] = a;
+	return 0;
+}
 
 static int64_t
 engine_now(void)
@@ -109,7 +167,8 @@ engine_evaluate(struct engine *e, struct account *a)
 	int64_t now = engine_now();
 	int n;
 
-	n = account_evaluate(a, &e->cfg->signals, now, out, &changed);
+	n = account_evaluate(a, &e->cfg->signals, e->table->data_since,
+	    now, out, &changed);
 	if (account_table_rank(e->table, a) == -1)
 		log_warnx("engine: out of memory ordering the risk list");
 	metrics_series_observe(e->m_eval, (double)(util_now_us() - now) / 1e6);
@@ -163,11 +222,201 @@ engine_mark(struct engine *e, struct account *a)
 		event_active(e->ev_eval, EV_TIMEOUT, 1);
 }
 
+/* ---- data coverage and settling ---- */
+
+/* data_since = the earlier of what was heard and what [coverage] says. */
+static void
+engine_coverage_update(struct engine *e)
+{
+	int32_t h, d;
+	int c;
+
+	for (c = 0; c < SIGCAT__COUNT; c++) {
+		h = e->heard[c];
+		d = e->cfg->coverage[c];
+		e->table->data_since[c] = h != 0 && (d == 0 || h < d) ? h : d;
+	}
+}
+
+static void
+cov_cb(evutil_socket_t fd, short what, void *arg)
+{
+	engine_coverage_flush(arg);
+}
+
+static void
+engine_coverage_later(struct engine *e)
+{
+	struct timeval tv = { 1, 0 };
+
+	if (!e->cov_writing && !evtimer_pending(e->ev_cov, NULL))
+		evtimer_add(e->ev_cov, &tv);
+}
+
+/* An event of day for a: move the first days it makes earlier. */
+static void
+engine_cover(struct engine *e, struct account *a, enum cw_event_type type,
+    int32_t day)
+{
+	int c = (unsigned)type < EV__COUNT ? ev_class[type] - 1 : -1;
+
+	if (day <= 0)
+		return;
+	if (c >= 0 && (e->heard[c] == 0 || day < e->heard[c])) {
+		e->heard[c] = day;
+		e->heard_dirty[c] = 1;
+		engine_coverage_update(e);
+		engine_coverage_later(e);
+	}
+	if (a->first_day == 0 || day < a->first_day) {
+		a->first_day = day;
+		if (!a->first_dirty && push_account(&e->firstq, &e->nfirstq,
+		    &e->capfirstq, a) == 0)
+			a->first_dirty = 1;
+		engine_coverage_later(e);
+	}
+}
+
+static void
+coverage_done_cb(enum store_status st, void *arg)
+{
+	struct engine *e = arg;
+	size_t i;
+	int c;
+
+	e->cov_writing = 0;
+	for (c = 0; c < SIGCAT__COUNT; c++) {
+		if (st != STORE_OK && e->heard_writing[c])
+			e->heard_dirty[c] = 1;
+		e->heard_writing[c] = 0;
+	}
+	for (i = 0; i < e->nfirsting; i++) {
+		if (st == STORE_OK)
+			continue;
+		if (!e->firsting[i]->first_dirty && push_account(&e->firstq,
+		    &e->nfirstq, &e->capfirstq, e->firsting[i]) == 0)
+			e->firsting[i]->first_dirty = 1;
+	}
+	free(e->firsting);
+	e->firsting = NULL;
+	e->nfirsting = 0;
+	if (e->nfirstq > 0 || st != STORE_OK)
+		engine_coverage_later(e);
+	else
+		for (c = 0; c < SIGCAT__COUNT; c++)
+			if (e->heard_dirty[c])
+				engine_coverage_later(e);
+}
+
+/* Store what moved (one statement, bounded); once at a time. */
+static void
+engine_coverage_flush(struct engine *e)
+{
+	const char **keys = NULL;
+	char *kinds = NULL;
+	int32_t *days = NULL;
+	struct account *a;
+	size_t n = 0, max = COVERAGE_BATCH + SIGCAT__COUNT;
+	int c;
+
+	if (e->cov_writing || !e->loaded)
+		return;
+	if ((keys = calloc(max, sizeof(*keys))) == NULL ||
+	    (kinds = calloc(max, 1)) == NULL ||
+	    (days = calloc(max, sizeof(*days))) == NULL ||
+	    (e->firsting = calloc(COVERAGE_BATCH,
+	    sizeof(*e->firsting))) == NULL)
+		goto fail;
+	for (c = 0; c < SIGCAT__COUNT; c++)
+		if (e->heard_dirty[c]) {
+			kinds[n] = 'c';
+			keys[n] = signal_category_str((enum sig_category)c);
+			days[n++] = e->heard[c];
+			e->heard_dirty[c] = 0;
+			e->heard_writing[c] = 1;
+		}
+	while (e->nfirstq > 0 && e->nfirsting < COVERAGE_BATCH) {
+		a = e->firstq[--e->nfirstq];
+		a->first_dirty = 0;
+		kinds[n] = 'a';
+		keys[n] = a->id;
+		days[n++] = a->first_day;
+		e->firsting[e->nfirsting++] = a;
+	}
+	if (n == 0) {
+		free(e->firsting);
+		e->firsting = NULL;
+		goto done;
+	}
+	e->cov_writing = 1;
+	if (store_coverage(e->store, kinds, keys, days, n, coverage_done_cb,
+	    e) == -1)
+		coverage_done_cb(STORE_UNAVAILABLE, e);
+	goto done;
+fail:
+	free(e->firsting);
+	e->firsting = NULL;
+	e->nfirsting = 0;
+	engine_coverage_later(e);
+done:
+	free(keys);
+	free(kinds);
+	free(days);
+}
+
+static void
+settle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	struct timeval tv = { 1, 0 };
+	struct account *a;
+	int64_t now = engine_now();
+	size_t i = 0;
+
+	while (i < e->nsettling) {
+		a = e->settling[i];
+		if (a->settle_until > now) {
+			i++;
+			continue;
+		}
+		/* Settled: what is still active is notified now. */
+		a->settle_until = 0;
+		a->settling = 0;
+		a->settle_meta = 0;
+		e->settling[i] = e->settling[--e->nsettling];
+		engine_mark(e, a);
+	}
+	if (e->nsettling > 0)
+		evtimer_add(e->ev_settle, &tv);
+}
+
+/* a takes a back-fill (or its first metadata): hold its notifications. */
+static void
+engine_settle(struct engine *e, struct account *a, int64_t now)
+{
+	struct timeval tv = { 1, 0 };
+
+	if (e->cfg->alerts.settle <= 0)
+		return;
+	a->settle_until = now + e->cfg->alerts.settle;
+	if (a->settling)
+		return;
+	if (push_account(&e->settling, &e->nsettling, &e->capsettling,
+	    a) == -1) {
+		a->settle_until = 0;	/* cannot track it: no hold */
+		return;
+	}
+	a->settling = 1;
+	if (!evtimer_pending(e->ev_settle, NULL))
+		evtimer_add(e->ev_settle, &tv);
+}
+
 void
 engine_apply(struct engine *e, const struct cw_event *ev, size_t n,
     const uint8_t *fresh)
 {
 	struct account *a;
+	int64_t now = util_now_us();
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -181,7 +430,16 @@ engine_apply(struct engine *e, const struct cw_event *ev, size_t n,
 			continue;
 		}
 		a->pending = 0;
-		a->last_event_at = util_now_us();
+		a->last_event_at = now;
+		engine_cover(e, a, ev[i].type, window_day(ev[i].ts));
+		if (now - ev[i].ts > e->cfg->alerts.backfill_age) {
+			a->settle_meta = 0;
+			engine_settle(e, a, now);
+		} else if (a->settle_meta) {
+			/* Live events, no history: nothing to wait for. */
+			a->settle_meta = 0;
+			a->settle_until = 0;
+		}
 		engine_mark(e, a);
 	}
 }
@@ -215,6 +473,12 @@ engine_account_meta(struct engine *e, const char *id, const char *json)
 		return;
 	}
 	a->pending = 0;
+	/* Metadata before any event: what the events will say is not
+	 * known yet, so nothing is notified until they have settled. */
+	if (a->first_day == 0) {
+		engine_settle(e, a, engine_now());
+		a->settle_meta = a->settle_until != 0;
+	}
 	engine_mark(e, a);
 }
 
@@ -374,6 +638,8 @@ engine_new(struct event_base *base, struct store *store,
 	e->ev_eval = event_new(base, -1, 0, eval_cb, e);
 	e->ev_sweep = evtimer_new(base, sweep_cb, e);
 	e->ev_step = event_new(base, -1, 0, step_cb, e);
+	e->ev_cov = evtimer_new(base, cov_cb, e);
+	e->ev_settle = evtimer_new(base, settle_cb, e);
 	engine_set_config(e, cfg);
 	return e;
 }
@@ -383,6 +649,7 @@ engine_set_config(struct engine *e, const struct cw_config *cfg)
 {
 	e->cfg = cfg;
 	signal_win_rules(&cfg->signals, &e->rules);
+	engine_coverage_update(e);
 	if (e->alerting != NULL)
 		alerting_set_config(e->alerting, cfg);
 }
@@ -395,6 +662,11 @@ engine_free(struct engine *e)
 	event_free(e->ev_eval);
 	event_free(e->ev_sweep);
 	event_free(e->ev_step);
+	event_free(e->ev_cov);
+	event_free(e->ev_settle);
+	free(e->firstq);
+	free(e->firsting);
+	free(e->settling);
 	free(e->dirty);
 	free(e->scoreq);
 	free(e->scoring);
@@ -527,16 +799,49 @@ load_silence(void *arg, uint64_t id, const char *account_id,
 }
 
 static void
+load_coverage(void *arg, char kind, const char *key, int32_t day)
+{
+	struct engine *e = arg;
+	struct account *a;
+	int c;
+
+	if (day <= 0)
+		return;
+	if (kind == 'c') {
+		if ((c = signal_category_parse(key)) >= 0 &&
+		    (e->heard[c] == 0 || day < e->heard[c]))
+			e->heard[c] = day;
+	} else if (kind == 'a' && key[0] != '\0' &&
+	    (a = account_get(e->table, key)) != NULL &&
+	    (a->first_day == 0 || day < a->first_day))
+		a->first_day = day;
+}
+
+static void
 load_done(void *arg, int ok)
 {
 	struct engine *e = arg;
 	struct timeval tv = { e->cfg->signals.interval, 0 };
+	struct account *a;
 	size_t i;
 
 	if (ok) {
 		if (e->load_bad > 0)
 			log_warnx("engine: %zu stored rows did not validate "
 			    "and count in no window", e->load_bad);
+		/* A first day lost to a crash before it was stored: the
+		 * window still knows an early enough one. */
+		for (i = 0; i < e->table->count; i++) {
+			a = e->table->all[i];
+			if (a->w.first_day > 0 && (a->first_day == 0 ||
+			    a->w.first_day < a->first_day)) {
+				a->first_day = a->w.first_day;
+				if (!a->first_dirty && push_account(&e->firstq,
+				    &e->nfirstq, &e->capfirstq, a) == 0)
+					a->first_dirty = 1;
+			}
+		}
+		engine_coverage_update(e);
 		/* Evaluate everything once before saying ready. */
 		for (i = 0; i < e->table->count; i++)
 			engine_evaluate(e, e->table->all[i]);
@@ -545,6 +850,7 @@ load_done(void *arg, int ok)
 		log_notice("engine: loaded accounts=%zu", e->table->count);
 		evtimer_add(e->ev_sweep, &tv);
 		engine_flush_scores(e);
+		engine_coverage_flush(e);
 	}
 	e->load_done(ok, e->load_arg);
 }
@@ -560,7 +866,7 @@ load_member(void *arg, const char *user_id, const char *account_id)
 static const struct store_load_ops load_ops = {
 	load_account, load_daily, load_hourly, load_seen, load_event,
 	load_score, load_alert, load_notification, load_silence, load_member,
-	load_done
+	load_coverage, load_done
 };
 
 int
@@ -700,6 +1006,80 @@ health_json(const struct account *a, const struct sig_result *out, int n)
 	    "breakdown", parts);
 }
 
+/*
+ * {"at", "days", "within_window"} of a's renewal_at, or null: days to it
+ * (rounded up; negative once past), within_window while it escalates.
+ */
+static json_t *
+renewal_json(const struct engine *e, const struct account *a, int64_t now)
+{
+	int64_t left;
+	json_int_t days;
+
+	if (a->renewal_at == 0)
+		return json_null();
+	left = a->renewal_at - now;
+	days = left >= 0 ? (left + CW_USEC_PER_DAY - 1) / CW_USEC_PER_DAY :
+	    -((-left) / CW_USEC_PER_DAY);
+	return json_pack("{s:o, s:I, s:b}",
+	    "at", time_or_null(a->renewal_at),
+	    "days", days,
+	    "within_window", account_renewal_days(a,
+	    e->cfg->alerts.renewal_window, now) >= 0);
+}
+
+/*
+ * The enabled absence signals that cannot be judged yet (SPEC 4, "Data
+ * coverage"): [{"signal", "reason"}] for the account view, or, with
+ * classes_only, the data classes they wait for ["usage", ...].
+ */
+static json_t *
+awaiting_json(const struct engine *e, const struct account *a, int64_t now,
+    int classes_only)
+{
+	const struct sig_config *c = &e->cfg->signals;
+	struct sig_account in;
+	enum sig_gap gap;
+	unsigned classes = 0;
+	int32_t since;
+	char why[96];
+	json_t *arr = json_array();
+	int i;
+
+	account_sig_input(a, e->table->data_since, now, &in);
+	for (i = 0; i < SIG__COUNT; i++) {
+		if (!c->sig[i].enabled || (gap = signal_coverage(c, &in,
+		    (enum sig_id)i, &since)) == GAP_NONE)
+			continue;
+		if (!classes_only)
+			json_array_append_new(arr, json_pack("{s:s, s:s}",
+			    "signal", signal_name((enum sig_id)i),
+			    "reason", signal_gap_text((enum sig_id)i, gap,
+			    since, why, sizeof(why))));
+		else if (!(classes & (1u << signal_category((enum sig_id)i)))) {
+			classes |= 1u << signal_category((enum sig_id)i);
+			json_array_append_new(arr, json_string(
+			    signal_category_name((enum sig_id)i)));
+		}
+	}
+	return arr;
+}
+
+/* Since when the account and each data class are covered. */
+static json_t *
+coverage_json(const struct engine *e, const struct account *a)
+{
+	json_t *classes = json_object();
+	int c;
+
+	for (c = 0; c < SIGCAT__COUNT; c++)
+		json_object_set_new(classes,
+		    signal_category_str((enum sig_category)c),
+		    day_or_null(e->table->data_since[c]));
+	return json_pack("{s:o, s:o}", "account_since",
+	    day_or_null(a->first_day), "classes", classes);
+}
+
 char *
 engine_account_json(struct engine *e, const char *id)
 {
@@ -713,7 +1093,8 @@ engine_account_json(struct engine *e, const char *id)
 
 	if ((a = account_find(e->table, id)) == NULL || a->pending)
 		return NULL;
-	n = account_evaluate(a, &e->cfg->signals, now, out, &changed);
+	n = account_evaluate(a, &e->cfg->signals, e->table->data_since,
+	    now, out, &changed);
 	(void)account_table_rank(e->table, a);
 	sigs = json_array();
 	for (i = 0; i < n; i++)
@@ -725,6 +1106,8 @@ engine_account_json(struct engine *e, const char *id)
 	health = health_json(a, out, n);
 	json_object_set_new(health, "trend_7d", week_ago >= 0 ?
 	    json_integer(a->score - week_ago) : json_null());
+	json_object_set_new(health, "play", json_string(config_health_play(
+	    e->cfg, (int)score_status(a->score))));
 	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
 	    " s:o, s:o, s:o}",
 	    "id", a->id,
@@ -740,6 +1123,14 @@ engine_account_json(struct engine *e, const char *id)
 	    "health", health,
 	    "signals", sigs,
 	    "windows", windows_json(a, today));
+	if (o != NULL) {
+		json_object_set_new(o, "renewal", renewal_json(e, a, now));
+		json_object_set_new(o, "awaiting_data",
+		    awaiting_json(e, a, now, 0));
+		json_object_set_new(o, "coverage", coverage_json(e, a));
+		json_object_set_new(o, "settling_until", a->settle_until > now ?
+		    time_or_null(a->settle_until) : json_null());
+	}
 	s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return s;
@@ -760,12 +1151,21 @@ engine_account_json(struct engine *e, const char *id)
  */
 #define LIST_SCAN_MAX	50000
 
-/* The cursor key of a: "<score>:<id>" for sort=score, ":<id>" for id. */
+enum list_order { BY_SCORE, BY_ID, BY_RENEWAL };
+
+/*
+ * The cursor key of a: "<score>:<id>" for sort=score, ":<id>" for id,
+ * "r<renewal_at us>:<id>" for renewal.
+ */
 static void
-list_cursor(const struct account *a, int by_score, char *buf, size_t size)
+list_cursor(const struct account *a, enum list_order order, char *buf,
+    size_t size)
 {
-	if (by_score)
+	if (order == BY_SCORE)
 		snprintf(buf, size, "%d:%s", a->ranked_score, a->id);
+	else if (order == BY_RENEWAL)
+		snprintf(buf, size, "r%" PRId64 ":%s", a->ranked_renewal,
+		    a->id);
 	else
 		snprintf(buf, size, ":%s", a->id);
 }
@@ -791,13 +1191,22 @@ list_match(const struct account *a, int status,
  * the walk may reach (sort=score with status), else 255.
  */
 static struct skiplist_node *
-list_start(const struct account_table *t, int by_score, int status,
-    int cscore, const char *cid, int *smax)
+list_start(const struct account_table *t, enum list_order order, int status,
+    int64_t ckey, const char *cid, int *smax)
 {
 	struct account probe;
-	int s, smin = -1;
+	int s, smin = -1, by_score = order == BY_SCORE;
+	int cscore = (int)(ckey > 256 ? 256 : ckey);
 
 	*smax = 255;
+	if (order == BY_RENEWAL) {
+		if (cid == NULL)
+			return skiplist_first(t->by_renewal);
+		memset(&probe, 0, sizeof(probe));
+		probe.ranked_renewal = ckey;
+		probe.id = (char *)cid;
+		return skiplist_after(t->by_renewal, &probe);
+	}
 	if (by_score && status >= 0) {
 		for (s = 0; s <= 100; s++)
 			if ((int)score_status(s) == status) {
@@ -833,20 +1242,26 @@ engine_list_json(struct engine *e, const struct engine_list_query *q,
 {
 	struct skiplist_node *node;
 	struct account *a, *last = NULL, *seen = NULL;
-	json_t *o, *list, *names;
+	json_t *o, *list, *names, *row;
 	uint64_t limit = 50;
 	size_t shown = 0, scanned = 0;
-	int status = -1, by_score = 1, cscore = -1, sig, smax, more = 0;
+	enum list_order order = BY_SCORE;
+	int status = -1, by_score = 1, sig, smax, more = 0;
+	int64_t ckey = -1, now = engine_now();
 	const char *cid = NULL;
-	char *s, cursor[CW_ACCOUNT_MAX + 16];
+	char *s, *end, cursor[CW_ACCOUNT_MAX + 32];
 
 	if (q->status != NULL && (status = score_status_parse(q->status)) == -1) {
 		*err = "status must be green, yellow or red";
 		return NULL;
 	}
 	if (q->sort != NULL && strcmp(q->sort, "score") != 0) {
-		if (strcmp(q->sort, "id") != 0) {
-			*err = "sort must be score or id";
+		if (strcmp(q->sort, "id") == 0)
+			order = BY_ID;
+		else if (strcmp(q->sort, "renewal") == 0)
+			order = BY_RENEWAL;
+		else {
+			*err = "sort must be score, id or renewal";
 			return NULL;
 		}
 		by_score = 0;
@@ -858,15 +1273,23 @@ engine_list_json(struct engine *e, const struct engine_list_query *q,
 	}
 	if (q->cursor != NULL) {
 		cid = strchr(q->cursor, ':');
-		if (cid == NULL || (by_score && (cscore = atoi(q->cursor)) <
-		    0) || (!by_score && cid != q->cursor)) {
+		if (order == BY_RENEWAL && q->cursor[0] == 'r' && cid != NULL) {
+			errno = 0;
+			ckey = strtoll(q->cursor + 1, &end, 10);
+			if (errno != 0 || end != cid || end == q->cursor + 1)
+				cid = NULL;
+		}
+		if (cid == NULL || (order == BY_SCORE &&
+		    (ckey = atoi(q->cursor)) < 0) ||
+		    (order == BY_ID && cid != q->cursor) ||
+		    (order == BY_RENEWAL && q->cursor[0] != 'r')) {
 			*err = "cursor is not one this endpoint returned";
 			return NULL;
 		}
 		cid++;
 	}
 	list = json_array();
-	for (node = list_start(e->table, by_score, status, cscore, cid, &smax);
+	for (node = list_start(e->table, order, status, ckey, cid, &smax);
 	    node != NULL; node = skiplist_next(node)) {
 		a = skiplist_item(node);
 		if (by_score && a->ranked_score > smax)
@@ -889,17 +1312,23 @@ engine_list_json(struct engine *e, const struct engine_list_query *q,
 			if (a->active & (UINT32_C(1) << sig))
 				json_array_append_new(names,
 				    json_string(signal_name(sig)));
-		json_array_append_new(list, json_pack("{s:s, s:o, s:o, s:i,"
-		    " s:s, s:o}",
+		row = json_pack("{s:s, s:o, s:o, s:i, s:s, s:o}",
 		    "id", a->id,
 		    "name", str_or_null(a->name),
 		    "owner", str_or_null(a->owner),
 		    "score", a->ranked_score,
 		    "status", score_status_name(score_status(a->ranked_score)),
-		    "signals", names));
+		    "signals", names);
+		if (row != NULL) {
+			json_object_set_new(row, "renewal",
+			    renewal_json(e, a, now));
+			json_object_set_new(row, "awaiting_data",
+			    awaiting_json(e, a, now, 1));
+		}
+		json_array_append_new(list, row);
 	}
 	if (more && (shown == limit ? last : seen) != NULL) {
-		list_cursor(shown == limit ? last : seen, by_score, cursor,
+		list_cursor(shown == limit ? last : seen, order, cursor,
 		    sizeof(cursor));
 		o = json_pack("{s:o, s:s}", "accounts", list, "next_cursor",
 		    cursor);

@@ -450,13 +450,14 @@ view_valid(const struct notify_view *v)
 char *
 notify_webhook_body(const struct notify_view *v)
 {
+	json_t *o;
 	char id[24];
 
 	if (!view_valid(v))
 		return NULL;
 	(void)snprintf(id, sizeof(id), "%" PRIu64, v->alert_id);
 	/* json_pack steals each "o", also on failure. */
-	return dump(json_pack("{s:i, s:s, s:s,"
+	o = json_pack("{s:i, s:s, s:s,"
 	    " s:{s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o},"
 	    " s:o, s:o, s:{s:i, s:o, s:o},"
 	    " s:o, s:o, s:o, s:o, s:o}",
@@ -484,7 +485,14 @@ notify_webhook_body(const struct notify_view *v)
 	    "resolved_at", jtime(v->resolved_at),
 	    "play", jstr(v->play),
 	    "fingerprint", jstr(v->fingerprint),
-	    "notification_id", jstr(v->notification_id)));
+	    "notification_id", jstr(v->notification_id));
+	if (o != NULL && v->renewal_at != 0 && json_object_set_new(o,
+	    "renewal", json_pack("{s:o, s:i}", "at", jtime(v->renewal_at),
+	    "days", v->renewal_days)) == -1) {
+		json_decref(o);
+		o = NULL;
+	}
+	return dump(o);
 }
 
 /* ---- the Slack alert ---- */
@@ -619,8 +627,16 @@ slack_fields(const struct notify_view *v, struct sb *b)
 		sb_time(&t, v->resolved_at);
 		rc |= add_field(fields, b, "Resolved", t.s, 0);
 	}
+	if (v->renewal_at != 0) {
+		sb_reset(&t);
+		sb_printf(&t, "in %d %s (", v->renewal_days,
+		    v->renewal_days == 1 ? "day" : "days");
+		sb_time(&t, v->renewal_at);
+		sb_puts(&t, ")");
+		rc |= add_field(fields, b, "Renews", t.s, 0);
+	}
 
-	/* At most 8 of Slack's 10 fields. */
+	/* At most 9 of Slack's 10 fields. */
 	if (rc != 0 || t.err || b->err) {
 		json_decref(fields);
 		fields = NULL;
@@ -707,6 +723,9 @@ notify_slack_body(const struct notify_view *v)
 		sb_puts(&text, " — ");
 		sb_text(&text, v->explanation, TXT_ESC | TXT_LINE);
 	}
+	if (v->renewal_at != 0 && !resolved)
+		sb_printf(&text, " — renews in %d %s", v->renewal_days,
+		    v->renewal_days == 1 ? "day" : "days");
 	sb_clip(&text, 0, NOTIFY_SLACK_MAX_TEXT, 1);
 
 	if ((blocks = json_array()) == NULL)

@@ -64,7 +64,11 @@ struct notify_view {
 	int64_t			 resolved_at;	/* us since epoch, 0 = null */
 	const char		*play;		/* the suggested play */
 	int			 repeat;	/* 1: a firing alert again */
-	int			 escalated;	/* 1: the severity went up */
+	int			 escalated;	/* 1: the severity went up, or
+						 * the renewal came near */
+	int64_t			 renewal_at;	/* us; 0: not within the
+						 * renewal window */
+	int			 renewal_days;	/* days to renewal_at */
 };
 
 /*
@@ -75,8 +79,11 @@ struct notify_view {
  *	 "signal":{"name","category","tier","severity"},
  *	 "explanation","evidence":{...},
  *	 "health":{"score","status","decomposition"},
- *	 "started_at","resolved_at","play","fingerprint","notification_id"}
+ *	 "started_at","resolved_at","play","fingerprint","notification_id",
+ *	 "renewal":{"at","days"}}
  *
+ * "renewal" only when renewal_at is set (the account renews within the
+ * renewal window); the Slack payload then says "renews in N days".
  * alert_id is a decimal string, times are RFC 3339 (UTC, microseconds) or
  * null, NULL strings are null.  evidence is the parsed evidence_json; {}
  * when it is NULL, not an object or not JSON (the alert still goes out).

@@ -32,6 +32,7 @@
 
 #include "intern.h"
 #include "signal.h"
+#include "util.h"
 #include "title.h"
 #include "window.h"
 
@@ -332,6 +333,24 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	} },
 };
 
+/*
+ * The signals that read the absence of something (SPEC 4, "Data
+ * coverage"): each may fire only when its category -- the data class it
+ * reads -- has been covered, and the account has existed, for the whole
+ * window in which it reads an absence.  That is the sum of its day spans,
+ * except for the signals in sig_absence_recent, which read an absence
+ * only in their first span ("no login in the last 14 d") and need
+ * positive evidence in the baseline before it ("after at least one in
+ * the 90 d before"): the baseline proves itself.
+ */
+#define SIG_BIT(id)	(UINT32_C(1) << (id))
+static const uint32_t sig_absence = SIG_BIT(SIG_LOGIN_DECLINE) |
+    SIG_BIT(SIG_LOGIN_ABSENT) | SIG_BIT(SIG_SEAT_UNDERUSE) |
+    SIG_BIT(SIG_CORE_FEATURE_UNUSED) | SIG_BIT(SIG_ONBOARDING_STALL) |
+    SIG_BIT(SIG_NO_TOUCH) | SIG_BIT(SIG_SUPPORT_SILENCE);
+static const uint32_t sig_absence_recent = SIG_BIT(SIG_LOGIN_ABSENT) |
+    SIG_BIT(SIG_SUPPORT_SILENCE);
+
 static const char *const category_names[SIGCAT__COUNT] = {
 	[SIGCAT_SUPPORT] = "support",
 	[SIGCAT_ORG] = "org",
@@ -386,6 +405,12 @@ static int
 sig_valid(enum sig_id id)
 {
 	return (unsigned)id < SIG__COUNT;
+}
+
+int
+signal_is_absence(enum sig_id id)
+{
+	return sig_valid(id) && (sig_absence & SIG_BIT(id)) != 0;
 }
 
 const char *
@@ -1478,6 +1503,84 @@ eval_no_touch(const struct sig_params *p, const struct sig_account *a,
 	return 1;
 }
 
+/* ---- data coverage ---- */
+
+/*
+ * The days in which a signal reads an absence: the sum of its day spans,
+ * or only the first for sig_absence_recent (>= 1).
+ */
+static int
+absence_days(enum sig_id id, const struct sig_params *p)
+{
+	const struct sig_def *d = &sig_table[id];
+	int k, n = 0;
+
+	for (k = 0; k < SIG_MAX_THRESHOLDS && d->th[k].key != NULL; k++)
+		if (d->th[k].kind == TH_DAYS) {
+			n += ITH(p, k);
+			if (sig_absence_recent & SIG_BIT(id))
+				break;
+		}
+	return n > 0 ? n : 1;
+}
+
+enum sig_gap
+signal_coverage(const struct sig_config *c, const struct sig_account *a,
+    enum sig_id id, int32_t *since)
+{
+	int32_t from, cls;
+
+	*since = 0;
+	if (!signal_is_absence(id) || a->data_since == NULL)
+		return GAP_NONE;
+	from = last_from(a, absence_days(id, &c->sig[id]));
+	cls = a->data_since[sig_table[id].category];
+	if (cls == 0)
+		return GAP_NO_DATA;
+	if (cls > from) {
+		*since = cls;
+		return GAP_DATA_SINCE;
+	}
+	if (a->exists_day == 0)
+		return GAP_NO_ACCOUNT;
+	if (a->exists_day > from) {
+		*since = a->exists_day;
+		return GAP_ACCOUNT_SINCE;
+	}
+	return GAP_NONE;
+}
+
+const char *
+signal_gap_text(enum sig_id id, enum sig_gap gap, int32_t since, char *buf,
+    size_t len)
+{
+	const char *cls = signal_category_name(id);
+	char date[40];
+
+	date[0] = '\0';
+	if (since > 0 && util_format_rfc3339((int64_t)since * 86400 *
+	    INT64_C(1000000), date, sizeof(date)) != NULL)
+		date[10] = '\0';
+	switch (gap) {
+	case GAP_NO_DATA:
+		snprintf(buf, len, "no %s data yet", cls);
+		break;
+	case GAP_DATA_SINCE:
+		snprintf(buf, len, "%s data only since %s", cls, date);
+		break;
+	case GAP_NO_ACCOUNT:
+		snprintf(buf, len, "no events for this account yet");
+		break;
+	case GAP_ACCOUNT_SINCE:
+		snprintf(buf, len, "account known only since %s", date);
+		break;
+	default:
+		snprintf(buf, len, "covered");
+		break;
+	}
+	return buf;
+}
+
 /* ---- evaluation ---- */
 
 int
@@ -1486,12 +1589,14 @@ signal_evaluate(const struct sig_config *c, const struct sig_account *a,
 {
 	const struct sig_params *p;
 	struct sig_result *r;
+	int32_t since;
 	size_t i;
 	int n = 0;
 
 	for (i = 0; i < SIG__COUNT; i++) {
 		p = &c->sig[i];
-		if (!p->enabled)
+		if (!p->enabled || signal_coverage(c, a, (enum sig_id)i,
+		    &since) != GAP_NONE)
 			continue;
 		r = &out[n];
 		memset(r, 0, sizeof(*r));

@@ -100,7 +100,14 @@ struct sig_config {
 	unsigned		 interval;	/* s between sweeps, 60 */
 };
 
-/* One account as the rules see it. */
+/*
+ * One account as the rules see it.  Data coverage (SPEC 4): data_since[c]
+ * is the first UTC day from which churnwatch has data of class c (the
+ * signal categories are the data classes), 0 if it has none; exists_day
+ * is the first day the account exists (onboarded_at, else its earliest
+ * event), 0 if unknown.  data_since NULL means "everything covered" (the
+ * rules alone, as in unit tests of them).
+ */
 struct sig_account {
 	const struct window	*w;
 	int32_t			 today;		/* UTC day number */
@@ -109,6 +116,17 @@ struct sig_account {
 	int32_t			 onboarded_day;	/* 0 unknown */
 	const uint32_t		*core_features;	/* interned ids */
 	size_t			 ncore;
+	const int32_t		*data_since;	/* [SIGCAT__COUNT] or NULL */
+	int32_t			 exists_day;
+};
+
+/* Why an absence signal cannot be judged yet (signal_coverage()). */
+enum sig_gap {
+	GAP_NONE,		/* covered: the rule decides */
+	GAP_NO_DATA,		/* no data of its class at all yet */
+	GAP_DATA_SINCE,		/* class data only since a day too recent */
+	GAP_NO_ACCOUNT,		/* the account has no events, no onboarded_at */
+	GAP_ACCOUNT_SINCE	/* the account exists only since a recent day */
 };
 
 /*
@@ -144,6 +162,11 @@ struct sig_result {
 
 /* The id of a signal name, or -1. */
 int		 signal_find(const char *name);
+/*
+ * 1 when the signal reads the absence of something (no login, no active
+ * users, no touchpoint, ...) and so may fire only on covered data.
+ */
+int		 signal_is_absence(enum sig_id);
 const char	*signal_name(enum sig_id);		/* NULL if out of range */
 enum sig_category signal_category(enum sig_id);
 const char	*signal_category_name(enum sig_id);	/* "support", ... */
@@ -206,6 +229,25 @@ void		 signal_win_rules(const struct sig_config *c,
 int		 signal_evaluate(const struct sig_config *c,
 		    const struct sig_account *a,
 		    struct sig_result out[SIG__COUNT]);
+
+/*
+ * Data coverage of one signal on a: GAP_NONE when the signal is not an
+ * absence signal, or when its class has been covered, and the account
+ * has existed, for the whole look-back it reads (the sum of its day
+ * spans, from today back).  Otherwise the gap, with *since set to the day
+ * involved (the class's or the account's first day; 0 for NO_*).
+ * signal_evaluate() skips a signal with a gap: it is not active and
+ * counts nothing in the score.
+ */
+enum sig_gap	 signal_coverage(const struct sig_config *c,
+		    const struct sig_account *a, enum sig_id id,
+		    int32_t *since);
+/*
+ * The gap as a short sentence for the account view, e.g. "no usage data
+ * yet", "usage data only since 2026-11-20".  Writes into buf.
+ */
+const char	*signal_gap_text(enum sig_id, enum sig_gap, int32_t since,
+		    char *buf, size_t len);
 
 /* The evidence value called name in r, or NULL. */
 const struct sig_evidence *signal_evidence(const struct sig_result *r,

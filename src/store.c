@@ -1134,6 +1134,13 @@ row_silence(struct store_loader *ld, const struct db_res *r, int i)
 }
 
 static void
+row_coverage(struct store_loader *ld, const struct db_res *r, int i)
+{
+	ld->ops->coverage(ld->arg, db_res_value(r, i, 0)[0],
+	    db_res_value(r, i, 1), (int32_t)atol(db_res_value(r, i, 3)));
+}
+
+static void
 row_member(struct store_loader *ld, const struct db_res *r, int i)
 {
 	ld->ops->member(ld->arg, db_res_value(r, i, 0), db_res_value(r, i, 1));
@@ -1165,6 +1172,12 @@ static const struct load_step load_steps[] = {
 	  " FROM accounts WHERE $1::integer IS NOT NULL AND id > $2"
 	  " ORDER BY id LIMIT 20000",
 	  1, row_account },
+	{ "SELECT kind, key, day, " DAYNUM("day") " FROM coverage"
+	  " WHERE $1::integer IS NOT NULL ORDER BY kind, key LIMIT 20000",
+	  "SELECT kind, key, day, " DAYNUM("day") " FROM coverage"
+	  " WHERE $1::integer IS NOT NULL AND (kind, key) > ($2::\"char\", $3)"
+	  " ORDER BY kind, key LIMIT 20000",
+	  2, row_coverage },
 	{ "SELECT account_id, day, " DAYNUM("day") ", logins FROM rollup_daily"
 	  " WHERE day >= " SINCE_DATE
 	  " ORDER BY account_id, day LIMIT 20000",
@@ -1443,8 +1456,40 @@ store_scores(struct store *st, const char *const *ids, const int32_t *days,
 	    col, counts, 3, types, err, cb, arg, "scores");
 }
 
-/* ---- alerts and the outbox ---- */
+/* ---- data coverage ---- */
 
+int
+store_coverage(struct store *st, const char *kinds, const char *const *keys,
+    const int32_t *days, size_t n, store_done_cb cb, void *arg)
+{
+	static const unsigned int types[3] = { OID_TEXT_ARRAY,
+	    OID_TEXT_ARRAY, OID_INT4_ARRAY };
+	struct buf col[3];
+	size_t i, counts[3] = { n, n, n };
+	char kind[2] = { 0, 0 };
+	int err = 0;
+
+	memset(col, 0, sizeof(col));
+	err |= arr_begin(&col[0], OID_TEXT);
+	err |= arr_begin(&col[1], OID_TEXT);
+	err |= arr_begin(&col[2], OID_INT4);
+	for (i = 0; i < n && !err; i++) {
+		kind[0] = kinds[i];
+		err |= arr_text(&col[0], NULL, kind);
+		err |= arr_text(&col[1], NULL, keys[i]);
+		err |= arr_int4(&col[2], days[i]);
+	}
+	/* Only ever earlier: a late writer cannot move a day forward. */
+	return write_arrays(st, "cw_coverage",
+	    "INSERT INTO coverage AS c (kind, key, day)"
+	    " SELECT k::\"char\", key, date '1970-01-01' + d"
+	    " FROM unnest($1, $2, $3) AS u(k, key, d)"
+	    " ON CONFLICT (kind, key) DO UPDATE SET day = least(c.day,"
+	    " EXCLUDED.day)", col, counts, 3, types, err, cb, arg,
+	    "data coverage");
+}
+
+/* ---- alerts and the outbox ---- */
 
 int
 store_alerts(struct store *st, const struct store_alert *al, size_t na,

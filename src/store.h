@@ -146,6 +146,8 @@ struct store_load_ops {
 		    int expire_on_resolve);
 	/* Segment group memberships. */
 	void	(*member)(void *, const char *user_id, const char *account_id);
+	/* Data coverage: kind 'c' (key a data class) or 'a' (an account). */
+	void	(*coverage)(void *, char kind, const char *key, int32_t day);
 	void	(*done)(void *, int ok);
 };
 /* since_day: the oldest day wanted (today - window length). */
@@ -164,6 +166,14 @@ int	store_scores(struct store *, const char *const *ids,
 int	store_alerts(struct store *, const struct store_alert *, size_t na,
 	    const struct store_notification *, size_t nn, store_done_cb cb,
 	    void *arg);
+/*
+ * Record data coverage (SPEC 4): n (kind, key, first day) rows, kind 'c'
+ * for a data class and 'a' for an account; a stored day only ever moves
+ * earlier.  cb(status, arg) once.  Strings are copied.
+ */
+int	store_coverage(struct store *, const char *kinds,
+	    const char *const *keys, const int32_t *days, size_t n,
+	    store_done_cb cb, void *arg);
 /*
  * Record Segment group memberships (user -> account, the last one wins);
  * cb(status, arg) once.  Strings are copied.

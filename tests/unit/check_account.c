@@ -116,7 +116,7 @@ START_TEST(test_evaluate_since_and_prev)
 	/* Logins every day from 100 to 20 days ago, then none. */
 	for (d = 100; d >= 20; d--)
 		login(a, T0 - (int64_t)d * CW_USEC_PER_DAY);
-	n = account_evaluate(a, &cfg, T0, out, &changed);
+	n = account_evaluate(a, &cfg, NULL, T0, out, &changed);
 	ck_assert(changed);
 	ck_assert_uint_eq(a->active & (1u << SIG_LOGIN_ABSENT),
 	    1u << SIG_LOGIN_ABSENT);
@@ -126,14 +126,15 @@ START_TEST(test_evaluate_since_and_prev)
 	ck_assert_uint_eq(since, (uint32_t)(T0 / CW_USEC_PER_SEC));
 
 	/* An hour later nothing changed: since is kept. */
-	account_evaluate(a, &cfg, T0 + 3600 * CW_USEC_PER_SEC, out, &changed);
+	account_evaluate(a, &cfg, NULL, T0 + 3600 * CW_USEC_PER_SEC, out,
+	    &changed);
 	ck_assert(!changed);
 	ck_assert_uint_eq(a->since[SIG_LOGIN_ABSENT], since);
 
 	/* A login today resolves login_absent: the previous state is kept
 	 * for the decomposition. */
 	login(a, T0 + 7200 * CW_USEC_PER_SEC);
-	n = account_evaluate(a, &cfg, T0 + 7200 * CW_USEC_PER_SEC, out,
+	n = account_evaluate(a, &cfg, NULL, T0 + 7200 * CW_USEC_PER_SEC, out,
 	    &changed);
 	ck_assert(changed);
 	for (i = 0; i < n; i++)
@@ -173,20 +174,20 @@ START_TEST(test_score_history)
 	ck_assert_int_eq(account_score_on(a, today - 7), 90);
 	ck_assert_int_eq(account_score_on(a, today - 1), 80);
 	ck_assert_int_eq(account_score_on(a, today - 8), -1);
-	account_evaluate(a, &cfg, T0, out, &changed);
+	account_evaluate(a, &cfg, NULL, T0, out, &changed);
 	ck_assert_int_eq(account_score_on(a, today), a->score);
 	ck_assert_int_eq(account_score_on(a, today - 7), 90);
 	ck_assert(a->score_dirty);
 	/* A day later the history shifts by one: 8 days are kept, so the
 	 * score of today - 7 is gone and today - 1 is still there. */
 	a->score_dirty = 0;
-	account_evaluate(a, &cfg, T0 + CW_USEC_PER_DAY, out, &changed);
+	account_evaluate(a, &cfg, NULL, T0 + CW_USEC_PER_DAY, out, &changed);
 	ck_assert_int_eq(account_score_on(a, today - 7), -1);
 	ck_assert_int_eq(account_score_on(a, today - 1), 80);
 	ck_assert_int_eq(account_score_on(a, today + 1), a->score);
 	ck_assert(a->score_dirty);
 	/* Eight days on, only the new day is known. */
-	account_evaluate(a, &cfg, T0 + 9 * CW_USEC_PER_DAY, out, &changed);
+	account_evaluate(a, &cfg, NULL, T0 + 9 * CW_USEC_PER_DAY, out, &changed);
 	ck_assert_int_eq(account_score_on(a, today - 1), -1);
 	ck_assert_int_eq(account_score_on(a, today + 1), -1);
 	ck_assert_int_eq(account_score_on(a, today + 9), a->score);

@@ -23,7 +23,8 @@
 #define DAY	(24 * HOUR)
 #define T0	(INT64_C(1767225600) * SEC)	/* 2026-01-01T00:00:00Z */
 
-static const struct alert_policy pol = { 1 * HOUR, 7 * DAY };
+static const struct alert_policy pol = { 1 * HOUR, 7 * DAY, HOUR, 60 * SEC,
+    90 * DAY };
 
 /* No alert yet: resolved, all zero. */
 static struct alert
@@ -144,7 +145,8 @@ END_TEST
 
 START_TEST(test_resolve_after_zero)
 {
-	static const struct alert_policy now = { 0, 7 * DAY };
+	static const struct alert_policy now = { 0, 7 * DAY, HOUR, 60 * SEC,
+	    90 * DAY };
 	struct alert a = fired(SEV_WARNING);
 
 	ck_assert_int_eq(alert_step(&a, &now, 0, SEV_WARNING, T0 + SEC),
@@ -385,7 +387,7 @@ route(const char *name, const char *const *receivers, int cont)
 }
 
 static const struct alert_facts facts_crit = {
-	"usage", "critical", "login_absent", "enterprise", "alice"
+	"usage", "critical", "login_absent", "enterprise", "alice", "false"
 };
 
 START_TEST(test_route_first_match)
@@ -403,7 +405,7 @@ START_TEST(test_route_first_match)
 
 	/* No route matches: nobody. */
 	ck_assert_uint_eq(alert_route(r, 2, &(struct alert_facts){
-	    "usage", "info", "login_absent", NULL, NULL }, out, 8), 0);
+	    "usage", "info", "login_absent", NULL, NULL, NULL }, out, 8), 0);
 	ck_assert_uint_eq(alert_route(r, 0, &facts_crit, out, 8), 0);
 	ck_assert_uint_eq(alert_route(NULL, 0, &facts_crit, out, 8), 0);
 }
@@ -437,7 +439,7 @@ END_TEST
 START_TEST(test_route_no_matchers)
 {
 	static const struct alert_facts empty = { NULL, NULL, NULL, NULL,
-	    NULL };
+	    NULL, NULL };
 	struct alert_route r = route("all", rcv_ab, 0);
 	const char *out[8];
 
@@ -530,7 +532,7 @@ END_TEST
 START_TEST(test_route_health)
 {
 	static const struct alert_facts health = {
-		"health", "warning", "health_degraded", NULL, "alice"
+		"health", "warning", "health_degraded", NULL, "alice", NULL
 	};
 	struct alert_route r[2];
 	const char *out[4];
@@ -600,7 +602,7 @@ START_TEST(test_silence_matchers)
 	s = silence("acme", NULL, "health");
 	ck_assert_int_eq(alert_silenced(&s, "acme",
 	    &(struct alert_facts){ "health", "warning", "health_degraded",
-	    NULL, NULL }, T0), 1);
+	    NULL, NULL, NULL }, T0), 1);
 	ck_assert_int_eq(alert_silenced(&s, "acme", &facts_crit, T0), 0);
 }
 END_TEST

@@ -1569,7 +1569,7 @@ START_TEST(test_alerts_good)
 	/* What alert_route() makes of them. */
 	{
 		struct alert_facts f = { "usage", "critical", "login_absent",
-		    "Enterprise", "alice@example.com" };
+		    "Enterprise", "alice@example.com", "false" };
 		const char *out[8];
 
 		ck_assert_uint_eq(alert_route(cfg->routes, cfg->nroutes, &f,

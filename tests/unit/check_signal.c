@@ -1795,6 +1795,114 @@ START_TEST(test_long_names)
 }
 END_TEST
 
+/* ---- data coverage (SPEC 4) ---- */
+
+static int32_t	 since_days[SIGCAT__COUNT];
+
+/* Cover every class from day d, the account existing from day x. */
+static void
+cover(int32_t d, int32_t x)
+{
+	int c;
+
+	for (c = 0; c < SIGCAT__COUNT; c++)
+		since_days[c] = d;
+	acct.data_since = since_days;
+	acct.exists_day = x;
+}
+
+START_TEST(test_coverage_absence_needs_data)
+{
+	int32_t since;
+	char buf[96];
+
+	login(T - 20, "u");
+	FIRES(SIG_LOGIN_ABSENT);
+	/* No usage data at all: not judged, not active. */
+	cover(0, T - 20);
+	ck_assert_int_eq(signal_coverage(&cfg, &acct, SIG_LOGIN_ABSENT,
+	    &since), GAP_NO_DATA);
+	ck_assert_str_eq(signal_gap_text(SIG_LOGIN_ABSENT, GAP_NO_DATA, since,
+	    buf, sizeof(buf)), "no usage data yet");
+	QUIET(SIG_LOGIN_ABSENT);
+	/* login_absent reads an absence in its last 14 days only. */
+	cover(T - 12, T - 20);
+	ck_assert_int_eq(signal_coverage(&cfg, &acct, SIG_LOGIN_ABSENT,
+	    &since), GAP_DATA_SINCE);
+	ck_assert_int_eq(since, T - 12);
+	QUIET(SIG_LOGIN_ABSENT);
+	cover(T - 13, T - 20);			/* exactly the 14 days */
+	FIRES(SIG_LOGIN_ABSENT);
+	/* The account too must exist for those days. */
+	cover(T - 200, T - 12);
+	ck_assert_int_eq(signal_coverage(&cfg, &acct, SIG_LOGIN_ABSENT,
+	    &since), GAP_ACCOUNT_SINCE);
+	QUIET(SIG_LOGIN_ABSENT);
+	cover(T - 200, 0);
+	ck_assert_int_eq(signal_coverage(&cfg, &acct, SIG_LOGIN_ABSENT,
+	    &since), GAP_NO_ACCOUNT);
+	QUIET(SIG_LOGIN_ABSENT);
+	cover(T - 200, T - 13);
+	FIRES(SIG_LOGIN_ABSENT);
+}
+END_TEST
+
+/* A decline compares two spans: both must be covered. */
+START_TEST(test_coverage_whole_window)
+{
+	int32_t since;
+
+	cover(T - 41, T - 41);
+	ck_assert_int_eq(signal_coverage(&cfg, &acct, SIG_LOGIN_DECLINE,
+	    &since), GAP_NONE);			/* 14 + 28 days */
+	cover(T - 40, T - 41);
+	ck_assert_int_eq(signal_coverage(&cfg, &acct, SIG_LOGIN_DECLINE,
+	    &since), GAP_DATA_SINCE);
+	/* A config change of the spans moves what must be covered. */
+	set_th(SIG_LOGIN_DECLINE, "baseline_days", 27);
+	ck_assert_int_eq(signal_coverage(&cfg, &acct, SIG_LOGIN_DECLINE,
+	    &since), GAP_NONE);
+}
+END_TEST
+
+/* seat_underuse on metadata alone, then with coverage. */
+START_TEST(test_coverage_seat_underuse)
+{
+	acct.seats = 30;
+	acct.onboarded_day = T - 100;
+	FIRES(SIG_SEAT_UNDERUSE);		/* the rule alone: 0 of 30 */
+	cover(0, T - 100);			/* nobody sent usage yet */
+	QUIET(SIG_SEAT_UNDERUSE);
+	since_days[SIGCAT_USAGE] = T - 10;	/* only 10 days of it */
+	QUIET(SIG_SEAT_UNDERUSE);
+	since_days[SIGCAT_USAGE] = T - 29;	/* the whole 30 days */
+	FIRES(SIG_SEAT_UNDERUSE);
+}
+END_TEST
+
+/* Signals that read what happened never wait for coverage. */
+START_TEST(test_coverage_not_absence)
+{
+	struct cw_event_props p;
+	int32_t since;
+	int i;
+
+	cover(0, 0);
+	for (i = 0; i < SIG__COUNT; i++)
+		if (!signal_is_absence((enum sig_id)i))
+			ck_assert_int_eq(signal_coverage(&cfg, &acct,
+			    (enum sig_id)i, &since), GAP_NONE);
+	memset(&p, 0, sizeof(p));
+	p.is_champion = -1;
+	p.competitor = (char *)"rival";
+	p.kind = (char *)"poc";
+	apply(EV_COMPETITOR_SIGNAL, T, 0, NULL, &p);
+	FIRES(SIG_COMPETITOR_EXPOSURE);
+	ck_assert(signal_is_absence(SIG_NO_TOUCH));
+	ck_assert(!signal_is_absence(SIG_USAGE_SPIKE));
+}
+END_TEST
+
 static Suite *
 signal_suite(void)
 {
@@ -1945,6 +2053,14 @@ signal_suite(void)
 	tcase_add_test(tc, test_no_touch_first_event);
 	tcase_add_test(tc, test_no_touch_resolves);
 	tcase_add_test(tc, test_no_touch_config);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("coverage");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_coverage_absence_needs_data);
+	tcase_add_test(tc, test_coverage_whole_window);
+	tcase_add_test(tc, test_coverage_seat_underuse);
+	tcase_add_test(tc, test_coverage_not_absence);
 	suite_add_tcase(s, tc);
 
 	return s;
