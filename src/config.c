@@ -1630,14 +1630,18 @@ static int
 set_event_type(struct cfg_parse *p, const struct cfg_key *k, void *base,
     const char *value)
 {
+	char names[512];
+	size_t off = 0;
 	int t;
 
 	if ((t = event_type_parse(value, strlen(value))) == -1) {
-		cfg_err(p, p->lineno, "%s: must be an event type: login, "
-		    "feature_used, ticket.created, ticket.updated, "
-		    "ticket.solved, contact.joined, contact.left, "
-		    "contact.changed, competitor.signal or touchpoint",
-		    k->name);
+		/* The list from event.c's table: it grows with the types. */
+		for (t = 0; t < EV__COUNT && off < sizeof(names); t++)
+			off += snprintf(names + off, sizeof(names) - off,
+			    "%s%s", t == 0 ? "" : t + 1 == EV__COUNT ?
+			    " or " : ", ", event_type_name(t));
+		cfg_err(p, p->lineno, "%s: must be an event type: %s",
+		    k->name, names);
 		return -1;
 	}
 	*(int *)((char *)base + k->off) = t;

@@ -97,6 +97,7 @@ is_record(const struct cw_event *ev)
 	case EV_CONTACT_CHANGED:
 	case EV_COMPETITOR_SIGNAL:
 	case EV_TOUCHPOINT:
+	case EV_NOTE:
 		return 1;
 	default:
 		return 0;
