@@ -59,6 +59,7 @@
 #define CFG_RATE_MAX		1000.0		/* receiver messages/s */
 #define CFG_ZONEINFO		"/usr/share/zoneinfo"
 #define CFG_TZ_NAME_MAX		128
+#define CFG_CLASS_MAX		32	/* a risk phrase class name */
 
 struct cfg_parse;
 struct cfg_key;
@@ -118,6 +119,11 @@ struct cfg_parse {
 	int			 key_line[64];	/* where each seen key is */
 	unsigned		 fixed_seen;	/* bit per section index */
 
+	/* The key being read, as written (a prefix key's full name). */
+	const char		*key_name;
+	char			 classes[32][CFG_CLASS_MAX + 1];
+	size_t			 nclasses;	/* voice_phrases.CLASS seen */
+
 	/* The [token:NAME] being read: where its secret came from. */
 	int			 secret_line;
 	const char		*secret_key;	/* "secret" or "secret_file" */
@@ -152,6 +158,8 @@ static int	set_scopes(struct cfg_parse *, const struct cfg_key *, void *,
 		    const char *);
 static void	*token_open(struct cfg_parse *, const char *);
 static void	 token_close(struct cfg_parse *);
+static int	set_phrases(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
 static int	set_list(struct cfg_parse *, const struct cfg_key *, void *,
 		    const char *);
 static int	set_severity(struct cfg_parse *, const struct cfg_key *,
@@ -279,6 +287,8 @@ static const struct cfg_key signals_keys[] = {
 	    0, 0, set_list },
 	{ "competitors", CFG_FN, CFG_OFF(signals.competitors), 0, 0, set_list },
 	{ "interval", CFG_UINT, CFG_OFF(signals.interval), 1, 86400, NULL },
+	/* A prefix: voice_phrases.CLASS, one key per class. */
+	{ "voice_phrases.", CFG_FN, CFG_OFF(signals), 0, 0, set_phrases },
 };
 
 static const struct cfg_key segment_keys[] = {
@@ -1111,6 +1121,52 @@ set_list(struct cfg_parse *p, const struct cfg_key *k, void *base,
 	return 0;
 }
 
+/*
+ * [signals] voice_phrases.CLASS: the risk phrases of CLASS (lower-case,
+ * a-z 0-9 _ -), lower-cased like set_list's, in place of the defaults of
+ * that class; empty drops the class.  Each class once.
+ */
+static int
+set_phrases(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	const char *cls = p->key_name + strlen(k->name);
+	struct cfg_key full;
+	char **v;
+	size_t i, n = strlen(cls);
+	int rv;
+
+	if (n > CFG_CLASS_MAX || strspn(cls, "abcdefghijklmnopqrstuvwxyz"
+	    "0123456789_-") != n) {
+		cfg_err(p, p->lineno, "%s: the class after \"%s\" must be 1 "
+		    "to %d of a-z 0-9 _ -", p->key_name, k->name,
+		    CFG_CLASS_MAX);
+		return -1;
+	}
+	for (i = 0; i < p->nclasses; i++)
+		if (strcmp(p->classes[i], cls) == 0) {
+			cfg_err(p, p->lineno, "duplicate key \"%s\" in [%s]",
+			    p->key_name, p->secname);
+			return -1;
+		}
+	if (p->nclasses == NKEYS(p->classes)) {
+		cfg_err(p, p->lineno, "%s: at most %zu classes of voice "
+		    "phrases", p->key_name, NKEYS(p->classes));
+		return -1;
+	}
+	memcpy(p->classes[p->nclasses++], cls, n + 1);
+	full = *k;
+	full.name = p->key_name;	/* for list_split's messages */
+	if (list_split(p, &full, value, 1, &v) == -1)
+		return -1;
+	rv = signal_phrases_set((struct sig_config *)((char *)base + k->off),
+	    cls, (const char *const *)v);
+	strv_free(v);
+	if (rv == -1)
+		cfg_err(p, p->lineno, "out of memory");
+	return rv;
+}
+
 /* [segment] login_events: Segment event names, kept as written. */
 static int
 set_login_events(struct cfg_parse *p, const struct cfg_key *k, void *base,
@@ -1693,14 +1749,18 @@ static int
 set_event_type(struct cfg_parse *p, const struct cfg_key *k, void *base,
     const char *value)
 {
+	char names[512];
+	size_t off = 0;
 	int t;
 
 	if ((t = event_type_parse(value, strlen(value))) == -1) {
-		cfg_err(p, p->lineno, "%s: must be an event type: login, "
-		    "feature_used, ticket.created, ticket.updated, "
-		    "ticket.solved, contact.joined, contact.left, "
-		    "contact.changed, competitor.signal or touchpoint",
-		    k->name);
+		/* The list from event.c's table: it grows with the types. */
+		for (t = 0; t < EV__COUNT && off < sizeof(names); t++)
+			off += snprintf(names + off, sizeof(names) - off,
+			    "%s%s", t == 0 ? "" : t + 1 == EV__COUNT ?
+			    " or " : ", ", event_type_name(t));
+		cfg_err(p, p->lineno, "%s: must be an event type: %s",
+		    k->name, names);
 		return -1;
 	}
 	*(int *)((char *)base + k->off) = t;
@@ -2075,6 +2135,25 @@ cfg_set(struct cfg_parse *p, const struct cfg_key *k, const char *value)
 	return -1;
 }
 
+/* A key name ending in '.' stands for every "NAME.SOMETHING". */
+static int
+is_prefix(const struct cfg_key *k)
+{
+	size_t n = strlen(k->name);
+
+	return n > 0 && k->name[n - 1] == '.';
+}
+
+static int
+key_matches(const struct cfg_key *k, const char *name)
+{
+	size_t n = strlen(k->name);
+
+	if (is_prefix(k))
+		return strncmp(name, k->name, n) == 0 && name[n] != '\0';
+	return strcmp(k->name, name) == 0;
+}
+
 /* inih calls this for every key; the reader has set p->lineno. */
 static int
 cfg_handler(void *arg, const char *section, const char *name,
@@ -2094,7 +2173,7 @@ cfg_handler(void *arg, const char *section, const char *name,
 		return 1;
 	}
 	for (i = 0; i < p->nkeys; i++)
-		if (strcmp(p->keys[i].name, name) == 0)
+		if (key_matches(&p->keys[i], name))
 			break;
 	if (i == p->nkeys) {
 		cfg_err(p, p->lineno, "unknown key \"%s\" in [%s]", name,
@@ -2102,8 +2181,11 @@ cfg_handler(void *arg, const char *section, const char *name,
 		return 1;
 	}
 	k = &p->keys[i];
+	p->key_name = name;
 	bit = UINT64_C(1) << i;
-	if (p->seen & bit) {
+	if (is_prefix(k))
+		;		/* many keys: the setter finds duplicates */
+	else if (p->seen & bit) {
 		cfg_err(p, p->lineno, "duplicate key \"%s\" in [%s]", name,
 		    p->secname);
 		return 1;

@@ -55,6 +55,8 @@ static const uint8_t ev_class[EV__COUNT] = {
 	[EV_CONTACT_CHANGED] = 1 + SIGCAT_ORG,
 	[EV_COMPETITOR_SIGNAL] = 1 + SIGCAT_COMPETITOR,
 	[EV_TOUCHPOINT] = 1 + SIGCAT_ENGAGEMENT,
+	[EV_NOTE] = 1 + SIGCAT_ENGAGEMENT,
+	/* Outcomes (account.churned, ...) are of no class. */
 };
 
 struct engine {

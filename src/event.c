@@ -40,8 +40,12 @@
 #define PG_CONTACT	0x04u
 #define PG_COMPETITOR	0x08u
 #define PG_TOUCHPOINT	0x10u
+#define PG_NOTE		0x20u
+#define PG_OUTCOME	0x40u
 
 #define STR(s)		s, sizeof(s) - 1
+
+static int	check_attendance(const json_t *, struct cw_error *);
 
 static const struct type_rule {
 	const char	*name;
@@ -49,6 +53,8 @@ static const struct type_rule {
 	const char	*required;	/* prop that must be present, or NULL */
 	int		 needs_user;	/* user_id is required */
 	unsigned	 props;		/* PG_* group of known props */
+	/* Rules across props, run once each prop is valid; or NULL. */
+	int		(*check)(const json_t *, struct cw_error *);
 } type_rules[EV__COUNT] = {
 	[EV_LOGIN] =		{ STR("login"), NULL, 1, 0 },
 	[EV_FEATURE_USED] =	{ STR("feature_used"), "feature", 1,
@@ -67,7 +73,13 @@ static const struct type_rule {
 				    PG_CONTACT },
 	[EV_COMPETITOR_SIGNAL] = { STR("competitor.signal"), "competitor", 0,
 				    PG_COMPETITOR },
-	[EV_TOUCHPOINT] =	{ STR("touchpoint"), NULL, 0, PG_TOUCHPOINT },
+	[EV_TOUCHPOINT] =	{ STR("touchpoint"), NULL, 0, PG_TOUCHPOINT,
+				    check_attendance },
+	[EV_NOTE] =		{ STR("note"), "text", 0, PG_NOTE },
+	[EV_ACCOUNT_CHURNED] =	{ STR("account.churned"), NULL, 0, PG_OUTCOME },
+	[EV_ACCOUNT_RENEWED] =	{ STR("account.renewed"), NULL, 0, PG_OUTCOME },
+	[EV_ACCOUNT_CONTRACTED] = { STR("account.contracted"), NULL, 0,
+				    PG_OUTCOME },
 };
 
 static const char *const priorities[] = {
@@ -79,6 +91,9 @@ static const char *const competitor_kinds[] = {
 static const char *const touchpoint_kinds[] = {
 	"meeting", "call", "email", "chat", NULL
 };
+static const char *const note_kinds[] = {
+	"meeting", "call", "email", "chat", "other", NULL
+};
 
 static int	check_string(const json_t *, const char *const *);
 static int	check_id(const json_t *, const char *const *);
@@ -86,13 +101,19 @@ static int	check_tags(const json_t *, const char *const *);
 static int	check_enum(const json_t *, const char *const *);
 static int	check_sentiment(const json_t *, const char *const *);
 static int	check_bool(const json_t *, const char *const *);
+static int	check_count(const json_t *, const char *const *);
+static int	check_amount(const json_t *, const char *const *);
+static int	check_note_text(const json_t *, const char *const *);
 
 static char	*dupn(const char *, size_t);
+static json_t	*member(const json_t *, const char *);
+static int	key_equals(const char *, size_t, const char *);
 static int	get_string(const json_t *, struct cw_event_props *, size_t);
 static int	get_id(const json_t *, struct cw_event_props *, size_t);
 static int	get_tags(const json_t *, struct cw_event_props *, size_t);
 static int	get_sentiment(const json_t *, struct cw_event_props *, size_t);
 static int	get_bool(const json_t *, struct cw_event_props *, size_t);
+static int	get_count(const json_t *, struct cw_event_props *, size_t);
 
 #define P(f)	offsetof(struct cw_event_props, f)
 #define NOGET	NULL, 0
@@ -149,8 +170,26 @@ static const struct prop_rule {
 	    get_string, P(kind) },
 	{ "kind",	PG_TOUCHPOINT,	check_enum,	touchpoint_kinds,
 	    "one of meeting, call, email, chat", get_string, P(kind) },
-	{ "by",		PG_TOUCHPOINT,	check_string,	NULL, "a string",
+	{ "by",		PG_TOUCHPOINT | PG_NOTE, check_string, NULL,
+	    "a string", NOGET },
+	{ "attendees",	PG_TOUCHPOINT,	check_count,	NULL,
+	    "a whole number from 0 to 4294967295", get_count, P(attendees) },
+	{ "invited",	PG_TOUCHPOINT,	check_count,	NULL,
+	    "a whole number from 0 to 4294967295", get_count, P(invited) },
+	{ "text",	PG_NOTE,	check_note_text, NULL,
+	    "a string of at most 4096 bytes", get_string, P(text) },
+	{ "kind",	PG_NOTE,	check_enum,	note_kinds,
+	    "one of meeting, call, email, chat, other", get_string, P(kind) },
+	{ "reason",	PG_OUTCOME,	check_string,	NULL, "a string",
 	    NOGET },
+	{ "seats_before", PG_OUTCOME,	check_amount,	NULL,
+	    "a number, 0 or more", NOGET },
+	{ "seats_after", PG_OUTCOME,	check_amount,	NULL,
+	    "a number, 0 or more", NOGET },
+	{ "mrr_before",	PG_OUTCOME,	check_amount,	NULL,
+	    "a number, 0 or more", NOGET },
+	{ "mrr_after",	PG_OUTCOME,	check_amount,	NULL,
+	    "a number, 0 or more", NOGET },
 };
 
 /* Envelope string fields. */
@@ -333,6 +372,52 @@ check_bool(const json_t *v, const char *const *values)
 	return json_is_boolean(v);
 }
 
+/* A whole number of people: an integer, or a real with no fraction. */
+static int
+check_count(const json_t *v, const char *const *values)
+{
+	double	d;
+
+	if (json_is_integer(v))
+		return json_integer_value(v) >= 0 &&
+		    json_integer_value(v) <= (json_int_t)CW_COUNT_MAX;
+	if (!json_is_real(v))
+		return 0;
+	d = json_real_value(v);
+	return d >= 0 && d <= (double)CW_COUNT_MAX && d == (double)(int64_t)d;
+}
+
+static int
+check_amount(const json_t *v, const char *const *values)
+{
+	return json_is_number(v) && json_number_value(v) >= 0;
+}
+
+/* json_string_length() is the decoded UTF-8 length, as jsonb keeps it. */
+static int
+check_note_text(const json_t *v, const char *const *values)
+{
+	return json_is_string(v) && json_string_length(v) <= CW_NOTE_TEXT_MAX;
+}
+
+/* Both valid counts (or absent) already: fewer came than were invited. */
+static int
+check_attendance(const json_t *props, struct cw_error *err)
+{
+	const json_t	*a, *i;
+	double		 na, ni;
+
+	if (props == NULL || (a = member(props, "attendees")) == NULL ||
+	    (i = member(props, "invited")) == NULL)
+		return 0;
+	na = json_number_value(a);
+	ni = json_number_value(i);
+	if (na > ni)
+		return fail(err, "invalid_prop", "props.attendees (%.0f) must "
+		    "not be more than props.invited (%.0f)", na, ni);
+	return 0;
+}
+
 /*
  * The getters run on values their check accepted; 0, or -1 when out of
  * memory.  An empty array of tags stays NULL.
@@ -392,6 +477,13 @@ static int
 get_bool(const json_t *v, struct cw_event_props *p, size_t off)
 {
 	p->is_champion = json_is_true(v) ? 1 : 0;
+	return 0;
+}
+
+static int
+get_count(const json_t *v, struct cw_event_props *p, size_t off)
+{
+	*(int64_t *)((char *)p + off) = (int64_t)json_number_value(v);
 	return 0;
 }
 
@@ -498,7 +590,7 @@ check_props(const json_t *props, const struct type_rule *tr,
 			return fail(err, "invalid_prop", "props.%s must be %s",
 			    pr->name, pr->want);
 	}
-	return 0;
+	return tr->check != NULL ? tr->check(props, err) : 0;
 }
 
 static char *
@@ -648,14 +740,19 @@ scan_number(const char *s, size_t n, size_t *i)
 	    dweight > PG_NUMERIC_DWEIGHT_MAX;
 }
 
-int
-event_json_storable(const char *s, size_t n, size_t str_max,
-    struct cw_error *err)
+/*
+ * event_json_storable(), except that a string value of the top-level key
+ * long_key (if not NULL) may have up to long_max bytes.  Depth counts
+ * the brackets outside strings: the object itself is depth 1.
+ */
+static int
+json_storable(const char *s, size_t n, size_t str_max, const char *long_key,
+    size_t long_max, struct cw_error *err)
 {
 	const char	*key = NULL;
-	size_t		 i = 0, j, start, dec, keylen = 0;
+	size_t		 i = 0, j, start, dec, keylen = 0, max;
 	char		 kbuf[48];
-	int		 nul;
+	int		 nul, is_key, depth = 0;
 
 	while (i < n) {
 		if (s[i] == '"') {
@@ -664,20 +761,24 @@ event_json_storable(const char *s, size_t n, size_t str_max,
 			dec = scan_string(s, n, &i, &nul);
 			for (j = i; j < n && is_ws(s[j]); j++)
 				;
-			if (j < n && s[j] == ':') {
+			if ((is_key = j < n && s[j] == ':')) {
 				key = s + start;
 				keylen = i - 1 - start;
 			}
+			max = str_max;
+			if (!is_key && long_key != NULL && depth == 1 &&
+			    key != NULL && key_equals(key, keylen, long_key))
+				max = long_max;
 			if (nul)
 				return fail(err, "invalid_props", "props.%s "
 				    "holds \\u0000, which PostgreSQL cannot "
 				    "store", safe_excerpt(kbuf, sizeof(kbuf),
 				    key ? key : "", keylen));
-			if (str_max > 0 && dec > str_max)
+			if (max > 0 && dec > max)
 				return fail(err, "invalid_props", "props.%s: "
 				    "a string longer than %zu bytes",
 				    safe_excerpt(kbuf, sizeof(kbuf),
-				    key ? key : "", keylen), str_max);
+				    key ? key : "", keylen), max);
 		} else if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9')) {
 			if (scan_number(s, n, &i))
 				return fail(err, "invalid_props", "props.%s: "
@@ -687,10 +788,30 @@ event_json_storable(const char *s, size_t n, size_t str_max,
 				    sizeof(kbuf), key ? key : "", keylen),
 				    PG_NUMERIC_DSCALE_MAX,
 				    PG_NUMERIC_DWEIGHT_MAX + 1);
-		} else
+		} else {
+			if (s[i] == '{' || s[i] == '[')
+				depth++;
+			else if (s[i] == '}' || s[i] == ']')
+				depth--;
 			i++;
+		}
 	}
 	return 0;
+}
+
+int
+event_json_storable(const char *s, size_t n, size_t str_max,
+    struct cw_error *err)
+{
+	return json_storable(s, n, str_max, NULL, 0, err);
+}
+
+int
+event_props_storable(enum cw_event_type t, const char *s, size_t n,
+    struct cw_error *err)
+{
+	return json_storable(s, n, CW_PROP_STR_MAX, t == EV_NOTE ? "text" :
+	    NULL, CW_NOTE_TEXT_MAX, err);
 }
 
 /*
@@ -708,7 +829,7 @@ event_build(const json_t *o, const char *raw, size_t rawlen,
 	char			 buf[40];
 	int			 t;
 
-	ev->p.is_champion = -1;
+	event_props_init(&ev->p);
 	if (!json_is_object(o))
 		return fail(err, "invalid_event", "event must be a JSON "
 		    "object, not %s", json_kind(o));
@@ -769,7 +890,7 @@ event_build(const json_t *o, const char *raw, size_t rawlen,
 		event_free_fields(ev);
 		return -1;
 	}
-	if (event_json_storable(ev->props, strlen(ev->props), CW_PROP_STR_MAX,
+	if (event_props_storable(ev->type, ev->props, strlen(ev->props),
 	    err)) {
 		event_free_fields(ev);
 		return 1;
@@ -1184,7 +1305,7 @@ event_from_row(const char *id, const char *account_id, const char *type,
 	int			 t, rc = -1;
 
 	memset(ev, 0, sizeof(*ev));
-	ev->p.is_champion = -1;
+	event_props_init(&ev->p);
 	if (id == NULL || *id == '\0') {
 		fail(err, f_id.missing, "id is missing");
 		return -1;
@@ -1295,8 +1416,16 @@ event_free_fields(struct cw_event *ev)
 	free(p->previous_company);
 	free(p->competitor);
 	free(p->kind);
+	free(p->text);
+	event_props_init(p);
+}
+
+void
+event_props_init(struct cw_event_props *p)
+{
 	memset(p, 0, sizeof(*p));
 	p->is_champion = -1;
+	p->attendees = p->invited = -1;
 }
 
 void

@@ -27,6 +27,10 @@ enum cw_event_type {
 	EV_CONTACT_CHANGED,
 	EV_COMPETITOR_SIGNAL,
 	EV_TOUCHPOINT,
+	EV_NOTE,
+	EV_ACCOUNT_CHURNED,		/* outcomes: stored, in no window */
+	EV_ACCOUNT_RENEWED,
+	EV_ACCOUNT_CONTRACTED,
 	EV__COUNT
 };
 
@@ -38,6 +42,8 @@ int		 event_type_parse(const char *, size_t);
 #define CW_ACCOUNT_MAX	128	/* bytes, account_id (SPEC: 1..128) */
 #define CW_USER_MAX	256	/* bytes, user_id */
 #define CW_PROP_STR_MAX	1024	/* bytes, any string in props (SPEC 2.2) */
+#define CW_NOTE_TEXT_MAX 4096	/* bytes, a note's text: the one exception */
+#define CW_COUNT_MAX	UINT32_MAX /* attendees, invited */
 
 /*
  * The props the rules read, extracted at decode time (so windows never
@@ -45,8 +51,9 @@ int		 event_type_parse(const char *, size_t);
  * strings are owned by the event, NULL when absent (or JSON null); an
  * empty tags array is tags == NULL, ntags == 0.  ticket_id and contact_id
  * given as JSON integers are turned into decimal strings.  An event
- * without props allocates nothing here.  Note is_champion: absent is -1,
- * so an event built by hand (tests, other decoders) must set it.
+ * without props allocates nothing here.  Note is_champion, attendees and
+ * invited: absent is -1, so an event built by hand (tests, other
+ * decoders) must set them (event_props_init()).
  */
 struct cw_event_props {
 	char		*feature;		/* feature_used */
@@ -64,8 +71,15 @@ struct cw_event_props {
 	char		*previous_company;
 	int		 is_champion;		/* -1 absent, 0, 1 */
 	char		*competitor;		/* competitor.signal */
-	char		*kind;			/* competitor.signal, touchpoint */
+	char		*kind;			/* competitor.signal, touchpoint,
+						 * note */
+	int64_t		 attendees;		/* touchpoint; -1 absent */
+	int64_t		 invited;		/* touchpoint; -1 absent */
+	char		*text;			/* note */
 };
+
+/* Empty props: every string NULL, is_champion, attendees, invited -1. */
+void	event_props_init(struct cw_event_props *);
 
 struct cw_event {
 	char			*id;		/* 1..CW_ID_MAX bytes */
@@ -115,7 +129,8 @@ struct cw_event_batch {
  * invalid_event, missing_id / invalid_id, missing_account_id /
  * invalid_account_id, missing_type / unknown_type, invalid_ts,
  * invalid_user_id / missing_user_id, invalid_props, missing_prop,
- * invalid_prop.  A JSON null member counts as absent (a null ts defaults to
+ * invalid_prop (a touchpoint's attendees above its invited is one too).
+ * A JSON null member counts as absent (a null ts defaults to
  * now, a null optional prop is not checked).  Known props are checked only
  * on the types SPEC 2.2 lists them for; other props are kept unchecked.  A
  * required prop that is an empty string is invalid_prop.  Strings (ids,
@@ -142,6 +157,14 @@ int	event_json_storable(const char *s, size_t n, size_t str_max,
 	    struct cw_error *err);
 
 /*
+ * event_json_storable() with the string limits of SPEC 2.2 for props of
+ * type t: CW_PROP_STR_MAX bytes, except a note's top-level "text" value,
+ * CW_NOTE_TEXT_MAX.  What the decoder holds every accepted event to.
+ */
+int	event_props_storable(enum cw_event_type t, const char *s, size_t n,
+	    struct cw_error *err);
+
+/*
  * Rebuild an event from its stored row (recovery: events loaded back from
  * PostgreSQL): type name, ts, user_id (NULL when absent), props as JSON
  * text (jsonb's output, spaces and all; NULL, "{}" or "null" for none).
@@ -158,8 +181,8 @@ int	event_from_row(const char *id, const char *account_id,
 	    const char *props, struct cw_event *ev, struct cw_error *err);
 
 void	event_batch_free(struct cw_event_batch *);	/* keeps the struct */
-/* Frees the strings of ev and of ev->p, leaving them NULL (is_champion
- * -1); NULL is a no-op. */
+/* Frees the strings of ev and of ev->p, leaving them as
+ * event_props_init() does; NULL is a no-op. */
 void	event_free_fields(struct cw_event *);
 
 #endif

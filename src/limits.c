@@ -97,6 +97,7 @@ is_record(const struct cw_event *ev)
 	case EV_CONTACT_CHANGED:
 	case EV_COMPETITOR_SIGNAL:
 	case EV_TOUCHPOINT:
+	case EV_NOTE:
 		return 1;
 	default:
 		return 0;
@@ -171,7 +172,7 @@ per_account(struct account_table *t, const struct cw_limits *lim,
 		if ((a = account_find(t, v[i].acct)) != NULL) {
 			w = &a->w;
 			records = (size_t)w->ntickets + w->ncevents +
-			    w->ncompetitors + w->ntouches;
+			    w->ncompetitors + w->ntouches + w->nnotes;
 		}
 		if (records + (j - i) > lim->records_per_account)
 			return refuse(limit, err, "max_records_per_account",

@@ -568,7 +568,7 @@ decode_message(struct decoder *d, enum seg_call call, const json_t *o,
 		goto done;
 
 	rc = -1;
-	ev->p.is_champion = -1;
+	event_props_init(&ev->p);
 	ev->type = m.feature == NULL ? EV_LOGIN : EV_FEATURE_USED;
 	ev->ts = message_ts(d, o);
 	if ((ev->props = build_props(d, &m, 0, &plen)) != NULL &&

@@ -34,6 +34,7 @@
 #include "signal.h"
 #include "util.h"
 #include "title.h"
+#include "util.h"
 #include "window.h"
 
 typedef int	(*sig_eval_fn)(const struct sig_params *,
@@ -83,6 +84,10 @@ static int	eval_onboarding_stall(const struct sig_params *,
 		    const struct sig_account *, struct sig_result *);
 static int	eval_no_touch(const struct sig_params *,
 		    const struct sig_account *, struct sig_result *);
+static int	eval_meeting_attendance_decline(const struct sig_params *,
+		    const struct sig_account *, struct sig_result *);
+static int	eval_voice_risk(const struct sig_params *,
+		    const struct sig_account *, struct sig_result *);
 
 /* Threshold indexes, per signal, in the order of its row. */
 enum { TV_MIN_TICKETS, TV_RATIO, TV_RECENT_DAYS, TV_BASELINE_DAYS };
@@ -102,6 +107,8 @@ enum { US_RATIO, US_SIGMAS, US_MIN_LOGINS, US_BASELINE_DAYS };
 enum { CF_DAYS, CF_MIN_LOGINS };
 enum { OS_ONBOARDING_DAYS, OS_GRACE_DAYS, OS_DAYS, OS_RATIO, OS_MIN_ACTIVE };
 enum { NT_DAYS, NT_GRACE_DAYS };
+enum { MA_DROP, MA_MIN_MEETINGS, MA_RECENT_DAYS, MA_BASELINE_DAYS };
+enum { VR_DAYS };
 
 #define SPAN		SIG_HISTORY_DAYS
 #define COUNT_MAX	1000000.0
@@ -141,10 +148,12 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 		{ "days", TH_DAYS, 120, 1, SPAN },
 	} },
 	/*
-	 * Mean sentiment of every ticket.* event carrying one, last
-	 * recent_days <= the mean of the baseline_days before - drop, with
-	 * at least min_tickets rated events in each span.  Sentiment is
-	 * kept in hundredths, so drop is used to two decimals.
+	 * Mean sentiment of the tickets rated in the last recent_days <=
+	 * the mean of the baseline_days before - drop, with at least
+	 * min_tickets distinct tickets in each span.  A ticket (one
+	 * ticket_id) counts once per span, with the sentiment of its latest
+	 * rated event in that span (window_sentiment()).  Sentiment is kept
+	 * in hundredths, so drop is used to two decimals.
 	 */
 	[SIG_TICKET_SENTIMENT_DECLINE] = { "ticket_sentiment_decline",
 	    SIGCAT_SUPPORT, 1, SEV_WARNING,
@@ -331,6 +340,37 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 		{ "days", TH_DAYS, 30, 1, SPAN },
 		{ "grace_days", TH_AGE, 14, 0, 3650 },
 	} },
+	/*
+	 * Mean attendance rate (attendees / invited, each meeting alike)
+	 * of the meetings of the last recent_days <= the mean of the
+	 * baseline_days before - drop, with >= min_meetings in each span.
+	 * A meeting is a touchpoint of kind meeting with attendees and
+	 * invited (> 0) given; rates are kept to 1/10000, so drop is used
+	 * to four decimals.
+	 */
+	[SIG_MEETING_ATTENDANCE_DECLINE] = { "meeting_attendance_decline",
+	    SIGCAT_ENGAGEMENT, 0, SEV_WARNING,
+	    "Ask the champion whom the meeting still serves; shorten it, "
+	    "set its agenda by their goals, or invite the new decision "
+	    "makers.",
+	    eval_meeting_attendance_decline, {
+		{ "drop", TH_REAL, 0.25, 0.01, 1.0 },
+		{ "min_meetings", TH_COUNT, 2, 1, COUNT_MAX },
+		{ "recent_days", TH_DAYS, 60, 1, SPAN },
+		{ "baseline_days", TH_DAYS, 120, 1, SPAN },
+	} },
+	/*
+	 * A note in the last days whose text held one of [signals]
+	 * voice_phrases when it was applied (the first phrase, in their
+	 * order, is the one quoted).  The newest such note is told.
+	 */
+	[SIG_VOICE_RISK] = { "voice_risk", SIGCAT_ENGAGEMENT, 0, SEV_WARNING,
+	    "Take the remark as a signal, not small talk: follow up this week "
+	    "with the one thing that answers it (time saved, the cost case, "
+	    "a comparison).",
+	    eval_voice_risk, {
+		{ "days", TH_DAYS, 30, 1, SPAN },
+	} },
 };
 
 /*
@@ -347,7 +387,8 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 static const uint32_t sig_absence = SIG_BIT(SIG_LOGIN_DECLINE) |
     SIG_BIT(SIG_LOGIN_ABSENT) | SIG_BIT(SIG_SEAT_UNDERUSE) |
     SIG_BIT(SIG_CORE_FEATURE_UNUSED) | SIG_BIT(SIG_ONBOARDING_STALL) |
-    SIG_BIT(SIG_NO_TOUCH) | SIG_BIT(SIG_SUPPORT_SILENCE);
+    SIG_BIT(SIG_NO_TOUCH) | SIG_BIT(SIG_SUPPORT_SILENCE) |
+    SIG_BIT(SIG_MEETING_ATTENDANCE_DECLINE);
 static const uint32_t sig_absence_recent = SIG_BIT(SIG_LOGIN_ABSENT) |
     SIG_BIT(SIG_SUPPORT_SILENCE);
 
@@ -372,6 +413,32 @@ static const struct {
 static const char *const default_intent_patterns[] = {
 	"cancel", "cancellation", "terminate", "contract", "downgrade",
 	"export data", "usage report", "解約", "契約",
+};
+
+/*
+ * SPEC 4's default risk phrases, by class (the class is what a
+ * portfolio trend groups by).  見直し ("reconsidering", of a contract or
+ * a tool) is read as looking at alternatives.
+ */
+static const struct {
+	const char	*text;
+	const char	*cls;
+} default_phrases[] = {
+	{ "busy", "time" },
+	{ "no time", "time" },
+	{ "忙しい", "time" },
+	{ "budget", "budget" },
+	{ "cost cut", "budget" },
+	{ "予算", "budget" },
+	{ "コスト削減", "budget" },
+	{ "other tools", "alternatives" },
+	{ "alternative", "alternatives" },
+	{ "他社", "alternatives" },
+	{ "見直し", "alternatives" },
+	{ "price increase", "price" },
+	{ "reorganisation", "reorganisation" },
+	{ "reorganization", "reorganisation" },
+	{ "組織変更", "reorganisation" },
 };
 
 static const char *const competitor_kind_names[] = {
@@ -563,7 +630,67 @@ signal_config_defaults(struct sig_config *c)
 		if ((c->intent_patterns[i] =
 		    strdup(default_intent_patterns[i])) == NULL)
 			return -1;
+	if ((c->voice_phrases = calloc(NELEM(default_phrases) + 1,
+	    sizeof(*c->voice_phrases))) == NULL)
+		return -1;
+	for (i = 0; i < NELEM(default_phrases); i++)
+		if ((c->voice_phrases[i].text =
+		    strdup(default_phrases[i].text)) == NULL ||
+		    (c->voice_phrases[i].cls =
+		    strdup(default_phrases[i].cls)) == NULL)
+			return -1;
 	return 0;
+}
+
+static void
+phrases_free(struct win_phrase *v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i].text != NULL || v[i].cls != NULL; i++) {
+		free(v[i].text);
+		free(v[i].cls);
+	}
+	free(v);
+}
+
+int
+signal_phrases_set(struct sig_config *c, const char *cls,
+    const char *const *texts)
+{
+	struct win_phrase *old = c->voice_phrases, *v;
+	size_t i, j, k, nold = 0, nnew = 0, at;
+
+	for (; old != NULL && old[nold].text != NULL; nold++)
+		;
+	for (; texts != NULL && texts[nnew] != NULL; nnew++)
+		;
+	if ((v = calloc(nold + nnew + 1, sizeof(*v))) == NULL)
+		return -1;
+	for (at = 0; at < nold && strcmp(old[at].cls, cls) != 0; at++)
+		;
+	/* The others as they were, the class's new phrases at "at". */
+	for (i = j = 0; i <= nold; i++) {
+		if (i == at)
+			for (k = 0; k < nnew; k++, j++)
+				if ((v[j].text = strdup(texts[k])) == NULL ||
+				    (v[j].cls = strdup(cls)) == NULL)
+					goto fail;
+		if (i == nold || strcmp(old[i].cls, cls) == 0)
+			continue;
+		if ((v[j].text = strdup(old[i].text)) == NULL ||
+		    (v[j].cls = strdup(old[i].cls)) == NULL)
+			goto fail;
+		j++;
+	}
+	phrases_free(old);
+	c->voice_phrases = v;
+	return 0;
+fail:
+	phrases_free(v);
+	return -1;
 }
 
 void
@@ -579,8 +706,10 @@ signal_config_free(struct sig_config *c)
 	}
 	strv_free(c->intent_patterns);
 	strv_free(c->competitors);
+	phrases_free(c->voice_phrases);
 	c->intent_patterns = NULL;
 	c->competitors = NULL;
+	c->voice_phrases = NULL;
 }
 
 int
@@ -638,6 +767,7 @@ signal_win_rules(const struct sig_config *c, struct win_rules *out)
 {
 	out->intent_patterns = (const char *const *)c->intent_patterns;
 	out->competitors = (const char *const *)c->competitors;
+	out->phrases = c->voice_phrases;
 }
 
 /* ---- helpers for the rules ---- */
@@ -1500,6 +1630,80 @@ eval_no_touch(const struct sig_params *p, const struct sig_account *a,
 		ev_num(r, "last_touch_days_ago", a->today - w->last_touch);
 	ev_num(r, "threshold_days", since_onboarding ?
 	    ITH(p, NT_GRACE_DAYS) : days);
+	return 1;
+}
+
+static int
+eval_meeting_attendance_decline(const struct sig_params *p,
+    const struct sig_account *a, struct sig_result *r)
+{
+	int rd = ITH(p, MA_RECENT_DAYS), bd = ITH(p, MA_BASELINE_DAYS);
+	int32_t from = last_from(a, rd);
+	uint64_t ur, ub;
+	int64_t sr, sb, drop;
+	unsigned nr, nb, min = (unsigned)ITH(p, MA_MIN_MEETINGS);
+	double mr, mb;
+
+	window_attendance(a->w, from, a->today, &ur, &nr);
+	window_attendance(a->w, from - bd, from - 1, &ub, &nb);
+	if (nr < min || nb < min)
+		return 0;
+	/* In 1/WIN_RATE_ONE, exactly: sr/nr <= sb/nb - drop. */
+	sr = (int64_t)ur;
+	sb = (int64_t)ub;
+	drop = (int64_t)(TH(p, MA_DROP) * WIN_RATE_ONE + 0.5);
+	if (sr * (int64_t)nb > (sb - drop * (int64_t)nb) * (int64_t)nr)
+		return 0;
+	mr = (double)sr / nr / WIN_RATE_ONE;
+	mb = (double)sb / nb / WIN_RATE_ONE;
+	explain(r, "meetings were attended by %.0f%% of the invited on "
+	    "average over %u %s in the last %d days, down from %.0f%% over "
+	    "%u in the %d days before (threshold: a drop of %.0f points)",
+	    100.0 * mr, nr, plural(nr, "meeting", "meetings"), rd,
+	    100.0 * mb, nb, bd, 100.0 * drop / WIN_RATE_ONE);
+	note(r, "attendance %.0f%% → %.0f%%", 100.0 * mb, 100.0 * mr);
+	ev_num(r, "rate", round2(mr));
+	ev_num(r, "meetings", nr);
+	ev_num(r, "days", rd);
+	ev_num(r, "baseline_rate", round2(mb));
+	ev_num(r, "baseline_meetings", nb);
+	ev_num(r, "baseline_days", bd);
+	ev_num(r, "drop", round2(mb - mr));
+	ev_num(r, "threshold", (double)drop / WIN_RATE_ONE);
+	return 1;
+}
+
+static int
+eval_voice_risk(const struct sig_params *p, const struct sig_account *a,
+    struct sig_result *r)
+{
+	const struct win_note *n;
+	int days = ITH(p, VR_DAYS);
+	char date[40];
+	const char *phrase, *cls;
+	unsigned count;
+
+	n = window_risk_note(a->w, last_from(a, days), a->today, &count);
+	if (n == NULL)
+		return 0;
+	phrase = intern_str(n->phrase);
+	cls = intern_str(n->cls);
+	util_format_rfc3339((int64_t)n->day * CW_USEC_PER_DAY, date,
+	    sizeof(date));
+	date[10] = '\0';		/* YYYY-MM-DD */
+	if (count > 1)
+		explain(r, "a note on %s says \"%s\" (%s); %u notes with a "
+		    "risk phrase in the last %d days", date, phrase, cls,
+		    count, days);
+	else
+		explain(r, "a note on %s says \"%s\" (%s)", date, phrase,
+		    cls);
+	note(r, "\"%s\"", phrase);
+	ev_str(r, "phrase", phrase);
+	ev_str(r, "class", cls);
+	ev_num(r, "days_ago", a->today - n->day);
+	ev_num(r, "notes", count);
+	ev_num(r, "days", days);
 	return 1;
 }
 

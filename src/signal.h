@@ -41,6 +41,8 @@ enum sig_id {
 	SIG_CORE_FEATURE_UNUSED,
 	SIG_ONBOARDING_STALL,
 	SIG_NO_TOUCH,
+	SIG_MEETING_ATTENDANCE_DECLINE,
+	SIG_VOICE_RISK,
 	SIG__COUNT
 };
 
@@ -97,6 +99,8 @@ struct sig_config {
 	struct sig_params	 sig[SIG__COUNT];
 	char			**intent_patterns; /* lower-case, NULL-ended */
 	char			**competitors;	/* lower-case, NULL-ended */
+	/* voice_risk's phrases, lower-case, in order; text NULL ends */
+	struct win_phrase	*voice_phrases;
 	unsigned		 interval;	/* s between sweeps, 60 */
 };
 
@@ -194,12 +198,21 @@ int		 severity_weight(enum sig_severity);
 /*
  * Fill c with the defaults (every signal enabled, the table's severities,
  * weights from severity, default plays, default thresholds, the SPEC's
- * intent patterns, no competitors, interval 60).  Returns 0, or -1 on
+ * intent patterns and risk phrases, no competitors, interval 60).  Returns 0, or -1 on
  * allocation failure (c is then safe to signal_config_free()).
  */
 int		 signal_config_defaults(struct sig_config *c);
 /* Free what c owns (plays, lists); c itself is the caller's. */
 void		 signal_config_free(struct sig_config *c);
+
+/*
+ * Make texts (NULL-terminated, lower-case; copied) the risk phrases of
+ * class cls, in place of the ones it had (at the place of the first of
+ * them, else at the end); no texts removes the class.  0, or -1 when out
+ * of memory (c unchanged).
+ */
+int		 signal_phrases_set(struct sig_config *c, const char *cls,
+		    const char *const *texts);
 
 /*
  * Checks that need several thresholds of one signal: the look-back spans

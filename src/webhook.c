@@ -93,9 +93,10 @@ static const struct wh_field_rule {
 				    T(EV_COMPETITOR_SIGNAL),
 				    T(EV_COMPETITOR_SIGNAL), 1 },
 	[WH_F_KIND] =		{ "kind", WK_ENUM, 0,
-				    T(EV_COMPETITOR_SIGNAL) | T(EV_TOUCHPOINT),
-				    0, 1 },
-	[WH_F_BY] =		{ "by", WK_TEXT, 0, T(EV_TOUCHPOINT), 0, 1 },
+				    T(EV_COMPETITOR_SIGNAL) | T(EV_TOUCHPOINT) |
+				    T(EV_NOTE), 0, 1 },
+	[WH_F_BY] =		{ "by", WK_TEXT, 0, T(EV_TOUCHPOINT) |
+				    T(EV_NOTE), 0, 1 },
 	[WH_F_FEATURE] =	{ "feature", WK_TEXT, 0, T(EV_FEATURE_USED),
 				    T(EV_FEATURE_USED), 1 },
 };

@@ -4,9 +4,9 @@
  * pruning, and the queries the signal rules ask.
  *
  * Layout: two rings of u16 counters (logins per day, per hour), two hash
- * tables of last-seen days (users, features) and five arrays of compact
+ * tables of last-seen days (users, features) and six arrays of compact
  * records (tickets, contact events, contact states, competitor signals,
- * touchpoint days).  See window.h for the window's extent: every query
+ * touchpoints, notes).  See window.h for the window's extent: every query
  * ignores data older than last_day - WIN_DAYS + 1, so pruning is only
  * about memory.
  *
@@ -156,14 +156,15 @@ add_hour(struct window *w, int64_t hour, unsigned count)
 /* ---- last-seen hash tables ---- */
 
 /*
- * The key that stands for a user id in the tables (the id itself is not
- * kept), never 0 (0 marks an empty slot).  The keyed hash: two ids share
+ * The key that stands for a user id in the tables, or for a ticket id in
+ * its records (the id itself is not kept), never 0 (0 marks an empty
+ * slot).  The keyed hash: two ids share
  * a key by a 2^-64 chance per pair that no client can aim at, as it could
  * with a fixed hash.  Keys live only in memory (a restart rebuilds the
  * windows from the ids), so a new key per process is fine.
  */
 static uint64_t
-user_key(const char *s)
+str_key(const char *s)
 {
 	uint64_t	h;
 
@@ -543,6 +544,20 @@ intern_opt(const char *s, uint32_t *id)
 	return (*id = intern(s, strlen(s))) == 0 ? -1 : 0;
 }
 
+/* The first risk phrase found in text, or NULL. */
+static const struct win_phrase *
+risk_phrase(const char *text, const struct win_rules *rules)
+{
+	const struct win_phrase	*ph;
+
+	if (rules == NULL || rules->phrases == NULL)
+		return NULL;
+	for (ph = rules->phrases; ph->text != NULL; ph++)
+		if (contains(text, ph->text, 0))
+			return ph;
+	return NULL;
+}
+
 /* ---- window_apply, one function per event type ---- */
 
 static int
@@ -552,7 +567,7 @@ apply_login(struct window *w, const struct cw_event *ev, int32_t day,
 	uint64_t	key = 0;
 
 	if (ev->user_id != NULL && visible_after(w, day)) {
-		key = user_key(ev->user_id);
+		key = str_key(ev->user_id);
 		if (seen_prepare(w, &w->users, &w->nusers, &w->capusers,
 		    key) == -1)
 			return -1;
@@ -579,7 +594,7 @@ apply_feature(struct window *w, const struct cw_event *ev, int32_t day,
 	if (intern_opt(ev->p.feature, &feature) == -1)
 		return -1;
 	if (ev->user_id != NULL) {
-		key = user_key(ev->user_id);
+		key = str_key(ev->user_id);
 		if (seen_prepare(w, &w->users, &w->nusers, &w->capusers,
 		    key) == -1)
 			return -1;
@@ -655,6 +670,8 @@ apply_ticket(struct window *w, const struct cw_event *ev, int32_t day,
 	    scale_sentiment(ev->p.sentiment) : WIN_NO_SENTIMENT;
 	t->kind = (uint8_t)(ev->type - EV_TICKET_CREATED);
 	t->intent = (uint8_t)ticket_intent(&ev->p, rules);
+	t->ticket = str_key(ev->p.ticket_id != NULL ? ev->p.ticket_id : "");
+	t->ts = ev->ts;
 	return 0;
 }
 
@@ -790,11 +807,23 @@ apply_competitor(struct window *w, const struct cw_event *ev, int32_t day,
 	return 0;
 }
 
+/* A meeting's attendees / invited in 1/WIN_RATE_ONE, or WIN_NO_RATE. */
+static uint16_t
+attendance_rate(const struct cw_event_props *p)
+{
+	if (p->kind == NULL || strcmp(p->kind, "meeting") != 0 ||
+	    p->attendees < 0 || p->invited <= 0 || p->attendees > p->invited)
+		return WIN_NO_RATE;
+	return (uint16_t)((p->attendees * WIN_RATE_ONE + p->invited / 2) /
+	    p->invited);
+}
+
 static int
 apply_touchpoint(struct window *w, const struct cw_event *ev, int32_t day,
     const struct win_rules *rules)
 {
-	void	*nb;
+	struct win_touch	*t;
+	void			*nb;
 
 	if (visible_after(w, day)) {
 		if ((nb = rec_reserve(w, w->touches, &w->ntouches,
@@ -805,8 +834,50 @@ apply_touchpoint(struct window *w, const struct cw_event *ev, int32_t day,
 	note_day(w, day);
 	if (day > w->last_touch)
 		w->last_touch = day;
-	if (day >= oldest(w))
-		w->touches[w->ntouches++] = day;
+	if (day >= oldest(w)) {
+		t = &w->touches[w->ntouches++];
+		memset(t, 0, sizeof(*t));
+		t->day = day;
+		t->rate = attendance_rate(&ev->p);
+	}
+	return 0;
+}
+
+static int
+apply_note(struct window *w, const struct cw_event *ev, int32_t day,
+    const struct win_rules *rules)
+{
+	const struct win_phrase	*ph;
+	struct win_note		*n;
+	uint32_t		 phrase = 0, cls = 0;
+	void			*nb;
+
+	if (!visible_after(w, day)) {
+		note_day(w, day);
+		return 0;
+	}
+	if ((ph = risk_phrase(ev->p.text, rules)) != NULL &&
+	    (intern_opt(ph->text, &phrase) == -1 ||
+	    intern_opt(ph->cls, &cls) == -1))
+		return -1;
+	if ((nb = rec_reserve(w, w->notes, &w->nnotes, &w->capnotes,
+	    sizeof(*w->notes))) == NULL)
+		return -1;
+	w->notes = nb;
+	note_day(w, day);
+	n = &w->notes[w->nnotes++];
+	memset(n, 0, sizeof(*n));
+	n->day = day;
+	n->phrase = phrase;
+	n->cls = cls;
+	return 0;
+}
+
+/* Outcomes are what the signals are judged by (SPEC 9), not an input. */
+static int
+apply_outcome(struct window *w, const struct cw_event *ev, int32_t day,
+    const struct win_rules *rules)
+{
 	return 0;
 }
 
@@ -822,6 +893,10 @@ static int (*const appliers[EV__COUNT])(struct window *,
 	[EV_CONTACT_CHANGED] = apply_contact,
 	[EV_COMPETITOR_SIGNAL] = apply_competitor,
 	[EV_TOUCHPOINT] = apply_touchpoint,
+	[EV_NOTE] = apply_note,
+	[EV_ACCOUNT_CHURNED] = apply_outcome,
+	[EV_ACCOUNT_RENEWED] = apply_outcome,
+	[EV_ACCOUNT_CONTRACTED] = apply_outcome,
 };
 
 void
@@ -838,6 +913,7 @@ window_free(struct window *w)
 	free(w->users);
 	free(w->features);
 	free(w->touches);
+	free(w->notes);
 	free(w->tickets);
 	free(w->cevents);
 	free(w->contacts);
@@ -888,7 +964,7 @@ window_restore_user(struct window *w, const char *user_id, int32_t day)
 		note_day(w, day);
 		return 0;
 	}
-	key = user_key(user_id);
+	key = str_key(user_id);
 	if (seen_prepare(w, &w->users, &w->nusers, &w->capusers, key) == -1)
 		return -1;
 	note_day(w, day);
@@ -936,6 +1012,9 @@ window_prune(struct window *w, int32_t today)
 	    keep);
 	w->touches = rec_shrink(w->touches, w->ntouches, &w->captouches,
 	    sizeof(*w->touches));
+	w->nnotes = rec_prune(w->notes, w->nnotes, sizeof(*w->notes), keep);
+	w->notes = rec_shrink(w->notes, w->nnotes, &w->capnotes,
+	    sizeof(*w->notes));
 	w->ntickets = rec_prune(w->tickets, w->ntickets, sizeof(*w->tickets),
 	    keep);
 	w->tickets = rec_shrink(w->tickets, w->ntickets, &w->captickets,
@@ -1015,7 +1094,7 @@ window_logins_24h(const struct window *w, int64_t now_hour)
 int
 window_user_seen(const struct window *w, const char *user_id)
 {
-	return seen_get(w->users, w->capusers, user_key(user_id)) != 0;
+	return seen_get(w->users, w->capusers, str_key(user_id)) != 0;
 }
 
 unsigned
@@ -1050,9 +1129,50 @@ window_touches(const struct window *w, int32_t from, int32_t to)
 	if (!clamp(w, &from, &to))
 		return 0;
 	for (i = 0; i < w->ntouches; i++)
-		if (w->touches[i] >= from && w->touches[i] <= to)
+		if (w->touches[i].day >= from && w->touches[i].day <= to)
 			n++;
 	return n;
+}
+
+void
+window_attendance(const struct window *w, int32_t from, int32_t to,
+    uint64_t *sum, unsigned *n)
+{
+	const struct win_touch	*t;
+	uint32_t		 i;
+
+	*sum = 0;
+	*n = 0;
+	if (!clamp(w, &from, &to))
+		return;
+	for (i = 0; i < w->ntouches; i++) {
+		t = &w->touches[i];
+		if (t->rate == WIN_NO_RATE || t->day < from || t->day > to)
+			continue;
+		*sum += t->rate;
+		(*n)++;
+	}
+}
+
+const struct win_note *
+window_risk_note(const struct window *w, int32_t from, int32_t to,
+    unsigned *n)
+{
+	const struct win_note	*best = NULL, *x;
+	uint32_t		 i;
+
+	*n = 0;
+	if (!clamp(w, &from, &to))
+		return NULL;
+	for (i = 0; i < w->nnotes; i++) {
+		x = &w->notes[i];
+		if (x->phrase == 0 || x->day < from || x->day > to)
+			continue;
+		(*n)++;
+		if (best == NULL || x->day >= best->day)
+			best = x;
+	}
+	return best;
 }
 
 unsigned
@@ -1070,23 +1190,86 @@ window_tickets_created(const struct window *w, int32_t from, int32_t to)
 	return n;
 }
 
+static int
+rated(const struct win_ticket *t, int32_t from, int32_t to)
+{
+	return t->sentiment != WIN_NO_SENTIMENT && t->day >= from &&
+	    t->day <= to;
+}
+
+/* Is tickets[j] a later event of the same ticket than tickets[i]? */
+static int
+later_of_ticket(const struct window *w, uint32_t i, uint32_t j)
+{
+	const struct win_ticket	*a = &w->tickets[i], *b = &w->tickets[j];
+
+	return a->ticket == b->ticket && (b->ts > a->ts ||
+	    (b->ts == a->ts && j > i));
+}
+
+/* A rated ticket event, for sorting by (ticket, ts, order applied). */
+struct rt {
+	uint64_t	ticket;
+	int64_t		ts;
+	uint32_t	idx;
+};
+
+static int
+rt_cmp(const void *a, const void *b)
+{
+	const struct rt	*x = a, *y = b;
+
+	if (x->ticket != y->ticket)
+		return x->ticket < y->ticket ? -1 : 1;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
 void
 window_sentiment(const struct window *w, int32_t from, int32_t to,
     int64_t *sum, unsigned *n)
 {
-	const struct win_ticket	*t;
-	uint32_t		 i;
+	struct rt	*v;
+	uint32_t	 i, j, m = 0;
 
 	*sum = 0;
 	*n = 0;
 	if (!clamp(w, &from, &to))
 		return;
+	for (i = 0; i < w->ntickets; i++)
+		m += rated(&w->tickets[i], from, to);
+	if (m == 0)
+		return;
+	if ((v = malloc((size_t)m * sizeof(*v))) != NULL) {
+		for (i = j = 0; i < w->ntickets; i++) {
+			if (!rated(&w->tickets[i], from, to))
+				continue;
+			v[j].ticket = w->tickets[i].ticket;
+			v[j].ts = w->tickets[i].ts;
+			v[j].idx = i;
+			j++;
+		}
+		qsort(v, m, sizeof(*v), rt_cmp);
+		for (i = 0; i < m; i++) {
+			if (i + 1 < m && v[i + 1].ticket == v[i].ticket)
+				continue;	/* not the ticket's latest */
+			*sum += w->tickets[v[i].idx].sentiment;
+			(*n)++;
+		}
+		free(v);
+		return;
+	}
 	for (i = 0; i < w->ntickets; i++) {
-		t = &w->tickets[i];
-		if (t->sentiment == WIN_NO_SENTIMENT || t->day < from ||
-		    t->day > to)
+		if (!rated(&w->tickets[i], from, to))
 			continue;
-		*sum += t->sentiment;
+		for (j = 0; j < w->ntickets; j++)
+			if (j != i && rated(&w->tickets[j], from, to) &&
+			    later_of_ticket(w, i, j))
+				break;
+		if (j < w->ntickets)
+			continue;
+		*sum += w->tickets[i].sentiment;
 		(*n)++;
 	}
 }
@@ -1328,6 +1511,7 @@ window_bytes(const struct window *w)
 	    (size_t)w->capusers * sizeof(*w->users) +
 	    (size_t)w->capfeatures * sizeof(*w->features) +
 	    (size_t)w->captouches * sizeof(*w->touches) +
+	    (size_t)w->capnotes * sizeof(*w->notes) +
 	    (size_t)w->captickets * sizeof(*w->tickets) +
 	    (size_t)w->capcevents * sizeof(*w->cevents) +
 	    (size_t)w->capcontacts * sizeof(*w->contacts) +

@@ -5,9 +5,12 @@
  * Days are UTC day numbers (days since 1970-01-01).  Usage is kept in
  * fixed rings (logins per day for WIN_DAYS days, per hour for WIN_HOURS
  * hours) and last-seen tables (users, features); the rarer events
- * (tickets, contacts, competitor signals, touchpoints) are kept as small
- * arrays of compact records for WIN_DAYS days.  Strings (teams,
- * categories, features, competitors, contact ids) are interned (intern.h).
+ * (tickets, contacts, competitor signals, touchpoints, notes) are kept as
+ * small arrays of compact records for WIN_DAYS days.  Strings (teams,
+ * categories, features, competitors, contact ids, the risk phrases notes
+ * matched) are interned (intern.h); ticket ids, which would grow the
+ * intern table without end, are kept as a keyed 64-bit hash like user
+ * ids.  Outcome events (account.churned, ...) change no window.
  *
  * Applying an event is O(1) amortised (records arrays append; old records
  * are pruned lazily).  Applying the same event twice counts it twice: the
@@ -26,7 +29,7 @@
  * else by window_apply() of the stored events in ts order.  Restoring
  * gives the same query answers as applying the original events.
  *
- * Memory: sizeof(struct window) is 632 bytes on LP64 (u16 counters,
+ * Memory: sizeof(struct window) is 648 bytes on LP64 (u16 counters,
  * saturating), plus 16..24 bytes per tracked user (12-byte slots at load
  * 1/2..3/4), plus the records of the last WIN_DAYS days.  Contacts, whose
  * state outlives the window, are an array; past WIN_CONTACT_SCAN of them
@@ -66,13 +69,18 @@ enum win_competitor_kind {
 };
 
 #define WIN_NO_SENTIMENT	INT8_MIN
+#define WIN_NO_RATE		UINT16_MAX
+#define WIN_RATE_ONE		10000	/* attendance rate 1.0 */
 
 /*
  * The records below start with their day (window.c prunes them all
  * alike).  Arrays are in the order events were applied, not by day.
  */
 
-/* One ticket.* event. */
+/*
+ * One ticket.* event.  ticket and ts tell which events are one ticket
+ * and which of them is its latest (window_sentiment()).
+ */
 struct win_ticket {
 	int32_t		 day;
 	uint32_t	 team;		/* interned; 0 = none */
@@ -80,6 +88,29 @@ struct win_ticket {
 	int8_t		 sentiment;	/* -100..100, WIN_NO_SENTIMENT */
 	uint8_t		 kind;		/* enum win_ticket_kind */
 	uint8_t		 intent;	/* matched the churn-intent patterns */
+	uint64_t	 ticket;	/* keyed hash of ticket_id, never 0 */
+	int64_t		 ts;		/* the event's ts, us */
+};
+
+/*
+ * One touchpoint.  rate is a meeting's attendance, attendees / invited in
+ * 1/WIN_RATE_ONE (rounded), for a kind "meeting" with invited > 0 and
+ * attendees given; else WIN_NO_RATE.
+ */
+struct win_touch {
+	int32_t		 day;
+	uint16_t	 rate;
+};
+
+/*
+ * One note.  phrase and cls (its class) are the first risk phrase of
+ * win_rules.phrases (in its order) found in the text when it was
+ * applied, both interned; 0 when none matched.
+ */
+struct win_note {
+	int32_t		 day;
+	uint32_t	 phrase;
+	uint32_t	 cls;
 };
 
 /* One contact.* event, with the contact's state around it. */
@@ -138,8 +169,10 @@ struct window {
 	struct win_seen		*features;	/* hash table, capfeatures */
 	uint32_t		 nfeatures, capfeatures;
 
-	int32_t			*touches;	/* touchpoint days */
+	struct win_touch	*touches;
 	uint32_t		 ntouches, captouches;
+	struct win_note		*notes;
+	uint32_t		 nnotes, capnotes;
 	struct win_ticket	*tickets;
 	uint32_t		 ntickets, captickets;
 	struct win_contact_event *cevents;
@@ -152,12 +185,20 @@ struct window {
 	uint32_t		 ncompetitors, capcompetitors;
 };
 
+/* A risk phrase of a note and the class it belongs to ("budget"). */
+struct win_phrase {
+	char		*text;		/* lower-case substring */
+	char		*cls;
+};
+
 /* What window_apply() needs besides the event: the configured tables. */
 struct win_rules {
 	/* Churn-intent patterns, lower-case substrings (NULL-terminated). */
 	const char *const	*intent_patterns;
 	/* Competitor names, lower-case (NULL-terminated). */
 	const char *const	*competitors;
+	/* Risk phrases of notes, in order (ends with text NULL); or NULL. */
+	const struct win_phrase	*phrases;
 };
 
 void	window_init(struct window *);
@@ -219,9 +260,27 @@ unsigned	window_touches(const struct window *, int32_t from, int32_t to);
 /* Tickets created in [from, to]. */
 unsigned	window_tickets_created(const struct window *, int32_t from,
 		    int32_t to);
-/* Sum (in 1/100) and count of ticket sentiments in [from, to]. */
+/*
+ * Sum (in 1/100) and count of ticket sentiments in [from, to], one per
+ * ticket: of the events of one ticket_id in [from, to] that carry a
+ * sentiment, the latest (by ts, ties by the order applied).  O(m log m)
+ * for the m rated events (a temporary sorted copy); O(m^2) without
+ * memory for it.
+ */
 void		window_sentiment(const struct window *, int32_t from,
 		    int32_t to, int64_t *sum, unsigned *n);
+/*
+ * Sum (in 1/WIN_RATE_ONE) and count of the attendance rates of the
+ * meetings in [from, to] that have one.
+ */
+void		window_attendance(const struct window *, int32_t from,
+		    int32_t to, uint64_t *sum, unsigned *n);
+/*
+ * The newest note in [from, to] that matched a risk phrase (the later
+ * applied of one day), or NULL; *n receives how many matched.
+ */
+const struct win_note *window_risk_note(const struct window *,
+		    int32_t from, int32_t to, unsigned *n);
 /*
  * The (team, category) with most tickets created in [from, to]; ties go
  * to the most recent.  Returns the count (0 if none).

@@ -42,8 +42,8 @@ check_batch(const struct cw_event_batch *b,
 		if (b->ev[i].ts < FUZZ_NOW - l->horizon_us ||
 		    b->ev[i].ts > FUZZ_NOW + l->future_us)
 			abort();
-		if (event_json_storable(b->ev[i].props,
-		    strlen(b->ev[i].props), CW_PROP_STR_MAX, &e) != 0)
+		if (event_props_storable(b->ev[i].type, b->ev[i].props,
+		    strlen(b->ev[i].props), &e) != 0)
 			abort();
 	}
 	for (i = 0; i < b->nrej; i++)

@@ -90,7 +90,7 @@ static void
 login(struct account *a, int64_t ts)
 {
 	struct cw_event ev;
-	struct win_rules rules = { NULL, NULL };
+	struct win_rules rules = { NULL, NULL, NULL };
 
 	memset(&ev, 0, sizeof(ev));
 	ev.id = (char *)"e";

@@ -1457,6 +1457,44 @@ START_TEST(test_signals_section)
 }
 END_TEST
 
+/* voice_phrases.CLASS: one key per class, replacing that class only. */
+START_TEST(test_voice_phrases)
+{
+	struct cw_config *cfg;
+	const struct win_phrase *v;
+
+	cfg = expect_ok(
+	    "[signals]\n"
+	    "voice_phrases.budget = Tight Budget, 予算\n"
+	    "voice_phrases.time =\n"
+	    "voice_phrases.legal-review = NDA\n");
+	v = cfg->signals.voice_phrases;
+	ck_assert_str_eq(v[0].text, "tight budget");
+	ck_assert_str_eq(v[0].cls, "budget");
+	ck_assert_str_eq(v[1].text, "予算");
+	ck_assert_str_eq(v[2].text, "other tools");
+	ck_assert_str_eq(v[10].text, "nda");
+	ck_assert_str_eq(v[10].cls, "legal-review");
+	ck_assert_ptr_null(v[11].text);
+	config_free(cfg);
+
+	expect_errors(
+	    "[signals]\n"
+	    "voice_phrases.price = hike\n"
+	    "voice_phrases.price = raise\n"
+	    "voice_phrases.Price = raise\n"
+	    "voice_phrases. = x\n"
+	    "voice_phrases.time = busy,,late\n",
+	    4,
+	    "F:3: duplicate key \"voice_phrases.price\" in [signals]\n"
+	    "F:4: voice_phrases.Price: the class after \"voice_phrases.\" "
+	    "must be 1 to 32 of a-z 0-9 _ -\n"
+	    "F:5: unknown key \"voice_phrases.\" in [signals]\n"
+	    "F:6: voice_phrases.time: empty item; separate the items with "
+	    "single commas\n");
+}
+END_TEST
+
 /* ---- [alerts], [receiver:NAME], [route:NAME], [digest] ---- */
 
 START_TEST(test_alerts_good)
@@ -2357,7 +2395,8 @@ START_TEST(test_source_type)
 	    "F:14: type_map.login: only with type_pointer\n"
 	    "F:18: type: must be an event type: login, feature_used, "
 	    "ticket.created, ticket.updated, ticket.solved, contact.joined, "
-	    "contact.left, contact.changed, competitor.signal or touchpoint\n"
+	    "contact.left, contact.changed, competitor.signal, touchpoint, "
+	    "note, account.churned, account.renewed or account.contracted\n"
 	    "F:19: type_pointer: must be a JSON Pointer (RFC 6901) such as "
 	    "/ticket/id: empty, or \"/\" and tokens, with ~ only in ~0 and "
 	    "~1\n"
@@ -2611,6 +2650,7 @@ config_suite(void)
 	tcase_add_test(tc, test_signal_bad_number);
 	tcase_add_test(tc, test_signal_spans);
 	tcase_add_test(tc, test_signals_section);
+	tcase_add_test(tc, test_voice_phrases);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("alerts");

@@ -121,6 +121,8 @@ START_TEST(type_names)
 		"login", "feature_used", "ticket.created", "ticket.updated",
 		"ticket.solved", "contact.joined", "contact.left",
 		"contact.changed", "competitor.signal", "touchpoint",
+		"note", "account.churned", "account.renewed",
+		"account.contracted",
 	};
 	size_t	i;
 
@@ -456,6 +458,52 @@ static const struct {
 	    "invalid_prop", "kind" },
 	{ "{" ENV ",\"type\":\"touchpoint\",\"props\":{\"by\":1}}",
 	    "invalid_prop", "props.by" },
+	/* Attendance: whole numbers, 0 or more, no more came than invited. */
+	{ "{" ENV ",\"type\":\"touchpoint\",\"props\":{\"attendees\":-1}}",
+	    "invalid_prop", "props.attendees must be a whole number" },
+	{ "{" ENV ",\"type\":\"touchpoint\",\"props\":{\"attendees\":2.5}}",
+	    "invalid_prop", "props.attendees" },
+	{ "{" ENV ",\"type\":\"touchpoint\",\"props\":{\"attendees\":\"3\"}}",
+	    "invalid_prop", "props.attendees" },
+	{ "{" ENV ",\"type\":\"touchpoint\",\"props\":{\"invited\":true}}",
+	    "invalid_prop", "props.invited must be a whole number" },
+	{ "{" ENV ",\"type\":\"touchpoint\",\"props\":{\"invited\":-0.5}}",
+	    "invalid_prop", "props.invited" },
+	{ "{" ENV ",\"type\":\"touchpoint\",\"props\":{\"invited\":4294967296}}",
+	    "invalid_prop", "props.invited" },
+	{ "{" ENV ",\"type\":\"touchpoint\",\"props\":{\"kind\":\"meeting\","
+	    "\"attendees\":6,\"invited\":5}}", "invalid_prop",
+	    "props.attendees (6) must not be more than props.invited (5)" },
+	/* A note: text required, at most 4 KiB; kind has "other" too. */
+	{ "{" ENV ",\"type\":\"note\"}", "missing_prop",
+	    "props.text is required for note events" },
+	{ "{" ENV ",\"type\":\"note\",\"props\":{\"by\":\"csm\"}}",
+	    "missing_prop", "props.text" },
+	{ "{" ENV ",\"type\":\"note\",\"props\":{\"text\":\"\"}}",
+	    "invalid_prop", "props.text is empty" },
+	{ "{" ENV ",\"type\":\"note\",\"props\":{\"text\":7}}",
+	    "invalid_prop", "props.text must be a string of at most 4096" },
+	{ "{" ENV ",\"type\":\"note\",\"props\":{\"text\":\"t\","
+	    "\"kind\":\"sms\"}}", "invalid_prop",
+	    "one of meeting, call, email, chat, other" },
+	{ "{" ENV ",\"type\":\"note\",\"props\":{\"text\":\"t\",\"by\":[]}}",
+	    "invalid_prop", "props.by" },
+	/* Outcomes: every prop optional, amounts not negative. */
+	{ "{" ENV ",\"type\":\"account.churned\",\"props\":{\"reason\":1}}",
+	    "invalid_prop", "props.reason must be a string" },
+	{ "{" ENV ",\"type\":\"account.contracted\","
+	    "\"props\":{\"seats_before\":-3}}", "invalid_prop",
+	    "props.seats_before must be a number, 0 or more" },
+	{ "{" ENV ",\"type\":\"account.contracted\","
+	    "\"props\":{\"seats_after\":\"10\"}}", "invalid_prop",
+	    "props.seats_after" },
+	{ "{" ENV ",\"type\":\"account.renewed\","
+	    "\"props\":{\"mrr_before\":null,\"mrr_after\":-0.01}}",
+	    "invalid_prop", "props.mrr_after" },
+	{ "{" ENV ",\"type\":\"account.churned\",\"props\":{\"mrr_before\":{}}}",
+	    "invalid_prop", "props.mrr_before" },
+	{ "{" ENV ",\"type\":\"account.lost\"}", "unknown_type",
+	    "\"account.lost\"" },
 	/* The first failing rule wins. */
 	{ "{\"type\":\"nope\",\"ts\":\"x\"}", "missing_id", NULL },
 	{ "{\"id\":\"e\",\"type\":\"nope\"}", "missing_account_id", NULL },
@@ -992,6 +1040,9 @@ assert_no_props(const struct cw_event_props *p)
 	ck_assert_int_eq(p->is_champion, -1);
 	ck_assert_ptr_null(p->competitor);
 	ck_assert_ptr_null(p->kind);
+	ck_assert_int_eq(p->attendees, -1);
+	ck_assert_int_eq(p->invited, -1);
+	ck_assert_ptr_null(p->text);
 }
 
 START_TEST(extract_ticket)
@@ -1098,6 +1149,99 @@ START_TEST(extract_others)
 }
 END_TEST
 
+START_TEST(extract_new_types)
+{
+	cur.max_events = 10;
+	ck_assert_int_eq(decode("{" ENV ",\"type\":\"touchpoint\",\"props\":{"
+	    "\"kind\":\"meeting\",\"attendees\":3,\"invited\":5.0}}\n"
+	    "{" ENV ",\"type\":\"touchpoint\",\"props\":{\"attendees\":0,"
+	    "\"invited\":0}}\n"
+	    "{" ENV ",\"type\":\"touchpoint\",\"props\":{\"invited\":4}}\n"
+	    "{" ENV ",\"type\":\"note\",\"props\":{\"text\":\"Budget is tight\","
+	    "\"kind\":\"other\",\"by\":\"csm\",\"attendees\":9}}\n"
+	    "{" ENV ",\"type\":\"account.contracted\",\"props\":{"
+	    "\"reason\":\"budget\",\"seats_before\":300,\"seats_after\":120,"
+	    "\"mrr_before\":4500.5,\"mrr_after\":0}}\n"
+	    "{" ENV ",\"type\":\"account.churned\"}\n"
+	    "{" ENV ",\"type\":\"account.renewed\",\"props\":{\"text\":5}}\n",
+	    BODY_NDJSON), 0);
+	ck_assert_uint_eq(b.nrej, 0);
+	ck_assert_uint_eq(b.nev, 7);
+	ck_assert_str_eq(b.ev[0].p.kind, "meeting");
+	ck_assert_int_eq(b.ev[0].p.attendees, 3);
+	ck_assert_int_eq(b.ev[0].p.invited, 5);
+	ck_assert_int_eq(b.ev[1].p.attendees, 0);
+	ck_assert_int_eq(b.ev[1].p.invited, 0);
+	ck_assert_int_eq(b.ev[2].p.attendees, -1);
+	ck_assert_int_eq(b.ev[2].p.invited, 4);
+	ck_assert_int_eq(b.ev[3].type, EV_NOTE);
+	ck_assert_str_eq(b.ev[3].p.text, "Budget is tight");
+	ck_assert_str_eq(b.ev[3].p.kind, "other");
+	/* attendees is not a prop of a note: kept, not read. */
+	ck_assert_int_eq(b.ev[3].p.attendees, -1);
+	ck_assert_int_eq(b.ev[4].type, EV_ACCOUNT_CONTRACTED);
+	ck_assert_str_eq(b.ev[4].props, "{\"reason\":\"budget\","
+	    "\"seats_before\":300,\"seats_after\":120,\"mrr_before\":4500.5,"
+	    "\"mrr_after\":0}");
+	assert_no_props(&b.ev[4].p);
+	ck_assert_int_eq(b.ev[5].type, EV_ACCOUNT_CHURNED);
+	ck_assert_str_eq(b.ev[5].props, "{}");
+	ck_assert_int_eq(b.ev[6].type, EV_ACCOUNT_RENEWED);
+	assert_no_props(&b.ev[6].p);
+}
+END_TEST
+
+/* A note's text may have 4 KiB; every other string still 1 KiB. */
+START_TEST(note_text_limit)
+{
+	char	*body, *p;
+	size_t	 n, len = 2 * CW_NOTE_TEXT_MAX + 256;
+	int	 k;
+
+	body = malloc(len);
+	ck_assert_ptr_nonnull(body);
+	for (k = 0; k < 3; k++) {
+		/* 0: text of 4096 bytes; 1: of 4097; 2: by of 1025 */
+		n = k == 1 ? CW_NOTE_TEXT_MAX + 1 : CW_NOTE_TEXT_MAX;
+		p = body + snprintf(body, len, "{" ENV ",\"type\":\"note\","
+		    "\"props\":{%s", k == 2 ? "\"by\":\"" : "\"text\":\"");
+		if (k == 2) {
+			/* by over 1 KiB, text short. */
+			memset(p, 'b', CW_PROP_STR_MAX + 1);
+			p += CW_PROP_STR_MAX + 1;
+			p += sprintf(p, "\",\"text\":\"busy");
+		} else {
+			memset(p, 't', n);
+			p += n;
+		}
+		sprintf(p, "\"}}");
+		if (k == 0) {
+			ck_assert_uint_eq(strlen(accept1(body)->p.text), n);
+		} else {
+			ck_assert_str_eq(reject1(body)->err.code,
+			    k == 1 ? "invalid_prop" : "invalid_props");
+			ck_assert_msg(strstr(b.rej[0].err.msg, k == 1 ?
+			    "props.text" : "props.by: a string longer than "
+			    "1024 bytes") != NULL, "%s", b.rej[0].err.msg);
+		}
+		event_batch_free(&b);
+	}
+	/* Nested "text" keys, or "text" on another type, get no 4 KiB. */
+	p = body + snprintf(body, len, "{" ENV ",\"type\":\"note\","
+	    "\"props\":{\"text\":\"t\",\"x\":{\"text\":\"");
+	memset(p, 'y', CW_PROP_STR_MAX + 1);
+	sprintf(p + CW_PROP_STR_MAX + 1, "\"}}}");
+	ck_assert_str_eq(reject1(body)->err.code, "invalid_props");
+	event_batch_free(&b);
+	p = body + snprintf(body, len, "{" ENV ",\"type\":\"touchpoint\","
+	    "\"props\":{\"text\":\"");
+	memset(p, 'y', CW_PROP_STR_MAX + 1);
+	sprintf(p + CW_PROP_STR_MAX + 1, "\"}}");
+	ck_assert_str_eq(reject1(body)->err.code, "invalid_props");
+	free(body);
+}
+END_TEST
+
 START_TEST(extract_after_rejection)
 {
 	/* A rejected event leaves nothing behind in the next slot. */
@@ -1149,6 +1293,27 @@ START_TEST(row_ticket)
 	ck_assert(row.p.sentiment == -0.3);
 	ck_assert_ptr_null(row.p.category);
 	ck_assert_int_eq(row.p.is_champion, -1);
+}
+END_TEST
+
+START_TEST(row_note)
+{
+	ck_assert_int_eq(event_from_row("n1", "acme", "note", S(1700000000),
+	    NULL, "{\"by\": \"csm\", \"text\": \"\u4e88\u7b97 is tight\"}",
+	    &row, &e), 0);
+	ck_assert_int_eq(row.type, EV_NOTE);
+	ck_assert_str_eq(row.p.text, "\xe4\xba\x88\xe7\xae\x97 is tight");
+	event_free_fields(&row);
+	ck_assert_int_eq(event_from_row("t1", "acme", "touchpoint",
+	    S(1700000000), NULL, "{\"kind\": \"meeting\", \"invited\": 8, "
+	    "\"attendees\": 2}", &row, &e), 0);
+	ck_assert_int_eq(row.p.attendees, 2);
+	ck_assert_int_eq(row.p.invited, 8);
+	event_free_fields(&row);
+	ck_assert_int_eq(row.p.attendees, -1);
+	ck_assert_int_eq(event_from_row("o1", "acme", "account.renewed",
+	    S(1700000000), NULL, "{\"seats_after\": 40}", &row, &e), 0);
+	ck_assert_int_eq(row.type, EV_ACCOUNT_RENEWED);
 }
 END_TEST
 
@@ -1308,12 +1473,15 @@ event_suite(void)
 	tcase_add_test(tc, extract_ticket);
 	tcase_add_test(tc, extract_contact);
 	tcase_add_test(tc, extract_others);
+	tcase_add_test(tc, extract_new_types);
+	tcase_add_test(tc, note_text_limit);
 	tcase_add_test(tc, extract_after_rejection);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("from_row");
 	tcase_add_checked_fixture(tc, setup, row_teardown);
 	tcase_add_test(tc, row_ticket);
+	tcase_add_test(tc, row_note);
 	tcase_add_test(tc, row_usage);
 	tcase_add_loop_test(tc, row_rejected, 0, NELEM(row_cases));
 	suite_add_tcase(s, tc);

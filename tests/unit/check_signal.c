@@ -120,11 +120,14 @@ ticket_full(enum cw_event_type type, int32_t day, const char *team,
     int has_sentiment, double sentiment)
 {
 	struct cw_event_props p;
-	char *tags[1];
+	static unsigned next;
+	char *tags[1], tid[16];
 
+	/* Each call is a ticket of its own (ticket_of() shares one). */
+	snprintf(tid, sizeof(tid), "t-%u", ++next);
 	memset(&p, 0, sizeof(p));
 	p.is_champion = -1;
-	p.ticket_id = (char *)"t-1";
+	p.ticket_id = tid;
 	p.team = (char *)team;
 	p.category = (char *)category;
 	p.subject = (char *)subject;
@@ -161,6 +164,43 @@ static void
 rated_ticket(enum cw_event_type type, int32_t day, double sentiment)
 {
 	ticket_full(type, day, NULL, NULL, NULL, NULL, 1, sentiment);
+}
+
+/* An event of ticket tid at day and hour, with a sentiment. */
+static void
+ticket_of(const char *tid, enum cw_event_type type, int32_t day, int hour,
+    double sentiment)
+{
+	struct cw_event_props p;
+
+	event_props_init(&p);
+	p.ticket_id = (char *)tid;
+	p.has_sentiment = 1;
+	p.sentiment = sentiment;
+	apply(type, day, hour, NULL, &p);
+}
+
+/* A meeting with attendees of invited there. */
+static void
+meeting(int32_t day, int attendees, int invited)
+{
+	struct cw_event_props p;
+
+	event_props_init(&p);
+	p.kind = (char *)"meeting";
+	p.attendees = attendees;
+	p.invited = invited;
+	apply(EV_TOUCHPOINT, day, 14, NULL, &p);
+}
+
+static void
+note_on(int32_t day, const char *text)
+{
+	struct cw_event_props p;
+
+	event_props_init(&p);
+	p.text = (char *)text;
+	apply(EV_NOTE, day, 17, NULL, &p);
 }
 
 /* champion: 1, 0, or -1 absent. */
@@ -324,6 +364,8 @@ START_TEST(test_table)
 		{ "core_feature_unused", "usage", 0, "warning" },
 		{ "onboarding_stall", "usage", 0, "critical" },
 		{ "no_touch", "engagement", 0, "warning" },
+		{ "meeting_attendance_decline", "engagement", 0, "warning" },
+		{ "voice_risk", "engagement", 0, "warning" },
 	};
 	const struct sig_threshold *th;
 	size_t i, j, n;
@@ -385,6 +427,12 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(cfg.intent_patterns[9]);
 	ck_assert_ptr_eq(rules.intent_patterns,
 	    (const char *const *)cfg.intent_patterns);
+	ck_assert_ptr_eq(rules.phrases, cfg.voice_phrases);
+	ck_assert_str_eq(cfg.voice_phrases[0].text, "busy");
+	ck_assert_str_eq(cfg.voice_phrases[0].cls, "time");
+	ck_assert_str_eq(cfg.voice_phrases[14].text, "組織変更");
+	ck_assert_str_eq(cfg.voice_phrases[14].cls, "reorganisation");
+	ck_assert_ptr_null(cfg.voice_phrases[15].text);
 	for (i = 0; i < SIG__COUNT; i++) {
 		ck_assert_int_eq(cfg.sig[i].enabled, 1);
 		ck_assert_int_eq(cfg.sig[i].weight, -1);
@@ -692,6 +740,33 @@ START_TEST(test_sentiment_config)
 	set_th(SIG_TICKET_SENTIMENT_DECLINE, "min_tickets", 3);
 	FIRES(SIG_TICKET_SENTIMENT_DECLINE);
 	cfg.sig[SIG_TICKET_SENTIMENT_DECLINE].enabled = 0;
+	QUIET(SIG_TICKET_SENTIMENT_DECLINE);
+}
+END_TEST
+
+/* A ticket created, updated and solved is one ticket, its latest rating. */
+START_TEST(test_sentiment_by_ticket)
+{
+	const struct sig_result *r;
+
+	sentiment_baseline(0.5);
+	/* One ticket, rated 0.9 then 0.5 then 0.2: counts once, as 0.2. */
+	ticket_of("X", EV_TICKET_CREATED, T - 20, 9, 0.9);
+	ticket_of("X", EV_TICKET_UPDATED, T - 10, 9, 0.5);
+	ticket_of("Y", EV_TICKET_CREATED, T - 5, 9, 0.2);
+	ticket_of("X", EV_TICKET_SOLVED, T - 2, 9, 0.2);
+	QUIET(SIG_TICKET_SENTIMENT_DECLINE);	/* 4 events, 2 tickets */
+	ticket_of("Z", EV_TICKET_CREATED, T - 1, 9, 0.2);
+	r = FIRES(SIG_TICKET_SENTIMENT_DECLINE);	/* 3 tickets at 0.2 */
+	EV_EQ(r, "tickets", 3);
+	EV_EQ(r, "mean", 0.2);
+	EV_EQ(r, "drop", 0.3);
+	/* Z's later update (by ts, though applied now at an earlier
+	 * hour of the same day as another) lifts it: 0.9 -> mean 0.43. */
+	ticket_of("Z", EV_TICKET_UPDATED, T - 1, 10, 0.9);
+	QUIET(SIG_TICKET_SENTIMENT_DECLINE);
+	/* An event older by ts changes nothing, whenever it arrives. */
+	ticket_of("Z", EV_TICKET_CREATED, T - 1, 8, 0.2);
 	QUIET(SIG_TICKET_SENTIMENT_DECLINE);
 }
 END_TEST
@@ -1795,6 +1870,177 @@ START_TEST(test_long_names)
 }
 END_TEST
 
+/* ---- meeting_attendance_decline ---- */
+
+/* Two meetings in the 120 days before the last 60: 0.75 and 1.0. */
+static void
+attendance_baseline(void)
+{
+	meeting(T - 60, 3, 4);
+	meeting(T - 179, 8, 8);
+	meeting(T - 180, 0, 8);		/* too old */
+	meeting(T - 100, 0, 0);		/* nobody invited: no rate */
+}
+
+START_TEST(test_attendance_threshold)
+{
+	const struct sig_result *r;
+
+	attendance_baseline();
+	meeting(T - 59, 5, 8);		/* 0.625 */
+	QUIET(SIG_MEETING_ATTENDANCE_DECLINE);	/* one meeting */
+	meeting(T, 51, 80);		/* 0.6375: a drop of 0.2375 */
+	QUIET(SIG_MEETING_ATTENDANCE_DECLINE);
+	teardown();
+	setup();
+	attendance_baseline();
+	meeting(T - 59, 5, 8);
+	meeting(T, 5, 8);		/* 0.625: a drop of 0.25 */
+	r = FIRES(SIG_MEETING_ATTENDANCE_DECLINE);
+	ck_assert_str_eq(r->explanation, "meetings were attended by 62% of "
+	    "the invited on average over 2 meetings in the last 60 days, "
+	    "down from 88% over 2 in the 120 days before (threshold: a drop "
+	    "of 25 points)");
+	ck_assert_str_eq(r->note, "attendance 88% → 62%");
+	EV_EQ(r, "rate", 0.63);
+	EV_EQ(r, "baseline_rate", 0.88);
+	EV_EQ(r, "meetings", 2);
+	EV_EQ(r, "baseline_meetings", 2);
+	EV_EQ(r, "drop", 0.25);
+	EV_EQ(r, "threshold", 0.25);
+	ck_assert_int_eq(r->severity, SEV_WARNING);
+	ck_assert_int_eq(r->weight, 15);
+}
+END_TEST
+
+/* Calls, and meetings without both numbers, have no attendance. */
+START_TEST(test_attendance_meetings_only)
+{
+	struct cw_event_props p;
+
+	attendance_baseline();
+	meeting(T - 59, 5, 8);
+	event_props_init(&p);
+	p.kind = (char *)"call";
+	p.attendees = 0;
+	p.invited = 8;
+	apply(EV_TOUCHPOINT, T, 10, NULL, &p);
+	meeting(T, -1, 8);
+	QUIET(SIG_MEETING_ATTENDANCE_DECLINE);
+	meeting(T, 0, 8);
+	FIRES(SIG_MEETING_ATTENDANCE_DECLINE);
+}
+END_TEST
+
+START_TEST(test_attendance_resolves)
+{
+	attendance_baseline();
+	meeting(T - 30, 1, 4);
+	meeting(T - 29, 1, 4);
+	FIRES(SIG_MEETING_ATTENDANCE_DECLINE);
+	meeting(T, 4, 4);		/* (0.25 + 0.25 + 1) / 3 = 0.5 */
+	FIRES(SIG_MEETING_ATTENDANCE_DECLINE);
+	meeting(T, 4, 4);		/* 0.625: still a drop of 0.25 */
+	FIRES(SIG_MEETING_ATTENDANCE_DECLINE);
+	meeting(T, 4, 4);		/* 0.7 */
+	QUIET(SIG_MEETING_ATTENDANCE_DECLINE);
+}
+END_TEST
+
+START_TEST(test_attendance_config)
+{
+	attendance_baseline();
+	meeting(T - 59, 5, 8);
+	meeting(T, 5, 8);
+	FIRES(SIG_MEETING_ATTENDANCE_DECLINE);
+	set_th(SIG_MEETING_ATTENDANCE_DECLINE, "drop", 0.26);
+	QUIET(SIG_MEETING_ATTENDANCE_DECLINE);
+	set_th(SIG_MEETING_ATTENDANCE_DECLINE, "drop", 0.25);
+	set_th(SIG_MEETING_ATTENDANCE_DECLINE, "min_meetings", 3);
+	QUIET(SIG_MEETING_ATTENDANCE_DECLINE);
+	set_th(SIG_MEETING_ATTENDANCE_DECLINE, "min_meetings", 2);
+	set_th(SIG_MEETING_ATTENDANCE_DECLINE, "recent_days", 59);
+	QUIET(SIG_MEETING_ATTENDANCE_DECLINE);	/* T - 59 moves back */
+	set_th(SIG_MEETING_ATTENDANCE_DECLINE, "recent_days", 60);
+	FIRES(SIG_MEETING_ATTENDANCE_DECLINE);
+	cfg.sig[SIG_MEETING_ATTENDANCE_DECLINE].enabled = 0;
+	QUIET(SIG_MEETING_ATTENDANCE_DECLINE);
+}
+END_TEST
+
+/* ---- voice_risk ---- */
+
+START_TEST(test_voice_risk_threshold)
+{
+	const struct sig_result *r;
+
+	note_on(T - 30, "They are looking at other tools.");	/* too old */
+	note_on(T, "Great quarter, the team loves it.");
+	QUIET(SIG_VOICE_RISK);
+	note_on(T - 29, "Our Budget is tight this year");
+	r = FIRES(SIG_VOICE_RISK);
+	ck_assert_str_eq(r->explanation,
+	    "a note on 2024-09-05 says \"budget\" (budget)");
+	ck_assert_str_eq(r->note, "\"budget\"");
+	ck_assert_str_eq(evstr(r, "phrase"), "budget");
+	ck_assert_str_eq(evstr(r, "class"), "budget");
+	EV_EQ(r, "days_ago", 29);
+	EV_EQ(r, "notes", 1);
+	EV_EQ(r, "days", 30);
+}
+END_TEST
+
+START_TEST(test_voice_risk_japanese)
+{
+	const struct sig_result *r;
+
+	note_on(T - 3, "最近忙しくて、打ち合わせの時間が取れない");
+	QUIET(SIG_VOICE_RISK);		/* 忙しく, not 忙しい */
+	note_on(T - 2, "来期は他社も見ているとのこと");
+	r = FIRES(SIG_VOICE_RISK);
+	ck_assert_str_eq(r->explanation,
+	    "a note on 2024-10-02 says \"他社\" (alternatives)");
+	note_on(T - 1, "組織変更で担当が変わる");
+	note_on(T - 1, "Price increase next year worries them");
+	r = FIRES(SIG_VOICE_RISK);
+	/* The newest, the later applied of a day; all three counted. */
+	ck_assert_str_eq(r->explanation, "a note on 2024-10-03 says "
+	    "\"price increase\" (price); 3 notes with a risk phrase in the "
+	    "last 30 days");
+	EV_EQ(r, "notes", 3);
+}
+END_TEST
+
+START_TEST(test_voice_risk_config)
+{
+	static const char *const mine[] = { "tight", NULL };
+
+	note_on(T - 5, "money is tight");
+	QUIET(SIG_VOICE_RISK);
+	/* The phrases are read when a note is applied. */
+	ck_assert_int_eq(signal_phrases_set(&cfg, "budget", mine), 0);
+	signal_win_rules(&cfg, &rules);
+	ck_assert_str_eq(cfg.voice_phrases[3].text, "tight");
+	ck_assert_str_eq(cfg.voice_phrases[3].cls, "budget");
+	ck_assert_str_eq(cfg.voice_phrases[4].text, "other tools");
+	note_on(T - 5, "money is tight");
+	FIRES(SIG_VOICE_RISK);
+	set_th(SIG_VOICE_RISK, "days", 5);
+	QUIET(SIG_VOICE_RISK);
+	set_th(SIG_VOICE_RISK, "days", 6);
+	FIRES(SIG_VOICE_RISK);
+	cfg.sig[SIG_VOICE_RISK].enabled = 0;
+	QUIET(SIG_VOICE_RISK);
+	/* No phrases of a class: the class is gone, new ones append. */
+	ck_assert_int_eq(signal_phrases_set(&cfg, "time", NULL), 0);
+	ck_assert_str_eq(cfg.voice_phrases[0].text, "tight");
+	ck_assert_int_eq(signal_phrases_set(&cfg, "legal", mine), 0);
+	ck_assert_str_eq(cfg.voice_phrases[6].text, "reorganisation");
+	ck_assert_str_eq(cfg.voice_phrases[9].cls, "legal");
+	ck_assert_ptr_null(cfg.voice_phrases[10].text);
+}
+END_TEST
+
 /* ---- data coverage (SPEC 4) ---- */
 
 static int32_t	 since_days[SIGCAT__COUNT];
@@ -1941,6 +2187,7 @@ signal_suite(void)
 	tcase_add_test(tc, test_sentiment_min_tickets);
 	tcase_add_test(tc, test_sentiment_resolves);
 	tcase_add_test(tc, test_sentiment_config);
+	tcase_add_test(tc, test_sentiment_by_ticket);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("churn_intent");
@@ -2053,6 +2300,21 @@ signal_suite(void)
 	tcase_add_test(tc, test_no_touch_first_event);
 	tcase_add_test(tc, test_no_touch_resolves);
 	tcase_add_test(tc, test_no_touch_config);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("meeting_attendance_decline");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_attendance_threshold);
+	tcase_add_test(tc, test_attendance_meetings_only);
+	tcase_add_test(tc, test_attendance_resolves);
+	tcase_add_test(tc, test_attendance_config);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("voice_risk");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_voice_risk_threshold);
+	tcase_add_test(tc, test_voice_risk_japanese);
+	tcase_add_test(tc, test_voice_risk_config);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("coverage");

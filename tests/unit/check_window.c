@@ -29,7 +29,14 @@ static const char *const intents[] = {
 	NULL
 };
 static const char *const rivals[] = { "rival", "acme analytics", NULL };
-static const struct win_rules rules = { intents, rivals };
+static const struct win_phrase phrases[] = {
+	{ (char *)"busy", (char *)"time" },
+	{ (char *)"budget", (char *)"budget" },
+	{ (char *)"\xe4\xba\x88\xe7\xae\x97", (char *)"budget" },	/* 予算 */
+	{ (char *)"other tools", (char *)"alternatives" },
+	{ NULL, NULL }
+};
+static const struct win_rules rules = { intents, rivals, phrases };
 
 static struct window	w;
 
@@ -90,13 +97,32 @@ feature(const char *user, const char *name, int32_t day)
 }
 
 /* A ticket; sentiment > 1 means none. */
+/* A ticket event of ticket tid at day and hour. */
+static void
+ticket_as(const char *tid, enum cw_event_type type, int32_t day, int hour,
+    double sentiment)
+{
+	struct cw_event	ev = mkev(type, day, hour);
+
+	ev.p.ticket_id = (char *)tid;
+	if (sentiment <= 1.0) {
+		ev.p.has_sentiment = 1;
+		ev.p.sentiment = sentiment;
+	}
+	apply(&ev);
+}
+
+/* A ticket event of a ticket of its own. */
 static void
 ticket(enum cw_event_type type, int32_t day, const char *team,
     const char *category, double sentiment)
 {
 	struct cw_event	ev = mkev(type, day, 9);
+	static unsigned	next;
+	char		tid[16];
 
-	ev.p.ticket_id = (char *)"T-1";
+	snprintf(tid, sizeof(tid), "T-%u", ++next);
+	ev.p.ticket_id = tid;
 	ev.p.team = (char *)team;
 	ev.p.category = (char *)category;
 	if (sentiment <= 1.0) {
@@ -187,7 +213,9 @@ START_TEST(struct_size)
 	/* The design target: <= 2 KiB per account before its records. */
 	ck_assert_uint_le(sizeof(struct window), 2048);
 	ck_assert_uint_eq(sizeof(struct win_seen), 12);
-	ck_assert_uint_eq(sizeof(struct win_ticket), 16);
+	ck_assert_uint_eq(sizeof(struct win_ticket), 32);
+	ck_assert_uint_eq(sizeof(struct win_touch), 8);
+	ck_assert_uint_eq(sizeof(struct win_note), 12);
 	ck_assert_uint_eq(sizeof(struct win_contact_event), 16);
 }
 END_TEST
@@ -925,6 +953,153 @@ START_TEST(touchpoints)
 }
 END_TEST
 
+/* Sentiment counts tickets, each with its latest sentiment. */
+START_TEST(sentiment_by_ticket)
+{
+	int64_t		sum;
+	unsigned	n;
+
+	/* Created, updated, solved: one ticket, the solved one's -0.8. */
+	ticket_as("A", EV_TICKET_CREATED, D0, 9, 0.5);
+	ticket_as("A", EV_TICKET_UPDATED, D0 + 1, 9, -0.2);
+	ticket_as("A", EV_TICKET_SOLVED, D0 + 2, 9, -0.8);
+	window_sentiment(&w, D0, D0 + 2, &sum, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(sum, -80);
+	/* A range sees the ticket's latest event within it. */
+	window_sentiment(&w, D0, D0 + 1, &sum, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(sum, -20);
+
+	/* Latest by ts, whatever the order applied; an unrated event
+	 * (the update at 11h) does not hide the rating before it. */
+	ticket_as("B", EV_TICKET_SOLVED, D0 + 2, 10, 0.9);
+	ticket_as("B", EV_TICKET_CREATED, D0 + 2, 8, -1.0);
+	ticket_as("B", EV_TICKET_UPDATED, D0 + 2, 11, NOSENT);
+	window_sentiment(&w, D0, D0 + 2, &sum, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(sum, -80 + 90);
+
+	/* The same ts: the one applied later wins. */
+	ticket_as("C", EV_TICKET_CREATED, D0 + 3, 9, 0.1);
+	ticket_as("C", EV_TICKET_UPDATED, D0 + 3, 9, 0.3);
+	window_sentiment(&w, D0 + 3, D0 + 3, &sum, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(sum, 30);
+	ck_assert_uint_eq(window_tickets_created(&w, D0, D0 + 3), 3);
+	ck_assert_uint_ne(w.tickets[0].ticket, w.tickets[3].ticket);
+	ck_assert_uint_eq(w.tickets[0].ticket, w.tickets[2].ticket);
+}
+END_TEST
+
+static void
+touch(const char *kind, int32_t day, int64_t attendees, int64_t invited)
+{
+	struct cw_event	ev = mkev(EV_TOUCHPOINT, day, 0);
+
+	ev.p.kind = (char *)kind;
+	ev.p.attendees = attendees;
+	ev.p.invited = invited;
+	apply(&ev);
+}
+
+START_TEST(attendance)
+{
+	uint64_t	sum;
+	unsigned	n;
+
+	touch("meeting", D0, 3, 4);		/* 0.75 */
+	touch("meeting", D0 + 1, 1, 3);		/* 0.3333 */
+	touch("meeting", D0 + 1, 0, 5);		/* 0 */
+	touch("call", D0 + 1, 2, 2);		/* not a meeting */
+	touch("meeting", D0 + 2, -1, 4);	/* attendees unknown */
+	touch("meeting", D0 + 2, 2, -1);	/* invited unknown */
+	touch("meeting", D0 + 2, 0, 0);		/* nobody invited */
+	touch(NULL, D0 + 2, 2, 4);		/* no kind */
+	ck_assert_uint_eq(w.ntouches, 8);
+	ck_assert_uint_eq(window_touches(&w, D0, D0 + 2), 8);
+	ck_assert_uint_eq(w.touches[0].rate, 7500);
+	ck_assert_uint_eq(w.touches[1].rate, 3333);
+	ck_assert_uint_eq(w.touches[3].rate, WIN_NO_RATE);
+	window_attendance(&w, D0, D0 + 2, &sum, &n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(sum, 7500 + 3333 + 0);
+	window_attendance(&w, D0 + 1, D0 + 1, &sum, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(sum, 3333);
+	window_attendance(&w, D0 + 2, D0 + 9, &sum, &n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(sum, 0);
+	ck_assert_int_eq(w.last_touch, D0 + 2);
+}
+END_TEST
+
+static void
+note_on(int32_t day, const char *text)
+{
+	struct cw_event	ev = mkev(EV_NOTE, day, 0);
+
+	ev.p.text = (char *)text;
+	apply(&ev);
+}
+
+START_TEST(notes)
+{
+	const struct win_note	*x;
+	unsigned		 n;
+
+	note_on(D0, "Lunch was nice.");
+	ck_assert_uint_eq(w.nnotes, 1);
+	ck_assert_uint_eq(w.notes[0].phrase, 0);
+	ck_assert_ptr_null(window_risk_note(&w, D0, D0, &n));
+	ck_assert_uint_eq(n, 0);
+
+	/* ASCII case folded; the first phrase in the rules' order wins. */
+	note_on(D0 + 1, "Everyone is BUSY and the Budget is tight");
+	ck_assert_uint_eq(w.notes[1].phrase, id("busy"));
+	ck_assert_uint_eq(w.notes[1].cls, id("time"));
+	/* UTF-8 phrases as bytes: 予算が厳しい. */
+	note_on(D0 + 3, "\xe4\xba\x88\xe7\xae\x97\xe3\x81\x8c\xe5\x8e\xb3"
+	    "\xe3\x81\x97\xe3\x81\x84");
+	note_on(D0 + 3, "They are looking at other tools.");
+	note_on(D0 + 2, "budget review");
+	ck_assert_uint_eq(w.nnotes, 5);
+
+	x = window_risk_note(&w, D0, D0 + 9, &n);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(x->day, D0 + 3);
+	ck_assert_str_eq(intern_str(x->phrase), "other tools");
+	ck_assert_str_eq(intern_str(x->cls), "alternatives");
+	x = window_risk_note(&w, D0, D0 + 2, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(intern_str(x->phrase), "budget");
+	ck_assert_str_eq(intern_str(x->cls), "budget");
+	ck_assert_int_eq(w.first_day, D0);
+
+	/* Old notes fall out of the window with the rest. */
+	window_prune(&w, D0 + 2 + WIN_DAYS);
+	ck_assert_uint_eq(w.nnotes, 2);
+	ck_assert_uint_eq(window_risk_note(&w, 0, D0 + 9, &n)->day, D0 + 3);
+}
+END_TEST
+
+/* Outcomes are stored, not windowed: they change nothing. */
+START_TEST(outcomes)
+{
+	struct cw_event	ev = mkev(EV_ACCOUNT_CHURNED, D0, 0);
+	struct window	none;
+
+	window_init(&none);
+	apply(&ev);
+	ev.type = EV_ACCOUNT_RENEWED;
+	apply(&ev);
+	ev.type = EV_ACCOUNT_CONTRACTED;
+	apply(&ev);
+	ck_assert_mem_eq(&w, &none, sizeof(w));
+}
+END_TEST
+
 /* --- pruning and growth --- */
 
 START_TEST(prune)
@@ -1228,6 +1403,10 @@ window_suite(void)
 	tcase_add_test(tc, contact_turnover_same);
 	tcase_add_test(tc, competitors);
 	tcase_add_test(tc, touchpoints);
+	tcase_add_test(tc, sentiment_by_ticket);
+	tcase_add_test(tc, attendance);
+	tcase_add_test(tc, notes);
+	tcase_add_test(tc, outcomes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("memory");
