@@ -13,7 +13,6 @@
  */
 #include "config.h"
 
-#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -250,7 +249,8 @@ coding_feed(struct coding *c, const void *in, size_t n, coding_put_fn put,
 		    coding_names[c->kind], c->wire_max);
 	c->in += n;
 	while (n > 0) {
-		take = n > UINT_MAX ? UINT_MAX : (uInt)n;
+		/* uInt is zlib's; <limits.h> would be ours under -I src. */
+		take = n > (uInt)-1 ? (uInt)-1 : (uInt)n;
 		/* zlib's next_in is not const before 1.2.9's ZLIB_CONST. */
 		c->zs.next_in = (Bytef *)(uintptr_t)p;
 		c->zs.avail_in = take;
