@@ -23,7 +23,13 @@
  *    body byte is read; an ingest takes the rest of its events once they
  *    are decoded, and is refused whole (nothing stored) if the bucket
  *    cannot cover them.  The buckets live here, by token name, and a
- *    reload keeps those of the tokens that remain.
+ *    reload keeps those of the tokens that remain;
+ *  - Content-Encoding (gzip, deflate) on every route that takes a body:
+ *    coding.c inflates the body as it arrives, so max_body_bytes and
+ *    max_inflight_body_bytes count decoded bytes and a decompression
+ *    bomb is refused (413) without being inflated past the limit.  What
+ *    the handlers, the signature checks and the webhook's body hash see
+ *    is the decoded body.
  */
 #include "config.h"
 
@@ -47,6 +53,7 @@
 #include <microhttpd.h>
 
 #include "account.h"
+#include "coding.h"
 #include "cwconfig.h"
 #include "event.h"
 #include "http.h"
@@ -133,8 +140,12 @@ struct req {
 	size_t			 len;
 	size_t			 cap;
 	size_t			 held;		/* counted in h->inflight */
+	enum coding_kind	 enc;		/* Content-Encoding */
+	struct coding		*dec;		/* its decoder, while reading */
 	int			 overflow;
 	int			 shed;		/* past max_inflight_body_bytes */
+	int			 badenc;	/* not a valid encoded body */
+	struct cw_error		 encerr;	/* why, when badenc */
 	struct cw_event_batch	 batch;
 	struct MHD_Response	*resp;
 	unsigned		 status;
@@ -146,6 +157,7 @@ typedef enum MHD_Result (*route_fn)(struct req *);
 #define ROUTE_PREFIX	0x01	/* path is a prefix followed by {id} */
 #define ROUTE_BODY	0x02	/* takes a request body */
 #define ROUTE_NDJSON	0x04	/* accepts application/x-ndjson too */
+#define ROUTE_ANYTYPE	0x08	/* JSON whatever Content-Type says */
 
 struct route {
 	const char	*method;
@@ -171,7 +183,8 @@ static enum MHD_Result	route_readyz(struct req *);
 
 #define R(m, p, f, sc, h)	{ .method = m, .path = p, .flags = f, \
 				  .scope = sc, .fn = h, .label = p }
-#define SEG(p, call)	{ .method = "POST", .path = p, .flags = ROUTE_BODY, \
+#define SEG(p, call)	{ .method = "POST", .path = p, \
+				  .flags = ROUTE_BODY | ROUTE_ANYTYPE, \
 				  .fn = route_segment, .api = call, .label = p }
 #define API(m, p, f, sc, call, sfx) { .method = m, .path = p, .flags = f, \
 				  .scope = sc, .fn = route_api, .api = call, \
@@ -194,7 +207,14 @@ static const struct route routes[] = {
 	    HTTP_API_SILENCE_DELETE, NULL),
 	R("POST", "/v1/webhooks/", ROUTE_PREFIX | ROUTE_BODY, 0,
 	    route_webhook),
-	R("POST", "/segment/v1/", ROUTE_PREFIX | ROUTE_BODY, 0, route_segment),
+	/*
+	 * Segment's API takes any Content-Type, and RudderStack's node SDK
+	 * (axios posting a gzipped Buffer) labels its JSON
+	 * application/x-www-form-urlencoded: the body is JSON whatever the
+	 * label says.
+	 */
+	R("POST", "/segment/v1/", ROUTE_PREFIX | ROUTE_BODY | ROUTE_ANYTYPE, 0,
+	    route_segment),
 	/*
 	 * Segment's own paths too: analytics-node resolves its "/v1/batch"
 	 * against the host, so a host of http://churnwatch:8080/segment
@@ -955,21 +975,40 @@ http_accept_cb(evutil_socket_t lfd, short what, void *arg)
 
 /* ---- requests ---- */
 
-/* Count r's body buffer (r->cap) in the bytes held over all requests. */
+/*
+ * Count r's body buffer (r->cap) and its decoder, if any, in the bytes
+ * held over all requests.
+ */
 static void
 req_hold(struct req *r)
 {
-	r->h->inflight = r->h->inflight - r->held + r->cap;
-	r->held = r->cap;
+	size_t n = r->cap + (r->dec != NULL ? coding_mem() : 0);
+
+	r->h->inflight = r->h->inflight - r->held + n;
+	r->held = n;
 }
 
-/* Free r's body buffer and stop counting it. */
+/* The body is complete or refused: free its decoder. */
+static void
+req_dec_end(struct req *r)
+{
+	if (r->dec == NULL)
+		return;
+	coding_free(r->dec);
+	r->dec = NULL;
+	if (r->h != NULL)
+		req_hold(r);
+}
+
+/* Free r's body buffer and decoder, and stop counting them. */
 static void
 req_body_release(struct req *r)
 {
 	free(r->body);
 	r->body = NULL;
 	r->len = r->cap = 0;
+	coding_free(r->dec);
+	r->dec = NULL;
 	if (r->h != NULL)
 		r->h->inflight -= r->held;
 	r->held = 0;
@@ -1052,6 +1091,7 @@ struct framing {
 	uint64_t	 cl;
 	int		 cl_ok;
 	int		 nhost;		/* Host headers */
+	int		 nce;		/* Content-Encoding headers */
 };
 
 static enum MHD_Result
@@ -1065,6 +1105,8 @@ framing_cb(void *cls, enum MHD_ValueKind kind, const char *key,
 	f->head_bytes += strlen(key) + strlen(v) + 4;	/* ": ", CRLF */
 	if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
 		f->nhost++;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_ENCODING) == 0)
+		f->nce++;
 	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
 		f->ncl++;
 		f->cl_ok = util_parse_u64(v, 0, UINT64_MAX, &f->cl) == 0;
@@ -1259,6 +1301,30 @@ webhook_auth_early(struct http *h, struct MHD_Connection *mc,
 }
 
 /*
+ * The body's Content-Encoding; 415 answered here for one we cannot
+ * decode.  1 to go on, 0 with the answer queued in *ret.
+ */
+static int
+req_encoding(struct http *h, struct MHD_Connection *mc,
+    const struct framing *f, enum coding_kind *enc, enum MHD_Result *ret)
+{
+	const char *ce;
+
+	*enc = CODING_IDENTITY;
+	if (f->nce == 0)
+		return 1;
+	ce = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_ENCODING);
+	if (f->nce == 1 && ce != NULL && coding_parse(ce, enc) == 0)
+		return 1;
+	*ret = send_error(h, mc, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+	    "unsupported_encoding", "Content-Encoding '%.32s' is not "
+	    "supported; send one of " CODING_ACCEPTED, f->nce > 1 ?
+	    "(more than one header)" : ce != NULL ? ce : "");
+	return 0;
+}
+
+/*
  * Everything decided from the request line and headers, before any body
  * byte is read.  Returns a new request, or NULL with the answer queued in
  * *ret.
@@ -1269,10 +1335,11 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 {
 	const struct route *rt;
 	const struct cw_token *tok = NULL, *rl = NULL;
-	struct framing f = { 0, 0, 0, 0, 0, 0, 0 };
+	struct framing f = { 0, 0, 0, 0, 0, 0, 0, 0 };
+	enum coding_kind enc = CODING_IDENTITY;
 	int64_t wait;
 	const char *id = NULL, *ct = NULL;
-	size_t idlen = 0;
+	size_t idlen = 0, max;
 	char ctbuf[64];
 	struct req *r;
 
@@ -1371,17 +1438,23 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 			    "Transfer-Encoding is required");
 			return NULL;
 		}
-		if (f.ncl == 1 && f.cl > h->cfg->max_body_bytes) {
+		if (!req_encoding(h, mc, &f, &enc, ret))
+			return NULL;
+		/* An encoded body may be a little longer than it decodes. */
+		max = enc == CODING_IDENTITY ? h->cfg->max_body_bytes :
+		    coding_wire_max(h->cfg->max_body_bytes);
+		if (f.ncl == 1 && f.cl > max) {
 			*ret = send_error(h, mc, MHD_HTTP_CONTENT_TOO_LARGE,
 			    "body_too_large", "body of %llu bytes is over the "
 			    "limit of %zu bytes", (unsigned long long)f.cl,
-			    h->cfg->max_body_bytes);
+			    max);
 			return NULL;
 		}
 		ct = content_type(mc, ctbuf, sizeof(ctbuf));
-		if (ct == NULL || (strcmp(ct, "application/json") != 0 &&
+		if (!(rt->flags & ROUTE_ANYTYPE) && (ct == NULL ||
+		    (strcmp(ct, "application/json") != 0 &&
 		    (!(rt->flags & ROUTE_NDJSON) ||
-		    strcmp(ct, "application/x-ndjson") != 0))) {
+		    strcmp(ct, "application/x-ndjson") != 0)))) {
 			*ret = send_error(h, mc,
 			    MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 			    "unsupported_media_type", "Content-Type must be "
@@ -1404,9 +1477,25 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 	r->route = rt;
 	r->state = RS_BODY;
 	r->rl_held = rl != NULL;
+	r->enc = enc;
 	r->fmt = (rt->flags & ROUTE_NDJSON) && ct != NULL &&
 	    strcmp(ct, "application/x-ndjson") == 0 ? BODY_NDJSON : BODY_JSON;
-	if (f.ncl == 1 && f.cl > 0) {
+	if (enc != CODING_IDENTITY) {
+		/* The decoded size is unknown: the buffer grows as it comes. */
+		if (h->inflight + coding_mem() >
+		    h->cfg->max_inflight_body_bytes) {
+			req_free(r);
+			*ret = shed(h, mc);
+			return NULL;
+		}
+		if ((r->dec = coding_new(enc, h->cfg->max_body_bytes)) ==
+		    NULL) {
+			req_free(r);
+			*ret = MHD_NO;
+			return NULL;
+		}
+		req_hold(r);
+	} else if (f.ncl == 1 && f.cl > 0) {
 		if (h->inflight + f.cl > h->cfg->max_inflight_body_bytes) {
 			req_free(r);
 			*ret = shed(h, mc);
@@ -1424,19 +1513,21 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 	return r;
 }
 
-static void
-req_body(struct req *r, const char *data, size_t size)
+/*
+ * Append decoded body bytes to r's buffer.  0, or -1 with r->overflow or
+ * r->shed set and the buffer released.
+ */
+static int
+req_append(struct req *r, const char *data, size_t size)
 {
 	size_t cap;
 	char *p;
 
-	if (r->overflow || r->shed)
-		return;
 	if (r->len + size > r->h->cfg->max_body_bytes) {
 		/* Chunked body past the limit: drop it, answer 413 at the end. */
 		r->overflow = 1;
 		req_body_release(r);
-		return;
+		return -1;
 	}
 	if (r->len + size > r->cap) {
 		cap = r->cap ? r->cap : 16384;
@@ -1449,11 +1540,12 @@ req_body(struct req *r, const char *data, size_t size)
 			/* A chunked body past the shared cap: 503 at the end. */
 			r->shed = 1;
 			req_body_release(r);
-			return;
+			return -1;
 		}
 		if ((p = realloc(r->body, cap)) == NULL) {
 			r->overflow = 1;
-			return;
+			req_body_release(r);
+			return -1;
 		}
 		r->body = p;
 		r->cap = cap;
@@ -1461,6 +1553,58 @@ req_body(struct req *r, const char *data, size_t size)
 	}
 	memcpy(r->body + r->len, data, size);
 	r->len += size;
+	return 0;
+}
+
+static int
+req_put_cb(void *arg, const char *data, size_t size)
+{
+	return req_append(arg, data, size);
+}
+
+/*
+ * The body's next bytes as sent: appended, or decoded and appended.
+ * Once refused (overflow, shed, badenc) the rest is read and dropped,
+ * never decoded.
+ */
+static void
+req_body(struct req *r, const char *data, size_t size)
+{
+	if (r->overflow || r->shed || r->badenc)
+		return;
+	if (r->dec == NULL) {
+		(void)req_append(r, data, size);
+		return;
+	}
+	switch (coding_feed(r->dec, data, size, req_put_cb, r, &r->encerr)) {
+	case CODING_OK:
+	case CODING_STOP:	/* req_append() said why */
+		return;
+	case CODING_LIMIT:
+		r->overflow = 1;
+		break;
+	case CODING_BAD:
+		r->badenc = 1;
+		break;
+	case CODING_NOMEM:
+		r->shed = 1;
+		break;
+	}
+	req_body_release(r);
+}
+
+/* The whole body is in: a decoder must have seen a whole stream. */
+static void
+req_body_end(struct req *r)
+{
+	if (r->dec == NULL || r->overflow || r->shed || r->badenc)
+		return;
+	if (coding_finish(r->dec, &r->encerr) != CODING_OK) {
+		r->badenc = 1;
+		req_body_release(r);
+		return;
+	}
+	req_dec_end(r);
 }
 
 /* Suspend until storage answers through http_*_done(). */
@@ -1549,10 +1693,19 @@ access_cb(void *cls, struct MHD_Connection *mc, const char *url,
 		/* The whole request is in: the deadline has been met. */
 		if (r->conn != NULL)
 			evtimer_del(r->conn->deadline);
+		req_body_end(r);
+		if (r->overflow && r->encerr.code != NULL)
+			return send_error(h, mc, MHD_HTTP_CONTENT_TOO_LARGE,
+			    "body_too_large", "%s", r->encerr.msg);
 		if (r->overflow)
 			return send_error(h, mc, MHD_HTTP_CONTENT_TOO_LARGE,
 			    "body_too_large", "body is over the limit of %zu "
-			    "bytes", h->cfg->max_body_bytes);
+			    "bytes%s", h->cfg->max_body_bytes,
+			    r->enc != CODING_IDENTITY ? " once decoded" : "");
+		if (r->badenc)
+			return send_error(h, mc, MHD_HTTP_BAD_REQUEST,
+			    "bad_encoding", "%s (Content-Encoding)",
+			    r->encerr.msg);
 		if (r->shed)
 			return shed(h, mc);
 		return r->route->fn(r);
