@@ -601,6 +601,10 @@ receivers_apply(struct alerting *al)
 		r[n].timeout_s = c->timeout;
 		r[n].rate = c->rate;
 		r[n].burst = c->burst;
+		r[n].group_wait = c->group_wait_set ? c->group_wait :
+		    al->cfg->group_wait;
+		r[n].group_max = c->group_max_set ? c->group_max :
+		    al->cfg->group_max;
 		n++;
 	}
 	outbox_set_receivers(al->outbox, r, n);

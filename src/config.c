@@ -314,6 +314,8 @@ static const struct cfg_key alerts_keys[] = {
 	    0, CFG_DURATION_MAX, NULL },
 	{ "renewal_window", CFG_DURATION, CFG_OFF(alerts.renewal_window),
 	    0, CFG_DURATION_MAX, NULL },
+	{ "group_wait", CFG_DURATION, CFG_OFF(group_wait), 0, 3600, NULL },
+	{ "group_max", CFG_UINT, CFG_OFF(group_max), 0, 100000, NULL },
 };
 
 /* [coverage]: one key per data class (signal category), a UTC date. */
@@ -348,6 +350,8 @@ static const struct cfg_key receiver_keys[] = {
 	{ "timeout", CFG_UINT, RCV_OFF(timeout), 1, 300, NULL },
 	{ "rate", CFG_FN, RCV_OFF(rate), 0, 0, set_rate },
 	{ "burst", CFG_UINT, RCV_OFF(burst), 1, 1000, NULL },
+	{ "group_wait", CFG_DURATION, RCV_OFF(group_wait), 0, 3600, NULL },
+	{ "group_max", CFG_UINT, RCV_OFF(group_max), 0, 100000, NULL },
 };
 
 /* The receiver types: their URL key, whether they sign, pacing defaults. */
@@ -551,6 +555,8 @@ config_defaults(struct cw_config *cfg)
 	cfg->alerts.backfill_age = 3600 * CW_USEC_PER_SEC;
 	cfg->alerts.settle = 60 * CW_USEC_PER_SEC;
 	cfg->alerts.renewal_window = 90 * CW_USEC_PER_DAY;
+	cfg->group_wait = 10 * CW_USEC_PER_SEC;
+	cfg->group_max = 5;
 
 	/* Receivers and routes: none.  Their keys' defaults: see below. */
 	cfg->receivers = NULL;
@@ -1481,6 +1487,8 @@ receiver_close(struct cfg_parse *p)
 		r->rate = receiver_types[r->type].rate;
 	if (!key_seen(p, "burst"))
 		r->burst = receiver_types[r->type].burst;
+	r->group_wait_set = key_seen(p, "group_wait");
+	r->group_max_set = key_seen(p, "group_max");
 }
 
 /* ---- [route:NAME] ---- */

@@ -47,6 +47,11 @@ struct cw_receiver {
 	unsigned	 timeout;	/* s per request, 10 */
 	double		 rate;		/* messages/s: slack 1, else 10 */
 	unsigned	 burst;		/* slack 3, else 10 */
+	/* Grouping: [alerts] group_wait, group_max unless set here. */
+	int64_t		 group_wait;	/* us, when group_wait_set */
+	unsigned	 group_max;	/* when group_max_set */
+	int		 group_wait_set;
+	int		 group_max_set;
 };
 
 /* [digest]: the morning list of the worst accounts per owner. */
@@ -125,6 +130,12 @@ struct cw_config {
 	/* [alerts]: us; resolve_after 1 h, repeat_interval 7 d,
 	 * backfill_age 1 h, settle 60 s, renewal_window 90 d */
 	struct alert_policy alerts;
+	/*
+	 * [alerts] group_wait (us, 10 s; 0 = no grouping) and group_max (5:
+	 * sent at once per window; 0 = all wait), SPEC 5; outbox.h.
+	 */
+	int64_t		 group_wait;
+	unsigned	 group_max;
 
 	/* [coverage] CLASS = DATE: classes known complete from a UTC day
 	 * (day number; 0 = not declared), by enum sig_category. */

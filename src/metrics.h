@@ -120,6 +120,11 @@ enum metric_type {
 	    "churnwatch_notification_queue",				\
 	    METRIC_NOLABELS, METRIC_NOBUCKETS,				\
 	    "Notifications waiting to be sent.")			\
+	X(M_NOTIFICATIONS_GROUPED, COUNTER,				\
+	    "churnwatch_notifications_grouped_total",			\
+	    METRIC_LABELS("receiver"), METRIC_NOBUCKETS,		\
+	    "Notifications sent as members of a grouped message, "	\
+	    "by receiver.")						\
 	X(M_SLACK_RATE_LIMITED, COUNTER,				\
 	    "churnwatch_slack_rate_limited_total",			\
 	    METRIC_LABELS("receiver"), METRIC_NOBUCKETS,		\

@@ -1,8 +1,9 @@
 /*
  * notify.c -- alert and digest messages (the webhook JSON of SPEC 5 and
- * Slack Block Kit payloads), the X-Churnwatch-Signature of SPEC 2.3, the
- * per-receiver token bucket, retry backoff and the classification of
- * delivery results.  Pure: values in, strings and numbers out.
+ * Slack Block Kit payloads), grouped messages and the group_wait policy,
+ * the X-Churnwatch-Signature of SPEC 2.3, the per-receiver token bucket,
+ * retry backoff and the classification of delivery results.  Pure: values
+ * in, strings and numbers out.
  *
  * Not here: sending, the outbox rows and their retry times (outbox.c),
  * logging and metrics (the caller decides what a failure means).
@@ -941,6 +942,408 @@ notify_digest_webhook(const char *owner, const char *date,
 fail:
 	json_decref(accounts);
 	return NULL;
+}
+
+/* ---- grouping ---- */
+
+/* The rank of a member: severity first, then firing before resolved. */
+static int
+brief_rank(const char *severity, int resolved)
+{
+	return (int)(sev_find(severity) - notify_sevs) * 2 + (resolved != 0);
+}
+
+/* A copy of the word after prefix in a Slack field text, up to stop. */
+static char *
+field_word(const char *text, const char *prefix, const char *stop)
+{
+	size_t n = strlen(prefix), len;
+
+	if (text == NULL || strncmp(text, prefix, n) != 0)
+		return NULL;
+	text += n;
+	len = strcspn(text, stop);
+	return strndup(text, len);
+}
+
+/* From a body of notify_slack_body(). */
+static int
+brief_slack(json_t *root, struct notify_brief *b)
+{
+	struct sb line = { NULL, 0, 0, 0 };
+	const char *text, *ft;
+	char *severity = NULL;
+	json_t *blk, *fields, *f;
+	size_t i, j;
+
+	if ((text = json_string_value(json_object_get(root, "text"))) ==
+	    NULL)
+		return -1;
+	json_array_foreach(json_object_get(root, "blocks"), i, blk) {
+		fields = json_object_get(blk, "fields");
+		json_array_foreach(fields, j, f) {
+			ft = json_string_value(json_object_get(f, "text"));
+			if (b->signal == NULL)
+				b->signal = field_word(ft, "*Signal*\n", " \n");
+			if (severity == NULL)
+				severity = field_word(ft, "*Severity*\n",
+				    " \n");
+		}
+	}
+	b->rank = brief_rank(severity, strncmp(text, RESOLVED_CODE,
+	    strlen(RESOLVED_CODE)) == 0);
+	free(severity);
+	/* The fallback text is escaped mrkdwn already: as it is. */
+	sb_puts(&line, text);
+	sb_clip(&line, 0, NOTIFY_GROUP_LINE_MAX, 1);
+	if (line.err || b->signal == NULL) {
+		sb_free(&line);
+		return -1;
+	}
+	b->line = line.s;
+	if ((text = json_string_value(json_object_get(root, "channel"))) !=
+	    NULL && (b->channel = strdup(text)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* From a body of notify_webhook_body(): the Slack fallback line again. */
+static int
+brief_webhook(json_t *root, struct notify_brief *b)
+{
+	struct sb line = { NULL, 0, 0, 0 };
+	const char *status, *sev, *signal, *expl;
+	json_t *acct, *sig;
+	int resolved;
+
+	acct = json_object_get(root, "account");
+	sig = json_object_get(root, "signal");
+	status = json_string_value(json_object_get(root, "status"));
+	signal = json_string_value(json_object_get(sig, "name"));
+	sev = json_string_value(json_object_get(sig, "severity"));
+	expl = json_string_value(json_object_get(root, "explanation"));
+	if (status == NULL || signal == NULL ||
+	    json_string_value(json_object_get(acct, "id")) == NULL)
+		return -1;
+	resolved = strcmp(status, "resolved") == 0;
+	b->rank = brief_rank(sev, resolved);
+	if (resolved)
+		sb_puts(&line, RESOLVED_CODE " [resolved] ");
+	else {
+		sb_printf(&line, "%s [", sev_find(sev)->code);
+		sb_text(&line, sev != NULL ? sev : "alert", TXT_ESC | TXT_LINE);
+		sb_puts(&line, "] ");
+	}
+	sb_account(&line, json_string_value(json_object_get(acct, "name")),
+	    json_string_value(json_object_get(acct, "id")), TXT_ESC | TXT_LINE);
+	sb_puts(&line, ": ");
+	sb_text(&line, signal, TXT_ESC | TXT_LINE);
+	if (expl != NULL && *expl != '\0') {
+		sb_puts(&line, " — ");
+		sb_text(&line, expl, TXT_ESC | TXT_LINE);
+	}
+	sb_clip(&line, 0, NOTIFY_GROUP_LINE_MAX, 1);
+	if (line.err || (b->signal = strdup(signal)) == NULL) {
+		sb_free(&line);
+		return -1;
+	}
+	b->line = line.s;
+	return 0;
+}
+
+int
+notify_brief_parse(const char *body, struct notify_brief *b)
+{
+	json_t *root;
+	int rc = -1;
+
+	memset(b, 0, sizeof(*b));
+	if (body == NULL || (root = json_loads(body, 0, NULL)) == NULL)
+		return -1;
+	if (json_is_object(root))
+		rc = json_is_array(json_object_get(root, "blocks")) ?
+		    brief_slack(root, b) : brief_webhook(root, b);
+	json_decref(root);
+	if (rc == -1)
+		notify_brief_clear(b);
+	return rc;
+}
+
+void
+notify_brief_clear(struct notify_brief *b)
+{
+	free(b->signal);
+	free(b->line);
+	free(b->channel);
+	memset(b, 0, sizeof(*b));
+}
+
+/* n with thousands separators: 4,955. */
+static void
+sb_count(struct sb *b, size_t n)
+{
+	char buf[32];
+	size_t len, i;
+
+	len = (size_t)snprintf(buf, sizeof(buf), "%zu", n);
+	for (i = 0; i < len; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			sb_puts(b, ",");
+		sb_add(b, buf + i, 1);
+	}
+}
+
+/* "300 notifications: 120 critical, 100 warning, 80 resolved" */
+static void
+sb_summary(struct sb *b, const struct notify_brief *const *m, size_t n)
+{
+	size_t nsev = sizeof(notify_sevs) / sizeof(notify_sevs[0]);
+	size_t count[sizeof(notify_sevs) / sizeof(notify_sevs[0])], resolved;
+	size_t i;
+	int first = 1;
+
+	memset(count, 0, sizeof(count));
+	resolved = 0;
+	for (i = 0; i < n; i++) {
+		if (m[i]->rank % 2 == 1)
+			resolved++;
+		else if ((size_t)m[i]->rank / 2 < nsev)
+			count[m[i]->rank / 2]++;
+	}
+	sb_count(b, n);
+	sb_puts(b, n == 1 ? " notification:" : " notifications:");
+	for (i = 0; i < nsev; i++) {
+		if (count[i] == 0)
+			continue;
+		sb_puts(b, first ? " " : ", ");
+		sb_count(b, count[i]);
+		sb_printf(b, " %s", notify_sevs[i].name != NULL ?
+		    notify_sevs[i].name : "other");
+		first = 0;
+	}
+	if (resolved > 0) {
+		sb_puts(b, first ? " " : ", ");
+		sb_count(b, resolved);
+		sb_puts(b, " resolved");
+	}
+}
+
+char *
+notify_group_summary(const struct notify_brief *const *m, size_t n)
+{
+	struct sb b = { NULL, 0, 0, 0 };
+
+	if (m == NULL || n == 0)
+		return NULL;
+	sb_summary(&b, m, n);
+	if (b.err) {
+		sb_free(&b);
+		return NULL;
+	}
+	return b.s;
+}
+
+struct ranked {
+	const struct notify_brief	*b;
+	size_t				 i;	/* arrival order */
+};
+
+static int
+ranked_cmp(const void *p, const void *q)
+{
+	const struct ranked *a = p, *b = q;
+
+	if (a->b->rank != b->b->rank)
+		return a->b->rank < b->b->rank ? -1 : 1;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+struct sigcount {
+	const char	*name;
+	size_t		 n;
+};
+
+static int
+sigcount_cmp(const void *p, const void *q)
+{
+	const struct sigcount *a = p, *b = q;
+
+	if (a->n != b->n)
+		return a->n > b->n ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+/* "… and 4,955 more: 3,900 seat_underuse, 1,055 no_touch" */
+static int
+sb_more(struct sb *b, const struct ranked *r, size_t n)
+{
+	struct sigcount *c;
+	size_t i, j, nc = 0;
+
+	if ((c = calloc(n, sizeof(*c))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < nc; j++)
+			if (strcmp(c[j].name, r[i].b->signal) == 0)
+				break;
+		if (j == nc)
+			c[nc++].name = r[i].b->signal;
+		c[j].n++;
+	}
+	qsort(c, nc, sizeof(*c), sigcount_cmp);
+	sb_puts(b, ELLIPSIS " and ");
+	sb_count(b, n);
+	sb_puts(b, " more:");
+	for (j = 0; j < nc; j++) {
+		sb_puts(b, j == 0 ? " " : ", ");
+		sb_count(b, c[j].n);
+		sb_puts(b, " ");
+		sb_text(b, c[j].name, TXT_ESC | TXT_LINE);
+	}
+	free(c);
+	sb_clip(b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
+	return 0;
+}
+
+char *
+notify_group_slack(const struct notify_brief *const *m, size_t n)
+{
+	struct sb b = { NULL, 0, 0, 0 }, text = { NULL, 0, 0, 0 };
+	struct ranked *r = NULL;
+	json_t *blocks = NULL;
+	const char *icon;
+	char *out = NULL;
+	size_t i, shown;
+
+	if (m == NULL || n == 0)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (m[i] == NULL || m[i]->line == NULL || m[i]->signal == NULL)
+			return NULL;
+	if ((r = calloc(n, sizeof(*r))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		r[i].b = m[i];
+		r[i].i = i;
+	}
+	qsort(r, n, sizeof(*r), ranked_cmp);
+
+	sb_summary(&text, m, n);
+	sb_clip(&text, 0, NOTIFY_SLACK_MAX_TEXT, 1);
+	if ((blocks = json_array()) == NULL)
+		goto fail;
+
+	/* Header: the worst member's icon, then the counts. */
+	icon = r[0].b->rank % 2 == 1 ? RESOLVED_ICON :
+	    notify_sevs[(size_t)r[0].b->rank / 2 <
+	    sizeof(notify_sevs) / sizeof(notify_sevs[0]) ?
+	    r[0].b->rank / 2 : 0].icon;
+	sb_printf(&b, "%s ", icon);
+	sb_summary(&b, m, n);
+	sb_clip(&b, 0, NOTIFY_SLACK_MAX_HEADER, 0);
+	if (add_header(blocks, &b) == -1)
+		goto fail;
+
+	shown = n < NOTIFY_GROUP_SLACK_ROWS ? n : NOTIFY_GROUP_SLACK_ROWS;
+	for (i = 0; i < shown; i++) {
+		sb_reset(&b);
+		sb_puts(&b, r[i].b->line);
+		sb_clip(&b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
+		if (add_section(blocks, &b) == -1)
+			goto fail;
+	}
+	if (shown < n) {
+		sb_reset(&b);
+		if (sb_more(&b, r + shown, n - shown) == -1 ||
+		    add_context(blocks, &b) == -1)
+			goto fail;
+	}
+	out = slack_payload(m[0]->channel, &text, blocks);
+	blocks = NULL;
+fail:
+	json_decref(blocks);
+	sb_free(&b);
+	sb_free(&text);
+	free(r);
+	return out;
+}
+
+char *
+notify_group_webhook(const char *const *bodies, size_t n)
+{
+	struct sb b = { NULL, 0, 0, 0 };
+	size_t i;
+
+	if (bodies == NULL || n == 0)
+		return NULL;
+	sb_puts(&b, "[");
+	for (i = 0; i < n; i++) {
+		if (bodies[i] == NULL) {
+			sb_free(&b);
+			return NULL;
+		}
+		if (i > 0)
+			sb_puts(&b, ",");
+		sb_puts(&b, bodies[i]);
+	}
+	sb_puts(&b, "]");
+	if (b.err) {
+		sb_free(&b);
+		return NULL;
+	}
+	return b.s;
+}
+
+void
+notify_group_init(struct notify_group *g, int64_t wait, unsigned max)
+{
+	memset(g, 0, sizeof(*g));
+	g->wait = wait > 0 ? wait : 0;
+	g->max = max;
+	g->allow = max;
+}
+
+int
+notify_group_admit(struct notify_group *g, int64_t now)
+{
+	if (g->wait == 0)
+		return 1;
+	/* A window that held nothing just lapses; else the timer closes it. */
+	if (g->end != 0 && now >= g->end && !g->held)
+		g->end = 0;
+	if (g->end == 0) {
+		g->end = now + g->wait;
+		g->allow = g->max;
+		g->sent = 0;
+	}
+	if (g->sent < g->allow) {
+		g->sent++;
+		return 1;
+	}
+	g->held = 1;
+	return 0;
+}
+
+int64_t
+notify_group_due(const struct notify_group *g)
+{
+	return g->held ? g->end : 0;
+}
+
+int
+notify_group_close(struct notify_group *g, int64_t now)
+{
+	if (!g->held) {
+		if (g->end != 0 && now >= g->end)
+			g->end = 0;
+		return 0;
+	}
+	/* The burst goes on: the next window sends nothing at once. */
+	g->held = 0;
+	g->end = now + g->wait;
+	g->allow = 0;
+	g->sent = 0;
+	return 1;
 }
 
 /* ---- signature ---- */

@@ -135,6 +135,92 @@ char	*notify_digest_webhook(const char *owner, const char *date,
 	    const struct notify_digest_row *, size_t n);
 
 /*
+ * Grouping (SPEC 5): many notifications bound for one receiver go as one
+ * message that lists them.  The grouped message is a pure function of the
+ * members' stored bodies (the outbox rows), so a restart that re-sends a
+ * group renders it again from the same rows.
+ *
+ * notify_brief_parse() reads what a group lists from one member's body,
+ * as notify_slack_body() or notify_webhook_body() made it: its rank
+ * (critical before warning before info, then firing before resolved),
+ * its signal, one mrkdwn line (the Slack fallback text, escaped, at most
+ * NOTIFY_GROUP_LINE_MAX characters) and, for Slack, its channel (NULL:
+ * the webhook's own).  Returns 0, or -1 when body is not one of ours or
+ * memory runs out (the brief is then cleared).  notify_brief_clear()
+ * frees the strings; it is a no-op on a zeroed brief.
+ */
+#define NOTIFY_GROUP_LINE_MAX	500
+#define NOTIFY_GROUP_SLACK_ROWS	45	/* members listed in one message */
+struct notify_brief {
+	int		 rank;		/* 0 = worst */
+	char		*signal;
+	char		*line;		/* escaped mrkdwn, one line */
+	char		*channel;	/* Slack "channel" or NULL */
+};
+int	 notify_brief_parse(const char *body, struct notify_brief *);
+void	 notify_brief_clear(struct notify_brief *);
+
+/*
+ * The Slack payload for n >= 1 members (m[i] points to one brief each;
+ * the array is not changed): "channel" from m[0], a fallback "text" with
+ * the counts, and "blocks": a header, one section per member, worst first
+ * (arrival order within a rank), for at most NOTIFY_GROUP_SLACK_ROWS, and
+ * when some are left out a context line "… and 4,955 more: 3,900
+ * seat_underuse, 1,055 no_touch" (by signal, most first).  At most 47
+ * blocks, every text within Slack's limits.  NULL on no memory.  The
+ * caller frees.
+ */
+char	*notify_group_slack(const struct notify_brief *const *m, size_t n);
+
+/*
+ * One line that sums the group up, for the fallback text and the log:
+ * "300 notifications: 120 critical, 100 warning, 80 resolved".  NULL on
+ * no memory.  The caller frees.
+ */
+char	*notify_group_summary(const struct notify_brief *const *m, size_t n);
+
+/*
+ * The webhook body for n >= 1 members: a JSON array of their bodies as
+ * they are (each keeps its notification_id and fingerprint), in the order
+ * given.  NULL on no memory.  The caller frees.
+ */
+char	*notify_group_webhook(const char *const *bodies, size_t n);
+
+/*
+ * When to group, per receiver (an Alertmanager group_wait that keeps the
+ * live path): a window opens at the first notification and lasts wait;
+ * the first max notifications of a window go at once, the rest are held
+ * and go as one message when the window ends.  A window that held some
+ * is followed at once by a window in which none goes at once (the burst
+ * goes on), so a long burst is one message per wait; the first window
+ * after a quiet one sends at once again.  wait 0: no grouping, everything
+ * goes at once.  Times are microseconds of a monotonic clock.
+ */
+struct notify_group {
+	int64_t		 wait;
+	unsigned	 max;
+	int64_t		 end;		/* of the open window; 0 = none */
+	unsigned	 allow;		/* may go at once in this window */
+	unsigned	 sent;		/* went at once in this window */
+	int		 held;		/* this window held some */
+};
+void	 notify_group_init(struct notify_group *, int64_t wait,
+	    unsigned max);
+/* A notification is ready at now: 1 = send it at once, 0 = hold it. */
+int	 notify_group_admit(struct notify_group *, int64_t now);
+/*
+ * When what is held must go (the end of the window), or 0 when nothing
+ * is held.
+ */
+int64_t	 notify_group_due(const struct notify_group *);
+/*
+ * The window ended at now (the caller's timer, at or after
+ * notify_group_due()): returns 1 when the held notifications go now (and
+ * a window with nothing at once opens), 0 when nothing was held.
+ */
+int	 notify_group_close(struct notify_group *, int64_t now);
+
+/*
  * The X-Churnwatch-Signature header value of SPEC 2.3 for body (len
  * bytes) sent at t (unix seconds):
  *

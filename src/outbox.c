@@ -19,6 +19,12 @@
  * One request at a time per receiver: that keeps a retried notification
  * ahead of the ones queued after it, and pacing (Slack: 1/s) leaves
  * nothing to gain from more.  A stalled receiver only holds up itself.
+ *
+ * Grouping: notify_group_admit() says whether a notification joins the
+ * queue now or the receiver's held list; the window's timer turns the
+ * held list into group items (an ob_item whose members are the held
+ * items) at the end of the queue.  A group item goes through the queue,
+ * pacing and retries like any other; ob_complete() reports each member.
  */
 #include "config.h"
 
@@ -49,17 +55,21 @@
 #define OB_RETRY_AFTER_MIN	CW_USEC_PER_SEC
 #define OB_LOG_BODY_MAX		800	/* bytes of body in a log line */
 
+TAILQ_HEAD(ob_item_list, ob_item);
 struct ob_item {
 	TAILQ_ENTRY(ob_item)	 entry;
-	uint64_t		 id;
+	uint64_t		 id;		/* a group: its first member's */
 	int			 attempts;
 	enum outbox_result	 result;
 	char			 detail[OB_DETAIL_LEN];
 	char			*receiver;	/* into buf */
-	size_t			 len;
+	char			*body;		/* into buf, or a group's own */
+	size_t			 len;		/* of body */
+	struct ob_item_list	 members;	/* a group's; owned */
+	size_t			 nmembers;	/* 0: one notification */
+	struct notify_brief	 brief;		/* held, Slack and log */
 	char			 buf[];		/* body NUL receiver NUL */
 };
-TAILQ_HEAD(ob_item_list, ob_item);
 
 struct ob_recv {
 	TAILQ_ENTRY(ob_recv)	 entry;
@@ -73,6 +83,12 @@ struct ob_recv {
 	unsigned		 burst;
 	struct notify_pace	 pace;
 	struct ob_item_list	 queue;		/* the head may be in flight */
+	struct ob_item_list	 held;		/* for the window's end */
+	size_t			 nheld;
+	struct notify_group	 group;
+	int64_t			 group_wait;
+	unsigned		 group_max;
+	struct event		*ev_group;	/* the window's end */
 	struct event		*ev_wake;	/* pacing and backoff */
 	int64_t			 not_before;	/* monotonic us: backoff */
 	int			 failed;	/* Slack 404/410 */
@@ -119,6 +135,7 @@ static void	 ob_timer_cb(evutil_socket_t, short, void *);
 static void	 ob_event_cb(evutil_socket_t, short, void *);
 static void	 ob_done_cb(evutil_socket_t, short, void *);
 static void	 ob_wake_cb(evutil_socket_t, short, void *);
+static void	 ob_group_cb(evutil_socket_t, short, void *);
 static size_t	 ob_header_cb(char *, size_t, size_t, void *);
 static size_t	 ob_write_cb(char *, size_t, size_t, void *);
 static void	 ob_check_multi(struct outbox *);
@@ -129,8 +146,11 @@ static void	 ob_complete(struct outbox *, struct ob_item *,
 		    enum outbox_result, const char *, ...)
 		    __attribute__((format(printf, 4, 5)));
 static void	 ob_fail_queue(struct ob_recv *, const char *);
+static void	 ob_hold(struct ob_recv *, struct ob_item *);
+static void	 ob_group_flush(struct ob_recv *);
 static void	 ob_abort(struct ob_recv *);
 static void	 ob_recv_free(struct ob_recv *);
+static void	 ob_item_free(struct ob_item *);
 static void	 ob_real_free(struct outbox *);
 
 /* splitmix64: backoff jitter needs spread, not secrecy. */
@@ -249,7 +269,7 @@ ob_real_free(struct outbox *o)
 	}
 	while ((it = TAILQ_FIRST(&o->done)) != NULL) {
 		TAILQ_REMOVE(&o->done, it, entry);
-		free(it);
+		ob_item_free(it);
 	}
 	/* May still call ob_sock_cb(CURL_POLL_REMOVE) for cached sockets. */
 	if (o->multi != NULL)
@@ -280,7 +300,25 @@ ob_abort(struct ob_recv *r)
 	r->headers = NULL;
 }
 
-/* Frees r and its queue; r is off the list and has no request. */
+/* Frees it, a group with its members.  NULL is a no-op. */
+static void
+ob_item_free(struct ob_item *it)
+{
+	struct ob_item *m;
+
+	if (it == NULL)
+		return;
+	while ((m = TAILQ_FIRST(&it->members)) != NULL) {
+		TAILQ_REMOVE(&it->members, m, entry);
+		ob_item_free(m);
+	}
+	if (it->nmembers > 0)
+		free(it->body);
+	notify_brief_clear(&it->brief);
+	free(it);
+}
+
+/* Frees r and its queues; r is off the list and has no request. */
 static void
 ob_recv_free(struct ob_recv *r)
 {
@@ -290,10 +328,16 @@ ob_recv_free(struct ob_recv *r)
 		return;
 	while ((it = TAILQ_FIRST(&r->queue)) != NULL) {
 		TAILQ_REMOVE(&r->queue, it, entry);
-		free(it);
+		ob_item_free(it);
+	}
+	while ((it = TAILQ_FIRST(&r->held)) != NULL) {
+		TAILQ_REMOVE(&r->held, it, entry);
+		ob_item_free(it);
 	}
 	if (r->ev_wake != NULL)
 		event_free(r->ev_wake);
+	if (r->ev_group != NULL)
+		event_free(r->ev_group);
 	free(r->name);
 	free(r->url);
 	free(r->secret);
@@ -321,6 +365,10 @@ ob_recv_new(struct outbox *o, const struct outbox_receiver *c)
 		return NULL;
 	r->ob = o;
 	TAILQ_INIT(&r->queue);
+	TAILQ_INIT(&r->held);
+	r->group_wait = c->group_wait > 0 ? c->group_wait : 0;
+	r->group_max = c->group_max;
+	notify_group_init(&r->group, r->group_wait, r->group_max);
 	r->kind = c->kind;
 	r->timeout_s = c->timeout_s > 0 ? c->timeout_s : OUTBOX_DEFAULT_TIMEOUT;
 	r->rate = c->rate;
@@ -336,7 +384,8 @@ ob_recv_new(struct outbox *o, const struct outbox_receiver *c)
 	if ((r->name = strdup(c->name)) == NULL ||
 	    (c->url != NULL && (r->url = strdup(c->url)) == NULL) ||
 	    (c->secret != NULL && (r->secret = strdup(c->secret)) == NULL) ||
-	    (r->ev_wake = evtimer_new(o->base, ob_wake_cb, r)) == NULL) {
+	    (r->ev_wake = evtimer_new(o->base, ob_wake_cb, r)) == NULL ||
+	    (r->ev_group = evtimer_new(o->base, ob_group_cb, r)) == NULL) {
 		ob_recv_free(r);
 		return NULL;
 	}
@@ -417,6 +466,16 @@ ob_recv_update(struct ob_recv *r, struct ob_recv *fresh)
 		r->burst = fresh->burst;
 		r->pace = fresh->pace;
 	}
+	/* What is held keeps its window; a new policy takes the next. */
+	if (r->group_wait != fresh->group_wait ||
+	    r->group_max != fresh->group_max) {
+		r->group_wait = fresh->group_wait;
+		r->group_max = fresh->group_max;
+		r->group.wait = fresh->group.wait;
+		r->group.max = fresh->group.max;
+		if (!r->group.held)
+			r->group = fresh->group;
+	}
 	if (moved) {
 		if (r->failed)
 			log_notice("outbox: receiver %s has a new %s, no "
@@ -461,6 +520,7 @@ outbox_set_receivers(struct outbox *o, const struct outbox_receiver *rs,
 		log_notice("outbox: receiver %s removed", r->name);
 		r->removed = 1;
 		evtimer_del(r->ev_wake);
+		evtimer_del(r->ev_group);
 		if (r->easy == NULL) {
 			ob_fail_queue(r, "receiver removed");
 			TAILQ_REMOVE(&o->recvs, r, entry);
@@ -502,13 +562,167 @@ outbox_send(struct outbox *o, uint64_t id, const char *receiver,
 	}
 	it->id = id;
 	it->len = len;
+	TAILQ_INIT(&it->members);
 	memcpy(it->buf, body, len + 1);
+	it->body = it->buf;
 	it->receiver = it->buf + len + 1;
 	memcpy(it->receiver, r->name, nlen + 1);
-	TAILQ_INSERT_TAIL(&r->queue, it, entry);
 	o->nitems++;
+	if (!r->failed && !notify_group_admit(&r->group, ob_mono_us())) {
+		ob_hold(r, it);
+		return 0;
+	}
+	TAILQ_INSERT_TAIL(&r->queue, it, entry);
 	ob_kick(r);
 	return 0;
+}
+
+/*
+ * it waits for the end of r's window.  What a Slack or log group lists is
+ * read from the body now, once: a body that is not one of ours (a brief
+ * with no line) is later sent alone.
+ */
+static void
+ob_hold(struct ob_recv *r, struct ob_item *it)
+{
+	int64_t due, now;
+	struct timeval tv;
+
+	if (r->kind != OUTBOX_WEBHOOK)
+		(void)notify_brief_parse(it->body, &it->brief);
+	TAILQ_INSERT_TAIL(&r->held, it, entry);
+	r->nheld++;
+	if (r->nheld == 1 && (due = notify_group_due(&r->group)) != 0) {
+		now = ob_mono_us();
+		tv = ob_tv(due - now);
+		evtimer_add(r->ev_group, &tv);
+	}
+}
+
+/* The window ended: what it held goes, grouped. */
+static void
+ob_group_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ob_recv *r = arg;
+
+	if (!notify_group_close(&r->group, ob_mono_us()) && r->nheld == 0)
+		return;
+	ob_group_flush(r);
+	ob_kick(r);
+}
+
+/* A group item for the n members taken off the front of r's held list. */
+static struct ob_item *
+ob_group_new(struct ob_recv *r, struct ob_item **m, size_t n)
+{
+	const struct notify_brief **briefs = NULL;
+	const char **bodies = NULL;
+	struct ob_item *g;
+	size_t i, nlen = strlen(r->name);
+	char *body = NULL;
+
+	if ((g = calloc(1, sizeof(*g) + nlen + 1)) == NULL ||
+	    (briefs = calloc(n, sizeof(*briefs))) == NULL ||
+	    (bodies = calloc(n, sizeof(*bodies))) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		briefs[i] = &m[i]->brief;
+		bodies[i] = m[i]->body;
+	}
+	switch (r->kind) {
+	case OUTBOX_SLACK:
+		body = notify_group_slack(briefs, n);
+		break;
+	case OUTBOX_WEBHOOK:
+		body = notify_group_webhook(bodies, n);
+		break;
+	case OUTBOX_LOG:
+		body = notify_group_summary(briefs, n);
+		break;
+	}
+	if (body == NULL)
+		goto fail;
+	free(briefs);
+	free(bodies);
+	TAILQ_INIT(&g->members);
+	g->id = m[0]->id;
+	g->body = body;
+	g->len = strlen(body);
+	g->receiver = g->buf;
+	memcpy(g->receiver, r->name, nlen + 1);
+	for (i = 0; i < n; i++) {
+		TAILQ_REMOVE(&r->held, m[i], entry);
+		TAILQ_INSERT_TAIL(&g->members, m[i], entry);
+	}
+	r->nheld -= n;
+	g->nmembers = n;
+	return g;
+
+fail:
+	log_warnx("outbox: receiver %s: cannot group %zu notifications; "
+	    "they go one by one", r->name, n);
+	free(briefs);
+	free(bodies);
+	free(g);
+	return NULL;
+}
+
+/*
+ * Moves r's held list to its queue: one group per Slack channel (members
+ * whose body could not be read go alone), webhook arrays of at most
+ * OUTBOX_GROUP_MAX_BYTES, one group for a log.  A group of one, or one
+ * that cannot be made, goes as single notifications.
+ */
+static void
+ob_group_flush(struct ob_recv *r)
+{
+	struct ob_item **m, *it, *first, *g;
+	size_t n, bytes;
+	const char *labels[1] = { r->name };
+
+	evtimer_del(r->ev_group);
+	if (r->nheld > 0 && (m = calloc(r->nheld, sizeof(*m))) != NULL) {
+		while ((first = TAILQ_FIRST(&r->held)) != NULL) {
+			n = 0;
+			bytes = 2;
+			TAILQ_FOREACH(it, &r->held, entry) {
+				if (r->kind == OUTBOX_WEBHOOK) {
+					if (n > 0 && bytes + it->len + 1 >
+					    OUTBOX_GROUP_MAX_BYTES)
+						break;
+					bytes += it->len + 1;
+				} else if (it->brief.line == NULL ||
+				    first->brief.line == NULL ||
+				    (r->kind == OUTBOX_SLACK &&
+				    !ob_streq(it->brief.channel,
+				    first->brief.channel)))
+					continue;
+				m[n++] = it;
+			}
+			if (n == 0)
+				m[n++] = first;		/* no brief: alone */
+			if (n > 1 && (g = ob_group_new(r, m, n)) != NULL) {
+				metrics_inc(cw_metrics, M_NOTIFICATIONS_GROUPED,
+				    labels, (double)n);
+				log_info("outbox: receiver %s: %zu notifications "
+				    "grouped in one message (%zu bytes)",
+				    r->name, n, g->len);
+				TAILQ_INSERT_TAIL(&r->queue, g, entry);
+				continue;
+			}
+			/* Alone: the first, and the rest go round again. */
+			TAILQ_REMOVE(&r->held, first, entry);
+			r->nheld--;
+			TAILQ_INSERT_TAIL(&r->queue, first, entry);
+		}
+		free(m);
+	}
+	/* No memory for the list: every one alone, in order. */
+	while ((it = TAILQ_FIRST(&r->held)) != NULL) {
+		TAILQ_REMOVE(&r->held, it, entry);
+		TAILQ_INSERT_TAIL(&r->queue, it, entry);
+	}
+	r->nheld = 0;
 }
 
 size_t
@@ -535,22 +749,41 @@ static void
 ob_complete(struct outbox *o, struct ob_item *it, enum outbox_result res,
     const char *fmt, ...)
 {
+	struct ob_item *m;
 	va_list ap;
 
 	it->result = res;
 	va_start(ap, fmt);
 	vsnprintf(it->detail, sizeof(it->detail), fmt, ap);
 	va_end(ap);
-	TAILQ_INSERT_TAIL(&o->done, it, entry);
 	event_active(o->ev_done, EV_TIMEOUT, 0);
+	if (it->nmembers == 0) {
+		TAILQ_INSERT_TAIL(&o->done, it, entry);
+		return;
+	}
+	/* A group: each member has the group's outcome. */
+	while ((m = TAILQ_FIRST(&it->members)) != NULL) {
+		TAILQ_REMOVE(&it->members, m, entry);
+		m->result = res;
+		m->attempts = it->attempts;
+		memcpy(m->detail, it->detail, sizeof(m->detail));
+		TAILQ_INSERT_TAIL(&o->done, m, entry);
+	}
+	ob_item_free(it);
 }
 
-/* Every queued notification of r (none in flight) fails. */
+/* Every queued or held notification of r (none in flight) fails. */
 static void
 ob_fail_queue(struct ob_recv *r, const char *why)
 {
 	struct ob_item *it;
 
+	evtimer_del(r->ev_group);
+	while ((it = TAILQ_FIRST(&r->held)) != NULL) {
+		TAILQ_REMOVE(&r->held, it, entry);
+		TAILQ_INSERT_TAIL(&r->queue, it, entry);
+	}
+	r->nheld = 0;
 	while ((it = TAILQ_FIRST(&r->queue)) != NULL) {
 		TAILQ_REMOVE(&r->queue, it, entry);
 		ob_complete(r->ob, it, OUTBOX_FAILED, "%s", why);
@@ -570,7 +803,7 @@ ob_done_cb(evutil_socket_t fd, short what, void *arg)
 		if (o->ops.done != NULL)
 			o->ops.done(o->ops.arg, it->id, it->receiver,
 			    it->result, it->attempts, it->detail);
-		free(it);
+		ob_item_free(it);
 	}
 	o->dispatching = 0;
 	if (o->dying)
@@ -586,7 +819,7 @@ ob_log_item(struct ob_recv *r, struct ob_item *it)
 
 	n = it->len < OB_LOG_BODY_MAX ? it->len : OB_LOG_BODY_MAX;
 	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)it->buf[i];
+		unsigned char c = (unsigned char)it->body[i];
 
 		line[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
 	}
@@ -596,6 +829,18 @@ ob_log_item(struct ob_recv *r, struct ob_item *it)
 		line[n] = '\0';
 	log_info("notification id=%" PRIu64 " receiver=%s %s", it->id,
 	    r->name, line);
+}
+
+/* A log group: its summary, then each member's line. */
+static void
+ob_log_group(struct ob_recv *r, struct ob_item *g)
+{
+	struct ob_item *m;
+
+	log_info("notification group id=%" PRIu64 " receiver=%s n=%zu %s",
+	    g->id, r->name, g->nmembers, g->body);
+	TAILQ_FOREACH(m, &g->members, entry)
+		ob_log_item(r, m);
 }
 
 /*
@@ -622,7 +867,10 @@ ob_kick(struct ob_recv *r)
 	if (r->kind == OUTBOX_LOG) {
 		while ((it = TAILQ_FIRST(&r->queue)) != NULL) {
 			TAILQ_REMOVE(&r->queue, it, entry);
-			ob_log_item(r, it);
+			if (it->nmembers > 0)
+				ob_log_group(r, it);
+			else
+				ob_log_item(r, it);
 			it->attempts++;
 			ob_complete(r->ob, it, OUTBOX_SENT, "logged");
 		}
@@ -666,7 +914,7 @@ ob_start(struct ob_recv *r, struct ob_item *it)
 	char hdr[64 + NOTIFY_SIGNATURE_LEN], sig[NOTIFY_SIGNATURE_LEN];
 	struct curl_slist *h = NULL, *t;
 	CURL *easy;
-	const char *body = it->buf;	/* curl's typecheck wants a pointer */
+	const char *body = it->body;	/* curl's typecheck wants a pointer */
 	long ms;
 	int rc = 0;
 
@@ -682,8 +930,12 @@ ob_start(struct ob_recv *r, struct ob_item *it)
 	else
 		rc = -1;
 	if (rc == 0 && r->kind == OUTBOX_WEBHOOK) {
-		snprintf(hdr, sizeof(hdr), "X-Churnwatch-Notification-Id: %"
-		    PRIu64, it->id);
+		if (it->nmembers > 0)
+			snprintf(hdr, sizeof(hdr), "X-Churnwatch-Group-Size: "
+			    "%zu", it->nmembers);
+		else
+			snprintf(hdr, sizeof(hdr), "X-Churnwatch-Notification-"
+			    "Id: %" PRIu64, it->id);
 		if ((t = curl_slist_append(h, hdr)) == NULL)
 			rc = -1;
 		else
@@ -691,7 +943,7 @@ ob_start(struct ob_recv *r, struct ob_item *it)
 	}
 	/* Signed at send time: a retry carries a fresh timestamp. */
 	if (rc == 0 && r->kind == OUTBOX_WEBHOOK && r->secret != NULL) {
-		if (notify_sign(r->secret, it->buf, it->len,
+		if (notify_sign(r->secret, it->body, it->len,
 		    util_now_us() / CW_USEC_PER_SEC, sig, sizeof(sig)) == -1)
 			rc = -1;
 		else {
@@ -746,8 +998,8 @@ ob_start(struct ob_recv *r, struct ob_item *it)
 	}
 	r->easy = easy;
 	r->headers = h;
-	log_debug("outbox: notification %" PRIu64 " to %s, attempt %d",
-	    it->id, r->name, it->attempts);
+	log_debug("outbox: notification %" PRIu64 " to %s, attempt %d "
+	    "(group of %zu)", it->id, r->name, it->attempts, it->nmembers);
 	return 0;
 }
 

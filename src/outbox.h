@@ -27,6 +27,22 @@
  *    until a reload gives it another url; other receivers go on;
  *  - 2xx: OUTBOX_SENT.  A notification reported SENT is never sent again.
  *
+ * Grouping, per receiver (SPEC 5; the policy is notify_group_*() in
+ * notify.h): with group_wait > 0, a window opens at the first
+ * notification; the first group_max of a window are queued at once as
+ * today (a quiet receiver keeps the sub-second path), the rest are held
+ * and, when the window ends, queued as one message that lists them
+ * (notify_group_slack(), notify_group_webhook(): a JSON array of the
+ * members' bodies, split so that no array passes OUTBOX_GROUP_MAX_BYTES;
+ * a log receiver logs a summary line, then each member's line).  A burst
+ * that goes on is one message per window.  A Slack group holds members
+ * for one channel only.  A group of one goes as itself.  The grouped
+ * message is one request: pacing, retries, Retry-After and 404/410 apply
+ * to it as a whole, and done() is called for each member with the
+ * group's outcome and attempts, only once that outcome is known.  A
+ * webhook group carries X-Churnwatch-Group-Size instead of
+ * X-Churnwatch-Notification-Id (each element has its notification_id).
+ *
  * Logs name the receiver, never its url (a Slack webhook url is a secret)
  * or its secret.
  */
@@ -49,6 +65,7 @@ enum outbox_kind {
 #define OUTBOX_SLACK_RATE	1.0	/* messages/s, for rate = 0 */
 #define OUTBOX_SLACK_BURST	3
 #define OUTBOX_RETRY_AFTER_MAX	(INT64_C(3600) * 1000000)	/* us */
+#define OUTBOX_GROUP_MAX_BYTES	1048576	/* a webhook array, [server] max_body_bytes */
 
 struct outbox_receiver {
 	const char		*name;		/* unique, non-empty */
@@ -63,6 +80,12 @@ struct outbox_receiver {
 	 */
 	double			 rate;
 	unsigned		 burst;
+	/*
+	 * Grouping: the window in us (0: no grouping) and how many of a
+	 * window go at once (0: every one waits for the window's end).
+	 */
+	int64_t			 group_wait;
+	unsigned		 group_max;
 };
 
 enum outbox_result {
@@ -124,7 +147,10 @@ int		 outbox_set_receivers(struct outbox *,
 int		 outbox_send(struct outbox *, uint64_t notification_id,
 		    const char *receiver, const char *body);
 
-/* Notifications given to outbox_send() whose done() has not run yet. */
+/*
+ * Notifications given to outbox_send() whose done() has not run yet, held
+ * ones included.
+ */
 size_t		 outbox_queued(const struct outbox *);
 
 /* 1 if the receiver is marked failed, 0 if not, -1 if there is none. */

@@ -358,7 +358,7 @@ static void
 t_basic(void)
 {
 	char u[256];
-	struct outbox_receiver r = { "hook", OUTBOX_WEBHOOK, u, NULL, 5, 0, 0 };
+	struct outbox_receiver r = { "hook", OUTBOX_WEBHOOK, u, NULL, 5, 0, 0, 0, 0 };
 	const char *body = "{\"hello\":\"world\",\"n\":1}";
 	const struct done_rec *d;
 	json_t *a;
@@ -404,7 +404,7 @@ t_basic(void)
 static void
 t_unknown_and_log(void)
 {
-	struct outbox_receiver r = { "audit", OUTBOX_LOG, NULL, NULL, 0, 0, 0 };
+	struct outbox_receiver r = { "audit", OUTBOX_LOG, NULL, NULL, 0, 0, 0, 0, 0 };
 	const struct done_rec *d;
 
 	begin("log receiver: logged, done SENT from the loop; unknown "
@@ -428,7 +428,7 @@ static void
 t_500_then_200(void)
 {
 	char u[256];
-	struct outbox_receiver r = { "hook", OUTBOX_WEBHOOK, u, NULL, 5, 0, 0 };
+	struct outbox_receiver r = { "hook", OUTBOX_WEBHOOK, u, NULL, 5, 0, 0, 0, 0 };
 	const struct done_rec *d;
 	json_t *a;
 	size_t i;
@@ -480,7 +480,7 @@ static void
 t_429(void)
 {
 	char u[256];
-	struct outbox_receiver r = { "hook", OUTBOX_WEBHOOK, u, NULL, 5, 0, 0 };
+	struct outbox_receiver r = { "hook", OUTBOX_WEBHOOK, u, NULL, 5, 0, 0, 0, 0 };
 	const struct done_rec *d;
 	json_t *a;
 	double gap = 0;
@@ -531,7 +531,7 @@ static void
 t_hang(void)
 {
 	char u[256];
-	struct outbox_receiver r = { "slow", OUTBOX_WEBHOOK, u, NULL, 1, 0, 0 };
+	struct outbox_receiver r = { "slow", OUTBOX_WEBHOOK, u, NULL, 1, 0, 0, 0, 0 };
 	const struct done_rec *d;
 	json_t *a;
 	double gap = 0, t0 = now_s();
@@ -564,7 +564,7 @@ static void
 t_pacing(void)
 {
 	char u[256], body[64];
-	struct outbox_receiver r = { "paced", OUTBOX_WEBHOOK, u, NULL, 5, 5, 3 };
+	struct outbox_receiver r = { "paced", OUTBOX_WEBHOOK, u, NULL, 5, 5, 3, 0, 0 };
 	json_t *a;
 	size_t i, n, sent = 0, inorder = 1;
 	double span = 0, mingap = 1e9, t0;
@@ -629,8 +629,8 @@ t_slack_gone(void)
 {
 	char u1[256], u2[256], u3[256];
 	struct outbox_receiver rs[2] = {
-		{ "gone", OUTBOX_SLACK, u1, NULL, 5, 0, 0 },
-		{ "other", OUTBOX_WEBHOOK, u2, NULL, 5, 0, 0 },
+		{ "gone", OUTBOX_SLACK, u1, NULL, 5, 0, 0, 0, 0 },
+		{ "other", OUTBOX_WEBHOOK, u2, NULL, 5, 0, 0, 0, 0 },
 	};
 	const struct done_rec *d;
 	size_t i;
@@ -701,7 +701,7 @@ t_signature(void)
 	char u[256], v1[65], *endp;
 	const char *secret = "s3cr3t-value";
 	struct outbox_receiver r = { "signed", OUTBOX_WEBHOOK, u, secret, 5,
-	    0, 0 };
+	    0, 0, 0, 0 };
 	const char *sig, *body, *p;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
@@ -752,7 +752,7 @@ t_reload_moves(void)
 {
 	char u[256];
 	struct outbox_receiver r = { "moving", OUTBOX_WEBHOOK,
-	    "http://127.0.0.1:1/refused", NULL, 2, 0, 0 };
+	    "http://127.0.0.1:1/refused", NULL, 2, 0, 0, 0, 0 };
 	const struct done_rec *d;
 
 	begin("connection refused: retried; a reload to a live url "
@@ -785,9 +785,9 @@ t_reload_removes(void)
 {
 	char u1[256], u2[256], u3[256];
 	struct outbox_receiver rs[3] = {
-		{ "keep", OUTBOX_WEBHOOK, u1, NULL, 5, 0, 0 },
-		{ "backoff", OUTBOX_WEBHOOK, u2, NULL, 5, 0, 0 },
-		{ "inflight", OUTBOX_WEBHOOK, u3, NULL, 1, 0, 0 },
+		{ "keep", OUTBOX_WEBHOOK, u1, NULL, 5, 0, 0, 0, 0 },
+		{ "backoff", OUTBOX_WEBHOOK, u2, NULL, 5, 0, 0, 0, 0 },
+		{ "inflight", OUTBOX_WEBHOOK, u3, NULL, 1, 0, 0, 0, 0 },
 	};
 	const struct done_rec *d;
 	size_t i;
@@ -855,8 +855,8 @@ t_free_busy(void)
 {
 	char u[256];
 	struct outbox_receiver rs[2] = {
-		{ "stuck", OUTBOX_WEBHOOK, u, NULL, 30, 0, 0 },
-		{ "audit", OUTBOX_LOG, NULL, NULL, 0, 0, 0 },
+		{ "stuck", OUTBOX_WEBHOOK, u, NULL, 30, 0, 0, 0, 0 },
+		{ "audit", OUTBOX_LOG, NULL, NULL, 0, 0, 0, 0, 0 },
 	};
 
 	begin("outbox_free with a request in flight and a queue; "
@@ -886,6 +886,72 @@ t_free_busy(void)
 	end("free-busy");
 }
 
+static void
+t_group(void)
+{
+	char u[256], body[64];
+	struct outbox_receiver r = { "grouped", OUTBOX_WEBHOOK, u, NULL, 5,
+	    0, 0, 1000000, 2 };
+	const struct done_rec *d;
+	const char *gs;
+	json_t *a, *arr;
+	size_t i, n;
+	double t0;
+
+	begin("grouping: 2 at once, 8 held for the 1 s window and sent as "
+	    "one array; a 500 retries the array whole");
+	url(u, sizeof(u), "/grouped");
+	ob = new_outbox(&r, 1);
+	t0 = now_s();
+	for (i = 1; i <= 10; i++) {
+		snprintf(body, sizeof(body), "{\"n\":%zu}", i);
+		check(tsend(i, "grouped", body) == 0, "send %zu", i);
+	}
+	check(outbox_queued(ob) == 10, "queued %zu, want 10 (held count)",
+	    outbox_queued(ob));
+	run(2, 5);
+	check(ndone == 2 && now_s() - t0 < 0.9, "the first two: %zu done "
+	    "after %.3f s", ndone, now_s() - t0);
+	ctl("{\"mode\": \"500\", \"count\": 1, \"path\": \"/grouped\"}");
+	run(10, 10);
+	check(ndone == 10, "done %zu times, want 10", ndone);
+	for (i = 1; i <= 10; i++) {
+		d = find_done(i);
+		check(d != NULL && d->result == OUTBOX_SENT && count_done(i) == 1,
+		    "id %zu: want SENT once", i);
+		/* The array met the 500 and was retried whole. */
+		if (i >= 3)
+			check(d != NULL && d->attempts == 2, "member %zu: "
+			    "attempts %d, want the group's 2", i,
+			    d ? d->attempts : 0);
+	}
+	a = requests("/grouped");
+	n = json_array_size(a);
+	check(n == 4, "receiver saw %zu requests, want 4 (2 single, "
+	    "the array twice)", n);
+	if (n == 4) {
+		check(req_time(a, 2) - t0 >= 0.95, "the array came after "
+		    "%.3f s, want the window's 1 s", req_time(a, 2) - t0);
+		arr = json_loads(req_body(a, 3), 0, NULL);
+		check(json_is_array(arr) && json_array_size(arr) == 8,
+		    "want an array of 8: %s", req_body(a, 3));
+		for (i = 0; i < json_array_size(arr); i++)
+			check(json_integer_value(json_object_get(
+			    json_array_get(arr, i), "n")) == (json_int_t)i + 3,
+			    "member %zu out of order", i);
+		json_decref(arr);
+		gs = req_header(a, 3, "X-Churnwatch-Group-Size");
+		check(gs != NULL && strcmp(gs, "8") == 0, "group size %s",
+		    gs ? gs : "(none)");
+		check(req_header(a, 3, "X-Churnwatch-Notification-Id") == NULL,
+		    "a group with one notification id");
+		printf("    array of 8 after %.3f s, retried after %.3f s\n",
+		    req_time(a, 2) - t0, req_time(a, 3) - req_time(a, 2));
+	}
+	json_decref(a);
+	end("group");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -908,6 +974,7 @@ main(int argc, char **argv)
 	t_429();
 	t_hang();
 	t_pacing();
+	t_group();
 	t_slack_gone();
 	t_reload_moves();
 	t_reload_removes();

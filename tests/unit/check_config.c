@@ -214,6 +214,8 @@ assert_alert_defaults(const struct cw_config *cfg)
 {
 	ck_assert(cfg->alerts.resolve_after == 3600 * USEC);
 	ck_assert(cfg->alerts.repeat_interval == 7 * 86400 * USEC);
+	ck_assert(cfg->group_wait == 10 * USEC);
+	ck_assert_uint_eq(cfg->group_max, 5);
 	ck_assert_uint_eq(cfg->nreceivers, 0);
 	ck_assert_uint_eq(cfg->nroutes, 0);
 	ck_assert_int_eq(cfg->digest.enabled, 0);
@@ -1512,6 +1514,8 @@ START_TEST(test_alerts_good)
 
 	ck_assert(cfg->alerts.resolve_after == 90 * 60 * USEC);
 	ck_assert(cfg->alerts.repeat_interval == 2 * 86400 * USEC);
+	ck_assert(cfg->group_wait == 30 * USEC);
+	ck_assert_uint_eq(cfg->group_max, 0);
 
 	/* Receivers in file order, with their types' defaults. */
 	ck_assert_uint_eq(cfg->nreceivers, 4);
@@ -1524,6 +1528,7 @@ START_TEST(test_alerts_good)
 	ck_assert_uint_eq(r->timeout, 5);
 	ck_assert(r->rate == 1.0);
 	ck_assert_uint_eq(r->burst, 3);
+	ck_assert(!r->group_wait_set && !r->group_max_set);
 	r = &cfg->receivers[1];
 	ck_assert_str_eq(r->name, "Ops.Hook_2");
 	ck_assert_int_eq(r->type, CW_RECEIVER_WEBHOOK);
@@ -1532,6 +1537,8 @@ START_TEST(test_alerts_good)
 	ck_assert_uint_eq(r->timeout, 300);
 	ck_assert(r->rate == 2.5);
 	ck_assert_uint_eq(r->burst, 20);
+	ck_assert(r->group_wait_set && r->group_wait == 0);
+	ck_assert(r->group_max_set && r->group_max == 50);
 	r = &cfg->receivers[2];
 	ck_assert_str_eq(r->name, "audit");
 	ck_assert_int_eq(r->type, CW_RECEIVER_LOG);

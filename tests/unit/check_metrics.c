@@ -169,6 +169,8 @@ START_TEST(contract)
 	    { "route", "code" } },
 	{ "churnwatch_signature_failures_total", METRIC_COUNTER,
 	    { "source" } },
+	{ "churnwatch_notifications_grouped_total", METRIC_COUNTER,
+	    { "receiver" } },
 	{ "churnwatch_slack_rate_limited_total", METRIC_COUNTER,
 	    { "receiver" } },
 	{ "churnwatch_limit_reached_total", METRIC_COUNTER, { "limit" } },

@@ -4,7 +4,9 @@
  * escaped texts), escaping, the resolved/repeat/escalated variants, the
  * digest, the X-Churnwatch-Signature against vectors computed with
  * openssl(1) and Python's hmac, pacing, backoff, the classification of
- * delivery results and Retry-After.
+ * delivery results and Retry-After, and grouping: the grouped Slack
+ * message (golden, limits, order, the "and N more" line), the webhook
+ * array and the group_wait/group_max policy.
  *
  * Goldens are compared as parsed JSON (json_equal), so formatting in the
  * files does not matter; key order is checked on the string separately.
@@ -984,6 +986,288 @@ START_TEST(test_retry_after_date)
 }
 END_TEST
 
+/* ---- grouping ---- */
+
+/* A member of a group: the golden view with another account, signal. */
+static char *
+member_body(int slack, const char *acct, const char *signal,
+    const char *severity, const char *kind, const char *nid)
+{
+	struct notify_view v = golden_view();
+
+	v.account.id = acct;
+	v.account.name = NULL;
+	v.account.slack_channel = NULL;
+	v.signal.name = signal;
+	v.signal.severity = severity;
+	v.kind = kind;
+	v.notification_id = nid;
+	if (strcmp(kind, "resolved") == 0)
+		v.resolved_at = T_RESOLVED;
+	return slack ? notify_slack_body(&v) : notify_webhook_body(&v);
+}
+
+START_TEST(test_brief_parse)
+{
+	struct notify_view v = golden_view();
+	struct notify_brief b;
+	json_t *j;
+	char *s;
+
+	s = notify_slack_body(&v);
+	ck_assert_int_eq(notify_brief_parse(s, &b), 0);
+	ck_assert_int_eq(b.rank, 0);
+	ck_assert_str_eq(b.signal, "ticket_repeat_team");
+	ck_assert_str_eq(b.channel, "#cs-acme");
+	j = parse(s);
+	/* The line is the member's own fallback text. */
+	ck_assert_str_eq(b.line, text_of(j));
+	json_decref(j);
+	notify_brief_clear(&b);
+
+	s = member_body(0, "a&b", "no_touch", "info", "resolved", "n1");
+	ck_assert_int_eq(notify_brief_parse(s, &b), 0);
+	ck_assert_int_eq(b.rank, 5);
+	ck_assert_str_eq(b.signal, "no_touch");
+	ck_assert_ptr_null(b.channel);
+	ck_assert_msg(starts_with(b.line, ":white_check_mark: [resolved] "
+	    "a&amp;b: no_touch — "), "%s", b.line);
+	notify_brief_clear(&b);
+	free(s);
+
+	s = member_body(1, "x", "seat_underuse", "warning", "firing", "n2");
+	ck_assert_int_eq(notify_brief_parse(s, &b), 0);
+	ck_assert_int_eq(b.rank, 2);
+	ck_assert_str_eq(b.signal, "seat_underuse");
+	notify_brief_clear(&b);
+	free(s);
+
+	ck_assert_int_eq(notify_brief_parse("{}", &b), -1);
+	ck_assert_ptr_null(b.line);
+	ck_assert_int_eq(notify_brief_parse("not json", &b), -1);
+	ck_assert_int_eq(notify_brief_parse("[1]", &b), -1);
+	notify_brief_clear(&b);
+}
+END_TEST
+
+START_TEST(test_group_slack_golden)
+{
+	struct notify_brief b[4];
+	const struct notify_brief *m[4];
+	json_t *got, *want;
+	char *s;
+	size_t i;
+
+	/* Arrival order; the message lists the worst first. */
+	s = member_body(1, "beta", "no_touch", "info", "resolved", "n1");
+	ck_assert_int_eq(notify_brief_parse(s, &b[0]), 0);
+	free(s);
+	s = member_body(1, "gamma", "seat_underuse", "warning", "firing",
+	    "n2");
+	ck_assert_int_eq(notify_brief_parse(s, &b[1]), 0);
+	free(s);
+	s = member_body(1, "delta", "champion_left", "critical", "resolved",
+	    "n3");
+	ck_assert_int_eq(notify_brief_parse(s, &b[2]), 0);
+	free(s);
+	s = member_body(1, "acme", "champion_left", "critical", "firing",
+	    "n4");
+	ck_assert_int_eq(notify_brief_parse(s, &b[3]), 0);
+	free(s);
+	for (i = 0; i < 4; i++)
+		m[i] = &b[i];
+	s = notify_group_slack(m, 4);
+	ck_assert_ptr_nonnull(s);
+	got = parse(s);
+	assert_slack_limits(got);
+	want = load_golden("notify-group-slack.json");
+	assert_json_eq(got, want);
+	/* critical firing, critical resolved, warning, info resolved. */
+	ck_assert(strstr(block_text(got, 1), "acme: champion_left") != NULL);
+	ck_assert(strstr(block_text(got, 2), "delta: champion_left") != NULL);
+	ck_assert(strstr(block_text(got, 3), "gamma: seat_underuse") != NULL);
+	ck_assert(strstr(block_text(got, 4), "beta: no_touch") != NULL);
+	json_decref(got);
+	json_decref(want);
+	for (i = 0; i < 4; i++)
+		notify_brief_clear(&b[i]);
+	ck_assert_ptr_null(notify_group_slack(m, 0));
+}
+END_TEST
+
+/*
+ * 5,000 members, the worst arriving last, with long multibyte
+ * explanations: 47 blocks, every text within Slack's limits, the 45
+ * critical ones listed, the rest summed up by signal.
+ */
+START_TEST(test_group_slack_many)
+{
+	static struct notify_brief b[5000];
+	static const struct notify_brief *m[5000];
+	struct notify_view v = golden_view();
+	char acct[32], nid[32], expl[4000], *s;
+	json_t *got, *blocks, *last;
+	size_t i, k;
+
+	for (k = 0; k + 4 < sizeof(expl); k += 4)
+		memcpy(expl + k, "😀&", 4);	/* 2 units + 5 escaped */
+	expl[k] = '\0';
+	v.account.slack_channel = NULL;
+	for (i = 0; i < 5000; i++) {
+		snprintf(acct, sizeof(acct), "acct-%zu", i);
+		snprintf(nid, sizeof(nid), "n%zu", i);
+		v.account.id = acct;
+		v.account.name = NULL;
+		v.notification_id = nid;
+		v.explanation = i % 7 == 0 ? expl : "short";
+		if (i < 3900) {
+			v.signal.name = "seat_underuse";
+			v.signal.severity = "warning";
+		} else if (i < 4955) {
+			v.signal.name = "no_touch";
+			v.signal.severity = "info";
+		} else {
+			v.signal.name = "champion_left";
+			v.signal.severity = "critical";
+		}
+		s = notify_slack_body(&v);
+		ck_assert_int_eq(notify_brief_parse(s, &b[i]), 0);
+		ck_assert_uint_le(units(b[i].line), NOTIFY_GROUP_LINE_MAX);
+		free(s);
+		m[i] = &b[i];
+	}
+	s = notify_group_slack(m, 5000);
+	got = parse(s);
+	assert_slack_limits(got);
+	blocks = json_object_get(got, "blocks");
+	ck_assert_uint_eq(json_array_size(blocks),
+	    1 + NOTIFY_GROUP_SLACK_ROWS + 1);
+	ck_assert_str_eq(block_text(got, 0), "🔴 5,000 notifications: "
+	    "45 critical, 3,900 warning, 1,055 info");
+	ck_assert_str_eq(text_of(got), "5,000 notifications: 45 critical, "
+	    "3,900 warning, 1,055 info");
+	for (i = 1; i <= NOTIFY_GROUP_SLACK_ROWS; i++)
+		ck_assert_msg(strstr(block_text(got, i), "champion_left") !=
+		    NULL, "block %zu: %s", i, block_text(got, i));
+	/* Arrival order within a rank. */
+	ck_assert(strstr(block_text(got, 1), "acct-4955:") != NULL);
+	last = json_array_get(blocks, json_array_size(blocks) - 1);
+	ck_assert_str_eq(text_of(json_array_get(json_object_get(last,
+	    "elements"), 0)), "… and 4,955 more: 3,900 seat_underuse, "
+	    "1,055 no_touch");
+	json_decref(got);
+	for (i = 0; i < 5000; i++)
+		notify_brief_clear(&b[i]);
+}
+END_TEST
+
+START_TEST(test_group_webhook)
+{
+	const char *bodies[3];
+	char *b[3], *s;
+	json_t *j, *e;
+	size_t i;
+
+	b[0] = member_body(0, "a", "no_touch", "info", "firing", "n1");
+	b[1] = member_body(0, "b", "champion_left", "critical", "firing",
+	    "n2");
+	b[2] = member_body(0, "c", "no_touch", "info", "resolved", "n3");
+	for (i = 0; i < 3; i++)
+		bodies[i] = b[i];
+	s = notify_group_webhook(bodies, 3);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_null(strchr(s, '\n'));
+	j = parse(s);
+	ck_assert(json_is_array(j));
+	ck_assert_uint_eq(json_array_size(j), 3);
+	/* Each element is the member's body as stored, in order. */
+	json_array_foreach(j, i, e) {
+		json_t *one = json_loads(b[i], 0, NULL);
+
+		assert_json_eq(e, one);
+		json_decref(one);
+		ck_assert_ptr_nonnull(json_string_value(json_object_get(e,
+		    "fingerprint")));
+	}
+	ck_assert_str_eq(json_string_value(json_object_get(
+	    json_array_get(j, 1), "notification_id")), "n2");
+	json_decref(j);
+	for (i = 0; i < 3; i++)
+		free(b[i]);
+	ck_assert_ptr_null(notify_group_webhook(bodies, 0));
+}
+END_TEST
+
+START_TEST(test_group_summary)
+{
+	struct notify_brief b[3];
+	const struct notify_brief *m[3];
+	char *s;
+	size_t i;
+
+	memset(b, 0, sizeof(b));
+	b[0].rank = 1;		/* critical, resolved */
+	b[1].rank = 0;
+	b[2].rank = 4;		/* info */
+	for (i = 0; i < 3; i++)
+		m[i] = &b[i];
+	s = notify_group_summary(m, 3);
+	ck_assert_str_eq(s, "3 notifications: 1 critical, 1 info, "
+	    "1 resolved");
+	free(s);
+	s = notify_group_summary(m, 1);
+	ck_assert_str_eq(s, "1 notification: 1 resolved");
+	free(s);
+}
+END_TEST
+
+#define S	USEC
+
+START_TEST(test_group_policy)
+{
+	struct notify_group g;
+	int i;
+
+	/* A quiet receiver: the first five of a window go at once. */
+	notify_group_init(&g, 10 * S, 5);
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(notify_group_admit(&g, i * S / 10), 1);
+	ck_assert_int_eq(notify_group_due(&g), 0);
+	/* The sixth is held until the window's end. */
+	ck_assert_int_eq(notify_group_admit(&g, 1 * S), 0);
+	ck_assert_int_eq(notify_group_admit(&g, 2 * S), 0);
+	ck_assert_int_eq(notify_group_due(&g), 10 * S);
+	ck_assert_int_eq(notify_group_close(&g, 10 * S), 1);
+	/* The burst goes on: nothing at once, one message per window. */
+	ck_assert_int_eq(notify_group_admit(&g, 11 * S), 0);
+	ck_assert_int_eq(notify_group_due(&g), 20 * S);
+	ck_assert_int_eq(notify_group_close(&g, 20 * S), 1);
+	/* A window with nothing in it lapses; then the live path again. */
+	ck_assert_int_eq(notify_group_due(&g), 0);
+	ck_assert_int_eq(notify_group_admit(&g, 31 * S), 1);
+	ck_assert_int_eq(notify_group_due(&g), 0);
+	ck_assert_int_eq(notify_group_close(&g, 41 * S), 0);
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(notify_group_admit(&g, 42 * S), 1);
+
+	/* wait 0: no grouping. */
+	notify_group_init(&g, 0, 5);
+	for (i = 0; i < 100; i++)
+		ck_assert_int_eq(notify_group_admit(&g, i), 1);
+	ck_assert_int_eq(notify_group_due(&g), 0);
+
+	/* max 0: Alertmanager's group_wait, everything waits. */
+	notify_group_init(&g, 10 * S, 0);
+	ck_assert_int_eq(notify_group_admit(&g, 5 * S), 0);
+	ck_assert_int_eq(notify_group_due(&g), 15 * S);
+	/* A late timer: the held ones are not taken for a lapsed window. */
+	ck_assert_int_eq(notify_group_admit(&g, 16 * S), 0);
+	ck_assert_int_eq(notify_group_close(&g, 16 * S), 1);
+}
+END_TEST
+
+#undef S
+
 static Suite *
 notify_suite(void)
 {
@@ -1014,6 +1298,15 @@ notify_suite(void)
 	tcase_add_test(tc, test_digest_slack);
 	tcase_add_test(tc, test_digest_slack_many);
 	tcase_add_test(tc, test_digest_webhook);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("group");
+	tcase_add_test(tc, test_brief_parse);
+	tcase_add_test(tc, test_group_slack_golden);
+	tcase_add_test(tc, test_group_slack_many);
+	tcase_add_test(tc, test_group_webhook);
+	tcase_add_test(tc, test_group_summary);
+	tcase_add_test(tc, test_group_policy);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("delivery");
