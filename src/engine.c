@@ -711,8 +711,11 @@ load_daily(void *arg, const char *id, int32_t day, unsigned logins)
 	if (id[0] == '\0')
 		return;
 
-	if ((a = account_get(e->table, id)) != NULL)
+	if ((a = account_get(e->table, id)) != NULL) {
 		window_restore_logins(&a->w, day, logins);
+		if (logins > 0)
+			engine_cover(e, a, EV_LOGIN, day);
+	}
 }
 
 static void
@@ -757,8 +760,11 @@ load_event(void *arg, const char *id, const char *account_id,
 		e->load_bad++;
 		return;
 	}
-	if ((a = account_get(e->table, account_id)) != NULL)
+	if ((a = account_get(e->table, account_id)) != NULL) {
 		window_apply(&a->w, &ev, &e->rules);
+		/* The coverage table may miss what a crash did not store. */
+		engine_cover(e, a, ev.type, window_day(ev.ts));
+	}
 	event_free_fields(&ev);
 }
 

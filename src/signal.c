@@ -390,7 +390,7 @@ static const uint32_t sig_absence = SIG_BIT(SIG_LOGIN_DECLINE) |
     SIG_BIT(SIG_NO_TOUCH) | SIG_BIT(SIG_SUPPORT_SILENCE) |
     SIG_BIT(SIG_MEETING_ATTENDANCE_DECLINE);
 static const uint32_t sig_absence_recent = SIG_BIT(SIG_LOGIN_ABSENT) |
-    SIG_BIT(SIG_SUPPORT_SILENCE);
+    SIG_BIT(SIG_SUPPORT_SILENCE) | SIG_BIT(SIG_MEETING_ATTENDANCE_DECLINE);
 
 static const char *const category_names[SIGCAT__COUNT] = {
 	[SIGCAT_SUPPORT] = "support",

@@ -73,7 +73,7 @@ def snapshot(d):
 
 
 def test_histories_restart_and_risk_list():
-    with Daemon(extra="[signals]\ninterval = 1\n") as d:
+    with Daemon(extra="[signals]\ninterval = 1\n[alerts]\nsettle = 1s\n") as d:
         build_histories(d)
         for acct, want in EXPECTED.items():
             expect(d, acct, want)
@@ -156,6 +156,13 @@ def test_histories_restart_and_risk_list():
         sql(d.db, "INSERT INTO health_daily VALUES ('crm-new', "
             "(now() AT TIME ZONE 'UTC')::date - 7, 90)")
 
+        # The history was back-filled: the accounts settle (1 s), then
+        # their alerts, which keep each signal's since, are stored.
+        deadline = time.time() + 15
+        while any(account(d, a)["settling_until"] for a in want) and \
+                time.time() < deadline:
+            time.sleep(0.3)
+        time.sleep(1.5)
         before = snapshot(d)
         d.restart()
         after = snapshot(d)
