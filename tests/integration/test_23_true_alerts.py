@@ -279,3 +279,154 @@ def test_absence_fires_as_time_passes():
                    "'steady'"), [(str(len(evs)),)], "no new event")
     finally:
         rc.close()
+
+
+RENEWAL_CONFIG = """
+[alerts]
+settle = 1s
+group_wait = 0s
+
+[signals]
+interval = 1
+
+[health]
+play_yellow = Custom yellow play.
+play_red = Custom red play.
+
+[receiver:hook]
+type = webhook
+url = http://127.0.0.1:%d/hook
+rate = 50
+burst = 50
+
+[receiver:renewing]
+type = webhook
+url = http://127.0.0.1:%d/renewal
+rate = 50
+burst = 50
+
+[route:renewal]
+renewal = true
+receivers = renewing
+continue = true
+
+[route:all]
+receivers = hook
+"""
+
+
+def red_story(acct, now):
+    """Three critical signals at once, as they happen: score 10, red."""
+    return [
+        {"id": uid("r"), "account_id": acct, "type": "competitor.signal",
+         "ts": rfc3339(now - 60),
+         "props": {"competitor": "Rivalry", "kind": "poc"}},
+        {"id": uid("r"), "account_id": acct, "type": "ticket.created",
+         "ts": rfc3339(now - 50),
+         "props": {"ticket_id": "c1", "subject": "please cancel"}},
+        {"id": uid("r"), "account_id": acct, "type": "contact.left",
+         "ts": rfc3339(now - 40),
+         "props": {"contact_id": "ch1", "name": "Chris",
+                   "is_champion": True}},
+    ]
+
+
+def test_renewal_escalates_and_plays():
+    """An account within renewal_window of renewal_at: its alerts say
+    "renews in N days" and match renewal = true routes; an account whose
+    renewal comes near while a critical alert fires escalates once; the
+    risk list sorts by renewal; each status has its configured play."""
+    rc = Receiver()
+    try:
+        with Daemon(extra=RENEWAL_CONFIG % (rc.port, rc.port)) as d:
+            now = time.time()
+            for acct, days in (("ren", 34), ("far", 200), ("none", None)):
+                meta = {"name": acct.title() + " Inc", "seats": 3}
+                if days:
+                    meta["renewal_at"] = rfc3339(now + days * DAY - 3600)
+                st, _, _ = d.request("PUT", "/v1/accounts/" + acct,
+                                     body=meta)
+                check(st in (200, 201), "PUT " + acct)
+                st, _, body = d.post(red_story(acct, now))
+                eq(st, 202, "story: %r" % (body,))
+
+            want = {"competitor_exposure", "churn_intent", "champion_left",
+                    "health_degraded"}
+
+            def got(path, acct):
+                return [m for m in members(rc.requests(path))
+                        if m["account"]["id"] == acct]
+            deadline = time.time() + 10
+            while time.time() < deadline and not all(
+                    {m["signal"]["name"] for m in got("/hook", a)} == want
+                    for a in ("ren", "far", "none")):
+                time.sleep(0.1)
+            for a in ("ren", "far", "none"):
+                eq({m["signal"]["name"] for m in got("/hook", a)}, want,
+                   "%s: alerts" % a)
+            for m in got("/hook", "ren"):
+                eq(m["renewal"]["days"], 34, "ren: renews in 34 days")
+            for a in ("far", "none"):
+                check(all("renewal" not in m for m in got("/hook", a)),
+                      "%s: no renewal near" % a)
+            health = [m for m in got("/hook", "ren")
+                      if m["signal"]["name"] == "health_degraded"]
+            eq(health[0]["health"]["status"], "red", "red")
+            eq(health[0]["play"], "Custom red play.", "the red play")
+            eq({m["account"]["id"] for m in members(
+                rc.requests("/renewal"))}, {"ren"},
+               "renewal = true routes only the renewing account")
+
+            st, _, body = d.request("GET", "/v1/accounts/ren",
+                                    token="reader")
+            eq(body["renewal"]["days"], 34, "account view: days")
+            eq(body["renewal"]["within_window"], True, "within window")
+            eq(body["health"]["play"], "Custom red play.", "view's play")
+            st, _, body = d.request("GET", "/v1/accounts/none",
+                                    token="reader")
+            eq(body["renewal"], None, "no renewal_at")
+
+            # The risk list by renewal: soonest first, none last, paged.
+            order = []
+            cursor = None
+            for _ in range(5):
+                q = "/v1/accounts?sort=renewal&limit=1" + (
+                    "&cursor=" + cursor if cursor else "")
+                st, _, page = d.request("GET", q, token="reader")
+                eq(st, 200, "sort=renewal: %r" % (page,))
+                order += [r["id"] for r in page["accounts"]]
+                cursor = page["next_cursor"]
+                if not cursor:
+                    break
+            eq(order, ["ren", "far", "none"], "sorted by renewal")
+            st, _, page = d.request("GET", "/v1/accounts?sort=soon",
+                                    token="reader")
+            eq(st, 400, "an unknown sort")
+
+            # far's renewal comes near while its critical alerts fire:
+            # each escalates once, to both routes.
+            before = len(got("/hook", "far"))
+            st, _, _ = d.request("PUT", "/v1/accounts/far", body={
+                "renewal_at": rfc3339(now + 30 * DAY - 3600)})
+            check(st in (200, 201), "PUT far")
+            crit = {"competitor_exposure", "churn_intent", "champion_left",
+                    "health_degraded"}
+            deadline = time.time() + 10
+            while time.time() < deadline and len(
+                    got("/renewal", "far")) < len(crit):
+                time.sleep(0.1)
+            esc = got("/renewal", "far")
+            eq(sorted(m["signal"]["name"] for m in esc), sorted(crit),
+               "each critical alert escalates once")
+            for m in esc:
+                eq(m["renewal"]["days"], 30, "far: renews in 30 days")
+            time.sleep(2.5)
+            eq(len(got("/hook", "far")), before + len(crit),
+               "escalated once, not again")
+
+            n = len(rc.requests())
+            d.restart()
+            time.sleep(3)
+            eq(len(rc.requests()), n, "a restart sends nothing new")
+    finally:
+        rc.close()

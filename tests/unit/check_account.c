@@ -198,6 +198,28 @@ START_TEST(test_score_history)
 END_TEST
 
 /* The risk list's orders stay sorted through score changes. */
+START_TEST(test_renewal_days)
+{
+	struct account a;
+	int64_t day = 86400 * INT64_C(1000000), now = 1767225600 * INT64_C(1000000);
+
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_eq(account_renewal_days(&a, 90 * day, now), -1);
+	a.renewal_at = now + 34 * day;
+	ck_assert_int_eq(account_renewal_days(&a, 90 * day, now), 34);
+	a.renewal_at = now + 34 * day - 1;	/* rounded up */
+	ck_assert_int_eq(account_renewal_days(&a, 90 * day, now), 34);
+	a.renewal_at = now + 90 * day;		/* at the window's edge */
+	ck_assert_int_eq(account_renewal_days(&a, 90 * day, now), 90);
+	a.renewal_at = now + 90 * day + 1;
+	ck_assert_int_eq(account_renewal_days(&a, 90 * day, now), -1);
+	a.renewal_at = now - 1;			/* past */
+	ck_assert_int_eq(account_renewal_days(&a, 90 * day, now), -1);
+	a.renewal_at = now + day;
+	ck_assert_int_eq(account_renewal_days(&a, 0, now), -1);
+}
+END_TEST
+
 START_TEST(test_rank_orders)
 {
 	struct account_table *t = account_table_new();
@@ -273,6 +295,7 @@ account_suite(void)
 	tcase_add_test(tc, test_evaluate_since_and_prev);
 	tcase_add_test(tc, test_score_history);
 	tcase_add_test(tc, test_rank_orders);
+	tcase_add_test(tc, test_renewal_days);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1697,6 +1697,72 @@ START_TEST(test_durations)
 }
 END_TEST
 
+/* ---- issue 10: [alerts] settling and renewal, [coverage], [health] ---- */
+
+START_TEST(test_true_alert_keys)
+{
+	struct cw_config *cfg;
+	const struct alert_route *rt;
+
+	cfg = expect_ok("");
+	ck_assert(cfg->alerts.backfill_age == 3600 * USEC);
+	ck_assert(cfg->alerts.settle == 60 * USEC);
+	ck_assert(cfg->alerts.renewal_window == 90 * 86400 * USEC);
+	ck_assert_int_eq(cfg->coverage[SIGCAT_USAGE], 0);
+	ck_assert_ptr_null(cfg->health_play[0]);
+	ck_assert_ptr_nonnull(strstr(config_health_play(cfg, 0),
+	    "expansion"));
+	ck_assert_ptr_nonnull(strstr(config_health_play(cfg, 1),
+	    "enablement"));
+	ck_assert_ptr_nonnull(strstr(config_health_play(cfg, 2),
+	    "manager calls"));
+	ck_assert_ptr_null(config_health_play(cfg, 3));
+	config_free(cfg);
+
+	cfg = expect_ok("[alerts]\nbackfill_age = 2h\nsettle = 0\n"
+	    "renewal_window = 30d\n"
+	    "[coverage]\nusage = 2026-01-01\nsupport = 1970-01-02\n"
+	    "[health]\nplay_yellow = Run the study group.\n"
+	    "[receiver:r]\ntype = log\n"
+	    "[route:renewing]\nrenewal = true\nreceivers = r\n");
+	ck_assert(cfg->alerts.backfill_age == 7200 * USEC);
+	ck_assert(cfg->alerts.settle == 0);
+	ck_assert(cfg->alerts.renewal_window == 30 * 86400 * USEC);
+	ck_assert_int_eq(cfg->coverage[SIGCAT_USAGE], 20454);
+	ck_assert_int_eq(cfg->coverage[SIGCAT_SUPPORT], 1);
+	ck_assert_int_eq(cfg->coverage[SIGCAT_ORG], 0);
+	ck_assert_str_eq(config_health_play(cfg, 1), "Run the study group.");
+	ck_assert_ptr_nonnull(strstr(config_health_play(cfg, 2),
+	    "manager calls"));
+	ck_assert_uint_eq(cfg->nroutes, 1);
+	rt = &cfg->routes[0];
+	ck_assert_str_eq(rt->renewal, "true");
+	{
+		struct alert_facts f = { "usage", "critical", "login_absent",
+		    NULL, NULL, "true" };
+		const char *out[4];
+
+		ck_assert_uint_eq(alert_route(cfg->routes, cfg->nroutes, &f,
+		    out, 4), 1);
+		f.renewal = "false";
+		ck_assert_uint_eq(alert_route(cfg->routes, cfg->nroutes, &f,
+		    out, 4), 0);
+	}
+	config_free(cfg);
+
+	expect_errors("[coverage]\nusage = 2026-13-01\nsales = 2026-01-01\n"
+	    "org = yesterday\nsupport = 1970-01-01\n"
+	    "[route:x]\nrenewal = yes\n",
+	    6,
+	    "F:2: usage: must be a date as YYYY-MM-DD\n"
+	    "F:3: unknown key \"sales\" in [coverage]\n"
+	    "F:4: org: must be a date as YYYY-MM-DD\n"
+	    "F:5: support: must be a date as YYYY-MM-DD\n"
+	    "F:7: renewal: must be true or false\n"
+	    "F:6: [route:x]: receivers is required\n");
+}
+END_TEST
+
 /* [database] statement_timeout: a duration of 1 s to 1 h, default 5 s. */
 START_TEST(test_statement_timeout)
 {
@@ -2662,6 +2728,7 @@ config_suite(void)
 
 	tc = tcase_create("alerts");
 	tcase_add_test(tc, test_alerts_good);
+	tcase_add_test(tc, test_true_alert_keys);
 	tcase_add_test(tc, test_durations);
 	tcase_add_test(tc, test_receiver_type);
 	tcase_add_test(tc, test_receiver_keys_by_type);
