@@ -20,7 +20,8 @@ import uuid
 
 DAY = 86400
 
-# What each story should raise (the test checks these; more may fire).
+# What each story raises: the rest of each account is healthy, so nothing
+# else fires (the test checks exactly these).
 EXPECTED = {
     "crm-new": ["onboarding_stall", "login_absent", "no_touch"],
     "spiky": ["usage_spike"],
@@ -59,6 +60,19 @@ def histories(now=None):
 
     accounts, events = {}, []
 
+    def background(acct, users, owner, touch=True):
+        """The rest of a story's account is healthy: its users log in
+        every third day and CS meets them every two weeks, so only the
+        story itself raises a signal."""
+        for day in range(0, 180):
+            for u in range(users):
+                if (day + u) % 3 == 0:
+                    events.append(ev(acct, "login", day, 8,
+                                     user="b%d" % u))
+            if touch and day % 14 == 4:
+                events.append(ev(acct, "touchpoint", day, 11,
+                                 props={"kind": "meeting", "by": owner}))
+
     # A CRM customer onboarded 35 days ago: two users logged in during the
     # first week only, and nobody from CS has talked to them.
     accounts["crm-new"] = {"name": "Stalled CRM", "seats": 2,
@@ -89,6 +103,9 @@ def histories(now=None):
     for u in range(60):
         for day in (2, 9, 16):
             events.append(ev("sales300", "login", day, user="rep%d" % u))
+    for day in range(4, 180, 14):
+        events.append(ev("sales300", "touchpoint", day, 11,
+                         props={"kind": "call", "by": "alice"}))
 
     # An engineering team filing its 23rd API-latency ticket in four
     # months: 10 in the 90 days before the last 30, then 13.
@@ -100,6 +117,7 @@ def histories(now=None):
         events.append(ev("apilat", "ticket.created", day, props={
             "ticket_id": "T-%d" % i, "team": "engineering",
             "category": "api-latency", "subject": "API slow again"}))
+    background("apilat", 15, "bob")
 
     # The champion is moved from Head of CS to Senior Manager, then leaves.
     accounts["champ"] = {"name": "Champion Co", "seats": 50,
@@ -114,12 +132,14 @@ def histories(now=None):
             "is_champion": True}),
         ev("champ", "contact.left", 10, props={"contact_id": "c1"}),
     ]
+    background("champ", 40, "carol")
 
     # A competitor proof of concept.
     accounts["poc"] = {"name": "Evaluating", "seats": 10, "owner": "carol",
                        "onboarded_at": at(300)}
     events.append(ev("poc", "competitor.signal", 5,
                      props={"competitor": "Rivalry", "kind": "poc"}))
+    background("poc", 8, "carol")
 
     # Healthy accounts: most seats in daily use for 180 days, the core
     # feature in use, a CS touchpoint every two weeks.

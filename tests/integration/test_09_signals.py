@@ -76,7 +76,7 @@ def test_histories_restart_and_risk_list():
     with Daemon(extra="[signals]\ninterval = 1\n[alerts]\nsettle = 1s\n") as d:
         build_histories(d)
         for acct, want in EXPECTED.items():
-            expect(d, acct, want)
+            expect(d, acct, want, exactly=True)
         for acct in HEALTHY:
             body = expect(d, acct, [], exactly=True)
             eq(body["health"]["score"], 100, "%s score" % acct)
