@@ -34,7 +34,6 @@
 #include "signal.h"
 #include "util.h"
 #include "title.h"
-#include "util.h"
 #include "window.h"
 
 typedef int	(*sig_eval_fn)(const struct sig_params *,
