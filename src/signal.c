@@ -32,8 +32,8 @@
 
 #include "intern.h"
 #include "signal.h"
-#include "util.h"
 #include "title.h"
+#include "util.h"
 #include "window.h"
 
 typedef int	(*sig_eval_fn)(const struct sig_params *,
