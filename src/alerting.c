@@ -401,7 +401,7 @@ alerting_evaluated(struct alerting *al, struct account *a,
 		return;
 	near = account_renewal_days(a, al->cfg->alerts.renewal_window,
 	    now) >= 0;
-	for (s = 0; s < ALERT_NSIGNALS; s++) {
+	for (s = 0; s < ALERT_NACCOUNT_SIGNALS; s++) {
 		r = NULL;
 		for (i = 0; i < n; i++)
 			if ((int)out[i].id == s)
@@ -1117,13 +1117,14 @@ silence_decode(struct api_call *c, const char *body, size_t len,
 	if (err == NULL && v != NULL && !json_is_null(v) &&
 	    (!json_is_string(v) ||
 	    alert_signal_find(json_string_value(v)) == -1))
-		err = "signal must name a signal or health_degraded";
+		err = "signal must name a signal, health_degraded or "
+		    "portfolio";
 	v = json_object_get(o, "category");
 	if (err == NULL && v != NULL && !json_is_null(v) &&
-	    (!json_is_string(v) || (signal_category_parse(json_string_value(
-	    v)) == -1 && strcmp(json_string_value(v), "health") != 0)))
+	    (!json_is_string(v) || !alert_category_valid(json_string_value(
+	    v))))
 		err = "category must be support, org, competitor, usage, "
-		    "engagement or health";
+		    "engagement, health or portfolio";
 	v = json_object_get(o, "until");
 	if (err == NULL && (!json_is_string(v) ||
 	    util_parse_rfc3339(json_string_value(v),
