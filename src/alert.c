@@ -41,6 +41,7 @@ static const struct {
 	const char	*category;
 } pseudo_signals[] = {
 	{ "health_degraded", "health" },
+	{ "portfolio", "portfolio" },
 };
 
 _Static_assert(NELEM(pseudo_signals) == ALERT_NSIGNALS - SIG__COUNT,
@@ -182,6 +183,21 @@ alert_category_name(int signal)
 	if (signal >= SIG__COUNT && signal < ALERT_NSIGNALS)
 		return pseudo_signals[signal - SIG__COUNT].category;
 	return NULL;
+}
+
+int
+alert_category_valid(const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	if (signal_category_parse(s) != -1)
+		return 1;
+	for (i = 0; i < NELEM(pseudo_signals); i++)
+		if (strcmp(pseudo_signals[i].category, s) == 0)
+			return 1;
+	return 0;
 }
 
 static uint64_t

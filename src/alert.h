@@ -7,6 +7,9 @@
  *
  * An alert is keyed by (account, signal); the pseudo-signal
  * ALERT_HEALTH_DEGRADED is the alert for a worsening health status.
+ * ALERT_PORTFOLIO is the one alert that belongs to no account: a trend
+ * across accounts (SPEC 4, "Portfolio trends"), keyed by (portfolio key,
+ * signal) instead (alerting.c, portfolio.h).
  */
 #ifndef CW_ALERT_H
 #define CW_ALERT_H
@@ -17,7 +20,10 @@
 #include "signal.h"
 
 #define ALERT_HEALTH_DEGRADED	SIG__COUNT	/* pseudo signal id */
-#define ALERT_NSIGNALS		(SIG__COUNT + 1)
+#define ALERT_PORTFOLIO		(SIG__COUNT + 1)	/* no account's */
+/* The signals an account's alerts are keyed by: all but portfolio. */
+#define ALERT_NACCOUNT_SIGNALS	(SIG__COUNT + 1)
+#define ALERT_NSIGNALS		(SIG__COUNT + 2)
 
 enum alert_state {
 	ALERT_FIRING,
@@ -36,7 +42,7 @@ enum alert_event {
 
 struct alert {
 	uint64_t		 id;		/* 0 until stored */
-	int			 signal;	/* enum sig_id or ALERT_HEALTH_DEGRADED */
+	int			 signal;	/* enum sig_id or ALERT_* pseudo */
 	enum alert_state	 state;
 	enum sig_severity	 severity;	/* highest since it fired */
 	int64_t			 started_at;	/* us since epoch */
@@ -87,15 +93,19 @@ enum alert_event	alert_step(struct alert *, const struct alert_policy *,
 const char	*alert_event_name(enum alert_event);	/* "fire", ... */
 const char	*alert_state_name(enum alert_state);	/* "firing", ... */
 int		 alert_state_parse(const char *);	/* -1 if unknown */
-/* "login_absent", ..., "health_degraded". */
+/* "login_absent", ..., "health_degraded", "portfolio". */
 const char	*alert_signal_name(int signal);
 int		 alert_signal_find(const char *);	/* -1 if unknown */
-/* The category of a signal, "health" for health_degraded. */
+/* 1 when s is the category of a signal or pseudo signal, else 0. */
+int		 alert_category_valid(const char *s);
+/* The category of a signal, "health" for health_degraded, "portfolio"
+ * for portfolio. */
 const char	*alert_category_name(int signal);
 
 /*
  * The stable fingerprint of (account, signal): 16 lower-case hex digits
- * of a 64-bit hash, the same across restarts and versions.
+ * of a 64-bit hash, the same across restarts and versions.  A portfolio
+ * alert passes its key ("voice_risk:budget") as account_id.
  */
 void		 alert_fingerprint(const char *account_id, int signal,
 		    char out[17]);
@@ -104,7 +114,8 @@ void		 alert_fingerprint(const char *account_id, int signal,
 
 /* What routes match on.  NULL fields never match a set matcher. */
 struct alert_facts {
-	const char	*category;	/* "support", ..., "health" */
+	const char	*category;	/* "support", ..., "health",
+					 * "portfolio" */
 	const char	*severity;	/* "info", "warning", "critical" */
 	const char	*signal;
 	const char	*segment;	/* the account's, or NULL */

@@ -31,6 +31,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "outbox.h"
+#include "portfolio.h"
 #include "score.h"
 #include "signal.h"
 #include "store.h"
@@ -44,6 +45,23 @@ struct batch {
 	struct store_notification	*notifs;
 	uint8_t				*send;	/* per notification: pending */
 	size_t				 nnotifs, capnotifs;
+};
+
+/*
+ * A portfolio alert (SPEC 4): one per key, no account's.  members are the
+ * accounts that have the key now (names looked up when rendering).
+ */
+struct pf_member {
+	char		*id;
+	unsigned	 count;
+};
+struct pf_alert {
+	char			*key;		/* "voice_risk:budget" */
+	char			*explanation;	/* as last stored */
+	struct alert		 a;
+	struct pf_member	*members;
+	size_t			 nmembers;
+	uint32_t		 round;		/* of the last trend seen */
 };
 
 struct alerting {
@@ -63,6 +81,9 @@ struct alerting {
 	uint64_t		 last_id;
 	struct alert_silence	*silences;
 	size_t			 nsilences;
+	struct pf_alert		*pf;		/* open portfolio alerts */
+	size_t			 npf;
+	uint32_t		 pf_round;
 	char			**loaded_ids;	/* pending notifications read back */
 	char			**loaded_receivers;
 	char			**loaded_bodies;
@@ -94,6 +115,7 @@ row_free(struct store_alert *r)
 	free((char *)r->state);
 	free((char *)r->severity);
 	free((char *)r->explanation);
+	free((char *)r->key);
 }
 
 static void
@@ -175,10 +197,14 @@ alert_new_id(struct alerting *al, int64_t now)
 	return id;
 }
 
-/* Record the alert's current state as its row in the collecting batch. */
+/*
+ * Record the alert's current state as its row in the collecting batch:
+ * an account's alert (key NULL), or a portfolio alert (account_id "",
+ * its key given).
+ */
 static int
-record_row(struct alerting *al, const struct account *a, struct alert *t,
-    const char *explanation)
+record_row(struct alerting *al, const char *account_id, const char *key,
+    struct alert *t, const char *explanation)
 {
 	struct store_alert *r;
 	char fp[17];
@@ -194,10 +220,11 @@ record_row(struct alerting *al, const struct account *a, struct alert *t,
 		t->row_idx = (uint32_t)al->batch.nrows;
 		r = &al->batch.rows[al->batch.nrows++];
 	}
-	alert_fingerprint(a->id, t->signal, fp);
+	alert_fingerprint(key != NULL ? key : account_id, t->signal, fp);
 	memset(r, 0, sizeof(*r));
 	r->id = t->id;
-	r->account_id = xstrdup(a->id);
+	r->account_id = xstrdup(account_id);
+	r->key = xstrdup(key);
 	r->signal = xstrdup(alert_signal_name(t->signal));
 	r->category = xstrdup(alert_category_name(t->signal));
 	r->fingerprint = xstrdup(fp);
@@ -208,6 +235,8 @@ record_row(struct alerting *al, const struct account *a, struct alert *t,
 	r->resolved_at = t->resolved_at;
 	r->last_notified = t->last_notified;
 	r->explanation = xstrdup(explanation);
+	if (r->account_id == NULL || r->explanation == NULL)
+		return -1;
 	return 0;
 }
 
@@ -243,15 +272,45 @@ evidence_json(const struct sig_result *r, int score, const char *status)
 }
 
 static int
-silenced(const struct alerting *al, const struct account *a,
+silenced(const struct alerting *al, const char *account_id,
     const struct alert_facts *f, int64_t now)
 {
 	size_t i;
 
 	for (i = 0; i < al->nsilences; i++)
-		if (alert_silenced(&al->silences[i], a->id, f, now))
+		if (alert_silenced(&al->silences[i], account_id, f, now))
 			return 1;
 	return 0;
+}
+
+/*
+ * Add one rendered notification (body taken over; NULL: out of memory)
+ * to the collecting batch, pending or, when quiet, silenced.
+ */
+static void
+push_notification(struct alerting *al, const char *id, uint64_t alert_id,
+    const char *receiver, enum alert_event ev, char *body, int quiet)
+{
+	struct store_notification *n;
+
+	if (body == NULL || batch_grow_notifs(&al->batch) == -1) {
+		free(body);
+		log_warnx("alerting: out of memory for a notification");
+		return;
+	}
+	n = &al->batch.notifs[al->batch.nnotifs];
+	n->id = strdup(id);
+	n->alert_id = alert_id;
+	n->receiver = strdup(receiver);
+	n->kind = strdup(alert_event_name(ev));
+	n->body = body;
+	n->state = strdup(quiet ? "silenced" : "pending");
+	if (quiet) {
+		const char *labels[2] = { receiver, "silenced" };
+
+		metrics_inc(cw_metrics, M_NOTIFICATIONS, labels, 1);
+	}
+	al->batch.send[al->batch.nnotifs++] = !quiet;
 }
 
 /* Route, render and record the notifications of one alert event. */
@@ -267,7 +326,6 @@ record_notifications(struct alerting *al, const struct account *a,
 	const struct cw_config *cfg = al->cfg;
 	const char *rcv[RECEIVERS_MAX];
 	const struct cw_receiver *rc;
-	struct store_notification *n;
 	struct alert_facts f;
 	struct notify_view v;
 	char id[24], fp[17], *evidence, *body;
@@ -285,7 +343,7 @@ record_notifications(struct alerting *al, const struct account *a,
 	nr = alert_route(cfg->routes, cfg->nroutes, &f, rcv, RECEIVERS_MAX);
 	if (nr == 0)
 		return;
-	quiet = silenced(al, a, &f, now);
+	quiet = silenced(al, a->id, &f, now);
 	score_explain(prev, account_prev_items(a, prev), out, (size_t)nout,
 	    &bd, decomposition, sizeof(decomposition));
 	alert_fingerprint(a->id, t->signal, fp);
@@ -329,31 +387,17 @@ record_notifications(struct alerting *al, const struct account *a,
 		v.notification_id = id;
 		body = rc->type == CW_RECEIVER_SLACK ? notify_slack_body(&v) :
 		    notify_webhook_body(&v);
-		if (body == NULL || batch_grow_notifs(&al->batch) == -1) {
-			free(body);
-			log_warnx("alerting: out of memory for a notification");
-			continue;
-		}
-		n = &al->batch.notifs[al->batch.nnotifs];
-		n->id = strdup(id);
-		n->alert_id = t->id;
-		n->receiver = strdup(rc->name);
-		n->kind = strdup(alert_event_name(ev));
-		n->body = body;
-		n->state = strdup(quiet ? "silenced" : "pending");
-		if (quiet) {
-			const char *labels[2] = { rc->name, "silenced" };
-
-			metrics_inc(cw_metrics, M_NOTIFICATIONS, labels, 1);
-		}
-		al->batch.send[al->batch.nnotifs++] = !quiet;
+		push_notification(al, id, t->id, rc->name, ev, body, quiet);
 	}
 	free(evidence);
 }
 
 /* ---- stepping ---- */
 
-/* End the silences with expire_on_resolve that match a resolved alert. */
+/*
+ * End the silences with expire_on_resolve that match a resolved alert
+ * (of account a; NULL: a portfolio alert).
+ */
 static void
 silences_resolved(struct alerting *al, const struct account *a,
     const struct alert *t, int64_t now)
@@ -365,13 +409,13 @@ silences_resolved(struct alerting *al, const struct account *a,
 	f.category = alert_category_name(t->signal);
 	f.severity = severity_name(t->severity);
 	f.signal = alert_signal_name(t->signal);
-	f.segment = a->segment;
-	f.owner = a->owner;
+	f.segment = a != NULL ? a->segment : NULL;
+	f.owner = a != NULL ? a->owner : NULL;
 	for (i = 0; i < al->nsilences; i++) {
 		struct alert_silence *s = &al->silences[i];
 
 		if (s->expire_on_resolve && s->ended_at == 0 &&
-		    alert_silenced(s, a->id, &f, now)) {
+		    alert_silenced(s, a != NULL ? a->id : "", &f, now)) {
 			s->ended_at = now;
 			store_silence_end(al->store, s->id);
 		}
@@ -401,7 +445,7 @@ alerting_evaluated(struct alerting *al, struct account *a,
 		return;
 	near = account_renewal_days(a, al->cfg->alerts.renewal_window,
 	    now) >= 0;
-	for (s = 0; s < ALERT_NSIGNALS; s++) {
+	for (s = 0; s < ALERT_NACCOUNT_SIGNALS; s++) {
 		r = NULL;
 		for (i = 0; i < n; i++)
 			if ((int)out[i].id == s)
@@ -460,7 +504,7 @@ alerting_evaluated(struct alerting *al, struct account *a,
 			}
 		} else
 			*t = tmp;
-		if (record_row(al, a, t, explanation) == -1) {
+		if (record_row(al, a->id, NULL, t, explanation) == -1) {
 			log_warnx("alerting: out of memory");
 			continue;
 		}
@@ -486,6 +530,279 @@ alerting_evaluated(struct alerting *al, struct account *a,
 	}
 	if (changed && !event_pending(al->ev_flush, EV_TIMEOUT, NULL))
 		event_active(al->ev_flush, EV_TIMEOUT, 1);
+}
+
+/* ---- portfolio trends ---- */
+
+#define PF_EXPLAIN_IDS	10	/* accounts an explanation names */
+
+static void
+pf_members_clear(struct pf_alert *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nmembers; i++)
+		free(p->members[i].id);
+	free(p->members);
+	p->members = NULL;
+	p->nmembers = 0;
+}
+
+/* p's accounts are now those of tr (NULL: none). */
+static void
+pf_members_set(struct pf_alert *p, const struct portfolio_trend *tr)
+{
+	struct pf_member *m;
+	size_t i, n = tr != NULL ? tr->nmembers : 0;
+
+	pf_members_clear(p);
+	if (n == 0 || (m = calloc(n, sizeof(*m))) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		if ((m[i].id = strdup(tr->members[i].account_id)) == NULL)
+			break;
+		m[i].count = tr->members[i].count;
+	}
+	p->members = m;
+	p->nmembers = i;
+}
+
+static void
+pf_free(struct pf_alert *p)
+{
+	pf_members_clear(p);
+	free(p->key);
+	free(p->explanation);
+}
+
+static struct pf_alert *
+pf_find(struct alerting *al, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < al->npf; i++)
+		if (strcmp(al->pf[i].key, key) == 0)
+			return &al->pf[i];
+	return NULL;
+}
+
+static struct pf_alert *
+pf_add(struct alerting *al, const char *key, const struct alert *t)
+{
+	struct pf_alert *p;
+
+	if ((p = realloc(al->pf, (al->npf + 1) * sizeof(*p))) == NULL)
+		return NULL;
+	al->pf = p;
+	p = &al->pf[al->npf];
+	memset(p, 0, sizeof(*p));
+	if ((p->key = strdup(key)) == NULL)
+		return NULL;
+	p->a = *t;
+	al->npf++;
+	return p;
+}
+
+/*
+ * "\"budget\" remarks at 6 accounts in the last 14 days (threshold 5):
+ * acme, beta, ..." -- the ids of the first PF_EXPLAIN_IDS accounts, then
+ * how many more.
+ */
+static void
+pf_explain(const struct pf_alert *p, const struct cw_portfolio *pc,
+    char *buf, size_t len)
+{
+	const char *value = strchr(p->key, ':');
+	size_t i, at;
+	int n;
+
+	value = value != NULL ? value + 1 : p->key;
+	n = snprintf(buf, len, "\"%s\" %s at %zu account%s in the last %u "
+	    "days (threshold %u)", value, portfolio_kind_parse(p->key) ==
+	    PF_VOICE_RISK ? "remarks" : "tickets", p->nmembers,
+	    p->nmembers == 1 ? "" : "s", pc->days, pc->min_accounts);
+	for (i = 0; i < p->nmembers && n >= 0 && (size_t)n < len; i++) {
+		at = (size_t)n;
+		if (i == PF_EXPLAIN_IDS) {
+			n += snprintf(buf + at, len - at, ", and %zu more",
+			    p->nmembers - i);
+			break;
+		}
+		n += snprintf(buf + at, len - at, "%s%s", i == 0 ? ": " : ", ",
+		    p->members[i].id);
+	}
+}
+
+/* Route, render and record the notifications of a portfolio event. */
+static void
+pf_notifications(struct alerting *al, struct account_table *table,
+    const struct pf_alert *p, enum alert_event ev, int64_t now)
+{
+	const struct cw_config *cfg = al->cfg;
+	struct notify_portfolio_account *acc = NULL;
+	const char *rcv[RECEIVERS_MAX];
+	const struct cw_receiver *rc;
+	const struct account *a;
+	struct notify_portfolio v;
+	struct alert_facts f;
+	char id[24], fp[17], kind[32];
+	size_t i, nr;
+	int quiet;
+
+	memset(&f, 0, sizeof(f));
+	f.category = alert_category_name(ALERT_PORTFOLIO);
+	f.severity = severity_name(p->a.severity);
+	f.signal = alert_signal_name(ALERT_PORTFOLIO);
+	f.renewal = "false";		/* no account, no renewal */
+	if ((nr = alert_route(cfg->routes, cfg->nroutes, &f, rcv,
+	    RECEIVERS_MAX)) == 0)
+		return;
+	quiet = silenced(al, "", &f, now);
+	if (p->nmembers > 0 &&
+	    (acc = calloc(p->nmembers, sizeof(*acc))) == NULL) {
+		log_warnx("alerting: out of memory for a notification");
+		return;
+	}
+	for (i = 0; i < p->nmembers; i++) {
+		acc[i].id = p->members[i].id;
+		acc[i].count = p->members[i].count;
+		if ((a = account_find(table, acc[i].id)) != NULL)
+			acc[i].name = a->name;
+	}
+	alert_fingerprint(p->key, ALERT_PORTFOLIO, fp);
+	snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(p->key, ":"),
+	    p->key);
+	memset(&v, 0, sizeof(v));
+	v.kind = ev == AE_RESOLVE ? "resolved" : "firing";
+	v.alert_id = p->a.id;
+	v.fingerprint = fp;
+	v.key = p->key;
+	v.key_kind = kind;
+	v.key_value = p->key + strlen(kind) + (p->key[strlen(kind)] == ':');
+	v.severity = f.severity;
+	v.explanation = p->explanation;
+	v.accounts = acc;
+	v.naccounts = p->nmembers;
+	v.min_accounts = cfg->portfolio.min_accounts;
+	v.days = cfg->portfolio.days;
+	v.started_at = p->a.started_at;
+	v.resolved_at = p->a.resolved_at;
+	v.play = config_portfolio_play(cfg);
+	v.repeat = ev == AE_REPEAT;
+	for (i = 0; i < nr; i++) {
+		if ((rc = config_find_receiver(cfg, rcv[i])) == NULL)
+			continue;
+		snprintf(id, sizeof(id), "%" PRIu64, alert_new_id(al, now));
+		v.notification_id = id;
+		push_notification(al, id, p->a.id, rc->name, ev,
+		    rc->type == CW_RECEIVER_SLACK ? notify_portfolio_slack(&v) :
+		    notify_portfolio_webhook(&v), quiet);
+	}
+	free(acc);
+}
+
+/*
+ * One step of the alert of key: tr is its trend now (NULL: no account
+ * has it), p its open alert (NULL: none).  The row is rewritten when the
+ * state or the explanation (the accounts) changed.
+ */
+static void
+pf_step(struct alerting *al, struct account_table *table,
+    struct pf_alert *p, const char *key, const struct portfolio_trend *tr,
+    int64_t now)
+{
+	const struct cw_portfolio *pc = &al->cfg->portfolio;
+	struct alert tmp, before;
+	enum alert_event ev;
+	char explanation[2048];
+	int active, changed;
+
+	active = pc->enabled && tr != NULL && tr->nmembers >= pc->min_accounts;
+	if (p == NULL && !active)
+		return;
+	if (p != NULL)
+		tmp = p->a;
+	else {
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.state = ALERT_RESOLVED;
+		tmp.signal = ALERT_PORTFOLIO;
+	}
+	before = tmp;
+	ev = alert_step(&tmp, &al->cfg->alerts, active, pc->severity, now);
+	if (ev == AE_FIRE) {
+		tmp.id = alert_new_id(al, now);
+		tmp.row_gen = 0;
+		if (p == NULL && (p = pf_add(al, key, &tmp)) == NULL) {
+			log_warnx("alerting: out of memory");
+			return;
+		}
+	}
+	p->a = tmp;
+	if (tr != NULL)
+		p->round = al->pf_round;
+	pf_members_set(p, tr);
+	pf_explain(p, pc, explanation, sizeof(explanation));
+	changed = ev != AE_NONE || memcmp(&before, &tmp, sizeof(tmp)) != 0 ||
+	    p->explanation == NULL || strcmp(p->explanation, explanation) != 0;
+	if (!changed)
+		return;
+	free(p->explanation);
+	p->explanation = strdup(explanation);
+	if (p->explanation == NULL ||
+	    record_row(al, "", p->key, &p->a, explanation) == -1) {
+		log_warnx("alerting: out of memory");
+		return;
+	}
+	if (ev == AE_FIRE || ev == AE_RESOLVE) {
+		const char *labels[2] = { alert_signal_name(ALERT_PORTFOLIO),
+		    ev == AE_FIRE ? "firing" : "resolved" };
+
+		metrics_inc(cw_metrics, M_ALERTS, labels, 1);
+		log_info("alerting: portfolio %s key=%s accounts=%zu",
+		    ev == AE_FIRE ? "fires" : "resolves", p->key,
+		    p->nmembers);
+	}
+	if (ev != AE_NONE)
+		pf_notifications(al, table, p, ev, now);
+	if (ev == AE_RESOLVE)
+		silences_resolved(al, NULL, &p->a, now);
+	if (p->a.state == ALERT_RESOLVED) {
+		pf_free(p);
+		*p = al->pf[--al->npf];
+	}
+	if (!event_pending(al->ev_flush, EV_TIMEOUT, NULL))
+		event_active(al->ev_flush, EV_TIMEOUT, 1);
+}
+
+void
+alerting_portfolio(struct alerting *al, struct account_table *table,
+    const struct portfolio_trend *tr, size_t n, int64_t now)
+{
+	char key[PORTFOLIO_KEY_MAX];
+	struct pf_alert *p;
+	size_t i;
+
+	al->pf_round++;
+	for (i = 0; i < n; i++) {
+		portfolio_key_name(tr[i].kind, tr[i].value, key, sizeof(key));
+		p = pf_find(al, key);
+		if (p != NULL)
+			p->round = al->pf_round;
+		/*
+		 * Settling (SPEC 5): an account with back-filled events
+		 * still arriving has this key; its alert waits until every
+		 * one has settled, like an account's own alerts.
+		 */
+		if (tr[i].settling)
+			continue;
+		pf_step(al, table, p, key, &tr[i], now);
+	}
+	/* Keys no account has any more.  (pf_step may move the last one
+	 * into a resolved one's place: walk down.) */
+	for (i = al->npf; i-- > 0; )
+		if (al->pf[i].round != al->pf_round)
+			pf_step(al, table, &al->pf[i], al->pf[i].key, NULL,
+			    now);
 }
 
 /* ---- writing, then sending ---- */
@@ -672,6 +989,9 @@ alerting_free(struct alerting *al)
 	for (i = 0; i < al->nsilences; i++)
 		silence_free(&al->silences[i]);
 	free(al->silences);
+	for (i = 0; i < al->npf; i++)
+		pf_free(&al->pf[i]);
+	free(al->pf);
 	for (i = 0; i < al->nloaded; i++) {
 		free(al->loaded_ids[i]);
 		free(al->loaded_receivers[i]);
@@ -705,6 +1025,25 @@ silence_ended(struct alerting *al, struct account_table *t,
 	size_t i, from = 0, to = t->count;
 	int k, j, n, changed;
 
+	/* Portfolio alerts: held only by silences that name no account. */
+	for (k = 0; s->account_id == NULL && (size_t)k < al->npf; k++) {
+		x = &al->pf[k].a;
+		if (x->state != ALERT_FIRING)
+			continue;
+		memset(&f, 0, sizeof(f));
+		f.category = alert_category_name(x->signal);
+		f.severity = severity_name(x->severity);
+		f.signal = alert_signal_name(x->signal);
+		f.renewal = "false";
+		if (!alert_silenced(s, "", &f, s->ended_at != 0 ?
+		    s->ended_at - 1 : s->until - 1) || silenced(al, "", &f, now))
+			continue;
+		x->last_notified = now;
+		if (record_row(al, "", al->pf[k].key, x,
+		    al->pf[k].explanation != NULL ? al->pf[k].explanation :
+		    "") == 0)
+			pf_notifications(al, t, &al->pf[k], AE_FIRE, now);
+	}
 	if (s->account_id != NULL) {
 		if ((a = account_find(t, s->account_id)) == NULL)
 			return;
@@ -726,7 +1065,7 @@ silence_ended(struct alerting *al, struct account_table *t,
 			f.owner = a->owner;
 			if (!alert_silenced(s, a->id, &f, s->ended_at != 0 ?
 			    s->ended_at - 1 : s->until - 1) ||
-			    silenced(al, a, &f, now))
+			    silenced(al, a->id, &f, now))
 				continue;
 			n = account_evaluate(a, &al->cfg->signals,
 			    t->data_since, now, out, &changed);
@@ -735,7 +1074,8 @@ silence_ended(struct alerting *al, struct account_table *t,
 				if ((int)out[j].id == x->signal)
 					r = &out[j];
 			x->last_notified = now;
-			if (record_row(al, a, x, r != NULL ? r->explanation :
+			if (record_row(al, a->id, NULL, x, r != NULL ?
+			    r->explanation :
 			    "health status") == 0)
 				record_notifications(al, a, x, AE_FIRE, r,
 				    r != NULL ? r->explanation :
@@ -797,6 +1137,33 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- recovery ---- */
 
+/* A portfolio alert read back: its key's alert, until the next sweep. */
+static void
+load_portfolio(struct alerting *al, const struct store_alert *r, int st,
+    int sev, int64_t acked_at)
+{
+	struct pf_alert *p;
+	struct alert x;
+
+	if (r->key == NULL || portfolio_kind_parse(r->key) == -1 ||
+	    pf_find(al, r->key) != NULL)
+		return;
+	memset(&x, 0, sizeof(x));
+	x.id = r->id;
+	x.signal = ALERT_PORTFOLIO;
+	x.state = (enum alert_state)st;
+	x.severity = (enum sig_severity)sev;
+	x.started_at = r->started_at;
+	x.inactive_since = r->inactive_since;
+	x.resolved_at = r->resolved_at;
+	x.last_notified = r->last_notified;
+	x.acked_at = acked_at;
+	if ((p = pf_add(al, r->key, &x)) != NULL && r->explanation != NULL)
+		p->explanation = strdup(r->explanation);
+	if (x.id > al->last_id)
+		al->last_id = x.id;
+}
+
 void
 alerting_load_alert(struct alerting *al, struct account_table *t,
     const struct store_alert *r, int64_t acked_at)
@@ -807,8 +1174,13 @@ alerting_load_alert(struct alerting *al, struct account_table *t,
 
 	if ((sig = alert_signal_find(r->signal)) == -1 ||
 	    (st = alert_state_parse(r->state)) == -1 ||
-	    (sev = severity_parse(r->severity)) == -1 ||
-	    (a = account_get(t, r->account_id)) == NULL)
+	    (sev = severity_parse(r->severity)) == -1)
+		return;
+	if (sig == ALERT_PORTFOLIO) {
+		load_portfolio(al, r, st, sev, acked_at);
+		return;
+	}
+	if ((a = account_get(t, r->account_id)) == NULL)
 		return;
 	memset(&x, 0, sizeof(x));
 	x.id = r->id;
@@ -967,7 +1339,9 @@ api_refuse(struct api_call *c, unsigned status, const char *code,
 
 static const char alerts_sql[] =
     "SELECT json_build_object('alerts', coalesce(json_agg(x), '[]'))::text"
-    " FROM (SELECT * FROM (SELECT a.id::text AS id, a.account_id, a.signal,"
+    " FROM (SELECT * FROM (SELECT a.id::text AS id,"
+    "  nullif(a.account_id, '') AS account_id, nullif(a.key, '') AS key,"
+    "  a.signal,"
     "  a.category, a.severity, " ALERT_VIEW_SQL " AS state, a.fingerprint,"
     "  a.started_at, a.resolved_at, a.last_notified, a.acked_at,"
     "  a.explanation FROM alerts a"
@@ -1117,13 +1491,14 @@ silence_decode(struct api_call *c, const char *body, size_t len,
 	if (err == NULL && v != NULL && !json_is_null(v) &&
 	    (!json_is_string(v) ||
 	    alert_signal_find(json_string_value(v)) == -1))
-		err = "signal must name a signal or health_degraded";
+		err = "signal must name a signal, health_degraded or "
+		    "portfolio";
 	v = json_object_get(o, "category");
 	if (err == NULL && v != NULL && !json_is_null(v) &&
-	    (!json_is_string(v) || (signal_category_parse(json_string_value(
-	    v)) == -1 && strcmp(json_string_value(v), "health") != 0)))
+	    (!json_is_string(v) || !alert_category_valid(json_string_value(
+	    v))))
 		err = "category must be support, org, competitor, usage, "
-		    "engagement or health";
+		    "engagement, health or portfolio";
 	v = json_object_get(o, "until");
 	if (err == NULL && (!json_is_string(v) ||
 	    util_parse_rfc3339(json_string_value(v),

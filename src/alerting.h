@@ -19,6 +19,7 @@ struct account;
 struct account_table;
 struct sig_result;
 struct store_alert;
+struct portfolio_trend;
 struct alerting;
 
 struct alerting	*alerting_new(struct event_base *, struct store *,
@@ -31,6 +32,15 @@ void		 alerting_free(struct alerting *);
  * alerts. */
 void		 alerting_evaluated(struct alerting *, struct account *,
 		    const struct sig_result *out, int n, int64_t now);
+/*
+ * After a full sweep: the n portfolio keys seen at any account
+ * (portfolio_trends() with a minimum of 1).  Steps one alert per key
+ * that [portfolio] min_accounts reaches, and the open ones of keys no
+ * longer in tr towards resolving; a key one of whose accounts is
+ * settling waits.  The account ids are copied.
+ */
+void		 alerting_portfolio(struct alerting *, struct account_table *,
+		    const struct portfolio_trend *tr, size_t n, int64_t now);
 /* Periodic duties: silences that ended, retrying a failed write. */
 void		 alerting_tick(struct alerting *, struct account_table *,
 		    int64_t now);

@@ -336,6 +336,17 @@ static const struct cfg_key health_keys[] = {
 	{ "play_red", CFG_STRING, CFG_OFF(health_play[2]), 0, 0, NULL },
 };
 
+static const struct cfg_key portfolio_keys[] = {
+	{ "enabled", CFG_BOOL, CFG_OFF(portfolio.enabled), 0, 0, NULL },
+	{ "min_accounts", CFG_UINT, CFG_OFF(portfolio.min_accounts),
+	    2, 1000000, NULL },
+	/* Within the windows' 180 days (window.h WIN_DAYS). */
+	{ "days", CFG_UINT, CFG_OFF(portfolio.days), 1, 180, NULL },
+	{ "severity", CFG_FN, CFG_OFF(portfolio.severity), 0, 0,
+	    set_severity },
+	{ "play", CFG_STRING, CFG_OFF(portfolio.play), 0, 0, NULL },
+};
+
 /*
  * Every [receiver:NAME] key; which of the URL and secret keys a receiver
  * may use depends on its type (receiver_types).  webhook_url and url
@@ -433,6 +444,7 @@ static const struct cfg_section cfg_sections[] = {
 	{ "alerts", alerts_keys, NKEYS(alerts_keys), NULL, NULL },
 	{ "coverage", coverage_keys, NKEYS(coverage_keys), NULL, NULL },
 	{ "health", health_keys, NKEYS(health_keys), NULL, NULL },
+	{ "portfolio", portfolio_keys, NKEYS(portfolio_keys), NULL, NULL },
 	{ "receiver:", receiver_keys, NKEYS(receiver_keys), receiver_open,
 	    receiver_close },
 	{ "route:", route_keys, NKEYS(route_keys), route_open, route_close },
@@ -558,6 +570,13 @@ config_defaults(struct cw_config *cfg)
 	cfg->group_wait = 10 * CW_USEC_PER_SEC;
 	cfg->group_max = 5;
 
+	/* Heard at five customers in two weeks: a trend (SPEC 4). */
+	cfg->portfolio.enabled = 1;
+	cfg->portfolio.min_accounts = 5;
+	cfg->portfolio.days = 14;
+	cfg->portfolio.severity = SEV_WARNING;
+	cfg->portfolio.play = NULL;
+
 	/* Receivers and routes: none.  Their keys' defaults: see below. */
 	cfg->receivers = NULL;
 	cfg->nreceivers = 0;
@@ -658,6 +677,7 @@ config_free(struct cw_config *cfg)
 	free(cfg->metrics_token);
 	for (i = 0; i < NKEYS(cfg->health_play); i++)
 		free(cfg->health_play[i]);
+	free(cfg->portfolio.play);
 	strv_free(cfg->segment_logins);
 	free(cfg->spool_dir);
 	free(cfg);
@@ -1496,8 +1516,7 @@ receiver_close(struct cfg_parse *p)
 static int
 route_category_valid(const char *s)
 {
-	return signal_category_parse(s) != -1 ||
-	    strcmp(s, alert_category_name(ALERT_HEALTH_DEGRADED)) == 0;
+	return alert_category_valid(s);
 }
 
 static int
@@ -1525,10 +1544,11 @@ static const struct {
 	const char	*want;
 } route_matchers[] = {
 	{ "category", route_category_valid,
-	    "support, org, competitor, usage, engagement or health" },
+	    "support, org, competitor, usage, engagement, health or "
+	    "portfolio" },
 	{ "severity", route_severity_valid, "info, warning or critical" },
 	{ "signal", route_signal_valid,
-	    "the name of a signal or health_degraded" },
+	    "the name of a signal, health_degraded or portfolio" },
 	{ "renewal", route_bool_valid, "true or false" },
 };
 
@@ -2407,6 +2427,20 @@ config_health_play(const struct cw_config *cfg, int status)
 	if (cfg != NULL && cfg->health_play[status] != NULL)
 		return cfg->health_play[status];
 	return health_play_default[status];
+}
+
+/* PLAYS.md's play for portfolio, which has no [signal:] section. */
+static const char portfolio_play_default[] =
+    "Bring it to the team review and to product: the same remark at "
+    "several customers is a trend, not an anecdote -- agree on one answer "
+    "(a fix, a guide, a price story) and send it to all of them.";
+
+const char *
+config_portfolio_play(const struct cw_config *cfg)
+{
+	if (cfg != NULL && cfg->portfolio.play != NULL)
+		return cfg->portfolio.play;
+	return portfolio_play_default;
 }
 
 const struct cw_receiver *

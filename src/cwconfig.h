@@ -65,6 +65,20 @@ struct cw_digest {
 };
 
 /*
+ * [portfolio]: portfolio trends (SPEC 4): one alert when the same risk
+ * phrase class or ticket category appears at min_accounts accounts
+ * within days days (portfolio.h).
+ */
+struct cw_portfolio {
+	int		 enabled;	/* true */
+	unsigned	 min_accounts;	/* 5 */
+	unsigned	 days;		/* 14, at most 180 */
+	enum sig_severity severity;	/* warning */
+	char		*play;		/* NULL = the default
+					 * (config_portfolio_play()) */
+};
+
+/*
  * [limits]: bounds on what clients can make the daemon remember (SPEC 6),
  * enforced at admission (limits.c).  Defaults in config_defaults(), the
  * reasons in the README.
@@ -145,6 +159,9 @@ struct cw_config {
 	 * (config_health_play()). */
 	char		*health_play[3];
 
+	/* [portfolio] */
+	struct cw_portfolio portfolio;
+
 	/* [receiver:NAME], [route:NAME] (file order), [digest] */
 	struct cw_receiver *receivers;
 	size_t		 nreceivers;
@@ -181,6 +198,8 @@ const struct wh_source *config_find_source(const struct cw_config *,
 /* The play for a health status (enum health_status order: green,
  * yellow, red): the configured one, else the default. */
 const char *config_health_play(const struct cw_config *, int status);
+/* The play of a portfolio alert: [portfolio] play, else the default. */
+const char *config_portfolio_play(const struct cw_config *);
 
 /* "slack", "webhook", "log"; NULL if type is not a CW_RECEIVER_*. */
 const char *config_receiver_type_name(int type);

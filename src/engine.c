@@ -27,6 +27,7 @@
 #include "limits.h"
 #include "log.h"
 #include "metrics.h"
+#include "portfolio.h"
 #include "score.h"
 #include "signal.h"
 #include "skiplist.h"
@@ -76,6 +77,10 @@ struct engine {
 	struct event		*ev_step;	/* one slice of a sweep */
 	size_t			 sweep_pos;
 	int			 sweeping;
+	int64_t			 sweep_now;	/* when this sweep began */
+	/* Portfolio trends (SPEC 4), gathered as the sweep goes. */
+	struct portfolio	*pf;
+	int			 pf_ok;		/* no account was lost */
 
 	struct account		**scoreq;	/* today's score changed */
 	size_t			 nscoreq, capscoreq;
@@ -560,12 +565,25 @@ static void
 step_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
-	size_t n = 0;
+	const struct portfolio_trend *tr;
+	struct account *a;
+	size_t n = 0, ntr;
+	int64_t now;
 
 	/* Pending accounts (admitted, nothing applied) are not shown. */
-	while (e->sweep_pos < e->table->count && n++ < SWEEP_SLICE)
-		if (!e->table->all[e->sweep_pos++]->pending)
-			engine_evaluate(e, e->table->all[e->sweep_pos - 1]);
+	while (e->sweep_pos < e->table->count && n++ < SWEEP_SLICE) {
+		a = e->table->all[e->sweep_pos++];
+		if (a->pending)
+			continue;
+		engine_evaluate(e, a);
+		/* The same pass reads its records for portfolio trends. */
+		if (e->pf_ok && portfolio_add(e->pf, a->id, &a->w,
+		    a->settle_until > e->sweep_now) == -1) {
+			log_warnx("engine: out of memory for portfolio trends; "
+			    "none this sweep");
+			e->pf_ok = 0;
+		}
+	}
 	if (e->sweep_pos < e->table->count) {
 		event_active(e->ev_step, EV_TIMEOUT, 1);
 		return;
@@ -573,7 +591,13 @@ step_cb(evutil_socket_t fd, short what, void *arg)
 	e->sweeping = 0;
 	engine_sweep_gauges(e);
 	engine_flush_scores(e);
-	alerting_tick(e->alerting, e->table, engine_now());
+	now = engine_now();
+	/* A pass that missed accounts would resolve what they hold up. */
+	if (e->pf_ok) {
+		ntr = portfolio_trends(e->pf, 1, &tr);
+		alerting_portfolio(e->alerting, e->table, tr, ntr, now);
+	}
+	alerting_tick(e->alerting, e->table, now);
 }
 
 /* After a full sweep: accounts by status and active signals. */
@@ -605,6 +629,10 @@ engine_sweep_start(struct engine *e)
 	memset(e->sweep_signals, 0, sizeof(e->sweep_signals));
 	e->sweeping = 1;
 	e->sweep_pos = 0;
+	e->sweep_now = engine_now();
+	portfolio_begin(e->pf, window_day(e->sweep_now),
+	    e->cfg->portfolio.days);
+	e->pf_ok = 1;
 	event_active(e->ev_step, EV_TIMEOUT, 1);
 }
 
@@ -631,7 +659,9 @@ engine_new(struct event_base *base, struct store *store,
 	e->base = base;
 	e->store = store;
 	if ((e->table = account_table_new()) == NULL ||
+	    (e->pf = portfolio_new()) == NULL ||
 	    (e->alerting = alerting_new(base, store, cfg)) == NULL) {
+		portfolio_free(e->pf);
 		account_table_free(e->table);
 		free(e);
 		return NULL;
@@ -673,6 +703,7 @@ engine_free(struct engine *e)
 	free(e->scoreq);
 	free(e->scoring);
 	alerting_free(e->alerting);
+	portfolio_free(e->pf);
 	account_table_free(e->table);
 	free(e);
 }

@@ -799,6 +799,221 @@ fail:
 	return out;
 }
 
+/* ---- the portfolio alert ---- */
+
+#define PORTFOLIO_LIST_MAX	2800	/* bytes of the account list */
+
+static int
+portfolio_valid(const struct notify_portfolio *v)
+{
+	size_t i;
+
+	if (v == NULL || v->kind == NULL || v->key == NULL ||
+	    v->key_kind == NULL || (v->accounts == NULL && v->naccounts > 0))
+		return 0;
+	for (i = 0; i < v->naccounts; i++)
+		if (v->accounts[i].id == NULL)
+			return 0;
+	return strcmp(v->kind, "firing") == 0 ||
+	    strcmp(v->kind, "resolved") == 0;
+}
+
+char *
+notify_portfolio_webhook(const struct notify_portfolio *v)
+{
+	json_t *accounts;
+	char id[24];
+	size_t i;
+
+	if (!portfolio_valid(v) || (accounts = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < v->naccounts; i++)
+		if (json_array_append_new(accounts, json_pack("{s:o, s:o, s:I}",
+		    "id", jstr(v->accounts[i].id),
+		    "name", jstr(v->accounts[i].name),
+		    "count", (json_int_t)v->accounts[i].count)) == -1) {
+			json_decref(accounts);
+			return NULL;
+		}
+	(void)snprintf(id, sizeof(id), "%" PRIu64, v->alert_id);
+	return dump(json_pack("{s:i, s:s, s:s, s:s,"
+	    " s:o, s:o, s:o, s:{s:s, s:s, s:n, s:o}, s:o, s:o,"
+	    " s:{s:I, s:i, s:i}, s:o, s:o, s:o, s:o, s:o}",
+	    "version", 1,
+	    "type", "portfolio",
+	    "alert_id", id,
+	    "status", v->kind,
+	    "key", jstr(v->key),
+	    "kind", jstr(v->key_kind),
+	    "value", jstr(v->key_value),
+	    "signal",
+		"name", "portfolio",
+		"category", "portfolio",
+		"tier",
+		"severity", jstr(v->severity),
+	    "explanation", jstr(v->explanation),
+	    "accounts", accounts,
+	    "evidence",
+		"accounts", (json_int_t)v->naccounts,
+		"days", (int)v->days,
+		"threshold", (int)v->min_accounts,
+	    "started_at", jtime(v->started_at),
+	    "resolved_at", jtime(v->resolved_at),
+	    "play", jstr(v->play),
+	    "fingerprint", jstr(v->fingerprint),
+	    "notification_id", jstr(v->notification_id)));
+}
+
+/* The accounts, one per line, as far as PORTFOLIO_LIST_MAX goes. */
+static void
+sb_portfolio_accounts(struct sb *b, const struct notify_portfolio *v)
+{
+	struct sb line = { NULL, 0, 0, 0 };
+	size_t i;
+
+	sb_puts(b, "*Accounts:*");
+	for (i = 0; i < v->naccounts; i++) {
+		sb_reset(&line);
+		sb_puts(&line, "\n• ");
+		sb_account(&line, v->accounts[i].name, v->accounts[i].id,
+		    TXT_ESC | TXT_LINE);
+		sb_printf(&line, " — %u", v->accounts[i].count);
+		if (line.err) {
+			b->err = 1;
+			break;
+		}
+		/* Bytes bound UTF-16 units from above: within Slack's. */
+		if (b->len + line.len > PORTFOLIO_LIST_MAX) {
+			sb_printf(b, "\n… and %zu more", v->naccounts - i);
+			break;
+		}
+		sb_add(b, line.s, line.len);
+	}
+	if (v->naccounts == 0)
+		sb_puts(b, " _none now_");
+	sb_free(&line);
+}
+
+char *
+notify_portfolio_slack(const struct notify_portfolio *v)
+{
+	const struct notify_sev *sev;
+	struct sb b = { NULL, 0, 0, 0 }, text = { NULL, 0, 0, 0 },
+	    t = { NULL, 0, 0, 0 };
+	json_t *blocks = NULL, *fields = NULL;
+	char *out = NULL;
+	int resolved, rc = 0;
+
+	if (!portfolio_valid(v))
+		return NULL;
+	resolved = strcmp(v->kind, "resolved") == 0;
+	sev = sev_find(v->severity);
+
+	/* The fallback line, also what a group lists. */
+	if (resolved)
+		sb_puts(&text, RESOLVED_CODE " [resolved] ");
+	else {
+		sb_printf(&text, "%s [", sev->code);
+		sb_text(&text, v->severity != NULL ? v->severity : "alert",
+		    TXT_ESC | TXT_LINE);
+		if (v->repeat)
+			sb_puts(&text, ", still firing");
+		sb_puts(&text, "] ");
+	}
+	sb_puts(&text, "portfolio: ");
+	sb_text(&text, v->explanation != NULL && *v->explanation != '\0' ?
+	    v->explanation : v->key, TXT_ESC | TXT_LINE);
+	sb_clip(&text, 0, NOTIFY_SLACK_MAX_TEXT, 1);
+
+	if ((blocks = json_array()) == NULL)
+		goto fail;
+	if (resolved)
+		sb_puts(&b, RESOLVED_ICON " Resolved: ");
+	else {
+		sb_printf(&b, "%s ", sev->icon);
+		if (v->repeat)
+			sb_puts(&b, "Still firing: ");
+	}
+	sb_puts(&b, "portfolio trend — ");
+	sb_text(&b, v->key_value != NULL ? v->key_value : v->key, TXT_LINE);
+	sb_clip(&b, 0, NOTIFY_SLACK_MAX_HEADER, 0);
+	if (add_header(blocks, &b) == -1)
+		goto fail;
+
+	/* Signal and Severity as an alert has them (brief_slack reads). */
+	if ((fields = json_array()) == NULL)
+		goto fail;
+	rc |= add_field(fields, &b, "Signal", "portfolio (portfolio)", 0);
+	rc |= add_field(fields, &b, "Severity", v->severity != NULL ?
+	    v->severity : "—", TXT_ESC | TXT_LINE);
+	rc |= add_field(fields, &b, "Key", v->key, TXT_ESC | TXT_LINE);
+	sb_printf(&t, "%zu in %u days (threshold %u)", v->naccounts,
+	    v->days, v->min_accounts);
+	rc |= add_field(fields, &b, "Accounts", t.s, 0);
+	if (v->started_at != 0) {
+		sb_reset(&t);
+		sb_time(&t, v->started_at);
+		rc |= add_field(fields, &b, "Started", t.s, 0);
+	}
+	if (v->resolved_at != 0) {
+		sb_reset(&t);
+		sb_time(&t, v->resolved_at);
+		rc |= add_field(fields, &b, "Resolved", t.s, 0);
+	}
+	if (rc != 0 || t.err || b.err)
+		goto fail;
+	/* json_pack steals fields, also when it fails. */
+	rc = json_array_append_new(blocks, json_pack("{s:s, s:o}",
+	    "type", "section", "fields", fields));
+	fields = NULL;
+	if (rc == -1)
+		goto fail;
+
+	if (v->explanation != NULL && *v->explanation != '\0') {
+		sb_reset(&b);
+		sb_text(&b, v->explanation, TXT_ESC);
+		sb_clip(&b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
+		if (add_section(blocks, &b) == -1)
+			goto fail;
+	}
+	sb_reset(&b);
+	sb_portfolio_accounts(&b, v);
+	sb_clip(&b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
+	if (add_section(blocks, &b) == -1)
+		goto fail;
+	if (v->play != NULL && *v->play != '\0') {
+		sb_reset(&b);
+		sb_puts(&b, "*Suggested play:* ");
+		sb_text(&b, v->play, TXT_ESC);
+		sb_clip(&b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
+		if (add_section(blocks, &b) == -1)
+			goto fail;
+	}
+	sb_reset(&b);
+	sb_printf(&b, "alert %" PRIu64, v->alert_id);
+	if (v->fingerprint != NULL) {
+		sb_puts(&b, " · fingerprint ");
+		sb_text(&b, v->fingerprint, TXT_ESC | TXT_LINE);
+	}
+	if (v->notification_id != NULL) {
+		sb_puts(&b, " · notification ");
+		sb_text(&b, v->notification_id, TXT_ESC | TXT_LINE);
+	}
+	sb_clip(&b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
+	if (add_context(blocks, &b) == -1)
+		goto fail;
+
+	out = slack_payload(NULL, &text, blocks);
+	blocks = NULL;
+fail:
+	json_decref(fields);
+	json_decref(blocks);
+	sb_free(&b);
+	sb_free(&t);
+	sb_free(&text);
+	return out;
+}
+
 /* ---- the digest ---- */
 
 static int
@@ -1007,14 +1222,17 @@ brief_slack(json_t *root, struct notify_brief *b)
 	return 0;
 }
 
-/* From a body of notify_webhook_body(): the Slack fallback line again. */
+/*
+ * From a body of notify_webhook_body() or notify_portfolio_webhook()
+ * (which names no account): the Slack fallback line again.
+ */
 static int
 brief_webhook(json_t *root, struct notify_brief *b)
 {
 	struct sb line = { NULL, 0, 0, 0 };
 	const char *status, *sev, *signal, *expl;
 	json_t *acct, *sig;
-	int resolved;
+	int resolved, portfolio;
 
 	acct = json_object_get(root, "account");
 	sig = json_object_get(root, "signal");
@@ -1022,8 +1240,11 @@ brief_webhook(json_t *root, struct notify_brief *b)
 	signal = json_string_value(json_object_get(sig, "name"));
 	sev = json_string_value(json_object_get(sig, "severity"));
 	expl = json_string_value(json_object_get(root, "explanation"));
-	if (status == NULL || signal == NULL ||
-	    json_string_value(json_object_get(acct, "id")) == NULL)
+	portfolio = json_is_string(json_object_get(root, "type")) &&
+	    strcmp(json_string_value(json_object_get(root, "type")),
+	    "portfolio") == 0;
+	if (status == NULL || signal == NULL || (!portfolio &&
+	    json_string_value(json_object_get(acct, "id")) == NULL))
 		return -1;
 	resolved = strcmp(status, "resolved") == 0;
 	b->rank = brief_rank(sev, resolved);
@@ -1034,9 +1255,12 @@ brief_webhook(json_t *root, struct notify_brief *b)
 		sb_text(&line, sev != NULL ? sev : "alert", TXT_ESC | TXT_LINE);
 		sb_puts(&line, "] ");
 	}
-	sb_account(&line, json_string_value(json_object_get(acct, "name")),
-	    json_string_value(json_object_get(acct, "id")), TXT_ESC | TXT_LINE);
-	sb_puts(&line, ": ");
+	if (!portfolio) {
+		sb_account(&line, json_string_value(json_object_get(acct,
+		    "name")), json_string_value(json_object_get(acct, "id")),
+		    TXT_ESC | TXT_LINE);
+		sb_puts(&line, ": ");
+	}
 	sb_text(&line, signal, TXT_ESC | TXT_LINE);
 	if (expl != NULL && *expl != '\0') {
 		sb_puts(&line, " — ");

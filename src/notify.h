@@ -105,6 +105,59 @@ char	*notify_webhook_body(const struct notify_view *);
  */
 char	*notify_slack_body(const struct notify_view *);
 
+/*
+ * A portfolio alert (SPEC 4, "Portfolio trends"): a key -- a risk phrase
+ * class of voice_risk or a ticket category -- at many accounts.  It
+ * belongs to no account.  The view only points; NULL is allowed for
+ * every string but kind, key and key_kind.
+ */
+struct notify_portfolio_account {
+	const char	*id;		/* required */
+	const char	*name;		/* NULL: unknown */
+	unsigned	 count;		/* notes, or distinct tickets */
+};
+struct notify_portfolio {
+	const char		*kind;		/* "firing" | "resolved" */
+	uint64_t		 alert_id;
+	const char		*notification_id;
+	const char		*fingerprint;	/* of (key, portfolio) */
+	const char		*key;		/* "voice_risk:budget" */
+	const char		*key_kind;	/* "voice_risk", ... */
+	const char		*key_value;	/* "budget" */
+	const char		*severity;
+	const char		*explanation;
+	const struct notify_portfolio_account *accounts;
+	size_t			 naccounts;
+	unsigned		 min_accounts;	/* the threshold */
+	unsigned		 days;		/* the span */
+	int64_t			 started_at;	/* us, 0 = null */
+	int64_t			 resolved_at;
+	const char		*play;
+	int			 repeat;	/* a firing alert again */
+};
+
+/*
+ * The webhook body of a portfolio alert:
+ *
+ *	{"version":1,"type":"portfolio","alert_id":"42","status":"firing",
+ *	 "key":"voice_risk:budget","kind":"voice_risk","value":"budget",
+ *	 "signal":{"name":"portfolio","category":"portfolio","tier":null,
+ *	  "severity"},"explanation",
+ *	 "accounts":[{"id","name","count"}],
+ *	 "evidence":{"accounts":6,"days":14,"threshold":5},
+ *	 "started_at","resolved_at","play","fingerprint","notification_id"}
+ *
+ * and its Slack payload: a header, fields (signal, severity, key,
+ * accounts, started, resolved), the explanation, the accounts one per
+ * line (by name when known) as far as a section holds them, then "… and
+ * N more", the play and a context line.  Both as notify_webhook_body()
+ * and notify_slack_body() make theirs (limits, escaping, grouping).
+ * NULL on a missing kind, key or key_kind, an account without an id, or
+ * no memory.  The caller frees.
+ */
+char	*notify_portfolio_webhook(const struct notify_portfolio *);
+char	*notify_portfolio_slack(const struct notify_portfolio *);
+
 /* One account of a digest: its score, status and active signals. */
 struct notify_digest_row {
 	const char		*account_id;

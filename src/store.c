@@ -1112,6 +1112,7 @@ row_alert(struct store_loader *ld, const struct db_res *r, int i)
 	a.resolved_at = us_or_zero(db_res_value(r, i, 8));
 	a.last_notified = us_or_zero(db_res_value(r, i, 9));
 	a.explanation = db_res_value(r, i, 11);
+	a.key = db_res_value(r, i, 12);
 	ld->ops->alert(ld->arg, &a, us_or_zero(db_res_value(r, i, 10)));
 }
 
@@ -1228,12 +1229,12 @@ static const struct load_step load_steps[] = {
 	  2, row_score },
 	{ "SELECT id, account_id, signal, fingerprint, state, severity, "
 	  US("started_at") ", " US("inactive_since") ", " US("resolved_at")
-	  ", " US("last_notified") ", " US("acked_at") ", explanation"
+	  ", " US("last_notified") ", " US("acked_at") ", explanation, key"
 	  " FROM alerts WHERE state <> 'resolved' AND $1::integer IS NOT NULL"
 	  " ORDER BY id LIMIT 20000",
 	  "SELECT id, account_id, signal, fingerprint, state, severity, "
 	  US("started_at") ", " US("inactive_since") ", " US("resolved_at")
-	  ", " US("last_notified") ", " US("acked_at") ", explanation"
+	  ", " US("last_notified") ", " US("acked_at") ", explanation, key"
 	  " FROM alerts WHERE state <> 'resolved' AND $1::integer IS NOT NULL"
 	  " AND id > $2::bigint ORDER BY id LIMIT 20000",
 	  1, row_alert },
@@ -1361,7 +1362,7 @@ store_load(struct store *st, const struct store_load_ops *ops,
  * The completion of a write whose result is only "done or not": log the
  * refusal, call the caller's callback once.
  */
-#define ALERT_COLS	12
+#define ALERT_COLS	13
 #define NOTIF_COLS	6
 
 struct write_done {
@@ -1501,14 +1502,14 @@ store_alerts(struct store *st, const struct store_alert *al, size_t na,
 	    OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
 	    OID_TIMESTAMPTZ_ARRAY,
 	    OID_TIMESTAMPTZ_ARRAY, OID_TIMESTAMPTZ_ARRAY,
-	    OID_TIMESTAMPTZ_ARRAY, OID_TEXT_ARRAY,
+	    OID_TIMESTAMPTZ_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
 	    OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
 	    OID_TEXT_ARRAY, OID_TEXT_ARRAY };
 	static const uint32_t elem[ALERT_COLS + NOTIF_COLS] = {
 	    OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT,
 	    OID_TEXT,
 	    OID_TIMESTAMPTZ, OID_TIMESTAMPTZ, OID_TIMESTAMPTZ, OID_TIMESTAMPTZ,
-	    OID_TEXT,
+	    OID_TEXT, OID_TEXT,
 	    OID_TEXT, OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT };
 	struct buf col[ALERT_COLS + NOTIF_COLS];
 	size_t i, counts[ALERT_COLS + NOTIF_COLS];
@@ -1532,14 +1533,16 @@ store_alerts(struct store *st, const struct store_alert *al, size_t na,
 		err |= arr_ts_or_null(&col[9], al[i].resolved_at);
 		err |= arr_ts_or_null(&col[10], al[i].last_notified);
 		err |= arr_text(&col[11], NULL, al[i].explanation);
+		err |= arr_text(&col[12], NULL, al[i].key != NULL ?
+		    al[i].key : "");
 	}
 	for (i = 0; i < nn && !err; i++) {
-		err |= arr_text(&col[12], NULL, nt[i].id);
-		err |= arr_int8(&col[13], (int64_t)nt[i].alert_id);
-		err |= arr_text(&col[14], NULL, nt[i].receiver);
-		err |= arr_text(&col[15], NULL, nt[i].kind);
-		err |= arr_text(&col[16], NULL, nt[i].body);
-		err |= arr_text(&col[17], NULL, nt[i].state);
+		err |= arr_text(&col[13], NULL, nt[i].id);
+		err |= arr_int8(&col[14], (int64_t)nt[i].alert_id);
+		err |= arr_text(&col[15], NULL, nt[i].receiver);
+		err |= arr_text(&col[16], NULL, nt[i].kind);
+		err |= arr_text(&col[17], NULL, nt[i].body);
+		err |= arr_text(&col[18], NULL, nt[i].state);
 	}
 	/*
 	 * acked_at is not written here: it changes only through the ack
@@ -1549,9 +1552,9 @@ store_alerts(struct store *st, const struct store_alert *al, size_t na,
 	    "WITH a AS ("
 	    " INSERT INTO alerts AS x (id, account_id, signal, category,"
 	    "  fingerprint, state, severity, started_at, inactive_since,"
-	    "  resolved_at, last_notified, explanation)"
+	    "  resolved_at, last_notified, explanation, key)"
 	    " SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-	    "  $11, $12) ORDER BY 1"
+	    "  $11, $12, $13) ORDER BY 1"
 	    " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state,"
 	    "  severity = EXCLUDED.severity,"
 	    "  inactive_since = EXCLUDED.inactive_since,"
@@ -1561,7 +1564,7 @@ store_alerts(struct store *st, const struct store_alert *al, size_t na,
 	    "), n AS ("
 	    " INSERT INTO notifications (id, alert_id, receiver, kind, body,"
 	    "  state)"
-	    " SELECT * FROM unnest($13, $14, $15, $16, $17, $18)"
+	    " SELECT * FROM unnest($14, $15, $16, $17, $18, $19)"
 	    " ON CONFLICT (id) DO NOTHING"
 	    ") SELECT 1",
 	    col, counts, ALERT_COLS + NOTIF_COLS, types, err, cb, arg,

@@ -107,6 +107,9 @@ struct store_alert {
 	int64_t		 resolved_at;
 	int64_t		 last_notified;
 	const char	*explanation;
+	/* A portfolio alert's key ("voice_risk:budget"; account_id is
+	 * then ""), else NULL or "" (stored as ""). */
+	const char	*key;
 };
 struct store_notification {
 	const char	*id;

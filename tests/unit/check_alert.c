@@ -336,6 +336,9 @@ START_TEST(test_names)
 	ck_assert_str_eq(alert_category_name(SIG_CHAMPION_LEFT), "org");
 	ck_assert_str_eq(alert_category_name(SIG_NO_TOUCH), "engagement");
 	ck_assert_str_eq(alert_category_name(ALERT_HEALTH_DEGRADED), "health");
+	ck_assert_str_eq(alert_signal_name(ALERT_PORTFOLIO), "portfolio");
+	ck_assert_int_eq(alert_signal_find("portfolio"), ALERT_PORTFOLIO);
+	ck_assert_str_eq(alert_category_name(ALERT_PORTFOLIO), "portfolio");
 	ck_assert_ptr_null(alert_category_name(ALERT_NSIGNALS));
 	ck_assert_ptr_null(alert_category_name(-1));
 }

@@ -224,6 +224,12 @@ assert_alert_defaults(const struct cw_config *cfg)
 	ck_assert_str_eq(cfg->digest.timezone, "UTC");
 	ck_assert_uint_eq(strv_len(cfg->digest.receivers), 0);
 	ck_assert_uint_eq(cfg->digest.top, 10);
+	ck_assert_int_eq(cfg->portfolio.enabled, 1);
+	ck_assert_uint_eq(cfg->portfolio.min_accounts, 5);
+	ck_assert_uint_eq(cfg->portfolio.days, 14);
+	ck_assert_int_eq(cfg->portfolio.severity, SEV_WARNING);
+	ck_assert_ptr_null(cfg->portfolio.play);
+	ck_assert_ptr_nonnull(strstr(config_portfolio_play(cfg), "trend"));
 }
 
 static void
@@ -1633,6 +1639,58 @@ START_TEST(test_alerts_good)
 }
 END_TEST
 
+START_TEST(test_portfolio)
+{
+	struct cw_config *cfg;
+	char *errs;
+
+	ck_assert_int_eq(load_text("[portfolio]\n"
+	    "enabled = false\n"
+	    "min_accounts = 3\n"
+	    "days = 30\n"
+	    "severity = info\n"
+	    "play = Tell product.\n", &cfg, &errs), 0);
+	free(errs);
+	ck_assert_int_eq(cfg->portfolio.enabled, 0);
+	ck_assert_uint_eq(cfg->portfolio.min_accounts, 3);
+	ck_assert_uint_eq(cfg->portfolio.days, 30);
+	ck_assert_int_eq(cfg->portfolio.severity, SEV_INFO);
+	ck_assert_str_eq(config_portfolio_play(cfg), "Tell product.");
+	config_free(cfg);
+
+	/* The bounds: two accounts at least, days within the windows. */
+	ck_assert_int_eq(load_text("[portfolio]\nmin_accounts = 2\n"
+	    "days = 180\n", &cfg, &errs), 0);
+	free(errs);
+	config_free(cfg);
+	expect_errors("[portfolio]\n"
+	    "min_accounts = 1\n"
+	    "days = 0\n"
+	    "[portfolio]\n", 3,
+	    "F:2: min_accounts: must be a whole number from 2 to 1000000\n"
+	    "F:3: days: must be a whole number from 1 to 180\n"
+	    "F:4: duplicate section [portfolio]\n");
+	expect_errors("[portfolio]\n"
+	    "days = 181\n"
+	    "severity = high\n"
+	    "enabled = maybe\n"
+	    "accounts = 5\n", 4,
+	    "F:2: days: must be a whole number from 1 to 180\n"
+	    "F:3: severity: must be info, warning or critical\n"
+	    "F:4: enabled: must be true or false\n"
+	    "F:5: unknown key \"accounts\" in [portfolio]\n");
+
+	/* Routes and silences name it. */
+	ck_assert_int_eq(load_text("[receiver:r]\ntype = log\n"
+	    "[route:p]\nsignal = portfolio\ncategory = portfolio\n"
+	    "receivers = r\n", &cfg, &errs), 0);
+	free(errs);
+	ck_assert_str_eq(cfg->routes[0].signal, "portfolio");
+	ck_assert_str_eq(cfg->routes[0].category, "portfolio");
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_durations)
 {
 	static const struct {
@@ -2086,15 +2144,16 @@ START_TEST(test_route_values)
 	    "[route:x y]\n",
 	    15,
 	    "F:4: category: must be support, org, competitor, usage, "
-	    "engagement or health\n"
+	    "engagement, health or portfolio\n"
 	    "F:5: severity: must be info, warning or critical\n"
-	    "F:6: signal: must be the name of a signal or health_degraded\n"
+	    "F:6: signal: must be the name of a signal, health_degraded or "
+	    "portfolio\n"
 	    "F:7: segment: must not be empty\n"
 	    "F:8: owner: must not be empty\n"
 	    "F:9: continue: must be true or false\n"
 	    "F:11: unknown key \"matcher\" in [route:a]\n"
 	    "F:13: category: must be support, org, competitor, usage, "
-	    "engagement or health\n"
+	    "engagement, health or portfolio\n"
 	    "F:12: [route:b]: receivers is required\n"
 	    "F:15: receivers: name one or more [receiver:NAME] sections\n"
 	    "F:17: receivers: empty item; separate the items with single "
@@ -2729,6 +2788,7 @@ config_suite(void)
 	tc = tcase_create("alerts");
 	tcase_add_test(tc, test_alerts_good);
 	tcase_add_test(tc, test_true_alert_keys);
+	tcase_add_test(tc, test_portfolio);
 	tcase_add_test(tc, test_durations);
 	tcase_add_test(tc, test_receiver_type);
 	tcase_add_test(tc, test_receiver_keys_by_type);

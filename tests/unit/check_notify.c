@@ -1268,6 +1268,146 @@ END_TEST
 
 #undef S
 
+/* ---- the portfolio alert ---- */
+
+static struct notify_portfolio
+portfolio_view(struct notify_portfolio_account *acc, size_t n)
+{
+	struct notify_portfolio v;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char *id = malloc(32);
+
+		ck_assert_ptr_nonnull(id);
+		snprintf(id, 32, "acct-%04zu", i);
+		acc[i].id = id;
+		acc[i].name = i % 2 == 0 ? "Acme <&> Corp" : NULL;
+		acc[i].count = (unsigned)i + 1;
+	}
+	memset(&v, 0, sizeof(v));
+	v.kind = "firing";
+	v.alert_id = 42;
+	v.notification_id = "43";
+	v.fingerprint = "0123456789abcdef";
+	v.key = "voice_risk:budget";
+	v.key_kind = "voice_risk";
+	v.key_value = "budget";
+	v.severity = "warning";
+	v.explanation = "\"budget\" remarks at 5 accounts in the last 14 days";
+	v.accounts = acc;
+	v.naccounts = n;
+	v.min_accounts = 5;
+	v.days = 14;
+	v.started_at = INT64_C(1700000000) * 1000000;
+	v.play = "Bring it to product.";
+	return v;
+}
+
+static void
+portfolio_view_free(struct notify_portfolio_account *acc, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free((char *)acc[i].id);
+}
+
+START_TEST(test_portfolio_webhook)
+{
+	struct notify_portfolio_account acc[5];
+	struct notify_portfolio v = portfolio_view(acc, 5);
+	struct notify_brief b;
+	json_t *j, *a;
+	char *body;
+
+	ck_assert_ptr_nonnull(body = notify_portfolio_webhook(&v));
+	ck_assert_int_eq(notify_brief_parse(body, &b), 0);
+	ck_assert_str_eq(b.signal, "portfolio");
+	ck_assert_ptr_nonnull(strstr(b.line, "portfolio — "));
+	notify_brief_clear(&b);
+	j = parse(body);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "type")),
+	    "portfolio");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "key")),
+	    "voice_risk:budget");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "kind")),
+	    "voice_risk");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "alert_id")),
+	    "42");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "status")),
+	    "firing");
+	ck_assert(json_is_null(json_object_get(j, "resolved_at")));
+	ck_assert_str_eq(json_string_value(json_object_get(j,
+	    "notification_id")), "43");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "fingerprint")),
+	    "0123456789abcdef");
+	a = json_object_get(j, "accounts");
+	ck_assert_uint_eq(json_array_size(a), 5);
+	ck_assert_str_eq(json_string_value(json_object_get(
+	    json_array_get(a, 1), "id")), "acct-0001");
+	ck_assert(json_is_null(json_object_get(json_array_get(a, 1), "name")));
+	ck_assert_int_eq(json_integer_value(json_object_get(
+	    json_array_get(a, 4), "count")), 5);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j,
+	    "evidence"), "threshold")), 5);
+	json_decref(j);
+
+	v.kind = "resolved";
+	v.resolved_at = v.started_at + 1;
+	j = parse(notify_portfolio_webhook(&v));
+	ck_assert(json_is_string(json_object_get(j, "resolved_at")));
+	json_decref(j);
+
+	v.key = NULL;
+	ck_assert_ptr_null(notify_portfolio_webhook(&v));
+	ck_assert_ptr_null(notify_portfolio_slack(&v));
+	v.key = "voice_risk:budget";
+	v.kind = "nope";
+	ck_assert_ptr_null(notify_portfolio_webhook(&v));
+	portfolio_view_free(acc, 5);
+}
+END_TEST
+
+START_TEST(test_portfolio_slack)
+{
+	static struct notify_portfolio_account acc[2000];
+	struct notify_portfolio v = portfolio_view(acc, 6);
+	struct notify_brief b;
+	const char *list;
+	char *body;
+	json_t *j;
+
+	ck_assert_ptr_nonnull(body = notify_portfolio_slack(&v));
+	ck_assert_int_eq(notify_brief_parse(body, &b), 0);
+	ck_assert_str_eq(b.signal, "portfolio");
+	ck_assert_int_eq(b.rank, 2);		/* warning, firing */
+	notify_brief_clear(&b);
+	j = parse(body);
+	assert_slack_limits(j);
+	ck_assert(starts_with(text_of(j), ":warning: [warning] portfolio: "));
+	ck_assert(ends_with(block_text(j, 0), "portfolio trend — budget"));
+	list = block_text(j, 3);
+	ck_assert(starts_with(list, "*Accounts:*\n• Acme &lt;&amp;&gt; Corp "
+	    "(acct-0000) — 1\n• acct-0001 — 2"));
+	json_decref(j);
+	portfolio_view_free(acc, 6);
+
+	/* Two thousand accounts: within Slack's limits, the rest counted. */
+	v = portfolio_view(acc, 2000);
+	v.kind = "resolved";
+	v.resolved_at = v.started_at + 1;
+	j = parse(notify_portfolio_slack(&v));
+	assert_slack_limits(j);
+	ck_assert(starts_with(text_of(j), ":white_check_mark: [resolved] "));
+	list = block_text(j, 3);
+	ck_assert_ptr_nonnull(strstr(list, " more"));
+	ck_assert_ptr_nonnull(strstr(list, "\n… and "));
+	json_decref(j);
+	portfolio_view_free(acc, 2000);
+}
+END_TEST
+
 static Suite *
 notify_suite(void)
 {
@@ -1282,6 +1422,11 @@ notify_suite(void)
 	tcase_add_test(tc, test_webhook_invalid);
 	tcase_add_test(tc, test_webhook_resolved);
 	tcase_add_test(tc, test_webhook_values);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("portfolio");
+	tcase_add_test(tc, test_portfolio_webhook);
+	tcase_add_test(tc, test_portfolio_slack);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("slack");
