@@ -1000,13 +1000,25 @@ req_dec_end(struct req *r)
 		req_hold(r);
 }
 
-/* Free r's body buffer and decoder, and stop counting them. */
+/*
+ * Free r's body buffer and stop counting it; the decoder, if any, stays
+ * (it may be the caller: req_append() runs inside coding_feed()).
+ */
 static void
-req_body_release(struct req *r)
+req_buffer_release(struct req *r)
 {
 	free(r->body);
 	r->body = NULL;
 	r->len = r->cap = 0;
+	if (r->h != NULL)
+		req_hold(r);
+}
+
+/* Free r's body buffer and decoder, and stop counting them. */
+static void
+req_body_release(struct req *r)
+{
+	req_buffer_release(r);
 	coding_free(r->dec);
 	r->dec = NULL;
 	if (r->h != NULL)
@@ -1515,7 +1527,8 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 
 /*
  * Append decoded body bytes to r's buffer.  0, or -1 with r->overflow or
- * r->shed set and the buffer released.
+ * r->shed set and the buffer released (the decoder is req_body()'s to
+ * free: this runs as its output callback).
  */
 static int
 req_append(struct req *r, const char *data, size_t size)
@@ -1526,7 +1539,7 @@ req_append(struct req *r, const char *data, size_t size)
 	if (r->len + size > r->h->cfg->max_body_bytes) {
 		/* Chunked body past the limit: drop it, answer 413 at the end. */
 		r->overflow = 1;
-		req_body_release(r);
+		req_buffer_release(r);
 		return -1;
 	}
 	if (r->len + size > r->cap) {
@@ -1539,12 +1552,12 @@ req_append(struct req *r, const char *data, size_t size)
 		    r->h->cfg->max_inflight_body_bytes) {
 			/* A chunked body past the shared cap: 503 at the end. */
 			r->shed = 1;
-			req_body_release(r);
+			req_buffer_release(r);
 			return -1;
 		}
 		if ((p = realloc(r->body, cap)) == NULL) {
 			r->overflow = 1;
-			req_body_release(r);
+			req_buffer_release(r);
 			return -1;
 		}
 		r->body = p;
@@ -1578,8 +1591,9 @@ req_body(struct req *r, const char *data, size_t size)
 	}
 	switch (coding_feed(r->dec, data, size, req_put_cb, r, &r->encerr)) {
 	case CODING_OK:
-	case CODING_STOP:	/* req_append() said why */
 		return;
+	case CODING_STOP:	/* req_append() said why */
+		break;
 	case CODING_LIMIT:
 		r->overflow = 1;
 		break;
