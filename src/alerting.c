@@ -1327,53 +1327,6 @@ api_refuse(struct api_call *c, unsigned status, const char *code,
 		api_fail(c, status, code, msg);	/* cannot happen */
 }
 
-/* The alert state as the API shows it (SPEC 2.6 states). */
-#define ALERT_VIEW_SQL \
-	"CASE WHEN a.state = 'resolved' THEN 'resolved'" \
-	" WHEN EXISTS (SELECT 1 FROM silences s WHERE s.ended_at IS NULL" \
-	"  AND s.until > now()" \
-	"  AND (s.account_id IS NULL OR s.account_id = a.account_id)" \
-	"  AND (s.signal IS NULL OR s.signal = a.signal)" \
-	"  AND (s.category IS NULL OR s.category = a.category))" \
-	" THEN 'silenced' ELSE 'firing' END"
-
-static const char alerts_sql[] =
-    "SELECT json_build_object('alerts', coalesce(json_agg(x), '[]'))::text"
-    " FROM (SELECT * FROM (SELECT a.id::text AS id,"
-    "  nullif(a.account_id, '') AS account_id, nullif(a.key, '') AS key,"
-    "  a.signal,"
-    "  a.category, a.severity, " ALERT_VIEW_SQL " AS state, a.fingerprint,"
-    "  a.started_at, a.resolved_at, a.last_notified, a.acked_at,"
-    "  a.explanation FROM alerts a"
-    "  WHERE ($2::text IS NULL OR a.account_id = $2)"
-    "  AND ($3::timestamptz IS NULL OR a.started_at >= $3"
-    "   OR a.resolved_at >= $3)) y"
-    " WHERE $1::text IS NULL OR y.state = $1"
-    " ORDER BY y.started_at DESC, y.id DESC LIMIT 1000) x";
-
-static const char ack_sql[] =
-    "UPDATE alerts SET acked_at = coalesce(acked_at, now()),"
-    " updated_at = now() WHERE id = $1::bigint AND state <> 'resolved'"
-    " RETURNING json_build_object('id', id::text, 'account_id', account_id,"
-    " 'signal', signal, 'acked_at', acked_at)::text";
-
-static const char silence_create_sql[] =
-    "INSERT INTO silences (account_id, signal, category, until, comment,"
-    " expire_on_resolve) VALUES ($1, $2, $3, $4::timestamptz, $5,"
-    " $6::boolean) RETURNING json_build_object('id', id::text)::text";
-
-static const char silences_sql[] =
-    "SELECT json_build_object('silences', coalesce(json_agg(x"
-    " ORDER BY x.created_at), '[]'))::text FROM (SELECT id::text AS id,"
-    " account_id, signal, category, until, comment, expire_on_resolve,"
-    " created_at FROM silences WHERE ended_at IS NULL AND until > now()) x";
-
-static const char silence_delete_sql[] =
-    "UPDATE silences SET ended_at = now() WHERE id = $1::bigint"
-    " AND ended_at IS NULL AND until > now()"
-    " RETURNING json_build_object('id', id::text, 'ended_at',"
-    " ended_at)::text";
-
 static struct alert *
 alert_by_id(struct account *a, uint64_t id)
 {
@@ -1545,9 +1498,9 @@ alerting_api(struct alerting *al, struct account_table *table, int call,
 {
 	struct api_call *c;
 	const char *values[6] = { NULL, NULL, NULL, NULL, NULL, NULL };
-	const char *sql = NULL;
+	enum store_api q_api;
 	int64_t t;
-	int n = 0, rc;
+	int rc;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
@@ -1574,8 +1527,7 @@ alerting_api(struct alerting *al, struct account_table *table, int call,
 		values[0] = q[0];
 		values[1] = q[1];
 		values[2] = q[2];
-		n = 3;
-		sql = alerts_sql;
+		q_api = STORE_API_ALERTS;
 		break;
 	case HTTP_API_ALERT_ACK:
 	case HTTP_API_SILENCE_DELETE:
@@ -1585,25 +1537,22 @@ alerting_api(struct alerting *al, struct account_table *table, int call,
 			return 0;
 		}
 		values[0] = id;
-		n = 1;
-		sql = call == HTTP_API_ALERT_ACK ? ack_sql : silence_delete_sql;
+		q_api = call == HTTP_API_ALERT_ACK ? STORE_API_ACK :
+		    STORE_API_SILENCE_DELETE;
 		break;
 	case HTTP_API_SILENCES:
-		values[0] = NULL;
-		n = 0;
-		sql = silences_sql;
+		q_api = STORE_API_SILENCES;
 		break;
 	case HTTP_API_SILENCE_CREATE:
 		if (silence_decode(c, body, len, values) == -1)
 			return 0;
-		n = 6;
-		sql = silence_create_sql;
+		q_api = STORE_API_SILENCE_CREATE;
 		break;
 	default:
 		api_refuse(c, 404, "not_found", "no such endpoint");
 		return 0;
 	}
-	rc = store_query_json(al->store, sql, n, values, api_done_cb, c);
+	rc = store_api(al->store, q_api, values, api_done_cb, c);
 	if (call == HTTP_API_SILENCE_CREATE) {
 		free((char *)values[3]);
 		free((char *)values[4]);

@@ -1631,21 +1631,82 @@ store_json_cb_(enum db_status status, const struct db_res *res, void *arg)
 	free(q);
 }
 
+/* The alert state as the API shows it (SPEC 2.6 states). */
+#define ALERT_VIEW_SQL \
+	"CASE WHEN a.state = 'resolved' THEN 'resolved'" \
+	" WHEN EXISTS (SELECT 1 FROM silences s WHERE s.ended_at IS NULL" \
+	"  AND s.until > now()" \
+	"  AND (s.account_id IS NULL OR s.account_id = a.account_id)" \
+	"  AND (s.signal IS NULL OR s.signal = a.signal)" \
+	"  AND (s.category IS NULL OR s.category = a.category))" \
+	" THEN 'silenced' ELSE 'firing' END"
+
+static const char api_alerts_sql[] =
+    "SELECT json_build_object('alerts', coalesce(json_agg(x), '[]'))::text"
+    " FROM (SELECT * FROM (SELECT a.id::text AS id,"
+    "  nullif(a.account_id, '') AS account_id, nullif(a.key, '') AS key,"
+    "  a.signal,"
+    "  a.category, a.severity, " ALERT_VIEW_SQL " AS state, a.fingerprint,"
+    "  a.started_at, a.resolved_at, a.last_notified, a.acked_at,"
+    "  a.explanation FROM alerts a"
+    "  WHERE ($2::text IS NULL OR a.account_id = $2)"
+    "  AND ($3::timestamptz IS NULL OR a.started_at >= $3"
+    "   OR a.resolved_at >= $3)) y"
+    " WHERE $1::text IS NULL OR y.state = $1"
+    " ORDER BY y.started_at DESC, y.id DESC LIMIT 1000) x";
+
+static const char api_ack_sql[] =
+    "UPDATE alerts SET acked_at = coalesce(acked_at, now()),"
+    " updated_at = now() WHERE id = $1::bigint AND state <> 'resolved'"
+    " RETURNING json_build_object('id', id::text, 'account_id', account_id,"
+    " 'signal', signal, 'acked_at', acked_at)::text";
+
+static const char api_silence_create_sql[] =
+    "INSERT INTO silences (account_id, signal, category, until, comment,"
+    " expire_on_resolve) VALUES ($1, $2, $3, $4::timestamptz, $5,"
+    " $6::boolean) RETURNING json_build_object('id', id::text)::text";
+
+static const char api_silences_sql[] =
+    "SELECT json_build_object('silences', coalesce(json_agg(x"
+    " ORDER BY x.created_at), '[]'))::text FROM (SELECT id::text AS id,"
+    " account_id, signal, category, until, comment, expire_on_resolve,"
+    " created_at FROM silences WHERE ended_at IS NULL AND until > now()) x";
+
+static const char api_silence_delete_sql[] =
+    "UPDATE silences SET ended_at = now() WHERE id = $1::bigint"
+    " AND ended_at IS NULL AND until > now()"
+    " RETURNING json_build_object('id', id::text, 'ended_at',"
+    " ended_at)::text";
+
+/* The API's queries and how many parameters each takes. */
+static const struct {
+	const char	*sql;
+	int		 nparams;
+} api_queries[STORE_API__COUNT] = {
+	[STORE_API_ALERTS] = { api_alerts_sql, 3 },
+	[STORE_API_ACK] = { api_ack_sql, 1 },
+	[STORE_API_SILENCE_CREATE] = { api_silence_create_sql, 6 },
+	[STORE_API_SILENCES] = { api_silences_sql, 0 },
+	[STORE_API_SILENCE_DELETE] = { api_silence_delete_sql, 1 },
+};
+
 int
-store_query_json(struct store *st, const char *sql, int nparams,
-    const char *const *values, store_json_cb cb, void *arg)
+store_api(struct store *st, enum store_api call, const char *const *values,
+    store_json_cb cb, void *arg)
 {
 	struct json_query *q;
-	int lengths[8], i;
+	int lengths[8], i, nparams;
 
-	if (nparams > 8 || (q = malloc(sizeof(*q))) == NULL)
+	if ((unsigned)call >= STORE_API__COUNT ||
+	    (q = malloc(sizeof(*q))) == NULL)
 		return -1;
+	nparams = api_queries[call].nparams;
 	q->cb = cb;
 	q->arg = arg;
 	for (i = 0; i < nparams; i++)
 		lengths[i] = values[i] != NULL ? (int)strlen(values[i]) : 0;
-	if (db_query(st->lanes[0].db, sql, nparams, values, lengths,
-	    store_json_cb_, q) == -1) {
+	if (db_query(st->lanes[0].db, api_queries[call].sql, nparams,
+	    nparams > 0 ? values : NULL, lengths, store_json_cb_, q) == -1) {
 		free(q);
 		return -1;
 	}

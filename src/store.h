@@ -201,14 +201,29 @@ int	store_retention(struct store *, unsigned horizon_days,
 int	store_silence_end(struct store *, uint64_t id);
 
 /*
- * A query whose first column of its first row is a JSON text (the API's
- * reads and admin writes build their answers in SQL): cb gets it, or NULL
- * when there is no row.  values are copied.
+ * The alert and silence API (SPEC 2.6) builds its answers in SQL: each
+ * call is one query whose first column of its first row is the JSON
+ * answer.  cb gets it, or NULL when there is no row (no such id).
+ * values are the call's parameters, NULL for SQL NULL, copied:
+ *	STORE_API_ALERTS		state, account_id, since
+ *	STORE_API_ACK			alert id
+ *	STORE_API_SILENCE_CREATE	account_id, signal, category, until,
+ *					comment, expire_on_resolve
+ *	STORE_API_SILENCES		(none)
+ *	STORE_API_SILENCE_DELETE	silence id
  */
+enum store_api {
+	STORE_API_ALERTS,
+	STORE_API_ACK,
+	STORE_API_SILENCE_CREATE,
+	STORE_API_SILENCES,
+	STORE_API_SILENCE_DELETE,
+	STORE_API__COUNT
+};
 typedef void (*store_json_cb)(enum store_status, const char *json,
     void *arg);
-int	store_query_json(struct store *, const char *sql, int nparams,
-	    const char *const *values, store_json_cb cb, void *arg);
+int	store_api(struct store *, enum store_api, const char *const *values,
+	    store_json_cb cb, void *arg);
 
 /* Record a delivery's end (sent = 1) or permanent failure (sent = 0). */
 int	store_notification_done(struct store *, const char *id, int sent,
