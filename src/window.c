@@ -876,10 +876,13 @@ contact_replay(struct window *w, uint32_t slot, struct win_contact_event *rec,
 		if (first == NULL || window_cevent_cmp(e, first) < 0)
 			first = e;
 	}
-	if (first == NULL) {
+	if (first == NULL && !visible) {
 		/*
 		 * All of it is older than the window (so is rec): no order
-		 * to restore, but a newer event's title stays.
+		 * to restore, but a newer event's title stays.  (A visible
+		 * rec always finds the record of the contact's newest event,
+		 * which is no older; were it missing, rec folds onto the
+		 * state below.)
 		 */
 		note_day(w, rec->day);
 		if (c->title == 0 && (rec->title != 0 || rec->prev != 0)) {
@@ -899,7 +902,10 @@ contact_replay(struct window *w, uint32_t slot, struct win_contact_event *rec,
 			return -1;
 		}
 	}
-	cstate_before(&s, first, keep);
+	if (first != NULL)
+		cstate_before(&s, first, keep);
+	else
+		cstate_get(&s, c);
 	for (i = k = 0; i < w->ncevents; i++) {
 		e = &w->cevents[i];
 		if (e->contact == rec->contact && e->day >= keep) {
