@@ -1115,7 +1115,8 @@ eval_support_silence(const struct sig_params *p, const struct sig_account *a,
 
 /*
  * The contact events in the last days that pass ok(), counted; *pick is
- * the newest of them (ties: the later record).
+ * the newest of them in contact order (window_cevent_cmp(): by ts, ties
+ * by the facts, never by arrival, so the same after a restart).
  */
 static unsigned
 contact_events(const struct sig_account *a, int days,
@@ -1134,7 +1135,7 @@ contact_events(const struct sig_account *a, int days,
 		if (e->day < from || e->day > a->today || !ok(e))
 			continue;
 		n++;
-		if (*pick == NULL || e->day >= (*pick)->day)
+		if (*pick == NULL || window_cevent_cmp(e, *pick) > 0)
 			*pick = e;
 	}
 	return n;

@@ -690,9 +690,253 @@ find_contact(const struct window *w, uint32_t contact)
 }
 
 /*
+ * Contacts are a fold of their events in contact order
+ * (window_cevent_cmp()).  An event newer than the contact's newest is
+ * folded onto its state, as it comes.  An older one (two systems, a
+ * back-fill) re-derives the contact's records in the window: from the
+ * state before the oldest of them (each record keeps the state before
+ * it), every record is folded again in contact order, the new one in its
+ * place.  Everything before the window was folded in arrival order;
+ * restarts do not see it at all (they replay the window's events).
+ */
+
+/* A contact's state while folding (struct win_contact, plus known). */
+struct cstate {
+	int64_t		ts;
+	int32_t		day;
+	uint32_t	title;
+	uint8_t		rank, champion, left, known;
+};
+
+static int
+kind_order(uint8_t kind)
+{
+	return kind == WC_JOINED ? 0 : kind == WC_CHANGED ? 1 : 2;
+}
+
+/* Interned strings by their text (ids depend on the arrival order). */
+static int
+str_order(uint32_t a, uint32_t b)
+{
+	if (a == b)
+		return 0;
+	if (a == 0 || b == 0)
+		return a == 0 ? -1 : 1;
+	return strcmp(intern_str(a), intern_str(b));
+}
+
+#define ORDER(a, b)	((a) < (b) ? -1 : (a) > (b))
+
+int
+window_cevent_cmp(const struct win_contact_event *a,
+    const struct win_contact_event *b)
+{
+	int	c;
+
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	if ((c = ORDER(kind_order(a->kind), kind_order(b->kind))) != 0 ||
+	    (c = str_order(a->title, b->title)) != 0 ||
+	    (c = str_order(a->prev, b->prev)) != 0 ||
+	    (c = ORDER(a->is_champion, b->is_champion)) != 0 ||
+	    (c = ORDER(a->from_competitor, b->from_competitor)) != 0 ||
+	    (c = str_order(a->contact, b->contact)) != 0 ||
+	    (c = ORDER(a->old_rank, b->old_rank)) != 0 ||
+	    (c = ORDER(a->new_rank, b->new_rank)) != 0 ||
+	    (c = ORDER(a->champion, b->champion)) != 0)
+		return c;
+	return ORDER(a->title_changed, b->title_changed);
+}
+
+static int
+cevent_qcmp(const void *a, const void *b)
+{
+	return window_cevent_cmp(a, b);
+}
+
+static void
+cstate_get(struct cstate *s, const struct win_contact *c)
+{
+	s->ts = c->ts;
+	s->day = c->day;
+	s->title = c->title;
+	s->rank = c->rank;
+	s->champion = c->champion;
+	s->left = c->left;
+	s->known = 1;
+}
+
+static void
+cstate_put(struct win_contact *c, const struct cstate *s)
+{
+	c->ts = s->ts;
+	c->day = s->day;
+	c->title = s->title;
+	c->rank = s->rank;
+	c->champion = s->champion;
+	c->left = s->left;
+}
+
+/*
+ * The state before record r, which is older than every other record of
+ * its contact in the window: all that came before it is older than the
+ * window (keep), so a contact that had left then is gone.
+ */
+static void
+cstate_before(struct cstate *s, const struct win_contact_event *r,
+    int32_t keep)
+{
+	s->ts = INT64_MIN;
+	s->day = keep - 1;
+	s->title = r->before_title;
+	s->rank = r->old_rank;
+	s->champion = (r->before & WCB_CHAMPION) != 0;
+	s->left = (r->before & WCB_LEFT) != 0;
+	s->known = (r->before & WCB_KNOWN) != 0;
+}
+
+/*
+ * Fold record r (its facts set; new_rank = its title's rank if it has
+ * one) onto s: derive r's fields from s, the state before it, then move s
+ * past it.  A contact that left before keep (the window's oldest day) is
+ * gone: r finds it new, with previous_title as its title.
+ */
+static void
+cstate_fold(struct cstate *s, struct win_contact_event *r, int32_t keep)
+{
+	if (s->known && s->left && s->day < keep)
+		s->known = 0;
+	if (!s->known) {
+		s->ts = INT64_MIN;
+		s->day = INT32_MIN;
+		s->title = r->prev;
+		s->rank = r->prev != 0 ?
+		    (uint8_t)title_rank(intern_str(r->prev)) : RANK_NONE;
+		s->champion = s->left = 0;
+	}
+	r->before = (uint8_t)((s->known ? WCB_KNOWN : 0) |
+	    (s->champion ? WCB_CHAMPION : 0) | (s->left ? WCB_LEFT : 0));
+	r->before_title = s->title;
+	r->old_rank = s->rank;
+	if (r->title == 0)
+		r->new_rank = r->old_rank;
+	r->champion = r->is_champion >= 0 ? r->is_champion != 0 :
+	    s->champion;
+	r->title_changed = r->title != 0 &&
+	    ((s->title != 0 && s->title != r->title) ||
+	    (r->prev != 0 && r->prev != r->title));
+
+	s->known = 1;
+	if (r->title != 0)
+		s->title = r->title;
+	s->rank = r->new_rank;
+	s->champion = r->champion;
+	if (r->kind == WC_LEFT)
+		s->left = 1;
+	else if (r->kind == WC_JOINED)
+		s->left = 0;
+	if (r->day > s->day)
+		s->day = r->day;
+	if (r->ts > s->ts)
+		s->ts = r->ts;
+}
+
+#define REPLAY_STACK	8
+
+/*
+ * Contact slot's event rec arrived out of order (not newer than its
+ * newest): re-derive the contact's records in the window and its state.
+ * rec is stored if visible.  Returns 0, or -1 on allocation failure
+ * (nothing changed but the record array's capacity).
+ */
+static int
+contact_replay(struct window *w, uint32_t slot, struct win_contact_event *rec,
+    int visible)
+{
+	struct win_contact		*c = &w->contacts[slot];
+	struct win_contact_event	 sv[REPLAY_STACK], *v = sv;
+	const struct win_contact_event	*first = NULL, *e;
+	struct cstate			 s;
+	uint32_t			 sat[REPLAY_STACK], *at = sat;
+	uint32_t			 i, k, n;
+	int32_t				 keep = oldest(w);
+	void				*nb;
+
+	if (visible) {
+		if ((nb = rec_reserve(w, w->cevents, &w->ncevents,
+		    &w->capcevents, sizeof(*w->cevents))) == NULL)
+			return -1;
+		w->cevents = nb;
+	}
+	for (i = n = 0; i < w->ncevents; i++) {
+		e = &w->cevents[i];
+		if (e->contact != rec->contact || e->day < keep)
+			continue;
+		n++;
+		if (first == NULL || window_cevent_cmp(e, first) < 0)
+			first = e;
+	}
+	if (first == NULL && !visible) {
+		/*
+		 * All of it is older than the window (so is rec): no order
+		 * to restore, but a newer event's title stays.  (A visible
+		 * rec always finds the record of the contact's newest event,
+		 * which is no older; were it missing, rec folds onto the
+		 * state below.)
+		 */
+		note_day(w, rec->day);
+		if (c->title == 0 && (rec->title != 0 || rec->prev != 0)) {
+			c->title = rec->title != 0 ? rec->title : rec->prev;
+			c->rank = rec->title != 0 ? rec->new_rank :
+			    (uint8_t)title_rank(intern_str(rec->prev));
+		}
+		return 0;
+	}
+	n += visible != 0;
+	if (n > REPLAY_STACK) {
+		v = calloc(n, sizeof(*v));
+		at = calloc(n, sizeof(*at));
+		if (v == NULL || at == NULL) {
+			free(v);
+			free(at);
+			return -1;
+		}
+	}
+	if (first != NULL)
+		cstate_before(&s, first, keep);
+	else
+		cstate_get(&s, c);
+	for (i = k = 0; i < w->ncevents; i++) {
+		e = &w->cevents[i];
+		if (e->contact == rec->contact && e->day >= keep) {
+			at[k] = i;
+			v[k++] = *e;
+		}
+	}
+	if (visible) {
+		at[k] = w->ncevents++;
+		v[k++] = *rec;
+	} else
+		cstate_fold(&s, rec, keep);	/* before them all */
+	qsort(v, n, sizeof(*v), cevent_qcmp);
+	note_day(w, rec->day);
+	for (i = 0; i < n; i++) {
+		cstate_fold(&s, &v[i], keep);
+		w->cevents[at[i]] = v[i];
+	}
+	cstate_put(c, &s);
+	if (v != sv) {
+		free(v);
+		free(at);
+	}
+	return 0;
+}
+
+/*
  * A contact event: the record says what changed, the state is updated.
  * The state is an array found through the index (contact_slot); a
- * forgotten contact's slot is reused.  O(1) amortised.
+ * forgotten contact's slot is reused.  O(1) amortised in order;
+ * contact_replay() out of order.
  */
 static int
 apply_contact(struct window *w, const struct cw_event *ev, int32_t day,
@@ -700,10 +944,11 @@ apply_contact(struct window *w, const struct cw_event *ev, int32_t day,
 {
 	const struct cw_event_props	*p = &ev->p;
 	struct win_contact		*c = NULL;
-	struct win_contact_event	*ce;
 	struct win_contact_event	 rec;
+	struct cstate			 s;
 	uint32_t			 id, title, prev, slot;
 	int				 visible = visible_after(w, day);
+	int32_t				 keep;
 	void				*nb;
 
 	if (intern_opt(p->contact_id, &id) == -1 ||
@@ -712,10 +957,30 @@ apply_contact(struct window *w, const struct cw_event *ev, int32_t day,
 		return -1;
 	if (id == 0)
 		return 0;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.day = day;
+	rec.contact = id;
+	rec.ts = ev->ts;
+	rec.title = title;
+	rec.prev = prev;
+	rec.kind = (uint8_t)(ev->type - EV_CONTACT_JOINED);
+	rec.is_champion = (int8_t)(p->is_champion < 0 ? -1 :
+	    p->is_champion != 0);
+	if (rules != NULL)
+		rec.from_competitor = (uint8_t)matches_any(p->previous_company,
+		    rules->competitors, 1);
+	if (title != 0)
+		rec.new_rank = (uint8_t)title_rank(p->title);
+
+	/* Gone: left before the window as it is with this event. */
+	keep = (day > w->last_day ? day : w->last_day) - WIN_DAYS + 1;
 	if ((slot = contact_slot(w, id)) != NO_SLOT) {
 		c = &w->contacts[slot];
-		if (c->left && c->day < oldest(w))
+		if (c->left && c->day < keep)
 			c = NULL;	/* forgotten: reuse its slot */
+		else if (ev->ts <= c->ts)
+			return contact_replay(w, slot, &rec, visible);
 	} else if (contact_reserve(w) == -1)
 		return -1;
 	if (visible) {
@@ -724,27 +989,6 @@ apply_contact(struct window *w, const struct cw_event *ev, int32_t day,
 			return -1;
 		w->cevents = nb;
 	}
-
-	memset(&rec, 0, sizeof(rec));
-	rec.day = day;
-	rec.contact = id;
-	rec.kind = (uint8_t)(ev->type - EV_CONTACT_JOINED);
-	if (c != NULL)
-		rec.old_rank = c->rank;
-	else if (prev != 0)
-		rec.old_rank = (uint8_t)title_rank(p->previous_title);
-	rec.new_rank = title != 0 ? (uint8_t)title_rank(p->title) :
-	    rec.old_rank;
-	if (p->is_champion >= 0)
-		rec.champion = p->is_champion != 0;
-	else
-		rec.champion = c != NULL && c->champion;
-	if (title != 0 && ((c != NULL && c->title != 0 && c->title != title) ||
-	    (prev != 0 && prev != title)))
-		rec.title_changed = 1;
-	if (rules != NULL)
-		rec.from_competitor = (uint8_t)matches_any(p->previous_company,
-		    rules->competitors, 1);
 
 	note_day(w, day);
 	if (c == NULL) {
@@ -756,22 +1000,13 @@ apply_contact(struct window *w, const struct cw_event *ev, int32_t day,
 		c = &w->contacts[slot];
 		memset(c, 0, sizeof(*c));
 		c->contact = id;
-		c->title = prev;
-	}
-	if (day >= c->day)
-		c->day = day;
-	if (title != 0)
-		c->title = title;
-	c->rank = rec.new_rank;
-	c->champion = rec.champion;
-	if (rec.kind == WC_LEFT)
-		c->left = 1;
-	else if (rec.kind == WC_JOINED)
-		c->left = 0;
-	if (visible) {
-		ce = &w->cevents[w->ncevents++];
-		*ce = rec;
-	}
+		s.known = 0;
+	} else
+		cstate_get(&s, c);
+	cstate_fold(&s, &rec, keep);
+	cstate_put(c, &s);
+	if (visible)
+		w->cevents[w->ncevents++] = rec;
 	return 0;
 }
 

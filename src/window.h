@@ -13,7 +13,15 @@
  * ids.  Outcome events (account.churned, ...) change no window.
  *
  * Applying an event is O(1) amortised (records arrays append; old records
- * are pruned lazily).  Applying the same event twice counts it twice: the
+ * are pruned lazily).  A contact event older than (or as old as) the
+ * newest applied event of its contact costs O(n + k log k), n the contact
+ * records of the account, k those of the contact: the contact's records
+ * are re-derived in contact order (window_cevent_cmp()), so contact state
+ * and records are a function of the events, not of their arrival order.
+ * Only the state before the window is folded in arrival order: an event
+ * older than the window is applied onto the state the window starts from
+ * (and, if the contact has no record in the window and a newer event,
+ * only gives it a title it lacks).  Applying the same event twice counts it twice: the
  * caller applies only events that were newly stored (store.c says which).
  *
  * The window covers the WIN_DAYS days (last_day - WIN_DAYS, last_day],
@@ -31,8 +39,10 @@
  *
  * Memory: sizeof(struct window) is 648 bytes on LP64 (u16 counters,
  * saturating), plus 16..24 bytes per tracked user (12-byte slots at load
- * 1/2..3/4), plus the records of the last WIN_DAYS days.  Contacts, whose
- * state outlives the window, are an array; past WIN_CONTACT_SCAN of them
+ * 1/2..3/4), plus the records of the last WIN_DAYS days (a contact event
+ * 32 bytes: its facts and the state before it, so that it can be
+ * replayed).  Contacts (24 bytes), whose state outlives the window, are
+ * an array; past WIN_CONTACT_SCAN of them
  * an index (8..16 bytes per contact) finds one in O(1), so a client that
  * sends thousands of contacts to one account cannot make each event cost
  * a scan of them all.
@@ -74,7 +84,9 @@ enum win_competitor_kind {
 
 /*
  * The records below start with their day (window.c prunes them all
- * alike).  Arrays are in the order events were applied, not by day.
+ * alike).  Arrays are in the order events were applied, not by day
+ * (one contact's records are kept in contact order among the slots they
+ * hold, see window_cevent_cmp()).
  */
 
 /*
@@ -113,23 +125,45 @@ struct win_note {
 	uint32_t	 cls;
 };
 
-/* One contact.* event, with the contact's state around it. */
+/*
+ * One contact.* event: its facts (ts, kind, title, previous_title,
+ * is_champion, from_competitor) and what they meant given the contact's
+ * events before it in contact order (window_cevent_cmp(): by ts, ties by
+ * the facts), whatever order the events arrived in.  "before" and
+ * before_title are the contact's state just before the event, so the
+ * state at the oldest record in the window is known without the records
+ * (or events) that came before it; window.c re-derives a contact's
+ * records from there when one of its events arrives out of order.
+ */
 struct win_contact_event {
 	int32_t		 day;
 	uint32_t	 contact;	/* interned contact_id */
-	uint8_t		 kind;		/* enum win_contact_kind */
+	int64_t		 ts;		/* the event's ts, us */
+	uint32_t	 title;		/* interned title; 0 = none */
+	uint32_t	 prev;		/* interned previous_title; 0 = none */
+	uint32_t	 before_title;	/* the contact's title before; 0 none */
+	int8_t		 is_champion;	/* as posted: -1 absent, 0, 1 */
+	/* derived, in contact order: */
 	uint8_t		 old_rank;	/* enum title_rank before the event */
 	uint8_t		 new_rank;	/* after */
-	uint8_t		 champion;	/* the contact is (was) a champion */
-	uint8_t		 title_changed;	/* title differs from the known one */
-	uint8_t		 from_competitor; /* previous_company is a competitor */
+	uint8_t		 kind:2;	/* enum win_contact_kind */
+	uint8_t		 from_competitor:1; /* previous_company: a competitor */
+	uint8_t		 champion:1;	/* derived: is (was) a champion */
+	uint8_t		 title_changed:1; /* derived: differs from the known */
+	uint8_t		 before:3;	/* derived: WCB_* flags, state before */
 };
 
+#define WCB_KNOWN	0x01	/* the contact was known (not new, not gone) */
+#define WCB_CHAMPION	0x02	/* ... a champion */
+#define WCB_LEFT	0x04	/* ... and had left */
+
 /*
- * Current state of one contact.  A contact that left before the window
- * is forgotten (pruned; until then it is looked up as unknown).
+ * Current state of one contact: its events folded in contact order.  A
+ * contact that left before the window is forgotten (pruned; until then
+ * it is looked up as unknown).
  */
 struct win_contact {
+	int64_t		 ts;		/* ts of its newest event, us */
 	int32_t		 day;		/* day of its latest event */
 	uint32_t	 contact;	/* interned contact_id */
 	uint32_t	 title;		/* interned title; 0 = none */
@@ -296,6 +330,16 @@ int32_t		window_intent_ticket(const struct window *, int32_t from,
  */
 unsigned	window_competitors(const struct window *, int32_t from,
 		    int32_t to, unsigned *bykind);
+/*
+ * Contact order, a total order on records up to identical facts: by ts,
+ * then (a tie) joined < changed < left (a leaving at the same instant as
+ * a joining wins), then by title, previous_title (as strings, so the
+ * same after a restart), is_champion, from_competitor, contact_id, then
+ * the derived fields.  Returns < 0, 0, > 0 like strcmp().  Records equal
+ * under it are interchangeable: which is applied first changes nothing.
+ */
+int		window_cevent_cmp(const struct win_contact_event *,
+		    const struct win_contact_event *);
 /* The state of a contact (interned contact_id), or NULL if unknown. */
 const struct win_contact *window_contact(const struct window *,
 		    uint32_t contact);

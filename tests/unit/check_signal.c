@@ -24,6 +24,7 @@
 
 #define T		20000		/* 2024-10-04 */
 #define NOW_HOUR	((int64_t)T * 24 + 12)	/* today, 12:00 UTC */
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 static struct window		 w;
 static struct sig_config	 cfg;
@@ -1097,6 +1098,249 @@ START_TEST(test_new_executive_config)
 	ck_assert_int_eq(FIRES(SIG_NEW_EXECUTIVE)->weight, 15);
 	cfg.sig[SIG_NEW_EXECUTIVE].enabled = 0;
 	QUIET(SIG_NEW_EXECUTIVE);
+}
+END_TEST
+
+/* ---- org signals, whatever order the contact events arrived in ---- */
+
+struct cspec {
+	enum cw_event_type	 type;
+	int32_t			 day;
+	int			 hour;
+	const char		*id, *title, *prev;
+	int			 champion;
+	const char		*company;
+};
+
+static char	org_buf[2][8192];
+
+/*
+ * Apply specs in the order of perm to an empty window and intern table
+ * (ids differ between orders); the org signals as text: name, severity,
+ * weight, explanation, note and evidence.
+ */
+static const char *
+org_run(int which, const struct cspec *specs, const size_t *perm, size_t n)
+{
+	struct cw_event_props p;
+	const struct sig_result *r;
+	const struct cspec *c;
+	char *b = org_buf[which];
+	size_t i, o = 0, len = sizeof(org_buf[which]);
+	int k, j;
+
+#define OUT(...) do {							\
+	o += (size_t)snprintf(b + o, len - o, __VA_ARGS__);		\
+	ck_assert_uint_lt(o, len);					\
+} while (0)
+	window_free(&w);
+	intern_purge();
+	for (i = 0; i < n; i++) {
+		c = &specs[perm[i]];
+		memset(&p, 0, sizeof(p));
+		p.contact_id = (char *)c->id;
+		p.title = (char *)c->title;
+		p.previous_title = (char *)c->prev;
+		p.is_champion = c->champion;
+		p.previous_company = (char *)c->company;
+		apply(c->type, c->day, c->hour, NULL, &p);
+	}
+	nout = signal_evaluate(&cfg, &acct, out);
+	ck_assert_int_ge(nout, 0);
+	for (k = 0; k < nout; k++) {
+		r = &out[k];
+		if (r->id < SIG_CHAMPION_LEFT || r->id > SIG_CONTACT_TURNOVER)
+			continue;
+		OUT("%s %d %d \"%s\" \"%s\"", signal_name(r->id), r->severity,
+		    r->weight, r->explanation, r->note);
+		for (j = 0; j < r->nev; j++) {
+			if (r->ev[j].is_str)
+				OUT(" %s=%s", r->ev[j].name, r->ev[j].str);
+			else
+				OUT(" %s=%g", r->ev[j].name, r->ev[j].num);
+		}
+		OUT("\n");
+	}
+#undef OUT
+	return b;
+}
+
+/*
+ * Every permutation of specs (n <= 7), else 300 random ones, gives the
+ * org signals of the ts order, which are returned.
+ */
+static const char *
+org_all_orders(const struct cspec *specs, size_t n)
+{
+	size_t perm[32] = { 0 }, c[32] = { 0 }, i, j, x, k, runs;
+	uint32_t rnd = 88172645u;
+	const char *got;
+
+	ck_assert_uint_le(n, 32);
+	for (i = 0; i < n; i++)
+		perm[i] = i;
+	for (i = 1; i < n; i++)			/* by ts, stable */
+		for (j = i; j > 0 && (specs[perm[j - 1]].day >
+		    specs[perm[j]].day || (specs[perm[j - 1]].day ==
+		    specs[perm[j]].day && specs[perm[j - 1]].hour >
+		    specs[perm[j]].hour)); j--)
+			x = perm[j], perm[j] = perm[j - 1], perm[j - 1] = x;
+	org_run(0, specs, perm, n);
+	if (n <= 7) {
+		for (i = 0; i < n; i++)
+			perm[i] = i, c[i] = 0;
+		got = org_run(1, specs, perm, n);
+		ck_assert_str_eq(got, org_buf[0]);
+		for (i = 1; i < n; ) {
+			if (c[i] < i) {
+				k = i % 2 == 0 ? 0 : c[i];
+				x = perm[k], perm[k] = perm[i], perm[i] = x;
+				got = org_run(1, specs, perm, n);
+				ck_assert_msg(strcmp(got, org_buf[0]) == 0,
+				    "an order gives:\n%s\nts order:\n%s", got,
+				    org_buf[0]);
+				c[i]++;
+				i = 1;
+			} else
+				c[i++] = 0;
+		}
+	} else {
+		for (runs = 0; runs < 300; runs++) {
+			for (i = 0; i < n; i++)
+				perm[i] = i;
+			for (i = n - 1; i > 0; i--) {
+				rnd ^= rnd << 13, rnd ^= rnd >> 17;
+				rnd ^= rnd << 5;
+				k = rnd % (i + 1);
+				x = perm[k], perm[k] = perm[i], perm[i] = x;
+			}
+			got = org_run(1, specs, perm, n);
+			ck_assert_msg(strcmp(got, org_buf[0]) == 0,
+			    "shuffle %zu gives:\n%s\nts order:\n%s", runs, got,
+			    org_buf[0]);
+		}
+	}
+	return org_buf[0];
+}
+
+START_TEST(test_org_order_champion_left)
+{
+	static const struct cspec ev[] = {
+		{ EV_CONTACT_JOINED, T - 150, 11, "c_ana", "VP Sales", NULL, 1,
+		    NULL },
+		{ EV_CONTACT_LEFT, T - 10, 11, "c_ana", NULL, NULL, -1, NULL },
+	};
+	static const size_t rev[] = { 1, 0 };
+
+	/* The left posted first, then the joined it follows. */
+	ck_assert_str_eq(org_run(1, ev, rev, 2),
+	    "champion_left 2 30 \"champion 'c_ana' left 10 days ago\" "
+	    "\"c_ana\" contact=c_ana days_ago=10 champions=1 days=90\n");
+	org_all_orders(ev, NELEM(ev));
+}
+END_TEST
+
+START_TEST(test_org_order_title_downgrade)
+{
+	static const struct cspec ev[] = {
+		{ EV_CONTACT_JOINED, T - 150, 11, "c_1", "Director of IT", NULL,
+		    1, NULL },
+		{ EV_CONTACT_CHANGED, T - 60, 11, "c_1", "VP Engineering", NULL,
+		    -1, NULL },
+		{ EV_CONTACT_CHANGED, T - 30, 11, "c_1", "Manager", NULL, -1,
+		    NULL },
+	};
+	static const size_t rev[] = { 2, 1, 0 };
+	const char *want = "title_downgrade 1 15 \"champion 'c_1' went from "
+	    "VP to Manager level 30 days ago\" \"VP → Manager\" contact=c_1 "
+	    "from_rank=VP to_rank=Manager days_ago=30 downgrades=1 "
+	    "days=90\n";
+
+	ck_assert_str_eq(org_run(1, ev, rev, 3), want);
+	ck_assert_str_eq(org_all_orders(ev, NELEM(ev)), want);
+}
+END_TEST
+
+/* is_champion given only on the joined; the left says nothing. */
+START_TEST(test_org_order_champion_on_joined)
+{
+	static const struct cspec ev[] = {
+		{ EV_CONTACT_JOINED, T - 100, 11, "c_bo", "Head of CS", NULL,
+		    1, NULL },
+		{ EV_CONTACT_CHANGED, T - 50, 11, "c_bo", "Senior Manager",
+		    NULL, -1, NULL },
+		{ EV_CONTACT_LEFT, T - 3, 11, "c_bo", NULL, NULL, -1, NULL },
+	};
+	const char *got = org_all_orders(ev, NELEM(ev));
+
+	ck_assert_msg(strstr(got, "champion_left 2 30 \"champion 'c_bo' "
+	    "left 3 days ago\"") != NULL, "%s", got);
+	ck_assert_msg(strstr(got, "title_downgrade 1 15 \"champion 'c_bo' "
+	    "went from Head/Director to Senior Manager level 50 days ago\"")
+	    != NULL, "%s", got);
+}
+END_TEST
+
+START_TEST(test_org_order_equal_ts)
+{
+	static const struct cspec ev[] = {
+		/* Joined and left at one instant: the leaving wins. */
+		{ EV_CONTACT_JOINED, T - 5, 11, "c_di", "CEO", NULL, 1, NULL },
+		{ EV_CONTACT_LEFT, T - 5, 11, "c_di", NULL, NULL, -1, NULL },
+		/* Two champions left at one instant: which is named? */
+		{ EV_CONTACT_LEFT, T - 2, 11, "c_zed", NULL, NULL, 1, NULL },
+		{ EV_CONTACT_LEFT, T - 2, 11, "c_amy", NULL, NULL, 1, NULL },
+		/* Two changes at one instant. */
+		{ EV_CONTACT_CHANGED, T - 1, 11, "c_ed", "Manager", "VP Sales",
+		    1, NULL },
+		{ EV_CONTACT_CHANGED, T - 1, 11, "c_ed", "Director", NULL, -1,
+		    NULL },
+	};
+	const char *got = org_all_orders(ev, NELEM(ev));
+
+	ck_assert_msg(strstr(got, "champion_left 2 30 \"3 champions left in "
+	    "the last 90 days, the latest 'c_zed' 2 days ago\"") != NULL,
+	    "%s", got);
+	ck_assert_msg(strstr(got, "new_executive") != NULL, "%s", got);
+}
+END_TEST
+
+/* All four org signals at once, many contacts, random orders. */
+START_TEST(test_org_order_mixed)
+{
+	static const struct cspec ev[] = {
+		{ EV_CONTACT_JOINED, T - 170, 9, "c_a", "VP Sales", NULL, 1,
+		    NULL },
+		{ EV_CONTACT_CHANGED, T - 40, 9, "c_a", "Manager", NULL, -1,
+		    NULL },
+		{ EV_CONTACT_LEFT, T - 20, 9, "c_a", NULL, NULL, -1, NULL },
+		{ EV_CONTACT_JOINED, T - 80, 10, "c_b", "Chief Revenue Officer",
+		    NULL, -1, "RivalCo Inc." },
+		{ EV_CONTACT_CHANGED, T - 30, 10, "c_b", "Director of Sales",
+		    NULL, 1, NULL },
+		{ EV_CONTACT_JOINED, T - 10, 0, "c_c", "VP Marketing", NULL, -1,
+		    NULL },
+		{ EV_CONTACT_LEFT, T - 10, 0, "c_c", NULL, NULL, -1, NULL },
+		{ EV_CONTACT_CHANGED, T - 5, 5, "c_d", "課長", "部長", 1, NULL },
+		{ EV_CONTACT_LEFT, T - 4, 5, "c_d", NULL, NULL, -1, NULL },
+		{ EV_CONTACT_JOINED, T - 4, 5, "c_d", NULL, NULL, 0, NULL },
+		{ EV_CONTACT_LEFT, T - 50, 7, "c_e", NULL, NULL, -1, NULL },
+		{ EV_CONTACT_JOINED, T - 120, 7, "c_e", "CTO", NULL, 1, NULL },
+	};
+	const char *got;
+
+	set_list(&cfg.competitors, "rivalco", NULL);
+	got = org_all_orders(ev, NELEM(ev));
+	/*
+	 * c_d's joined (not a champion) and left share an instant: the left
+	 * comes last and is no champion's.
+	 */
+	ck_assert_msg(strstr(got, "champion_left 2 30 \"2 champions left in "
+	    "the last 90 days, the latest 'c_a' 20 days ago\"") != NULL, "%s",
+	    got);
+	ck_assert_msg(strstr(got, "title_downgrade") != NULL, "%s", got);
+	ck_assert_msg(strstr(got, "new_executive 2") != NULL, "%s", got);
+	ck_assert_msg(strstr(got, "contact_turnover") != NULL, "%s", got);
 }
 END_TEST
 
@@ -2232,6 +2476,15 @@ signal_suite(void)
 	tcase_add_test(tc, test_contact_turnover_threshold);
 	tcase_add_test(tc, test_contact_turnover_resolves);
 	tcase_add_test(tc, test_contact_turnover_config);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("org_arrival_order");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_org_order_champion_left);
+	tcase_add_test(tc, test_org_order_title_downgrade);
+	tcase_add_test(tc, test_org_order_champion_on_joined);
+	tcase_add_test(tc, test_org_order_equal_ts);
+	tcase_add_test(tc, test_org_order_mixed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("competitor_exposure");

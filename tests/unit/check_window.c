@@ -216,7 +216,9 @@ START_TEST(struct_size)
 	ck_assert_uint_eq(sizeof(struct win_ticket), 32);
 	ck_assert_uint_eq(sizeof(struct win_touch), 8);
 	ck_assert_uint_eq(sizeof(struct win_note), 12);
-	ck_assert_uint_eq(sizeof(struct win_contact_event), 16);
+	/* Facts and the state before: a contact replays in ts order. */
+	ck_assert_uint_eq(sizeof(struct win_contact_event), 32);
+	ck_assert_uint_eq(sizeof(struct win_contact), 24);
 }
 END_TEST
 
@@ -703,10 +705,13 @@ START_TEST(contacts_competitor)
 		{ "Acme Analytics GmbH", 1 }, { "Acme", 0 }, { NULL, 0 },
 		{ "", 0 },
 	};
+	char	name[16];
 	size_t	i;
 
+	/* One contact each: equal ts of one contact are put in order. */
 	for (i = 0; i < NELEM(c); i++) {
-		contact(EV_CONTACT_JOINED, D0, "c", "CRO", NULL, -1,
+		snprintf(name, sizeof(name), "c%zu", i);
+		contact(EV_CONTACT_JOINED, D0, name, "CRO", NULL, -1,
 		    c[i].company);
 		ck_assert_msg(last_cevent()->from_competitor == c[i].match,
 		    "%s", c[i].company ? c[i].company : "(null)");
@@ -887,6 +892,375 @@ START_TEST(contact_turnover_same)
 		}
 	}
 	ck_assert_uint_gt(most, 100);
+}
+END_TEST
+
+/*
+ * --- contact events in any arrival order ---
+ *
+ * A contact's state and records are a function of its events by ts (ties
+ * by window_cevent_cmp()), whatever order they arrived in: every
+ * permutation of a set of events gives the same dump.  Strings are
+ * interned afresh for each permutation, so ids differ between them and
+ * only the text may decide an order.
+ */
+
+struct cspec {
+	enum cw_event_type	 type;
+	int32_t			 day;
+	int			 hour;
+	const char		*id, *title, *prev;
+	int			 champion;
+	const char		*company;
+};
+
+static void
+contact_spec(const struct cspec *c)
+{
+	struct cw_event	ev = mkev(c->type, c->day, c->hour);
+
+	ev.p.contact_id = (char *)c->id;
+	ev.p.title = (char *)c->title;
+	ev.p.previous_title = (char *)c->prev;
+	ev.p.is_champion = c->champion;
+	ev.p.previous_company = (char *)c->company;
+	apply(&ev);
+}
+
+static const char *
+str_or(uint32_t id)
+{
+	return id == 0 ? "-" : intern_str(id);
+}
+
+static int
+cevent_qcmp(const void *a, const void *b)
+{
+	return window_cevent_cmp(a, b);
+}
+
+static char	dump_buf[2][16384];
+
+/*
+ * What the queries and signals can see of the contacts of specs, as
+ * text: the records in contact order, the state of each contact, the
+ * turnover of a few ranges.
+ */
+static const char *
+contact_dump(int which, const struct cspec *specs, size_t n)
+{
+	struct win_contact_event	*v;
+	const struct win_contact	*c;
+	char				*b = dump_buf[which];
+	size_t				 len = sizeof(dump_buf[which]), o = 0;
+	unsigned			 left, t;
+	uint32_t			 i;
+	int32_t				 from;
+
+#define OUT(...) do {							\
+	o += (size_t)snprintf(b + o, len - o, __VA_ARGS__);		\
+	ck_assert_uint_lt(o, len);					\
+} while (0)
+	v = calloc(w.ncevents + 1, sizeof(*v));
+	ck_assert_ptr_nonnull(v);
+	memcpy(v, w.cevents, w.ncevents * sizeof(*v));
+	qsort(v, w.ncevents, sizeof(*v), cevent_qcmp);
+	for (i = 0; i < w.ncevents; i++)
+		OUT("rec %s d%d ts%lld k%d t=%s p=%s bt=%s ic%d fc%d b%d "
+		    "r%d>%d ch%d tc%d\n", str_or(v[i].contact), v[i].day,
+		    (long long)v[i].ts, v[i].kind, str_or(v[i].title),
+		    str_or(v[i].prev), str_or(v[i].before_title),
+		    v[i].is_champion, v[i].from_competitor, v[i].before,
+		    v[i].old_rank, v[i].new_rank, v[i].champion,
+		    v[i].title_changed);
+	free(v);
+	for (i = 0; i < n; i++) {
+		c = window_contact(&w, id(specs[i].id));
+		if (c == NULL)
+			OUT("contact %s unknown\n", specs[i].id);
+		else
+			OUT("contact %s d%d ts%lld t=%s r%d ch%d l%d\n",
+			    specs[i].id, c->day, (long long)c->ts,
+			    str_or(c->title), c->rank, c->champion, c->left);
+	}
+	for (from = D0 - 40; from <= D0 + 40; from += 10) {
+		t = window_contact_turnover(&w, from, D0 + 40, &left);
+		OUT("turnover %d %u %u\n", from, t, left);
+	}
+	OUT("last %d first %d\n", w.last_day, w.first_day);
+#undef OUT
+	return b;
+}
+
+/* Apply specs in the order of perm, from an empty window and intern. */
+static const char *
+contact_run(int which, const struct cspec *specs, const size_t *perm,
+    size_t n)
+{
+	size_t	i;
+
+	window_free(&w);
+	intern_purge();
+	for (i = 0; i < n; i++)
+		contact_spec(&specs[perm[i]]);
+	return contact_dump(which, specs, n);
+}
+
+/* The specs by ts (a stable sort: the order they are written in). */
+static void
+ts_order(const struct cspec *specs, size_t *perm, size_t n)
+{
+	size_t	i, j, x;
+
+	for (i = 0; i < n; i++)
+		perm[i] = i;
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && at(specs[perm[j - 1]].day,
+		    specs[perm[j - 1]].hour) > at(specs[perm[j]].day,
+		    specs[perm[j]].hour); j--) {
+			x = perm[j], perm[j] = perm[j - 1], perm[j - 1] = x;
+		}
+}
+
+/*
+ * Every permutation of specs (n <= 8: all of them; more: 500 random
+ * ones) gives what the ts order gives.  Returns the dump of the ts order
+ * (valid until the next call).
+ */
+static const char *
+contact_all_orders(const struct cspec *specs, size_t n)
+{
+	size_t		perm[32], c[32], i, x, k, runs = 0;
+	uint32_t	r = 2463534242u;
+	const char	*ref, *got;
+
+	ck_assert_uint_le(n, 32);
+	ts_order(specs, perm, n);
+	ref = contact_run(0, specs, perm, n);
+	if (n <= 8) {
+		/* Heap's algorithm, iterative. */
+		for (i = 0; i < n; i++)
+			perm[i] = i, c[i] = 0;
+		got = contact_run(1, specs, perm, n);
+		ck_assert_str_eq(got, ref);
+		for (i = 1; i < n; ) {
+			if (c[i] < i) {
+				k = i % 2 == 0 ? 0 : c[i];
+				x = perm[k], perm[k] = perm[i], perm[i] = x;
+				got = contact_run(1, specs, perm, n);
+				ck_assert_msg(strcmp(got, ref) == 0,
+				    "permutation %zu differs:\n%s\nts order:\n%s",
+				    runs, got, ref);
+				runs++;
+				c[i]++;
+				i = 1;
+			} else
+				c[i++] = 0;
+		}
+	} else {
+		for (runs = 0; runs < 500; runs++) {
+			for (i = 0; i < n; i++)
+				perm[i] = i;
+			for (i = n - 1; i > 0; i--) {
+				r ^= r << 13, r ^= r >> 17, r ^= r << 5;
+				k = r % (i + 1);
+				x = perm[k], perm[k] = perm[i], perm[i] = x;
+			}
+			got = contact_run(1, specs, perm, n);
+			ck_assert_msg(strcmp(got, ref) == 0,
+			    "shuffle %zu differs:\n%s\nts order:\n%s", runs,
+			    got, ref);
+		}
+	}
+	/* Leave the window as the ts order built it, for the caller. */
+	ts_order(specs, perm, n);
+	return contact_run(0, specs, perm, n);
+}
+
+/* The last record of contact cid in contact order. */
+static const struct win_contact_event *
+newest_cevent(const char *cid)
+{
+	const struct win_contact_event	*e, *best = NULL;
+	uint32_t			 i;
+
+	for (i = 0; i < w.ncevents; i++) {
+		e = &w.cevents[i];
+		if (e->contact == id(cid) && (best == NULL ||
+		    window_cevent_cmp(e, best) > 0))
+			best = e;
+	}
+	ck_assert_ptr_nonnull(best);
+	return best;
+}
+
+START_TEST(contacts_order_left_first)
+{
+	static const struct cspec ev[] = {
+		{ EV_CONTACT_JOINED, D0 - 30, 9, "ana", "VP Sales", NULL, 1,
+		    NULL },
+		{ EV_CONTACT_LEFT, D0, 9, "ana", NULL, NULL, -1, NULL },
+	};
+	const struct win_contact_event	*e;
+	size_t				 rev[2] = { 1, 0 };
+
+	/* The left arriving first, then its joined (two systems). */
+	contact_run(0, ev, rev, 2);
+	e = newest_cevent("ana");
+	ck_assert_int_eq(e->kind, WC_LEFT);
+	ck_assert_int_eq(e->champion, 1);
+	ck_assert_int_eq(e->old_rank, RANK_VP);
+	ck_assert_int_eq(window_contact(&w, id("ana"))->left, 1);
+	ck_assert_int_eq(window_contact(&w, id("ana"))->champion, 1);
+	contact_all_orders(ev, NELEM(ev));
+}
+END_TEST
+
+START_TEST(contacts_order_titles)
+{
+	static const struct cspec ev[] = {
+		{ EV_CONTACT_JOINED, D0 - 30, 9, "bo", "Director of IT", NULL,
+		    1, NULL },
+		{ EV_CONTACT_CHANGED, D0 - 20, 9, "bo", "VP Engineering", NULL,
+		    -1, NULL },
+		{ EV_CONTACT_CHANGED, D0 - 10, 9, "bo", "Manager", NULL, -1,
+		    NULL },
+	};
+	const struct win_contact_event	*e;
+	size_t				 rev[3] = { 2, 1, 0 };
+
+	/* Reversed: the downgrade is VP -> Manager, not Head -> VP. */
+	contact_run(0, ev, rev, 3);
+	e = newest_cevent("bo");
+	ck_assert_int_eq(e->old_rank, RANK_VP);
+	ck_assert_int_eq(e->new_rank, RANK_MANAGER);
+	ck_assert_int_eq(e->champion, 1);
+	ck_assert_int_eq(e->title_changed, 1);
+	ck_assert_str_eq(intern_str(window_contact(&w, id("bo"))->title),
+	    "Manager");
+	contact_all_orders(ev, NELEM(ev));
+}
+END_TEST
+
+START_TEST(contacts_order_champion_on_joined)
+{
+	static const struct cspec ev[] = {
+		{ EV_CONTACT_JOINED, D0 - 50, 9, "cy", "Head of CS", NULL, 1,
+		    NULL },
+		{ EV_CONTACT_CHANGED, D0 - 40, 9, "cy", "Senior Manager", NULL,
+		    -1, NULL },
+		{ EV_CONTACT_CHANGED, D0 - 30, 9, "cy", NULL, NULL, -1, NULL },
+		{ EV_CONTACT_LEFT, D0 - 20, 9, "cy", NULL, NULL, -1, NULL },
+	};
+	uint32_t	i;
+
+	contact_all_orders(ev, NELEM(ev));
+	/* is_champion only on joined: every later record is a champion's. */
+	ck_assert_uint_eq(w.ncevents, 4);
+	for (i = 0; i < w.ncevents; i++)
+		ck_assert_int_eq(w.cevents[i].champion, 1);
+	ck_assert_int_eq(window_contact(&w, id("cy"))->rank,
+	    RANK_SENIOR_MANAGER);
+}
+END_TEST
+
+START_TEST(contacts_order_equal_ts)
+{
+	static const struct cspec ev[] = {
+		/* Joined and left at the same instant: the leaving wins. */
+		{ EV_CONTACT_JOINED, D0 - 5, 9, "di", "CEO", NULL, 1, NULL },
+		{ EV_CONTACT_LEFT, D0 - 5, 9, "di", NULL, NULL, -1, NULL },
+		/* Two title changes at the same instant, and a champion. */
+		{ EV_CONTACT_CHANGED, D0 - 3, 12, "ed", "VP Sales", "CTO", -1,
+		    NULL },
+		{ EV_CONTACT_CHANGED, D0 - 3, 12, "ed", "Manager", NULL, 1,
+		    NULL },
+		{ EV_CONTACT_CHANGED, D0 - 3, 12, "ed", "Manager", NULL, 0,
+		    NULL },
+		/* The same event twice (two sources). */
+		{ EV_CONTACT_JOINED, D0 - 2, 8, "fa", "CFO", NULL, 1, "rival" },
+		{ EV_CONTACT_JOINED, D0 - 2, 8, "fa", "CFO", NULL, 1, "rival" },
+	};
+
+	contact_all_orders(ev, NELEM(ev));
+	ck_assert_int_eq(window_contact(&w, id("di"))->left, 1);
+	ck_assert_int_eq(newest_cevent("di")->kind, WC_LEFT);
+	ck_assert_int_eq(newest_cevent("di")->champion, 1);
+	/* "Manager" < "VP Sales": the VP change is the last. */
+	ck_assert_str_eq(intern_str(window_contact(&w, id("ed"))->title),
+	    "VP Sales");
+	ck_assert_int_eq(window_contact(&w, id("ed"))->champion, 1);
+}
+END_TEST
+
+/* Many contacts and events, previous titles, turnover: random orders. */
+START_TEST(contacts_order_mixed)
+{
+	static const struct cspec ev[] = {
+		{ EV_CONTACT_JOINED, D0 - 100, 9, "a", "VP Sales", NULL, 1,
+		    NULL },
+		{ EV_CONTACT_CHANGED, D0 - 60, 9, "a", "Manager", "VP Sales",
+		    -1, NULL },
+		{ EV_CONTACT_LEFT, D0 - 10, 9, "a", NULL, NULL, -1, NULL },
+		{ EV_CONTACT_JOINED, D0 - 5, 9, "a", "Engineer", NULL, 0,
+		    NULL },
+		{ EV_CONTACT_CHANGED, D0 - 70, 10, "b", "Senior Manager",
+		    "Director of Sales", -1, NULL },
+		{ EV_CONTACT_CHANGED, D0 - 30, 10, "b", NULL, NULL, 1, NULL },
+		{ EV_CONTACT_CHANGED, D0 - 30, 10, "b", "CEO", NULL, -1,
+		    NULL },
+		{ EV_CONTACT_LEFT, D0 - 1, 23, "b", NULL, NULL, -1, NULL },
+		{ EV_CONTACT_JOINED, D0 - 20, 0, "c", "CTO", NULL, -1,
+		    "Acme Analytics" },
+		{ EV_CONTACT_LEFT, D0 - 20, 0, "c", NULL, NULL, 1, NULL },
+		{ EV_CONTACT_JOINED, D0 - 19, 0, "c", "部長", NULL, -1, NULL },
+		{ EV_CONTACT_CHANGED, D0 - 2, 5, "d", "課長", "部長", 1, NULL },
+		{ EV_CONTACT_LEFT, D0, 5, "d", NULL, NULL, -1, NULL },
+		{ EV_CONTACT_JOINED, D0 - 40, 5, "e", NULL, NULL, -1, NULL },
+	};
+
+	contact_all_orders(ev, NELEM(ev));
+	ck_assert_uint_eq(w.ncevents, NELEM(ev));
+	ck_assert_int_eq(window_contact(&w, id("a"))->left, 0);
+	ck_assert_int_eq(window_contact(&w, id("b"))->rank, RANK_CLEVEL);
+	ck_assert_int_eq(window_contact(&w, id("b"))->left, 1);
+	ck_assert_int_eq(window_contact(&w, id("c"))->rank, RANK_HEAD);
+	ck_assert_int_eq(newest_cevent("d")->champion, 1);
+}
+END_TEST
+
+/*
+ * Out of order across the window: the state the window starts from is
+ * kept in the oldest record, so records pruned or not, a late event
+ * still finds what came before it.
+ */
+START_TEST(contacts_order_after_prune)
+{
+	const struct win_contact_event	*e;
+
+	contact(EV_CONTACT_JOINED, D0, "g", "VP Sales", NULL, 1, NULL);
+	contact(EV_CONTACT_CHANGED, D0 + 100, "g", "CEO", NULL, -1, NULL);
+	contact(EV_CONTACT_LEFT, D0 + 250, "g", NULL, NULL, -1, NULL);
+	window_prune(&w, D0 + 250);
+	ck_assert_uint_eq(w.ncevents, 2);	/* the joined is gone */
+	/* A change between them, late: the left still is a champion's. */
+	contact(EV_CONTACT_CHANGED, D0 + 200, "g", "Manager", NULL, -1, NULL);
+	ck_assert_uint_eq(w.ncevents, 3);
+	e = newest_cevent("g");
+	ck_assert_int_eq(e->kind, WC_LEFT);
+	ck_assert_int_eq(e->champion, 1);
+	ck_assert_int_eq(e->old_rank, RANK_MANAGER);
+	ck_assert_int_eq(window_contact(&w, id("g"))->left, 1);
+	ck_assert_int_eq(window_contact(&w, id("g"))->day, D0 + 250);
+	/* An event older than the window: folded before the window. */
+	contact(EV_CONTACT_CHANGED, D0 + 10, "g", "Director", NULL, 0, NULL);
+	ck_assert_uint_eq(w.ncevents, 3);
+	e = newest_cevent("g");
+	ck_assert_int_eq(e->champion, 0);
+	/* A left before the window: gone, the window's first finds it new. */
+	contact(EV_CONTACT_LEFT, D0 + 20, "g", NULL, NULL, -1, NULL);
+	ck_assert_int_eq(newest_cevent("g")->champion, 0);
+	ck_assert_int_eq(window_contact(&w, id("g"))->rank, RANK_MANAGER);
 }
 END_TEST
 
@@ -1401,6 +1775,12 @@ window_suite(void)
 	tcase_add_test(tc, contacts_many);
 	tcase_add_test(tc, contacts_slot_reuse);
 	tcase_add_test(tc, contact_turnover_same);
+	tcase_add_test(tc, contacts_order_left_first);
+	tcase_add_test(tc, contacts_order_titles);
+	tcase_add_test(tc, contacts_order_champion_on_joined);
+	tcase_add_test(tc, contacts_order_equal_ts);
+	tcase_add_test(tc, contacts_order_mixed);
+	tcase_add_test(tc, contacts_order_after_prune);
 	tcase_add_test(tc, competitors);
 	tcase_add_test(tc, touchpoints);
 	tcase_add_test(tc, sentiment_by_ticket);
