@@ -825,11 +825,20 @@ get_max(struct rd *r, uint64_t max)
 	return r->bad ? 0 : v;
 }
 
-/* A count of items, each at least min bytes: it must fit what is left. */
+/*
+ * A count of items, each at least min bytes, or a length of bytes (min
+ * 1): it must fit what is left after it.
+ */
 static uint32_t
 get_count(struct rd *r, size_t min)
 {
-	return (uint32_t)get_max(r, left(r) / min);
+	uint64_t	v = get_varint(r);
+
+	if (r->bad || v > left(r) / min) {
+		r->bad = 1;
+		return 0;
+	}
+	return (uint32_t)v;
 }
 
 static uint16_t
@@ -975,7 +984,7 @@ get_strings(struct rd *r, struct parsed *ps)
 	if ((ps->str = calloc(ps->nstr, sizeof(*ps->str))) == NULL)
 		return -2;
 	for (i = 0; i < ps->nstr; i++) {
-		len = (uint32_t)get_max(r, left(r));
+		len = get_count(r, 1);
 		if (r->bad || len == 0 ||
 		    memchr(r->p + r->off, '\0', len) != NULL)
 			return -1;
