@@ -725,10 +725,58 @@ START_TEST(odd_shapes)
 {
 	ck_assert_int_eq(window_restore_hour(&w, (int64_t)T * 24 + 7, 3), 0);
 	(void)round_trip(NULL);
+	/* A user gone stale but still in the table: seen, not active. */
+	login(&w, T - 300, 1, "old");
+	login(&w, T, 1, "new");
+	ck_assert(window_user_seen(&w, "old"));
+	(void)round_trip(NULL);
+	ck_assert(window_user_seen(&w2, "old"));
+	ck_assert_uint_eq(window_active_users(&w2, 0), 1);
 	login(&w, 1, 0, "first-day");		/* day 1, the smallest */
 	(void)round_trip(NULL);
 	window_prune(&w, SNAPSHOT_DAY_MAX);
 	(void)round_trip(NULL);
+}
+END_TEST
+
+/*
+ * As in a new process: the intern table emptied and refilled in another
+ * order, so every id differs.  The strings travel, so the answers hold.
+ */
+START_TEST(new_process)
+{
+	struct cw_error			 err;
+	const struct win_contact	*c;
+	uint32_t			 team, cat, id;
+	unsigned			 n;
+	int32_t				 top = T;
+	int				 ghost;
+
+	build_maximal(&w);
+	ck_assert_int_eq(snapshot_encode(&w, NULL, &buf, &err), 0);
+	n = window_top_team_category(&w, top - 180, top, &team, &cat);
+	ck_assert_uint_gt(n, 0);
+	ghost = window_user_seen(&w, "ghost");
+	window_free(&w);
+	intern_purge();
+	ck_assert_uint_ne(intern("c-champ-not", 11), 0);
+	ck_assert_uint_ne(intern("zz", 2), 0);
+	ck_assert_int_eq(snapshot_decode(buf.p, buf.len, &w2, NULL, NULL,
+	    &err), 0);
+	ck_assert_uint_eq(window_top_team_category(&w2, top - 180, top, &team,
+	    &cat), n);
+	ck_assert_str_eq(intern_str(team), "billing");
+	ck_assert_str_eq(intern_str(cat), "invoice");
+	id = intern_find("c-new-ceo", 9);
+	ck_assert_ptr_nonnull(c = window_contact(&w2, id));
+	ck_assert_str_eq(intern_str(c->title), "CEO");
+	ck_assert_int_eq(window_feature_last(&w2, intern_find("legacy-report",
+	    13)), 0);			/* stale: kept, but out of the window */
+	ck_assert_int_eq(window_feature_last(&w2, intern_find("export", 6)) +
+	    window_feature_last(&w2, intern_find("dashboards", 10)) > 0, 1);
+	ck_assert_int_eq(window_user_seen(&w2, "ghost"), ghost);
+	ck_assert(window_user_seen(&w2, "alice"));
+	ck_assert(!window_user_seen(&w2, "nobody"));
 }
 END_TEST
 
@@ -925,6 +973,7 @@ snapshot_suite(void)
 	tcase_add_test(tc, maximal);
 	tcase_add_test(tc, many_users);
 	tcase_add_test(tc, odd_shapes);
+	tcase_add_test(tc, new_process);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refusals");
