@@ -1739,6 +1739,84 @@ window_contact_turnover(const struct window *w, int32_t from, int32_t to,
 	return n;
 }
 
+/* ---- snapshot support ---- */
+
+int
+window_seen_next(const struct window *w, enum win_seen_table which,
+    uint32_t *pos, uint64_t *key, int32_t *day)
+{
+	const struct win_seen	*t;
+	uint32_t		 cap;
+
+	t = which == WIN_SEEN_USERS ? w->users : w->features;
+	cap = which == WIN_SEEN_USERS ? w->capusers : w->capfeatures;
+	for (; *pos < cap; (*pos)++)
+		if (t[*pos].key != 0) {
+			*key = t[*pos].key;
+			*day = t[*pos].day;
+			(*pos)++;
+			return 1;
+		}
+	return 0;
+}
+
+int
+window_seen_load(struct window *w, enum win_seen_table which,
+    const uint64_t *key, const int32_t *day, uint32_t n)
+{
+	struct win_seen	**t, *s;
+	uint32_t	 *cnt, *cap, i;
+
+	if (which == WIN_SEEN_USERS) {
+		t = &w->users;
+		cnt = &w->nusers;
+		cap = &w->capusers;
+	} else {
+		t = &w->features;
+		cnt = &w->nfeatures;
+		cap = &w->capfeatures;
+	}
+	if (*cap != 0)
+		return -2;
+	if (n > UINT32_MAX / 2 - 1)
+		return -1;
+	if (n == 0)
+		return 0;
+	/* As seen_rebuild() leaves a table: load 1/2. */
+	if ((*t = calloc((size_t)n * 2, sizeof(**t))) == NULL)
+		return -1;
+	*cap = n * 2;
+	for (i = 0; i < n; i++) {
+		if (key[i] == 0)
+			goto fail;
+		s = seen_slot(*t, *cap, key[i]);
+		if (s->key != 0)
+			goto fail;	/* given twice */
+		s->key = key[i];
+		s->day = day[i];
+		(*cnt)++;
+	}
+	return 0;
+fail:
+	free(*t);
+	*t = NULL;
+	*cnt = *cap = 0;
+	return -2;
+}
+
+int
+window_contacts_loaded(struct window *w)
+{
+	uint32_t	i;
+
+	contacts_reindex(w);
+	for (i = 0; i < w->ncontacts; i++)
+		if (w->contacts[i].contact == 0 ||
+		    contact_slot(w, w->contacts[i].contact) != i)
+			return -1;
+	return 0;
+}
+
 size_t
 window_bytes(const struct window *w)
 {

@@ -354,6 +354,33 @@ const struct win_contact *window_contact(const struct window *,
 unsigned	window_contact_turnover(const struct window *, int32_t from,
 		    int32_t to, unsigned *left);
 
+/*
+ * ---- for snapshot.c: the private tables, read and filled as they are ----
+ *
+ * WIN_SEEN_USERS / WIN_SEEN_FEATURES name a last-seen table.
+ *
+ * window_seen_next: the next entry of the table from *pos (start at 0),
+ * in slot order, stale or not; 1 with *key and *day set and *pos moved
+ * past it, 0 at the end.
+ *
+ * window_seen_load: make the (empty) table hold exactly the n entries
+ * key[i] -> day[i], stale ones included, at load 1/2 as a rebuild leaves
+ * it.  0; -1 when out of memory; -2 when the table was not empty or a
+ * key is 0 or given twice.  The table is left empty on failure.
+ *
+ * window_contacts_loaded: contacts[0..ncontacts) were filled directly
+ * (capcontacts set to the array's size): build the index they need.
+ * Returns 0, or -1 when two slots hold one contact id or one is 0
+ * (nothing changed then but the index, which lookups do not need).
+ */
+enum win_seen_table { WIN_SEEN_USERS, WIN_SEEN_FEATURES };
+
+int		window_seen_next(const struct window *, enum win_seen_table,
+		    uint32_t *pos, uint64_t *key, int32_t *day);
+int		window_seen_load(struct window *, enum win_seen_table,
+		    const uint64_t *key, const int32_t *day, uint32_t n);
+int		window_contacts_loaded(struct window *);
+
 /* Bytes used by w, arrays included (for bench figures). */
 size_t		window_bytes(const struct window *);
 
