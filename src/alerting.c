@@ -1138,6 +1138,23 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 /* ---- recovery ---- */
 
 /* A portfolio alert read back: its key's alert, until the next sweep. */
+/* An alert as a stored row says (recovery). */
+static void
+alert_from_row(struct alert *x, const struct store_alert *r, int sig,
+    int st, int sev, int64_t acked_at)
+{
+	memset(x, 0, sizeof(*x));
+	x->id = r->id;
+	x->signal = sig;
+	x->state = (enum alert_state)st;
+	x->severity = (enum sig_severity)sev;
+	x->started_at = r->started_at;
+	x->inactive_since = r->inactive_since;
+	x->resolved_at = r->resolved_at;
+	x->last_notified = r->last_notified;
+	x->acked_at = acked_at;
+}
+
 static void
 load_portfolio(struct alerting *al, const struct store_alert *r, int st,
     int sev, int64_t acked_at)
@@ -1148,16 +1165,7 @@ load_portfolio(struct alerting *al, const struct store_alert *r, int st,
 	if (r->key == NULL || portfolio_kind_parse(r->key) == -1 ||
 	    pf_find(al, r->key) != NULL)
 		return;
-	memset(&x, 0, sizeof(x));
-	x.id = r->id;
-	x.signal = ALERT_PORTFOLIO;
-	x.state = (enum alert_state)st;
-	x.severity = (enum sig_severity)sev;
-	x.started_at = r->started_at;
-	x.inactive_since = r->inactive_since;
-	x.resolved_at = r->resolved_at;
-	x.last_notified = r->last_notified;
-	x.acked_at = acked_at;
+	alert_from_row(&x, r, ALERT_PORTFOLIO, st, sev, acked_at);
 	if ((p = pf_add(al, r->key, &x)) != NULL && r->explanation != NULL)
 		p->explanation = strdup(r->explanation);
 	if (x.id > al->last_id)
@@ -1182,16 +1190,7 @@ alerting_load_alert(struct alerting *al, struct account_table *t,
 	}
 	if ((a = account_get(t, r->account_id)) == NULL)
 		return;
-	memset(&x, 0, sizeof(x));
-	x.id = r->id;
-	x.signal = sig;
-	x.state = (enum alert_state)st;
-	x.severity = (enum sig_severity)sev;
-	x.started_at = r->started_at;
-	x.inactive_since = r->inactive_since;
-	x.resolved_at = r->resolved_at;
-	x.last_notified = r->last_notified;
-	x.acked_at = acked_at;
+	alert_from_row(&x, r, sig, st, sev, acked_at);
 	/* Assume a renewal escalation due before the restart was sent. */
 	x.renewal = x.state == ALERT_FIRING && x.severity == SEV_CRITICAL &&
 	    account_renewal_days(a, al->cfg->alerts.renewal_window,

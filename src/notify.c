@@ -687,6 +687,37 @@ add_explanation(json_t *blocks, const struct notify_view *v, struct sb *b)
 	return rc;
 }
 
+/*
+ * The last blocks of an alert message: the suggested play (when there is
+ * one) and a context line with the alert, fingerprint and notification
+ * ids.  b is scratch space.  0, or -1 when a block cannot be added.
+ */
+static int
+add_play_and_ids(json_t *blocks, struct sb *b, const char *play,
+    uint64_t alert_id, const char *fingerprint, const char *notification_id)
+{
+	if (play != NULL && *play != '\0') {
+		sb_reset(b);
+		sb_puts(b, "*Suggested play:* ");
+		sb_text(b, play, TXT_ESC);
+		sb_clip(b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
+		if (add_section(blocks, b) == -1)
+			return -1;
+	}
+	sb_reset(b);
+	sb_printf(b, "alert %" PRIu64, alert_id);
+	if (fingerprint != NULL) {
+		sb_puts(b, " · fingerprint ");
+		sb_text(b, fingerprint, TXT_ESC | TXT_LINE);
+	}
+	if (notification_id != NULL) {
+		sb_puts(b, " · notification ");
+		sb_text(b, notification_id, TXT_ESC | TXT_LINE);
+	}
+	sb_clip(b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
+	return add_context(blocks, b);
+}
+
 char *
 notify_slack_body(const struct notify_view *v)
 {
@@ -767,27 +798,8 @@ notify_slack_body(const struct notify_view *v)
 			goto fail;
 	}
 
-	if (v->play != NULL && *v->play != '\0') {
-		sb_reset(&b);
-		sb_puts(&b, "*Suggested play:* ");
-		sb_text(&b, v->play, TXT_ESC);
-		sb_clip(&b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
-		if (add_section(blocks, &b) == -1)
-			goto fail;
-	}
-
-	sb_reset(&b);
-	sb_printf(&b, "alert %" PRIu64, v->alert_id);
-	if (v->fingerprint != NULL) {
-		sb_puts(&b, " · fingerprint ");
-		sb_text(&b, v->fingerprint, TXT_ESC | TXT_LINE);
-	}
-	if (v->notification_id != NULL) {
-		sb_puts(&b, " · notification ");
-		sb_text(&b, v->notification_id, TXT_ESC | TXT_LINE);
-	}
-	sb_clip(&b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
-	if (add_context(blocks, &b) == -1)
+	if (add_play_and_ids(blocks, &b, v->play, v->alert_id, v->fingerprint,
+	    v->notification_id) == -1)
 		goto fail;
 
 	out = slack_payload(v->account.slack_channel, &text, blocks);
@@ -981,26 +993,8 @@ notify_portfolio_slack(const struct notify_portfolio *v)
 	sb_clip(&b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
 	if (add_section(blocks, &b) == -1)
 		goto fail;
-	if (v->play != NULL && *v->play != '\0') {
-		sb_reset(&b);
-		sb_puts(&b, "*Suggested play:* ");
-		sb_text(&b, v->play, TXT_ESC);
-		sb_clip(&b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
-		if (add_section(blocks, &b) == -1)
-			goto fail;
-	}
-	sb_reset(&b);
-	sb_printf(&b, "alert %" PRIu64, v->alert_id);
-	if (v->fingerprint != NULL) {
-		sb_puts(&b, " · fingerprint ");
-		sb_text(&b, v->fingerprint, TXT_ESC | TXT_LINE);
-	}
-	if (v->notification_id != NULL) {
-		sb_puts(&b, " · notification ");
-		sb_text(&b, v->notification_id, TXT_ESC | TXT_LINE);
-	}
-	sb_clip(&b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
-	if (add_context(blocks, &b) == -1)
+	if (add_play_and_ids(blocks, &b, v->play, v->alert_id, v->fingerprint,
+	    v->notification_id) == -1)
 		goto fail;
 
 	out = slack_payload(NULL, &text, blocks);
