@@ -794,3 +794,94 @@ def wait_for(pred, timeout, interval=0.1, what="condition"):
             fail("%s not reached within %.1f s (last: %r)" % (
                 what, timeout, last))
         time.sleep(interval)
+
+
+# ---- real client libraries from npm, and a proxy in front of the daemon ----
+
+def npm_cache(package, version, cache_suffix, name):
+    """Install package@version from npm into a cache directory (once per
+    machine) and return the directory, for node to run a client from."""
+    cache = os.environ.get("CW_NPM_DIR", "/tmp/churnwatch-npm") + cache_suffix
+    mod = os.path.join(cache, "node_modules", *package.split("/"))
+    if not os.path.isdir(mod):
+        os.makedirs(cache, exist_ok=True)
+        with open(os.path.join(cache, "package.json"), "w") as f:
+            json.dump({"name": name, "private": True,
+                       "dependencies": {package: version}}, f)
+        p = subprocess.run(["npm", "install", "--no-audit", "--no-fund",
+                            "--loglevel=error"], cwd=cache,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=300)
+        eq(p.returncode, 0, "npm install: %s" % p.stdout.decode()[-2000:])
+    return cache
+
+
+class HttpProxy:
+    """Forwards HTTP/1.1 connections to the daemon, one request and its
+    answer at a time (Content-Length bodies only).  Subclasses decide per
+    request through on_request(req): True forwards the request but closes
+    the client's connection instead of passing the answer on."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def on_request(self, req):
+        return False
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,),
+                             daemon=True).start()
+
+    def _serve(self, c):
+        u = socket.create_connection(("127.0.0.1", self.target))
+        try:
+            while True:
+                req = self._read_message(c)
+                if req is None:
+                    return
+                with self.lock:
+                    lose = self.on_request(req)
+                u.sendall(req)
+                resp = self._read_message(u)
+                if lose or resp is None:
+                    return
+                c.sendall(resp)
+        finally:
+            c.close()
+            u.close()
+
+    @staticmethod
+    def _read_message(s):
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = s.recv(65536)
+            if not chunk:
+                return None
+            buf += chunk
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        n = 0
+        for line in head.split(b"\r\n")[1:]:
+            k, _, v = line.partition(b":")
+            if k.strip().lower() == b"content-length":
+                n = int(v.strip())
+        while len(rest) < n:
+            chunk = s.recv(65536)
+            if not chunk:
+                return None
+            rest += chunk
+        return head + b"\r\n\r\n" + rest
+
+    def close(self):
+        self.sock.close()

@@ -9,12 +9,10 @@ restart.  Then the Segment endpoints' own errors."""
 import base64
 import json
 import os
-import socket
 import subprocess
-import threading
 import time
 
-from lib import Daemon, check, eq, sql
+from lib import Daemon, HttpProxy, check, eq, npm_cache, sql
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT = os.path.join(HERE, "segment")
@@ -30,93 +28,27 @@ def npm_install():
     major = int(out.lstrip("v").split(".")[0])
     version = json.load(open(os.path.join(CLIENT, "package.json")))[
         "dependencies"]["@segment/analytics-node"] if major >= 20 else "2.2.1"
-    cache = os.environ.get("CW_NPM_DIR", "/tmp/churnwatch-npm") + (
-        "" if major >= 20 else "-node%d" % major)
-    mod = os.path.join(cache, "node_modules", "@segment", "analytics-node")
-    if not os.path.isdir(mod):
-        os.makedirs(cache, exist_ok=True)
-        with open(os.path.join(cache, "package.json"), "w") as f:
-            json.dump({"name": "churnwatch-segment-e2e", "private": True,
-                       "dependencies": {"@segment/analytics-node":
-                                        version}}, f)
-        p = subprocess.run(["npm", "install", "--no-audit", "--no-fund",
-                            "--loglevel=error"], cwd=cache,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=300)
-        eq(p.returncode, 0, "npm install: %s" % p.stdout.decode()[-2000:])
-    return cache
+    return npm_cache("@segment/analytics-node", version,
+                     "" if major >= 20 else "-node%d" % major,
+                     "churnwatch-segment-e2e")
 
 
-class LosingProxy:
-    """Forwards HTTP/1.1 connections to the daemon; for the first request
+class LosingProxy(HttpProxy):
+    """Forwards the daemon's HTTP/1.1 connections; for the first request
     it forwards the request, waits for churnwatch's answer, and then
     closes the client's connection without passing the answer on."""
 
     def __init__(self, target_port):
-        self.target = target_port
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.lost = 0
         self.requests = 0
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
+        HttpProxy.__init__(self, target_port)
 
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,),
-                             daemon=True).start()
-
-    def _serve(self, c):
-        u = socket.create_connection(("127.0.0.1", self.target))
-        try:
-            while True:
-                req = self._read_message(c)
-                if req is None:
-                    return
-                with self.lock:
-                    self.requests += 1
-                    lose = self.lost == 0
-                    if lose:
-                        self.lost += 1
-                u.sendall(req)
-                resp = self._read_message(u)
-                if lose or resp is None:
-                    return              # committed, answer lost
-                c.sendall(resp)
-        finally:
-            c.close()
-            u.close()
-
-    @staticmethod
-    def _read_message(s):
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            chunk = s.recv(65536)
-            if not chunk:
-                return None
-            buf += chunk
-        head, rest = buf.split(b"\r\n\r\n", 1)
-        n = 0
-        for line in head.split(b"\r\n")[1:]:
-            k, _, v = line.partition(b":")
-            if k.strip().lower() == b"content-length":
-                n = int(v.strip())
-        while len(rest) < n:
-            chunk = s.recv(65536)
-            if not chunk:
-                return None
-            rest += chunk
-        return head + b"\r\n\r\n" + rest
-
-    def close(self):
-        self.sock.close()
+    def on_request(self, req):
+        self.requests += 1
+        lose = self.lost == 0
+        if lose:
+            self.lost += 1          # committed, answer lost
+        return lose
 
 
 def test_analytics_node_library_end_to_end():

@@ -14,13 +14,12 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import subprocess
-import threading
 import time
 import zlib
 
-from lib import Daemon, check, eq, expect_error, ev, raw_http, sql, uid
+from lib import (Daemon, HttpProxy, check, eq, expect_error, ev, npm_cache,
+                 raw_http, sql, uid)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT = os.path.join(HERE, "rudderstack")
@@ -33,89 +32,21 @@ def npm_install():
     test_13 does for Segment's."""
     version = json.load(open(os.path.join(CLIENT, "package.json")))[
         "dependencies"]["@rudderstack/rudder-sdk-node"]
-    cache = os.environ.get("CW_NPM_DIR", "/tmp/churnwatch-npm") + "-rudder"
-    mod = os.path.join(cache, "node_modules", "@rudderstack",
-                       "rudder-sdk-node")
-    if not os.path.isdir(mod):
-        os.makedirs(cache, exist_ok=True)
-        with open(os.path.join(cache, "package.json"), "w") as f:
-            json.dump({"name": "churnwatch-rudderstack-e2e",
-                       "private": True, "dependencies": {
-                           "@rudderstack/rudder-sdk-node": version}}, f)
-        p = subprocess.run(["npm", "install", "--no-audit", "--no-fund",
-                            "--loglevel=error"], cwd=cache,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=300)
-        eq(p.returncode, 0, "npm install: %s" % p.stdout.decode()[-2000:])
-    return cache
+    return npm_cache("@rudderstack/rudder-sdk-node", version, "-rudder",
+                     "churnwatch-rudderstack-e2e")
 
 
-class RecordingProxy:
+class RecordingProxy(HttpProxy):
     """Forwards HTTP/1.1 requests to the daemon and keeps each request's
     head, so the test can see what the library really sent."""
 
     def __init__(self, target_port):
-        self.target = target_port
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.heads = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
+        HttpProxy.__init__(self, target_port)
 
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,),
-                             daemon=True).start()
-
-    def _serve(self, c):
-        u = socket.create_connection(("127.0.0.1", self.target))
-        try:
-            while True:
-                req = self._read_message(c)
-                if req is None:
-                    return
-                with self.lock:
-                    self.heads.append(req.split(b"\r\n\r\n", 1)[0].decode(
-                        "latin-1"))
-                u.sendall(req)
-                resp = self._read_message(u)
-                if resp is None:
-                    return
-                c.sendall(resp)
-        finally:
-            c.close()
-            u.close()
-
-    @staticmethod
-    def _read_message(s):
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            chunk = s.recv(65536)
-            if not chunk:
-                return None
-            buf += chunk
-        head, rest = buf.split(b"\r\n\r\n", 1)
-        n = 0
-        for line in head.split(b"\r\n")[1:]:
-            k, _, v = line.partition(b":")
-            if k.strip().lower() == b"content-length":
-                n = int(v.strip())
-        while len(rest) < n:
-            chunk = s.recv(65536)
-            if not chunk:
-                return None
-            rest += chunk
-        return head + b"\r\n\r\n" + rest
-
-    def close(self):
-        self.sock.close()
+    def on_request(self, req):
+        self.heads.append(req.split(b"\r\n\r\n", 1)[0].decode("latin-1"))
+        return False
 
 
 def header(head, name):
