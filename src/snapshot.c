@@ -8,7 +8,7 @@
  *   header, 24 bytes:
  *	0  magic "CWSN"		4  version u16		6  flags u16
  *	8  payload length u32	12 CRC-32C u32 of bytes 0..12 and 16..end
- *	16 hash key check u64 (util_hash of a fixed string)
+ *	16 hash key check u64 (util_hash_id of a fixed string)
  *   payload, in this order:
  *	scalars		last_day varint; first_day, last_login, last_touch
  *			as "opt days"; last_hour (0, or 1 + zz of last_hour
@@ -80,7 +80,7 @@
 static uint64_t
 key_check(void)
 {
-	return util_hash(KEY_CHECK, sizeof(KEY_CHECK) - 1);
+	return util_hash_id(KEY_CHECK, sizeof(KEY_CHECK) - 1);
 }
 
 static void

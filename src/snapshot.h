@@ -15,11 +15,11 @@
  * array capacities and the contact index may differ (none is visible).
  *
  * User ids and ticket ids are not kept by the window, only their keyed
- * 64-bit hash (util_hash(), per-process key): the image carries those
- * hashes and a check value of the hash key that made them.  An image
- * decodes only in a process hashing with the same key (util_hash_set_key
- * with a key kept across restarts); any other refuses it with code
- * "snapshot_hash_key", and the caller rebuilds that state from events.
+ * 64-bit hash (util_hash_id(), under the key kept in PostgreSQL): the
+ * image carries those hashes and a check value of the hash key that made
+ * them.  An image decodes only in a process hashing with the same key;
+ * any other refuses it with code "snapshot_hash_key", and the caller
+ * rebuilds that state from events.
  *
  * Not here: where images are stored, the watermark of events they
  * include, when they are written (the store and the engine).

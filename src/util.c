@@ -291,10 +291,13 @@ util_crc32c(uint32_t crc, const void *buf, size_t n)
 
 /* ---- the keyed hash: SipHash-2-4 (Aumasson and Bernstein, 2012) ---- */
 
-static struct {
+struct sip_key {
 	int		set;
 	uint64_t	k0, k1;
-} hash_key;
+};
+
+static struct sip_key	hash_key;	/* per process: tables */
+static struct sip_key	id_key;		/* kept in PostgreSQL: window ids */
 
 static uint64_t
 le64(const unsigned char *p)
@@ -305,12 +308,26 @@ le64(const unsigned char *p)
 	    (uint64_t)p[7] << 56;
 }
 
+static uint64_t	sip_hash(const struct sip_key *, const void *, size_t);
+
+static void
+key_set(struct sip_key *k, const unsigned char key[16])
+{
+	k->k0 = le64(key);
+	k->k1 = le64(key + 8);
+	k->set = 1;
+}
+
 void
 util_hash_set_key(const unsigned char key[16])
 {
-	hash_key.k0 = le64(key);
-	hash_key.k1 = le64(key + 8);
-	hash_key.set = 1;
+	key_set(&hash_key, key);
+}
+
+void
+util_hash_id_set_key(const unsigned char key[16])
+{
+	key_set(&id_key, key);
 }
 
 /*
@@ -321,7 +338,7 @@ util_hash_set_key(const unsigned char key[16])
  * nanoseconds, the pid and where ASLR put the stack and this code.
  */
 static void
-hash_key_draw(void)
+hash_key_draw(struct sip_key *k)
 {
 	unsigned char	 key[16];
 	struct timespec	 ts;
@@ -346,12 +363,13 @@ hash_key_draw(void)
 		mix[2] = (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)&stack;
 		mix[3] = (uint64_t)(uintptr_t)&hash_key_draw;
 		memset(key, 0, sizeof(key));
-		util_hash_set_key(key);
-		mix[0] = util_hash(mix, sizeof(mix));
-		mix[1] = util_hash(mix, sizeof(mix));
+		key_set(k, key);
+		k->set = 0;	/* hashed below with the zero key, not kept */
+		mix[0] = sip_hash(k, mix, sizeof(mix));
+		mix[1] = sip_hash(k, mix, sizeof(mix));
 		memcpy(key, mix, sizeof(key));
 	}
-	util_hash_set_key(key);
+	key_set(k, key);
 }
 
 #define ROTL64(x, b)	(((x) << (b)) | ((x) >> (64 - (b))))
@@ -386,17 +404,23 @@ sip_word(uint64_t v[4], uint64_t m)
 	v[0] ^= m;
 }
 
+static void
+hasher_init(struct util_hasher *h, const struct sip_key *k)
+{
+	h->v[0] = k->k0 ^ UINT64_C(0x736f6d6570736575);
+	h->v[1] = k->k1 ^ UINT64_C(0x646f72616e646f6d);
+	h->v[2] = k->k0 ^ UINT64_C(0x6c7967656e657261);
+	h->v[3] = k->k1 ^ UINT64_C(0x7465646279746573);
+	h->tail = 0;
+	h->len = 0;
+}
+
 void
 util_hash_init(struct util_hasher *h)
 {
 	if (!hash_key.set)
-		hash_key_draw();
-	h->v[0] = hash_key.k0 ^ UINT64_C(0x736f6d6570736575);
-	h->v[1] = hash_key.k1 ^ UINT64_C(0x646f72616e646f6d);
-	h->v[2] = hash_key.k0 ^ UINT64_C(0x6c7967656e657261);
-	h->v[3] = hash_key.k1 ^ UINT64_C(0x7465646279746573);
-	h->tail = 0;
-	h->len = 0;
+		hash_key_draw(&hash_key);
+	hasher_init(h, &hash_key);
 }
 
 void
@@ -429,6 +453,16 @@ util_hash_final(struct util_hasher *h)
 	return h->v[0] ^ h->v[1] ^ h->v[2] ^ h->v[3];
 }
 
+static uint64_t
+sip_hash(const struct sip_key *k, const void *buf, size_t len)
+{
+	struct util_hasher h;
+
+	hasher_init(&h, k);
+	util_hash_update(&h, buf, len);
+	return util_hash_final(&h);
+}
+
 uint64_t
 util_hash(const void *buf, size_t len)
 {
@@ -437,6 +471,40 @@ util_hash(const void *buf, size_t len)
 	util_hash_init(&h);
 	util_hash_update(&h, buf, len);
 	return util_hash_final(&h);
+}
+
+uint64_t
+util_hash_id(const void *buf, size_t len)
+{
+	if (!id_key.set)
+		hash_key_draw(&id_key);
+	return sip_hash(&id_key, buf, len);
+}
+
+int
+util_random(void *buf, size_t len)
+{
+	unsigned char	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		n = getrandom(p, len, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+util_cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 /* ---- token buckets ---- */

@@ -104,6 +104,22 @@ uint64_t util_hash_final(struct util_hasher *);
 void	 util_hash_set_key(const unsigned char key[16]);
 
 /*
+ * The same SipHash-2-4 under a second key, for ids whose hashes outlive
+ * the process: the user and ticket ids a window keeps only as hashes, and
+ * so its snapshots (snapshot.h).  The key is kept in PostgreSQL (table
+ * settings) and set with util_hash_id_set_key() before the first window
+ * is built; unset, a random one is drawn (unit tests, fuzzers).  Still
+ * secret: a client cannot aim collisions at it.
+ */
+uint64_t util_hash_id(const void *buf, size_t len);
+
+/* len bytes from the kernel's random source; 0, or -1 if it has none. */
+int	 util_random(void *buf, size_t len);
+/* qsort/bsearch order of int64_t values. */
+int	 util_cmp_i64(const void *, const void *);
+void	 util_hash_id_set_key(const unsigned char key[16]);
+
+/*
  * A token bucket counted in whole units (events, requests): it holds up
  * to burst units and refills at rate units per second; times are us of a
  * monotonic clock, passed in so that tests choose them.  Exact integer

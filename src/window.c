@@ -160,15 +160,15 @@ add_hour(struct window *w, int64_t hour, unsigned count)
  * its records (the id itself is not kept), never 0 (0 marks an empty
  * slot).  The keyed hash: two ids share
  * a key by a 2^-64 chance per pair that no client can aim at, as it could
- * with a fixed hash.  Keys live only in memory (a restart rebuilds the
- * windows from the ids), so a new key per process is fine.
+ * with a fixed hash.  The keys outlive the process in snapshots, so the
+ * hash is util_hash_id(), under the key kept in PostgreSQL.
  */
 static uint64_t
 str_key(const char *s)
 {
 	uint64_t	h;
 
-	h = util_hash(s, strlen(s));
+	h = util_hash_id(s, strlen(s));
 	return h == 0 ? 1 : h;
 }
 

@@ -45,6 +45,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	log_init(-1);
 	util_hash_set_key(test_key);
+	util_hash_id_set_key(test_key);
 	/* The key check as this process writes it: from an empty image. */
 	window_init(&w);
 	if (snapshot_encode(&w, NULL, &b, &err) != 0)

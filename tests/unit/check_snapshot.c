@@ -906,9 +906,9 @@ START_TEST(other_key)
 
 	build_typical(&w);
 	ck_assert_int_eq(snapshot_encode(&w, NULL, &buf, &err), 0);
-	util_hash_set_key(other);
+	util_hash_id_set_key(other);
 	refused(buf.p, buf.len, "snapshot_hash_key");
-	util_hash_set_key(test_key);
+	util_hash_id_set_key(test_key);
 	ck_assert_int_eq(snapshot_decode(buf.p, buf.len, &w2, NULL, NULL,
 	    &err), 0);
 }
@@ -996,6 +996,7 @@ main(void)
 
 	/* Before any hash: user and ticket keys must match the seeds'. */
 	util_hash_set_key(test_key);
+	util_hash_id_set_key(test_key);
 	sr = srunner_create(snapshot_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
