@@ -66,6 +66,7 @@ struct dbq {
 	const char		*sql;
 	const char		*stmt;		/* prepared statement name */
 	int			 preparing;	/* Parse sent, Execute next */
+	int			 binres;	/* results in binary format */
 	unsigned		 deadline_ms;	/* 0: none */
 	int			 nparams;
 	Oid			*types;		/* into buf, or NULL */
@@ -533,14 +534,14 @@ db_send(struct db *db, struct dbq *q)
 	if (q->stmt == NULL)
 		return PQsendQueryParams(db->conn, q->sql, q->nparams,
 		    q->types, (const char *const *)q->values, q->lengths,
-		    q->formats, 0);
+		    q->formats, q->binres);
 	if (!db_is_prepared(db, q->stmt)) {
 		q->preparing = 1;
 		return PQsendPrepare(db->conn, q->stmt, q->sql, q->nparams,
 		    q->types);
 	}
 	return PQsendQueryPrepared(db->conn, q->stmt, q->nparams,
-	    (const char *const *)q->values, q->lengths, q->formats, 0);
+	    (const char *const *)q->values, q->lengths, q->formats, q->binres);
 }
 
 static void
@@ -651,8 +652,8 @@ db_io_cb(evutil_socket_t fd, short what, void *arg)
 static int
 db_enqueue(struct db *db, unsigned deadline_ms, const char *stmt,
     const char *sql, int nparams, const unsigned int *types,
-    const char *const *values, const int *lengths, db_result_cb cb,
-    void *arg)
+    const char *const *values, const int *lengths, int binres,
+    db_result_cb cb, void *arg)
 {
 	struct dbq *q;
 	size_t need = 0, off;
@@ -671,6 +672,7 @@ db_enqueue(struct db *db, unsigned deadline_ms, const char *stmt,
 	q->stmt = stmt;
 	q->deadline_ms = deadline_ms;
 	q->nparams = nparams;
+	q->binres = binres;
 	q->cb = cb;
 	q->arg = arg;
 	/*
@@ -714,7 +716,7 @@ db_query(struct db *db, const char *sql, int nparams,
     void *arg)
 {
 	return db_enqueue(db, db->deadline_ms, NULL, sql, nparams, NULL,
-	    values, lengths, cb, arg);
+	    values, lengths, 0, cb, arg);
 }
 
 int
@@ -723,7 +725,7 @@ db_query_long(struct db *db, unsigned deadline_ms, const char *sql,
     db_result_cb cb, void *arg)
 {
 	return db_enqueue(db, deadline_ms, NULL, sql, nparams, NULL, values,
-	    lengths, cb, arg);
+	    lengths, 0, cb, arg);
 }
 
 int
@@ -732,7 +734,18 @@ db_query_binary(struct db *db, const char *stmt, const char *sql,
     const int *lengths, db_result_cb cb, void *arg)
 {
 	return db_enqueue(db, db->deadline_ms, stmt, sql, nparams, types,
-	    values, lengths, cb, arg);
+	    values, lengths, 0, cb, arg);
+}
+
+int
+db_query_binres(struct db *db, const char *sql, int nparams,
+    const unsigned int *types, const char *const *values,
+    const int *lengths, db_result_cb cb, void *arg)
+{
+	if (nparams < 0)
+		return -1;	/* the simple protocol answers in text */
+	return db_enqueue(db, db->deadline_ms, NULL, sql, nparams, types,
+	    values, lengths, 1, cb, arg);
 }
 
 int
@@ -747,6 +760,12 @@ db_res_value(const struct db_res *r, int row, int col)
 	if (r->res == NULL || PQgetisnull(r->res, row, col))
 		return NULL;
 	return PQgetvalue(r->res, row, col);
+}
+
+int
+db_res_length(const struct db_res *r, int row, int col)
+{
+	return r->res != NULL ? PQgetlength(r->res, row, col) : 0;
 }
 
 /* The error on one line (for the log): newlines become spaces. */

@@ -74,9 +74,19 @@ int		 db_query_binary(struct db *, const char *stmt,
 		    const char *const *values, const int *lengths,
 		    db_result_cb cb, void *arg);
 
+/*
+ * A query whose results come in PostgreSQL's binary format (bytea as its
+ * bytes, int8 as 8 big-endian bytes); parameters in binary when types is
+ * not NULL, else text.  Read values with db_res_value and db_res_length.
+ */
+int		 db_query_binres(struct db *, const char *sql, int nparams,
+		    const unsigned int *types, const char *const *values,
+		    const int *lengths, db_result_cb cb, void *arg);
+
 /* Result access; row/col from 0.  NULL value for SQL NULL. */
 int		 db_res_ntuples(const struct db_res *);
 const char	*db_res_value(const struct db_res *, int row, int col);
+int		 db_res_length(const struct db_res *, int row, int col);
 const char	*db_res_error(const struct db_res *);	/* "" if none */
 const char	*db_res_sqlstate(const struct db_res *);	/* "" if none */
 
