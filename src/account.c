@@ -406,6 +406,12 @@ table_grow(struct account_table *t)
 	return 0;
 }
 
+uint32_t
+account_part(const char *id)
+{
+	return util_crc32c(0, id, strlen(id)) % ACCOUNT_PARTS;
+}
+
 struct account *
 account_get(struct account_table *t, const char *id)
 {

@@ -24,6 +24,16 @@ struct skiplist;
 struct skiplist_node;
 
 #define ACCOUNT_SCORE_DAYS	8	/* daily scores kept: today .. -7 */
+
+/*
+ * Accounts fall into ACCOUNT_PARTS partitions by a hash of their id that
+ * every process and release computes alike (CRC-32C): each partition has
+ * its own snapshots and watermark, so that a node can load and replay one
+ * partition at a time.  The number is part of the stored format: never
+ * change it without a migration that rewrites snapshot_marks.
+ */
+#define ACCOUNT_PARTS		64
+uint32_t	account_part(const char *id);
 #define ACCOUNT_NO_SCORE	255
 
 struct account {
@@ -67,6 +77,7 @@ struct account {
 	uint8_t		 settling;	/* in the engine's settling list */
 	uint8_t		 settle_meta;	/* settling only for metadata that
 					 * came before any event */
+	uint8_t		 snap_dirty;	/* changed since its last snapshot */
 	int64_t		 settle_until;	/* us: no notification before (SPEC 5
 					 * "Only true alerts"); 0 = none */
 

@@ -243,6 +243,8 @@ static const struct cfg_key database_keys[] = {
 	{ "connections", CFG_UINT, CFG_OFF(db_connections), 1, 16, NULL },
 	{ "statement_timeout", CFG_DURATION, CFG_OFF(db_statement_timeout),
 	    1, 3600, NULL },
+	{ "snapshot_interval", CFG_DURATION, CFG_OFF(db_snapshot_interval),
+	    1, 3600, NULL },
 };
 
 static const struct cfg_key spool_keys[] = {
@@ -540,6 +542,7 @@ config_defaults(struct cw_config *cfg)
 	cfg->db_url = strdup("postgresql:///churnwatch");
 	cfg->db_connections = 2;
 	cfg->db_statement_timeout = 5 * CW_USEC_PER_SEC;
+	cfg->db_snapshot_interval = 30 * CW_USEC_PER_SEC;
 
 	cfg->spool_dir = strdup("/var/lib/churnwatch/spool");
 	cfg->spool_max_bytes = UINT64_C(1073741824);

@@ -124,6 +124,8 @@ struct cw_config {
 	unsigned	 db_connections;	/* ingest transactions in flight, 2 */
 	int64_t		 db_statement_timeout;	/* us, 5 s: no answer to a query
 						 * in this long = connection lost */
+	int64_t		 db_snapshot_interval;	/* us, 30 s: between passes that
+						 * store changed windows */
 
 	/* [spool] */
 	char		*spool_dir;

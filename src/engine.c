@@ -20,6 +20,7 @@
 
 #include "account.h"
 #include "alerting.h"
+#include "checkpoint.h"
 #include "cwconfig.h"
 #include "engine.h"
 #include "event.h"
@@ -66,8 +67,10 @@ struct engine {
 	const struct cw_config	*cfg;
 	struct account_table	*table;
 	struct alerting		*alerting;
+	struct checkpoint	*cp;		/* snapshots of the windows */
 	struct win_rules	 rules;
 	int			 loaded;
+	int			 legacy;	/* loaded without snapshots */
 
 	struct account		**dirty;	/* queued for evaluation */
 	size_t			 ndirty, capdirty;
@@ -190,6 +193,9 @@ engine_evaluate(struct engine *e, struct account *a)
 		    a->score);
 	if (a->score_dirty && !a->score_queued)
 		engine_queue_score(e, a);
+	/* What a snapshot keeps besides the windows: scores, since[]. */
+	if (changed || a->score_dirty)
+		checkpoint_touch(e->cp, a);
 }
 
 static void
@@ -438,6 +444,7 @@ engine_apply(struct engine *e, const struct cw_event *ev, size_t n,
 		}
 		a->pending = 0;
 		a->last_event_at = now;
+		checkpoint_touch(e->cp, a);
 		engine_cover(e, a, ev[i].type, window_day(ev[i].ts));
 		if (now - ev[i].ts > e->cfg->alerts.backfill_age) {
 			a->settle_meta = 0;
@@ -660,7 +667,9 @@ engine_new(struct event_base *base, struct store *store,
 	e->store = store;
 	if ((e->table = account_table_new()) == NULL ||
 	    (e->pf = portfolio_new()) == NULL ||
+	    (e->cp = checkpoint_new(base, store, e->table)) == NULL ||
 	    (e->alerting = alerting_new(base, store, cfg)) == NULL) {
+		checkpoint_free(e->cp);
 		portfolio_free(e->pf);
 		account_table_free(e->table);
 		free(e);
@@ -703,6 +712,7 @@ engine_free(struct engine *e)
 	free(e->scoreq);
 	free(e->scoring);
 	alerting_free(e->alerting);
+	checkpoint_free(e->cp);
 	portfolio_free(e->pf);
 	account_table_free(e->table);
 	free(e);
@@ -793,6 +803,7 @@ load_event(void *arg, const char *id, const char *account_id,
 	}
 	if ((a = account_get(e->table, account_id)) != NULL) {
 		window_apply(&a->w, &ev, &e->rules);
+		checkpoint_touch(e->cp, a);
 		/* The coverage table may miss what a crash did not store. */
 		engine_cover(e, a, ev.type, window_day(ev.ts));
 	}
@@ -856,11 +867,46 @@ load_coverage(void *arg, char kind, const char *key, int32_t day)
 		a->first_day = day;
 }
 
+/* Loaded, and (on a first start) the first snapshots stored. */
+static void
+load_ready(int ok, void *arg)
+{
+	struct engine *e = arg;
+	struct timeval tv = { e->cfg->signals.interval, 0 };
+
+	e->loaded = 1;
+	alerting_loaded(e->alerting, e->table);
+	log_notice("engine: loaded accounts=%zu", e->table->count);
+	evtimer_add(e->ev_sweep, &tv);
+	engine_flush_scores(e);
+	engine_coverage_flush(e);
+	checkpoint_start(e->cp, e->cfg->db_snapshot_interval);
+	e->load_done(ok, e->load_arg);
+}
+
+static void
+load_marks(void *arg, int legacy)
+{
+	struct engine *e = arg;
+
+	e->legacy = legacy;
+}
+
+static int
+load_snapshot(void *arg, const char *id, const void *image, size_t len)
+{
+	struct engine *e = arg;
+	struct account *a;
+
+	if (id[0] == '\0' || (a = account_get(e->table, id)) == NULL)
+		return -1;
+	return checkpoint_restore(a, image, len);
+}
+
 static void
 load_done(void *arg, int ok)
 {
 	struct engine *e = arg;
-	struct timeval tv = { e->cfg->signals.interval, 0 };
 	struct account *a;
 	size_t i;
 
@@ -884,12 +930,13 @@ load_done(void *arg, int ok)
 		/* Evaluate everything once before saying ready. */
 		for (i = 0; i < e->table->count; i++)
 			engine_evaluate(e, e->table->all[i]);
-		e->loaded = 1;
-		alerting_loaded(e->alerting, e->table);
-		log_notice("engine: loaded accounts=%zu", e->table->count);
-		evtimer_add(e->ev_sweep, &tv);
-		engine_flush_scores(e);
-		engine_coverage_flush(e);
+		if (e->legacy) {
+			/* Nothing may commit before the first snapshots. */
+			checkpoint_all(e->cp, load_ready, e);
+			return;
+		}
+		load_ready(1, e);
+		return;
 	}
 	e->load_done(ok, e->load_arg);
 }
@@ -905,7 +952,7 @@ load_member(void *arg, const char *user_id, const char *account_id)
 static const struct store_load_ops load_ops = {
 	load_account, load_daily, load_hourly, load_seen, load_event,
 	load_score, load_alert, load_notification, load_silence, load_member,
-	load_coverage, load_done
+	load_coverage, load_marks, load_snapshot, load_done
 };
 
 int

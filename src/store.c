@@ -21,12 +21,11 @@
 
 #include <sys/queue.h>
 
-#include <sys/random.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "db.h"
 #include "event.h"
 #include "log.h"
@@ -79,6 +78,8 @@ struct lane {
 	 */
 	uint32_t		 lo, hi;
 	int64_t			 commit;	/* its commit_no */
+	int64_t			*commits;	/* every one used since taken */
+	size_t			 ncommits, capcommits;
 	int			 pid;		/* the backend it went to */
 	struct range {
 		uint32_t	 lo, hi;
@@ -107,6 +108,13 @@ struct store {
 	struct limbo_list	 limbo;
 	int			 resolving;	/* a limbo query in flight */
 	int64_t			 commit_next;
+	/*
+	 * Settled commits: applied to the windows, or storing nothing.
+	 * Every commit below low is; so are above[0..nabove), sorted.
+	 */
+	int64_t			 low;
+	int64_t			*above;
+	size_t			 nabove, capabove;
 	store_late_cb		 late_cb;
 	void			*late_arg;
 	struct lane		*lanes;
@@ -119,50 +127,18 @@ struct store {
 };
 
 /*
- * One statement, one implicit transaction: the events, and the rollups the
- * windows are rebuilt from (002_rollups.sql), computed from the rows that
- * were really inserted, so a duplicate changes nothing.  Rollup rows are
- * upserted in key order so that two lanes never lock them in opposite
- * orders.
+ * One statement, one implicit transaction: the events, nothing else.  The
+ * windows are checkpointed as snapshots (store_snapshot()), so no rollup
+ * has to be kept in step with each commit.  commit_no numbers the commit:
+ * the snapshots' watermark and the resolution of an unknown commit read
+ * it (006_commit_no.sql, 009_snapshots.sql).
  */
 static const char ingest_sql[] =
-    "WITH ins AS ("
-    " INSERT INTO events (source, id, account_id, type, ts, user_id, props,"
-    "  commit_no)"
+    "INSERT INTO events (source, id, account_id, type, ts, user_id, props,"
+    " commit_no)"
     " SELECT *, $8 FROM unnest($1, $2, $3, $4, $5, $6, $7)"
     " ON CONFLICT (source, id) DO NOTHING"
-    " RETURNING source, id, account_id, type, ts, user_id, props"
-    "), d AS ("
-    " INSERT INTO rollup_daily AS r (account_id, day, logins)"
-    " SELECT account_id, (ts AT TIME ZONE 'UTC')::date, count(*)"
-    " FROM ins WHERE type = 'login' AND account_id <> ''"
-    " GROUP BY 1, 2 ORDER BY 1, 2"
-    " ON CONFLICT (account_id, day)"
-    " DO UPDATE SET logins = r.logins + EXCLUDED.logins"
-    "), h AS ("
-    " INSERT INTO rollup_hourly AS r (account_id, hour_utc, logins)"
-    " SELECT account_id, date_trunc('hour', ts AT TIME ZONE 'UTC'), count(*)"
-    " FROM ins WHERE type = 'login' AND account_id <> ''"
-    " AND ts > now() - interval '49 hours'"
-    " GROUP BY 1, 2 ORDER BY 1, 2"
-    " ON CONFLICT (account_id, hour_utc)"
-    " DO UPDATE SET logins = r.logins + EXCLUDED.logins"
-    "), s AS ("
-    " INSERT INTO rollup_seen AS r (account_id, kind, key, day)"
-    " SELECT account_id, kind, key, max(day) FROM ("
-    "  SELECT account_id, 'u'::\"char\" AS kind, user_id AS key,"
-    "   (ts AT TIME ZONE 'UTC')::date AS day FROM ins"
-    "   WHERE user_id IS NOT NULL AND account_id <> ''"
-    "   AND type IN ('login', 'feature_used')"
-    "  UNION ALL"
-    "  SELECT account_id, 'f', props->>'feature',"
-    "   (ts AT TIME ZONE 'UTC')::date FROM ins WHERE type = 'feature_used'"
-    "   AND account_id <> ''"
-    " ) x GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
-    " ON CONFLICT (account_id, kind, key)"
-    " DO UPDATE SET day = GREATEST(r.day, EXCLUDED.day)"
-    ")"
-    " SELECT source, id FROM ins";
+    " RETURNING source, id";
 
 static void	store_flush(struct store *);
 static void	limbo_free(struct store *, struct limbo *);
@@ -187,11 +163,9 @@ store_new(struct db **dbs, size_t ndb, size_t max_batch)
 	st->max_batch = max_batch;
 	TAILQ_INIT(&st->pending);
 	TAILQ_INIT(&st->limbo);
-	/* Commit numbers from a random start: no two processes share one. */
-	if (getrandom(&st->commit_next, sizeof(st->commit_next), 0) !=
-	    sizeof(st->commit_next))
-		st->commit_next = util_now_us();
-	st->commit_next = (int64_t)((uint64_t)st->commit_next >> 2) + 1;
+	/* Until the loader reads the last one stored (store_load). */
+	st->commit_next = 1;
+	st->low = 1;
 	return st;
 }
 
@@ -247,7 +221,9 @@ store_free(struct store *st)
 		free(l->slots);
 		free(l->hash);
 		free(l->todo);
+		free(l->commits);
 	}
+	free(st->above);
 	while (!TAILQ_EMPTY(&st->limbo))
 		limbo_free(st, TAILQ_FIRST(&st->limbo));
 	free(st->lanes);
@@ -322,6 +298,8 @@ buf_reserve(struct buf *b, size_t more)
  * timestamp parser, which dominated its profile.
  */
 #define OID_TEXT		25
+#define OID_BYTEA		17
+#define OID_BYTEA_ARRAY		1001
 #define OID_TIMESTAMPTZ		1184
 #define OID_JSONB		3802
 #define OID_INT4		23
@@ -476,6 +454,70 @@ hash_cell(struct lane *l, const char *source, const char *id)
 
 static void store_committed(enum db_status, const struct db_res *, void *);
 
+/* ---- the watermark ---- */
+
+/*
+ * Commit c is settled: its events are in the windows (applied before this
+ * is called), or it stored nothing.  Out of memory, a number above low is
+ * dropped: the watermark then stops below it, and a restart replays more
+ * than it needs -- never less.
+ */
+static void
+commit_settle(struct store *st, int64_t c)
+{
+	size_t lo = 0, hi = st->nabove, mid, cap;
+	int64_t *p;
+
+	if (c < st->low)
+		return;
+	if (c == st->low) {
+		st->low++;
+		for (lo = 0; lo < st->nabove && st->above[lo] == st->low; lo++)
+			st->low++;
+		memmove(st->above, st->above + lo,
+		    (st->nabove - lo) * sizeof(*st->above));
+		st->nabove -= lo;
+		return;
+	}
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (st->above[mid] < c)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < st->nabove && st->above[lo] == c)
+		return;
+	if (st->nabove == st->capabove) {
+		cap = st->capabove ? st->capabove * 2 : 64;
+		if ((p = reallocarray(st->above, cap, sizeof(*p))) == NULL)
+			return;
+		st->above = p;
+		st->capabove = cap;
+	}
+	memmove(st->above + lo + 1, st->above + lo,
+	    (st->nabove - lo) * sizeof(*st->above));
+	st->above[lo] = c;
+	st->nabove++;
+}
+
+void
+store_watermark(const struct store *st, int64_t *mark,
+    const int64_t **above, size_t *nabove)
+{
+	*mark = st->low - 1;
+	*above = st->above;
+	*nabove = st->nabove;
+}
+
+void
+store_commit_start(struct store *st, int64_t last)
+{
+	st->commit_next = last + 1;
+	st->low = last + 1;
+	st->nabove = 0;
+}
+
 /* Move whole pending requests, up to max_batch events, onto lane l. */
 static size_t
 lane_take(struct lane *l)
@@ -512,6 +554,14 @@ lane_done(struct lane *l, enum store_status status)
 					r->fresh[i] = STORE_DUPLICATE;
 	l->st->ninflight -= l->ninflight;
 	l->ninflight = 0;
+	/*
+	 * Settled before the callbacks apply the events: nothing can take
+	 * a snapshot in between (they run to the end first), and a callback
+	 * may send a new request on this very lane.
+	 */
+	for (i = 0; i < l->ncommits; i++)
+		commit_settle(l->st, l->commits[i]);
+	l->ncommits = 0;
 	store_complete(&l->inflight, status);
 }
 
@@ -551,9 +601,19 @@ lane_send_range(struct lane *l, uint32_t lo, uint32_t hi)
 		values[c] = l->col[c].p;
 		lengths[c] = (int)l->col[c].len;
 	}
+	if (l->ncommits == l->capcommits) {
+		size_t cap = l->capcommits ? l->capcommits * 2 : 16;
+		int64_t *p;
+
+		if ((p = reallocarray(l->commits, cap, sizeof(*p))) == NULL)
+			return -1;
+		l->commits = p;
+		l->capcommits = cap;
+	}
 	l->lo = lo;
 	l->hi = hi;
 	l->commit = l->st->commit_next++;
+	l->commits[l->ncommits++] = l->commit;
 	l->pid = db_backend_pid(l->db);
 	put64(commit, l->commit);
 	values[NCOLS] = commit;
@@ -638,7 +698,11 @@ limbo_free(struct store *st, struct limbo *lb)
 	free(lb);
 }
 
-/* The lane's in-flight range lost its connection: remember it. */
+/*
+ * The lane's in-flight range lost its connection: remember it.  Its
+ * commit stays unsettled until resolved (limbo_found_cb), so the
+ * snapshots' watermark stays below it and a restart replays it.
+ */
 static void
 limbo_add(struct lane *l)
 {
@@ -656,6 +720,8 @@ limbo_add(struct lane *l)
 	lb->commit = l->commit;
 	lb->pid = l->pid;
 	TAILQ_INSERT_TAIL(&l->st->limbo, lb, entry);
+	if (l->ncommits > 0 && l->commits[l->ncommits - 1] == l->commit)
+		l->ncommits--;		/* settled once resolved */
 	for (s = l->lo; s < l->hi; s++) {
 		e = slot_event(l, s);
 		if (e->account_id[0] == '\0')
@@ -711,6 +777,7 @@ limbo_found_cb(enum db_status status, const struct db_res *res, void *arg)
 	if (k > 0)
 		st->late_cb(lb->ev, lb->n, fresh, st->late_arg);
 	free(fresh);
+	commit_settle(st, lb->commit);
 	limbo_free(st, lb);
 }
 
@@ -1028,12 +1095,25 @@ store_account_put(struct store *st, const char *id, const char *meta_json,
 
 struct store_loader;
 
+/* Which start a step belongs to (see store_load). */
+enum load_when { LOAD_ALWAYS, LOAD_LEGACY, LOAD_SNAPSHOTS };
+
 struct load_step {
 	const char	*sql_first;	/* $1 = since_day */
 	const char	*sql_next;	/* $1 = since_day, $2.. = last key */
 	int		 nkeys;		/* key columns, first in each row */
 	void		(*row)(struct store_loader *, const struct db_res *,
 			    int);
+	/* Or a step of its own, which calls load_next() when done. */
+	void		(*run)(struct store_loader *);
+	enum load_when	 when;
+};
+
+/* A partition's watermark as stored (snapshot_marks). */
+struct load_mark {
+	int64_t		 mark;
+	int64_t		*above;		/* sorted */
+	size_t		 nabove;
 };
 
 struct store_loader {
@@ -1043,6 +1123,14 @@ struct store_loader {
 	char				 since[16];
 	size_t				 step;
 	char				*key[3];
+	int				 legacy;	/* no snapshots yet */
+	struct load_mark		 marks[ACCOUNT_PARTS];
+	int64_t				 replay_from;	/* min mark */
+	char				**rebuild;	/* sorted account ids */
+	size_t				 nrebuild, caprebuild;
+	int				 in_txn;	/* BEGIN sent, no COMMIT */
+	int				 cursor;	/* cw_load is open */
+	size_t				 nsnap, nreplay;
 };
 
 static void
@@ -1151,7 +1239,17 @@ row_member(struct store_loader *ld, const struct db_res *r, int i)
 #define DAYNUM(col)	"(" col " - date '1970-01-01')"
 #define SINCE_DATE	"(date '1970-01-01' + $1::integer)"
 
+static void	step_key(struct store_loader *);
+static void	step_marks(struct store_loader *);
+static void	step_snapshots(struct store_loader *);
+static void	step_rebuild(struct store_loader *);
+static void	step_replay(struct store_loader *);
+
+#define CUSTOM(fn, when)	{ NULL, NULL, 0, NULL, fn, when }
+
 static const struct load_step load_steps[] = {
+	CUSTOM(step_key, LOAD_ALWAYS),
+	CUSTOM(step_marks, LOAD_ALWAYS),
 	{ "SELECT id, jsonb_build_object('name', name, 'plan', plan,"
 	  " 'segment', segment, 'seats', seats, 'owner', owner,"
 	  " 'slack_channel', slack_channel, 'onboarded_at',"
@@ -1172,20 +1270,20 @@ static const struct load_step load_steps[] = {
 	  " 'core_features', to_jsonb(core_features))::text"
 	  " FROM accounts WHERE $1::integer IS NOT NULL AND id > $2"
 	  " ORDER BY id LIMIT 20000",
-	  1, row_account },
+	  1, row_account, NULL, LOAD_ALWAYS },
 	{ "SELECT kind, key, day, " DAYNUM("day") " FROM coverage"
 	  " WHERE $1::integer IS NOT NULL ORDER BY kind, key LIMIT 20000",
 	  "SELECT kind, key, day, " DAYNUM("day") " FROM coverage"
 	  " WHERE $1::integer IS NOT NULL AND (kind, key) > ($2::\"char\", $3)"
 	  " ORDER BY kind, key LIMIT 20000",
-	  2, row_coverage },
+	  2, row_coverage, NULL, LOAD_ALWAYS },
 	{ "SELECT account_id, day, " DAYNUM("day") ", logins FROM rollup_daily"
 	  " WHERE day >= " SINCE_DATE
 	  " ORDER BY account_id, day LIMIT 20000",
 	  "SELECT account_id, day, " DAYNUM("day") ", logins FROM rollup_daily"
 	  " WHERE day >= " SINCE_DATE " AND (account_id, day) > ($2, $3::date)"
 	  " ORDER BY account_id, day LIMIT 20000",
-	  2, row_daily },
+	  2, row_daily, NULL, LOAD_LEGACY },
 	{ "SELECT account_id, hour_utc,"
 	  " (extract(epoch FROM hour_utc) / 3600)::bigint, logins"
 	  " FROM rollup_hourly"
@@ -1199,7 +1297,7 @@ static const struct load_step load_steps[] = {
 	  " AND hour_utc > (now() AT TIME ZONE 'UTC') - interval '49 hours'"
 	  " AND (account_id, hour_utc) > ($2, $3::timestamp)"
 	  " ORDER BY account_id, hour_utc LIMIT 20000",
-	  2, row_hourly },
+	  2, row_hourly, NULL, LOAD_LEGACY },
 	{ "SELECT account_id, kind, key, " DAYNUM("day") " FROM rollup_seen"
 	  " WHERE day >= " SINCE_DATE
 	  " ORDER BY account_id, kind, key LIMIT 20000",
@@ -1207,7 +1305,7 @@ static const struct load_step load_steps[] = {
 	  " WHERE day >= " SINCE_DATE
 	  " AND (account_id, kind, key) > ($2, $3::\"char\", $4)"
 	  " ORDER BY account_id, kind, key LIMIT 20000",
-	  3, row_seen },
+	  3, row_seen, NULL, LOAD_LEGACY },
 	{ "SELECT ts, source, id, account_id, type,"
 	  " (extract(epoch FROM ts) * 1000000)::bigint, user_id, props::text"
 	  " FROM events WHERE type NOT IN ('login', 'feature_used')"
@@ -1219,14 +1317,17 @@ static const struct load_step load_steps[] = {
 	  " AND ts >= " SINCE_DATE
 	  " AND (ts, source, id) > ($2::timestamptz, $3, $4)"
 	  " ORDER BY ts, source, id LIMIT 20000",
-	  3, row_event },
+	  3, row_event, NULL, LOAD_LEGACY },
+	CUSTOM(step_snapshots, LOAD_SNAPSHOTS),
+	CUSTOM(step_rebuild, LOAD_SNAPSHOTS),
+	CUSTOM(step_replay, LOAD_SNAPSHOTS),
 	{ "SELECT account_id, day, " DAYNUM("day") ", score FROM health_daily"
 	  " WHERE day >= " SINCE_DATE
 	  " ORDER BY account_id, day LIMIT 20000",
 	  "SELECT account_id, day, " DAYNUM("day") ", score FROM health_daily"
 	  " WHERE day >= " SINCE_DATE " AND (account_id, day) > ($2, $3::date)"
 	  " ORDER BY account_id, day LIMIT 20000",
-	  2, row_score },
+	  2, row_score, NULL, LOAD_LEGACY },
 	{ "SELECT id, account_id, signal, fingerprint, state, severity, "
 	  US("started_at") ", " US("inactive_since") ", " US("resolved_at")
 	  ", " US("last_notified") ", " US("acked_at") ", explanation, key"
@@ -1237,7 +1338,7 @@ static const struct load_step load_steps[] = {
 	  ", " US("last_notified") ", " US("acked_at") ", explanation, key"
 	  " FROM alerts WHERE state <> 'resolved' AND $1::integer IS NOT NULL"
 	  " AND id > $2::bigint ORDER BY id LIMIT 20000",
-	  1, row_alert },
+	  1, row_alert, NULL, LOAD_ALWAYS },
 	{ "SELECT created_at, id, receiver, body FROM notifications"
 	  " WHERE state = 'pending' AND $1::integer IS NOT NULL"
 	  " ORDER BY created_at, id LIMIT 20000",
@@ -1245,7 +1346,7 @@ static const struct load_step load_steps[] = {
 	  " WHERE state = 'pending' AND $1::integer IS NOT NULL"
 	  " AND (created_at, id) > ($2::timestamptz, $3)"
 	  " ORDER BY created_at, id LIMIT 20000",
-	  2, row_notification },
+	  2, row_notification, NULL, LOAD_ALWAYS },
 	{ "SELECT id, account_id, signal, category, " US("until")
 	  ", expire_on_resolve FROM silences"
 	  " WHERE ended_at IS NULL AND until > now()"
@@ -1255,27 +1356,56 @@ static const struct load_step load_steps[] = {
 	  " WHERE ended_at IS NULL AND until > now()"
 	  " AND $1::integer IS NOT NULL AND id > $2::bigint"
 	  " ORDER BY id LIMIT 20000",
-	  1, row_silence },
+	  1, row_silence, NULL, LOAD_ALWAYS },
 	{ "SELECT user_id, account_id FROM segment_members"
 	  " WHERE $1::integer IS NOT NULL ORDER BY user_id LIMIT 20000",
 	  "SELECT user_id, account_id FROM segment_members"
 	  " WHERE $1::integer IS NOT NULL AND user_id > $2"
 	  " ORDER BY user_id LIMIT 20000",
-	  1, row_member },
+	  1, row_member, NULL, LOAD_ALWAYS },
 };
 #define NLOAD_STEPS	(sizeof(load_steps) / sizeof(load_steps[0]))
 
 static void	load_page(struct store_loader *);
+static void	store_simple_cb(enum db_status, const struct db_res *, void *);
 
 static void
 load_finish(struct store_loader *ld, int ok)
 {
+	size_t i;
 	int k;
 
+	/* A cursor left open by a failure: end its transaction. */
+	if (ld->in_txn)
+		(void)db_query(ld->st->lanes[0].db, "ROLLBACK", -1, NULL,
+		    NULL, store_simple_cb, NULL);
 	for (k = 0; k < 3; k++)
 		free(ld->key[k]);
+	for (i = 0; i < ACCOUNT_PARTS; i++)
+		free(ld->marks[i].above);
+	for (i = 0; i < ld->nrebuild; i++)
+		free(ld->rebuild[i]);
+	free(ld->rebuild);
+	if (ok && !ld->legacy)
+		log_info("store: loaded snapshots=%zu replayed=%zu "
+		    "rebuilt=%zu", ld->nsnap, ld->nreplay, ld->nrebuild);
 	ld->ops->done(ld->arg, ok);
 	free(ld);
+}
+
+/* The step is over: on to the next one of this kind of start. */
+static void
+load_next(struct store_loader *ld)
+{
+	const struct load_step *step;
+
+	for (ld->step++; ld->step < NLOAD_STEPS; ld->step++) {
+		step = &load_steps[ld->step];
+		if (step->when == LOAD_ALWAYS ||
+		    (step->when == LOAD_LEGACY) == (ld->legacy != 0))
+			break;
+	}
+	load_page(ld);
 }
 
 static void
@@ -1304,14 +1434,14 @@ load_page_cb(enum db_status status, const struct db_res *res, void *arg)
 				return;
 			}
 		}
-	} else {
-		for (k = 0; k < 3; k++) {
-			free(ld->key[k]);
-			ld->key[k] = NULL;
-		}
-		ld->step++;
+		load_page(ld);
+		return;
 	}
-	load_page(ld);
+	for (k = 0; k < 3; k++) {
+		free(ld->key[k]);
+		ld->key[k] = NULL;
+	}
+	load_next(ld);
 }
 
 static void
@@ -1326,6 +1456,10 @@ load_page(struct store_loader *ld)
 		return;
 	}
 	step = &load_steps[ld->step];
+	if (step->run != NULL) {
+		step->run(ld);
+		return;
+	}
 	values[0] = ld->since;
 	lengths[0] = (int)strlen(ld->since);
 	if (ld->key[0] != NULL) {
@@ -1338,6 +1472,430 @@ load_page(struct store_loader *ld)
 	if (db_query(ld->st->lanes[0].db, ld->key[0] != NULL ?
 	    step->sql_next : step->sql_first, n, values, lengths,
 	    load_page_cb, ld) == -1)
+		load_finish(ld, 0);
+}
+
+/* A query of a step of its own could not be queued: give up. */
+#define LOAD_QUERY(ld, call)	do {					\
+	if ((call) == -1)						\
+		load_finish((ld), 0);					\
+} while (0)
+
+static int
+load_failed(struct store_loader *ld, enum db_status status,
+    const struct db_res *res, const char *what)
+{
+	if (status == DB_OK)
+		return 0;
+	if (status == DB_ERROR)
+		log_warnx("store: loading %s failed error=\"%s\"", what,
+		    db_res_error(res));
+	load_finish(ld, 0);
+	return 1;
+}
+
+/* ---- the id hash key (util_hash_id) ---- */
+
+/*
+ * Drawn once, by whichever daemon starts first, and kept: the window ids
+ * in every snapshot were hashed with it.  The CTE inserts a new key only
+ * when there is none; the UNION reads whichever is there.
+ */
+static const char key_sql[] =
+    "WITH k AS (INSERT INTO settings (name, value)"
+    " VALUES ('window_hash_key', $1::bytea) ON CONFLICT (name) DO NOTHING"
+    " RETURNING value)"
+    " SELECT value FROM k UNION ALL"
+    " SELECT value FROM settings WHERE name = 'window_hash_key'";
+
+static void
+key_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct store_loader *ld = arg;
+
+	if (load_failed(ld, status, res, "the hash key"))
+		return;
+	if (db_res_ntuples(res) < 1 || db_res_length(res, 0, 0) != 16) {
+		log_warnx("store: settings.window_hash_key is not 16 bytes");
+		load_finish(ld, 0);
+		return;
+	}
+	util_hash_id_set_key((const unsigned char *)db_res_value(res, 0, 0));
+	load_next(ld);
+}
+
+static void
+step_key(struct store_loader *ld)
+{
+	static const unsigned int types[1] = { OID_BYTEA };
+	unsigned char key[16];
+	const char *values[1] = { (const char *)key };
+	int lengths[1] = { 16 };
+
+	if (util_random(key, sizeof(key)) == -1) {
+		log_warnx("store: no randomness for a new hash key");
+		load_finish(ld, 0);
+		return;
+	}
+	LOAD_QUERY(ld, db_query_binres(ld->st->lanes[0].db, key_sql, 1, types,
+	    values, lengths, key_cb, ld));
+}
+
+/* ---- the watermarks ---- */
+
+static const char last_sql[] =
+    "SELECT greatest((SELECT max(commit_no) FROM events),"
+    " (SELECT max(commit_no) FROM snapshot_marks),"
+    " (SELECT max(a) FROM snapshot_marks, unnest(applied) a), 0)";
+static const char marks_sql[] =
+    "SELECT part, commit_no, array_to_string(applied, ' ')"
+    " FROM snapshot_marks";
+
+/* "1 5 7" -> a sorted array; -1 when out of memory. */
+static int
+parse_above(const char *s, int64_t **out, size_t *n)
+{
+	size_t cap = 0;
+	int64_t *p, v;
+	char *end;
+
+	*out = NULL;
+	*n = 0;
+	while (s != NULL && *s != '\0') {
+		v = strtoll(s, &end, 10);
+		if (end == s)
+			break;
+		s = end;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((p = reallocarray(*out, cap, sizeof(*p))) == NULL)
+				return -1;
+			*out = p;
+		}
+		(*out)[(*n)++] = v;
+	}
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), util_cmp_i64);
+	return 0;
+}
+
+static void
+marks_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct store_loader *ld = arg;
+	struct load_mark *m;
+	int i, n, part, have = 0;
+
+	if (load_failed(ld, status, res, "the snapshot marks"))
+		return;
+	n = db_res_ntuples(res);
+	ld->replay_from = INT64_MAX;
+	for (i = 0; i < n; i++) {
+		part = atoi(db_res_value(res, i, 0));
+		if (part < 0 || part >= ACCOUNT_PARTS)
+			continue;	/* written with more partitions */
+		m = &ld->marks[part];
+		m->mark = strtoll(db_res_value(res, i, 1), NULL, 10);
+		if (parse_above(db_res_value(res, i, 2), &m->above,
+		    &m->nabove) == -1) {
+			load_finish(ld, 0);
+			return;
+		}
+		if (m->mark < ld->replay_from)
+			ld->replay_from = m->mark;
+		have++;
+	}
+	/*
+	 * Every partition has a mark once the first full pass is stored
+	 * (engine); fewer: the windows are still what the rollups say
+	 * (a database from before snapshots, or a first pass cut short,
+	 * while ingest was held).
+	 */
+	ld->legacy = have < ACCOUNT_PARTS;
+	if (ld->ops->marks != NULL)
+		ld->ops->marks(ld->arg, ld->legacy);
+	log_info("store: loading from %s", ld->legacy ? "rollups and events "
+	    "(no snapshots yet)" : "snapshots");
+	ld->step = 0;		/* load_next skips what this start does not do */
+	while (load_steps[ld->step].run != step_marks)
+		ld->step++;
+	load_next(ld);
+}
+
+static void
+last_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct store_loader *ld = arg;
+
+	if (load_failed(ld, status, res, "the last commit"))
+		return;
+	store_commit_start(ld->st, strtoll(db_res_value(res, 0, 0), NULL,
+	    10));
+	LOAD_QUERY(ld, db_query(ld->st->lanes[0].db, marks_sql, 0, NULL,
+	    NULL, marks_cb, ld));
+}
+
+static void
+step_marks(struct store_loader *ld)
+{
+	LOAD_QUERY(ld, db_query(ld->st->lanes[0].db, last_sql, 0, NULL, NULL,
+	    last_cb, ld));
+}
+
+/* ---- snapshots: one cursor, large fetches in binary ---- */
+
+#define SNAP_FETCH	"FETCH 20000 FROM cw_load"
+#define SNAP_FETCH_N	20000
+
+static int
+rebuild_add(struct store_loader *ld, const char *id)
+{
+	char **p;
+	size_t cap;
+
+	if (ld->nrebuild == ld->caprebuild) {
+		cap = ld->caprebuild ? ld->caprebuild * 2 : 64;
+		if ((p = reallocarray(ld->rebuild, cap, sizeof(*p))) == NULL)
+			return -1;
+		ld->rebuild = p;
+		ld->caprebuild = cap;
+	}
+	if ((ld->rebuild[ld->nrebuild] = strdup(id)) == NULL)
+		return -1;
+	ld->nrebuild++;
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+rebuilding(const struct store_loader *ld, const char *id)
+{
+	return ld->nrebuild > 0 && bsearch(&id, ld->rebuild, ld->nrebuild,
+	    sizeof(*ld->rebuild), cmp_str) != NULL;
+}
+
+static void
+cursor_closed_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct store_loader *ld = arg;
+
+	ld->in_txn = 0;
+	ld->cursor = 0;
+	if (load_failed(ld, status, res, "(closing a cursor)"))
+		return;
+	load_next(ld);
+}
+
+static void
+cursor_close(struct store_loader *ld)
+{
+	LOAD_QUERY(ld, db_query(ld->st->lanes[0].db, "COMMIT", -1, NULL,
+	    NULL, cursor_closed_cb, ld));
+}
+
+static void
+snap_rows_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct store_loader *ld = arg;
+	const char *id;
+	int i, n;
+
+	if (load_failed(ld, status, res, "snapshots"))
+		return;
+	n = db_res_ntuples(res);
+	for (i = 0; i < n; i++) {
+		id = db_res_value(res, i, 0);
+		ld->nsnap++;
+		if (ld->ops->snapshot(ld->arg, id, db_res_value(res, i, 1),
+		    (size_t)db_res_length(res, i, 1)) == 0)
+			continue;
+		/* Not readable here: rebuilt from all its events. */
+		if (rebuild_add(ld, id) == -1) {
+			load_finish(ld, 0);
+			return;
+		}
+	}
+	if (n == SNAP_FETCH_N) {
+		LOAD_QUERY(ld, db_query_binres(ld->st->lanes[0].db,
+		    SNAP_FETCH, 0, NULL, NULL, NULL, snap_rows_cb, ld));
+		return;
+	}
+	if (ld->nrebuild > 1)
+		qsort(ld->rebuild, ld->nrebuild, sizeof(*ld->rebuild),
+		    cmp_str);
+	cursor_close(ld);
+}
+
+static void
+cursor_open_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct store_loader *ld = arg;
+
+	if (load_failed(ld, status, res, "(opening a cursor)"))
+		return;
+	ld->cursor = 1;
+	load_page(ld);		/* the step's second stage: fetch */
+}
+
+static void
+step_snapshots(struct store_loader *ld)
+{
+	if (!ld->cursor) {
+		ld->in_txn = 1;
+		LOAD_QUERY(ld, db_query(ld->st->lanes[0].db,
+		    "BEGIN READ ONLY; DECLARE cw_load NO SCROLL CURSOR FOR"
+		    " SELECT account_id, image FROM snapshots", -1, NULL, NULL,
+		    cursor_open_cb, ld));
+		return;
+	}
+	LOAD_QUERY(ld, db_query_binres(ld->st->lanes[0].db, SNAP_FETCH, 0,
+	    NULL, NULL, NULL, snap_rows_cb, ld));
+}
+
+/* ---- events: of accounts to rebuild, and after the watermarks ---- */
+
+#define EVENT_COLS \
+    "commit_no, id, account_id, type," \
+    " (extract(epoch FROM ts) * 1000000)::bigint, user_id, props::text"
+
+static void
+event_row(struct store_loader *ld, const struct db_res *r, int i)
+{
+	ld->ops->event(ld->arg, db_res_value(r, i, 1), db_res_value(r, i, 2),
+	    db_res_value(r, i, 3), strtoll(db_res_value(r, i, 4), NULL, 10),
+	    db_res_value(r, i, 5), db_res_value(r, i, 6));
+}
+
+static void
+rebuild_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct store_loader *ld = arg;
+	int i, n;
+
+	if (load_failed(ld, status, res, "events to rebuild from"))
+		return;
+	n = db_res_ntuples(res);
+	for (i = 0; i < n; i++)
+		event_row(ld, res, i);
+	log_notice("store: rebuilt from events accounts=%zu events=%d",
+	    ld->nrebuild, n);
+	load_next(ld);
+}
+
+/*
+ * Snapshots this build cannot read (another format, another key, a torn
+ * write): every stored event of those accounts, by ts.  Rare, and each
+ * account's history is bounded by the horizon, so one query.
+ */
+static void
+step_rebuild(struct store_loader *ld)
+{
+	static const char sql[] =
+	    "SELECT " EVENT_COLS " FROM events"
+	    " WHERE account_id = ANY($1) ORDER BY ts, source, id";
+	static const unsigned int types[1] = { OID_TEXT_ARRAY };
+	struct buf b = { NULL, 0, 0 };
+	const char *values[1];
+	int lengths[1], err;
+	size_t i;
+
+	if (ld->nrebuild == 0) {
+		load_next(ld);
+		return;
+	}
+	for (i = 0; i < ld->nrebuild; i++)
+		log_warnx("store: snapshot not readable, rebuilding from "
+		    "events account=%s", ld->rebuild[i]);
+	err = arr_begin(&b, OID_TEXT);
+	for (i = 0; i < ld->nrebuild; i++)
+		err |= arr_text(&b, NULL, ld->rebuild[i]);
+	if (err) {
+		free(b.p);
+		load_finish(ld, 0);
+		return;
+	}
+	arr_end(&b, ld->nrebuild);
+	values[0] = b.p;
+	lengths[0] = (int)b.len;
+	err = db_query_binary(ld->st->lanes[0].db, NULL, sql, 1, types,
+	    values, lengths, rebuild_cb, ld);
+	free(b.p);
+	if (err == -1)
+		load_finish(ld, 0);
+}
+
+/* Whether the snapshot of the event's account already holds it. */
+static int
+replay_wanted(const struct store_loader *ld, int64_t commit,
+    const char *account_id)
+{
+	const struct load_mark *m;
+
+	if (account_id[0] == '\0' || rebuilding(ld, account_id))
+		return 0;
+	m = &ld->marks[account_part(account_id)];
+	if (commit <= m->mark)
+		return 0;
+	return m->nabove == 0 || bsearch(&commit, m->above, m->nabove,
+	    sizeof(*m->above), util_cmp_i64) == NULL;
+}
+
+static void
+replay_rows_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct store_loader *ld = arg;
+	int i, n;
+
+	if (load_failed(ld, status, res, "events after the snapshots"))
+		return;
+	n = db_res_ntuples(res);
+	for (i = 0; i < n; i++)
+		if (replay_wanted(ld, strtoll(db_res_value(res, i, 0), NULL,
+		    10), db_res_value(res, i, 2))) {
+			event_row(ld, res, i);
+			ld->nreplay++;
+		}
+	if (n == SNAP_FETCH_N) {
+		LOAD_QUERY(ld, db_query(ld->st->lanes[0].db, SNAP_FETCH, 0,
+		    NULL, NULL, replay_rows_cb, ld));
+		return;
+	}
+	cursor_close(ld);
+}
+
+/*
+ * The events committed after the oldest watermark, in commit order (a
+ * commit's own events by ts), through the same apply code as live ones;
+ * each is skipped where its partition's snapshot already holds it.
+ */
+static void
+step_replay(struct store_loader *ld)
+{
+	static const char sql[] =
+	    "DECLARE cw_load NO SCROLL CURSOR FOR"
+	    " SELECT " EVENT_COLS " FROM events WHERE commit_no > $1::bigint"
+	    " ORDER BY commit_no, ts, source, id";
+	char from[24];
+	const char *values[1] = { from };
+	int lengths[1];
+
+	if (ld->cursor) {
+		LOAD_QUERY(ld, db_query(ld->st->lanes[0].db, SNAP_FETCH, 0,
+		    NULL, NULL, replay_rows_cb, ld));
+		return;
+	}
+	ld->in_txn = 1;
+	lengths[0] = snprintf(from, sizeof(from), "%lld",
+	    (long long)ld->replay_from);
+	if (db_query(ld->st->lanes[0].db, "BEGIN READ ONLY", -1, NULL, NULL,
+	    store_simple_cb, NULL) == -1 ||
+	    db_query(ld->st->lanes[0].db, sql, 1, values, lengths,
+	    cursor_open_cb, ld) == -1)
 		load_finish(ld, 0);
 }
 
@@ -1429,6 +1987,97 @@ write_arrays(struct store *st, const char *stmt, const char *sql,
 }
 
 /* ---- health scores ---- */
+
+/* ---- writing snapshots ---- */
+
+/*
+ * One statement, one transaction: the images of some accounts of
+ * partition part, then the watermark of every partition in parts (which
+ * then hold exactly the events up to it).  A partition's mark is never
+ * stored without the images it speaks for.
+ */
+static const char snapshot_sql[] =
+    "WITH s AS (INSERT INTO snapshots AS s"
+    " (account_id, part, version, image, written_at)"
+    " SELECT a, $6::int4, $7::int4, i, now()"
+    " FROM unnest($4::text[], $5::bytea[]) u(a, i)"
+    " ON CONFLICT (account_id) DO UPDATE SET part = EXCLUDED.part,"
+    " version = EXCLUDED.version, image = EXCLUDED.image,"
+    " written_at = EXCLUDED.written_at)"
+    " INSERT INTO snapshot_marks AS m (part, commit_no, applied, written_at)"
+    " SELECT p, $2::int8, $3::int8[], now() FROM unnest($1::int4[]) p"
+    " ON CONFLICT (part) DO UPDATE SET commit_no = EXCLUDED.commit_no,"
+    " applied = EXCLUDED.applied, written_at = EXCLUDED.written_at";
+
+int
+store_snapshot(struct store *st, const int32_t *parts, size_t nparts,
+    int64_t mark, const int64_t *above, size_t nabove, int32_t part,
+    int32_t version, const char *const *ids,
+    const unsigned char *const *images, const uint32_t *lens, size_t n,
+    store_done_cb cb, void *arg)
+{
+	static const unsigned int types[7] = { OID_INT4_ARRAY, OID_INT8,
+	    OID_INT8_ARRAY, OID_TEXT_ARRAY, OID_BYTEA_ARRAY, OID_INT4,
+	    OID_INT4 };
+	struct buf b[3] = { { NULL, 0, 0 }, { NULL, 0, 0 }, { NULL, 0, 0 } };
+	struct buf im = { NULL, 0, 0 };
+	struct write_done *p;
+	const char *values[7];
+	int lengths[7], err = 0, rc = -1;
+	char v_mark[8], v_part[4], v_version[4];
+	size_t i;
+
+	err |= arr_begin(&b[0], OID_INT4);
+	for (i = 0; i < nparts; i++)
+		err |= arr_int4(&b[0], parts[i]);
+	arr_end(&b[0], nparts);
+	err |= arr_begin(&b[1], OID_INT8);
+	for (i = 0; i < nabove; i++)
+		err |= arr_int8(&b[1], above[i]);
+	arr_end(&b[1], nabove);
+	err |= arr_begin(&b[2], OID_TEXT);
+	err |= arr_begin(&im, OID_BYTEA);
+	for (i = 0; i < n && !err; i++) {
+		err |= arr_text(&b[2], NULL, ids[i]);
+		if (buf_reserve(&im, 4 + (size_t)lens[i]) == -1) {
+			err = 1;
+			break;
+		}
+		put32(im.p + im.len, lens[i]);
+		memcpy(im.p + im.len + 4, images[i], lens[i]);
+		im.len += 4 + (size_t)lens[i];
+	}
+	if (err || (p = write_done_new(cb, arg, "snapshots")) == NULL)
+		goto out;
+	arr_end(&b[2], n);
+	arr_end(&im, n);
+	put64(v_mark, mark);
+	put32(v_part, (uint32_t)part);
+	put32(v_version, (uint32_t)version);
+	values[0] = b[0].p;
+	lengths[0] = (int)b[0].len;
+	values[1] = v_mark;
+	lengths[1] = 8;
+	values[2] = b[1].p;
+	lengths[2] = (int)b[1].len;
+	values[3] = b[2].p;
+	lengths[3] = (int)b[2].len;
+	values[4] = im.p;
+	lengths[4] = (int)im.len;
+	values[5] = v_part;
+	lengths[5] = 4;
+	values[6] = v_version;
+	lengths[6] = 4;
+	/* The last lane: the first carries account and alert writes. */
+	if ((rc = db_query_binary(st->lanes[st->nlanes - 1].db, "cw_snapshot",
+	    snapshot_sql, 7, types, values, lengths, store_write_cb, p)) == -1)
+		free(p);
+out:
+	for (i = 0; i < 3; i++)
+		free(b[i].p);
+	free(im.p);
+	return rc;
+}
 
 int
 store_scores(struct store *st, const char *const *ids, const int32_t *days,
@@ -1755,21 +2404,41 @@ struct retention {
 	int			 step;
 };
 
+/*
+ * Events past the horizon, but only those every partition's snapshots
+ * already hold (commit_no at most the lowest watermark): an event that a
+ * snapshot does not hold yet is still needed by the next restart's
+ * replay.  Without a complete set of watermarks, the first start has not
+ * stored its snapshots yet: nothing is deleted.
+ */
+#define STR_(x)	#x
+#define STR(x)	STR_(x)
+#define MARKS_COMPLETE \
+    "(SELECT count(*) FROM snapshot_marks) >= " STR(ACCOUNT_PARTS)
+
 static const char retention_events_sql[] =
-    "WITH d AS (DELETE FROM events WHERE ctid = ANY (ARRAY("
-    " SELECT ctid FROM events WHERE ts < now() - make_interval(days =>"
-    " $1::integer) LIMIT " RETENTION_CHUNK ")) RETURNING 1)"
+    "WITH m AS (SELECT CASE WHEN " MARKS_COMPLETE " THEN"
+    " (SELECT min(commit_no) FROM snapshot_marks) END AS mark),"
+    " d AS (DELETE FROM events WHERE ctid = ANY (ARRAY("
+    " SELECT ctid FROM events, m WHERE ts < now() - make_interval(days =>"
+    " $1::integer) AND m.mark IS NOT NULL"
+    " AND (commit_no IS NULL OR commit_no <= m.mark)"
+    " LIMIT " RETENTION_CHUNK ")) RETURNING 1)"
     " SELECT count(*) FROM d";
 
+/*
+ * The rollups are read only by a first start without snapshots: once the
+ * snapshots are stored, nothing reads them again.
+ */
 static const char *const retention_rest_sql[] = {
-	"DELETE FROM rollup_daily WHERE day < (now() AT TIME ZONE 'UTC')::date"
-	" - 2 * $1::integer",
-	"DELETE FROM rollup_seen WHERE day < (now() AT TIME ZONE 'UTC')::date"
-	" - 2 * $1::integer",
+	"DELETE FROM rollup_daily WHERE $1::integer IS NOT NULL AND "
+	MARKS_COMPLETE,
+	"DELETE FROM rollup_seen WHERE $1::integer IS NOT NULL AND "
+	MARKS_COMPLETE,
+	"DELETE FROM rollup_hourly WHERE $1::integer IS NOT NULL AND "
+	MARKS_COMPLETE,
 	"DELETE FROM health_daily WHERE day < (now() AT TIME ZONE 'UTC')::date"
 	" - 2 * $1::integer",
-	"DELETE FROM rollup_hourly WHERE $1::integer IS NOT NULL AND"
-	" hour_utc < (now() AT TIME ZONE 'UTC') - interval '3 days'",
 	"DELETE FROM alerts WHERE state = 'resolved' AND resolved_at <"
 	" now() - make_interval(days => 2 * $1::integer)",
 	"DELETE FROM notifications WHERE state <> 'pending' AND created_at <"

@@ -151,17 +151,62 @@ struct store_load_ops {
 	void	(*member)(void *, const char *user_id, const char *account_id);
 	/* Data coverage: kind 'c' (key a data class) or 'a' (an account). */
 	void	(*coverage)(void *, char kind, const char *key, int32_t day);
+	/*
+	 * Whether this start reads snapshots (legacy 0) or, with no
+	 * complete set of them yet, the rollups and events (legacy 1); told
+	 * before any account's windows.
+	 */
+	void	(*marks)(void *, int legacy);
+	/*
+	 * An account's snapshot image (binary, len bytes, valid during the
+	 * call).  -1: it could not be read (another format version, another
+	 * hash key, a torn image); the store then replays every stored event
+	 * of that account instead (event), and skips it in the replay.
+	 */
+	int	(*snapshot)(void *, const char *account_id, const void *image,
+		    size_t len);
 	void	(*done)(void *, int ok);
 };
-/* since_day: the oldest day wanted (today - window length). */
+typedef void (*store_done_cb)(enum store_status, void *arg);
+
+/*
+ * Rebuild the windows.  First the id hash key (settings; drawn and stored
+ * on the first start) and the last commit number stored.  Then, when
+ * every partition has a watermark (snapshot_marks): the snapshots, then
+ * the events committed after each partition's watermark, replayed through
+ * event.  Otherwise (a database from before snapshots): the rollups and
+ * the rarer events since since_day (today - window length), as before.
+ */
 int	store_load(struct store *, const struct store_load_ops *,
 	    int32_t since_day, void *arg);
+
+/*
+ * The watermark of the events the windows hold (issue 11): every commit
+ * up to *mark, and the commits above[0..nabove) above it, are applied or
+ * stored nothing.  A snapshot of an account taken now holds exactly its
+ * events of those commits.  Valid until the next callback of the store.
+ */
+void	store_watermark(const struct store *, int64_t *mark,
+	    const int64_t **above, size_t *nabove);
+/* Number commits from last + 1 (the loader, from what is stored). */
+void	store_commit_start(struct store *, int64_t last);
+
+/*
+ * Store n account snapshots (ids[i], images[i] of lens[i] bytes, all of
+ * partition part, format version) and the watermark (mark, above) of
+ * every partition in parts, in one transaction; cb(status, arg) once.
+ * Everything is copied.
+ */
+int	store_snapshot(struct store *, const int32_t *parts, size_t nparts,
+	    int64_t mark, const int64_t *above, size_t nabove, int32_t part,
+	    int32_t version, const char *const *ids,
+	    const unsigned char *const *images, const uint32_t *lens,
+	    size_t n, store_done_cb cb, void *arg);
 
 /*
  * Store today's health scores: n (account id, day, score) triples in one
  * statement; cb(status, arg) once.  ids are copied.
  */
-typedef void (*store_done_cb)(enum store_status, void *arg);
 int	store_scores(struct store *, const char *const *ids,
 	    const int32_t *days, const int *scores, size_t n,
 	    store_done_cb cb, void *arg);

@@ -504,15 +504,20 @@ class Daemon:
         with Daemon(server={"max_events": 5}) as d:
             st, hdrs, body = d.request("GET", "/readyz")
 
-    server / ingest: extra keys of [server] / [ingest]; extra: raw config
+    server / ingest / database: extra keys of [server] / [ingest] /
+    [database] (snapshot_interval is 1 s unless given); extra: raw config
     text appended at the end.  The context manager starts the daemon, waits
     for /readyz, and on exit stops it with SIGTERM (asserting exit status 0
     and a clean log), or kills it if the test failed.
     """
 
     def __init__(self, db=None, server=None, ingest=None, extra="",
-                 log_level="debug", spool_max_bytes=0):
+                 log_level="debug", spool_max_bytes=0, database=None):
         self.db = db or fresh_db()
+        # Snapshots every second (30 s by default): restarts in tests
+        # then read them, rather than replaying everything.
+        self.database = {"snapshot_interval": "1s"}
+        self.database.update(database or {})
         # The spool is off (0 bytes) unless a test asks for one: most
         # tests are about what happens without it.
         self.spool_max_bytes = spool_max_bytes
@@ -543,7 +548,9 @@ class Daemon:
         sections = [("server", server)]
         if self.ingest:
             sections.append(("ingest", self.ingest))
-        sections.append(("database", {"url": url}))
+        database = {"url": url}
+        database.update(self.database)
+        sections.append(("database", database))
         sections.append(("spool", {"dir": os.path.join(self.dir, "spool"),
                                    "max_bytes": self.spool_max_bytes}))
         for name, secret in TOKENS.items():

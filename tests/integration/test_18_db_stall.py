@@ -200,7 +200,11 @@ def test_loading_a_history_is_not_cut_by_the_deadline():
     with StallDaemon() as d:
         d.stop()
         now = time.time()
+        # A database from before snapshots: its windows are in the
+        # rollups, read once, then stored as the first snapshots.
         psql(d.db, "-qc", """
+            DELETE FROM snapshots;
+            DELETE FROM snapshot_marks;
             INSERT INTO accounts (id, name)
               SELECT 'h' || a, 'History ' || a
               FROM generate_series(1, %(n)d) a;
@@ -235,6 +239,15 @@ def test_loading_a_history_is_not_cut_by_the_deadline():
         eq(st, 200, "a loaded account")
         eq(sum(acct["windows"]["logins_per_day_90d"]), days,
            "logins of a loaded account")
+        eq(int(sql(d.db, "SELECT count(*) FROM snapshot_marks")[0][0]), 64,
+           "a watermark for every partition once ready")
+        # Again, from the snapshots this time.
+        d.restart()
+        check("loaded snapshots=%d " % naccounts in d.log(),
+              "read from the snapshots:\n" + d.log_tail())
+        st, _, acct = d.request("GET", "/v1/accounts/h7", token="reader")
+        eq(sum(acct["windows"]["logins_per_day_90d"]), days,
+           "logins of an account read from its snapshot")
         # The loaded daemon still ingests.
         _timed_post(d, [ev(account="h7", ts=rfc3339(now - 60))],
                     "ingest after loading", 5)
