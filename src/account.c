@@ -528,6 +528,43 @@ account_meta_apply(struct account *a, const char *json)
 	return rc == 0 ? 0 : -1;
 }
 
+static int
+set_string(char **dst, const char *v)
+{
+	char *s = NULL;
+
+	if (v != NULL && (s = strdup(v)) == NULL)
+		return -1;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+int
+account_meta_set(struct account *a, const struct account_meta *m)
+{
+	uint32_t *core = NULL;
+	size_t i, n = m->ncore > 255 ? 255 : m->ncore;
+	int rc = 0;
+
+	rc |= set_string(&a->name, m->name);
+	rc |= set_string(&a->plan, m->plan);
+	rc |= set_string(&a->segment, m->segment);
+	rc |= set_string(&a->owner, m->owner);
+	rc |= set_string(&a->slack_channel, m->slack_channel);
+	a->seats = m->seats;
+	a->onboarded_at = m->onboarded_at;
+	a->renewal_at = m->renewal_at;
+	if (n > 0 && (core = calloc(n, sizeof(*core))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		core[i] = intern(m->core[i], m->core_len[i]);
+	free(a->core);
+	a->core = core;
+	a->ncore = (uint8_t)n;
+	return rc == 0 ? 0 : -1;
+}
+
 /* ---- evaluation ---- */
 
 static void

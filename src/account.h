@@ -155,6 +155,17 @@ int			 account_member_set(struct account_table *,
  */
 int	account_meta_apply(struct account *, const char *json);
 
+/* All of an account's metadata at once, as stored (the loader). */
+struct account_meta {
+	const char	*name, *plan, *segment, *owner, *slack_channel;
+	int32_t		 seats;			/* -1 unset */
+	int64_t		 onboarded_at, renewal_at;	/* us; 0 unset */
+	const char	*const *core;		/* core features */
+	const size_t	*core_len;
+	size_t		 ncore;			/* at most 255 are kept */
+};
+int	account_meta_set(struct account *, const struct account_meta *);
+
 /*
  * Evaluate a's signals at time now (us) on data coverage data_since
  * (account_table's; NULL = all covered).  Fills out[] with the active

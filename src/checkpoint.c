@@ -24,6 +24,7 @@
 #include "checkpoint.h"
 #include "event.h"
 #include "log.h"
+#include "signal.h"
 #include "snapshot.h"
 #include "store.h"
 #include "util.h"
@@ -52,6 +53,8 @@ struct checkpoint {
 	int64_t			 last_mark;	/* of the last marks stored */
 	size_t			 last_nabove;
 
+	const int32_t		*heard;		/* first day per data class */
+
 	void			(*all_done)(int, void *);
 	void			*all_arg;
 
@@ -62,6 +65,27 @@ struct checkpoint {
 };
 
 static void	pass_step(struct checkpoint *);
+
+/* The classes heard of, as coverage rows: *n of them. */
+static void
+classes(const struct checkpoint *cp, const char **names, int32_t *days,
+    size_t *n)
+{
+	int c;
+
+	*n = 0;
+	for (c = 0; cp->heard != NULL && c < SIGCAT__COUNT; c++)
+		if (cp->heard[c] > 0) {
+			names[*n] = signal_category_str((enum sig_category)c);
+			days[(*n)++] = cp->heard[c];
+		}
+}
+
+void
+checkpoint_classes(struct checkpoint *cp, const int32_t *heard)
+{
+	cp->heard = heard;
+}
 
 static int
 push(struct account ***v, size_t *n, size_t *cap, struct account *a)
@@ -202,7 +226,9 @@ send_part(struct checkpoint *cp, int32_t part)
 	unsigned char **img = NULL;
 	const char **ids = NULL;
 	uint32_t *lens = NULL;
-	size_t i, nabove, n;
+	const char *cnames[SIGCAT__COUNT];
+	int32_t cdays[SIGCAT__COUNT];
+	size_t i, nabove, n = 0, ncls;
 	int64_t mark;
 	int rc = -1;
 
@@ -227,10 +253,11 @@ send_part(struct checkpoint *cp, int32_t part)
 		cp->pass_bytes += one.len;
 	}
 	store_watermark(cp->store, &mark, &above, &nabove);
+	classes(cp, cnames, cdays, &ncls);
 	cp->batch_part = part;
 	if (store_snapshot(cp->store, &part, 1, mark, above, nabove, part,
 	    SNAPSHOT_VERSION, ids, (const unsigned char *const *)img, lens, n,
-	    stored_cb, cp) == -1)
+	    cnames, cdays, ncls, stored_cb, cp) == -1)
 		goto undo;
 	for (i = 0; i < n; i++)
 		cp->batch[i]->snap_dirty = 0;
@@ -259,18 +286,22 @@ static int
 send_marks(struct checkpoint *cp)
 {
 	int32_t parts[ACCOUNT_PARTS];
+	const char *cnames[SIGCAT__COUNT];
+	int32_t cdays[SIGCAT__COUNT];
 	const int64_t *above;
-	size_t i, n = 0, nabove;
+	size_t i, n = 0, nabove, ncls;
 	int64_t mark;
 
 	store_watermark(cp->store, &mark, &above, &nabove);
+	classes(cp, cnames, cdays, &ncls);
 	for (i = 0; i < ACCOUNT_PARTS; i++)
 		if (cp->part_dirty[i] == 0)
 			parts[n++] = (int32_t)i;
 	cp->batch_part = -1;
 	cp->nbatch = 0;
 	return store_snapshot(cp->store, parts, n, mark, above, nabove, 0,
-	    SNAPSHOT_VERSION, NULL, NULL, NULL, 0, stored_cb, cp);
+	    SNAPSHOT_VERSION, NULL, NULL, NULL, 0, cnames, cdays, ncls,
+	    stored_cb, cp);
 }
 
 static void

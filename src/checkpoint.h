@@ -34,6 +34,13 @@ void		 checkpoint_free(struct checkpoint *);
 /* Store changed windows every interval_us from now on. */
 void		 checkpoint_start(struct checkpoint *, int64_t interval_us);
 
+/*
+ * The first day of each data class (SIGCAT__COUNT of them, 0 = none; not
+ * copied): stored with every pass, so that the class coverage a restart
+ * reads is never behind the snapshots' watermark.
+ */
+void		 checkpoint_classes(struct checkpoint *, const int32_t *heard);
+
 /* a changed: its snapshot is stored at the next pass. */
 void		 checkpoint_touch(struct checkpoint *, struct account *);
 

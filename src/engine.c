@@ -675,6 +675,7 @@ engine_new(struct event_base *base, struct store *store,
 		free(e);
 		return NULL;
 	}
+	checkpoint_classes(e->cp, e->heard);
 	e->m_eval = metrics_series(cw_metrics, M_EVALUATION_SECONDS, NULL);
 	e->ev_eval = event_new(base, -1, 0, eval_cb, e);
 	e->ev_sweep = evtimer_new(base, sweep_cb, e);
@@ -733,13 +734,13 @@ engine_accounts(const struct engine *e)
 /* ---- recovery ---- */
 
 static void
-load_account(void *arg, const char *id, const char *json)
+load_account(void *arg, const char *id, const struct account_meta *m)
 {
 	struct engine *e = arg;
 	struct account *a;
 
 	if ((a = account_get(e->table, id)) == NULL ||
-	    account_meta_apply(a, json) == -1)
+	    account_meta_set(a, m) == -1)
 		e->load_bad++;
 }
 

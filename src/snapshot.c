@@ -15,7 +15,9 @@
  *			- last_day * 24)
  *	account		only with flag SNAP_F_ACCOUNT: first_day and
  *			score_day as opt days, nscores u8 + scores u8 each,
- *			active varint, since varint per active bit
+ *			active varint, since varint per active bit; score
+ *			u8, prev_score u8, prev_active varint, weight u8 per
+ *			active bit, prev_weight u8 per prev_active bit
  *	strings		n, then per string: length varint, bytes (no NUL,
  *			no two alike); a "ref" below is an index in it
  *	logins, hourly	rings as runs back from last_day / last_hour: n,
@@ -132,9 +134,17 @@ snapshot_account_get(const struct account *a, struct snapshot_account *s)
 	s->score_day = a->score_day;
 	memcpy(s->scores, a->scores, sizeof(s->scores));
 	s->active = a->active & ((UINT32_C(1) << SIG__COUNT) - 1);
-	for (i = 0; i < SIG__COUNT; i++)
-		if (s->active & (UINT32_C(1) << i))
+	s->prev_active = a->prev_active & ((UINT32_C(1) << SIG__COUNT) - 1);
+	s->score = a->score;
+	s->prev_score = a->prev_score;
+	for (i = 0; i < SIG__COUNT; i++) {
+		if (s->active & (UINT32_C(1) << i)) {
 			s->since[i] = a->since[i];
+			s->weight[i] = a->weight[i];
+		}
+		if (s->prev_active & (UINT32_C(1) << i))
+			s->prev_weight[i] = a->prev_weight[i];
+	}
 }
 
 /*
@@ -151,9 +161,17 @@ snapshot_account_put(struct account *a, const struct snapshot_account *s)
 	a->first_day = s->first_day;
 	a->score_day = s->score_day;
 	memcpy(a->scores, s->scores, sizeof(a->scores));
-	for (i = 0; i < SIG__COUNT; i++)
-		if (s->active & (UINT32_C(1) << i))
+	a->score = s->score;
+	a->prev_score = s->prev_score;
+	a->prev_active = s->prev_active;
+	for (i = 0; i < SIG__COUNT; i++) {
+		if (s->active & (UINT32_C(1) << i)) {
 			a->since[i] = s->since[i];
+			a->weight[i] = s->weight[i];
+		}
+		if (s->prev_active & (UINT32_C(1) << i))
+			a->prev_weight[i] = s->prev_weight[i];
+	}
 }
 
 /* ---- writing ---- */
@@ -571,6 +589,15 @@ put_account(struct wr *o, int32_t base, const struct snapshot_account *a)
 	for (i = 0; i < SIG__COUNT; i++)
 		if (a->active & (UINT32_C(1) << i))
 			put_varint(o, a->since[i]);
+	put_u8(o, a->score);
+	put_u8(o, a->prev_score);
+	put_varint(o, a->prev_active);
+	for (i = 0; i < SIG__COUNT; i++)
+		if (a->active & (UINT32_C(1) << i))
+			put_u8(o, a->weight[i]);
+	for (i = 0; i < SIG__COUNT; i++)
+		if (a->prev_active & (UINT32_C(1) << i))
+			put_u8(o, a->prev_weight[i]);
 }
 
 static void
@@ -1083,6 +1110,18 @@ get_account(struct rd *r, int32_t base, struct snapshot_account *a)
 	for (i = 0; i < SIG__COUNT && !r->bad; i++)
 		if (a->active & (UINT32_C(1) << i))
 			a->since[i] = (uint32_t)get_max(r, UINT32_MAX);
+	a->score = (uint8_t)get_u8(r);
+	a->prev_score = (uint8_t)get_u8(r);
+	if (a->score > 100 || a->prev_score > 100)
+		r->bad = 1;
+	a->prev_active = (uint32_t)get_max(r,
+	    (UINT32_C(1) << SIG__COUNT) - 1);
+	for (i = 0; i < SIG__COUNT && !r->bad; i++)
+		if (a->active & (UINT32_C(1) << i))
+			a->weight[i] = (uint8_t)get_u8(r);
+	for (i = 0; i < SIG__COUNT && !r->bad; i++)
+		if (a->prev_active & (UINT32_C(1) << i))
+			a->prev_weight[i] = (uint8_t)get_u8(r);
 	return r->bad ? -1 : 0;
 }
 

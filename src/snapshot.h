@@ -69,6 +69,13 @@ struct snapshot_account {
 	uint8_t		scores[ACCOUNT_SCORE_DAYS]; /* 0..100, ACCOUNT_NO_SCORE */
 	uint32_t	active;		/* bit per enum sig_id */
 	uint32_t	since[SIG__COUNT];	/* unix s, for the active bits */
+	/* The last evaluation and the one before it (the account view's
+	 * previous_score, the breakdown's "continuing" and "resolved"). */
+	uint8_t		score;
+	uint8_t		prev_score;
+	uint32_t	prev_active;
+	uint8_t		weight[SIG__COUNT];	/* for the active bits */
+	uint8_t		prev_weight[SIG__COUNT]; /* for the prev_active bits */
 };
 
 void	snapshot_account_get(const struct account *,

@@ -1128,16 +1128,11 @@ struct store_loader {
 	int64_t				 replay_from;	/* min mark */
 	char				**rebuild;	/* sorted account ids */
 	size_t				 nrebuild, caprebuild;
+	int64_t				 t_step;	/* when the step began */
 	int				 in_txn;	/* BEGIN sent, no COMMIT */
 	int				 cursor;	/* cw_load is open */
 	size_t				 nsnap, nreplay;
 };
-
-static void
-row_account(struct store_loader *ld, const struct db_res *r, int i)
-{
-	ld->ops->account(ld->arg, db_res_value(r, i, 0), db_res_value(r, i, 1));
-}
 
 static void
 row_daily(struct store_loader *ld, const struct db_res *r, int i)
@@ -1241,6 +1236,7 @@ row_member(struct store_loader *ld, const struct db_res *r, int i)
 
 static void	step_key(struct store_loader *);
 static void	step_marks(struct store_loader *);
+static void	step_accounts(struct store_loader *);
 static void	step_snapshots(struct store_loader *);
 static void	step_rebuild(struct store_loader *);
 static void	step_replay(struct store_loader *);
@@ -1250,33 +1246,22 @@ static void	step_replay(struct store_loader *);
 static const struct load_step load_steps[] = {
 	CUSTOM(step_key, LOAD_ALWAYS),
 	CUSTOM(step_marks, LOAD_ALWAYS),
-	{ "SELECT id, jsonb_build_object('name', name, 'plan', plan,"
-	  " 'segment', segment, 'seats', seats, 'owner', owner,"
-	  " 'slack_channel', slack_channel, 'onboarded_at',"
-	  " to_char(onboarded_at AT TIME ZONE 'UTC',"
-	  "  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-	  " 'renewal_at', to_char(renewal_at AT TIME ZONE 'UTC',"
-	  "  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-	  " 'core_features', to_jsonb(core_features))::text"
-	  " FROM accounts WHERE $1::integer IS NOT NULL"
-	  " ORDER BY id LIMIT 20000",
-	  "SELECT id, jsonb_build_object('name', name, 'plan', plan,"
-	  " 'segment', segment, 'seats', seats, 'owner', owner,"
-	  " 'slack_channel', slack_channel, 'onboarded_at',"
-	  " to_char(onboarded_at AT TIME ZONE 'UTC',"
-	  "  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-	  " 'renewal_at', to_char(renewal_at AT TIME ZONE 'UTC',"
-	  "  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-	  " 'core_features', to_jsonb(core_features))::text"
-	  " FROM accounts WHERE $1::integer IS NOT NULL AND id > $2"
-	  " ORDER BY id LIMIT 20000",
-	  1, row_account, NULL, LOAD_ALWAYS },
+	CUSTOM(step_accounts, LOAD_ALWAYS),
 	{ "SELECT kind, key, day, " DAYNUM("day") " FROM coverage"
 	  " WHERE $1::integer IS NOT NULL ORDER BY kind, key LIMIT 20000",
 	  "SELECT kind, key, day, " DAYNUM("day") " FROM coverage"
 	  " WHERE $1::integer IS NOT NULL AND (kind, key) > ($2::\"char\", $3)"
 	  " ORDER BY kind, key LIMIT 20000",
-	  2, row_coverage, NULL, LOAD_ALWAYS },
+	  2, row_coverage, NULL, LOAD_LEGACY },
+	/* An account's first day is in its snapshot: only the classes. */
+	{ "SELECT kind, key, day, " DAYNUM("day") " FROM coverage"
+	  " WHERE $1::integer IS NOT NULL AND kind = 'c'"
+	  " ORDER BY kind, key LIMIT 20000",
+	  "SELECT kind, key, day, " DAYNUM("day") " FROM coverage"
+	  " WHERE $1::integer IS NOT NULL AND kind = 'c'"
+	  " AND (kind, key) > ($2::\"char\", $3)"
+	  " ORDER BY kind, key LIMIT 20000",
+	  2, row_coverage, NULL, LOAD_SNAPSHOTS },
 	{ "SELECT account_id, day, " DAYNUM("day") ", logins FROM rollup_daily"
 	  " WHERE day >= " SINCE_DATE
 	  " ORDER BY account_id, day LIMIT 20000",
@@ -1398,7 +1383,11 @@ static void
 load_next(struct store_loader *ld)
 {
 	const struct load_step *step;
+	int64_t now = util_now_us();
 
+	log_debug("store: load step=%zu ms=%lld", ld->step,
+	    (long long)((now - ld->t_step) / 1000));
+	ld->t_step = now;
 	for (ld->step++; ld->step < NLOAD_STEPS; ld->step++) {
 		step = &load_steps[ld->step];
 		if (step->when == LOAD_ALWAYS ||
@@ -1640,6 +1629,128 @@ step_marks(struct store_loader *ld)
 {
 	LOAD_QUERY(ld, db_query(ld->st->lanes[0].db, last_sql, 0, NULL, NULL,
 	    last_cb, ld));
+}
+
+/* ---- accounts: one cursor, large fetches in binary ---- */
+
+static void	cursor_open_cb(enum db_status, const struct db_res *, void *);
+static void	cursor_close(struct store_loader *);
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static int64_t
+get64(const unsigned char *p)
+{
+	return (int64_t)((uint64_t)get32(p) << 32 | get32(p + 4));
+}
+
+/*
+ * A one-dimensional text[] in binary (array_send): its elements into
+ * el/len (not NUL-terminated), at most max of them.  -1 if malformed.
+ */
+static int
+parse_text_array(const unsigned char *p, size_t n, const char **el,
+    size_t *len, size_t max, size_t *nel)
+{
+	uint32_t ndim, count, l, i;
+	size_t off;
+
+	*nel = 0;
+	if (n < 12)
+		return -1;
+	ndim = get32(p);
+	if (ndim == 0)
+		return 0;
+	if (ndim != 1 || n < 20)
+		return -1;
+	count = get32(p + 12);
+	off = 20;
+	for (i = 0; i < count; i++) {
+		if (n - off < 4)
+			return -1;
+		l = get32(p + off);
+		off += 4;
+		if (l == UINT32_MAX)
+			continue;		/* NULL: no feature */
+		if (n - off < l)
+			return -1;
+		if (*nel < max) {
+			el[*nel] = (const char *)p + off;
+			len[(*nel)++] = l;
+		}
+		off += l;
+	}
+	return 0;
+}
+
+#define ACCOUNT_FETCH_N	20000
+#define ACCOUNT_FETCH	"FETCH 20000 FROM cw_load"
+
+static void
+account_rows_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct store_loader *ld = arg;
+	const char *core[255], *v;
+	size_t core_len[255];
+	struct account_meta m;
+	int i, n;
+
+	if (load_failed(ld, status, res, "accounts"))
+		return;
+	n = db_res_ntuples(res);
+	for (i = 0; i < n; i++) {
+		memset(&m, 0, sizeof(m));
+		m.name = db_res_value(res, i, 1);
+		m.plan = db_res_value(res, i, 2);
+		m.segment = db_res_value(res, i, 3);
+		m.owner = db_res_value(res, i, 5);
+		m.slack_channel = db_res_value(res, i, 6);
+		v = db_res_value(res, i, 4);
+		m.seats = v != NULL && db_res_length(res, i, 4) == 4 ?
+		    (int32_t)get32((const unsigned char *)v) : -1;
+		v = db_res_value(res, i, 7);
+		m.onboarded_at = v != NULL && db_res_length(res, i, 7) == 8 ?
+		    get64((const unsigned char *)v) : 0;
+		v = db_res_value(res, i, 8);
+		m.renewal_at = v != NULL && db_res_length(res, i, 8) == 8 ?
+		    get64((const unsigned char *)v) : 0;
+		v = db_res_value(res, i, 9);
+		if (v != NULL && parse_text_array((const unsigned char *)v,
+		    (size_t)db_res_length(res, i, 9), core, core_len, 255,
+		    &m.ncore) == -1)
+			m.ncore = 0;
+		m.core = core;
+		m.core_len = core_len;
+		ld->ops->account(ld->arg, db_res_value(res, i, 0), &m);
+	}
+	if (n == ACCOUNT_FETCH_N) {
+		LOAD_QUERY(ld, db_query_binres(ld->st->lanes[0].db,
+		    ACCOUNT_FETCH, 0, NULL, NULL, NULL, account_rows_cb, ld));
+		return;
+	}
+	cursor_close(ld);
+}
+
+static void
+step_accounts(struct store_loader *ld)
+{
+	if (!ld->cursor) {
+		ld->in_txn = 1;
+		LOAD_QUERY(ld, db_query(ld->st->lanes[0].db,
+		    "BEGIN READ ONLY; DECLARE cw_load NO SCROLL CURSOR FOR"
+		    " SELECT id, name, plan, segment, seats, owner,"
+		    " slack_channel, " US("onboarded_at") ", "
+		    US("renewal_at") ", core_features FROM accounts",
+		    -1, NULL, NULL, cursor_open_cb, ld));
+		return;
+	}
+	LOAD_QUERY(ld, db_query_binres(ld->st->lanes[0].db, ACCOUNT_FETCH, 0,
+	    NULL, NULL, NULL, account_rows_cb, ld));
 }
 
 /* ---- snapshots: one cursor, large fetches in binary ---- */
@@ -1911,6 +2022,7 @@ store_load(struct store *st, const struct store_load_ops *ops,
 	ld->st = st;
 	ld->ops = ops;
 	ld->arg = arg;
+	ld->t_step = util_now_us();
 	snprintf(ld->since, sizeof(ld->since), "%ld", (long)since_day);
 	load_page(ld);
 	return 0;
@@ -1997,7 +2109,12 @@ write_arrays(struct store *st, const char *stmt, const char *sql,
  * stored without the images it speaks for.
  */
 static const char snapshot_sql[] =
-    "WITH s AS (INSERT INTO snapshots AS s"
+    "WITH c AS (INSERT INTO coverage AS c (kind, key, day)"
+    " SELECT 'c', k, date '1970-01-01' + d"
+    " FROM unnest($8::text[], $9::int4[]) u(k, d)"
+    " ON CONFLICT (kind, key) DO UPDATE SET day = least(c.day,"
+    " EXCLUDED.day)),"
+    " s AS (INSERT INTO snapshots AS s"
     " (account_id, part, version, image, written_at)"
     " SELECT a, $6::int4, $7::int4, i, now()"
     " FROM unnest($4::text[], $5::bytea[]) u(a, i)"
@@ -2014,16 +2131,18 @@ store_snapshot(struct store *st, const int32_t *parts, size_t nparts,
     int64_t mark, const int64_t *above, size_t nabove, int32_t part,
     int32_t version, const char *const *ids,
     const unsigned char *const *images, const uint32_t *lens, size_t n,
+    const char *const *classes, const int32_t *class_days, size_t nclasses,
     store_done_cb cb, void *arg)
 {
-	static const unsigned int types[7] = { OID_INT4_ARRAY, OID_INT8,
+	static const unsigned int types[9] = { OID_INT4_ARRAY, OID_INT8,
 	    OID_INT8_ARRAY, OID_TEXT_ARRAY, OID_BYTEA_ARRAY, OID_INT4,
-	    OID_INT4 };
-	struct buf b[3] = { { NULL, 0, 0 }, { NULL, 0, 0 }, { NULL, 0, 0 } };
+	    OID_INT4, OID_TEXT_ARRAY, OID_INT4_ARRAY };
+	struct buf b[5] = { { NULL, 0, 0 }, { NULL, 0, 0 }, { NULL, 0, 0 },
+	    { NULL, 0, 0 }, { NULL, 0, 0 } };
 	struct buf im = { NULL, 0, 0 };
 	struct write_done *p;
-	const char *values[7];
-	int lengths[7], err = 0, rc = -1;
+	const char *values[9];
+	int lengths[9], err = 0, rc = -1;
 	char v_mark[8], v_part[4], v_version[4];
 	size_t i;
 
@@ -2035,6 +2154,14 @@ store_snapshot(struct store *st, const int32_t *parts, size_t nparts,
 	for (i = 0; i < nabove; i++)
 		err |= arr_int8(&b[1], above[i]);
 	arr_end(&b[1], nabove);
+	err |= arr_begin(&b[3], OID_TEXT);
+	err |= arr_begin(&b[4], OID_INT4);
+	for (i = 0; i < nclasses; i++) {
+		err |= arr_text(&b[3], NULL, classes[i]);
+		err |= arr_int4(&b[4], class_days[i]);
+	}
+	arr_end(&b[3], nclasses);
+	arr_end(&b[4], nclasses);
 	err |= arr_begin(&b[2], OID_TEXT);
 	err |= arr_begin(&im, OID_BYTEA);
 	for (i = 0; i < n && !err; i++) {
@@ -2068,12 +2195,16 @@ store_snapshot(struct store *st, const int32_t *parts, size_t nparts,
 	lengths[5] = 4;
 	values[6] = v_version;
 	lengths[6] = 4;
+	values[7] = b[3].p;
+	lengths[7] = (int)b[3].len;
+	values[8] = b[4].p;
+	lengths[8] = (int)b[4].len;
 	/* The last lane: the first carries account and alert writes. */
 	if ((rc = db_query_binary(st->lanes[st->nlanes - 1].db, "cw_snapshot",
-	    snapshot_sql, 7, types, values, lengths, store_write_cb, p)) == -1)
+	    snapshot_sql, 9, types, values, lengths, store_write_cb, p)) == -1)
 		free(p);
 out:
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 5; i++)
 		free(b[i].p);
 	free(im.p);
 	return rc;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct account_meta;
 struct db;
 struct cw_event;
 struct store;
@@ -126,7 +127,8 @@ struct store_notification {
  * numbers, hours are hours since the epoch, ts is in microseconds.
  */
 struct store_load_ops {
-	void	(*account)(void *, const char *id, const char *meta_json);
+	void	(*account)(void *, const char *id,
+		    const struct account_meta *);
 	void	(*daily)(void *, const char *account_id, int32_t day,
 		    unsigned logins);
 	void	(*hourly)(void *, const char *account_id, int64_t hour,
@@ -193,15 +195,17 @@ void	store_commit_start(struct store *, int64_t last);
 
 /*
  * Store n account snapshots (ids[i], images[i] of lens[i] bytes, all of
- * partition part, format version) and the watermark (mark, above) of
- * every partition in parts, in one transaction; cb(status, arg) once.
- * Everything is copied.
+ * partition part, format version), the watermark (mark, above) of every
+ * partition in parts, and the first days of data classes (coverage 'c'
+ * rows: what the windows hold, so never behind the mark), in one
+ * transaction; cb(status, arg) once.  Everything is copied.
  */
 int	store_snapshot(struct store *, const int32_t *parts, size_t nparts,
 	    int64_t mark, const int64_t *above, size_t nabove, int32_t part,
 	    int32_t version, const char *const *ids,
 	    const unsigned char *const *images, const uint32_t *lens,
-	    size_t n, store_done_cb cb, void *arg);
+	    size_t n, const char *const *classes, const int32_t *class_days,
+	    size_t nclasses, store_done_cb cb, void *arg);
 
 /*
  * Store today's health scores: n (account id, day, score) triples in one

@@ -641,6 +641,15 @@ START_TEST(typical)
 	    UINT32_C(1) << SIG_NO_TOUCH;
 	a.since[SIG_LOGIN_DECLINE] = 1728000000;
 	a.since[SIG_NO_TOUCH] = 1727000000;
+	/* The evaluation before: no_touch is new, champion_left resolved. */
+	a.score = 61;
+	a.prev_score = 58;
+	a.prev_active = UINT32_C(1) << SIG_LOGIN_DECLINE |
+	    UINT32_C(1) << SIG_CHAMPION_LEFT;
+	a.weight[SIG_LOGIN_DECLINE] = 15;
+	a.weight[SIG_NO_TOUCH] = 24;
+	a.prev_weight[SIG_LOGIN_DECLINE] = 15;
+	a.prev_weight[SIG_CHAMPION_LEFT] = 27;
 	n = round_trip(&a);
 	printf("snapshot: the same with account fields: %zu bytes\n", n);
 	seed("typical-account");
@@ -674,8 +683,14 @@ START_TEST(maximal)
 	for (i = 0; i < ACCOUNT_SCORE_DAYS; i++)
 		a.scores[i] = (uint8_t)(i * 14);
 	a.active = (UINT32_C(1) << SIG__COUNT) - 1;
-	for (i = 0; i < SIG__COUNT; i++)
+	for (i = 0; i < SIG__COUNT; i++) {
 		a.since[i] = UINT32_MAX - (uint32_t)i;
+		a.weight[i] = (uint8_t)(200 + i);
+		a.prev_weight[i] = (uint8_t)(255 - i);
+	}
+	a.score = 100;
+	a.prev_score = 0;
+	a.prev_active = a.active;
 	n = round_trip(&a);
 	printf("snapshot: every record kind (%u users, %u tickets, %u "
 	    "contacts, %u contact events): %zu bytes (window %zu)\n",
