@@ -37,7 +37,9 @@
  *			before u8 (WCB_* flags), title, previous_title and
  *			title-before refs + 1, ts (zz of ts - day * 1 d in us)
  *	contacts	n, then: day, contact ref, title ref + 1, bits
- *			(rank 0-2, champion 3, left 4), ts (zz as above)
+ *			(rank 0-2, champion 3, left 4, champ_set 5), ts
+ *			(zz as above),
+ *			pre (0 none, else 1 + ts - pre_ts)
  *	competitors	n, then: day, competitor ref + 1, kind u8
  *
  * An "opt day" is 0 for none, else 1 + zz of (last_day - day); a record's
@@ -677,9 +679,11 @@ put_contacts(struct wr *o, const struct window *w, struct numbering *str)
 		put_varint(o, c->title == 0 ? 0 :
 		    1 + (uint64_t)numbering_get(str, c->title));
 		put_u8(o, c->rank | (unsigned)c->champion << 3 |
-		    (unsigned)c->left << 4);
+		    (unsigned)c->left << 4 | (unsigned)c->champ_set << 5);
 		put_varint(o, zigzag(c->ts - (int64_t)c->day *
 		    CW_USEC_PER_DAY));
+		put_varint(o, c->has_pre ? 1 + (uint64_t)(c->ts - c->pre_ts) :
+		    0);
 	}
 }
 
@@ -1225,6 +1229,7 @@ get_records(struct rd *r, struct window *w, struct parsed *ps,
 	struct win_contact		*c;
 	struct win_competitor		*cp;
 	uint32_t			 i, n;
+	uint64_t			 v;
 	unsigned			 bits, ranks, before;
 	int32_t				 prev;
 	int				 rc;
@@ -1307,12 +1312,22 @@ get_records(struct rd *r, struct window *w, struct parsed *ps,
 		c->contact = get_ref(r, ps->nstr, 0);
 		c->title = get_ref(r, ps->nstr, 1);
 		bits = get_u8(r);
-		if ((bits & 7) > RANK_MAX || (bits & ~0x1fu) != 0)
+		if ((bits & 7) > RANK_MAX || (bits & ~0x3fu) != 0)
 			r->bad = 1;
 		c->rank = (uint8_t)(bits & 7);
 		c->champion = (uint8_t)(bits >> 3 & 1);
 		c->left = (uint8_t)(bits >> 4 & 1);
+		c->champ_set = (uint8_t)(bits >> 5 & 1);
 		c->ts = (int64_t)c->day * CW_USEC_PER_DAY + get_ts_off(r);
+		v = get_max(r, (uint64_t)INT64_MAX);
+		if (v > 0 && !r->bad) {
+			if (v - 1 > (uint64_t)(c->ts - CW_TS_MIN))
+				r->bad = 1;	/* before any ts */
+			else {
+				c->has_pre = 1;
+				c->pre_ts = c->ts - (int64_t)(v - 1);
+			}
+		}
 		if (!r->bad && used[c->contact - 1]++ != 0)
 			r->bad = 1;	/* a contact twice */
 	}

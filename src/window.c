@@ -316,6 +316,8 @@ rec_prune(void *base, uint32_t n, size_t size, int32_t keep)
  * (doubles) only if that left less than a quarter free.  Returns the
  * (maybe moved) array, or NULL on failure (nothing freed).
  */
+static void	cevents_pre(struct window *, int32_t);
+
 static void *
 rec_reserve(struct window *w, void *base, uint32_t *n, uint32_t *cap,
     size_t size)
@@ -325,6 +327,8 @@ rec_reserve(struct window *w, void *base, uint32_t *n, uint32_t *cap,
 
 	if (*n < *cap)
 		return base;
+	if (base == (void *)w->cevents)
+		cevents_pre(w, oldest(w));
 	*n = rec_prune(base, *n, size, oldest(w));
 	if (*cap > 0 && (uint64_t)*n * 4 <= (uint64_t)*cap * 3)
 		return base;
@@ -689,6 +693,28 @@ find_contact(const struct window *w, uint32_t contact)
 	return &w->contacts[i];
 }
 
+/* Record r, older than the window, moves into the state before it. */
+static void
+pre_note(struct win_contact *c, const struct win_contact_event *r)
+{
+	if (!c->has_pre || r->ts > c->pre_ts) {
+		c->pre_ts = r->ts;
+		c->has_pre = 1;
+	}
+}
+
+/* Before the records older than keep are dropped: note them as folded. */
+static void
+cevents_pre(struct window *w, int32_t keep)
+{
+	uint32_t	i, slot;
+
+	for (i = 0; i < w->ncevents; i++)
+		if (w->cevents[i].day < keep &&
+		    (slot = contact_slot(w, w->cevents[i].contact)) != NO_SLOT)
+			pre_note(&w->contacts[slot], &w->cevents[i]);
+}
+
 /*
  * Contacts are a fold of their events in contact order
  * (window_cevent_cmp()).  An event newer than the contact's newest is
@@ -860,6 +886,7 @@ contact_replay(struct window *w, uint32_t slot, struct win_contact_event *rec,
 	uint32_t			 sat[REPLAY_STACK], *at = sat;
 	uint32_t			 i, k, n;
 	int32_t				 keep = oldest(w);
+	int				 below = 0;
 	void				*nb;
 
 	if (visible) {
@@ -870,8 +897,12 @@ contact_replay(struct window *w, uint32_t slot, struct win_contact_event *rec,
 	}
 	for (i = n = 0; i < w->ncevents; i++) {
 		e = &w->cevents[i];
-		if (e->contact != rec->contact || e->day < keep)
+		if (e->contact != rec->contact)
 			continue;
+		if (e->day < keep) {
+			pre_note(c, e);	/* already in the state before */
+			continue;
+		}
 		n++;
 		if (first == NULL || window_cevent_cmp(e, first) < 0)
 			first = e;
@@ -890,6 +921,10 @@ contact_replay(struct window *w, uint32_t slot, struct win_contact_event *rec,
 			c->rank = rec->title != 0 ? rec->new_rank :
 			    (uint8_t)title_rank(intern_str(rec->prev));
 		}
+		if (!c->champ_set && rec->is_champion >= 0) {
+			c->champion = rec->is_champion != 0;
+			c->champ_set = 1;
+		}
 		return 0;
 	}
 	n += visible != 0;
@@ -906,6 +941,23 @@ contact_replay(struct window *w, uint32_t slot, struct win_contact_event *rec,
 		cstate_before(&s, first, keep);
 	else
 		cstate_get(&s, c);
+	/*
+	 * Older than the window and than the newest event the state before
+	 * the window already holds: below it, it can only fill a title.
+	 */
+	if (!visible && first != NULL && c->has_pre && rec->ts <= c->pre_ts) {
+		if (s.title == 0 && (rec->title != 0 || rec->prev != 0)) {
+			s.title = rec->title != 0 ? rec->title : rec->prev;
+			s.rank = rec->title != 0 ? rec->new_rank :
+			    (uint8_t)title_rank(intern_str(rec->prev));
+		}
+		if (!c->champ_set && rec->is_champion >= 0)
+			s.champion = rec->is_champion != 0;
+		below = 1;
+	} else if (!visible) {
+		c->pre_ts = rec->ts;
+		c->has_pre = 1;
+	}
 	for (i = k = 0; i < w->ncevents; i++) {
 		e = &w->cevents[i];
 		if (e->contact == rec->contact && e->day >= keep) {
@@ -916,7 +968,7 @@ contact_replay(struct window *w, uint32_t slot, struct win_contact_event *rec,
 	if (visible) {
 		at[k] = w->ncevents++;
 		v[k++] = *rec;
-	} else
+	} else if (!below)
 		cstate_fold(&s, rec, keep);	/* before them all */
 	qsort(v, n, sizeof(*v), cevent_qcmp);
 	note_day(w, rec->day);
@@ -925,6 +977,8 @@ contact_replay(struct window *w, uint32_t slot, struct win_contact_event *rec,
 		w->cevents[at[i]] = v[i];
 	}
 	cstate_put(c, &s);
+	if (rec->is_champion >= 0)
+		c->champ_set = 1;
 	if (v != sv) {
 		free(v);
 		free(at);
@@ -1005,6 +1059,12 @@ apply_contact(struct window *w, const struct cw_event *ev, int32_t day,
 		cstate_get(&s, c);
 	cstate_fold(&s, &rec, keep);
 	cstate_put(c, &s);
+	if (!visible) {
+		c->pre_ts = ev->ts;	/* the newest of its events so far */
+		c->has_pre = 1;
+	}
+	if (rec.is_champion >= 0)
+		c->champ_set = 1;
 	if (visible)
 		w->cevents[w->ncevents++] = rec;
 	return 0;
@@ -1254,6 +1314,7 @@ window_prune(struct window *w, int32_t today)
 	    keep);
 	w->tickets = rec_shrink(w->tickets, w->ntickets, &w->captickets,
 	    sizeof(*w->tickets));
+	cevents_pre(w, keep);
 	w->ncevents = rec_prune(w->cevents, w->ncevents, sizeof(*w->cevents),
 	    keep);
 	w->cevents = rec_shrink(w->cevents, w->ncevents, &w->capcevents,

@@ -18,10 +18,11 @@
  * records of the account, k those of the contact: the contact's records
  * are re-derived in contact order (window_cevent_cmp()), so contact state
  * and records are a function of the events, not of their arrival order.
- * Only the state before the window is folded in arrival order: an event
- * older than the window is applied onto the state the window starts from
- * (and, if the contact has no record in the window and a newer event,
- * only gives it a title it lacks).  Applying the same event twice counts it twice: the
+ * The state before the window is a fold too, by ts: an event older than
+ * the window and newer than what that state holds (win_contact.pre_ts)
+ * is folded onto it; an older one only gives it a title it lacks, and
+ * its is_champion when no event said one (the events themselves are
+ * gone, so its place cannot be re-derived).  Applying the same event twice counts it twice: the
  * caller applies only events that were newly stored (store.c says which).
  *
  * The window covers the WIN_DAYS days (last_day - WIN_DAYS, last_day],
@@ -164,12 +165,17 @@ struct win_contact_event {
  */
 struct win_contact {
 	int64_t		 ts;		/* ts of its newest event, us */
+	int64_t		 pre_ts;	/* with has_pre: ts of the newest event
+					 * older than the window folded into
+					 * the state before the window */
 	int32_t		 day;		/* day of its latest event */
 	uint32_t	 contact;	/* interned contact_id */
 	uint32_t	 title;		/* interned title; 0 = none */
 	uint8_t		 rank;		/* enum title_rank */
 	uint8_t		 champion;
 	uint8_t		 left;
+	uint8_t		 has_pre:1;
+	uint8_t		 champ_set:1;	/* an event said is_champion */
 };
 
 struct win_competitor {

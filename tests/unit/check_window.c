@@ -218,7 +218,8 @@ START_TEST(struct_size)
 	ck_assert_uint_eq(sizeof(struct win_note), 12);
 	/* Facts and the state before: a contact replays in ts order. */
 	ck_assert_uint_eq(sizeof(struct win_contact_event), 32);
-	ck_assert_uint_eq(sizeof(struct win_contact), 24);
+	/* ... and keeps when the state before the window was last moved. */
+	ck_assert_uint_eq(sizeof(struct win_contact), 32);
 }
 END_TEST
 
@@ -1164,6 +1165,43 @@ START_TEST(contacts_order_champion_on_joined)
 }
 END_TEST
 
+START_TEST(contacts_order_before_the_window)
+{
+	static const struct cspec ev[] = {
+		/* Two events older than the window, one in it. */
+		{ EV_CONTACT_JOINED, D0 - 300, 9, "fa", "Director of IT",
+		    NULL, 1, NULL },
+		{ EV_CONTACT_CHANGED, D0 - 260, 9, "fa", "VP of IT", NULL, -1,
+		    NULL },
+		{ EV_CONTACT_CHANGED, D0 - 40, 9, "fa", "Manager", NULL, -1,
+		    NULL },
+	};
+	static const size_t perms[6][3] = { { 0, 1, 2 }, { 0, 2, 1 },
+	    { 1, 0, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 } };
+	const struct win_contact_event	*e;
+	const struct win_contact	*c;
+	size_t				 i;
+
+	/*
+	 * Whatever the order: a champion's VP -> Manager downgrade.  (Not
+	 * contact_all_orders(): records older than the window exist only
+	 * when they arrived while it still covered them; no query sees
+	 * them.)
+	 */
+	for (i = 0; i < 6; i++) {
+		(void)contact_run(0, ev, perms[i], 3);
+		e = newest_cevent("fa");
+		ck_assert_msg(e->old_rank == RANK_VP, "order %zu", i);
+		ck_assert_int_eq(e->new_rank, RANK_MANAGER);
+		ck_assert_msg(e->champion == 1, "order %zu", i);
+		ck_assert_int_eq(e->title_changed, 1);
+		c = window_contact(&w, id("fa"));
+		ck_assert_int_eq(c->champion, 1);
+		ck_assert_str_eq(intern_str(c->title), "Manager");
+	}
+}
+END_TEST
+
 START_TEST(contacts_order_equal_ts)
 {
 	static const struct cspec ev[] = {
@@ -1778,6 +1816,7 @@ window_suite(void)
 	tcase_add_test(tc, contacts_order_left_first);
 	tcase_add_test(tc, contacts_order_titles);
 	tcase_add_test(tc, contacts_order_champion_on_joined);
+	tcase_add_test(tc, contacts_order_before_the_window);
 	tcase_add_test(tc, contacts_order_equal_ts);
 	tcase_add_test(tc, contacts_order_mixed);
 	tcase_add_test(tc, contacts_order_after_prune);
