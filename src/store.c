@@ -474,9 +474,11 @@ commit_settle(struct store *st, int64_t c)
 		st->low++;
 		for (lo = 0; lo < st->nabove && st->above[lo] == st->low; lo++)
 			st->low++;
-		memmove(st->above, st->above + lo,
-		    (st->nabove - lo) * sizeof(*st->above));
-		st->nabove -= lo;
+		if (lo > 0) {
+			memmove(st->above, st->above + lo,
+			    (st->nabove - lo) * sizeof(*st->above));
+			st->nabove -= lo;
+		}
 		return;
 	}
 	while (lo < hi) {
