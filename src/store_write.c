@@ -1,0 +1,602 @@
+/*
+ * store_write.c -- account metadata, scores, coverage, alerts and the
+ * outbox, silences, API queries, memberships and retention (see
+ * store.h).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "account.h"
+#include "db.h"
+#include "event.h"
+#include "log.h"
+#include "store.h"
+#include "store_int.h"
+#include "util.h"
+
+/* ---- accounts ---- */
+
+struct account_put {
+	store_account_cb	 cb;
+	void			*arg;
+};
+
+static const char account_sql[] =
+    "INSERT INTO accounts AS a (id, name, plan, segment, seats, owner, "
+    "slack_channel, onboarded_at, renewal_at, core_features) "
+    "SELECT $1, j->>'name', j->>'plan', j->>'segment', "
+    "(j->>'seats')::integer, j->>'owner', j->>'slack_channel', "
+    "(j->>'onboarded_at')::timestamptz, (j->>'renewal_at')::timestamptz, "
+    "CASE WHEN jsonb_typeof(j->'core_features') = 'array' THEN "
+    "ARRAY(SELECT jsonb_array_elements_text(j->'core_features')) "
+    "ELSE '{}'::text[] END "
+    "FROM (SELECT $2::jsonb AS j) s "
+    "ON CONFLICT (id) DO UPDATE SET "
+    "name = CASE WHEN $2::jsonb ? 'name' THEN EXCLUDED.name ELSE a.name END, "
+    "plan = CASE WHEN $2::jsonb ? 'plan' THEN EXCLUDED.plan ELSE a.plan END, "
+    "segment = CASE WHEN $2::jsonb ? 'segment' THEN EXCLUDED.segment "
+    "ELSE a.segment END, "
+    "seats = CASE WHEN $2::jsonb ? 'seats' THEN EXCLUDED.seats "
+    "ELSE a.seats END, "
+    "owner = CASE WHEN $2::jsonb ? 'owner' THEN EXCLUDED.owner "
+    "ELSE a.owner END, "
+    "slack_channel = CASE WHEN $2::jsonb ? 'slack_channel' THEN "
+    "EXCLUDED.slack_channel ELSE a.slack_channel END, "
+    "onboarded_at = CASE WHEN $2::jsonb ? 'onboarded_at' THEN "
+    "EXCLUDED.onboarded_at ELSE a.onboarded_at END, "
+    "renewal_at = CASE WHEN $2::jsonb ? 'renewal_at' THEN "
+    "EXCLUDED.renewal_at ELSE a.renewal_at END, "
+    "core_features = CASE WHEN $2::jsonb ? 'core_features' THEN "
+    "EXCLUDED.core_features ELSE a.core_features END, "
+    "updated_at = now() "
+    "RETURNING (xmax = 0)";
+
+static void
+store_account_cb_(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct account_put *p = arg;
+	const char *v;
+
+	if (status != DB_OK) {
+		if (status == DB_ERROR)
+			log_warnx("store: account upsert refused error=\"%s\"",
+			    db_res_error(res));
+		p->cb(STORE_UNAVAILABLE, 0, p->arg);
+	} else {
+		v = db_res_ntuples(res) > 0 ? db_res_value(res, 0, 0) : NULL;
+		p->cb(STORE_OK, v != NULL && v[0] == 't', p->arg);
+	}
+	free(p);
+}
+
+int
+store_account_put(struct store *st, const char *id, const char *meta_json,
+    store_account_cb cb, void *arg)
+{
+	struct account_put *p;
+	const char *values[2] = { id, meta_json };
+	int lengths[2] = { (int)strlen(id), (int)strlen(meta_json) };
+
+	if ((p = malloc(sizeof(*p))) == NULL)
+		return -1;
+	p->cb = cb;
+	p->arg = arg;
+	if (db_query(store_db(st), account_sql, 2, values, lengths,
+	    store_account_cb_, p) == -1) {
+		free(p);
+		return -1;
+	}
+	return 0;
+}
+
+
+/*
+ * The completion of a write whose result is only "done or not": log the
+ * refusal, call the caller's callback once.
+ */
+#define ALERT_COLS	13
+#define NOTIF_COLS	6
+
+struct write_done {
+	store_done_cb	 cb;
+	void		*arg;
+	const char	*what;		/* for the log */
+};
+
+void
+store_write_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct write_done *p = arg;
+
+	if (status == DB_ERROR)
+		log_warnx("store: storing %s failed error=\"%s\"", p->what,
+		    db_res_error(res));
+	p->cb(status == DB_OK ? STORE_OK : STORE_UNAVAILABLE, p->arg);
+	free(p);
+}
+
+struct write_done *
+write_done_new(store_done_cb cb, void *arg, const char *what)
+{
+	struct write_done *p;
+
+	if ((p = malloc(sizeof(*p))) == NULL)
+		return NULL;
+	p->cb = cb;
+	p->arg = arg;
+	p->what = what;
+	return p;
+}
+
+/*
+ * The tail every array write shares: close the ncols arrays (counts[c]
+ * elements each), send them as one prepared statement, report through
+ * cb, and free the arrays.  err: building the arrays already failed.
+ */
+static int
+write_arrays(struct store *st, const char *stmt, const char *sql,
+    struct buf *col, const size_t *counts, int ncols,
+    const unsigned int *types, int err, store_done_cb cb, void *arg,
+    const char *what)
+{
+	const char *values[ALERT_COLS + NOTIF_COLS] = { NULL };
+	int lengths[ALERT_COLS + NOTIF_COLS] = { 0 }, c, rc = -1;
+	struct write_done *p;
+
+	if (!err && ncols <= ALERT_COLS + NOTIF_COLS &&
+	    (p = write_done_new(cb, arg, what)) != NULL) {
+		for (c = 0; c < ncols; c++) {
+			arr_end(&col[c], counts[c]);
+			values[c] = col[c].p;
+			lengths[c] = (int)col[c].len;
+		}
+		rc = db_query_binary(store_db(st), stmt, sql, ncols, types,
+		    values, lengths, store_write_cb, p);
+		if (rc == -1)
+			free(p);
+	}
+	for (c = 0; c < ncols; c++)
+		free(col[c].p);
+	return rc;
+}
+
+
+/* ---- health scores ---- */
+
+int
+store_scores(struct store *st, const char *const *ids, const int32_t *days,
+    const int *scores, size_t n, store_done_cb cb, void *arg)
+{
+	static const unsigned int types[3] = { OID_TEXT_ARRAY,
+	    OID_INT4_ARRAY, OID_INT4_ARRAY };
+	struct buf col[3];
+	size_t i, counts[3] = { n, n, n };
+	int err = 0;
+
+	memset(col, 0, sizeof(col));
+	err |= arr_begin(&col[0], OID_TEXT);
+	err |= arr_begin(&col[1], OID_INT4);
+	err |= arr_begin(&col[2], OID_INT4);
+	for (i = 0; i < n && !err; i++) {
+		err |= arr_text(&col[0], NULL, ids[i]);
+		err |= arr_int4(&col[1], days[i]);
+		err |= arr_int4(&col[2], scores[i]);
+	}
+	return write_arrays(st, "cw_scores",
+	    "INSERT INTO health_daily AS h (account_id, day, score)"
+	    " SELECT a, date '1970-01-01' + d, s FROM unnest($1, $2, $3)"
+	    " AS t(a, d, s) ORDER BY 1, 2"
+	    " ON CONFLICT (account_id, day) DO UPDATE SET score = EXCLUDED.score",
+	    col, counts, 3, types, err, cb, arg, "scores");
+}
+
+/* ---- data coverage ---- */
+
+int
+store_coverage(struct store *st, const char *kinds, const char *const *keys,
+    const int32_t *days, size_t n, store_done_cb cb, void *arg)
+{
+	static const unsigned int types[3] = { OID_TEXT_ARRAY,
+	    OID_TEXT_ARRAY, OID_INT4_ARRAY };
+	struct buf col[3];
+	size_t i, counts[3] = { n, n, n };
+	char kind[2] = { 0, 0 };
+	int err = 0;
+
+	memset(col, 0, sizeof(col));
+	err |= arr_begin(&col[0], OID_TEXT);
+	err |= arr_begin(&col[1], OID_TEXT);
+	err |= arr_begin(&col[2], OID_INT4);
+	for (i = 0; i < n && !err; i++) {
+		kind[0] = kinds[i];
+		err |= arr_text(&col[0], NULL, kind);
+		err |= arr_text(&col[1], NULL, keys[i]);
+		err |= arr_int4(&col[2], days[i]);
+	}
+	/* Only ever earlier: a late writer cannot move a day forward. */
+	return write_arrays(st, "cw_coverage",
+	    "INSERT INTO coverage AS c (kind, key, day)"
+	    " SELECT k::\"char\", key, date '1970-01-01' + d"
+	    " FROM unnest($1, $2, $3) AS u(k, key, d)"
+	    " ON CONFLICT (kind, key) DO UPDATE SET day = least(c.day,"
+	    " EXCLUDED.day)", col, counts, 3, types, err, cb, arg,
+	    "data coverage");
+}
+
+/* ---- alerts and the outbox ---- */
+
+int
+store_alerts(struct store *st, const struct store_alert *al, size_t na,
+    const struct store_notification *nt, size_t nn, store_done_cb cb,
+    void *arg)
+{
+	static const unsigned int types[ALERT_COLS + NOTIF_COLS] = {
+	    OID_INT8_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
+	    OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
+	    OID_TIMESTAMPTZ_ARRAY,
+	    OID_TIMESTAMPTZ_ARRAY, OID_TIMESTAMPTZ_ARRAY,
+	    OID_TIMESTAMPTZ_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
+	    OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_TEXT_ARRAY, OID_TEXT_ARRAY,
+	    OID_TEXT_ARRAY, OID_TEXT_ARRAY };
+	static const uint32_t elem[ALERT_COLS + NOTIF_COLS] = {
+	    OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT,
+	    OID_TEXT,
+	    OID_TIMESTAMPTZ, OID_TIMESTAMPTZ, OID_TIMESTAMPTZ, OID_TIMESTAMPTZ,
+	    OID_TEXT, OID_TEXT,
+	    OID_TEXT, OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT };
+	struct buf col[ALERT_COLS + NOTIF_COLS];
+	size_t i, counts[ALERT_COLS + NOTIF_COLS];
+	int c, err = 0;
+
+	memset(col, 0, sizeof(col));
+	for (c = 0; c < ALERT_COLS + NOTIF_COLS; c++) {
+		err |= arr_begin(&col[c], elem[c]);
+		counts[c] = c < ALERT_COLS ? na : nn;
+	}
+	for (i = 0; i < na && !err; i++) {
+		err |= arr_int8(&col[0], (int64_t)al[i].id);
+		err |= arr_text(&col[1], NULL, al[i].account_id);
+		err |= arr_text(&col[2], NULL, al[i].signal);
+		err |= arr_text(&col[3], NULL, al[i].category);
+		err |= arr_text(&col[4], NULL, al[i].fingerprint);
+		err |= arr_text(&col[5], NULL, al[i].state);
+		err |= arr_text(&col[6], NULL, al[i].severity);
+		err |= arr_ts(&col[7], al[i].started_at);
+		err |= arr_ts_or_null(&col[8], al[i].inactive_since);
+		err |= arr_ts_or_null(&col[9], al[i].resolved_at);
+		err |= arr_ts_or_null(&col[10], al[i].last_notified);
+		err |= arr_text(&col[11], NULL, al[i].explanation);
+		err |= arr_text(&col[12], NULL, al[i].key != NULL ?
+		    al[i].key : "");
+	}
+	for (i = 0; i < nn && !err; i++) {
+		err |= arr_text(&col[13], NULL, nt[i].id);
+		err |= arr_int8(&col[14], (int64_t)nt[i].alert_id);
+		err |= arr_text(&col[15], NULL, nt[i].receiver);
+		err |= arr_text(&col[16], NULL, nt[i].kind);
+		err |= arr_text(&col[17], NULL, nt[i].body);
+		err |= arr_text(&col[18], NULL, nt[i].state);
+	}
+	/*
+	 * acked_at is not written here: it changes only through the ack
+	 * endpoint, so a transition can never undo an acknowledgement.
+	 */
+	return write_arrays(st, "cw_alerts",
+	    "WITH a AS ("
+	    " INSERT INTO alerts AS x (id, account_id, signal, category,"
+	    "  fingerprint, state, severity, started_at, inactive_since,"
+	    "  resolved_at, last_notified, explanation, key)"
+	    " SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+	    "  $11, $12, $13) ORDER BY 1"
+	    " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state,"
+	    "  severity = EXCLUDED.severity,"
+	    "  inactive_since = EXCLUDED.inactive_since,"
+	    "  resolved_at = EXCLUDED.resolved_at,"
+	    "  last_notified = EXCLUDED.last_notified,"
+	    "  explanation = EXCLUDED.explanation, updated_at = now()"
+	    "), n AS ("
+	    " INSERT INTO notifications (id, alert_id, receiver, kind, body,"
+	    "  state)"
+	    " SELECT * FROM unnest($14, $15, $16, $17, $18, $19)"
+	    " ON CONFLICT (id) DO NOTHING"
+	    ") SELECT 1",
+	    col, counts, ALERT_COLS + NOTIF_COLS, types, err, cb, arg,
+	    "alerts");
+}
+
+void
+store_simple_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	if (status == DB_ERROR)
+		log_warnx("store: update failed error=\"%s\"", db_res_error(res));
+}
+
+int
+store_notification_done(struct store *st, const char *id, int sent,
+    int attempts, const char *detail)
+{
+	char att[16];
+	const char *values[4] = { id, sent ? "sent" : "failed", att,
+	    detail != NULL ? detail : "" };
+	int lengths[4];
+	int i;
+
+	snprintf(att, sizeof(att), "%d", attempts);
+	for (i = 0; i < 4; i++)
+		lengths[i] = (int)strlen(values[i]);
+	return db_query(store_db(st),
+	    "UPDATE notifications SET state = $2, attempts = $3::integer,"
+	    " detail = $4, done_at = now() WHERE id = $1",
+	    4, values, lengths, store_simple_cb, NULL);
+}
+
+int
+store_silence_end(struct store *st, uint64_t id)
+{
+	char sid[24];
+	const char *values[1] = { sid };
+	int lengths[1];
+
+	snprintf(sid, sizeof(sid), "%llu", (unsigned long long)id);
+	lengths[0] = (int)strlen(sid);
+	return db_query(store_db(st),
+	    "UPDATE silences SET ended_at = now()"
+	    " WHERE id = $1::bigint AND ended_at IS NULL",
+	    1, values, lengths, store_simple_cb, NULL);
+}
+
+struct json_query {
+	store_json_cb	 cb;
+	void		*arg;
+};
+
+static void
+store_json_cb_(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct json_query *q = arg;
+
+	if (status == DB_ERROR)
+		log_warnx("store: query failed error=\"%s\"",
+		    db_res_error(res));
+	q->cb(status == DB_OK ? STORE_OK : STORE_UNAVAILABLE,
+	    status == DB_OK && db_res_ntuples(res) > 0 ?
+	    db_res_value(res, 0, 0) : NULL, q->arg);
+	free(q);
+}
+
+/* The alert state as the API shows it (SPEC 2.6 states). */
+#define ALERT_VIEW_SQL \
+	"CASE WHEN a.state = 'resolved' THEN 'resolved'" \
+	" WHEN EXISTS (SELECT 1 FROM silences s WHERE s.ended_at IS NULL" \
+	"  AND s.until > now()" \
+	"  AND (s.account_id IS NULL OR s.account_id = a.account_id)" \
+	"  AND (s.signal IS NULL OR s.signal = a.signal)" \
+	"  AND (s.category IS NULL OR s.category = a.category))" \
+	" THEN 'silenced' ELSE 'firing' END"
+
+static const char api_alerts_sql[] =
+    "SELECT json_build_object('alerts', coalesce(json_agg(x), '[]'))::text"
+    " FROM (SELECT * FROM (SELECT a.id::text AS id,"
+    "  nullif(a.account_id, '') AS account_id, nullif(a.key, '') AS key,"
+    "  a.signal,"
+    "  a.category, a.severity, " ALERT_VIEW_SQL " AS state, a.fingerprint,"
+    "  a.started_at, a.resolved_at, a.last_notified, a.acked_at,"
+    "  a.explanation FROM alerts a"
+    "  WHERE ($2::text IS NULL OR a.account_id = $2)"
+    "  AND ($3::timestamptz IS NULL OR a.started_at >= $3"
+    "   OR a.resolved_at >= $3)) y"
+    " WHERE $1::text IS NULL OR y.state = $1"
+    " ORDER BY y.started_at DESC, y.id DESC LIMIT 1000) x";
+
+static const char api_ack_sql[] =
+    "UPDATE alerts SET acked_at = coalesce(acked_at, now()),"
+    " updated_at = now() WHERE id = $1::bigint AND state <> 'resolved'"
+    " RETURNING json_build_object('id', id::text, 'account_id', account_id,"
+    " 'signal', signal, 'acked_at', acked_at)::text";
+
+static const char api_silence_create_sql[] =
+    "INSERT INTO silences (account_id, signal, category, until, comment,"
+    " expire_on_resolve) VALUES ($1, $2, $3, $4::timestamptz, $5,"
+    " $6::boolean) RETURNING json_build_object('id', id::text)::text";
+
+static const char api_silences_sql[] =
+    "SELECT json_build_object('silences', coalesce(json_agg(x"
+    " ORDER BY x.created_at), '[]'))::text FROM (SELECT id::text AS id,"
+    " account_id, signal, category, until, comment, expire_on_resolve,"
+    " created_at FROM silences WHERE ended_at IS NULL AND until > now()) x";
+
+static const char api_silence_delete_sql[] =
+    "UPDATE silences SET ended_at = now() WHERE id = $1::bigint"
+    " AND ended_at IS NULL AND until > now()"
+    " RETURNING json_build_object('id', id::text, 'ended_at',"
+    " ended_at)::text";
+
+/* The API's queries and how many parameters each takes. */
+static const struct {
+	const char	*sql;
+	int		 nparams;
+} api_queries[STORE_API__COUNT] = {
+	[STORE_API_ALERTS] = { api_alerts_sql, 3 },
+	[STORE_API_ACK] = { api_ack_sql, 1 },
+	[STORE_API_SILENCE_CREATE] = { api_silence_create_sql, 6 },
+	[STORE_API_SILENCES] = { api_silences_sql, 0 },
+	[STORE_API_SILENCE_DELETE] = { api_silence_delete_sql, 1 },
+};
+
+int
+store_api(struct store *st, enum store_api call, const char *const *values,
+    store_json_cb cb, void *arg)
+{
+	struct json_query *q;
+	int lengths[8], i, nparams;
+
+	if ((unsigned)call >= STORE_API__COUNT ||
+	    (q = malloc(sizeof(*q))) == NULL)
+		return -1;
+	nparams = api_queries[call].nparams;
+	q->cb = cb;
+	q->arg = arg;
+	for (i = 0; i < nparams; i++)
+		lengths[i] = values[i] != NULL ? (int)strlen(values[i]) : 0;
+	if (db_query(store_db(st), api_queries[call].sql, nparams,
+	    nparams > 0 ? values : NULL, lengths, store_json_cb_, q) == -1) {
+		free(q);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- Segment memberships ---- */
+
+int
+store_members(struct store *st, const char *const *users,
+    const char *const *accounts, size_t n, store_done_cb cb, void *arg)
+{
+	static const unsigned int types[2] = { OID_TEXT_ARRAY,
+	    OID_TEXT_ARRAY };
+	struct buf col[2];
+	size_t i, counts[2] = { n, n };
+	int err = 0;
+
+	memset(col, 0, sizeof(col));
+	err |= arr_begin(&col[0], OID_TEXT);
+	err |= arr_begin(&col[1], OID_TEXT);
+	for (i = 0; i < n && !err; i++) {
+		err |= arr_text(&col[0], NULL, users[i]);
+		err |= arr_text(&col[1], NULL, accounts[i]);
+	}
+	/* The last membership of a user in the request wins. */
+	return write_arrays(st, "cw_members",
+	    "INSERT INTO segment_members AS m (user_id, account_id)"
+	    " SELECT DISTINCT ON (u) u, a FROM unnest($1, $2)"
+	    " WITH ORDINALITY AS t(u, a, o) ORDER BY u, o DESC"
+	    " ON CONFLICT (user_id) DO UPDATE SET account_id ="
+	    " EXCLUDED.account_id, updated_at = now()",
+	    col, counts, 2, types, err, cb, arg, "memberships");
+}
+
+/* ---- retention ---- */
+
+#define RETENTION_CHUNK	"50000"
+
+struct retention {
+	struct store		*st;
+	char			 horizon[16];
+	store_retention_cb	 cb;
+	void			*arg;
+	uint64_t		 deleted;
+	int			 step;
+};
+
+/*
+ * Events past the horizon, but only those every partition's snapshots
+ * already hold (commit_no at most the lowest watermark): an event that a
+ * snapshot does not hold yet is still needed by the next restart's
+ * replay.  Without a complete set of watermarks, the first start has not
+ * stored its snapshots yet: nothing is deleted.
+ */
+#define STR_(x)	#x
+#define STR(x)	STR_(x)
+#define MARKS_COMPLETE \
+    "(SELECT count(*) FROM snapshot_marks) >= " STR(ACCOUNT_PARTS)
+
+static const char retention_events_sql[] =
+    "WITH m AS (SELECT CASE WHEN " MARKS_COMPLETE " THEN"
+    " (SELECT min(commit_no) FROM snapshot_marks) END AS mark),"
+    " d AS (DELETE FROM events WHERE ctid = ANY (ARRAY("
+    " SELECT ctid FROM events, m WHERE ts < now() - make_interval(days =>"
+    " $1::integer) AND m.mark IS NOT NULL"
+    " AND (commit_no IS NULL OR commit_no <= m.mark)"
+    " LIMIT " RETENTION_CHUNK ")) RETURNING 1)"
+    " SELECT count(*) FROM d";
+
+/*
+ * The rollups are read only by a first start without snapshots: once the
+ * snapshots are stored, nothing reads them again.
+ */
+static const char *const retention_rest_sql[] = {
+	"DELETE FROM rollup_daily WHERE $1::integer IS NOT NULL AND "
+	MARKS_COMPLETE,
+	"DELETE FROM rollup_seen WHERE $1::integer IS NOT NULL AND "
+	MARKS_COMPLETE,
+	"DELETE FROM rollup_hourly WHERE $1::integer IS NOT NULL AND "
+	MARKS_COMPLETE,
+	"DELETE FROM health_daily WHERE day < (now() AT TIME ZONE 'UTC')::date"
+	" - 2 * $1::integer",
+	"DELETE FROM alerts WHERE state = 'resolved' AND resolved_at <"
+	" now() - make_interval(days => 2 * $1::integer)",
+	"DELETE FROM notifications WHERE state <> 'pending' AND created_at <"
+	" now() - make_interval(days => 2 * $1::integer)",
+};
+#define NRETENTION_REST	(sizeof(retention_rest_sql) / \
+	sizeof(retention_rest_sql[0]))
+
+static void	retention_next(struct retention *);
+
+static void
+retention_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct retention *r = arg;
+	uint64_t n;
+
+	if (status != DB_OK) {
+		if (status == DB_ERROR)
+			log_warnx("store: retention failed error=\"%s\"",
+			    db_res_error(res));
+		r->cb(STORE_UNAVAILABLE, r->deleted, r->arg);
+		free(r);
+		return;
+	}
+	if (r->step == 0) {
+		n = db_res_ntuples(res) > 0 ?
+		    strtoull(db_res_value(res, 0, 0), NULL, 10) : 0;
+		r->deleted += n;
+		if (n >= 50000) {		/* more old events: again */
+			retention_next(r);
+			return;
+		}
+	}
+	r->step++;
+	retention_next(r);
+}
+
+static void
+retention_next(struct retention *r)
+{
+	const char *values[1] = { r->horizon };
+	int lengths[1] = { (int)strlen(r->horizon) };
+	const char *sql;
+
+	if (r->step > (int)NRETENTION_REST) {
+		r->cb(STORE_OK, r->deleted, r->arg);
+		free(r);
+		return;
+	}
+	sql = r->step == 0 ? retention_events_sql :
+	    retention_rest_sql[r->step - 1];
+	if (db_query(store_db(r->st), sql, 1, values, lengths,
+	    retention_cb, r) == -1) {
+		r->cb(STORE_UNAVAILABLE, r->deleted, r->arg);
+		free(r);
+	}
+}
+
+int
+store_retention(struct store *st, unsigned horizon_days,
+    store_retention_cb cb, void *arg)
+{
+	struct retention *r;
+
+	if (!db_is_up(store_db(st)) || (r = calloc(1, sizeof(*r))) == NULL)
+		return -1;
+	r->st = st;
+	r->cb = cb;
+	r->arg = arg;
+	snprintf(r->horizon, sizeof(r->horizon), "%u", horizon_days);
+	retention_next(r);
+	return 0;
+}
+
