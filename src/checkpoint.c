@@ -58,6 +58,11 @@ struct checkpoint {
 	void			(*all_done)(int, void *);
 	void			*all_arg;
 
+	/* checkpoint_flush: 1 waiting for the pass under way, 2 its own. */
+	int			 flushing;
+	void			(*flush_done)(int, void *);
+	void			*flush_arg;
+
 	/* This pass, for the log. */
 	size_t			 pass_accounts;
 	size_t			 pass_bytes;
@@ -125,17 +130,31 @@ checkpoint_dirty(const struct checkpoint *cp)
 	return n;
 }
 
+static void	pass_start(struct checkpoint *);
+static void	flush_go(struct checkpoint *);
+
 static void
 pass_end(struct checkpoint *cp, int ok)
 {
 	struct timeval tv = { 1, 0 };
 	void (*done)(int, void *) = cp->all_done;
+	void (*fdone)(int, void *) = cp->flush_done;
 
 	cp->running = 0;
 	if (ok && cp->pass_accounts > 0)
 		log_info("checkpoint: stored accounts=%zu bytes=%zu ms=%lld",
 		    cp->pass_accounts, cp->pass_bytes, (long long)
 		    ((util_now_us() - cp->pass_start) / 1000));
+	if (cp->flushing == 1) {
+		flush_go(cp);		/* the pass under way is over */
+		return;
+	}
+	if (cp->flushing == 2) {
+		cp->flushing = 0;
+		cp->flush_done = NULL;
+		fdone(ok, cp->flush_arg);
+		return;
+	}
 	if (done == NULL)
 		return;
 	if (!ok) {
@@ -361,6 +380,33 @@ pass_start(struct checkpoint *cp)
 	cp->pass_bytes = 0;
 	cp->pass_start = util_now_us();
 	pass_step(cp);
+}
+
+/* The flush's own pass: everything dirty now. */
+static void
+flush_go(struct checkpoint *cp)
+{
+	void (*fdone)(int, void *) = cp->flush_done;
+
+	cp->flushing = 2;
+	pass_start(cp);
+	if (!cp->running) {	/* nothing to store */
+		cp->flushing = 0;
+		cp->flush_done = NULL;
+		fdone(1, cp->flush_arg);
+	}
+}
+
+void
+checkpoint_flush(struct checkpoint *cp, void (*done)(int, void *), void *arg)
+{
+	cp->flush_done = done;
+	cp->flush_arg = arg;
+	evtimer_del(cp->ev_timer);
+	if (cp->running)
+		cp->flushing = 1;
+	else
+		flush_go(cp);
 }
 
 static void

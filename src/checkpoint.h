@@ -61,6 +61,14 @@ void		 checkpoint_all(struct checkpoint *, void (*done)(int, void *),
 int		 checkpoint_restore(struct account *, const void *image,
 		    size_t len);
 
+/*
+ * At a clean stop (ingest closed): store what changed now, so that the
+ * next start replays nothing; done(ok, arg) once, when stored or not.
+ * No pass runs by the timer after it.
+ */
+void		 checkpoint_flush(struct checkpoint *, void (*done)(int, void *),
+		    void *arg);
+
 /* Accounts waiting for the next pass. */
 size_t		 checkpoint_dirty(const struct checkpoint *);
 

@@ -59,6 +59,7 @@ static struct {
 	int			 loading;
 	int			 exit_code;
 	int			 draining;
+	int			 flushing;	/* the last snapshots */
 	struct timespec		 drain_start;
 	struct event		*ev_drain;
 	struct event		*ev_migrate_timeout;
@@ -338,17 +339,33 @@ elapsed(const struct timespec *t0)
 }
 
 static void
+flushed_cb(int ok, void *arg)
+{
+	if (!ok)
+		log_warnx("stop: the last snapshots were not stored; the next "
+		    "start replays the events since the last pass");
+	event_base_loopbreak(d.base);
+}
+
+static void
 drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	size_t conns = d.http != NULL ? http_connections(d.http) : 0;
 	size_t pending = ingest_pending(d.ingest);
 
-	if ((conns == 0 && pending == 0) ||
-	    elapsed(&d.drain_start) > DRAIN_TIMEOUT_SEC) {
+	if (elapsed(&d.drain_start) > DRAIN_TIMEOUT_SEC) {
 		if (conns > 0 || pending > 0)
 			log_warnx("stop: gave up waiting for %zu connections "
 			    "and %zu events", conns, pending);
+		else
+			log_warnx("stop: gave up storing the last snapshots");
 		event_base_loopbreak(d.base);
+		return;
+	}
+	/* Drained: the last snapshots, so that a restart replays nothing. */
+	if (conns == 0 && pending == 0 && !d.flushing) {
+		d.flushing = 1;
+		engine_flush(d.engine, flushed_cb, NULL);
 	}
 }
 

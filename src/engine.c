@@ -719,6 +719,16 @@ engine_free(struct engine *e)
 	free(e);
 }
 
+void
+engine_flush(struct engine *e, void (*done)(int, void *), void *arg)
+{
+	if (!e->loaded) {
+		done(1, arg);
+		return;
+	}
+	checkpoint_flush(e->cp, done, arg);
+}
+
 int
 engine_loaded(const struct engine *e)
 {
@@ -909,6 +919,7 @@ load_done(void *arg, int ok)
 {
 	struct engine *e = arg;
 	struct account *a;
+	int64_t t0;
 	size_t i;
 
 	if (ok) {
@@ -929,8 +940,11 @@ load_done(void *arg, int ok)
 		}
 		engine_coverage_update(e);
 		/* Evaluate everything once before saying ready. */
+		t0 = util_now_us();
 		for (i = 0; i < e->table->count; i++)
 			engine_evaluate(e, e->table->all[i]);
+		log_debug("engine: first evaluation accounts=%zu ms=%lld",
+		    e->table->count, (long long)((util_now_us() - t0) / 1000));
 		if (e->legacy) {
 			/* Nothing may commit before the first snapshots. */
 			checkpoint_all(e->cp, load_ready, e);

@@ -25,6 +25,13 @@ void		 engine_free(struct engine *);
 void		 engine_set_config(struct engine *, const struct cw_config *);
 
 /*
+ * At a clean stop, once ingest is closed: store the snapshots of what
+ * changed since the last pass (checkpoint_flush); done(ok, arg) once.
+ */
+void		 engine_flush(struct engine *, void (*done)(int, void *),
+		    void *arg);
+
+/*
  * Rebuild the windows from PostgreSQL (store_load), evaluate every
  * account, then call done(ok, arg).  Until then engine_loaded() is 0.
  */

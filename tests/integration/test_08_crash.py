@@ -5,6 +5,7 @@ unacknowledged batches can be re-sent without being stored twice."""
 
 import http.client
 import json
+import re
 import threading
 import time
 
@@ -148,8 +149,10 @@ def test_sigkill_mid_stream_loses_nothing_acknowledged():
 
 def test_sigterm_mid_stream_drains():
     """SIGTERM while clients post: exit status 0, and every acknowledged
-    event is stored (in-flight requests are finished, not dropped)."""
-    with Daemon() as d:
+    event is stored (in-flight requests are finished, not dropped), and
+    the windows are stored as snapshots before the exit: with passes an
+    hour apart, the next start replays nothing and counts every event."""
+    with Daemon(database={"snapshot_interval": "1h"}) as d:
         stop = threading.Event()
         posters = [Poster(d.port, k, stop) for k in range(THREADS)]
         for p in posters:
@@ -173,3 +176,14 @@ def test_sigterm_mid_stream_drains():
         check(not missing, "%d acknowledged events lost by a graceful stop, "
               "e.g. %s" % (len(missing), sorted(missing)[:5]))
         check(stored <= sent, "events stored that were never sent")
+        d.start()
+        check(re.search(r"loaded snapshots=\d+ replayed=0 ", d.log()),
+              "a start after a clean stop replays nothing:\n" +
+              d.log_tail(20))
+        for acct, users in sql(d.db, "SELECT account_id, count(DISTINCT "
+                               "user_id) FROM events GROUP BY 1"):
+            st, _, body = d.request("GET", "/v1/accounts/" + acct,
+                                    token="reader")
+            eq(st, 200, "GET %s" % acct)
+            eq(body["windows"]["active_users_7d"], int(users),
+               "%s: active users after the restart" % acct)
