@@ -108,6 +108,10 @@ struct engine {
 	int			 cov_writing;
 	struct event		*ev_cov;
 
+	/* Read from snapshots, evaluated just after ready (load_done). */
+	struct account		**deferred;
+	size_t			 ndeferred, capdeferred;
+
 	/* Accounts settling after back-filled events (SPEC 5). */
 	struct account		**settling;
 	size_t			 nsettling, capsettling;
@@ -709,6 +713,7 @@ engine_free(struct engine *e)
 	free(e->firstq);
 	free(e->firsting);
 	free(e->settling);
+	free(e->deferred);
 	free(e->dirty);
 	free(e->scoreq);
 	free(e->scoring);
@@ -884,9 +889,16 @@ load_ready(int ok, void *arg)
 {
 	struct engine *e = arg;
 	struct timeval tv = { e->cfg->signals.interval, 0 };
+	size_t i;
 
 	e->loaded = 1;
 	alerting_loaded(e->alerting, e->table);
+	/* Evaluated first: events may already touch some of them. */
+	for (i = e->ndeferred; i > 0; i--)
+		engine_mark(e, e->deferred[i - 1]);
+	free(e->deferred);
+	e->deferred = NULL;
+	e->ndeferred = e->capdeferred = 0;
 	log_notice("engine: loaded accounts=%zu", e->table->count);
 	evtimer_add(e->ev_sweep, &tv);
 	engine_flush_scores(e);
@@ -939,12 +951,31 @@ load_done(void *arg, int ok)
 			}
 		}
 		engine_coverage_update(e);
-		/* Evaluate everything once before saying ready. */
+		/*
+		 * Evaluate before saying ready what the load changed (the
+		 * rollups' windows, replayed or rebuilt accounts).  An
+		 * account read from its snapshot alone is as its last
+		 * evaluation left it: it is ranked now and evaluated just
+		 * after ready, through the evaluation queue, behind the
+		 * accounts that live events touch.
+		 */
 		t0 = util_now_us();
-		for (i = 0; i < e->table->count; i++)
-			engine_evaluate(e, e->table->all[i]);
-		log_debug("engine: first evaluation accounts=%zu ms=%lld",
-		    e->table->count, (long long)((util_now_us() - t0) / 1000));
+		e->ndeferred = 0;
+		for (i = 0; i < e->table->count; i++) {
+			a = e->table->all[i];
+			if (!e->legacy && a->evaluated && !a->snap_dirty &&
+			    push_account(&e->deferred, &e->ndeferred,
+			    &e->capdeferred, a) == 0) {
+				if (account_table_rank(e->table, a) == -1)
+					log_warnx("engine: out of memory "
+					    "ordering the risk list");
+				continue;
+			}
+			engine_evaluate(e, a);
+		}
+		log_debug("engine: first evaluation accounts=%zu deferred=%zu "
+		    "ms=%lld", e->table->count - e->ndeferred, e->ndeferred,
+		    (long long)((util_now_us() - t0) / 1000));
 		if (e->legacy) {
 			/* Nothing may commit before the first snapshots. */
 			checkpoint_all(e->cp, load_ready, e);
