@@ -134,6 +134,12 @@ struct account		*account_get(struct account_table *, const char *id);
  */
 int			 account_table_rank(struct account_table *,
 			    struct account *);
+/*
+ * account_table_rank() of v[0..n) at once, fast when v is in id order
+ * (start-up); v is reordered.  0, or -1 when out of memory.
+ */
+int			 account_table_rank_all(struct account_table *,
+			    struct account **v, size_t n);
 int			 account_rank_cmp(const void *, const void *);
 int			 account_id_cmp(const void *, const void *);
 int			 account_renewal_cmp(const void *, const void *);

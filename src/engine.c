@@ -121,6 +121,7 @@ struct engine {
 	void			(*load_done)(int, void *);
 	void			*load_arg;
 	size_t			 load_bad;	/* rows that did not validate */
+	size_t			 load_pos;	/* the next snapshot's account */
 };
 
 static void	engine_sweep_start(struct engine *);
@@ -921,8 +922,22 @@ load_snapshot(void *arg, const char *id, const void *image, size_t len)
 {
 	struct engine *e = arg;
 	struct account *a;
+	size_t k;
 
-	if (id[0] == '\0' || (a = account_get(e->table, id)) == NULL)
+	if (id[0] == '\0')
+		return -1;
+	/*
+	 * Accounts and snapshots both come in id order: the account is
+	 * most likely the next one loaded (or the one after, when one has
+	 * no snapshot), which spares a hash lookup.  Any order is correct.
+	 */
+	for (k = e->load_pos; k < e->table->count && k < e->load_pos + 2; k++)
+		if (strcmp(e->table->all[k]->id, id) == 0) {
+			e->load_pos = k + 1;
+			return checkpoint_restore(e->table->all[k], image,
+			    len);
+		}
+	if ((a = account_get(e->table, id)) == NULL)
 		return -1;
 	return checkpoint_restore(a, image, len);
 }
@@ -966,14 +981,14 @@ load_done(void *arg, int ok)
 			a = e->table->all[i];
 			if (!e->legacy && a->evaluated && !a->snap_dirty &&
 			    push_account(&e->deferred, &e->ndeferred,
-			    &e->capdeferred, a) == 0) {
-				if (account_table_rank(e->table, a) == -1)
-					log_warnx("engine: out of memory "
-					    "ordering the risk list");
+			    &e->capdeferred, a) == 0)
 				continue;
-			}
 			engine_evaluate(e, a);
 		}
+		if (account_table_rank_all(e->table, e->deferred,
+		    e->ndeferred) == -1)
+			log_warnx("engine: out of memory ordering the risk "
+			    "list");
 		log_debug("engine: first evaluation accounts=%zu deferred=%zu "
 		    "ms=%lld", e->table->count - e->ndeferred, e->ndeferred,
 		    (long long)((util_now_us() - t0) / 1000));
@@ -1008,6 +1023,7 @@ engine_load(struct engine *e, void (*done)(int, void *), void *arg)
 	e->load_done = done;
 	e->load_arg = arg;
 	e->load_bad = 0;
+	e->load_pos = 0;
 	return store_load(e->store, &load_ops,
 	    window_day(engine_now()) - WIN_DAYS + 1, e);
 }

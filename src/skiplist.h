@@ -26,6 +26,19 @@ size_t		 skiplist_count(const struct skiplist *);
 
 /* Add item; its node, or NULL when out of memory (nothing changed). */
 struct skiplist_node *skiplist_insert(struct skiplist *, void *item);
+
+/*
+ * Where the last insert through it went: items inserted in order through
+ * one finger (zeroed to start) cost O(1) each.  Any order stays correct.
+ * Valid only while nothing else changes the list.
+ */
+#define SKIPLIST_FINGER_LEVELS	24
+struct skiplist_finger {
+	const void		*last;
+	struct skiplist_node	*before[SKIPLIST_FINGER_LEVELS];
+};
+struct skiplist_node *skiplist_insert_near(struct skiplist *, void *item,
+		    struct skiplist_finger *);
 /*
  * Unlink node (its item must still compare as when it was inserted);
  * the node stays the caller's for skiplist_reinsert() or

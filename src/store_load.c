@@ -680,7 +680,8 @@ step_accounts(struct store_loader *ld)
 		    "BEGIN READ ONLY; DECLARE cw_load NO SCROLL CURSOR FOR"
 		    " SELECT id, name, plan, segment, seats, owner,"
 		    " slack_channel, " US("onboarded_at") ", "
-		    US("renewal_at") ", core_features FROM accounts",
+		    US("renewal_at") ", core_features FROM accounts"
+		    " ORDER BY id",
 		    -1, NULL, NULL, cursor_open_cb, ld));
 		return;
 	}
@@ -804,7 +805,8 @@ step_snapshots(struct store_loader *ld)
 		ld->in_txn = 1;
 		LOAD_QUERY(ld, db_query(store_db(ld->st),
 		    "BEGIN READ ONLY; DECLARE cw_load NO SCROLL CURSOR FOR"
-		    " SELECT account_id, image FROM snapshots", -1, NULL, NULL,
+		    " SELECT account_id, image FROM snapshots"
+		    " ORDER BY account_id", -1, NULL, NULL,
 		    cursor_open_cb, ld));
 		return;
 	}

@@ -220,6 +220,79 @@ START_TEST(test_renewal_days)
 }
 END_TEST
 
+/* The three orders walk strictly increasing, with n items each. */
+static void
+orders_ok(struct account_table *t, size_t want)
+{
+	int (*cmp[3])(const void *, const void *) = { account_rank_cmp,
+	    account_id_cmp, account_renewal_cmp };
+	struct skiplist *sl[3] = { t->by_score, t->by_id, t->by_renewal };
+	struct skiplist_node *n;
+	const void *prev;
+	size_t k;
+	int o;
+
+	for (o = 0; o < 3; o++) {
+		ck_assert_uint_eq(skiplist_count(sl[o]), want);
+		prev = NULL;
+		k = 0;
+		for (n = skiplist_first(sl[o]); n != NULL;
+		    n = skiplist_next(n), k++) {
+			if (prev != NULL)
+				ck_assert_int_lt(cmp[o](prev, skiplist_item(n)),
+				    0);
+			prev = skiplist_item(n);
+		}
+		ck_assert_uint_eq(k, want);
+	}
+}
+
+START_TEST(test_rank_all)
+{
+	struct account_table *t = account_table_new();
+	struct account **v;
+	uint32_t x = 11;
+	char id[32];
+	size_t i, n = 0;
+
+	v = calloc(4000, sizeof(*v));
+	ck_assert_ptr_nonnull(v);
+	/* Some ranked one by one first, as a replayed account is. */
+	for (i = 0; i < 4000; i++) {
+		snprintf(id, sizeof(id), "acct-%05zu", i);
+		v[i] = account_get(t, id);
+		x = x * 1103515245u + 12345u;
+		v[i]->evaluated = i % 13 != 0;
+		v[i]->score = (uint8_t)((x >> 16) % 101);
+		v[i]->renewal_at = i % 3 == 0 ? 0 :
+		    (int64_t)((x >> 8) % 50) * CW_USEC_PER_DAY;
+		if (i % 7 == 0 && v[i]->evaluated) {
+			ck_assert_int_eq(account_table_rank(t, v[i]), 0);
+			n++;
+		}
+	}
+	/* In id order, then in a shuffled order: both give the orders. */
+	ck_assert_int_eq(account_table_rank_all(t, v, 2000), 0);
+	for (i = 2000; i < 4000; i++) {
+		size_t j = 2000 + (i * 7919) % 2000;
+		struct account *tmp = v[i];
+
+		v[i] = v[j];
+		v[j] = tmp;
+	}
+	ck_assert_int_eq(account_table_rank_all(t, v + 2000, 2000), 0);
+	for (i = 0; i < 4000; i++) {
+		snprintf(id, sizeof(id), "acct-%05zu", i);
+		if (account_find(t, id)->evaluated)
+			n += account_find(t, id)->by_id != NULL &&
+			    i % 7 != 0;
+	}
+	orders_ok(t, n);
+	free(v);
+	account_table_free(t);
+}
+END_TEST
+
 START_TEST(test_rank_orders)
 {
 	struct account_table *t = account_table_new();
@@ -295,6 +368,7 @@ account_suite(void)
 	tcase_add_test(tc, test_evaluate_since_and_prev);
 	tcase_add_test(tc, test_score_history);
 	tcase_add_test(tc, test_rank_orders);
+	tcase_add_test(tc, test_rank_all);
 	tcase_add_test(tc, test_renewal_days);
 	suite_add_tcase(s, tc);
 	return s;
