@@ -348,7 +348,8 @@ account_table_rank_all(struct account_table *t, struct account **v, size_t n)
 		    INT64_MAX;
 		rk[i].at = i;
 	}
-	qsort(rk, n, sizeof(*rk), renewal_qcmp);
+	if (n > 1)
+		qsort(rk, n, sizeof(*rk), renewal_qcmp);
 	memset(&f, 0, sizeof(f));
 	for (i = 0; i < n; i++)
 		if ((v[rk[i].at]->by_renewal = skiplist_insert_near(
