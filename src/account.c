@@ -497,6 +497,24 @@ table_grow(struct account_table *t)
 	return 0;
 }
 
+int
+account_vec_push(struct account ***v, size_t *n, size_t *cap,
+    struct account *a)
+{
+	struct account **q;
+	size_t c;
+
+	if (*n == *cap) {
+		c = *cap ? *cap * 2 : 1024;
+		if ((q = reallocarray(*v, c, sizeof(*q))) == NULL)
+			return -1;
+		*v = q;
+		*cap = c;
+	}
+	(*v)[(*n)++] = a;
+	return 0;
+}
+
 uint32_t
 account_part(const char *id)
 {

@@ -18,6 +18,7 @@
 #include "signal.h"
 #include "window.h"
 
+struct account;
 struct cw_error;
 struct cw_event;
 struct skiplist;
@@ -34,6 +35,11 @@ struct skiplist_node;
  */
 #define ACCOUNT_PARTS		64
 uint32_t	account_part(const char *id);
+
+/* Append a to the growing array *v (*n used, *cap allocated); 0, or -1
+ * when out of memory (nothing changed). */
+int		account_vec_push(struct account ***v, size_t *n, size_t *cap,
+		    struct account *a);
 #define ACCOUNT_NO_SCORE	255
 
 struct account {

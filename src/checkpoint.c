@@ -92,23 +92,6 @@ checkpoint_classes(struct checkpoint *cp, const int32_t *heard)
 	cp->heard = heard;
 }
 
-static int
-push(struct account ***v, size_t *n, size_t *cap, struct account *a)
-{
-	struct account **p;
-	size_t c;
-
-	if (*n == *cap) {
-		c = *cap ? *cap * 2 : 1024;
-		if ((p = reallocarray(*v, c, sizeof(*p))) == NULL)
-			return -1;
-		*v = p;
-		*cap = c;
-	}
-	(*v)[(*n)++] = a;
-	return 0;
-}
-
 void
 checkpoint_touch(struct checkpoint *cp, struct account *a)
 {
@@ -117,7 +100,7 @@ checkpoint_touch(struct checkpoint *cp, struct account *a)
 	a->snap_dirty = 1;
 	cp->part_dirty[account_part(a->id)]++;
 	/* Not listed (out of memory): its partition is scanned instead. */
-	(void)push(&cp->dirty, &cp->ndirty, &cp->capdirty, a);
+	(void)account_vec_push(&cp->dirty, &cp->ndirty, &cp->capdirty, a);
 }
 
 size_t
@@ -214,8 +197,8 @@ gather(struct checkpoint *cp, int32_t part)
 	for (i = 0, k = 0; i < cp->ndirty; i++) {
 		a = cp->dirty[i];
 		if ((int32_t)account_part(a->id) == part) {
-			if (push(&cp->batch, &cp->nbatch, &cp->capbatch,
-			    a) == -1)
+			if (account_vec_push(&cp->batch, &cp->nbatch,
+			    &cp->capbatch, a) == -1)
 				return -1;
 		} else
 			cp->dirty[k++] = a;
@@ -228,7 +211,8 @@ gather(struct checkpoint *cp, int32_t part)
 	for (i = 0; i < cp->table->count; i++) {
 		a = cp->table->all[i];
 		if (a->snap_dirty && (int32_t)account_part(a->id) == part &&
-		    push(&cp->batch, &cp->nbatch, &cp->capbatch, a) == -1)
+		    account_vec_push(&cp->batch, &cp->nbatch, &cp->capbatch,
+		    a) == -1)
 			return -1;
 	}
 	return 0;
@@ -287,7 +271,7 @@ send_part(struct checkpoint *cp, int32_t part)
 undo:
 	/* Nothing was sent: the accounts stay dirty, listed again. */
 	for (i = 0; i < cp->nbatch; i++)
-		(void)push(&cp->dirty, &cp->ndirty, &cp->capdirty,
+		(void)account_vec_push(&cp->dirty, &cp->ndirty, &cp->capdirty,
 		    cp->batch[i]);
 	cp->nbatch = 0;
 out:
@@ -409,14 +393,9 @@ checkpoint_flush(struct checkpoint *cp, void (*done)(int, void *), void *arg)
 		flush_go(cp);
 }
 
+/* The interval's timer, and the retry after a failed first pass. */
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	pass_start(arg);
-}
-
-static void
-retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	pass_start(arg);
 }
@@ -436,7 +415,7 @@ checkpoint_new(struct event_base *base, struct store *store,
 	if ((cp->ev_timer = event_new(base, -1, EV_PERSIST, timer_cb,
 	    cp)) == NULL ||
 	    (cp->ev_step = event_new(base, -1, 0, step_cb, cp)) == NULL ||
-	    (cp->ev_retry = evtimer_new(base, retry_cb, cp)) == NULL) {
+	    (cp->ev_retry = evtimer_new(base, timer_cb, cp)) == NULL) {
 		checkpoint_free(cp);
 		return NULL;
 	}

@@ -130,24 +130,6 @@ static void	engine_flush_scores(struct engine *);
 static void	engine_sweep_gauges(struct engine *);
 static void	engine_coverage_flush(struct engine *);
 
-/* Append p to a growing array of accounts; 0, or -1 when out of memory. */
-static int
-push_account(struct account ***v, size_t *n, size_t *cap, struct account *a)
-{
-	struct account **q;
-	size_t c;
-
-	if (*n == *cap) {
-		c = *cap ? *cap * 2 : 1024;
-		if ((q = realloc(*v, c * sizeof(*q))) == NULL)
-			return -1;
-		*v = q;
-		*cap = c;
-	}
-	(*v)[(*n)++] = a;
-	return 0;
-}
-
 static int64_t
 engine_now(void)
 {
@@ -289,7 +271,7 @@ engine_cover(struct engine *e, struct account *a, enum cw_event_type type,
 	}
 	if (a->first_day == 0 || day < a->first_day) {
 		a->first_day = day;
-		if (!a->first_dirty && push_account(&e->firstq, &e->nfirstq,
+		if (!a->first_dirty && account_vec_push(&e->firstq, &e->nfirstq,
 		    &e->capfirstq, a) == 0)
 			a->first_dirty = 1;
 		engine_coverage_later(e);
@@ -312,7 +294,7 @@ coverage_done_cb(enum store_status st, void *arg)
 	for (i = 0; i < e->nfirsting; i++) {
 		if (st == STORE_OK)
 			continue;
-		if (!e->firsting[i]->first_dirty && push_account(&e->firstq,
+		if (!e->firsting[i]->first_dirty && account_vec_push(&e->firstq,
 		    &e->nfirstq, &e->capfirstq, e->firsting[i]) == 0)
 			e->firsting[i]->first_dirty = 1;
 	}
@@ -420,7 +402,7 @@ engine_settle(struct engine *e, struct account *a, int64_t now)
 	a->settle_until = now + e->cfg->alerts.settle;
 	if (a->settling)
 		return;
-	if (push_account(&e->settling, &e->nsettling, &e->capsettling,
+	if (account_vec_push(&e->settling, &e->nsettling, &e->capsettling,
 	    a) == -1) {
 		a->settle_until = 0;	/* cannot track it: no hold */
 		return;
@@ -961,7 +943,7 @@ load_done(void *arg, int ok)
 			if (a->w.first_day > 0 && (a->first_day == 0 ||
 			    a->w.first_day < a->first_day)) {
 				a->first_day = a->w.first_day;
-				if (!a->first_dirty && push_account(&e->firstq,
+				if (!a->first_dirty && account_vec_push(&e->firstq,
 				    &e->nfirstq, &e->capfirstq, a) == 0)
 					a->first_dirty = 1;
 			}
@@ -980,7 +962,7 @@ load_done(void *arg, int ok)
 		for (i = 0; i < e->table->count; i++) {
 			a = e->table->all[i];
 			if (!e->legacy && a->evaluated && !a->snap_dirty &&
-			    push_account(&e->deferred, &e->ndeferred,
+			    account_vec_push(&e->deferred, &e->ndeferred,
 			    &e->capdeferred, a) == 0)
 				continue;
 			engine_evaluate(e, a);
