@@ -18,6 +18,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -282,6 +285,14 @@ loaded_cb(int ok, void *arg)
 		    "is back");
 		return;
 	}
+#ifdef HAVE_MALLOC_TRIM
+	/*
+	 * The loader's result and image buffers are freed by now, between
+	 * the accounts: hand their pages back rather than count them in
+	 * the resident size for the daemon's lifetime.
+	 */
+	(void)malloc_trim(0);
+#endif
 	sd_notifyf(0, "READY=1\nSTATUS=ready: %zu accounts",
 	    engine_accounts(d.engine));
 	/* The first retention run a minute after start, then every
