@@ -631,7 +631,7 @@ main(int argc, char *argv[])
 		    i == 0 ? on_db_state : NULL, NULL)) == NULL)
 			fatalx("out of memory");
 	d.db = d.dbs[0];
-	if ((d.store = store_new(d.dbs, d.ndbs,
+	if ((d.store = store_new(d.base, d.dbs, d.ndbs,
 	    d.cfg->max_batch_events)) == NULL ||
 	    (d.engine = engine_new(d.base, d.store, d.cfg)) == NULL)
 		fatalx("out of memory");
