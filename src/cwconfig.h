@@ -206,6 +206,25 @@ const char *config_portfolio_play(const struct cw_config *);
 /* "slack", "webhook", "log"; NULL if type is not a CW_RECEIVER_*. */
 const char *config_receiver_type_name(int type);
 
+/*
+ * Write every section and key, with its default, bounds, restart flag
+ * and help, as a commented INI file (churnwatchd --dump-config): a valid
+ * configuration that changes nothing.
+ */
+void	config_dump(FILE *, const char *version);
+/*
+ * The keys SIGHUP cannot change whose values differ between old and new,
+ * named "[section] key" in buf (comma separated, "" if none); how many.
+ */
+int	config_restart_changes(const struct cw_config *old,
+	    const struct cw_config *new, char *buf, size_t len);
+/*
+ * Check the key tables: one line of help in every row, every default a
+ * row writes parses and equals the built-in one.  The number of
+ * problems, each written to errs (may be NULL).
+ */
+int	config_selfcheck(FILE *errs);
+
 /* Split "host:port" / "[v6]:port" into host and port; 0 or -1. */
 int	config_split_listen(const char *listen, char *host, size_t hostlen,
 	    unsigned *port);
