@@ -47,6 +47,7 @@
 #include "alert.h"
 #include "cwconfig.h"
 #include "log.h"
+#include "proxy.h"
 #include "signal.h"
 #include "util.h"
 #include "webhook.h"
@@ -162,6 +163,8 @@ static int	set_listen(struct cfg_parse *, const struct cfg_key *, void *,
 		    const char *);
 static int	set_login_events(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
+static int	set_trusted_proxies(struct cfg_parse *,
+		    const struct cfg_key *, void *, const char *);
 static int	set_log_level(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
 static int	set_secret(struct cfg_parse *, const struct cfg_key *, void *,
@@ -261,6 +264,11 @@ static const struct cfg_key server_keys[] = {
 	{ "metrics_token", CFG_STRING, CFG_OFF(metrics_token), 0, 0, NULL,
 	    NULL, 0,
 	    "bearer token GET /metrics requires; unset, /metrics is open" },
+	{ "trusted_proxies", CFG_FN, CFG_OFF(trusted_proxies), 0, 0,
+	    set_trusted_proxies, NULL, 0,
+	    "reverse proxies whose X-Forwarded-For is believed: addresses "
+	    "and CIDRs, IPv4 or IPv6 (comma separated); unset, the header is "
+	    "ignored" },
 };
 
 static const struct cfg_key ingest_keys[] = {
@@ -918,6 +926,7 @@ config_free(struct cw_config *cfg)
 	free(cfg->listen);
 	free(cfg->db_url);
 	free(cfg->metrics_token);
+	free(cfg->trusted_proxies);
 	for (i = 0; i < NKEYS(cfg->health_play); i++)
 		free(cfg->health_play[i]);
 	free(cfg->portfolio.play);
@@ -983,6 +992,26 @@ set_listen(struct cfg_parse *p, const struct cfg_key *k, void *base,
 		return -1;
 	}
 	return cfg_set_string(p, (char **)((char *)base + k->off), value);
+}
+
+/* [server] trusted_proxies: addresses and CIDRs (proxy.h). */
+static int
+set_trusted_proxies(struct cfg_parse *p, const struct cfg_key *k,
+    void *base, const char *value)
+{
+	struct cw_config *cfg = base;
+	struct proxy_net *nets;
+	char why[128];
+	size_t n;
+
+	if (proxy_list_parse(value, &nets, &n, why, sizeof(why)) == -1) {
+		cfg_err(p, p->lineno, "%s: %s", k->name, why);
+		return -1;
+	}
+	free(cfg->trusted_proxies);
+	cfg->trusted_proxies = nets;
+	cfg->ntrusted_proxies = n;
+	return 0;
 }
 
 static int

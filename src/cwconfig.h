@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "alert.h"
+#include "proxy.h"
 #include "signal.h"
 #include "webhook.h"
 
@@ -107,6 +108,9 @@ struct cw_config {
 	size_t		 max_header_bytes;	/* 16 KiB */
 	size_t		 max_inflight_body_bytes; /* all bodies held: 64 MiB */
 	char		*metrics_token;		/* NULL: /metrics is open */
+	/* trusted_proxies: X-Forwarded-For is read only from these. */
+	struct proxy_net *trusted_proxies;
+	size_t		 ntrusted_proxies;
 
 	/* [segment] login_events: track names that are logins; NULL =
 	 * the defaults (Signed In, Logged In, Login). */
