@@ -59,6 +59,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "openapi.h"
 #include "segment.h"
 #include "webhook.h"
 #include "proxy.h"
@@ -184,6 +185,7 @@ static enum MHD_Result	route_api(struct req *);
 static enum MHD_Result	route_webhook(struct req *);
 static enum MHD_Result	route_segment(struct req *);
 static enum MHD_Result	route_readyz(struct req *);
+static enum MHD_Result	route_openapi(struct req *);
 
 #define R(m, p, f, sc, h)	{ .method = m, .path = p, .flags = f, \
 				  .scope = sc, .fn = h, .label = p }
@@ -230,6 +232,8 @@ static const struct route routes[] = {
 	R("GET", "/metrics", 0, 0, route_metrics),
 	R("GET", "/healthz", 0, 0, route_healthz),
 	R("GET", "/readyz", 0, 0, route_readyz),
+	/* This table described: api/openapi.json, built in. */
+	R("GET", "/openapi.json", 0, 0, route_openapi),
 };
 #undef R
 #undef SEG
@@ -1861,6 +1865,24 @@ route_metrics(struct req *r)
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    "text/plain; version=0.0.4; charset=utf-8");
+	return queue(r->mc, MHD_HTTP_OK, resp);
+}
+
+/* The API's description, as built in (openapi.h); no token. */
+static enum MHD_Result
+route_openapi(struct req *r)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(openapi_json_len,
+	    (void *)(uintptr_t)openapi_json, MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/json");
+	if (r->h->stopping)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+		    "close");
 	return queue(r->mc, MHD_HTTP_OK, resp);
 }
 
