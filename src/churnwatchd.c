@@ -75,11 +75,15 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: churnwatchd [--config PATH] [--check-config | --migrate]\n"
-	    "       churnwatchd --version | --help\n"
+	    "       churnwatchd --dump-config | --version | --help\n"
 	    "\n"
 	    "  -c, --config PATH    configuration file (default %s)\n"
 	    "  -n, --check-config   validate the configuration and exit\n"
 	    "      --migrate        apply pending schema migrations and exit\n"
+	    "      --dump-config    print every section and key with its "
+	    "default\n"
+	    "                       and help, as a configuration file, and "
+	    "exit\n"
 	    "  -V, --version        print the version and exit\n"
 	    "  -h, --help           print this help and exit\n",
 	    DEFAULT_CONFIG);
@@ -424,7 +428,7 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct cw_config *ncfg;
 	struct timespec ts;
-	char *text = NULL;
+	char *text = NULL, keys[256];
 	size_t len = 0;
 	FILE *errs;
 	int problems;
@@ -450,16 +454,9 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 		    "log)");
 		return;
 	}
-	if (strcmp(ncfg->listen, d.cfg->listen) != 0 ||
-	    strcmp(ncfg->db_url, d.cfg->db_url) != 0 ||
-	    ncfg->db_connections != d.cfg->db_connections ||
-	    ncfg->db_statement_timeout != d.cfg->db_statement_timeout ||
-	    ncfg->max_connections != d.cfg->max_connections ||
-	    ncfg->idle_timeout != d.cfg->idle_timeout ||
-	    ncfg->max_header_bytes != d.cfg->max_header_bytes)
-		log_warnx("reload: listen, max_connections, idle_timeout, "
-		    "max_header_bytes and [database] take effect at the next "
-		    "restart");
+	/* The keys the config table marks CFG_RESTART. */
+	if (config_restart_changes(d.cfg, ncfg, keys, sizeof(keys)) > 0)
+		log_warnx("reload: %s take effect at the next restart", keys);
 	http_set_config(d.http, ncfg);
 	engine_set_config(d.engine, ncfg);
 	if (d.spool != NULL)
@@ -519,6 +516,7 @@ main(int argc, char *argv[])
 		{ "config",	  required_argument, NULL, 'c' },
 		{ "check-config", no_argument,	     NULL, 'n' },
 		{ "migrate",	  no_argument,	     NULL, 'm' },
+		{ "dump-config",  no_argument,	     NULL, 'D' },
 		{ "version",	  no_argument,	     NULL, 'V' },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -542,6 +540,9 @@ main(int argc, char *argv[])
 		case 'm':
 			d.migrate_only = 1;
 			break;
+		case 'D':
+			config_dump(stdout, PACKAGE_VERSION);
+			return fflush(stdout) == 0 ? 0 : 1;
 		case 'V':
 			printf("churnwatchd %s\n", PACKAGE_VERSION);
 			return 0;
