@@ -167,14 +167,14 @@ START_TEST(test_evaluate_since_and_prev)
 	    1u << SIG_LOGIN_ABSENT);
 	ck_assert_int_eq(a->score, score_compute(out, (size_t)n));
 	ck_assert_int_eq(a->prev_score, 100);
-	since = a->since[SIG_LOGIN_ABSENT];
+	since = account_since(a, SIG_LOGIN_ABSENT);
 	ck_assert_uint_eq(since, (uint32_t)(T0 / CW_USEC_PER_SEC));
 
 	/* An hour later nothing changed: since is kept. */
 	account_evaluate(a, &cfg, NULL, T0 + 3600 * CW_USEC_PER_SEC, out,
 	    &changed);
 	ck_assert(!changed);
-	ck_assert_uint_eq(a->since[SIG_LOGIN_ABSENT], since);
+	ck_assert_uint_eq(account_since(a, SIG_LOGIN_ABSENT), since);
 
 	/* A login today resolves login_absent: the previous state is kept
 	 * for the decomposition. */
