@@ -925,3 +925,42 @@ account_alerts_step(struct account *a, const struct alert_policy *p,
 	}
 	return changed;
 }
+
+/*
+ * The data class of each event type (SPEC 4, "Data coverage"), as
+ * 1 + enum sig_category; 0: the type is of no class.
+ */
+static const uint8_t ev_class[EV__COUNT] = {
+	[EV_LOGIN] = 1 + SIGCAT_USAGE,
+	[EV_FEATURE_USED] = 1 + SIGCAT_USAGE,
+	[EV_TICKET_CREATED] = 1 + SIGCAT_SUPPORT,
+	[EV_TICKET_UPDATED] = 1 + SIGCAT_SUPPORT,
+	[EV_TICKET_SOLVED] = 1 + SIGCAT_SUPPORT,
+	[EV_CONTACT_JOINED] = 1 + SIGCAT_ORG,
+	[EV_CONTACT_LEFT] = 1 + SIGCAT_ORG,
+	[EV_CONTACT_CHANGED] = 1 + SIGCAT_ORG,
+	[EV_COMPETITOR_SIGNAL] = 1 + SIGCAT_COMPETITOR,
+	[EV_TOUCHPOINT] = 1 + SIGCAT_ENGAGEMENT,
+	[EV_NOTE] = 1 + SIGCAT_ENGAGEMENT,
+	/* Outcomes (account.churned, ...) are of no class. */
+};
+
+int
+account_event_class(int type)
+{
+	return (unsigned)type < EV__COUNT ? ev_class[type] - 1 : -1;
+}
+
+void
+account_data_since(const int32_t *heard, const int32_t *coverage,
+    int32_t *out)
+{
+	int32_t h, d;
+	int c;
+
+	for (c = 0; c < SIGCAT__COUNT; c++) {
+		h = heard[c];
+		d = coverage[c];
+		out[c] = h != 0 && (d == 0 || h < d) ? h : d;
+	}
+}

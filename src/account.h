@@ -239,6 +239,17 @@ int	account_alerts_step(struct account *, const struct alert_policy *,
 	    const struct sig_result *out, int n, int64_t now,
 	    const struct account_alert_ops *);
 
+/*
+ * Data coverage (SPEC 4): the class (enum sig_category) of an event type
+ * (enum cw_event_type), or -1 for types of no class (outcomes, ...); and
+ * the first day of data of each class, out[c] = the earlier of heard[c]
+ * (the first day an event of the class was heard; 0 none) and
+ * coverage[c] ([coverage] CLASS = DATE; 0 none).
+ */
+int	account_event_class(int type);
+void	account_data_since(const int32_t *heard, const int32_t *coverage,
+	    int32_t *out);
+
 /* Score of day (from the history), or -1 if unknown. */
 int	account_score_on(const struct account *, int32_t day);
 /* Record a stored daily score (recovery). */

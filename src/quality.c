@@ -302,6 +302,11 @@ quality_compute(const struct quality_input *in, struct quality_report *r)
 		for (k = 0; k < QK__COUNT; k++)
 			best[k] = -1;
 		for (x = i; x < j; x++) {
+			/* After it churned the account is gone: what fires
+			 * then is no warning of anything. */
+			d = first[f[x].account * QK__COUNT + QK_CHURNED];
+			if (d != INT32_MIN && f[x].from > d)
+				continue;
 			if (f[x].from <= in->until &&
 			    f[x].to >= in->since - in->within)
 				fired = 1;

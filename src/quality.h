@@ -17,7 +17,8 @@
  *  - recall = churned accounts fired for / churned accounts (likewise
  *    contracted);
  *  - fired = accounts with an alert of the signal firing on some day of
- *    [since - within, until]; of these, "then churned" = fired for a
+ *    [since - within, until] (alerts that start after the account churned
+ *    are ignored: it is gone); of these, "then churned" = fired for a
  *    churn, else "then contracted", else "then renewed" (fired for a
  *    renewal), else "no outcome yet"; precision = then churned / fired;
  *  - base churn rate = churned accounts / naccounts; lift = precision /

@@ -20,7 +20,8 @@
 /*
  * since 1000, until 1365, within 90; ten accounts.
  *  A0 churned 1200: login_absent [1150, open] (lead 50), ticket_velocity
- *     [1000, 1020] (too early); status green 900, yellow 1140, red 1180.
+ *     [1000, 1020] (too early), no_touch [1201, open] (after it left:
+ *     ignored); status green 900, yellow 1140, red 1180.
  *  A1 churned 1300: login_absent [1100, 1150] (too early), churn_intent
  *     [1280, 1290] (lead 20), ticket_velocity [1190, 1250] (firing when
  *     the 90 days began: lead 90); status green 900.
@@ -34,6 +35,7 @@
 static const struct quality_fire fires[] = {
 	{ 0, SIG_LOGIN_ABSENT, 1150, OPEN },
 	{ 0, SIG_TICKET_VELOCITY, 1000, 1020 },
+	{ 0, SIG_NO_TOUCH, 1201, OPEN },	/* after A0 left: ignored */
 	{ 1, SIG_LOGIN_ABSENT, 1100, 1150 },
 	{ 1, SIG_CHURN_INTENT, 1280, 1290 },
 	{ 1, SIG_TICKET_VELOCITY, 1190, 1250 },
