@@ -793,17 +793,9 @@ bt_report(struct backtest *bt, const struct quality_outcome *o,
 	in.since = bt->since;
 	in.until = bt->until;
 	in.within = bt->within;
-	rc = quality_compute(&in, q);
 	/* The population: accounts that had events, not metadata alone. */
-	if (rc == 0) {
-		q->accounts = npop;
-		q->base_rate = npop > 0 ?
-		    (double)q->outcomes[QK_CHURNED] / npop : -1;
-		for (i = 0; i < q->nrows; i++)
-			q->row[i].lift = q->row[i].precision >= 0 &&
-			    q->base_rate > 0 ?
-			    q->row[i].precision / q->base_rate : -1;
-	}
+	in.population = npop;
+	rc = quality_compute(&in, q);
 	free(f);
 	return rc;
 }

@@ -24,11 +24,13 @@
 #include "cwconfig.h"
 #include "engine.h"
 #include "event.h"
+#include "http.h"
 #include "intern.h"
 #include "limits.h"
 #include "log.h"
 #include "metrics.h"
 #include "portfolio.h"
+#include "report.h"
 #include "score.h"
 #include "signal.h"
 #include "skiplist.h"
@@ -1211,6 +1213,8 @@ engine_api(struct engine *e, int call, const char *id, const char *body,
     void (*reply)(void *, unsigned, char *, const char *, const char *),
     void *handle)
 {
+	if (call == HTTP_API_REPORT_QUALITY || call == HTTP_API_REPORT_MOVERS)
+		return report_api(e->base, e->store, call, q, reply, handle);
 	return alerting_api(e->alerting, e->table, call, id, body, len, q,
 	    reply, handle);
 }

@@ -244,8 +244,10 @@ quality_compute(const struct quality_input *in, struct quality_report *r)
 		if (*p == INT32_MIN || o->day < *p)
 			*p = o->day;
 	}
-	r->base_rate = in->naccounts > 0 ?
-	    (double)r->outcomes[QK_CHURNED] / in->naccounts : -1;
+	if (in->population > 0)
+		r->accounts = in->population;
+	r->base_rate = r->accounts > 0 ?
+	    (double)r->outcomes[QK_CHURNED] / r->accounts : -1;
 
 	/* Fires: the alerts', then the health rows'. */
 	nf = cap = in->nfires;
@@ -570,4 +572,129 @@ quality_json(const struct quality_report *r)
 	    "known", (json_int_t)r->known_90,
 	    "signals", rows);
 	return o;
+}
+
+/* ---- from stored history ---- */
+
+/* The index of id in ids (an object id -> index), added when new. */
+static int
+doc_index(json_t *ids, const char *id, uint32_t *out)
+{
+	json_t *v = json_object_get(ids, id);
+
+	if (v == NULL) {
+		v = json_integer((json_int_t)json_object_size(ids));
+		if (v == NULL || json_object_set_new(ids, id, v) == -1)
+			return -1;
+	}
+	*out = (uint32_t)json_integer_value(v);
+	return 0;
+}
+
+static int
+doc_day(json_t *v, int32_t *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < -1000000 ||
+	    json_integer_value(v) > 1000000)
+		return -1;
+	*out = (int32_t)json_integer_value(v);
+	return 0;
+}
+
+int
+quality_from_doc(const char *doc, const struct quality_input *p,
+    struct quality_report *r)
+{
+	struct quality_input in = *p;
+	struct quality_fire *f = NULL;
+	struct quality_outcome *o = NULL;
+	struct quality_status *st = NULL;
+	json_t *root, *ids = NULL, *fires, *outs, *sts, *x;
+	json_error_t jerr;
+	size_t i, n;
+	int sig, k, rc = -1;
+	json_int_t v;
+
+	if ((root = json_loads(doc, 0, &jerr)) == NULL)
+		return -1;
+	fires = json_object_get(root, "fires");
+	outs = json_object_get(root, "outcomes");
+	sts = json_object_get(root, "statuses");
+	if (!json_is_array(fires) || !json_is_array(outs) ||
+	    !json_is_array(sts) || (ids = json_object()) == NULL)
+		goto done;
+	f = calloc(json_array_size(fires) + 1, sizeof(*f));
+	o = calloc(json_array_size(outs) + 1, sizeof(*o));
+	st = calloc(json_array_size(sts) + 1, sizeof(*st));
+	if (f == NULL || o == NULL || st == NULL)
+		goto done;
+	in.nfires = in.noutcomes = in.nstatuses = 0;
+	json_array_foreach(fires, i, x) {
+		struct quality_fire *y = &f[in.nfires];
+
+		if (!json_is_string(json_array_get(x, 0)) ||
+		    !json_is_string(json_array_get(x, 1)))
+			goto done;
+		if ((sig = alert_signal_find(json_string_value(
+		    json_array_get(x, 1)))) < 0 || sig == ALERT_PORTFOLIO)
+			continue;
+		if (doc_index(ids, json_string_value(json_array_get(x, 0)),
+		    &y->account) == -1 ||
+		    doc_day(json_array_get(x, 2), &y->from) == -1)
+			goto done;
+		if (json_is_null(json_array_get(x, 3)))
+			y->to = QUALITY_OPEN;
+		else if (doc_day(json_array_get(x, 3), &y->to) == -1)
+			goto done;
+		y->signal = sig;
+		in.nfires++;
+	}
+	json_array_foreach(outs, i, x) {
+		struct quality_outcome *y = &o[in.noutcomes];
+
+		if (!json_is_string(json_array_get(x, 0)) ||
+		    !json_is_string(json_array_get(x, 1)))
+			goto done;
+		if ((k = quality_kind_parse(json_string_value(
+		    json_array_get(x, 1)))) < 0)
+			continue;
+		if (doc_index(ids, json_string_value(json_array_get(x, 0)),
+		    &y->account) == -1 ||
+		    doc_day(json_array_get(x, 2), &y->day) == -1)
+			goto done;
+		y->kind = (enum quality_kind)k;
+		in.noutcomes++;
+	}
+	json_array_foreach(sts, i, x) {
+		struct quality_status *y = &st[in.nstatuses];
+
+		if (!json_is_string(json_array_get(x, 0)))
+			goto done;
+		v = json_integer_value(json_array_get(x, 2));
+		if (!json_is_integer(json_array_get(x, 2)) || v < 0 ||
+		    v >= HEALTH__COUNT)
+			continue;
+		if (doc_index(ids, json_string_value(json_array_get(x, 0)),
+		    &y->account) == -1 ||
+		    doc_day(json_array_get(x, 1), &y->day) == -1)
+			goto done;
+		y->status = (uint8_t)v;
+		in.nstatuses++;
+	}
+	in.fires = f;
+	in.outcomes = o;
+	in.statuses = st;
+	in.naccounts = json_object_size(ids);
+	v = json_integer_value(json_object_get(root, "accounts"));
+	n = v > 0 ? (size_t)v : 0;
+	/* Whoever had an outcome or an alert was there too. */
+	in.population = n > in.naccounts ? n : in.naccounts;
+	rc = quality_compute(&in, r);
+done:
+	free(f);
+	free(o);
+	free(st);
+	json_decref(ids);
+	json_decref(root);
+	return rc;
 }

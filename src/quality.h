@@ -80,7 +80,9 @@ struct quality_input {
 	size_t				 nstatuses;
 	const struct quality_outcome	*outcomes;
 	size_t				 noutcomes;
-	size_t				 naccounts;	/* the population */
+	size_t				 naccounts;	/* indexes */
+	size_t				 population;	/* of the base churn
+							 * rate; 0: naccounts */
 	int32_t				 since, until;	/* days, inclusive */
 	int				 within;	/* days, 1..400 */
 };
@@ -120,6 +122,20 @@ struct quality_report {
  */
 int		 quality_compute(const struct quality_input *,
 		    struct quality_report *r);
+
+/*
+ * quality_compute() over a document of stored history (the report
+ * endpoint's query, store.c):
+ *	{"accounts": N, "fires": [[account_id, signal, from, to|null]...],
+ *	 "outcomes": [[account_id, "account.churned", day]...],
+ *	 "statuses": [[account_id, day, status]...]}
+ * days as day numbers, status as enum health_status; rows naming an
+ * unknown signal, kind or status are skipped.  since, until and within
+ * come from p (its arrays are ignored); N is the population.  0, or -1
+ * when the document is malformed or memory runs out.
+ */
+int		 quality_from_doc(const char *doc,
+		    const struct quality_input *p, struct quality_report *r);
 
 /* "login_absent", ..., "status not green", "status red". */
 const char	*quality_row_name(int signal);

@@ -303,7 +303,7 @@ settle = 0s
 backfill_age = 3d
 
 [signals]
-interval = 86400
+interval = 1
 """
 AGREE_DAYS = 40
 
@@ -326,8 +326,7 @@ def agree_history(day0):
 
         for i in range(30):
             acct = "ag-%02d" % i
-            # Every account hears something every day (so that the
-            # daemon evaluates each one at each day's end).
+            # Every account hears something every day.
             at(acct, "note", 8, text="weekly sync, all fine")
             if not (i < 5 and k >= 20):         # 0..4 stop logging in
                 at(acct, "login", 9, user="u%d" % (i % 3))
@@ -339,6 +338,16 @@ def agree_history(day0):
                    kind="poc")
             if 15 <= i < 20 and k in (12, 13, 14):
                 at(acct, "touchpoint", 12, kind="call")
+            # Outcomes: three intent accounts churn, two renew; a poc
+            # account contracts; the first absent one churns late.
+            if i in (5, 6, 7) and k == 25:
+                at(acct, "account.churned", 13)
+            if i in (8, 9) and k == 30:
+                at(acct, "account.renewed", 13)
+            if i == 10 and k == 20:
+                at(acct, "account.contracted", 13)
+            if i == 0 and k == 38:
+                at(acct, "account.churned", 13)
         out.append(evs)
     return out
 
@@ -378,20 +387,20 @@ def test_daemon_and_backtest_agree():
     d.env["ASAN_OPTIONS"] = (d.env.get("ASAN_OPTIONS", "") +
                              ":verify_asan_link_order=0").lstrip(":")
     with d:
-        base = evaluations(d)
         for k, evs in enumerate(days):
             clock(day0 + k)
             st, _, body = d.post(evs)
             eq(st, 202, "day %d: %r" % (k, body))
             eq(body["accepted"], len(evs), "day %d accepted" % k)
-            # Every account evaluated at this day's clock before the
-            # clock moves on.
-            want = base + 30 * (k + 1)
+            # The post evaluated its accounts (before this request is
+            # served); then a whole sweep (every second) evaluates all
+            # 30 again at this day's clock and stores the day's scores.
+            e1 = evaluations(d)
             for _ in range(600):
-                if evaluations(d) >= want:
+                if evaluations(d) >= e1 + 30:
                     break
                 time.sleep(0.05)
-            eq(evaluations(d), want, "evaluations after day %d" % k)
+            check(evaluations(d) >= e1 + 30, "a sweep on day %d" % k)
         quiet_state(d)
         raised = sorted(
             (r[0], r[1], r[2], r[3]) for r in sql(
@@ -415,3 +424,118 @@ def test_daemon_and_backtest_agree():
         eq(would, raised, "the backtest says what the daemon raised")
         check(all(a["in_both"] for a in r["would_fire"] + r["fired"]),
               "every alert paired with the stored one")
+        eq(r["quality"]["outcomes"], {"churned": 4, "contracted": 1,
+                                      "renewed": 2}, "outcomes")
+        eq(r["quality"]["signals"][0]["signal"], "churn_intent",
+           "the best leading signal")
+        eq(r["quality"]["signals"][0]["churned"]["count"], 3, "caught")
+        eq(r["quality"]["signals"][0]["median_lead_days"], 20, "lead")
+
+        # The report endpoint over what the daemon stored (alerts,
+        # outcomes, daily scores) says what the backtest says.
+        st, _, body = d.request(
+            "GET", "/v1/reports/signal-quality?since=%s&until=%s&within=90"
+            % (day_str(day0), day_str(day0 + AGREE_DAYS - 1)),
+            token="reader")
+        eq(st, 200, "report: %r" % (body,))
+        eq(body, r["quality"], "stored history and replay agree")
+
+
+def test_report_params_and_movers():
+    d = Daemon()
+    with d:
+        for path, what in [
+                ("/v1/reports/signal-quality?since=yesterday", "bad since"),
+                ("/v1/reports/signal-quality?until=2026-02-30", "bad until"),
+                ("/v1/reports/signal-quality?until=%s" % day_str(TODAY + 2),
+                 "until in the future"),
+                ("/v1/reports/signal-quality?since=%s&until=%s" % (
+                    day_str(TODAY - 3), day_str(TODAY - 5)),
+                 "since after until"),
+                ("/v1/reports/signal-quality?since=%s" % day_str(
+                    TODAY - 900), "range too long"),
+                ("/v1/reports/signal-quality?within=0", "within 0"),
+                ("/v1/reports/signal-quality?within=401", "within 401"),
+                ("/v1/reports/signal-quality?within=9x", "within 9x"),
+                ("/v1/reports/movers?days=0", "days 0"),
+                ("/v1/reports/movers?days=401", "days 401"),
+                ("/v1/reports/movers?days=-3", "days -3")]:
+            st, _, body = d.request("GET", path, token="reader")
+            eq(st, 400, what)
+            eq(body["error"], "invalid_query", what)
+            check(body["message"], what + ": a message")
+        st, _, body = d.request("GET", "/v1/reports/movers", token=None)
+        eq(st, 401, "no token")
+        st, _, body = d.request("GET", "/v1/reports/movers",
+                                token="backend")
+        eq(st, 403, "ingest scope")
+
+        # An empty history: an empty report, not an error.
+        st, _, body = d.request("GET", "/v1/reports/signal-quality",
+                                token="reader")
+        eq(st, 200, "empty report: %r" % (body,))
+        eq(body["outcomes"], {"churned": 0, "contracted": 0, "renewed": 0},
+           "no outcomes")
+        eq(body["until"], day_str(TODAY), "until defaults to today")
+        eq(body["since"], day_str(TODAY - 364), "since: a year before")
+
+        # Movers: scores and alerts as the daemon stores them, for
+        # accounts it does not hold (it never rewrites them).
+        def score(acct, ago, sc):
+            sql(d.db, "INSERT INTO health_daily VALUES ('%s', "
+                "current_date - %d, %d)" % (acct, ago, sc))
+
+        ids = iter(range(10 ** 12, 10 ** 12 + 100))
+
+        def alert(acct, signal, started, resolved):
+            sql(d.db, "INSERT INTO alerts (id, account_id, signal, category,"
+                " fingerprint, state, severity, started_at, resolved_at)"
+                " VALUES (%d, '%s', '%s', 'usage', 'f', '%s', 'warning',"
+                " now() - interval '%d days', %s)" % (
+                    next(ids), acct,
+                    signal, "resolved" if resolved is not None else
+                    "firing", started, "NULL" if resolved is None else
+                    "now() - interval '%d days'" % resolved))
+
+        sql(d.db, "INSERT INTO accounts (id, name) VALUES "
+            "('mv-up', 'Up Inc')")
+        score("mv-up", 31, 30)          # before then: ignored
+        score("mv-up", 30, 40)
+        score("mv-up", 2, 85)
+        score("mv-up", 1, 85)
+        alert("mv-up", "login_absent", 40, 10)          # went
+        alert("mv-up", "no_touch", 50, 45)              # long gone
+        score("mv-down", 33, 100)       # within the week before then
+        score("mv-down", 0, 55)
+        alert("mv-down", "churn_intent", 5, None)       # came
+        alert("mv-down", "ticket_velocity", 35, None)   # stayed
+        alert("mv-down", "login_decline", 20, 3)        # came and went
+        score("mv-worse", 30, 90)
+        score("mv-worse", 0, 20)
+        score("mv-same", 30, 70)
+        score("mv-same", 0, 70)
+        score("mv-new", 3, 10)          # no score then: not a mover
+
+        st, _, body = d.request("GET", "/v1/reports/movers?days=30",
+                                token="reader")
+        eq(st, 200, "movers: %r" % (body,))
+        eq(body["days"], 30, "days")
+        eq(body["since"], day_str(TODAY - 30), "since")
+        eq([(m["account_id"], m["score_then"], m["score_now"], m["change"])
+            for m in body["better"]], [("mv-up", 40, 85, 45)], "better")
+        up = body["better"][0]
+        eq((up["name"], up["status_then"], up["status_now"]),
+           ("Up Inc", "yellow", "green"), "named, with statuses")
+        eq((up["signals_came"], up["signals_went"]), ([], ["login_absent"]),
+           "what went")
+        eq([(m["account_id"], m["change"]) for m in body["worse"]],
+           [("mv-worse", -70), ("mv-down", -45)], "worse, worst first")
+        down = body["worse"][1]
+        eq((down["signals_came"], down["signals_went"]),
+           (["churn_intent"], []), "what came")
+        st, _, body = d.request("GET", "/v1/reports/movers?days=2",
+                                token="reader")
+        eq(st, 200, "movers 2 days")
+        # mv-up's score two days ago equals today's; nobody else has one
+        # in the week before then and one after.
+        eq(body["better"] + body["worse"], [], "nobody moved in 2 days")

@@ -314,6 +314,54 @@ START_TEST(test_text_and_json)
 }
 END_TEST
 
+START_TEST(test_from_doc)
+{
+	/* The hand-made history's A0, A1 and A2 as the store answers,
+	 * plus rows the report must skip (portfolio, an unknown kind). */
+	static const char doc[] = "{\"accounts\": 10, \"fires\": ["
+	    "[\"a0\", \"login_absent\", 1150, null],"
+	    "[\"a1\", \"churn_intent\", 1280, 1290],"
+	    "[\"a1\", \"ticket_velocity\", 1190, 1250],"
+	    "[\"a2\", \"login_absent\", 1200, 1210],"
+	    "[\"\", \"portfolio\", 1200, 1210]],"
+	    "\"outcomes\": [[\"a0\", \"account.churned\", 1200],"
+	    "[\"a1\", \"account.churned\", 1300],"
+	    "[\"a2\", \"account.renewed\", 1250],"
+	    "[\"a2\", \"account.login\", 1250]],"
+	    "\"statuses\": [[\"a0\", 900, 0], [\"a0\", 1140, 1],"
+	    "[\"a1\", 900, 0]]}";
+	struct quality_input p;
+	struct quality_report r;
+	const struct quality_row *w;
+
+	memset(&p, 0, sizeof(p));
+	p.since = 1000;
+	p.until = 1365;
+	p.within = 90;
+	ck_assert_int_eq(quality_from_doc(doc, &p, &r), 0);
+	ck_assert_uint_eq(r.accounts, 10);
+	ck_assert_uint_eq(r.outcomes[QK_CHURNED], 2);
+	ck_assert_uint_eq(r.outcomes[QK_RENEWED], 1);
+	ck_assert_double_eq_tol(r.base_rate, 0.2, 1e-9);
+	w = row(&r, SIG_LOGIN_ABSENT);
+	ck_assert_uint_eq(w->fired, 2);
+	ck_assert_uint_eq(w->churned, 1);
+	ck_assert_uint_eq(w->then_renewed, 1);
+	ck_assert_double_eq(w->median_lead, 50);
+	w = row(&r, SIG_TICKET_VELOCITY);
+	ck_assert_double_eq(w->median_lead, 90);
+	ck_assert_uint_eq(r.known_30, 2);
+	ck_assert_uint_eq(r.green_30, 1);
+	w = row(&r, QUALITY_NOT_GREEN);
+	ck_assert_double_eq(w->median_lead, 60);
+	/* Malformed documents are refused. */
+	ck_assert_int_eq(quality_from_doc("{", &p, &r), -1);
+	ck_assert_int_eq(quality_from_doc("{\"fires\": 3}", &p, &r), -1);
+	ck_assert_int_eq(quality_from_doc("{\"fires\": [[1, 2, 3]], "
+	    "\"outcomes\": [], \"statuses\": []}", &p, &r), -1);
+}
+END_TEST
+
 static Suite *
 quality_suite(void)
 {
@@ -329,6 +377,7 @@ quality_suite(void)
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_ratio_and_names);
 	tcase_add_test(tc, test_text_and_json);
+	tcase_add_test(tc, test_from_doc);
 	suite_add_tcase(s, tc);
 	return s;
 }
