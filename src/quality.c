@@ -484,8 +484,8 @@ quality_text(const struct quality_report *r)
 			continue;
 		name = quality_row_name(r->row[i].signal);
 		if (n++ == 0) {
-			bprintf(&b, "\nNever fired: %s", name);
-			col = 13 + strlen(name);
+			bprintf(&b, "\nDid not fire before any outcome: %s", name);
+			col = 33 + strlen(name);
 		} else if (col + 2 + strlen(name) > 78) {
 			bprintf(&b, ",\n  %s", name);
 			col = 2 + strlen(name);
