@@ -20,8 +20,8 @@ import subprocess
 import tempfile
 import time
 
-from lib import (Daemon, check, cw_bin, eq, http_request, rfc3339, sql,
-                 uid)
+from lib import (Daemon, check, check_sanitizer_output, cw_bin, eq,
+                 http_request, rfc3339, sql, uid)
 
 DAY = 86400
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
@@ -132,6 +132,7 @@ def backtest(d, extra="", since=SINCE, until=UNTIL, fmt="json",
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        env=d.env, timeout=300)
     eq(p.returncode, 0, "backtest exit status (stderr %r)" % p.stderr)
+    check_sanitizer_output(p.stderr.decode(errors="replace"), "backtest")
     out = p.stdout.decode()
     return json.loads(out) if fmt == "json" else out
 
@@ -293,6 +294,7 @@ def test_bad_arguments():
                            timeout=30)
         eq(p.returncode, 2, what)
         eq(p.stdout, b"", what + ": nothing on stdout")
+        check(p.stderr.strip() != b"", what + ": a message")
 
 
 # ---- the daemon and the backtest agree ----
