@@ -169,8 +169,10 @@ step_changed(void *arg, struct account *a, struct alert *t,
 
 	if (ev == AE_FIRE) {
 		if (grow((void **)&bt->alerts, &bt->capalerts, bt->nalerts,
-		    sizeof(*bt->alerts)) == -1)
+		    sizeof(*bt->alerts)) == -1) {
+			bt_fail(bt, "out of memory", NULL);
 			return -1;
+		}
 		x = &bt->alerts[bt->nalerts++];
 		memset(x, 0, sizeof(*x));
 		x->acct = bt->cur;
@@ -358,7 +360,8 @@ actual_cb(enum db_status st, const struct db_res *res, void *arg)
 		x->to = v != NULL ? (int32_t)atol(v) : QUALITY_OPEN;
 		if (x->to > bt->until)
 			x->to = QUALITY_OPEN;	/* still firing then */
-		if (x->from < bt->since) {
+		/* As the replay's: opened on the first day or before. */
+		if (x->from <= bt->since) {
 			x->from = bt->since;
 			x->at_start = 1;
 		}
@@ -686,8 +689,8 @@ bt_print(struct backtest *bt, const struct quality_report *q)
 	    bt->cfg->path : "the config", day_str(bt->since, d1, sizeof(d1)),
 	    day_str(bt->until, d2, sizeof(d2)), q->accounts, bt->events,
 	    secs);
-	printf("Alerts opened in these days (not counting those already "
-	    "firing on the first day):\n");
+	printf("Alerts opened in these days (not counting those firing on "
+	    "the first day):\n");
 	printf("  %-27s %12s %12s\n", "signal", "would fire", "fired");
 	for (sig = 0; sig < ALERT_NACCOUNT_SIGNALS; sig++)
 		if (would[sig] > 0 || fired[sig] > 0)
@@ -703,7 +706,7 @@ bt_print(struct backtest *bt, const struct quality_report *q)
 	printf("  %-24s %-27s %-24s %-24s\n", "account", "signal",
 	    "with this config", "with the config in force");
 	bt_merge(bt, print_fn, bt);
-	printf("  (*: already firing on the first day)\n\n");
+	printf("  (*: firing on the first day; it may have opened before)\n\n");
 	if ((s = quality_text(q)) == NULL)
 		return -1;
 	fputs(s, stdout);
