@@ -81,7 +81,9 @@ enum http_api_call {
 	HTTP_API_ALERT_ACK,		/* POST /v1/alerts/{id}/ack */
 	HTTP_API_SILENCE_CREATE,	/* POST /v1/silences */
 	HTTP_API_SILENCES,		/* GET /v1/silences */
-	HTTP_API_SILENCE_DELETE		/* DELETE /v1/silences/{id} */
+	HTTP_API_SILENCE_DELETE,	/* DELETE /v1/silences/{id} */
+	HTTP_API_REPORT_QUALITY,	/* GET /v1/reports/signal-quality */
+	HTTP_API_REPORT_MOVERS		/* GET /v1/reports/movers */
 };
 
 /*
