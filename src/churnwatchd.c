@@ -52,6 +52,7 @@ static struct {
 	struct cw_config	*cfg;
 	struct db		*db;		/* dbs[0]: migrations, accounts */
 	struct db		**dbs;		/* one per ingest lane */
+	struct db		*db_reports;	/* the reports' own */
 	size_t			 ndbs;
 	struct store		*store;
 	struct engine		*engine;
@@ -685,6 +686,14 @@ main(int argc, char *argv[])
 	    d.cfg->max_batch_events)) == NULL ||
 	    (d.engine = engine_new(d.base, d.store, d.cfg)) == NULL)
 		fatalx("out of memory");
+	/* Reports read a year of history: never on an ingest lane. */
+	if (!d.migrate_only) {
+		if ((d.db_reports = db_new(d.base, d.cfg->db_url,
+		    (unsigned)(d.cfg->db_statement_timeout / 1000), NULL,
+		    NULL)) == NULL)
+			fatalx("out of memory");
+		store_set_reports_db(d.store, d.db_reports);
+	}
 	ingest_store_sink(d.store, &sink);
 	iops.apply = apply_fn;
 	iops.member = member_fn;
@@ -705,6 +714,7 @@ main(int argc, char *argv[])
 	store_shutdown(d.store);
 	for (i = 0; i < d.ndbs; i++)
 		db_free(d.dbs[i]);	/* in-flight commits fail into the store */
+	db_free(d.db_reports);
 	ingest_free(d.ingest);	/* answers appends waiting for their sync */
 	store_free(d.store);
 	engine_free(d.engine);

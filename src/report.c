@@ -38,6 +38,7 @@ struct report_call {
 	void		*handle;
 	struct quality_input p;	/* since, until, within */
 	const char	*msg;	/* a refusal (static) */
+	unsigned	 status;	/* of the refusal */
 };
 
 static void
@@ -45,16 +46,20 @@ refuse_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct report_call *c = arg;
 
-	c->reply(c->handle, 400, NULL, "invalid_query", c->msg);
+	c->reply(c->handle, c->status, NULL, c->status == 400 ?
+	    "invalid_query" : "unavailable", c->msg);
 	free(c);
 }
 
-/* Answer 400 from the loop, not from inside the request's handler. */
+/* Answer 400 (or 503) from the loop, not from inside the request's
+ * handler. */
 static int
 refuse(struct event_base *base, struct report_call *c, const char *msg)
 {
 	struct timeval tv = { 0, 0 };
 
+	if (c->status == 0)
+		c->status = 400;
 	c->msg = msg;
 	if (event_base_once(base, -1, EV_TIMEOUT, refuse_cb, c, &tv) == -1) {
 		free(c);
@@ -150,6 +155,11 @@ report_api(struct event_base *base, struct store *store, int call,
 		snprintf(v[4], sizeof(v[4]), "%d", SCORE_YELLOW_MIN);
 		rc = store_api(store, STORE_API_REPORT_QUALITY, values,
 		    done_cb, c);
+	}
+	if (rc == -2) {
+		c->status = 503;
+		return refuse(base, c, "another report is being computed; "
+		    "retry later");
 	}
 	if (rc == -1)
 		free(c);

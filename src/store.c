@@ -130,6 +130,7 @@ struct store {
 	 * comes.  Single-event clients then share commits; a lone event
 	 * with nothing in flight still leaves at once.
 	 */
+	struct store_reports	 reports;
 	struct event		*ev_gather;
 	int			 gather_now;	/* the wait is over: send */
 	int64_t			 commit_us;	/* moving average */
@@ -339,6 +340,18 @@ hash_cell(struct lane *l, const char *source, const char *id)
 }
 
 static void store_committed(enum db_status, const struct db_res *, void *);
+
+struct store_reports *
+store_reports(struct store *st)
+{
+	return &st->reports;
+}
+
+void
+store_set_reports_db(struct store *st, struct db *db)
+{
+	st->reports.db = db;
+}
 
 struct db *
 store_db(const struct store *st)

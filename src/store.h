@@ -268,6 +268,8 @@ int	store_silence_end(struct store *, uint64_t id);
  *	STORE_API_REPORT_MOVERS		days, today (day number), green and
  *					yellow minimum scores: the movers
  *					report (SPEC 2.8) as its final JSON
+ * Returns 0 (cb will be called), -1 (not sent), or -2 when a report is
+ * asked for while another one runs.
  */
 enum store_api {
 	STORE_API_ALERTS,
@@ -281,6 +283,11 @@ enum store_api {
 };
 typedef void (*store_json_cb)(enum store_status, const char *json,
     void *arg);
+/*
+ * The connection the reports (STORE_API_REPORT_*) run on, one at a time;
+ * without one they go on the first lane.  Not owned.
+ */
+void	store_set_reports_db(struct store *, struct db *);
 int	store_api(struct store *, enum store_api, const char *const *values,
 	    store_json_cb cb, void *arg);
 

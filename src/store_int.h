@@ -181,4 +181,12 @@ void		 store_write_cb(enum db_status, const struct db_res *, void *);
 /* A statement whose result nobody waits for: only a refusal is logged. */
 void		 store_simple_cb(enum db_status, const struct db_res *, void *);
 
+/* The reports' own connection (store_set_reports_db) and whether a
+ * report is running on it. */
+struct store_reports {
+	struct db	*db;
+	int		 busy;
+};
+struct store_reports *store_reports(struct store *);
+
 #endif

@@ -351,6 +351,7 @@ store_silence_end(struct store *st, uint64_t id)
 struct json_query {
 	store_json_cb	 cb;
 	void		*arg;
+	struct store	*report;	/* a report: clears report_busy */
 };
 
 static void
@@ -361,6 +362,8 @@ store_json_cb_(enum db_status status, const struct db_res *res, void *arg)
 	if (status == DB_ERROR)
 		log_warnx("store: query failed error=\"%s\"",
 		    db_res_error(res));
+	if (q->report != NULL)
+		store_reports(q->report)->busy = 0;
 	q->cb(status == DB_OK ? STORE_OK : STORE_UNAVAILABLE,
 	    status == DB_OK && db_res_ntuples(res) > 0 ?
 	    db_res_value(res, 0, 0) : NULL, q->arg);
@@ -431,9 +434,10 @@ static const char api_report_quality_sql[] =
     " 'fires', (SELECT coalesce(json_agg(json_build_array(account_id,"
     "  signal, " UTCDAY("started_at") ", " UTCDAY("resolved_at") ")),"
     "  '[]') FROM alerts WHERE account_id <> ''"
-    "  AND " UTCDAY("started_at") " <= $2::integer"
-    "  AND (resolved_at IS NULL OR " UTCDAY("resolved_at")
-    "   >= $1::integer - $3::integer)),"
+    "  AND started_at < (" D0 " + $2::integer + 1)::timestamp"
+    "   AT TIME ZONE 'UTC'"
+    "  AND (resolved_at IS NULL OR resolved_at >= (" D0 " + $1::integer"
+    "   - $3::integer)::timestamp AT TIME ZONE 'UTC')),"
     " 'outcomes', (SELECT coalesce(json_agg(json_build_array(account_id,"
     "  type, " UTCDAY("ts") ")), '[]') FROM events"
     "  WHERE type IN ('account.churned', 'account.contracted',"
@@ -517,32 +521,62 @@ static const struct {
 	[STORE_API_REPORT_MOVERS] = { api_report_movers_sql, 4 },
 };
 
+/*
+ * A report reads a year of history: on its own connection (not an ingest
+ * lane, whose batches would wait behind it), one at a time, ended by the
+ * server after REPORT_DEADLINE_MS (statement_timeout on that session)
+ * and by us a little later if the server says nothing at all.
+ */
+static int
+store_report(struct store *st, enum store_api call,
+    const char *const *values, const int *lengths, struct json_query *q)
+{
+	struct store_reports *rp = store_reports(st);
+	static char set_sql[64];
+
+	if (rp->busy)
+		return -2;
+	if (set_sql[0] == '\0')
+		snprintf(set_sql, sizeof(set_sql),
+		    "SET statement_timeout = %d", REPORT_DEADLINE_MS);
+	if (db_query(rp->db, set_sql, 0, NULL, NULL, store_simple_cb,
+	    NULL) == -1 || db_query_long(rp->db,
+	    REPORT_DEADLINE_MS + 5000, api_queries[call].sql,
+	    api_queries[call].nparams, values, lengths, store_json_cb_,
+	    q) == -1)
+		return -1;
+	q->report = st;
+	rp->busy = 1;
+	return 0;
+}
+
 int
 store_api(struct store *st, enum store_api call, const char *const *values,
     store_json_cb cb, void *arg)
 {
 	struct json_query *q;
-	int lengths[8], i, nparams;
+	int lengths[8], i, nparams, rc;
 
 	if ((unsigned)call >= STORE_API__COUNT ||
-	    (q = malloc(sizeof(*q))) == NULL)
+	    (q = calloc(1, sizeof(*q))) == NULL)
 		return -1;
 	nparams = api_queries[call].nparams;
 	q->cb = cb;
 	q->arg = arg;
 	for (i = 0; i < nparams; i++)
 		lengths[i] = values[i] != NULL ? (int)strlen(values[i]) : 0;
-	/* Reports read a year of history: they may take longer than the
-	 * statement deadline that tells a stalled server. */
-	if ((call >= STORE_API_REPORT_QUALITY ? db_query_long(store_db(st),
-	    REPORT_DEADLINE_MS, api_queries[call].sql, nparams, values,
-	    lengths, store_json_cb_, q) : db_query(store_db(st),
-	    api_queries[call].sql, nparams, nparams > 0 ? values : NULL,
-	    lengths, store_json_cb_, q)) == -1) {
+	if (call >= STORE_API_REPORT_QUALITY && store_reports(st)->db != NULL)
+		rc = store_report(st, call, values, lengths, q);
+	else if (call >= STORE_API_REPORT_QUALITY)
+		rc = db_query_long(store_db(st), REPORT_DEADLINE_MS,
+		    api_queries[call].sql, nparams, values, lengths,
+		    store_json_cb_, q);
+	else
+		rc = db_query(store_db(st), api_queries[call].sql, nparams,
+		    nparams > 0 ? values : NULL, lengths, store_json_cb_, q);
+	if (rc != 0)
 		free(q);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 /* ---- Segment memberships ---- */
