@@ -32,6 +32,7 @@
 #include "notify.h"
 #include "outbox.h"
 #include "portfolio.h"
+#include "receiver.h"
 #include "score.h"
 #include "signal.h"
 #include "store.h"
@@ -326,6 +327,7 @@ record_notifications(struct alerting *al, const struct account *a,
 	const struct cw_config *cfg = al->cfg;
 	const char *rcv[RECEIVERS_MAX];
 	const struct cw_receiver *rc;
+	const struct cw_owner *owner = config_find_owner(cfg, a->owner);
 	struct alert_facts f;
 	struct notify_view v;
 	char id[24], fp[17], *evidence, *body;
@@ -385,8 +387,11 @@ record_notifications(struct alerting *al, const struct account *a,
 			continue;
 		snprintf(id, sizeof(id), "%" PRIu64, alert_new_id(al, now));
 		v.notification_id = id;
-		body = rc->type == CW_RECEIVER_SLACK ? notify_slack_body(&v) :
-		    notify_webhook_body(&v);
+		/* Slack app: the account's channel, the owner's, its own. */
+		v.channel = a->slack_channel != NULL ? a->slack_channel :
+		    owner != NULL && owner->slack_channel != NULL ?
+		    owner->slack_channel : rc->channel;
+		body = receiver_type_get(rc->type)->render_alert(&v);
 		push_notification(al, id, t->id, rc->name, ev, body, quiet);
 	}
 	free(evidence);
@@ -694,9 +699,9 @@ pf_notifications(struct alerting *al, struct account_table *table,
 			continue;
 		snprintf(id, sizeof(id), "%" PRIu64, alert_new_id(al, now));
 		v.notification_id = id;
+		v.channel = rc->channel;
 		push_notification(al, id, p->a.id, rc->name, ev,
-		    rc->type == CW_RECEIVER_SLACK ? notify_portfolio_slack(&v) :
-		    notify_portfolio_webhook(&v), quiet);
+		    receiver_type_get(rc->type)->render_portfolio(&v), quiet);
 	}
 	free(acc);
 }
@@ -910,9 +915,7 @@ receivers_apply(struct alerting *al)
 		c = &al->cfg->receivers[i];
 		memset(&r[n], 0, sizeof(r[n]));
 		r[n].name = c->name;
-		r[n].kind = c->type == CW_RECEIVER_SLACK ? OUTBOX_SLACK :
-		    c->type == CW_RECEIVER_WEBHOOK ? OUTBOX_WEBHOOK :
-		    OUTBOX_LOG;
+		r[n].kind = (enum outbox_kind)c->type;
 		r[n].url = c->url;
 		r[n].secret = c->secret;
 		r[n].timeout_s = c->timeout;
@@ -1685,9 +1688,8 @@ digest_owner(struct alerting *al, struct account **rows, size_t n,
 		if ((rc = config_find_receiver(al->cfg, dg->receivers[i])) ==
 		    NULL)
 			continue;
-		body = rc->type == CW_RECEIVER_SLACK ?
-		    notify_digest_slack(rows[0]->owner, date, dr, n) :
-		    notify_digest_webhook(rows[0]->owner, date, dr, n);
+		body = receiver_type_get(rc->type)->render_digest(
+		    rows[0]->owner, date, rc->channel, dr, n);
 		if (body == NULL || batch_grow_notifs(&al->batch) == -1) {
 			free(body);
 			continue;

@@ -69,6 +69,11 @@ struct notify_view {
 	int64_t			 renewal_at;	/* us; 0: not within the
 						 * renewal window */
 	int			 renewal_days;	/* days to renewal_at */
+	/* Slack app (slack.h): where, which message, what happened. */
+	const char		*channel;	/* NULL: the account's */
+	const char		*message_ts;	/* set: update that message */
+	const char		*status_note;	/* "Acknowledged by bob" */
+	int			 acked;		/* no Acknowledge button */
 };
 
 /*
@@ -134,6 +139,7 @@ struct notify_portfolio {
 	int64_t			 resolved_at;
 	const char		*play;
 	int			 repeat;	/* a firing alert again */
+	const char		*channel;	/* Slack app: where */
 };
 
 /*

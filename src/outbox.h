@@ -52,13 +52,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "receiver.h"
+
 struct event_base;
 struct outbox;
 
+/* The rows of receiver.h: how to request and judge is the row's. */
 enum outbox_kind {
-	OUTBOX_SLACK,		/* Slack incoming webhook */
-	OUTBOX_WEBHOOK,		/* our JSON, signed when a secret is set */
-	OUTBOX_LOG		/* one log_info line, no request */
+	OUTBOX_SLACK = RECEIVER_SLACK,		/* Slack incoming webhook */
+	OUTBOX_WEBHOOK = RECEIVER_WEBHOOK,	/* our JSON, maybe signed */
+	OUTBOX_LOG = RECEIVER_LOG,		/* one log_info line */
+	OUTBOX_SLACK_APP = RECEIVER_SLACK_APP	/* Slack Web API */
 };
 
 #define OUTBOX_DEFAULT_TIMEOUT	10	/* seconds, for timeout_s = 0 */
@@ -71,7 +75,8 @@ struct outbox_receiver {
 	const char		*name;		/* unique, non-empty */
 	enum outbox_kind	 kind;
 	const char		*url;		/* required but for OUTBOX_LOG */
-	const char		*secret;	/* webhook: sign; NULL = unsigned */
+	const char		*secret;	/* webhook: sign (NULL = unsigned);
+						 * slack-app: the bot token */
 	unsigned		 timeout_s;	/* per request; 0 = default */
 	/*
 	 * Pacing: messages per second and burst.  rate 0: the kind's
@@ -107,7 +112,16 @@ struct outbox_ops {
 		    const char *receiver, enum outbox_result, int attempts,
 		    const char *detail);
 	void	*arg;
+	/*
+	 * Optional: for a receiver whose row has receipt set (slack-app),
+	 * called just before done() of a notification sent alone (not in
+	 * a group) with the answer's body (NUL-terminated, at most
+	 * OUTBOX_REPLY_MAX bytes): chat.postMessage's channel and ts.
+	 */
+	void	(*receipt)(void *arg, uint64_t notification_id,
+		    const char *receiver, const char *reply);
 };
+#define OUTBOX_REPLY_MAX	4096
 
 /*
  * A new outbox with no receivers on base; ops is copied.  Initialises
