@@ -34,6 +34,7 @@
 #include "portfolio.h"
 #include "receiver.h"
 #include "score.h"
+#include "slack.h"
 #include "signal.h"
 #include "store.h"
 #include "util.h"
@@ -65,6 +66,24 @@ struct pf_alert {
 	uint32_t		 round;		/* of the last trend seen */
 };
 
+/*
+ * The Slack app (SPEC 2.7): the message chat.postMessage made for an
+ * alert at a slack-app receiver, updated in place on ack, snooze and
+ * resolve; and the posts waiting for their answer (the receipt names a
+ * notification, the message belongs to its alert).
+ */
+struct slack_msg {
+	uint64_t		 alert_id;
+	char			*receiver;
+	char			 channel[64];
+	char			 ts[32];
+};
+struct slack_post {
+	uint64_t		 notification;
+	uint64_t		 alert_id;
+};
+#define SLACK_POSTS_MAX	10000	/* waiting for an answer; bounded */
+
 struct alerting {
 	struct event_base	*base;
 	struct store		*store;
@@ -89,6 +108,10 @@ struct alerting {
 	char			**loaded_receivers;
 	char			**loaded_bodies;
 	size_t			 nloaded, caploaded;
+	struct slack_msg	*msgs;
+	size_t			 nmsgs;
+	struct slack_post	*posts;
+	size_t			 nposts;
 };
 
 static void	alerting_flush(struct alerting *);
@@ -289,8 +312,9 @@ silenced(const struct alerting *al, const char *account_id,
  * to the collecting batch, pending or, when quiet, silenced.
  */
 static void
-push_notification(struct alerting *al, const char *id, uint64_t alert_id,
-    const char *receiver, enum alert_event ev, char *body, int quiet)
+push_notification_kind(struct alerting *al, const char *id,
+    uint64_t alert_id, const char *receiver, const char *kind, char *body,
+    int quiet)
 {
 	struct store_notification *n;
 
@@ -303,7 +327,7 @@ push_notification(struct alerting *al, const char *id, uint64_t alert_id,
 	n->id = strdup(id);
 	n->alert_id = alert_id;
 	n->receiver = strdup(receiver);
-	n->kind = strdup(alert_event_name(ev));
+	n->kind = strdup(kind);
 	n->body = body;
 	n->state = strdup(quiet ? "silenced" : "pending");
 	if (quiet) {
@@ -314,6 +338,191 @@ push_notification(struct alerting *al, const char *id, uint64_t alert_id,
 	al->batch.send[al->batch.nnotifs++] = !quiet;
 }
 
+static void
+push_notification(struct alerting *al, const char *id, uint64_t alert_id,
+    const char *receiver, enum alert_event ev, char *body, int quiet)
+{
+	push_notification_kind(al, id, alert_id, receiver,
+	    alert_event_name(ev), body, quiet);
+}
+
+/* ---- Slack messages ---- */
+
+static struct slack_msg *
+msg_find(struct alerting *al, uint64_t alert_id, const char *receiver)
+{
+	size_t i;
+
+	for (i = 0; i < al->nmsgs; i++)
+		if (al->msgs[i].alert_id == alert_id &&
+		    strcmp(al->msgs[i].receiver, receiver) == 0)
+			return &al->msgs[i];
+	return NULL;
+}
+
+static void
+msg_set(struct alerting *al, uint64_t alert_id, const char *receiver,
+    const char *channel, const char *ts)
+{
+	struct slack_msg *m;
+
+	if ((m = msg_find(al, alert_id, receiver)) == NULL) {
+		if ((m = realloc(al->msgs, (al->nmsgs + 1) * sizeof(*m))) ==
+		    NULL)
+			return;
+		al->msgs = m;
+		m = &al->msgs[al->nmsgs];
+		memset(m, 0, sizeof(*m));
+		if ((m->receiver = strdup(receiver)) == NULL)
+			return;
+		m->alert_id = alert_id;
+		al->nmsgs++;
+	}
+	snprintf(m->channel, sizeof(m->channel), "%s", channel);
+	snprintf(m->ts, sizeof(m->ts), "%s", ts);
+}
+
+/* The alert is over: its messages will not change again. */
+static void
+msg_drop_alert(struct alerting *al, uint64_t alert_id)
+{
+	size_t i;
+
+	for (i = 0; i < al->nmsgs; ) {
+		if (al->msgs[i].alert_id == alert_id) {
+			free(al->msgs[i].receiver);
+			al->msgs[i] = al->msgs[--al->nmsgs];
+		} else
+			i++;
+	}
+}
+
+static void
+post_add(struct alerting *al, const char *id, uint64_t alert_id)
+{
+	struct slack_post *p;
+
+	if (al->nposts >= SLACK_POSTS_MAX)
+		return;		/* the message is then not updated */
+	if ((p = realloc(al->posts, (al->nposts + 1) * sizeof(*p))) == NULL)
+		return;
+	al->posts = p;
+	al->posts[al->nposts].notification = strtoull(id, NULL, 10);
+	al->posts[al->nposts++].alert_id = alert_id;
+}
+
+/* The alert of a post waiting for its answer (and forget it); 0: none. */
+static uint64_t
+post_take(struct alerting *al, uint64_t notification)
+{
+	uint64_t alert_id;
+	size_t i;
+
+	for (i = 0; i < al->nposts; i++)
+		if (al->posts[i].notification == notification) {
+			alert_id = al->posts[i].alert_id;
+			al->posts[i] = al->posts[--al->nposts];
+			return alert_id;
+		}
+	return 0;
+}
+
+/*
+ * What a notification of alert t of account a says (ev: the event; r:
+ * its signal's result or NULL; out: every active signal).  The view
+ * points into a, t, r and the buffers given; *evidence is the caller's
+ * to free.
+ */
+static void
+view_build(struct alerting *al, const struct account *a,
+    const struct alert *t, enum alert_event ev, const struct sig_result *r,
+    const char *explanation, const struct sig_result *out, int nout,
+    int64_t now, struct notify_view *v, char fp[17],
+    char decomposition[SCORE_TEXT_MAX], char **evidence)
+{
+	const struct cw_config *cfg = al->cfg;
+	struct score_item prev[SIG__COUNT];
+	struct score_breakdown bd;
+	int rdays;
+
+	rdays = account_renewal_days(a, cfg->alerts.renewal_window, now);
+	score_explain(prev, account_prev_items(a, prev), out, (size_t)nout,
+	    &bd, decomposition, SCORE_TEXT_MAX);
+	alert_fingerprint(a->id, t->signal, fp);
+	*evidence = evidence_json(r, a->score,
+	    score_status_name(score_status(a->score)));
+
+	memset(v, 0, sizeof(*v));
+	v->kind = ev == AE_RESOLVE ? "resolved" : "firing";
+	v->alert_id = t->id;
+	v->fingerprint = fp;
+	v->account.id = a->id;
+	v->account.name = a->name;
+	v->account.owner = a->owner;
+	v->account.segment = a->segment;
+	v->account.slack_channel = a->slack_channel;
+	v->signal.name = alert_signal_name(t->signal);
+	v->signal.category = alert_category_name(t->signal);
+	v->signal.tier = t->signal < SIG__COUNT ? signal_tier(t->signal) : 0;
+	v->signal.severity = severity_name(t->severity);
+	v->explanation = explanation;
+	v->evidence_json = *evidence;
+	v->health.score = a->score;
+	v->health.status = score_status_name(score_status(a->score));
+	v->health.decomposition = decomposition;
+	v->started_at = t->started_at;
+	v->resolved_at = t->resolved_at;
+	/* health_degraded carries the play of the status it fell to. */
+	v->play = t->signal < SIG__COUNT ? signal_play(&cfg->signals,
+	    t->signal) : config_health_play(cfg, (int)score_status(a->score));
+	v->repeat = ev == AE_REPEAT;
+	v->escalated = ev == AE_ESCALATE;
+	v->acked = t->acked_at != 0;
+	if (rdays >= 0) {
+		v->renewal_at = a->renewal_at;
+		v->renewal_days = rdays;
+	}
+}
+
+/*
+ * The receivers of an alert of account a with facts f: the routes'
+ * (SPEC 5), then the account owner's [owner:NAME] receivers not already
+ * there.  Returns how many were put in rcv.
+ */
+static size_t
+alert_receivers(const struct cw_config *cfg, const struct account *a,
+    const struct alert_facts *f, const char **rcv, size_t max)
+{
+	const struct cw_owner *owner = config_find_owner(cfg, a->owner);
+	char **o;
+	size_t n, i;
+
+	n = alert_route(cfg->routes, cfg->nroutes, f, rcv, max);
+	for (o = owner != NULL ? owner->receivers : NULL;
+	    o != NULL && *o != NULL && n < max; o++) {
+		for (i = 0; i < n && strcmp(rcv[i], *o) != 0; i++)
+			;
+		if (i == n)
+			rcv[n++] = *o;
+	}
+	return n;
+}
+
+/* Where a slack-app receiver posts an account's alert. */
+static const char *
+alert_channel(const struct cw_config *cfg, const struct account *a,
+    const struct cw_receiver *rc)
+{
+	const struct cw_owner *owner = config_find_owner(cfg, a->owner);
+
+	/* The account's channel, the owner's, the receiver's own. */
+	if (a->slack_channel != NULL)
+		return a->slack_channel;
+	if (owner != NULL && owner->slack_channel != NULL)
+		return owner->slack_channel;
+	return rc->channel;
+}
+
 /* Route, render and record the notifications of one alert event. */
 static void
 record_notifications(struct alerting *al, const struct account *a,
@@ -321,13 +530,12 @@ record_notifications(struct alerting *al, const struct account *a,
     const char *explanation, const struct sig_result *out, int nout,
     int64_t now)
 {
-	struct score_item prev[SIG__COUNT];
-	struct score_breakdown bd;
 	char decomposition[SCORE_TEXT_MAX];
 	const struct cw_config *cfg = al->cfg;
 	const char *rcv[RECEIVERS_MAX];
 	const struct cw_receiver *rc;
-	const struct cw_owner *owner = config_find_owner(cfg, a->owner);
+	const struct receiver_type *rt;
+	const struct slack_msg *m;
 	struct alert_facts f;
 	struct notify_view v;
 	char id[24], fp[17], *evidence, *body;
@@ -342,59 +550,85 @@ record_notifications(struct alerting *al, const struct account *a,
 	f.segment = a->segment;
 	f.owner = a->owner;
 	f.renewal = rdays >= 0 ? "true" : "false";
-	nr = alert_route(cfg->routes, cfg->nroutes, &f, rcv, RECEIVERS_MAX);
+	nr = alert_receivers(cfg, a, &f, rcv, RECEIVERS_MAX);
 	if (nr == 0)
 		return;
 	quiet = silenced(al, a->id, &f, now);
-	score_explain(prev, account_prev_items(a, prev), out, (size_t)nout,
-	    &bd, decomposition, sizeof(decomposition));
-	alert_fingerprint(a->id, t->signal, fp);
-	evidence = evidence_json(r, a->score,
-	    score_status_name(score_status(a->score)));
-
-	memset(&v, 0, sizeof(v));
-	v.kind = ev == AE_RESOLVE ? "resolved" : "firing";
-	v.alert_id = t->id;
-	v.fingerprint = fp;
-	v.account.id = a->id;
-	v.account.name = a->name;
-	v.account.owner = a->owner;
-	v.account.segment = a->segment;
-	v.account.slack_channel = a->slack_channel;
-	v.signal.name = f.signal;
-	v.signal.category = f.category;
-	v.signal.tier = t->signal < SIG__COUNT ? signal_tier(t->signal) : 0;
-	v.signal.severity = f.severity;
-	v.explanation = explanation;
-	v.evidence_json = evidence;
-	v.health.score = a->score;
-	v.health.status = score_status_name(score_status(a->score));
-	v.health.decomposition = decomposition;
-	v.started_at = t->started_at;
-	v.resolved_at = t->resolved_at;
-	/* health_degraded carries the play of the status it fell to. */
-	v.play = t->signal < SIG__COUNT ? signal_play(&cfg->signals,
-	    t->signal) : config_health_play(cfg, (int)score_status(a->score));
-	v.repeat = ev == AE_REPEAT;
-	v.escalated = ev == AE_ESCALATE;
-	if (rdays >= 0) {
-		v.renewal_at = a->renewal_at;
-		v.renewal_days = rdays;
-	}
+	view_build(al, a, t, ev, r, explanation, out, nout, now, &v, fp,
+	    decomposition, &evidence);
 
 	for (i = 0; i < nr; i++) {
 		if ((rc = config_find_receiver(cfg, rcv[i])) == NULL)
 			continue;
+		rt = receiver_type_get(rc->type);
 		snprintf(id, sizeof(id), "%" PRIu64, alert_new_id(al, now));
 		v.notification_id = id;
-		/* Slack app: the account's channel, the owner's, its own. */
-		v.channel = a->slack_channel != NULL ? a->slack_channel :
-		    owner != NULL && owner->slack_channel != NULL ?
-		    owner->slack_channel : rc->channel;
-		body = receiver_type_get(rc->type)->render_alert(&v);
+		v.channel = alert_channel(cfg, a, rc);
+		v.message_ts = NULL;
+		/* The resolve updates the message the alert made. */
+		if (rt->receipt && ev == AE_RESOLVE &&
+		    (m = msg_find(al, t->id, rc->name)) != NULL) {
+			v.channel = m->channel;
+			v.message_ts = m->ts;
+		}
+		body = rt->render_alert(&v);
+		if (rt->receipt && body != NULL && v.message_ts == NULL &&
+		    !quiet)
+			post_add(al, id, t->id);
 		push_notification(al, id, t->id, rc->name, ev, body, quiet);
 	}
+	if (ev == AE_RESOLVE)
+		msg_drop_alert(al, t->id);
 	free(evidence);
+}
+
+/*
+ * Update in place the Slack messages of alert t of account a (an ack or
+ * a snooze): note says what happened ("Acknowledged by bob").  Renders
+ * with the account as it is now.
+ */
+static void
+slack_update(struct alerting *al, struct account_table *table,
+    struct account *a, const struct alert *t, const char *note, int64_t now)
+{
+	struct sig_result out[SIG__COUNT];
+	const struct sig_result *r = NULL;
+	char decomposition[SCORE_TEXT_MAX], id[24], fp[17], *evidence;
+	const struct cw_receiver *rc;
+	const struct receiver_type *rt;
+	struct notify_view v;
+	size_t i;
+	int n, j, changed;
+
+	for (i = 0; i < al->nmsgs && al->msgs[i].alert_id != t->id; i++)
+		;
+	if (i == al->nmsgs)
+		return;		/* no message of this alert */
+	n = account_evaluate(a, &al->cfg->signals, table->data_since, now,
+	    out, &changed);
+	(void)account_table_rank(table, a);
+	for (j = 0; j < n; j++)
+		if ((int)out[j].id == t->signal)
+			r = &out[j];
+	view_build(al, a, t, AE_FIRE, r, r != NULL ? r->explanation :
+	    "health status", out, n, now, &v, fp, decomposition, &evidence);
+	v.status_note = note;
+	for (i = 0; i < al->nmsgs; i++) {
+		if (al->msgs[i].alert_id != t->id ||
+		    (rc = config_find_receiver(al->cfg,
+		    al->msgs[i].receiver)) == NULL ||
+		    !(rt = receiver_type_get(rc->type))->receipt)
+			continue;
+		snprintf(id, sizeof(id), "%" PRIu64, alert_new_id(al, now));
+		v.notification_id = id;
+		v.channel = al->msgs[i].channel;
+		v.message_ts = al->msgs[i].ts;
+		push_notification_kind(al, id, t->id, rc->name, "update",
+		    rt->render_alert(&v), 0);
+	}
+	free(evidence);
+	if (!event_pending(al->ev_flush, EV_TIMEOUT, NULL))
+		event_active(al->ev_flush, EV_TIMEOUT, 1);
 }
 
 /* ---- stepping ---- */
@@ -894,6 +1128,7 @@ outbox_done_cb(void *arg, uint64_t id, const char *receiver,
 	    res == OUTBOX_SENT ? "sent" : "failed" };
 
 	snprintf(sid, sizeof(sid), "%" PRIu64, id);
+	(void)post_take(al, id);		/* a failed post */
 	metrics_inc(cw_metrics, M_NOTIFICATIONS, labels, 1);
 	if (attempts > 1) {
 		labels[1] = "retried";
@@ -902,6 +1137,26 @@ outbox_done_cb(void *arg, uint64_t id, const char *receiver,
 	}
 	store_notification_done(al->store, sid, res == OUTBOX_SENT, attempts,
 	    detail);
+}
+
+/* chat.postMessage answered: remember the message for its alert. */
+static void
+outbox_receipt_cb(void *arg, uint64_t id, const char *receiver,
+    const char *reply)
+{
+	struct alerting *al = arg;
+	struct slack_reply r;
+	uint64_t alert_id;
+	char sid[24];
+
+	alert_id = post_take(al, id);
+	if (slack_reply_parse(reply, &r) == -1 || !r.ok || r.ts[0] == '\0' ||
+	    r.channel[0] == '\0')
+		return;
+	if (alert_id != 0)
+		msg_set(al, alert_id, receiver, r.channel, r.ts);
+	snprintf(sid, sizeof(sid), "%" PRIu64, id);
+	store_slack_message(al->store, sid, receiver, r.channel, r.ts);
 }
 
 static void
@@ -945,6 +1200,7 @@ alerting_new(struct event_base *base, struct store *store,
 	al->store = store;
 	al->gen = 1;
 	ops.done = outbox_done_cb;
+	ops.receipt = outbox_receipt_cb;
 	ops.arg = al;
 	if ((al->outbox = outbox_new(base, &ops)) == NULL) {
 		free(al);
@@ -1003,6 +1259,10 @@ alerting_free(struct alerting *al)
 	free(al->loaded_ids);
 	free(al->loaded_receivers);
 	free(al->loaded_bodies);
+	for (i = 0; i < al->nmsgs; i++)
+		free(al->msgs[i].receiver);
+	free(al->msgs);
+	free(al->posts);
 	free(al);
 }
 
@@ -1256,6 +1516,13 @@ alerting_load_silence(struct alerting *al, uint64_t id,
 	s->expire_on_resolve = expire_on_resolve;
 }
 
+void
+alerting_load_slack_message(struct alerting *al, uint64_t alert_id,
+    const char *receiver, const char *channel, const char *ts)
+{
+	msg_set(al, alert_id, receiver, channel, ts);
+}
+
 /* Everything is loaded: the notifications that were pending go out. */
 void
 alerting_loaded(struct alerting *al, struct account_table *t)
@@ -1292,6 +1559,8 @@ struct api_call {
 	unsigned		 status;	/* a refusal decided at once */
 	const char		*code;		/* (static strings) */
 	const char		*msg;
+	char			*by;		/* Slack: who clicked; or NULL */
+	char			*note;		/* Slack: the message's new note */
 };
 
 static void
@@ -1300,6 +1569,8 @@ api_fail(struct api_call *c, unsigned status, const char *code,
 {
 	c->reply(c->handle, status, NULL, code, msg);
 	silence_free(&c->silence);
+	free(c->by);
+	free(c->note);
 	free(c);
 }
 
@@ -1370,9 +1641,19 @@ api_done_cb(enum store_status st, const char *json, void *arg)
 		if (o != NULL && (a = account_find(c->table, json_string_value(
 		    json_object_get(o, "account_id")))) != NULL &&
 		    (t = alert_by_id(a, strtoull(json_string_value(
-		    json_object_get(o, "id")), NULL, 10))) != NULL &&
-		    t->acked_at == 0)
-			t->acked_at = util_now_us();
+		    json_object_get(o, "id")), NULL, 10))) != NULL) {
+			char note[256];
+			const char *by = json_string_value(json_object_get(o,
+			    "acked_by"));
+
+			if (t->acked_at == 0)
+				t->acked_at = util_now_us();
+			/* The Slack messages show who acknowledged it. */
+			snprintf(note, sizeof(note), ":white_check_mark: "
+			    "Acknowledged%s%s", by != NULL ? " by " : "",
+			    by != NULL ? by : "");
+			slack_update(al, c->table, a, t, note, util_now_us());
+		}
 		break;
 	case HTTP_API_SILENCE_CREATE:
 		c->silence.id = o != NULL ? strtoull(json_string_value(
@@ -1381,6 +1662,22 @@ api_done_cb(enum store_status st, const char *json, void *arg)
 		if (s != NULL) {
 			al->silences = s;
 			al->silences[al->nsilences++] = c->silence;
+			/* A snooze from Slack: its alerts' messages say so. */
+			if (c->note != NULL && c->silence.account_id != NULL &&
+			    (a = account_find(c->table,
+			    c->silence.account_id)) != NULL) {
+				int k;
+
+				for (k = 0; k < a->nalerts; k++)
+					if (a->alerts[k].state != ALERT_RESOLVED &&
+					    (c->silence.signal == NULL ||
+					    strcmp(c->silence.signal,
+					    alert_signal_name(
+					    a->alerts[k].signal)) == 0))
+						slack_update(al, c->table, a,
+						    &a->alerts[k], c->note,
+						    util_now_us());
+			}
 			memset(&c->silence, 0, sizeof(c->silence));
 			al->table = c->table;
 			schedule_tick(al, util_now_us());
@@ -1409,6 +1706,8 @@ api_done_cb(enum store_status st, const char *json, void *arg)
 	c->reply(c->handle, c->call == HTTP_API_SILENCE_CREATE ? 201 : 200,
 	    copy, NULL, NULL);
 	silence_free(&c->silence);
+	free(c->by);
+	free(c->note);
 	free(c);
 }
 
@@ -1493,10 +1792,75 @@ silence_decode(struct api_call *c, const char *body, size_t len,
 	return 0;
 }
 
+static int	api_call(struct alerting *, struct account_table *, int,
+		    const char *, const char *, size_t, const char *const *,
+		    const char *, const char *, alerting_reply, void *);
+
 int
 alerting_api(struct alerting *al, struct account_table *table, int call,
     const char *id, const char *body, size_t len, const char *const q[3],
     alerting_reply reply, void *handle)
+{
+	return api_call(al, table, call, id, body, len, q, NULL, NULL, reply,
+	    handle);
+}
+
+int
+alerting_slack_ack(struct alerting *al, struct account_table *table,
+    uint64_t alert_id, const char *by, alerting_reply reply, void *handle)
+{
+	const char *q[3] = { NULL, NULL, NULL };
+	char id[24];
+
+	snprintf(id, sizeof(id), "%" PRIu64, alert_id);
+	return api_call(al, table, HTTP_API_ALERT_ACK, id, NULL, 0, q, by,
+	    NULL, reply, handle);
+}
+
+int
+alerting_slack_snooze(struct alerting *al, struct account_table *table,
+    const char *account_id, const char *signal, unsigned days,
+    const char *by, const char *reason, alerting_reply reply, void *handle)
+{
+	const char *q[3] = { NULL, NULL, NULL };
+	char until[40], note[256], *body;
+	json_t *o;
+	int rc;
+
+	util_format_rfc3339(util_now_us() + (int64_t)days * CW_USEC_PER_DAY,
+	    until, sizeof(until));
+	snprintf(note, sizeof(note), ":zzz: Snoozed for %u day%s by %s "
+	    "(until %.10s)%s%s", days, days == 1 ? "" : "s", by, until,
+	    reason != NULL && *reason != '\0' ? ": " : "",
+	    reason != NULL ? reason : "");
+	o = json_pack("{s:s, s:s, s:s+}", "account_id", account_id, "until",
+	    until, "comment", "Snoozed from Slack by ", by);
+	if (o != NULL && signal != NULL)
+		json_object_set_new(o, "signal", json_string(signal));
+	if (o != NULL && reason != NULL && *reason != '\0') {
+		char *cm;
+
+		if (asprintf(&cm, "Snoozed from Slack by %s: %s", by,
+		    reason) != -1) {
+			json_object_set_new(o, "comment", json_string(cm));
+			free(cm);
+		}
+	}
+	if ((body = json_dumps(o, JSON_COMPACT)) == NULL) {
+		json_decref(o);
+		return -1;
+	}
+	json_decref(o);
+	rc = api_call(al, table, HTTP_API_SILENCE_CREATE, NULL, body,
+	    strlen(body), q, by, note, reply, handle);
+	free(body);
+	return rc;
+}
+
+static int
+api_call(struct alerting *al, struct account_table *table, int call,
+    const char *id, const char *body, size_t len, const char *const *q,
+    const char *by, const char *note, alerting_reply reply, void *handle)
 {
 	struct api_call *c;
 	const char *values[6] = { NULL, NULL, NULL, NULL, NULL, NULL };
@@ -1506,6 +1870,12 @@ alerting_api(struct alerting *al, struct account_table *table, int call,
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
+	if ((by != NULL && (c->by = strdup(by)) == NULL) ||
+	    (note != NULL && (c->note = strdup(note)) == NULL)) {
+		free(c->by);
+		free(c);
+		return -1;
+	}
 	c->al = al;
 	c->table = table;
 	c->call = call;
@@ -1539,6 +1909,7 @@ alerting_api(struct alerting *al, struct account_table *table, int call,
 			return 0;
 		}
 		values[0] = id;
+		values[1] = c->by;
 		q_api = call == HTTP_API_ALERT_ACK ? STORE_API_ACK :
 		    STORE_API_SILENCE_DELETE;
 		break;
@@ -1561,6 +1932,8 @@ alerting_api(struct alerting *al, struct account_table *table, int call,
 	}
 	if (rc == -1) {
 		silence_free(&c->silence);
+		free(c->by);
+		free(c->note);
 		free(c);
 		return -1;
 	}

@@ -993,10 +993,23 @@ load_member(void *arg, const char *user_id, const char *account_id)
 	account_member_set(e->table, user_id, account_id);
 }
 
+static void
+load_slack_message(void *arg, uint64_t alert_id, const char *receiver,
+    const char *channel, const char *ts)
+{
+	struct engine *e = arg;
+
+	alerting_load_slack_message(e->alerting, alert_id, receiver, channel,
+	    ts);
+}
+
 static const struct store_load_ops load_ops = {
-	load_account, load_daily, load_hourly, load_seen, load_event,
-	load_score, load_alert, load_notification, load_silence, load_member,
-	load_coverage, load_marks, load_snapshot, load_done
+	.account = load_account, .daily = load_daily, .hourly = load_hourly,
+	.seen = load_seen, .event = load_event, .score = load_score,
+	.alert = load_alert, .notification = load_notification,
+	.silence = load_silence, .member = load_member,
+	.slack_message = load_slack_message, .coverage = load_coverage,
+	.marks = load_marks, .snapshot = load_snapshot, .done = load_done
 };
 
 int
