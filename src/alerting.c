@@ -83,6 +83,9 @@ struct slack_post {
 	uint64_t		 alert_id;
 };
 #define SLACK_POSTS_MAX	10000	/* waiting for an answer; bounded */
+/* The outbox receiver of response_url answers (no config name has ':'). */
+#define SLACK_RESPONSE_RECEIVER	"slack:response"
+
 
 struct alerting {
 	struct event_base	*base;
@@ -1128,6 +1131,13 @@ outbox_done_cb(void *arg, uint64_t id, const char *receiver,
 	    res == OUTBOX_SENT ? "sent" : "failed" };
 
 	snprintf(sid, sizeof(sid), "%" PRIu64, id);
+	if (strcmp(receiver, SLACK_RESPONSE_RECEIVER) == 0) {
+		/* Not an outbox row: an answer to a Slack user. */
+		if (res != OUTBOX_SENT)
+			log_warnx("alerting: a Slack response_url answer "
+			    "failed: %s", detail);
+		return;
+	}
 	(void)post_take(al, id);		/* a failed post */
 	metrics_inc(cw_metrics, M_NOTIFICATIONS, labels, 1);
 	if (attempts > 1) {
@@ -1180,6 +1190,16 @@ receivers_apply(struct alerting *al)
 		    al->cfg->group_wait;
 		r[n].group_max = c->group_max_set ? c->group_max :
 		    al->cfg->group_max;
+		n++;
+	}
+	/* Answers to Slack's interactions and commands. */
+	if (al->cfg->slack.signing_secret != NULL && n < 64) {
+		memset(&r[n], 0, sizeof(r[n]));
+		r[n].name = SLACK_RESPONSE_RECEIVER;
+		r[n].kind = OUTBOX_SLACK_RESPONSE;
+		r[n].url = al->cfg->slack.api_url;
+		r[n].timeout_s = 5;
+		r[n].rate = -1;
 		n++;
 	}
 	outbox_set_receivers(al->outbox, r, n);
@@ -1514,6 +1534,19 @@ alerting_load_silence(struct alerting *al, uint64_t id,
 	s->category = xstrdup(category);
 	s->until = until;
 	s->expire_on_resolve = expire_on_resolve;
+}
+
+int
+alerting_slack_respond(struct alerting *al, const char *url,
+    const char *json)
+{
+	if (!slack_response_url_ok(url, al->cfg->slack.api_url)) {
+		log_warnx("alerting: a Slack response_url that is neither "
+		    "hooks.slack.com nor [slack] api_url's host; not posted");
+		return -1;
+	}
+	return outbox_send_url(al->outbox, alert_new_id(al, util_now_us()),
+	    SLACK_RESPONSE_RECEIVER, url, json);
 }
 
 void

@@ -85,6 +85,14 @@ int		 alerting_slack_snooze(struct alerting *,
 		    const char *signal, unsigned days, const char *by,
 		    const char *reason, alerting_reply, void *handle);
 
+/*
+ * Post json (an ephemeral message) to a Slack response_url, through the
+ * outbox (retried, not stored).  -1 when url is not Slack's nor on
+ * [slack] api_url's host, or the Slack app is not configured.
+ */
+int		 alerting_slack_respond(struct alerting *, const char *url,
+		    const char *json);
+
 /* Notifications not yet delivered (queued in memory or in flight). */
 size_t		 alerting_backlog(const struct alerting *);
 

@@ -2638,7 +2638,7 @@ config_receiver_type_name(int type)
 {
 	const struct receiver_type *rt = receiver_type_get(type);
 
-	return rt != NULL ? rt->name : NULL;
+	return rt != NULL && !rt->internal ? rt->name : NULL;
 }
 
 const struct cw_owner *

@@ -1254,6 +1254,31 @@ engine_api(struct engine *e, int call, const char *id, const char *body,
 	    reply, handle);
 }
 
+int
+engine_slack_ack(struct engine *e, uint64_t alert_id, const char *by,
+    void (*reply)(void *, unsigned, char *, const char *, const char *),
+    void *handle)
+{
+	return alerting_slack_ack(e->alerting, e->table, alert_id, by, reply,
+	    handle);
+}
+
+int
+engine_slack_snooze(struct engine *e, const char *account_id,
+    const char *signal, unsigned days, const char *by, const char *reason,
+    void (*reply)(void *, unsigned, char *, const char *, const char *),
+    void *handle)
+{
+	return alerting_slack_snooze(e->alerting, e->table, account_id, signal,
+	    days, by, reason, reply, handle);
+}
+
+int
+engine_slack_respond(struct engine *e, const char *url, const char *json)
+{
+	return alerting_slack_respond(e->alerting, url, json);
+}
+
 size_t
 engine_backlog(const struct engine *e)
 {

@@ -69,6 +69,7 @@ struct ob_item {
 	size_t			 nmembers;	/* 0: one notification */
 	struct notify_brief	 brief;		/* held, Slack and log */
 	char			*reply;		/* the answer, for receipt() */
+	char			*url;		/* its own, or NULL */
 	char			 buf[];		/* body NUL receiver NUL */
 };
 
@@ -307,6 +308,7 @@ ob_item_free(struct ob_item *it)
 	if (it->nmembers > 0)
 		free(it->body);
 	free(it->reply);
+	free(it->url);
 	notify_brief_clear(&it->brief);
 	free(it);
 }
@@ -540,6 +542,13 @@ int
 outbox_send(struct outbox *o, uint64_t id, const char *receiver,
     const char *body)
 {
+	return outbox_send_url(o, id, receiver, NULL, body);
+}
+
+int
+outbox_send_url(struct outbox *o, uint64_t id, const char *receiver,
+    const char *url, const char *body)
+{
 	struct ob_recv *r;
 	struct ob_item *it;
 	size_t len, nlen;
@@ -555,6 +564,18 @@ outbox_send(struct outbox *o, uint64_t id, const char *receiver,
 		log_warnx("%s: out of memory", __func__);
 		return -1;
 	}
+	if (url != NULL && (strncasecmp(url, "http://", 7) == 0 ||
+	    strncasecmp(url, "https://", 8) == 0) &&
+	    (it->url = strdup(url)) == NULL) {
+		free(it);
+		return -1;
+	}
+	if (url != NULL && it->url == NULL) {
+		free(it);
+		log_warnx("outbox: notification %" PRIu64 ": not an http(s) "
+		    "url", id);
+		return -1;
+	}
 	it->id = id;
 	it->len = len;
 	TAILQ_INIT(&it->members);
@@ -563,7 +584,8 @@ outbox_send(struct outbox *o, uint64_t id, const char *receiver,
 	it->receiver = it->buf + len + 1;
 	memcpy(it->receiver, r->name, nlen + 1);
 	o->nitems++;
-	if (!r->failed && !notify_group_admit(&r->group, ob_mono_us())) {
+	if (!r->failed && it->url == NULL &&
+	    !notify_group_admit(&r->group, ob_mono_us())) {
 		ob_hold(r, it);
 		return 0;
 	}
@@ -917,7 +939,7 @@ ob_start(struct ob_recv *r, struct ob_item *it)
 
 	/* The row makes the URL and headers (a signature: at send time). */
 	memset(&rq, 0, sizeof(rq));
-	rq.url = r->url;
+	rq.url = it->url != NULL ? it->url : r->url;
 	rq.secret = r->secret;
 	rq.body = it->body;
 	rq.len = it->len;

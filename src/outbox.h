@@ -62,7 +62,8 @@ enum outbox_kind {
 	OUTBOX_SLACK = RECEIVER_SLACK,		/* Slack incoming webhook */
 	OUTBOX_WEBHOOK = RECEIVER_WEBHOOK,	/* our JSON, maybe signed */
 	OUTBOX_LOG = RECEIVER_LOG,		/* one log_info line */
-	OUTBOX_SLACK_APP = RECEIVER_SLACK_APP	/* Slack Web API */
+	OUTBOX_SLACK_APP = RECEIVER_SLACK_APP,	/* Slack Web API */
+	OUTBOX_SLACK_RESPONSE = RECEIVER_SLACK_RESPONSE	/* response_url */
 };
 
 #define OUTBOX_DEFAULT_TIMEOUT	10	/* seconds, for timeout_s = 0 */
@@ -160,6 +161,13 @@ int		 outbox_set_receivers(struct outbox *,
  */
 int		 outbox_send(struct outbox *, uint64_t notification_id,
 		    const char *receiver, const char *body);
+
+/*
+ * As outbox_send(), to url (http(s)://, copied) instead of the
+ * receiver's own: Slack's response_url.  Never grouped.
+ */
+int		 outbox_send_url(struct outbox *, uint64_t notification_id,
+		    const char *receiver, const char *url, const char *body);
 
 /*
  * Notifications given to outbox_send() whose done() has not run yet, held

@@ -240,6 +240,15 @@ static const struct receiver_type receiver_types[RECEIVER__COUNT] = {
 		.render_group = group_log,
 		.classify = classify_webhook,
 	},
+	/*
+	 * Ephemeral answers to Slack's interactions and commands: each
+	 * notification carries its own URL (outbox_send_url()).
+	 */
+	[RECEIVER_SLACK_RESPONSE] = {
+		.name = "slack-response", .internal = 1, .sends = 1,
+		.request = request_json,
+		.classify = classify_webhook,
+	},
 	[RECEIVER_SLACK_APP] = {
 		.name = "slack-app", .app_keys = 1, .sends = 1, .slack = 1,
 		.rate = 1.0, .burst = 3, .paced = 1, .briefs = 1,
@@ -267,7 +276,8 @@ receiver_kind_find(const char *name)
 	int i;
 
 	for (i = 0; name != NULL && i < RECEIVER__COUNT; i++)
-		if (strcmp(receiver_types[i].name, name) == 0)
+		if (!receiver_types[i].internal &&
+		    strcmp(receiver_types[i].name, name) == 0)
 			return i;
 	return -1;
 }

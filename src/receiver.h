@@ -22,6 +22,7 @@ enum receiver_kind {
 	RECEIVER_WEBHOOK,	/* our JSON, signed when a secret is set */
 	RECEIVER_LOG,		/* one log line, no request */
 	RECEIVER_SLACK_APP,	/* Slack Web API: chat.postMessage/update */
+	RECEIVER_SLACK_RESPONSE, /* internal: posts to a response_url */
 	RECEIVER__COUNT
 };
 
@@ -50,6 +51,7 @@ struct receiver_verdict {
 
 struct receiver_type {
 	const char	*name;		/* the config value of type = */
+	int		 internal;	/* not a config type: churnwatch's own */
 	const char	*url_key;	/* the key of its URL; NULL: none */
 	int		 secret_keys;	/* secret / secret_file allowed */
 	/*
@@ -101,7 +103,7 @@ struct receiver_type {
 
 /* The row of kind, or NULL. */
 const struct receiver_type *receiver_type_get(int kind);
-/* The kind called name ("slack-app"), or -1. */
+/* The configurable kind called name ("slack-app"), or -1. */
 int	 receiver_kind_find(const char *name);
 /* "slack, webhook, log or slack-app", for error messages. */
 const char *receiver_kind_list(void);

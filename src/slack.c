@@ -506,3 +506,298 @@ slack_ephemeral(const char *text)
 	return dump(json_pack("{s:s, s:b, s:s}", "response_type", "ephemeral",
 	    "replace_original", 0, "text", text != NULL ? text : ""));
 }
+
+int
+slack_response_url_ok(const char *url, const char *api_url)
+{
+	const char *p, *slash;
+	size_t n;
+
+	if (url == NULL || util_has_control(url, strlen(url)) ||
+	    strchr(url, ' ') != NULL)
+		return 0;
+	if (strncmp(url, "https://hooks.slack.com/", 24) == 0)
+		return 1;
+	if (api_url == NULL || (p = strstr(api_url, "://")) == NULL)
+		return 0;
+	/* scheme://host[:port] of api_url, then '/' in url. */
+	slash = strchr(p + 3, '/');
+	n = slash != NULL ? (size_t)(slash - api_url) : strlen(api_url);
+	return strncmp(url, api_url, n) == 0 && url[n] == '/';
+}
+
+/* ---- /churnwatch ---- */
+
+/* The next word of *s into buf (len), skipping blanks; 0 or -1. */
+static int
+next_word(const char **s, char *buf, size_t len)
+{
+	const char *p = *s, *e;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	for (e = p; *e != '\0' && *e != ' ' && *e != '\t'; e++)
+		;
+	if (e == p || (size_t)(e - p) >= len)
+		return -1;
+	memcpy(buf, p, (size_t)(e - p));
+	buf[e - p] = '\0';
+	*s = e;
+	return 0;
+}
+
+static const char *
+skip_blanks(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+int
+slack_command_parse(const char *text, struct slack_command *c,
+    const char **why)
+{
+	const char *s = text != NULL ? text : "";
+	char days[16];
+	uint64_t d;
+
+	memset(c, 0, sizeof(*c));
+	*why = NULL;
+	if (next_word(&s, c->word, sizeof(c->word)) == -1) {
+		c->cmd = *skip_blanks(s) == '\0' ? SLACK_CMD_HELP :
+		    SLACK_CMD_UNKNOWN;
+		return 0;
+	}
+	if (strcmp(c->word, "help") == 0) {
+		c->cmd = SLACK_CMD_HELP;
+		return 0;
+	}
+	if (strcmp(c->word, "at-risk") == 0) {
+		c->cmd = SLACK_CMD_AT_RISK;
+		/* An owner's name may hold spaces: the rest of the line. */
+		s = skip_blanks(s);
+		snprintf(c->owner, sizeof(c->owner), "%s", s);
+		return 0;
+	}
+	if (strcmp(c->word, "why") == 0) {
+		c->cmd = SLACK_CMD_WHY;
+		if (next_word(&s, c->account, sizeof(c->account)) == -1 ||
+		    *skip_blanks(s) != '\0') {
+			*why = "usage: /churnwatch why ACCOUNT";
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(c->word, "snooze") == 0) {
+		c->cmd = SLACK_CMD_SNOOZE;
+		if (next_word(&s, c->account, sizeof(c->account)) == -1 ||
+		    next_word(&s, days, sizeof(days)) == -1 ||
+		    strlen(days) < 2 || days[strlen(days) - 1] != 'd' ||
+		    (days[strlen(days) - 1] = '\0',
+		    util_parse_u64(days, 1, SLACK_SNOOZE_MAX_DAYS, &d)) == -1) {
+			*why = "usage: /churnwatch snooze ACCOUNT 7d REASON "
+			    "(1d to 90d)";
+			return -1;
+		}
+		c->days = (unsigned)d;
+		snprintf(c->rest, sizeof(c->rest), "%s", skip_blanks(s));
+		return 0;
+	}
+	if (strcmp(c->word, "note") == 0) {
+		c->cmd = SLACK_CMD_NOTE;
+		if (next_word(&s, c->account, sizeof(c->account)) == -1 ||
+		    *skip_blanks(s) == '\0' ||
+		    strlen(skip_blanks(s)) >= sizeof(c->rest)) {
+			*why = "usage: /churnwatch note ACCOUNT TEXT (at most "
+			    "4 KiB)";
+			return -1;
+		}
+		snprintf(c->rest, sizeof(c->rest), "%s", skip_blanks(s));
+		return 0;
+	}
+	c->cmd = SLACK_CMD_UNKNOWN;
+	return 0;
+}
+
+const char *
+slack_help_text(void)
+{
+	return "*/churnwatch* — the accounts at risk, from Slack:\n"
+	    "• `/churnwatch at-risk [owner]` — the risk list, worst first\n"
+	    "• `/churnwatch why ACCOUNT` — the score, its signals, evidence "
+	    "and plays\n"
+	    "• `/churnwatch snooze ACCOUNT 7d REASON` — silence its alerts "
+	    "for 7 days\n"
+	    "• `/churnwatch note ACCOUNT TEXT` — keep what you heard (a "
+	    "note event)\n"
+	    "• `/churnwatch help` — this text";
+}
+
+/* mrkdwn escaping of & < > */
+static void
+esc(FILE *fp, const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++) {
+		if (*s == '&')
+			fputs("&amp;", fp);
+		else if (*s == '<')
+			fputs("&lt;", fp);
+		else if (*s == '>')
+			fputs("&gt;", fp);
+		else
+			fputc(*s, fp);
+	}
+}
+
+#define SLACK_TEXT_MAX	3000
+#define ESC(fp, s)	esc(fp, s)
+
+/* Close the memstream and cut at SLACK_TEXT_MAX bytes on a UTF-8 boundary. */
+static char *
+finish(FILE *fp, char **buf, size_t *len)
+{
+	size_t n;
+
+	if (fclose(fp) != 0) {
+		free(*buf);
+		return NULL;
+	}
+	if (*len > SLACK_TEXT_MAX) {
+		n = SLACK_TEXT_MAX - 3;
+		while (n > 0 && ((unsigned char)(*buf)[n] & 0xc0) == 0x80)
+			n--;
+		memcpy(*buf + n, "…", sizeof("…"));
+	}
+	return *buf;
+}
+
+char *
+slack_at_risk_text(const char *list_json, const char *owner)
+{
+	json_t *o, *rows, *row, *sigs, *sg;
+	char *buf = NULL;
+	size_t len = 0, i, j;
+	FILE *fp;
+	const char *name;
+
+	if (list_json == NULL || (o = json_loads(list_json, 0, NULL)) == NULL)
+		return NULL;
+	if ((fp = open_memstream(&buf, &len)) == NULL) {
+		json_decref(o);
+		return NULL;
+	}
+	/* At risk: with an active signal (the list has every account). */
+	rows = json_array();
+	json_array_foreach(json_object_get(o, "accounts"), i, row)
+		if (json_array_size(json_object_get(row, "signals")) > 0)
+			json_array_append(rows, row);
+	if (json_array_size(rows) == 0) {
+		fputs("No account at risk", fp);
+		if (owner != NULL && *owner != '\0') {
+			fputs(" for ", fp);
+			ESC(fp, owner);
+		}
+		fputs(".", fp);
+	} else {
+		fputs("*Accounts at risk", fp);
+		if (owner != NULL && *owner != '\0') {
+			fputs(" — ", fp);
+			ESC(fp, owner);
+		}
+		fputs("*, worst first:", fp);
+	}
+	json_array_foreach(rows, i, row) {
+		name = json_string_value(json_object_get(row, "name"));
+		fprintf(fp, "\n• *");
+		ESC(fp, name != NULL ? name : json_string_value(
+		    json_object_get(row, "id")));
+		fputs("* (", fp);
+		ESC(fp, json_string_value(json_object_get(row, "id")));
+		fprintf(fp, ") — %lld, %s", (long long)json_integer_value(
+		    json_object_get(row, "score")), json_string_value(
+		    json_object_get(row, "status")) != NULL ?
+		    json_string_value(json_object_get(row, "status")) : "");
+		sigs = json_object_get(row, "signals");
+		json_array_foreach(sigs, j, sg) {
+			fputs(j == 0 ? ": " : ", ", fp);
+			ESC(fp, json_string_value(sg));
+		}
+		if (json_is_object(json_object_get(row, "renewal")))
+			fprintf(fp, " — renews in %lld days",
+			    (long long)json_integer_value(json_object_get(
+			    json_object_get(row, "renewal"), "days")));
+	}
+	json_decref(rows);
+	json_decref(o);
+	return finish(fp, &buf, &len);
+}
+
+char *
+slack_why_text(const char *account_json)
+{
+	json_t *o, *h, *sigs, *sg, *ev, *v;
+	const char *k, *name, *play;
+	char *buf = NULL, *evs;
+	size_t len = 0, i;
+	FILE *fp;
+
+	if (account_json == NULL ||
+	    (o = json_loads(account_json, 0, NULL)) == NULL)
+		return NULL;
+	if ((fp = open_memstream(&buf, &len)) == NULL) {
+		json_decref(o);
+		return NULL;
+	}
+	h = json_object_get(o, "health");
+	name = json_string_value(json_object_get(o, "name"));
+	fputs("*", fp);
+	ESC(fp, name != NULL ? name : json_string_value(json_object_get(o,
+	    "id")));
+	fputs("* (", fp);
+	ESC(fp, json_string_value(json_object_get(o, "id")));
+	fprintf(fp, ") — health %lld, %s\n", (long long)json_integer_value(
+	    json_object_get(h, "score")), json_string_value(json_object_get(h,
+	    "status")) != NULL ? json_string_value(json_object_get(h,
+	    "status")) : "");
+	if (json_string_value(json_object_get(h, "explanation")) != NULL) {
+		fputs("*Score:* ", fp);
+		ESC(fp, json_string_value(json_object_get(h, "explanation")));
+		fputs("\n", fp);
+	}
+	sigs = json_object_get(o, "signals");
+	if (json_array_size(sigs) == 0)
+		fputs("No active signal.\n", fp);
+	json_array_foreach(sigs, i, sg) {
+		fputs("• *", fp);
+		ESC(fp, json_string_value(json_object_get(sg, "name")));
+		fputs("* (", fp);
+		ESC(fp, json_string_value(json_object_get(sg, "severity")));
+		fputs("): ", fp);
+		ESC(fp, json_string_value(json_object_get(sg, "explanation")));
+		ev = json_object_get(sg, "evidence");
+		if (json_object_size(ev) > 0) {
+			fputs("\n    _evidence:_ ", fp);
+			json_object_foreach(ev, k, v) {
+				evs = json_dumps(v, JSON_ENCODE_ANY |
+				    JSON_COMPACT);
+				fprintf(fp, "%s=", k);
+				ESC(fp, evs != NULL ? evs : "?");
+				fputs(" ", fp);
+				free(evs);
+			}
+		}
+		if ((play = json_string_value(json_object_get(sg, "play"))) !=
+		    NULL) {
+			fputs("\n    _play:_ ", fp);
+			ESC(fp, play);
+		}
+		fputs("\n", fp);
+	}
+	if ((play = json_string_value(json_object_get(h, "play"))) != NULL) {
+		fputs("*Play:* ", fp);
+		ESC(fp, play);
+	}
+	json_decref(o);
+	return finish(fp, &buf, &len);
+}

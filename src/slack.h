@@ -72,7 +72,7 @@ enum notify_result slack_error_class(const char *error, int *gone);
 /* ---- requests from Slack ---- */
 
 #define SLACK_MAX_SKEW		300	/* s, the 5-minute window */
-#define SLACK_SIG_LEN		67	/* "v0=" + 64 hex, NUL */
+#define SLACK_SIG_LEN		68	/* "v0=" + 64 hex, NUL */
 
 /*
  * Verify X-Slack-Signature (sig) over X-Slack-Request-Timestamp (ts) and
@@ -130,5 +130,52 @@ int	 slack_action_parse(const char *payload, struct slack_action *,
  * "replace_original":false}) with text as mrkdwn; NULL on no memory.
  */
 char	*slack_ephemeral(const char *text);
+
+/*
+ * Whether a response_url may be posted to: https://hooks.slack.com/...,
+ * or one on the scheme, host and port of api_url (a proxy or a test
+ * stand-in).  Anything else is refused: a payload names where
+ * churnwatch sends a request.
+ */
+int	 slack_response_url_ok(const char *url, const char *api_url);
+
+/* ---- /churnwatch ---- */
+
+enum slack_cmd {
+	SLACK_CMD_HELP,		/* help, or nothing */
+	SLACK_CMD_AT_RISK,	/* at-risk [owner] */
+	SLACK_CMD_WHY,		/* why ACCOUNT */
+	SLACK_CMD_SNOOZE,	/* snooze ACCOUNT 7d REASON */
+	SLACK_CMD_NOTE,		/* note ACCOUNT TEXT */
+	SLACK_CMD_UNKNOWN
+};
+#define SLACK_SNOOZE_MAX_DAYS	90
+struct slack_command {
+	enum slack_cmd	 cmd;
+	char		 word[32];	/* as typed, for an unknown one */
+	char		 account[129];	/* why, snooze, note */
+	char		 owner[129];	/* at-risk; "" = everyone */
+	unsigned	 days;		/* snooze */
+	char		 rest[4097];	/* snooze reason, note text */
+};
+/*
+ * Parse the text of a slash command.  Returns 0, or -1 with *why (a
+ * static usage sentence) when a known subcommand lacks or has bad
+ * arguments.  An unknown word gives SLACK_CMD_UNKNOWN and 0.
+ */
+int	 slack_command_parse(const char *text, struct slack_command *,
+	    const char **why);
+
+/* The help text (mrkdwn), static. */
+const char *slack_help_text(void);
+/*
+ * mrkdwn texts from the API's JSON (view.c): the risk list (GET
+ * /v1/accounts' answer; owner "" or NULL: everyone) and why an account
+ * is at risk (GET /v1/accounts/{id}'s: score decomposition, each active
+ * signal with its explanation, evidence and play, the health play).
+ * NULL on bad JSON or no memory.  The caller frees.
+ */
+char	*slack_at_risk_text(const char *list_json, const char *owner);
+char	*slack_why_text(const char *account_json);
 
 #endif

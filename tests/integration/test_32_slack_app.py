@@ -240,3 +240,223 @@ def test_web_api_errors():
             check_no_secrets(d)
     finally:
         slack.close()
+
+
+# ---- Slack's requests, signed as Slack signs them ----
+
+def sign(body, ts=None, secret=SIGNING_SECRET):
+    ts = str(int(time.time()) if ts is None else ts)
+    base = ("v0:%s:" % ts).encode() + body
+    return ts, "v0=" + hmac.new(secret.encode(), base,
+                                hashlib.sha256).hexdigest()
+
+
+def slack_post(d, path, body, ts=None, sig=None):
+    """POST a form body to the daemon as Slack does; the answer.  The
+    client gives up after 3 s: Slack's limit."""
+    if isinstance(body, str):
+        body = body.encode()
+    t, s = sign(body, ts)
+    return d.request("POST", path, body=body, token=None, timeout=3.0,
+                     headers={"Content-Type":
+                              "application/x-www-form-urlencoded",
+                              "X-Slack-Request-Timestamp": t,
+                              "X-Slack-Signature": sig or s})
+
+
+def block_actions(slack, msg, ts, action, name):
+    """A block_actions payload for a click on one of msg's buttons, in
+    the shape Slack's interactivity docs give."""
+    value = [e for b in msg["blocks"] if b.get("type") == "actions"
+             for e in b["elements"] if e["action_id"] == action][0]["value"]
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U0BOB", "username": "bob", "name": "bob",
+                 "team_id": "T0001"},
+        "api_app_id": "A0APP", "token": "legacy-verification-token",
+        "container": {"type": "message", "message_ts": ts,
+                      "channel_id": msg["channel"], "is_ephemeral": False},
+        "trigger_id": "123.456.abc",
+        "team": {"id": "T0001", "domain": "example"},
+        "channel": {"id": msg["channel"], "name": msg["channel"]},
+        "message": {"type": "message", "ts": ts, "text": msg["text"],
+                    "blocks": msg["blocks"]},
+        "response_url": slack.response_url(name),
+        "actions": [{"action_id": action, "block_id": "churnwatch_alert",
+                     "text": {"type": "plain_text", "text": action},
+                     "value": value, "type": "button",
+                     "action_ts": "%.6f" % time.time()}],
+    }
+    return "payload=" + urllib.parse.quote(json.dumps(payload))
+
+
+def slash(slack, text, name):
+    """A /churnwatch slash command in the shape Slack's docs give."""
+    return urllib.parse.urlencode({
+        "token": "legacy-verification-token", "team_id": "T0001",
+        "team_domain": "example", "channel_id": "C0CS",
+        "channel_name": "cs-alice", "user_id": "U0BOB", "user_name": "bob",
+        "command": "/churnwatch", "text": text, "api_app_id": "A0APP",
+        "response_url": slack.response_url(name),
+        "trigger_id": "123.456.abc"})
+
+
+def responses(slack, name):
+    return [c["body"] for c in slack.calls("response_url")
+            if c["path"] == "/response/" + name]
+
+
+def wait_response(slack, name, timeout=10.0):
+    return wait_for(lambda: responses(slack, name), timeout,
+                    what="a response_url answer for " + name)[0]
+
+
+def state(d):
+    """What a refused request must not change."""
+    return (sql(d.db, "SELECT count(*) FROM silences"),
+            sql(d.db, "SELECT id, acked_at, acked_by FROM alerts ORDER BY id"),
+            sql(d.db, "SELECT count(*) FROM events WHERE type = 'note'"))
+
+
+def test_buttons():
+    slack = Slack()
+    try:
+        with Daemon(extra=config(slack)) as d:
+            put_account(d, "acme", name="Acme Corp", owner="alice")
+            d.post(absent_logins("acme"))
+            p = slack.wait("chat.postMessage", 1)[0]
+            msg, ts = p["body"], p["answer"]["ts"]
+            aid = alert_id(d, "acme")
+
+            # Why?: an ephemeral answer with explanation, evidence, play.
+            st, _, body = slack_post(d, "/slack/interactions",
+                                     block_actions(slack, msg, ts, "cw_why",
+                                                   "why"))
+            eq(st, 200, "why click: %r" % body)
+            w = wait_response(slack, "why")
+            eq(w["response_type"], "ephemeral", "ephemeral")
+            eq(w["replace_original"], False, "the alert message stays")
+            for want in ("login_absent", "evidence", "play", "Acme Corp"):
+                check(want in w["text"], "why says %s: %r" % (want,
+                                                              w["text"]))
+
+            # Refused before anything is parsed: nothing changes.
+            before = state(d)
+            ack = block_actions(slack, msg, ts, "cw_ack", "ack")
+            st, _, body = slack_post(d, "/slack/interactions", ack,
+                                     sig="v0=" + "0" * 64)
+            eq((st, body["error"]), (401, "invalid_signature"),
+               "a wrong signature")
+            st, _, body = slack_post(d, "/slack/interactions", ack,
+                                     ts=int(time.time()) - 600)
+            eq(st, 401, "a stale timestamp: %r" % body)
+            check("5 minutes" in body["message"], "says why: %r" % body)
+            st, _, body = d.request(
+                "POST", "/slack/interactions", body=ack.encode(),
+                token=None, headers={"Content-Type":
+                                     "application/x-www-form-urlencoded"})
+            eq(st, 401, "no signature at all")
+            time.sleep(0.3)
+            eq(state(d), before, "refused requests changed nothing")
+
+            # Acknowledge: acked as the API would, by bob; message updated.
+            t, s = sign(ack.encode())
+            st, _, body = slack_post(d, "/slack/interactions", ack, ts=t)
+            eq(st, 200, "ack click: %r" % body)
+            up = slack.wait("chat.update", 1)[0]["body"]
+            eq((up["channel"], up["ts"]), ("cs-alice", ts), "in place")
+            check("Acknowledged by bob (U0BOB)" in blocks_text(up),
+                  "the update names who acknowledged")
+            eq(buttons(up), ["cw_snooze", "cw_why"], "no Acknowledge now")
+            eq(sql(d.db, "SELECT acked_by FROM alerts WHERE id = %s" % aid),
+               [("bob (U0BOB)",)], "recorded with the Slack user")
+            check("Acknowledged" in wait_response(slack, "ack")["text"],
+                  "told to the clicker")
+            # The same request again (same timestamp and signature): a
+            # replay, refused, nothing changes.
+            before = state(d)
+            st, _, body = slack_post(d, "/slack/interactions", ack, ts=t,
+                                     sig=s)
+            eq(st, 401, "a replayed body: %r" % body)
+            check("replay" in body["message"], "says replay")
+            eq(state(d), before, "the replay changed nothing")
+
+            # Snooze 7 days: a silence on acme + login_absent, by bob.
+            st, _, body = slack_post(d, "/slack/interactions",
+                                     block_actions(slack, msg, ts,
+                                                   "cw_snooze", "snooze"))
+            eq(st, 200, "snooze click: %r" % body)
+            rows = wait_for(lambda: sql(
+                d.db, "SELECT account_id, signal, comment, "
+                "round(extract(epoch FROM until - now()) / 86400) "
+                "FROM silences"), 5, what="a silence")
+            eq(rows, [("acme", "login_absent",
+                       "Snoozed from Slack by bob (U0BOB)", "7")],
+               "the silence")
+            up = slack.wait("chat.update", 2)[1]["body"]
+            eq(up["ts"], ts, "the same message again")
+            check("Snoozed for 7 days by bob" in blocks_text(up),
+                  "the update says snoozed")
+            check("Snoozed" in wait_response(slack, "snooze")["text"],
+                  "told to the clicker")
+            st, _, al = d.request("GET", "/v1/alerts?account_id=acme",
+                                  token="reader")
+            eq([a["state"] for a in al["alerts"]], ["silenced"],
+               "the API sees it silenced")
+            check_no_secrets(d)
+    finally:
+        slack.close()
+
+
+def test_slash_commands():
+    slack = Slack()
+    try:
+        with Daemon(extra=config(slack)) as d:
+            put_account(d, "acme", name="Acme Corp", owner="alice")
+            put_account(d, "bolt", name="Bolt Inc", owner="bob")
+            d.post(absent_logins("acme"))
+            slack.wait("chat.postMessage", 1)
+
+            def cmd(text, name):
+                st, _, body = slack_post(d, "/slack/commands",
+                                         slash(slack, text, name))
+                eq(st, 200, "/churnwatch %s: %r" % (text, body))
+                eq(body["response_type"], "ephemeral", "ephemeral")
+                return body["text"]
+
+            check("/churnwatch at-risk" in cmd("help", "h"), "help")
+            t = cmd("frobnicate now", "u")
+            check("I do not know `frobnicate`" in t and "at-risk" in t,
+                  "an unknown subcommand gets help: %r" % t)
+            t = cmd("at-risk", "r1")
+            check("Acme Corp" in t and "login_absent" in t, "at-risk: %r" % t)
+            check("Acme Corp" in cmd("at-risk alice", "r2"), "alice's")
+            check("No account at risk for bob" in cmd("at-risk bob", "r3"),
+                  "bob has none")
+            t = cmd("why acme", "w")
+            check("login_absent" in t and "play" in t, "why: %r" % t)
+            check("No account `nope`" in cmd("why nope", "w2"), "unknown")
+            check("usage" in cmd("snooze acme soon", "s0"), "bad days")
+
+            t = cmd("snooze acme 3d on holiday until Monday", "s")
+            check("Snoozing `acme` for 3 days" in t, "answered now: %r" % t)
+            check("Snoozed acme for 3 days" in
+                  wait_response(slack, "s")["text"], "then done")
+            eq(sql(d.db, "SELECT account_id, signal, comment FROM silences"),
+               [("acme", None, "Snoozed from Slack by bob (U0BOB): on "
+                 "holiday until Monday")], "the silence")
+
+            t = cmd("note acme Their CFO said the budget is frozen", "n")
+            check("Keeping your note on `acme`" in t, "answered now")
+            check("Noted on `acme`" in wait_response(slack, "n")["text"],
+                  "then stored")
+            eq(sql(d.db, "SELECT source, account_id, props->>'text', "
+                   "props->>'by' FROM events WHERE type = 'note'"),
+               [("slack:command", "acme",
+                 "Their CFO said the budget is frozen", "bob")],
+               "a note event through the ingest path")
+            check("No account `ghost`" in cmd("note ghost hello", "n2"),
+                  "a note needs a known account")
+            check_no_secrets(d)
+    finally:
+        slack.close()
