@@ -27,6 +27,7 @@
 #include "alerting.h"
 #include "cwconfig.h"
 #include "http.h"
+#include "intern.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -38,6 +39,7 @@
 #include "signal.h"
 #include "store.h"
 #include "util.h"
+#include "window.h"
 
 #define RECEIVERS_MAX	16
 /* PLAYS.md's play for health_degraded, which has no [signal:] section. */
@@ -82,6 +84,14 @@ struct slack_post {
 	uint64_t		 notification;
 	uint64_t		 alert_id;
 };
+
+/* An account's signal that resolved: the digest's "since yesterday". */
+struct resolved_rec {
+	char			*account;
+	int			 signal;
+	int64_t			 at;
+};
+#define RESOLVED_MAX	100000	/* bounded; the oldest go first */
 #define SLACK_POSTS_MAX	10000	/* waiting for an answer; bounded */
 /* The outbox receiver of response_url answers (no config name has ':'). */
 #define SLACK_RESPONSE_RECEIVER	"slack:response"
@@ -115,6 +125,8 @@ struct alerting {
 	size_t			 nmsgs;
 	struct slack_post	*posts;
 	size_t			 nposts;
+	struct resolved_rec	*resolved;	/* the last day's, oldest first */
+	size_t			 nresolved;
 };
 
 static void	alerting_flush(struct alerting *);
@@ -664,6 +676,43 @@ silences_resolved(struct alerting *al, const struct account *a,
 	}
 }
 
+/* Forget resolutions older than a day (they left the digest's view). */
+static void
+resolved_prune(struct alerting *al, int64_t now)
+{
+	size_t i = 0, k;
+
+	/* Expired ones; at the bound, the oldest quarter too. */
+	while (i < al->nresolved && (al->resolved[i].at < now -
+	    CW_USEC_PER_DAY || al->nresolved - i > RESOLVED_MAX / 4 * 3))
+		free(al->resolved[i++].account);
+	if (i == 0)
+		return;
+	for (k = i; k < al->nresolved; k++)
+		al->resolved[k - i] = al->resolved[k];
+	al->nresolved -= i;
+}
+
+static void
+resolved_add(struct alerting *al, const char *account, int signal,
+    int64_t now)
+{
+	struct resolved_rec *r;
+
+	if (al->nresolved >= RESOLVED_MAX)
+		resolved_prune(al, now);
+	if ((r = realloc(al->resolved, (al->nresolved + 1) * sizeof(*r))) ==
+	    NULL)
+		return;
+	al->resolved = r;
+	r = &al->resolved[al->nresolved];
+	if ((r->account = strdup(account)) == NULL)
+		return;
+	r->signal = signal;
+	r->at = now;
+	al->nresolved++;
+}
+
 void
 alerting_evaluated(struct alerting *al, struct account *a,
     const struct sig_result *out, int n, int64_t now)
@@ -764,8 +813,11 @@ alerting_evaluated(struct alerting *al, struct account *a,
 		if (ev != AE_NONE)
 			record_notifications(al, a, t, ev, r, explanation,
 			    out, n, now);
-		if (ev == AE_RESOLVE)
+		if (ev == AE_RESOLVE) {
 			silences_resolved(al, a, t, now);
+			if (s < SIG__COUNT)
+				resolved_add(al, a->id, s, now);
+		}
 		if (t->state == ALERT_RESOLVED)
 			account_alert_remove(a, t);
 		changed = 1;
@@ -1283,6 +1335,9 @@ alerting_free(struct alerting *al)
 		free(al->msgs[i].receiver);
 	free(al->msgs);
 	free(al->posts);
+	for (i = 0; i < al->nresolved; i++)
+		free(al->resolved[i].account);
+	free(al->resolved);
 	free(al);
 }
 
@@ -2060,42 +2115,118 @@ digest_cmp(const void *p, const void *q)
 	return strcmp(a->id, b->id);
 }
 
-/* One owner's digest to every digest receiver. */
+/*
+ * The receivers of one owner's digest (SPEC 5): the owner's [owner:NAME]
+ * receivers, else the [digest] receivers.  Returns how many.
+ */
+static size_t
+digest_receivers(const struct cw_config *cfg, const char *owner,
+    char *const **out)
+{
+	const struct cw_owner *o = config_find_owner(cfg, owner);
+	char *const *v;
+	size_t n = 0;
+
+	v = o != NULL && o->receivers != NULL ? o->receivers :
+	    cfg->digest.receivers;
+	while (v != NULL && v[n] != NULL)
+		n++;
+	*out = v;
+	return n;
+}
+
+/* Signals of a resolved since yesterday (the last DAY's resolutions). */
+static size_t
+resolved_since(const struct alerting *al, const struct account *a,
+    int64_t since, const char **names, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < al->nresolved && n < max; i++)
+		if (al->resolved[i].at >= since &&
+		    strcmp(al->resolved[i].account, a->id) == 0)
+			names[n++] = signal_name(al->resolved[i].signal);
+	return n;
+}
+
+#define DIGEST_MAX	100
+
+/* One owner's digest: to the owner's destination, else [digest]'s. */
 static void
 digest_owner(struct alerting *al, struct account **rows, size_t n,
     const char *date, int64_t now)
 {
 	const struct cw_digest *dg = &al->cfg->digest;
-	struct notify_digest_row dr[100];
-	const char *names[100][SIG__COUNT];
+	const struct cw_owner *owner = config_find_owner(al->cfg,
+	    rows[0]->owner);
+	struct notify_digest_row dr[DIGEST_MAX];
+	struct notify_digest_check dc[DIGEST_MAX];
+	const char *names[DIGEST_MAX][SIG__COUNT];
+	const char *fresh[DIGEST_MAX][SIG__COUNT];
+	const char *gone[DIGEST_MAX][SIG__COUNT];
 	const struct cw_receiver *rc;
+	const struct win_note *note;
 	struct store_notification *nt;
+	char *const *rcv;
 	char id[24], *body;
-	size_t i, k;
+	int64_t yesterday = now - CW_USEC_PER_DAY;
+	int32_t today = window_day(now);
+	size_t i, k, j, nr;
+	unsigned nnotes;
 	int sig;
 
 	if (n > dg->top)
 		n = dg->top;
-	if (n > 100)
-		n = 100;
+	if (n > DIGEST_MAX)
+		n = DIGEST_MAX;
 	for (i = 0; i < n; i++) {
+		const struct account *a = rows[i];
+
 		memset(&dr[i], 0, sizeof(dr[i]));
-		dr[i].account_id = rows[i]->id;
-		dr[i].name = rows[i]->name;
-		dr[i].score = rows[i]->score;
-		dr[i].status = score_status_name(score_status(rows[i]->score));
-		for (k = 0, sig = 0; sig < SIG__COUNT; sig++)
-			if (rows[i]->active & (UINT32_C(1) << sig))
-				names[i][k++] = signal_name(sig);
+		memset(&dc[i], 0, sizeof(dc[i]));
+		dr[i].account_id = a->id;
+		dr[i].name = a->name;
+		dr[i].score = a->score;
+		dr[i].status = score_status_name(score_status(a->score));
+		for (k = 0, j = 0, sig = 0; sig < SIG__COUNT; sig++) {
+			if (!(a->active & (UINT32_C(1) << sig)))
+				continue;
+			names[i][k++] = signal_name(sig);
+			if ((int64_t)a->since[sig] * CW_USEC_PER_SEC >=
+			    yesterday)
+				fresh[i][j++] = signal_name(sig);
+		}
 		dr[i].signals = names[i];
 		dr[i].nsignals = k;
+		/* The five-minute check (SPEC 5). */
+		dc[i].new_signals = fresh[i];
+		dc[i].nnew = j;
+		dc[i].resolved = gone[i];
+		dc[i].nresolved = resolved_since(al, a, yesterday, gone[i],
+		    SIG__COUNT);
+		dc[i].touch_days = a->w.last_touch != 0 ?
+		    today - a->w.last_touch : -1;
+		dc[i].logins_30d = window_logins(&a->w, today - 29, today);
+		dc[i].logins_prev_30d = window_logins(&a->w, today - 59,
+		    today - 30);
+		dc[i].renewal_days = a->renewal_at > now ? (int)((a->renewal_at
+		    - now + CW_USEC_PER_DAY - 1) / CW_USEC_PER_DAY) : -1;
+		if ((note = window_risk_note(&a->w, today - 89, today,
+		    &nnotes)) != NULL) {
+			dc[i].note_phrase = intern_str(note->phrase);
+			dc[i].note_class = note->cls != 0 ?
+			    intern_str(note->cls) : NULL;
+			dc[i].note_days = today - note->day;
+		}
 	}
-	for (i = 0; dg->receivers[i] != NULL; i++) {
-		if ((rc = config_find_receiver(al->cfg, dg->receivers[i])) ==
-		    NULL)
+	nr = digest_receivers(al->cfg, rows[0]->owner, &rcv);
+	for (i = 0; i < nr; i++) {
+		if ((rc = config_find_receiver(al->cfg, rcv[i])) == NULL)
 			continue;
 		body = receiver_type_get(rc->type)->render_digest(
-		    rows[0]->owner, date, rc->channel, dr, n);
+		    rows[0]->owner, date, owner != NULL &&
+		    owner->slack_channel != NULL ? owner->slack_channel :
+		    rc->channel, dr, dc, n);
 		if (body == NULL || batch_grow_notifs(&al->batch) == -1) {
 			free(body);
 			continue;
@@ -2143,7 +2274,9 @@ digest_cb(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < t->count; i++)
 		if (t->all[i]->evaluated && t->all[i]->active != 0)
 			rows[n++] = t->all[i];
-	qsort(rows, n, sizeof(*rows), digest_cmp);
+	if (n > 0)
+		qsort(rows, n, sizeof(*rows), digest_cmp);
+	resolved_prune(al, now);
 	dd.now = (time_t)(now / CW_USEC_PER_SEC);
 	with_tz(al->cfg->digest.timezone, digest_date_f, &dd);
 	for (i = 0; i < n; i = j) {

@@ -2162,6 +2162,11 @@ check_receiver_refs(struct cfg_parse *p)
 	}
 	cfg->digest.enabled = cfg->digest.receivers != NULL &&
 	    cfg->digest.receivers[0] != NULL;
+	/* An owner's own receivers get their digest too (SPEC 5). */
+	for (i = 0; i < cfg->nowners; i++)
+		if (cfg->owners[i].receivers != NULL &&
+		    cfg->owners[i].receivers[0] != NULL)
+			cfg->digest.enabled = 1;
 }
 
 /*

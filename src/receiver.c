@@ -190,16 +190,18 @@ group_log(const struct notify_brief *const *m, const char *const *bodies,
 
 static char *
 digest_slack(const char *owner, const char *date, const char *channel,
-    const struct notify_digest_row *rows, size_t n)
+    const struct notify_digest_row *rows,
+    const struct notify_digest_check *checks, size_t n)
 {
-	return notify_digest_slack(owner, date, rows, n);
+	return notify_digest_check_slack(owner, date, rows, checks, n);
 }
 
 static char *
 digest_webhook(const char *owner, const char *date, const char *channel,
-    const struct notify_digest_row *rows, size_t n)
+    const struct notify_digest_row *rows,
+    const struct notify_digest_check *checks, size_t n)
 {
-	return notify_digest_webhook(owner, date, rows, n);
+	return notify_digest_check_webhook(owner, date, rows, checks, n);
 }
 
 /* A chat.update names its own message: it never joins a group. */

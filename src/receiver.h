@@ -82,7 +82,7 @@ struct receiver_type {
 	char	*(*render_portfolio)(const struct notify_portfolio *);
 	char	*(*render_digest)(const char *owner, const char *date,
 		    const char *channel, const struct notify_digest_row *,
-		    size_t);
+		    const struct notify_digest_check *, size_t);
 	/* A group of n members, from their briefs and bodies. */
 	char	*(*render_group)(const struct notify_brief *const *,
 		    const char *const *bodies, size_t n);

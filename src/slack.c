@@ -142,10 +142,11 @@ slack_app_portfolio(const struct notify_portfolio *v)
 
 char *
 slack_app_digest(const char *owner, const char *date, const char *channel,
-    const struct notify_digest_row *rows, size_t n)
+    const struct notify_digest_row *rows,
+    const struct notify_digest_check *checks, size_t n)
 {
-	return dump(retarget(notify_digest_slack(owner, date, rows, n),
-	    channel, NULL));
+	return dump(retarget(notify_digest_check_slack(owner, date, rows,
+	    checks, n), channel, NULL));
 }
 
 int

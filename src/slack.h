@@ -38,7 +38,8 @@ char	*slack_app_alert(const struct notify_view *);
 char	*slack_app_portfolio(const struct notify_portfolio *);
 /* A digest (notify_digest_slack()) to channel; NULL without one. */
 char	*slack_app_digest(const char *owner, const char *date,
-	    const char *channel, const struct notify_digest_row *, size_t n);
+	    const char *channel, const struct notify_digest_row *,
+	    const struct notify_digest_check *, size_t n);
 
 /* 1 when body is a chat.update body (it names a message by "ts"). */
 int	 slack_body_is_update(const char *body);

@@ -460,3 +460,84 @@ def test_slash_commands():
             check_no_secrets(d)
     finally:
         slack.close()
+
+
+def test_owners_get_their_alerts_and_digest():
+    """Two owners with their own channels: each gets only its accounts'
+    alerts, and its own morning digest with the five-minute check."""
+    slack = Slack()
+    try:
+        t = time.gmtime(time.time() + 60)
+        digest = """
+[digest]
+at = %02d:%02d
+timezone = UTC
+receivers = app
+top = 5
+""" % (t.tm_hour, t.tm_min)
+        with Daemon(extra=config(slack, digest=digest)) as d:
+            now = time.time()
+            put_account(d, "acme", name="Acme Corp", owner="alice",
+                        renewal_at=rfc3339(now + 30 * DAY - 3600))
+            put_account(d, "bolt", name="Bolt Inc", owner="bob")
+            # acme: 10 logins in the last 30 days (20..29 days ago), 16
+            # in the 30 before; a call 12 days ago; a risk note 3 days
+            # ago.  bolt: no login for 20 days either.
+            evs = [{"id": uid("h"), "account_id": "acme", "type": "login",
+                    "user_id": "u1", "ts": rfc3339(now - k * DAY)}
+                   for k in range(20, 46)]
+            evs.append({"id": uid("t"), "account_id": "acme",
+                        "type": "touchpoint", "ts": rfc3339(now - 12 * DAY),
+                        "props": {"kind": "call", "by": "alice"}})
+            evs.append({"id": uid("n"), "account_id": "acme", "type": "note",
+                        "ts": rfc3339(now - 3 * DAY),
+                        "props": {"text": "They mentioned budget cuts",
+                                  "by": "alice"}})
+            evs += absent_logins("bolt")
+            st, _, body = d.post(evs)
+            eq(st, 202, "post: %r" % body)
+            posts = slack.wait("chat.postMessage", 2)
+            by_channel = {}
+            for p in posts:
+                b = p["body"]
+                acct = [e["value"].split(":", 2)[2] for blk in b["blocks"]
+                        if blk.get("type") == "actions"
+                        for e in blk["elements"]][0]
+                by_channel.setdefault(b["channel"], set()).add(acct)
+            eq(by_channel, {"cs-alice": {"acme"}, "cs-bob": {"bolt"}},
+               "each owner's channel gets only its accounts' alerts")
+
+            def digests():
+                return [c["body"] for c in slack.calls("chat.postMessage")
+                        if "Churn digest" in c["body"].get("text", "")]
+            got = wait_for(lambda: len(digests()) >= 2 and digests(), 75,
+                           what="two digests")
+            eq(len(got), 2, "one digest per owner")
+            dg = {g["channel"]: blocks_text(g) for g in got}
+            eq(sorted(dg), ["cs-alice", "cs-bob"], "to each owner's channel")
+            check("Acme Corp" in dg["cs-alice"] and
+                  "Bolt" not in dg["cs-alice"], "alice's digest: her account")
+            check("Bolt Inc" in dg["cs-bob"] and
+                  "Acme" not in dg["cs-bob"], "bob's digest: his account")
+            a = json.loads(dg["cs-alice"])
+            text = [b["text"]["text"] for b in a
+                    if b.get("type") == "section" and
+                    "Acme Corp" in b["text"]["text"]][0]
+            for want in ("login_absent",
+                         "*Since yesterday:* new login_absent",
+                         "*Last touchpoint:* 12 days ago",
+                         "*Usage:* 10 logins in 30 d, -38 % vs the 30 d "
+                         "before",
+                         "*Renews in 30 days*",
+                         "*Risk note* (3 days ago): “budget” (budget)"):
+                check(want in text, "the five-minute check has %r: %r" % (
+                    want, text))
+            b = [b["text"]["text"] for b in json.loads(dg["cs-bob"])
+                 if b.get("type") == "section" and
+                 "Bolt Inc" in b["text"]["text"]][0]
+            check("*Last touchpoint:* none" in b, "bob's: %r" % b)
+            check("Renews" not in b and "Risk note" not in b,
+                  "nothing invented: %r" % b)
+            check_no_secrets(d)
+    finally:
+        slack.close()
