@@ -2588,5 +2588,6 @@ http_free(struct http *h)
 		close(h->listen_fd);
 	free(h->peek);
 	rate_free(h->buckets, h->nbuckets);
+	slack_replay_free(h->slack_seen);
 	free(h);
 }
