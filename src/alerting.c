@@ -566,8 +566,11 @@ record_notifications(struct alerting *al, const struct account *a,
 	f.owner = a->owner;
 	f.renewal = rdays >= 0 ? "true" : "false";
 	nr = alert_receivers(cfg, a, &f, rcv, RECEIVERS_MAX);
-	if (nr == 0)
+	if (nr == 0) {
+		if (ev == AE_RESOLVE)
+			msg_drop_alert(al, t->id);
 		return;
+	}
 	quiet = silenced(al, a->id, &f, now);
 	view_build(al, a, t, ev, r, explanation, out, nout, now, &v, fp,
 	    decomposition, &evidence);

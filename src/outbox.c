@@ -190,8 +190,6 @@ ob_tv(int64_t us)
 	return tv;
 }
 
-
-
 struct outbox *
 outbox_new(struct event_base *base, const struct outbox_ops *ops)
 {
