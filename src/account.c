@@ -362,13 +362,10 @@ account_table_rank_all(struct account_table *t, struct account **v, size_t n)
 static void
 account_free(struct account *a)
 {
-	free(a->id);
-	free(a->name);
-	free(a->plan);
-	free(a->segment);
-	free(a->owner);
-	free(a->slack_channel);
-	free(a->core);
+	free(a->meta);
+	if (a->ncore > 2)
+		free(a->core.p);
+	free(a->sigs);
 	free(a->alerts);
 	window_free(&a->w);
 	free(a);
@@ -525,7 +522,7 @@ struct account *
 account_get(struct account_table *t, const char *id)
 {
 	struct account *a, **all;
-	size_t h, cap;
+	size_t h, cap, len;
 	int i;
 
 	if ((a = account_find(t, id)) != NULL)
@@ -539,11 +536,11 @@ account_get(struct account_table *t, const char *id)
 	}
 	if (t->count >= t->nbuckets && table_grow(t) == -1)
 		return NULL;
-	if ((a = calloc(1, sizeof(*a))) == NULL ||
-	    (a->id = strdup(id)) == NULL) {
-		free(a);
+	len = strlen(id);
+	if ((a = calloc(1, sizeof(*a) + len + 1)) == NULL)
 		return NULL;
-	}
+	a->id = (char *)(a + 1);
+	memcpy(a->id, id, len + 1);
 	a->seats = -1;
 	a->score = 100;
 	a->prev_score = 100;
@@ -559,15 +556,70 @@ account_get(struct account_table *t, const char *id)
 
 /* ---- metadata ---- */
 
-static int
-meta_string(char **dst, json_t *v)
+const uint32_t *
+account_core(const struct account *a)
 {
-	char *s = NULL;
+	return a->ncore > 2 ? a->core.p : a->core.in;
+}
 
-	if (json_is_string(v) && (s = strdup(json_string_value(v))) == NULL)
+/* a's core features become core[n] (taken over; n <= 255). */
+static void
+core_store(struct account *a, uint32_t *core, size_t n)
+{
+	if (a->ncore > 2)
+		free(a->core.p);
+	a->ncore = (uint8_t)n;
+	if (n > 2) {
+		a->core.p = core;
+		return;
+	}
+	memset(&a->core, 0, sizeof(a->core));
+	if (n > 0)
+		memcpy(a->core.in, core, n * sizeof(*core));
+	free(core);
+}
+
+/* The five metadata strings, in struct account's order. */
+static const char *const meta_keys[] = { "name", "plan", "segment",
+    "owner", "slack_channel" };
+#define META_N	(sizeof(meta_keys) / sizeof(meta_keys[0]))
+
+static char **
+meta_field(struct account *a, size_t i)
+{
+	char **f[META_N] = { &a->name, &a->plan, &a->segment, &a->owner,
+	    &a->slack_channel };
+
+	return f[i];
+}
+
+/*
+ * Set a's metadata strings to src[] (NULL: unset) in one allocation; src
+ * may point into the old one.  0, or -1 when out of memory (unchanged).
+ */
+static int
+meta_strings(struct account *a, const char *const src[META_N])
+{
+	char *meta = NULL, *p;
+	size_t i, len = 0;
+
+	for (i = 0; i < META_N; i++)
+		if (src[i] != NULL)
+			len += strlen(src[i]) + 1;
+	if (len > 0 && (meta = malloc(len)) == NULL)
 		return -1;
-	free(*dst);
-	*dst = s;
+	for (i = 0, p = meta; i < META_N; i++) {
+		if (src[i] == NULL) {
+			*meta_field(a, i) = NULL;
+			continue;
+		}
+		len = strlen(src[i]) + 1;
+		memcpy(p, src[i], len);
+		*meta_field(a, i) = p;
+		p += len;
+	}
+	free(a->meta);
+	a->meta = meta;
 	return 0;
 }
 
@@ -588,6 +640,7 @@ account_meta_apply(struct account *a, const char *json)
 {
 	json_error_t jerr;
 	json_t *root, *v, *x;
+	const char *src[META_N];
 	uint32_t *core = NULL;
 	size_t i, n;
 	int rc = 0;
@@ -598,16 +651,13 @@ account_meta_apply(struct account *a, const char *json)
 		json_decref(root);
 		return -1;
 	}
-	if ((v = json_object_get(root, "name")) != NULL)
-		rc |= meta_string(&a->name, v);
-	if ((v = json_object_get(root, "plan")) != NULL)
-		rc |= meta_string(&a->plan, v);
-	if ((v = json_object_get(root, "segment")) != NULL)
-		rc |= meta_string(&a->segment, v);
-	if ((v = json_object_get(root, "owner")) != NULL)
-		rc |= meta_string(&a->owner, v);
-	if ((v = json_object_get(root, "slack_channel")) != NULL)
-		rc |= meta_string(&a->slack_channel, v);
+	for (i = 0; i < META_N; i++) {
+		src[i] = *meta_field(a, i);
+		if ((v = json_object_get(root, meta_keys[i])) != NULL)
+			src[i] = json_is_string(v) ? json_string_value(v) :
+			    NULL;
+	}
+	rc |= meta_strings(a, src);
 	if ((v = json_object_get(root, "seats")) != NULL)
 		a->seats = json_is_integer(v) ?
 		    (int32_t)json_integer_value(v) : -1;
@@ -627,40 +677,23 @@ account_meta_apply(struct account *a, const char *json)
 				core[i] = intern(json_string_value(x),
 				    json_string_length(x));
 		}
-		if (rc == 0) {
-			free(a->core);
-			a->core = core;
-			a->ncore = (uint8_t)n;
-		}
+		if (rc == 0)
+			core_store(a, core, n);
 	}
 	json_decref(root);
 	return rc == 0 ? 0 : -1;
 }
 
-static int
-set_string(char **dst, const char *v)
-{
-	char *s = NULL;
-
-	if (v != NULL && (s = strdup(v)) == NULL)
-		return -1;
-	free(*dst);
-	*dst = s;
-	return 0;
-}
-
 int
 account_meta_set(struct account *a, const struct account_meta *m)
 {
+	const char *src[META_N] = { m->name, m->plan, m->segment, m->owner,
+	    m->slack_channel };
 	uint32_t *core = NULL;
 	size_t i, n = m->ncore > 255 ? 255 : m->ncore;
-	int rc = 0;
 
-	rc |= set_string(&a->name, m->name);
-	rc |= set_string(&a->plan, m->plan);
-	rc |= set_string(&a->segment, m->segment);
-	rc |= set_string(&a->owner, m->owner);
-	rc |= set_string(&a->slack_channel, m->slack_channel);
+	if (meta_strings(a, src) == -1)
+		return -1;
 	a->seats = m->seats;
 	a->onboarded_at = m->onboarded_at;
 	a->renewal_at = m->renewal_at;
@@ -668,10 +701,8 @@ account_meta_set(struct account *a, const struct account_meta *m)
 		return -1;
 	for (i = 0; i < n; i++)
 		core[i] = intern(m->core[i], m->core_len[i]);
-	free(a->core);
-	a->core = core;
-	a->ncore = (uint8_t)n;
-	return rc == 0 ? 0 : -1;
+	core_store(a, core, n);
+	return 0;
 }
 
 /* ---- evaluation ---- */
@@ -734,6 +765,92 @@ account_alert_remove(struct account *a, struct alert *al)
 	}
 }
 
+static const struct account_sig *
+sig_find(const struct account *a, int sig)
+{
+	uint8_t i;
+
+	for (i = 0; i < a->nsigs; i++)
+		if (a->sigs[i].id == sig)
+			return &a->sigs[i];
+	return NULL;
+}
+
+uint32_t
+account_since(const struct account *a, int sig)
+{
+	const struct account_sig *s = sig_find(a, sig);
+
+	return s != NULL && (a->active & (UINT32_C(1) << sig)) ? s->since : 0;
+}
+
+unsigned
+account_weight(const struct account *a, int sig)
+{
+	const struct account_sig *s = sig_find(a, sig);
+
+	return s != NULL && (a->active & (UINT32_C(1) << sig)) ? s->weight : 0;
+}
+
+unsigned
+account_prev_weight(const struct account *a, int sig)
+{
+	const struct account_sig *s = sig_find(a, sig);
+
+	return s != NULL && (a->prev_active & (UINT32_C(1) << sig)) ?
+	    s->prev_weight : 0;
+}
+
+int
+account_sigs_set(struct account *a, uint32_t active, uint32_t prev_active,
+    const uint32_t *since, const uint8_t *weight, const uint8_t *prev_weight)
+{
+	struct account_sig v[SIG__COUNT], *p;
+	uint32_t bit;
+	size_t n = 0;
+	int i;
+
+	active &= (UINT32_C(1) << SIG__COUNT) - 1;
+	prev_active &= (UINT32_C(1) << SIG__COUNT) - 1;
+	memset(v, 0, sizeof(v));
+	for (i = 0; i < SIG__COUNT; i++) {
+		bit = UINT32_C(1) << i;
+		if (!((active | prev_active) & bit))
+			continue;
+		v[n].id = (uint8_t)i;
+		if (active & bit) {
+			v[n].since = since[i];
+			v[n].weight = weight[i];
+		}
+		if (prev_active & bit)
+			v[n].prev_weight = prev_weight[i];
+		n++;
+	}
+	a->active = active;
+	a->prev_active = prev_active;
+	if (n == a->nsigs && (n == 0 ||
+	    memcmp(v, a->sigs, n * sizeof(v[0])) == 0))
+		return 0;
+	if (n == 0) {
+		free(a->sigs);
+		a->sigs = NULL;
+		a->nsigs = 0;
+		return 0;
+	}
+	if (n != a->nsigs) {
+		if ((p = realloc(a->sigs, n * sizeof(*p))) == NULL) {
+			free(a->sigs);
+			a->sigs = NULL;
+			a->nsigs = 0;
+			return -1;
+		}
+		a->sigs = p;
+	}
+	memcpy(a->sigs, v, n * sizeof(v[0]));
+	a->nsigs = (uint8_t)n;
+	return 0;
+}
+
 size_t
 account_prev_items(const struct account *a, struct score_item out[SIG__COUNT])
 {
@@ -743,7 +860,7 @@ account_prev_items(const struct account *a, struct score_item out[SIG__COUNT])
 	for (i = 0; i < SIG__COUNT; i++)
 		if (a->prev_active & (UINT32_C(1) << i)) {
 			out[n].id = (enum sig_id)i;
-			out[n++].weight = a->prev_weight[i];
+			out[n++].weight = account_prev_weight(a, i);
 		}
 	return n;
 }
@@ -782,7 +899,7 @@ account_sig_input(const struct account *a, const int32_t *data_since,
 	in->seats = a->seats;
 	in->onboarded_day = a->onboarded_at != 0 ?
 	    window_day(a->onboarded_at) : 0;
-	in->core_features = a->core;
+	in->core_features = account_core(a);
 	in->ncore = a->ncore;
 	in->data_since = data_since;
 	/* It exists since onboarded_at, else its earliest event. */
@@ -811,27 +928,41 @@ account_evaluate(struct account *a, const struct sig_config *cfg,
     struct sig_result out[SIG__COUNT], int *changed)
 {
 	struct sig_account in;
-	uint32_t active = 0, secs = (uint32_t)(now / CW_USEC_PER_SEC);
+	uint32_t active = 0, prev_active = a->prev_active;
+	uint32_t secs = (uint32_t)(now / CW_USEC_PER_SEC);
+	uint32_t since[SIG__COUNT];
+	uint8_t weight[SIG__COUNT], prev_weight[SIG__COUNT];
 	int n, i, score = 100;
 
 	account_sig_input(a, data_since, now, &in);
 	n = signal_evaluate(cfg, &in, out);
 	for (i = 0; i < n; i++) {
 		active |= UINT32_C(1) << out[i].id;
-		if (!(a->active & (UINT32_C(1) << out[i].id)) || !a->evaluated)
-			a->since[out[i].id] = secs;
+		since[out[i].id] = !(a->active & (UINT32_C(1) << out[i].id)) ||
+		    !a->evaluated ? secs : account_since(a, out[i].id);
+		weight[out[i].id] = (uint8_t)out[i].weight;
 	}
 	score = score_compute(out, (size_t)n);
 	*changed = !a->evaluated || active != a->active || score != a->score;
 	if (*changed) {
-		a->prev_active = a->evaluated ? a->active : 0;
+		/* The previous evaluation's weights become prev_weight. */
+		prev_active = a->evaluated ? a->active : 0;
+		for (i = 0; i < SIG__COUNT; i++)
+			if (prev_active & (UINT32_C(1) << i))
+				prev_weight[i] = (uint8_t)account_weight(a, i);
 		a->prev_score = a->evaluated ? a->score : 100;
-		memcpy(a->prev_weight, a->weight, sizeof(a->weight));
-		a->active = active;
 		a->score = (uint8_t)score;
-	}
-	for (i = 0; i < n; i++)
-		a->weight[out[i].id] = (uint8_t)out[i].weight;
+	} else
+		for (i = 0; i < SIG__COUNT; i++)
+			if (prev_active & (UINT32_C(1) << i))
+				prev_weight[i] =
+				    (uint8_t)account_prev_weight(a, i);
+	/*
+	 * Out of memory, since and the weights read 0 until an evaluation
+	 * can store them; the active sets and the score are right.
+	 */
+	(void)account_sigs_set(a, active, prev_active, since, weight,
+	    prev_weight);
 	a->evaluated = 1;
 	score_shift(a, in.today);
 	if (a->scores[0] != a->score) {

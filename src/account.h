@@ -42,58 +42,96 @@ int		account_vec_push(struct account ***v, size_t *n, size_t *cap,
 		    struct account *a);
 #define ACCOUNT_NO_SCORE	255
 
+/*
+ * The evaluation state of one signal that is active or was in the
+ * previous evaluation (struct account's sigs[], by id).
+ */
+struct account_sig {
+	uint32_t	 since;		/* unix seconds, when active */
+	uint8_t		 id;		/* enum sig_id */
+	uint8_t		 weight;	/* when active */
+	uint8_t		 prev_weight;	/* when in prev_active */
+};
+
+/*
+ * Ordered by size to leave no holes: with a million of them, every byte
+ * here is a megabyte.
+ */
 struct account {
-	char		*id;
+	char		*id;		/* stored after the struct */
 	struct account	*next;		/* hash chain */
-	char		*name;		/* metadata; NULL when unset */
-	char		*plan;
+	char		*name;		/* metadata; NULL when unset, else */
+	char		*plan;		/* in meta, one allocation */
 	char		*segment;
 	char		*owner;
 	char		*slack_channel;
-	int32_t		 seats;		/* -1 unset */
+	char		*meta;
 	int64_t		 onboarded_at;	/* us since epoch; 0 unset */
 	int64_t		 renewal_at;
-	uint32_t	*core;		/* interned core features */
-	uint8_t		 ncore;
+	union {				/* interned core features: */
+		uint32_t	*p;	/* ncore > 2 */
+		uint32_t	 in[2];	/* ncore <= 2, no allocation */
+	}		 core;
 
 	struct window	 w;
 
-	/* Evaluation state. */
+	/* Evaluation state: sigs[] holds active | prev_active. */
+	struct account_sig *sigs;
+	struct alert	*alerts;	/* open alerts (firing, resolving) */
+	int64_t		 last_event_at;	/* when an event was last applied */
+	int64_t		 settle_until;	/* us: no notification before (SPEC 5
+					 * "Only true alerts"); 0 = none */
+
+	/* The risk list's orders (account_table_rank). */
+	int64_t		 ranked_renewal; /* renewal_at as in by_renewal */
+	struct skiplist_node *by_score;	/* NULL: not ranked yet */
+	struct skiplist_node *by_id;
+	struct skiplist_node *by_renewal;
+
+	int32_t		 seats;		/* -1 unset */
+	int32_t		 score_day;
+	int32_t		 first_day;	/* day of its earliest event, 0 none
+					 * (data coverage, SPEC 4) */
+	uint32_t	 active;	/* bit per enum sig_id */
+	uint32_t	 prev_active;	/* before the last change */
+	uint8_t		 scores[ACCOUNT_SCORE_DAYS]; /* [i] = day score_day - i */
+	uint8_t		 ncore;
+	uint8_t		 nsigs;
 	uint8_t		 evaluated;
 	uint8_t		 dirty;		/* queued for evaluation */
 	uint8_t		 score;
 	uint8_t		 prev_score;	/* before the last change */
-	uint32_t	 active;	/* bit per enum sig_id */
-	uint32_t	 prev_active;	/* before the last change */
-	uint32_t	 since[SIG__COUNT];	/* unix seconds, when active */
-	uint8_t		 weight[SIG__COUNT];	/* of the active ones */
-	uint8_t		 prev_weight[SIG__COUNT]; /* of prev_active */
-	uint8_t		 scores[ACCOUNT_SCORE_DAYS]; /* [i] = day score_day - i */
-	int32_t		 score_day;
-	struct alert	*alerts;	/* open alerts (firing, resolving) */
 	uint8_t		 nalerts;
 	uint8_t		 score_dirty;	/* today's score not yet stored */
 	uint8_t		 score_queued;	/* in the engine's score queue */
 	uint8_t		 pending;	/* created by admission (limits.c),
 					 * nothing applied yet: invisible */
-	int64_t		 last_event_at;	/* when an event was last applied */
-	int32_t		 first_day;	/* day of its earliest event, 0 none
-					 * (data coverage, SPEC 4) */
 	uint8_t		 first_dirty;	/* first_day not yet stored */
 	uint8_t		 settling;	/* in the engine's settling list */
 	uint8_t		 settle_meta;	/* settling only for metadata that
 					 * came before any event */
 	uint8_t		 snap_dirty;	/* changed since its last snapshot */
-	int64_t		 settle_until;	/* us: no notification before (SPEC 5
-					 * "Only true alerts"); 0 = none */
-
-	/* The risk list's orders (account_table_rank). */
 	uint8_t		 ranked_score;	/* score as ordered in by_score */
-	struct skiplist_node *by_score;	/* NULL: not ranked yet */
-	struct skiplist_node *by_id;
-	int64_t		 ranked_renewal; /* renewal_at as in by_renewal */
-	struct skiplist_node *by_renewal;
 };
+
+/*
+ * Signal sig's since (unix seconds; 0 when not active), its weight when
+ * active and its weight in the previous evaluation (0 when not in
+ * prev_active).
+ */
+/* a's ncore interned core features. */
+const uint32_t	*account_core(const struct account *);
+uint32_t	account_since(const struct account *, int sig);
+unsigned	account_weight(const struct account *, int sig);
+unsigned	account_prev_weight(const struct account *, int sig);
+/*
+ * Set a's active and previous sets with since[], weight[] (by id, read
+ * for the active bits) and prev_weight[] (for the prev_active bits);
+ * 0, or -1 when out of memory (then since and the weights read 0).
+ */
+int		account_sigs_set(struct account *, uint32_t active,
+		    uint32_t prev_active, const uint32_t *since,
+		    const uint8_t *weight, const uint8_t *prev_weight);
 
 struct account_member;
 

@@ -48,8 +48,20 @@ struct batch {
 	size_t				 nrows, caprows;
 	struct store_notification	*notifs;
 	uint8_t				*send;	/* per notification: pending */
+	size_t				*mark;	/* per notification: nrows when
+						 * it was added */
 	size_t				 nnotifs, capnotifs;
+	/* Rows of this generation already taken from the front (an alert's
+	 * row_idx counts them: rows[row_idx - base]). */
+	size_t				 base;
 };
+
+/*
+ * Alert rows written in one transaction at most: the first evaluation of
+ * a million accounts can change half of them at once, and one statement
+ * of them all would outlast [database] statement_timeout every time.
+ */
+#define ALERTING_MAX_ROWS	10000
 
 /*
  * A portfolio alert (SPEC 4): one per key, no account's.  members are the
@@ -186,6 +198,7 @@ batch_free(struct batch *b)
 	free(b->rows);
 	free(b->notifs);
 	free(b->send);
+	free(b->mark);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -208,7 +221,7 @@ grow(void **p, size_t *cap, size_t n, size_t size)
 static int
 batch_grow_notifs(struct batch *b)
 {
-	size_t cap = b->capnotifs;
+	size_t cap = b->capnotifs, *m;
 	uint8_t *s;
 
 	if (grow((void **)&b->notifs, &cap, b->nnotifs, sizeof(*b->notifs)))
@@ -217,8 +230,80 @@ batch_grow_notifs(struct batch *b)
 		if ((s = realloc(b->send, cap)) == NULL)
 			return -1;
 		b->send = s;
+		if ((m = realloc(b->mark, cap * sizeof(*m))) == NULL)
+			return -1;
+		b->mark = m;
 		b->capnotifs = cap;
 	}
+	return 0;
+}
+
+/* The notification just filled in at notifs[nnotifs] is in. */
+static void
+batch_push_notif(struct batch *b, int send)
+{
+	b->send[b->nnotifs] = send != 0;
+	b->mark[b->nnotifs] = b->nrows;
+	b->nnotifs++;
+}
+
+/*
+ * Move the collecting batch from into the empty to: whole, or when it is
+ * larger than ALERTING_MAX_ROWS its oldest rows with the notifications
+ * added before any later row (each one's alert is then stored with it or
+ * before it).  Returns 1 when it moved whole (a new generation begins),
+ * 0 when only a part (the rest keeps its generation: from->base counts
+ * what left), -1 when out of memory (nothing moved).
+ */
+static int
+batch_take(struct batch *to, struct batch *from)
+{
+	struct batch tmp;
+	size_t k = ALERTING_MAX_ROWS, j, i;
+
+	if (from->nrows <= k) {
+		tmp = *to;
+		*to = *from;
+		*from = tmp;
+		to->base = from->base = 0;
+		return 1;
+	}
+	for (j = 0; j < from->nnotifs && from->mark[j] <= k; j++)
+		;
+	while (to->caprows < k)
+		if (grow((void **)&to->rows, &to->caprows, to->caprows,
+		    sizeof(*to->rows)) == -1)
+			return -1;
+	while (to->capnotifs < j) {
+		to->nnotifs = to->capnotifs;
+		if (batch_grow_notifs(to) == -1) {
+			to->nnotifs = 0;
+			return -1;
+		}
+		to->nnotifs = 0;
+	}
+	memcpy(to->rows, from->rows, k * sizeof(*to->rows));
+	to->nrows = k;
+	if (j > 0) {
+		memcpy(to->notifs, from->notifs, j * sizeof(*to->notifs));
+		memcpy(to->send, from->send, j);
+		memcpy(to->mark, from->mark, j * sizeof(*to->mark));
+	}
+	to->nnotifs = j;
+	memmove(from->rows, from->rows + k,
+	    (from->nrows - k) * sizeof(*from->rows));
+	from->nrows -= k;
+	from->base += k;
+	if (j > 0 && from->nnotifs > j) {
+		memmove(from->notifs, from->notifs + j,
+		    (from->nnotifs - j) * sizeof(*from->notifs));
+		memmove(from->send, from->send + j, from->nnotifs - j);
+		memmove(from->mark, from->mark + j,
+		    (from->nnotifs - j) * sizeof(*from->mark));
+	}
+	from->nnotifs -= j;
+	for (i = 0; i < from->nnotifs; i++)
+		from->mark[i] -= k;
 	return 0;
 }
 
@@ -248,15 +333,17 @@ record_row(struct alerting *al, const char *account_id, const char *key,
 	struct store_alert *r;
 	char fp[17];
 
-	if (t->row_gen == al->gen && t->row_idx < al->batch.nrows) {
-		r = &al->batch.rows[t->row_idx];	/* a later state wins */
+	if (t->row_gen == al->gen && t->row_idx >= al->batch.base &&
+	    t->row_idx - al->batch.base < al->batch.nrows) {
+		/* A later state wins. */
+		r = &al->batch.rows[t->row_idx - al->batch.base];
 		row_free(r);
 	} else {
 		if (grow((void **)&al->batch.rows, &al->batch.caprows,
 		    al->batch.nrows, sizeof(*al->batch.rows)) == -1)
 			return -1;
 		t->row_gen = al->gen;
-		t->row_idx = (uint32_t)al->batch.nrows;
+		t->row_idx = (uint32_t)(al->batch.base + al->batch.nrows);
 		r = &al->batch.rows[al->batch.nrows++];
 	}
 	alert_fingerprint(key != NULL ? key : account_id, t->signal, fp);
@@ -350,7 +437,7 @@ push_notification_kind(struct alerting *al, const char *id,
 
 		metrics_inc(cw_metrics, M_NOTIFICATIONS, labels, 1);
 	}
-	al->batch.send[al->batch.nnotifs++] = !quiet;
+	batch_push_notif(&al->batch, !quiet);
 }
 
 static void
@@ -1124,6 +1211,8 @@ alerts_written_cb(enum store_status st, void *arg)
 		evtimer_add(al->ev_retry, &tv);
 		return;
 	}
+	log_debug("alerting: stored alerts=%zu notifications=%zu", b->nrows,
+	    b->nnotifs);
 	for (i = 0; i < b->nnotifs; i++)
 		if (b->send[i] && outbox_send(al->outbox,
 		    strtoull(b->notifs[i].id, NULL, 10), b->notifs[i].receiver,
@@ -1137,18 +1226,24 @@ alerts_written_cb(enum store_status st, void *arg)
 static void
 alerting_flush(struct alerting *al)
 {
-	struct batch tmp;
+	struct timeval retry_tv = { 1, 0 };
 
 	if (al->writing)
 		return;
 	if (al->inflight.nrows == 0 && al->inflight.nnotifs == 0) {
 		if (al->batch.nrows == 0 && al->batch.nnotifs == 0)
 			return;
-		/* Swap: the collecting batch goes on the wire. */
-		tmp = al->inflight;
-		al->inflight = al->batch;
-		al->batch = tmp;
-		al->gen++;
+		/* The collecting batch (or its oldest part) goes on the
+		 * wire. */
+		switch (batch_take(&al->inflight, &al->batch)) {
+		case 1:
+			al->gen++;
+			break;
+		case -1:
+			log_warnx("alerting: out of memory taking a batch");
+			evtimer_add(al->ev_retry, &retry_tv);
+			return;
+		}
 	}
 	al->writing = 1;
 	if (store_alerts(al->store, al->inflight.rows, al->inflight.nrows,
@@ -2195,7 +2290,7 @@ digest_owner(struct alerting *al, struct account **rows, size_t n,
 			if (!(a->active & (UINT32_C(1) << sig)))
 				continue;
 			names[i][k++] = signal_name(sig);
-			if ((int64_t)a->since[sig] * CW_USEC_PER_SEC >=
+			if ((int64_t)account_since(a, sig) * CW_USEC_PER_SEC >=
 			    yesterday)
 				fresh[i][j++] = signal_name(sig);
 		}
@@ -2242,7 +2337,7 @@ digest_owner(struct alerting *al, struct account **rows, size_t n,
 		nt->kind = strdup("digest");
 		nt->body = body;
 		nt->state = strdup("pending");
-		al->batch.send[al->batch.nnotifs++] = 1;
+		batch_push_notif(&al->batch, 1);
 	}
 }
 

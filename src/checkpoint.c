@@ -479,9 +479,10 @@ checkpoint_restore(struct account *a, const void *image, size_t len)
 	window_free(&a->w);
 	a->w = w;
 	if (has_acct) {
-		snapshot_account_put(a, &sa);
+		if (snapshot_account_put(a, &sa) == -1)
+			log_warnx("checkpoint: out of memory for the signal "
+			    "state account=%s", a->id);
 		/* So that the first evaluation keeps since[] (snapshot.h). */
-		a->active = sa.active;
 		a->evaluated = 1;
 	}
 	return 0;

@@ -18,6 +18,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,11 +77,15 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: churnwatchd [--config PATH] [--check-config | --migrate]\n"
-	    "       churnwatchd --version | --help\n"
+	    "       churnwatchd --dump-config | --version | --help\n"
 	    "\n"
 	    "  -c, --config PATH    configuration file (default %s)\n"
 	    "  -n, --check-config   validate the configuration and exit\n"
 	    "      --migrate        apply pending schema migrations and exit\n"
+	    "      --dump-config    print every section and key with its "
+	    "default\n"
+	    "                       and help, as a configuration file, and "
+	    "exit\n"
 	    "  -V, --version        print the version and exit\n"
 	    "  -h, --help           print this help and exit\n",
 	    DEFAULT_CONFIG);
@@ -357,6 +364,14 @@ loaded_cb(int ok, void *arg)
 		    "is back");
 		return;
 	}
+#ifdef HAVE_MALLOC_TRIM
+	/*
+	 * The loader's result and image buffers are freed by now, between
+	 * the accounts: hand their pages back rather than count them in
+	 * the resident size for the daemon's lifetime.
+	 */
+	(void)malloc_trim(0);
+#endif
 	sd_notifyf(0, "READY=1\nSTATUS=ready: %zu accounts",
 	    engine_accounts(d.engine));
 	/* The first retention run a minute after start, then every
@@ -488,7 +503,7 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct cw_config *ncfg;
 	struct timespec ts;
-	char *text = NULL;
+	char *text = NULL, keys[256];
 	size_t len = 0;
 	FILE *errs;
 	int problems;
@@ -514,16 +529,9 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 		    "log)");
 		return;
 	}
-	if (strcmp(ncfg->listen, d.cfg->listen) != 0 ||
-	    strcmp(ncfg->db_url, d.cfg->db_url) != 0 ||
-	    ncfg->db_connections != d.cfg->db_connections ||
-	    ncfg->db_statement_timeout != d.cfg->db_statement_timeout ||
-	    ncfg->max_connections != d.cfg->max_connections ||
-	    ncfg->idle_timeout != d.cfg->idle_timeout ||
-	    ncfg->max_header_bytes != d.cfg->max_header_bytes)
-		log_warnx("reload: listen, max_connections, idle_timeout, "
-		    "max_header_bytes and [database] take effect at the next "
-		    "restart");
+	/* The keys the config table marks CFG_RESTART. */
+	if (config_restart_changes(d.cfg, ncfg, keys, sizeof(keys)) > 0)
+		log_warnx("reload: %s take effect at the next restart", keys);
 	http_set_config(d.http, ncfg);
 	engine_set_config(d.engine, ncfg);
 	if (d.spool != NULL)
@@ -583,6 +591,7 @@ main(int argc, char *argv[])
 		{ "config",	  required_argument, NULL, 'c' },
 		{ "check-config", no_argument,	     NULL, 'n' },
 		{ "migrate",	  no_argument,	     NULL, 'm' },
+		{ "dump-config",  no_argument,	     NULL, 'D' },
 		{ "version",	  no_argument,	     NULL, 'V' },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -607,6 +616,9 @@ main(int argc, char *argv[])
 		case 'm':
 			d.migrate_only = 1;
 			break;
+		case 'D':
+			config_dump(stdout, PACKAGE_VERSION);
+			return fflush(stdout) == 0 ? 0 : 1;
 		case 'V':
 			printf("churnwatchd %s\n", PACKAGE_VERSION);
 			return 0;
@@ -697,7 +709,7 @@ main(int argc, char *argv[])
 		    i == 0 ? on_db_state : NULL, NULL)) == NULL)
 			fatalx("out of memory");
 	d.db = d.dbs[0];
-	if ((d.store = store_new(d.dbs, d.ndbs,
+	if ((d.store = store_new(d.base, d.dbs, d.ndbs,
 	    d.cfg->max_batch_events)) == NULL ||
 	    (d.engine = engine_new(d.base, d.store, d.cfg)) == NULL)
 		fatalx("out of memory");

@@ -47,6 +47,7 @@
 #include "alert.h"
 #include "cwconfig.h"
 #include "log.h"
+#include "proxy.h"
 #include "signal.h"
 #include "util.h"
 #include "webhook.h"
@@ -77,6 +78,16 @@ enum cfg_type {
 	CFG_FN			/* the setter does it all */
 };
 
+/*
+ * A key and all its facts (tmux options-table.c): what it fills, its
+ * bounds, its default as it would be written (NULL: none, or one that
+ * depends on something else, which help then says), whether SIGHUP can
+ * change it, and one line of help.  --dump-config, the reload warning,
+ * the example config check and churnwatch.conf(5) all come from these
+ * rows; config_selfcheck() holds them to account.
+ */
+#define CFG_RESTART	0x01	/* SIGHUP cannot change it: restart */
+
 struct cfg_key {
 	const char	*name;
 	enum cfg_type	 type;
@@ -84,6 +95,9 @@ struct cfg_key {
 	uint64_t	 min;
 	uint64_t	 max;
 	cfg_set_fn	 set;		/* CFG_FN only */
+	const char	*def;		/* the default, as written; or NULL */
+	int		 flags;		/* CFG_RESTART */
+	const char	*help;		/* one line, never NULL */
 };
 
 struct cfg_section {
@@ -93,6 +107,7 @@ struct cfg_section {
 	/* Named sections: return the struct to fill, or NULL (reported). */
 	void			*(*open)(struct cfg_parse *, const char *);
 	void			 (*close)(struct cfg_parse *);
+	const char		*help;	/* what the section is for */
 };
 
 struct cfg_parse {
@@ -150,6 +165,8 @@ static int	set_listen(struct cfg_parse *, const struct cfg_key *, void *,
 		    const char *);
 static int	set_login_events(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
+static int	set_trusted_proxies(struct cfg_parse *,
+		    const struct cfg_key *, void *, const char *);
 static int	set_log_level(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
 static int	set_secret(struct cfg_parse *, const struct cfg_key *, void *,
@@ -219,140 +236,286 @@ static void	 strv_free(char **);
 #define SRC_OFF(f)	offsetof(struct wh_source, f)
 
 static const struct cfg_key server_keys[] = {
-	{ "listen", CFG_FN, CFG_OFF(listen), 0, 0, set_listen },
+	{ "listen", CFG_FN, CFG_OFF(listen), 0, 0, set_listen,
+	    "127.0.0.1:8080", CFG_RESTART,
+	    "address to listen on, host:port or [ipv6]:port; ignored under "
+	    "socket activation" },
 	{ "max_body_bytes", CFG_SIZE, CFG_OFF(max_body_bytes),
-	    1024, 1073741824, NULL },
-	{ "max_events", CFG_SIZE, CFG_OFF(max_events), 1, 1000000, NULL },
+	    1024, 1073741824, NULL,
+	    "1048576", 0,
+	    "largest request body, in bytes once decoded; larger gets 413" },
+	{ "max_events", CFG_SIZE, CFG_OFF(max_events), 1, 1000000, NULL,
+	    "10000", 0,
+	    "most events in one ingest request" },
 	{ "max_connections", CFG_UINT, CFG_OFF(max_connections),
-	    1, 100000, NULL },
+	    1, 100000, NULL,
+	    "1024", CFG_RESTART,
+	    "most client connections open at once" },
 	{ "request_timeout", CFG_UINT, CFG_OFF(request_timeout),
-	    1, 3600, NULL },
-	{ "idle_timeout", CFG_UINT, CFG_OFF(idle_timeout), 1, 3600, NULL },
+	    1, 3600, NULL,
+	    "30", 0,
+	    "seconds a client has to send a whole request, head and body" },
+	{ "idle_timeout", CFG_UINT, CFG_OFF(idle_timeout), 1, 3600, NULL,
+	    "60", CFG_RESTART,
+	    "seconds an idle keep-alive connection is kept open" },
 	{ "max_header_bytes", CFG_SIZE, CFG_OFF(max_header_bytes),
-	    1024, 1048576, NULL },
+	    1024, 1048576, NULL,
+	    "16384", CFG_RESTART,
+	    "largest request head (request line and headers), in bytes" },
 	{ "max_inflight_body_bytes", CFG_SIZE,
-	    CFG_OFF(max_inflight_body_bytes), 1024, UINT64_C(68719476736), NULL },
-	{ "metrics_token", CFG_STRING, CFG_OFF(metrics_token), 0, 0, NULL },
+	    CFG_OFF(max_inflight_body_bytes), 1024, UINT64_C(68719476736), NULL,
+	    "67108864", 0,
+	    "most bytes of request bodies held at once; past it 503 with "
+	    "Retry-After" },
+	{ "metrics_token", CFG_STRING, CFG_OFF(metrics_token), 0, 0, NULL,
+	    NULL, 0,
+	    "bearer token GET /metrics requires; unset, /metrics is open" },
+	{ "trusted_proxies", CFG_FN, CFG_OFF(trusted_proxies), 0, 0,
+	    set_trusted_proxies, NULL, 0,
+	    "reverse proxies whose X-Forwarded-For is believed: addresses "
+	    "and CIDRs, IPv4 or IPv6 (comma separated); unset, the header is "
+	    "ignored" },
 };
 
 static const struct cfg_key ingest_keys[] = {
-	{ "horizon_days", CFG_UINT, CFG_OFF(horizon_days), 1, 3650, NULL },
-	{ "future_skew", CFG_UINT, CFG_OFF(future_skew), 0, 86400, NULL },
+	{ "horizon_days", CFG_UINT, CFG_OFF(horizon_days), 1, 3650, NULL,
+	    "400", 0,
+	    "days an event's ts may lie in the past; raw events are kept as "
+	    "long" },
+	{ "future_skew", CFG_UINT, CFG_OFF(future_skew), 0, 86400, NULL,
+	    "300", 0,
+	    "seconds an event's ts may lie in the future" },
 	{ "max_batch_events", CFG_SIZE, CFG_OFF(max_batch_events),
-	    1, 1000000, NULL },
+	    1, 1000000, NULL,
+	    "20000", 0,
+	    "most events written to PostgreSQL in one transaction" },
 	{ "retention_interval", CFG_UINT, CFG_OFF(retention_interval),
-	    1, 31536000, NULL },
+	    1, 31536000, NULL,
+	    "86400", 0,
+	    "seconds between runs of the retention job" },
 };
 
 static const struct cfg_key database_keys[] = {
-	{ "url", CFG_STRING, CFG_OFF(db_url), 0, 0, NULL },
-	{ "connections", CFG_UINT, CFG_OFF(db_connections), 1, 16, NULL },
+	{ "url", CFG_STRING, CFG_OFF(db_url), 0, 0, NULL,
+	    "postgresql:///churnwatch", CFG_RESTART,
+	    "libpq connection string or URI; keep passwords in ~/.pgpass or "
+	    "env:NAME" },
+	{ "connections", CFG_UINT, CFG_OFF(db_connections), 1, 16, NULL,
+	    "2", CFG_RESTART,
+	    "PostgreSQL connections that carry ingest transactions" },
 	{ "statement_timeout", CFG_DURATION, CFG_OFF(db_statement_timeout),
-	    1, 3600, NULL },
+	    1, 3600, NULL,
+	    "5s", CFG_RESTART,
+	    "how long a query may go unanswered before the connection counts "
+	    "as lost" },
 	{ "snapshot_interval", CFG_DURATION, CFG_OFF(db_snapshot_interval),
-	    1, 3600, NULL },
+	    1, 3600, NULL,
+	    "30s", CFG_RESTART,
+	    "how often the windows of changed accounts are stored as "
+	    "snapshots" },
 };
 
 static const struct cfg_key spool_keys[] = {
-	{ "dir", CFG_STRING, CFG_OFF(spool_dir), 0, 0, NULL },
+	{ "dir", CFG_STRING, CFG_OFF(spool_dir), 0, 0, NULL,
+	    "/var/lib/churnwatch/spool", CFG_RESTART,
+	    "directory of the local spool that takes events while PostgreSQL "
+	    "is away" },
 	{ "max_bytes", CFG_U64, CFG_OFF(spool_max_bytes),
-	    0, UINT64_C(1) << 62, NULL },
+	    0, UINT64_C(1) << 62, NULL,
+	    "1073741824", 0,
+	    "most bytes the spool may hold; past it ingest answers 503" },
 };
 
 static const struct cfg_key limits_keys[] = {
 	{ "max_accounts", CFG_SIZE, CFG_OFF(limits.accounts),
-	    1, UINT32_MAX, NULL },
+	    1, UINT32_MAX, NULL,
+	    "1000000", 0,
+	    "most accounts kept; events for more are rejected" },
 	{ "max_names", CFG_SIZE, CFG_OFF(limits.names), 1, UINT32_MAX - 1,
-	    NULL },
+	    NULL,
+	    "1000000", 0,
+	    "most distinct names (users, features, teams, ...) kept" },
 	{ "max_name_bytes", CFG_SIZE, CFG_OFF(limits.name_bytes),
-	    1024, UINT64_C(1) << 40, NULL },
+	    1024, UINT64_C(1) << 40, NULL,
+	    "134217728", 0,
+	    "most bytes of those names" },
 	{ "max_contacts_per_account", CFG_SIZE,
-	    CFG_OFF(limits.contacts_per_account), 1, UINT32_MAX / 8, NULL },
+	    CFG_OFF(limits.contacts_per_account), 1, UINT32_MAX / 8, NULL,
+	    "50000", 0,
+	    "most contacts kept per account" },
 	{ "max_records_per_account", CFG_SIZE,
-	    CFG_OFF(limits.records_per_account), 1, UINT32_MAX / 8, NULL },
+	    CFG_OFF(limits.records_per_account), 1, UINT32_MAX / 8, NULL,
+	    "200000", 0,
+	    "most ticket and contact records kept per account" },
 	{ "max_users_per_account", CFG_SIZE,
-	    CFG_OFF(limits.users_per_account), 1, UINT32_MAX / 8, NULL },
+	    CFG_OFF(limits.users_per_account), 1, UINT32_MAX / 8, NULL,
+	    "200000", 0,
+	    "most distinct users kept per account" },
 	{ "max_memberships", CFG_SIZE, CFG_OFF(limits.memberships),
-	    1, UINT32_MAX, NULL },
+	    1, UINT32_MAX, NULL,
+	    "5000000", 0,
+	    "most user-account memberships (Segment group calls) kept" },
 	{ "max_queued_notifications", CFG_SIZE,
-	    CFG_OFF(limits.queued_notifications), 1, UINT32_MAX, NULL },
+	    CFG_OFF(limits.queued_notifications), 1, UINT32_MAX, NULL,
+	    "100000", 0,
+	    "most notifications waiting to be sent" },
 };
 
 static const struct cfg_key log_keys[] = {
-	{ "level", CFG_FN, CFG_OFF(log_level), 0, 0, set_log_level },
+	{ "level", CFG_FN, CFG_OFF(log_level), 0, 0, set_log_level,
+	    "info", 0,
+	    "least priority logged: error, warning, notice, info or debug" },
 };
 
 static const struct cfg_key token_keys[] = {
-	{ "secret", CFG_FN, TOK_OFF(secret), 0, 0, set_secret },
-	{ "secret_file", CFG_FN, TOK_OFF(secret), 0, 0, set_secret_file },
-	{ "scopes", CFG_FN, TOK_OFF(scopes), 0, 0, set_scopes },
-	{ "rate", CFG_U64, TOK_OFF(rate), 1, UTIL_BUCKET_MAX, NULL },
-	{ "burst", CFG_U64, TOK_OFF(burst), 1, UTIL_BUCKET_MAX, NULL },
+	{ "secret", CFG_FN, TOK_OFF(secret), 0, 0, set_secret,
+	    NULL, 0,
+	    "the bearer token, at least 8 characters (or secret_file)" },
+	{ "secret_file", CFG_FN, TOK_OFF(secret), 0, 0, set_secret_file,
+	    NULL, 0,
+	    "a file that holds the bearer token" },
+	{ "scopes", CFG_FN, TOK_OFF(scopes), 0, 0, set_scopes,
+	    NULL, 0,
+	    "what the token may do: ingest, read, admin (comma separated)" },
+	{ "rate", CFG_U64, TOK_OFF(rate), 1, UTIL_BUCKET_MAX, NULL,
+	    "100000", 0,
+	    "events per second the token may send" },
+	{ "burst", CFG_U64, TOK_OFF(burst), 1, UTIL_BUCKET_MAX, NULL,
+	    "1000000", 0,
+	    "events the token may send at once above its rate" },
 };
 
 static const struct cfg_key signals_keys[] = {
 	{ "intent_patterns", CFG_FN, CFG_OFF(signals.intent_patterns),
-	    0, 0, set_list },
-	{ "competitors", CFG_FN, CFG_OFF(signals.competitors), 0, 0, set_list },
-	{ "interval", CFG_UINT, CFG_OFF(signals.interval), 1, 86400, NULL },
+	    0, 0, set_list,
+	    NULL, 0,
+	    "phrases in a ticket's category, tags or subject that mean churn "
+	    "intent (comma separated; default: a built-in list)" },
+	{ "competitors", CFG_FN, CFG_OFF(signals.competitors), 0, 0, set_list,
+	    NULL, 0,
+	    "competitor names, for new_executive's previous_company (comma "
+	    "separated)" },
+	{ "interval", CFG_UINT, CFG_OFF(signals.interval), 1, 86400, NULL,
+	    "60", 0,
+	    "seconds between evaluation sweeps" },
 	/* A prefix: voice_phrases.CLASS, one key per class. */
-	{ "voice_phrases.", CFG_FN, CFG_OFF(signals), 0, 0, set_phrases },
+	{ "voice_phrases.", CFG_FN, CFG_OFF(signals), 0, 0, set_phrases,
+	    NULL, 0,
+	    "voice_phrases.CLASS = phrases in notes that voice_risk reads as "
+	    "CLASS (comma separated; default: a built-in list)" },
 };
 
 static const struct cfg_key segment_keys[] = {
-	{ "login_events", CFG_FN, 0, 0, 0, set_login_events },
+	{ "login_events", CFG_FN, 0, 0, 0, set_login_events,
+	    "Signed In, Logged In, Login", 0,
+	    "track event names that count as login (comma separated)" },
 };
 
 /* Every [signal:NAME] has these, then its thresholds (signal.h). */
 static const struct cfg_key signal_keys[] = {
-	{ "enabled", CFG_BOOL, SIG_OFF(enabled), 0, 0, NULL },
-	{ "severity", CFG_FN, SIG_OFF(severity), 0, 0, set_severity },
-	{ "weight", CFG_UINT, SIG_OFF(weight), 0, 100, NULL },
-	{ "play", CFG_STRING, SIG_OFF(play), 0, 0, NULL },
+	{ "enabled", CFG_BOOL, SIG_OFF(enabled), 0, 0, NULL,
+	    "true", 0,
+	    "whether the signal is evaluated" },
+	{ "severity", CFG_FN, SIG_OFF(severity), 0, 0, set_severity,
+	    NULL, 0,
+	    "info, warning or critical (default: the signal's own)" },
+	{ "weight", CFG_UINT, SIG_OFF(weight), 0, 100, NULL,
+	    NULL, 0,
+	    "score points the signal costs (default: info 5, "
+	    "warning 15, critical 30)" },
+	{ "play", CFG_STRING, SIG_OFF(play), 0, 0, NULL,
+	    NULL, 0,
+	    "the play sent with its alerts (default: the signal's play from "
+	    "PLAYS.md)" },
 };
 
 static const struct cfg_key alerts_keys[] = {
 	{ "resolve_after", CFG_DURATION, CFG_OFF(alerts.resolve_after),
-	    0, CFG_DURATION_MAX, NULL },
+	    0, CFG_DURATION_MAX, NULL,
+	    "1h", 0,
+	    "how long a signal must stay inactive before its alert resolves" },
 	{ "repeat_interval", CFG_DURATION, CFG_OFF(alerts.repeat_interval),
-	    1, CFG_DURATION_MAX, NULL },
+	    1, CFG_DURATION_MAX, NULL,
+	    "7d", 0,
+	    "how often a firing alert nobody acknowledged is sent again" },
 	{ "backfill_age", CFG_DURATION, CFG_OFF(alerts.backfill_age),
-	    1, CFG_DURATION_MAX, NULL },
+	    1, CFG_DURATION_MAX, NULL,
+	    "1h", 0,
+	    "events older than this when applied are back-fill and settle "
+	    "their account" },
 	{ "settle", CFG_DURATION, CFG_OFF(alerts.settle),
-	    0, CFG_DURATION_MAX, NULL },
+	    0, CFG_DURATION_MAX, NULL,
+	    "60s", 0,
+	    "how long a back-filled account settles before its alerts fire "
+	    "(0: off)" },
 	{ "renewal_window", CFG_DURATION, CFG_OFF(alerts.renewal_window),
-	    0, CFG_DURATION_MAX, NULL },
-	{ "group_wait", CFG_DURATION, CFG_OFF(group_wait), 0, 3600, NULL },
-	{ "group_max", CFG_UINT, CFG_OFF(group_max), 0, 100000, NULL },
+	    0, CFG_DURATION_MAX, NULL,
+	    "90d", 0,
+	    "accounts renewing within this escalate and match renewal = true" },
+	{ "group_wait", CFG_DURATION, CFG_OFF(group_wait), 0, 3600, NULL,
+	    "10s", 0,
+	    "grouping window per receiver (0: no grouping)" },
+	{ "group_max", CFG_UINT, CFG_OFF(group_max), 0, 100000, NULL,
+	    "5", 0,
+	    "notifications sent at once per window; the rest go as one "
+	    "message" },
 };
 
 /* [coverage]: one key per data class (signal category), a UTC date. */
 static const struct cfg_key coverage_keys[] = {
 	{ "support", CFG_FN, CFG_OFF(coverage[SIGCAT_SUPPORT]), 0, 0,
-	    set_date },
-	{ "org", CFG_FN, CFG_OFF(coverage[SIGCAT_ORG]), 0, 0, set_date },
+	    set_date,
+	    NULL, 0,
+	    "UTC date (YYYY-MM-DD) from which ticket data is complete" },
+	{ "org", CFG_FN, CFG_OFF(coverage[SIGCAT_ORG]), 0, 0, set_date,
+	    NULL, 0,
+	    "UTC date (YYYY-MM-DD) from which contact data is complete" },
 	{ "competitor", CFG_FN, CFG_OFF(coverage[SIGCAT_COMPETITOR]), 0, 0,
-	    set_date },
-	{ "usage", CFG_FN, CFG_OFF(coverage[SIGCAT_USAGE]), 0, 0, set_date },
+	    set_date,
+	    NULL, 0,
+	    "UTC date (YYYY-MM-DD) from which competitor data is complete" },
+	{ "usage", CFG_FN, CFG_OFF(coverage[SIGCAT_USAGE]), 0, 0, set_date,
+	    NULL, 0,
+	    "UTC date (YYYY-MM-DD) from which login and feature data is "
+	    "complete" },
 	{ "engagement", CFG_FN, CFG_OFF(coverage[SIGCAT_ENGAGEMENT]), 0, 0,
-	    set_date },
+	    set_date,
+	    NULL, 0,
+	    "UTC date (YYYY-MM-DD) from which touchpoint and note data is "
+	    "complete" },
 };
 
 static const struct cfg_key health_keys[] = {
-	{ "play_green", CFG_STRING, CFG_OFF(health_play[0]), 0, 0, NULL },
-	{ "play_yellow", CFG_STRING, CFG_OFF(health_play[1]), 0, 0, NULL },
-	{ "play_red", CFG_STRING, CFG_OFF(health_play[2]), 0, 0, NULL },
+	{ "play_green", CFG_STRING, CFG_OFF(health_play[0]), 0, 0, NULL,
+	    NULL, 0,
+	    "the play for an account that turns green (default: SPEC 5's)" },
+	{ "play_yellow", CFG_STRING, CFG_OFF(health_play[1]), 0, 0, NULL,
+	    NULL, 0,
+	    "the play for an account that turns yellow (default: SPEC 5's)" },
+	{ "play_red", CFG_STRING, CFG_OFF(health_play[2]), 0, 0, NULL,
+	    NULL, 0,
+	    "the play for an account that turns red (default: SPEC 5's)" },
 };
 
 static const struct cfg_key portfolio_keys[] = {
-	{ "enabled", CFG_BOOL, CFG_OFF(portfolio.enabled), 0, 0, NULL },
+	{ "enabled", CFG_BOOL, CFG_OFF(portfolio.enabled), 0, 0, NULL,
+	    "true", 0,
+	    "whether portfolio trends are looked for" },
 	{ "min_accounts", CFG_UINT, CFG_OFF(portfolio.min_accounts),
-	    2, 1000000, NULL },
+	    2, 1000000, NULL,
+	    "5", 0,
+	    "distinct accounts with the same phrase class or ticket category" },
 	/* Within the windows' 180 days (window.h WIN_DAYS). */
-	{ "days", CFG_UINT, CFG_OFF(portfolio.days), 1, 180, NULL },
+	{ "days", CFG_UINT, CFG_OFF(portfolio.days), 1, 180, NULL,
+	    "14", 0,
+	    "days within which they must appear" },
 	{ "severity", CFG_FN, CFG_OFF(portfolio.severity), 0, 0,
-	    set_severity },
-	{ "play", CFG_STRING, CFG_OFF(portfolio.play), 0, 0, NULL },
+	    set_severity,
+	    "warning", 0,
+	    "severity of a portfolio alert: info, warning or critical" },
+	{ "play", CFG_STRING, CFG_OFF(portfolio.play), 0, 0, NULL,
+	    NULL, 0,
+	    "the play of a portfolio alert (default: PLAYS.md's)" },
 };
 
 /*
@@ -361,19 +524,48 @@ static const struct cfg_key portfolio_keys[] = {
  * both fill url.
  */
 static const struct cfg_key receiver_keys[] = {
-	{ "type", CFG_FN, RCV_OFF(type), 0, 0, set_receiver_type },
-	{ "webhook_url", CFG_FN, RCV_OFF(url), 0, 0, set_url },
-	{ "url", CFG_FN, RCV_OFF(url), 0, 0, set_url },
-	{ "secret", CFG_FN, RCV_OFF(secret), 0, 0, set_secret },
-	{ "secret_file", CFG_FN, RCV_OFF(secret), 0, 0, set_secret_file },
-	{ "bot_token", CFG_FN, RCV_OFF(secret), 0, 0, set_secret },
-	{ "bot_token_file", CFG_FN, RCV_OFF(secret), 0, 0, set_secret_file },
-	{ "channel", CFG_FN, RCV_OFF(channel), 0, 0, set_channel },
-	{ "timeout", CFG_UINT, RCV_OFF(timeout), 1, 300, NULL },
-	{ "rate", CFG_FN, RCV_OFF(rate), 0, 0, set_rate },
-	{ "burst", CFG_UINT, RCV_OFF(burst), 1, 1000, NULL },
-	{ "group_wait", CFG_DURATION, RCV_OFF(group_wait), 0, 3600, NULL },
-	{ "group_max", CFG_UINT, RCV_OFF(group_max), 0, 100000, NULL },
+	{ "type", CFG_FN, RCV_OFF(type), 0, 0, set_receiver_type,
+	    NULL, 0,
+	    "slack, slack-app, webhook or log (required)" },
+	{ "webhook_url", CFG_FN, RCV_OFF(url), 0, 0, set_url,
+	    NULL, 0,
+	    "the Slack incoming webhook URL (type slack, required)" },
+	{ "url", CFG_FN, RCV_OFF(url), 0, 0, set_url,
+	    NULL, 0,
+	    "the URL notifications are POSTed to (type webhook, required)" },
+	{ "secret", CFG_FN, RCV_OFF(secret), 0, 0, set_secret,
+	    NULL, 0,
+	    "secret that signs each POST in X-Churnwatch-Signature (type "
+	    "webhook)" },
+	{ "secret_file", CFG_FN, RCV_OFF(secret), 0, 0, set_secret_file,
+	    NULL, 0,
+	    "a file that holds that secret" },
+	{ "bot_token", CFG_FN, RCV_OFF(secret), 0, 0, set_secret,
+	    NULL, 0,
+	    "the Slack app's bot token (type slack-app; default: [slack] "
+	    "bot_token)" },
+	{ "bot_token_file", CFG_FN, RCV_OFF(secret), 0, 0, set_secret_file,
+	    NULL, 0,
+	    "a file that holds that bot token" },
+	{ "channel", CFG_FN, RCV_OFF(channel), 0, 0, set_channel,
+	    NULL, 0,
+	    "the channel of accounts and owners without one (type slack-app, "
+	    "required)" },
+	{ "timeout", CFG_UINT, RCV_OFF(timeout), 1, 300, NULL,
+	    "10", 0,
+	    "seconds per request" },
+	{ "rate", CFG_FN, RCV_OFF(rate), 0, 0, set_rate,
+	    NULL, 0,
+	    "messages per second (default: slack 1, others 10)" },
+	{ "burst", CFG_UINT, RCV_OFF(burst), 1, 1000, NULL,
+	    NULL, 0,
+	    "messages at once above the rate (default: slack 3, others 10)" },
+	{ "group_wait", CFG_DURATION, RCV_OFF(group_wait), 0, 3600, NULL,
+	    NULL, 0,
+	    "this receiver's [alerts] group_wait" },
+	{ "group_max", CFG_UINT, RCV_OFF(group_max), 0, 100000, NULL,
+	    NULL, 0,
+	    "this receiver's [alerts] group_max" },
 };
 
 /* The receiver types, their keys and defaults: receiver.h's rows. */
@@ -384,38 +576,80 @@ static const struct cfg_key receiver_keys[] = {
 /* [slack]: the Slack app (SPEC 2.7). */
 static const struct cfg_key slack_keys[] = {
 	{ "signing_secret", CFG_FN, CFG_OFF(slack.signing_secret), 0, 0,
-	    set_secret },
+	    set_secret,
+	    NULL, 0,
+	    "the app's signing secret: verifies /slack/interactions and "
+	    "/slack/commands (none: they answer 401)" },
 	{ "signing_secret_file", CFG_FN, CFG_OFF(slack.signing_secret), 0, 0,
-	    set_secret_file },
-	{ "bot_token", CFG_FN, CFG_OFF(slack.bot_token), 0, 0, set_secret },
+	    set_secret_file,
+	    NULL, 0,
+	    "a file that holds the signing secret" },
+	{ "bot_token", CFG_FN, CFG_OFF(slack.bot_token), 0, 0, set_secret,
+	    NULL, 0,
+	    "the bot token (xoxb-...) of slack-app receivers without their own" },
 	{ "bot_token_file", CFG_FN, CFG_OFF(slack.bot_token), 0, 0,
-	    set_secret_file },
-	{ "api_url", CFG_FN, CFG_OFF(slack.api_url), 0, 0, set_url },
+	    set_secret_file,
+	    NULL, 0,
+	    "a file that holds the bot token" },
+	{ "api_url", CFG_FN, CFG_OFF(slack.api_url), 0, 0, set_url,
+	    "https://slack.com/api", 0,
+	    "Slack's Web API (a proxy or a test stand-in may replace it)" },
 };
 
 /* [owner:NAME]: where an owner's alerts and digest go (SPEC 5). */
 static const struct cfg_key owner_keys[] = {
 	{ "slack_channel", CFG_FN, OWN_OFF(slack_channel), 0, 0,
-	    set_channel },
-	{ "receivers", CFG_FN, OWN_OFF(receivers), 0, 0, set_names },
+	    set_channel,
+	    NULL, 0,
+	    "where slack-app receivers post the owner's alerts and digest" },
+	{ "receivers", CFG_FN, OWN_OFF(receivers), 0, 0, set_names,
+	    NULL, 0,
+	    "receivers added to the routes' for the owner's alerts, and of "
+	    "the owner's digest (comma separated)" },
 };
 
 static const struct cfg_key route_keys[] = {
-	{ "category", CFG_FN, ROUTE_OFF(category), 0, 0, set_matcher },
-	{ "severity", CFG_FN, ROUTE_OFF(severity), 0, 0, set_matcher },
-	{ "signal", CFG_FN, ROUTE_OFF(signal), 0, 0, set_matcher },
-	{ "segment", CFG_STRING, ROUTE_OFF(segment), 0, 0, NULL },
-	{ "owner", CFG_STRING, ROUTE_OFF(owner), 0, 0, NULL },
-	{ "renewal", CFG_FN, ROUTE_OFF(renewal), 0, 0, set_matcher },
-	{ "receivers", CFG_FN, ROUTE_OFF(receivers), 0, 0, set_names },
-	{ "continue", CFG_BOOL, ROUTE_OFF(cont), 0, 0, NULL },
+	{ "category", CFG_FN, ROUTE_OFF(category), 0, 0, set_matcher,
+	    NULL, 0,
+	    "categories to match: support, org, competitor, usage, "
+	    "engagement, health, portfolio" },
+	{ "severity", CFG_FN, ROUTE_OFF(severity), 0, 0, set_matcher,
+	    NULL, 0,
+	    "severities to match: info, warning, critical" },
+	{ "signal", CFG_FN, ROUTE_OFF(signal), 0, 0, set_matcher,
+	    NULL, 0,
+	    "signals to match (names, health_degraded, portfolio)" },
+	{ "segment", CFG_STRING, ROUTE_OFF(segment), 0, 0, NULL,
+	    NULL, 0,
+	    "the account segment to match" },
+	{ "owner", CFG_STRING, ROUTE_OFF(owner), 0, 0, NULL,
+	    NULL, 0,
+	    "the account owner to match" },
+	{ "renewal", CFG_FN, ROUTE_OFF(renewal), 0, 0, set_matcher,
+	    NULL, 0,
+	    "true: match only accounts within [alerts] renewal_window" },
+	{ "receivers", CFG_FN, ROUTE_OFF(receivers), 0, 0, set_names,
+	    NULL, 0,
+	    "receivers that get the matching alerts (comma separated, "
+	    "required)" },
+	{ "continue", CFG_BOOL, ROUTE_OFF(cont), 0, 0, NULL,
+	    "false", 0,
+	    "go on matching the routes after this one" },
 };
 
 static const struct cfg_key digest_keys[] = {
-	{ "at", CFG_FN, CFG_OFF(digest), 0, 0, set_digest_at },
-	{ "timezone", CFG_FN, CFG_OFF(digest.timezone), 0, 0, set_timezone },
-	{ "receivers", CFG_FN, CFG_OFF(digest.receivers), 0, 0, set_names },
-	{ "top", CFG_UINT, CFG_OFF(digest.top), 1, 100, NULL },
+	{ "at", CFG_FN, CFG_OFF(digest), 0, 0, set_digest_at,
+	    "09:00", 0,
+	    "local time of day the digest is sent, HH:MM" },
+	{ "timezone", CFG_FN, CFG_OFF(digest.timezone), 0, 0, set_timezone,
+	    "UTC", 0,
+	    "zoneinfo name of that local time" },
+	{ "receivers", CFG_FN, CFG_OFF(digest.receivers), 0, 0, set_names,
+	    NULL, 0,
+	    "receivers of the digest (comma separated; none: no digest)" },
+	{ "top", CFG_UINT, CFG_OFF(digest.top), 1, 100, NULL,
+	    "10", 0,
+	    "accounts listed per owner" },
 };
 
 /*
@@ -423,16 +657,33 @@ static const struct cfg_key digest_keys[] = {
  * event type, pointer.FIELD and default.FIELD for each webhook field.
  */
 static const struct cfg_key source_keys[] = {
-	{ "signature", CFG_FN, SRC_OFF(signature), 0, 0, set_signature },
-	{ "secret", CFG_FN, SRC_OFF(secret), 0, 0, set_secret },
-	{ "secret_file", CFG_FN, SRC_OFF(secret), 0, 0, set_secret_file },
+	{ "signature", CFG_FN, SRC_OFF(signature), 0, 0, set_signature,
+	    "none", 0,
+	    "zendesk, hmac-sha256, intercom, or none (then a bearer token is "
+	    "required)" },
+	{ "secret", CFG_FN, SRC_OFF(secret), 0, 0, set_secret,
+	    NULL, 0,
+	    "the signing secret (or secret_file)" },
+	{ "secret_file", CFG_FN, SRC_OFF(secret), 0, 0, set_secret_file,
+	    NULL, 0,
+	    "a file that holds the signing secret" },
 	{ "secret_previous", CFG_FN, SRC_OFF(secret_previous), 0, 0,
-	    set_secret_previous },
+	    set_secret_previous,
+	    NULL, 0,
+	    "the previous signing secret, accepted too while rotating" },
 	{ "secret_previous_file", CFG_FN, SRC_OFF(secret_previous), 0, 0,
-	    set_secret_file },
-	{ "max_skew", CFG_UINT, SRC_OFF(max_skew), 1, 86400, NULL },
-	{ "type", CFG_FN, SRC_OFF(type), 0, 0, set_event_type },
-	{ "type_pointer", CFG_FN, SRC_OFF(type_pointer), 0, 0, set_pointer },
+	    set_secret_file,
+	    NULL, 0,
+	    "a file that holds the previous signing secret" },
+	{ "max_skew", CFG_UINT, SRC_OFF(max_skew), 1, 86400, NULL,
+	    "300", 0,
+	    "seconds a signed request's timestamp may be off" },
+	{ "type", CFG_FN, SRC_OFF(type), 0, 0, set_event_type,
+	    NULL, 0,
+	    "the event type of every request (or type_pointer)" },
+	{ "type_pointer", CFG_FN, SRC_OFF(type_pointer), 0, 0, set_pointer,
+	    NULL, 0,
+	    "JSON Pointer to the sender's event name, mapped by type_map.TYPE" },
 };
 
 /* The dotted keys of [source:NAME]: prefix, count, where, setter. */
@@ -442,39 +693,63 @@ static const struct {
 	size_t		 off;		/* of element 0 */
 	size_t		 size;		/* of one element */
 	cfg_set_fn	 set;
+	const char	*help;
 } source_dotted[] = {
 	{ "type_map.", EV__COUNT, SRC_OFF(type_map), sizeof(char **),
-	    set_type_map },
+	    set_type_map, "the values at type_pointer that mean this event "
+	    "type (comma separated)" },
 	{ "pointer.", WH_F__COUNT, SRC_OFF(pointer), sizeof(char *),
-	    set_pointer },
+	    set_pointer, "JSON Pointer (RFC 6901) to this envelope field or "
+	    "prop in the body" },
 	{ "default.", WH_F__COUNT, SRC_OFF(def), sizeof(char *),
-	    set_default },
+	    set_default, "the value of this field when the body has none" },
 };
 
 #define NKEYS(t)	(sizeof(t) / sizeof((t)[0]))
 
 static const struct cfg_section cfg_sections[] = {
-	{ "server", server_keys, NKEYS(server_keys), NULL, NULL },
-	{ "ingest", ingest_keys, NKEYS(ingest_keys), NULL, NULL },
-	{ "database", database_keys, NKEYS(database_keys), NULL, NULL },
-	{ "spool", spool_keys, NKEYS(spool_keys), NULL, NULL },
-	{ "limits", limits_keys, NKEYS(limits_keys), NULL, NULL },
-	{ "log", log_keys, NKEYS(log_keys), NULL, NULL },
-	{ "token:", token_keys, NKEYS(token_keys), token_open, token_close },
-	{ "signals", signals_keys, NKEYS(signals_keys), NULL, NULL },
-	{ "signal:", NULL, 0, signal_open, signal_close },
-	{ "alerts", alerts_keys, NKEYS(alerts_keys), NULL, NULL },
-	{ "coverage", coverage_keys, NKEYS(coverage_keys), NULL, NULL },
-	{ "health", health_keys, NKEYS(health_keys), NULL, NULL },
-	{ "portfolio", portfolio_keys, NKEYS(portfolio_keys), NULL, NULL },
+	{ "server", server_keys, NKEYS(server_keys), NULL, NULL,
+	    "the HTTP server (SPEC 2)" },
+	{ "ingest", ingest_keys, NKEYS(ingest_keys), NULL, NULL,
+	    "what ingest accepts and how it writes (SPEC 2.1)" },
+	{ "database", database_keys, NKEYS(database_keys), NULL, NULL,
+	    "the PostgreSQL connection" },
+	{ "spool", spool_keys, NKEYS(spool_keys), NULL, NULL,
+	    "the local spool that takes events while PostgreSQL is away (SPEC 6)" },
+	{ "limits", limits_keys, NKEYS(limits_keys), NULL, NULL,
+	    "bounds on what clients can make the daemon remember (SPEC 6)" },
+	{ "log", log_keys, NKEYS(log_keys), NULL, NULL,
+	    "logging to standard error (the journal under systemd)" },
+	{ "token:", token_keys, NKEYS(token_keys), token_open, token_close,
+	    "one per API client: NAME is how logs and metrics name it" },
+	{ "signals", signals_keys, NKEYS(signals_keys), NULL, NULL,
+	    "settings shared by the signals (SPEC 4)" },
+	{ "signal:", NULL, 0, signal_open, signal_close,
+	    "one per signal of SPEC 4 to change: NAME is the signal" },
+	{ "alerts", alerts_keys, NKEYS(alerts_keys), NULL, NULL,
+	    "when alerts fire, resolve, repeat and group (SPEC 5)" },
+	{ "coverage", coverage_keys, NKEYS(coverage_keys), NULL, NULL,
+	    "per data class, the UTC day from which its data is complete (SPEC 4)" },
+	{ "health", health_keys, NKEYS(health_keys), NULL, NULL,
+	    "the play sent with each health status (SPEC 5)" },
+	{ "portfolio", portfolio_keys, NKEYS(portfolio_keys), NULL, NULL,
+	    "portfolio trends: the same risk at several accounts (SPEC 4)" },
 	{ "receiver:", receiver_keys, NKEYS(receiver_keys), receiver_open,
-	    receiver_close },
-	{ "route:", route_keys, NKEYS(route_keys), route_open, route_close },
-	{ "slack", slack_keys, NKEYS(slack_keys), NULL, NULL },
-	{ "owner:", owner_keys, NKEYS(owner_keys), owner_open, owner_close },
-	{ "digest", digest_keys, NKEYS(digest_keys), NULL, digest_close },
-	{ "source:", NULL, 0, source_open, source_close },
-	{ "segment", segment_keys, NKEYS(segment_keys), NULL, NULL },
+	    receiver_close,
+	    "where notifications go: NAME is named by routes and the digest" },
+	{ "route:", route_keys, NKEYS(route_keys), route_open, route_close,
+	    "which alerts go to which receivers, first match wins (in file order)" },
+	{ "slack", slack_keys, NKEYS(slack_keys), NULL, NULL,
+	    "the Slack app: its buttons, slash command and Web API (SPEC 2.7)" },
+	{ "owner:", owner_keys, NKEYS(owner_keys), owner_open, owner_close,
+	    "where an owner's alerts and digest go: NAME as accounts' owner "
+	    "says" },
+	{ "digest", digest_keys, NKEYS(digest_keys), NULL, digest_close,
+	    "the morning list of the worst accounts per owner" },
+	{ "source:", NULL, 0, source_open, source_close,
+	    "a webhook source: POST /v1/webhooks/NAME (SPEC 2.3)" },
+	{ "segment", segment_keys, NKEYS(segment_keys), NULL, NULL,
+	    "the Segment-compatible API (SPEC 2.4)" },
 };
 
 static const struct {
@@ -716,6 +991,7 @@ config_free(struct cw_config *cfg)
 	free(cfg->listen);
 	free(cfg->db_url);
 	free(cfg->metrics_token);
+	free(cfg->trusted_proxies);
 	for (i = 0; i < NKEYS(cfg->health_play); i++)
 		free(cfg->health_play[i]);
 	free(cfg->portfolio.play);
@@ -781,6 +1057,26 @@ set_listen(struct cfg_parse *p, const struct cfg_key *k, void *base,
 		return -1;
 	}
 	return cfg_set_string(p, (char **)((char *)base + k->off), value);
+}
+
+/* [server] trusted_proxies: addresses and CIDRs (proxy.h). */
+static int
+set_trusted_proxies(struct cfg_parse *p, const struct cfg_key *k,
+    void *base, const char *value)
+{
+	struct cw_config *cfg = base;
+	struct proxy_net *nets;
+	char why[128];
+	size_t n;
+
+	if (proxy_list_parse(value, &nets, &n, why, sizeof(why)) == -1) {
+		cfg_err(p, p->lineno, "%s: %s", k->name, why);
+		return -1;
+	}
+	free(cfg->trusted_proxies);
+	cfg->trusted_proxies = nets;
+	cfg->ntrusted_proxies = n;
+	return 0;
 }
 
 static int
@@ -1364,6 +1660,7 @@ signal_open(struct cfg_parse *p, const char *name)
 		k->type = CFG_FN;
 		k->off = SIG_OFF(threshold) + i * sizeof(double);
 		k->set = set_threshold;
+		k->help = th[i].help;
 	}
 	p->keys = p->sig_keys;
 	p->nkeys = NKEYS(signal_keys) + n;
@@ -2004,6 +2301,7 @@ source_keys_build(struct cfg_parse *p, size_t n)
 			k->off = source_dotted[i].off +
 			    j * source_dotted[i].size;
 			k->set = source_dotted[i].set;
+			k->help = source_dotted[i].help;
 			n++;
 		}
 	return n;
@@ -2670,4 +2968,389 @@ config_find_source(const struct cw_config *cfg, const char *name)
 		if (strcmp(cfg->sources[i].name, name) == 0)
 			return &cfg->sources[i];
 	return NULL;
+}
+
+/* ---- the key table as documentation: dump, restart, self-check ---- */
+
+/* prefix ("# ", "## ") lines of at most 72 columns. */
+static void
+dump_lines(FILE *f, const char *prefix, const char *text)
+{
+	const char *p = text, *sp, *e;
+	size_t len;
+
+	while (*p != '\0') {
+		len = strlen(p);
+		if (len <= 70) {
+			fprintf(f, "%s%s\n", prefix, p);
+			return;
+		}
+		/* The last space within 70 columns, else the first after. */
+		for (e = NULL, sp = p; sp < p + 70 && *sp != '\0'; sp++)
+			if (*sp == ' ')
+				e = sp;
+		if (e == NULL && (e = strchr(p + 70, ' ')) == NULL) {
+			fprintf(f, "%s%s\n", prefix, p);
+			return;
+		}
+		fprintf(f, "%s%.*s\n", prefix, (int)(e - p), p);
+		p = e + 1;
+	}
+}
+
+/* A key's help: "# " lines. */
+static void
+dump_comment(FILE *f, const char *text)
+{
+	dump_lines(f, "# ", text);
+}
+
+/* A section's: "## " lines. */
+static void
+dump_section_help(FILE *f, const char *text)
+{
+	dump_lines(f, "## ", text);
+}
+
+/* A key's help, then its bounds and whether it needs a restart. */
+static void
+key_help(const struct cfg_key *k, char *buf, size_t len)
+{
+	size_t n;
+
+	n = (size_t)snprintf(buf, len, "%s", k->help != NULL ? k->help : "");
+	if (n >= len)
+		return;
+	switch (k->type) {
+	case CFG_SIZE:
+	case CFG_UINT:
+	case CFG_U64:
+		n += (size_t)snprintf(buf + n, len - n, " (%llu .. %llu)",
+		    (unsigned long long)k->min, (unsigned long long)k->max);
+		break;
+	case CFG_DURATION:
+		n += (size_t)snprintf(buf + n, len - n, " (%llus .. %llus; "
+		    "whole seconds, or with a unit s, m, h or d)",
+		    (unsigned long long)k->min, (unsigned long long)k->max);
+		break;
+	case CFG_BOOL:
+		n += (size_t)snprintf(buf + n, len - n, " (true or false)");
+		break;
+	default:
+		break;
+	}
+	if (n < len && (k->flags & CFG_RESTART))
+		snprintf(buf + n, len - n, "; a change needs a restart, "
+		    "SIGHUP keeps the old value");
+}
+
+/*
+ * One key: its help (unless quiet), then "key = default", or "#key =
+ * default" when commented (a named section's, or one with no default).
+ */
+static void
+dump_key(FILE *f, const struct cfg_key *k, const char *def, int commented,
+    int quiet)
+{
+	char help[512];
+
+	if (!quiet) {
+		key_help(k, help, sizeof(help));
+		dump_comment(f, help);
+	}
+	/* A prefix key stands for many: voice_phrases.CLASS. */
+	fprintf(f, "%s%s%s =%s%s\n", commented || def == NULL ? "#" : "",
+	    k->name, is_prefix(k) ? "CLASS" : "", def != NULL ? " " : "",
+	    def != NULL ? def : "");
+}
+
+static void
+dump_signals(FILE *f, const struct cfg_section *s)
+{
+	struct sig_config defs;
+	const struct sig_threshold *th;
+	struct cfg_key k;
+	char help[512], def[32];
+	size_t i, j, n;
+	int id;
+
+	if (signal_config_defaults(&defs) == -1) {
+		signal_config_free(&defs);
+		return;
+	}
+	/* The common keys once, then each signal at its defaults. */
+	fprintf(f, "#[signal:NAME]\n");
+	dump_section_help(f, s->help);
+	for (i = 0; i < NKEYS(signal_keys); i++)
+		dump_key(f, &signal_keys[i], signal_keys[i].def, 1, 0);
+	for (id = 0; id < SIG__COUNT; id++) {
+		fprintf(f, "\n[signal:%s]\n", signal_name(id));
+		snprintf(help, sizeof(help), "a signal of category %s",
+		    signal_category_name(id));
+		dump_section_help(f, help);
+		for (i = 0; i < NKEYS(signal_keys); i++) {
+			k = signal_keys[i];
+			if (strcmp(k.name, "severity") == 0)
+				k.def = severity_name(defs.sig[id].severity);
+			dump_key(f, &k, k.def, 0, 1);
+		}
+		th = signal_thresholds(id, &n);
+		for (j = 0; j < n; j++) {
+			snprintf(help, sizeof(help), "%s (%s%.7g .. %.7g)",
+			    th[j].help, th[j].kind == TH_DAYS ? "a span of "
+			    "days; the spans add up to at most 180; " : "",
+			    th[j].min, th[j].max);
+			dump_comment(f, help);
+			snprintf(def, sizeof(def), "%.7g", th[j].def);
+			fprintf(f, "%s = %s\n", th[j].key, def);
+		}
+	}
+	signal_config_free(&defs);
+}
+
+static void
+dump_source(FILE *f, const struct cfg_section *s)
+{
+	char help[1024];
+	size_t i, j, n;
+
+	fprintf(f, "\n#[source:NAME]\n");
+	dump_section_help(f, s->help);
+	for (i = 0; i < NKEYS(source_keys); i++)
+		dump_key(f, &source_keys[i], source_keys[i].def, 1, 0);
+	for (i = 0; i < NKEYS(source_dotted); i++) {
+		n = (size_t)snprintf(help, sizeof(help), "%s; %s is one of:",
+		    source_dotted[i].help, source_dotted[i].set ==
+		    set_type_map ? "TYPE" : "FIELD");
+		for (j = 0; j < source_dotted[i].n && n < sizeof(help); j++)
+			n += (size_t)snprintf(help + n, sizeof(help) - n,
+			    "%s %s", j > 0 ? "," : "",
+			    source_dotted[i].set == set_type_map ?
+			    event_type_name(j) : webhook_field_name(j));
+		dump_comment(f, help);
+		fprintf(f, "#%s%s =\n", source_dotted[i].prefix,
+		    source_dotted[i].set == set_type_map ? "TYPE" : "FIELD");
+	}
+}
+
+/*
+ * Write every section and key to f as an INI file: the fixed sections
+ * with each key at its default (commented out where it has none), the
+ * signals' sections at theirs, the named sections commented out, and
+ * before each key its help, bounds and restart flag.  The output is a
+ * valid configuration that changes nothing.
+ */
+void
+config_dump(FILE *f, const char *version)
+{
+	const struct cfg_section *s;
+	size_t i, j, len;
+
+	fprintf(f, "# churnwatch.conf -- every section and key of churnwatchd "
+	    "%s,\n# each at its default; a key without one is commented "
+	    "out,\n# and so are the sections that take a NAME.  Written by "
+	    "churnwatchd\n# --dump-config; see churnwatch.conf(5).\n",
+	    version);
+	for (i = 0; i < NKEYS(cfg_sections); i++) {
+		s = &cfg_sections[i];
+		len = strlen(s->name);
+		if (strcmp(s->name, "signal:") == 0) {
+			fputc('\n', f);
+			dump_signals(f, s);
+			continue;
+		}
+		if (strcmp(s->name, "source:") == 0) {
+			dump_source(f, s);
+			continue;
+		}
+		if (s->name[len - 1] == ':')
+			fprintf(f, "\n#[%sNAME]\n", s->name);
+		else
+			fprintf(f, "\n[%s]\n", s->name);
+		dump_section_help(f, s->help);
+		for (j = 0; j < s->nkeys; j++)
+			dump_key(f, &s->keys[j], s->keys[j].def,
+			    s->name[len - 1] == ':', 0);
+	}
+}
+
+/* Whether the field k fills is the same in a and b (strings by value). */
+static int
+field_equal(const struct cfg_key *k, const void *a, const void *b)
+{
+	const char *fa = (const char *)a + k->off, *fb = (const char *)b +
+	    k->off;
+	const char *sa, *sb;
+
+	switch (k->type) {
+	case CFG_STRING:
+	case CFG_FN:		/* a restart key set by a function: listen */
+		sa = *(char *const *)(const void *)fa;
+		sb = *(char *const *)(const void *)fb;
+		return sa == sb || (sa != NULL && sb != NULL &&
+		    strcmp(sa, sb) == 0);
+	case CFG_SIZE:
+		return *(const size_t *)(const void *)fa ==
+		    *(const size_t *)(const void *)fb;
+	case CFG_UINT:
+		return *(const unsigned *)(const void *)fa ==
+		    *(const unsigned *)(const void *)fb;
+	case CFG_U64:
+		return *(const uint64_t *)(const void *)fa ==
+		    *(const uint64_t *)(const void *)fb;
+	case CFG_BOOL:
+		return *(const int *)(const void *)fa ==
+		    *(const int *)(const void *)fb;
+	case CFG_DURATION:
+		return *(const int64_t *)(const void *)fa ==
+		    *(const int64_t *)(const void *)fb;
+	}
+	return 1;
+}
+
+/*
+ * The keys marked CFG_RESTART whose values differ between the running
+ * config and a new one, as "[section] key" words in buf ("" if none).
+ * Returns how many.
+ */
+int
+config_restart_changes(const struct cw_config *old,
+    const struct cw_config *new, char *buf, size_t len)
+{
+	const struct cfg_section *s;
+	const struct cfg_key *k;
+	size_t i, j, n = 0;
+	int count = 0;
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (i = 0; i < NKEYS(cfg_sections); i++) {
+		s = &cfg_sections[i];
+		if (s->open != NULL)
+			continue;	/* named sections: none is restart */
+		for (j = 0; j < s->nkeys; j++) {
+			k = &s->keys[j];
+			if (!(k->flags & CFG_RESTART) ||
+			    field_equal(k, old, new))
+				continue;
+			count++;
+			if (n < len)
+				n += (size_t)snprintf(buf + n, len - n,
+				    "%s[%s] %s", n > 0 ? ", " : "", s->name,
+				    k->name);
+		}
+	}
+	return count;
+}
+
+/* One table's rows: help present, on one line; a default that parses. */
+static int
+selfcheck_keys(struct cfg_parse *p, const char *sec,
+    const struct cfg_key *keys, size_t n, void *defaults, void *scratch,
+    size_t size)
+{
+	const struct cfg_key *k;
+	int nerr = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		k = &keys[i];
+		if (k->help == NULL || *k->help == '\0' ||
+		    strchr(k->help, '\n') != NULL) {
+			cfg_err(p, 0, "[%s] %s: no one-line help in its row",
+			    sec, k->name);
+			nerr++;
+		}
+		if (k->def == NULL || defaults == NULL)
+			continue;
+		p->base = scratch;
+		p->key_name = k->name;
+		if (cfg_set(p, k, k->def) == -1) {
+			cfg_err(p, 0, "[%s] %s: its default \"%s\" does not "
+			    "parse", sec, k->name, k->def);
+			nerr++;
+		} else if (k->type != CFG_FN &&
+		    !field_equal(k, defaults, scratch)) {
+			cfg_err(p, 0, "[%s] %s: its row says \"%s\", the "
+			    "built-in default differs", sec, k->name, k->def);
+			nerr++;
+		}
+		if (size > 0)
+			memcpy(scratch, defaults, size);
+	}
+	return nerr;
+}
+
+/*
+ * Check the key tables against themselves: every row (also a signal's
+ * thresholds and the dotted keys) has one line of help, and every
+ * default a row writes parses and, for the plain types, equals the
+ * built-in one (config_defaults() and the named sections' own).
+ * Returns the number of problems, each written to errs.
+ */
+int
+config_selfcheck(FILE *errs)
+{
+	struct cfg_parse p;
+	struct cw_config *a = NULL, *b = NULL;
+	struct cw_token ta, tb;
+	struct cw_receiver ra, rb;
+	struct wh_source sa, sb;
+	const struct cfg_section *s;
+	const struct sig_threshold *th;
+	size_t i, n;
+	int id;
+
+	memset(&p, 0, sizeof(p));
+	p.path = "(key table)";
+	p.errs = errs;
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    (b = calloc(1, sizeof(*b))) == NULL ||
+	    config_defaults(a) == -1 || config_defaults(b) == -1) {
+		cfg_err(&p, 0, "out of memory");
+		goto done;
+	}
+	p.cfg = b;
+	for (i = 0; i < NKEYS(cfg_sections); i++) {
+		s = &cfg_sections[i];
+		if (s->help == NULL || *s->help == '\0')
+			cfg_err(&p, 0, "[%s]: no help in its row", s->name);
+		if (s->open == NULL)
+			selfcheck_keys(&p, s->name, s->keys, s->nkeys, a, b, 0);
+	}
+	/* Named sections: their keys' defaults against their _defaults(). */
+	memset(&ta, 0, sizeof(ta));
+	token_defaults(&ta);
+	tb = ta;
+	selfcheck_keys(&p, "token:", token_keys, NKEYS(token_keys), &ta, &tb,
+	    sizeof(ta));
+	memset(&ra, 0, sizeof(ra));
+	receiver_defaults(&ra);
+	rb = ra;
+	selfcheck_keys(&p, "receiver:", receiver_keys, NKEYS(receiver_keys),
+	    &ra, &rb, sizeof(ra));
+	selfcheck_keys(&p, "route:", route_keys, NKEYS(route_keys), NULL,
+	    NULL, 0);
+	memset(&sa, 0, sizeof(sa));
+	source_defaults(&sa);
+	sb = sa;
+	selfcheck_keys(&p, "source:", source_keys, NKEYS(source_keys), &sa,
+	    &sb, sizeof(sa));
+	for (i = 0; i < NKEYS(source_dotted); i++)
+		if (source_dotted[i].help == NULL)
+			cfg_err(&p, 0, "[source:] %s: no help in its row",
+			    source_dotted[i].prefix);
+	selfcheck_keys(&p, "signal:", signal_keys, NKEYS(signal_keys), NULL,
+	    NULL, 0);
+	for (id = 0; id < SIG__COUNT; id++) {
+		th = signal_thresholds(id, &n);
+		for (i = 0; i < n; i++)
+			if (th[i].help == NULL || *th[i].help == '\0')
+				cfg_err(&p, 0, "[signal:%s] %s: no help in its "
+				    "row (signal.c)", signal_name(id), th[i].key);
+	}
+done:
+	config_free(a);
+	config_free(b);
+	return p.nerr;
 }

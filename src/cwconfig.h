@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "alert.h"
+#include "proxy.h"
 #include "receiver.h"
 #include "signal.h"
 #include "webhook.h"
@@ -126,6 +127,9 @@ struct cw_config {
 	size_t		 max_header_bytes;	/* 16 KiB */
 	size_t		 max_inflight_body_bytes; /* all bodies held: 64 MiB */
 	char		*metrics_token;		/* NULL: /metrics is open */
+	/* trusted_proxies: X-Forwarded-For is read only from these. */
+	struct proxy_net *trusted_proxies;
+	size_t		 ntrusted_proxies;
 
 	/* [segment] login_events: track names that are logins; NULL =
 	 * the defaults (Signed In, Logged In, Login). */
@@ -233,6 +237,25 @@ const char *config_portfolio_play(const struct cw_config *);
 /* "slack", "webhook", "log", "slack-app"; NULL if type is not a
  * CW_RECEIVER_*. */
 const char *config_receiver_type_name(int type);
+
+/*
+ * Write every section and key, with its default, bounds, restart flag
+ * and help, as a commented INI file (churnwatchd --dump-config): a valid
+ * configuration that changes nothing.
+ */
+void	config_dump(FILE *, const char *version);
+/*
+ * The keys SIGHUP cannot change whose values differ between old and new,
+ * named "[section] key" in buf (comma separated, "" if none); how many.
+ */
+int	config_restart_changes(const struct cw_config *old,
+	    const struct cw_config *new, char *buf, size_t len);
+/*
+ * Check the key tables: one line of help in every row, every default a
+ * row writes parses and equals the built-in one.  The number of
+ * problems, each written to errs (may be NULL).
+ */
+int	config_selfcheck(FILE *errs);
 
 /* Split "host:port" / "[v6]:port" into host and port; 0 or -1. */
 int	config_split_listen(const char *listen, char *host, size_t hostlen,

@@ -25,7 +25,7 @@
 #include "engine.h"
 #include "event.h"
 #include "intern.h"
-#include "limits.h"
+#include "cwlimits.h"
 #include "log.h"
 #include "metrics.h"
 #include "portfolio.h"

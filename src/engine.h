@@ -45,7 +45,7 @@ size_t		 engine_accounts(const struct engine *);
 void		 engine_apply(struct engine *, const struct cw_event *ev,
 		    size_t n, const uint8_t *fresh);
 /*
- * Admission (limits.h): would a request with these events, other
+ * Admission (cwlimits.h): would a request with these events, other
  * account ids and Segment member user ids fit [limits]?  0, or -1 with
  * *limit (the bound's key) and err set.  Reserves on 0 (new accounts
  * exist, pending).

@@ -59,9 +59,11 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "openapi.h"
 #include "segment.h"
 #include "slack.h"
 #include "webhook.h"
+#include "proxy.h"
 #include "util.h"
 
 /* Connections MHD may hold past max_connections, to close them itself. */
@@ -77,6 +79,9 @@ struct conn {
 	struct event		*deadline;
 	const char		*route;		/* label of the current request */
 	int64_t			 t0;		/* when it began, us */
+	/* Who the current request is from: the peer, or behind a trusted
+	 * proxy the address X-Forwarded-For names (proxy.h).  For logs. */
+	char			 client[PROXY_ADDR_STRLEN];
 };
 TAILQ_HEAD(conn_list, conn);
 
@@ -182,6 +187,7 @@ static enum MHD_Result	route_api(struct req *);
 static enum MHD_Result	route_webhook(struct req *);
 static enum MHD_Result	route_segment(struct req *);
 static enum MHD_Result	route_readyz(struct req *);
+static enum MHD_Result	route_openapi(struct req *);
 static enum MHD_Result	route_slack(struct req *);
 static int		reads_ready(struct req *, enum MHD_Result *);
 
@@ -240,6 +246,8 @@ static const struct route routes[] = {
 	R("GET", "/metrics", 0, 0, route_metrics),
 	R("GET", "/healthz", 0, 0, route_healthz),
 	R("GET", "/readyz", 0, 0, route_readyz),
+	/* This table described: api/openapi.json, built in. */
+	R("GET", "/openapi.json", 0, 0, route_openapi),
 };
 #undef R
 #undef SEG
@@ -403,7 +411,8 @@ rate_build(struct http *h, const struct cw_config *cfg)
  * reload while its request was under way) is not limited.
  */
 static int64_t
-rate_charge(struct http *h, const char *token, uint64_t n, uint64_t held)
+rate_charge(struct http *h, const char *token, const char *client,
+    uint64_t n, uint64_t held)
 {
 	struct rate_bucket *rb = NULL;
 	int64_t wait, now = util_mono_us();
@@ -421,8 +430,8 @@ rate_charge(struct http *h, const char *token, uint64_t n, uint64_t held)
 	 * once a minute at most, the metric counts every refusal.
 	 */
 	if (rb->logged == 0 || now - rb->logged >= 60 * CW_USEC_PER_SEC) {
-		log_notice("http: token=%s over its rate limit (%llu events/s, "
-		    "burst %llu); answering 429", token,
+		log_notice("http: token=%s client=%s over its rate limit (%llu "
+		    "events/s, burst %llu); answering 429", token, client,
 		    (unsigned long long)rb->b.rate,
 		    (unsigned long long)rb->b.burst);
 		rb->logged = now;
@@ -465,7 +474,8 @@ req_charge(struct req *r, const char *token, uint64_t n, enum MHD_Result *ret)
 
 	if (r->rl_token != NULL && strcmp(r->rl_token, token) == 0)
 		held = r->rl_held;
-	if ((wait = rate_charge(r->h, token, n, held)) == 0)
+	if ((wait = rate_charge(r->h, token, r->conn != NULL ?
+	    r->conn->client : "-", n, held)) == 0)
 		return 1;
 	*ret = rate_refuse(r->h, r->mc, token, wait);
 	return 0;
@@ -547,6 +557,84 @@ conn_of(struct MHD_Connection *mc)
 
 	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* The X-Forwarded-For headers of a request, joined with ",". */
+struct xff {
+	char	*s;
+	size_t	 len;
+	size_t	 cap;
+	int	 nomem;
+};
+
+static enum MHD_Result
+xff_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct xff *x = cls;
+	size_t vlen, need;
+	char *ns;
+
+	(void)kind;
+	if (strcasecmp(key, "X-Forwarded-For") != 0 || value == NULL)
+		return MHD_YES;
+	vlen = strlen(value);
+	need = x->len + vlen + 2;
+	if (need > x->cap) {
+		if ((ns = realloc(x->s, need)) == NULL) {
+			x->nomem = 1;
+			return MHD_NO;
+		}
+		x->s = ns;
+		x->cap = need;
+	}
+	if (x->len > 0)
+		x->s[x->len++] = ',';
+	memcpy(x->s + x->len, value, vlen);
+	x->len += vlen;
+	x->s[x->len] = '\0';
+	return MHD_YES;
+}
+
+/*
+ * Who a request is from, for the logs: the peer, or, when the peer is one
+ * of [server] trusted_proxies, the right-most untrusted address of
+ * X-Forwarded-For (proxy_client()).  From anyone else the header is
+ * ignored.  Rate limits are per token, not per address: they do not use
+ * it.
+ */
+static void
+client_of(struct http *h, struct MHD_Connection *mc, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct proxy_addr peer, client;
+	struct xff x;
+
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || proxy_addr_from_sockaddr(ci->client_addr,
+	    &peer) == -1) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	client = peer;
+	if (h->cfg->ntrusted_proxies > 0) {
+		memset(&x, 0, sizeof(x));
+		MHD_get_connection_values(mc, MHD_HEADER_KIND, xff_cb, &x);
+		if (!x.nomem)
+			proxy_client(h->cfg->trusted_proxies,
+			    h->cfg->ntrusted_proxies, &peer, x.s, &client);
+		free(x.s);
+	}
+	proxy_addr_str(&client, buf, len);
+}
+
+/* The client of the request on mc (client_of()), or "-". */
+static const char *
+conn_client(struct MHD_Connection *mc)
+{
+	struct conn *c = conn_of(mc);
+
+	return c != NULL && c->client[0] != '\0' ? c->client : "-";
 }
 
 /* ---- the request head, checked before libmicrohttpd reads it ---- */
@@ -1090,6 +1178,9 @@ request_completed_cb(void *cls, struct MHD_Connection *mc, void **con_cls,
 		metrics_inc(cw_metrics, M_HTTP_REQUESTS, labels, 1);
 		metrics_observe(cw_metrics, M_HTTP_REQUEST_SECONDS, labels,
 		    (double)(util_now_us() - c->t0) / 1e6);
+		/* Steady state: one line per request, at debug only. */
+		log_debug("http: request client=%s route=%s status=%s",
+		    c->client[0] != '\0' ? c->client : "-", c->route, code);
 		c->route = NULL;
 	}
 	if (c != NULL) {
@@ -1453,7 +1544,8 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 	 * exhausted token costs us a head, not a body to read and decode.
 	 * An ingest's other events are charged once they are counted.
 	 */
-	if (rl != NULL && (wait = rate_charge(h, rl->name, 1, 0)) > 0) {
+	if (rl != NULL && (wait = rate_charge(h, rl->name,
+	    conn_client(mc), 1, 0)) > 0) {
 		*ret = rate_refuse(h, mc, rl->name, wait);
 		return NULL;
 	}
@@ -1697,6 +1789,7 @@ access_cb(void *cls, struct MHD_Connection *mc, const char *url,
 			c->inreq = 1;
 			c->route = "other";
 			c->t0 = util_now_us();
+			client_of(h, mc, c->client, sizeof(c->client));
 		}
 		if ((r = req_begin(h, mc, url, method, version, &ret)) == NULL)
 			return ret;
@@ -1786,6 +1879,24 @@ route_metrics(struct req *r)
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    "text/plain; version=0.0.4; charset=utf-8");
+	return queue(r->mc, MHD_HTTP_OK, resp);
+}
+
+/* The API's description, as built in (openapi.h); no token. */
+static enum MHD_Result
+route_openapi(struct req *r)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(openapi_json_len,
+	    (void *)(uintptr_t)openapi_json, MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/json");
+	if (r->h->stopping)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+		    "close");
 	return queue(r->mc, MHD_HTTP_OK, resp);
 }
 

@@ -1,5 +1,6 @@
 /*
- * limits.c -- admission against [limits] (see limits.h).
+ * limits.c -- admission against [limits] (see cwlimits.h: a limits.h
+ * here would stand in for the C library's, found by gcc's include_next).
  *
  * Counting what is new sorts the request's strings (accounts, names,
  * contacts and users per account) rather than hashing them: O(n log n)
@@ -20,7 +21,7 @@
 #include "cwconfig.h"
 #include "event.h"
 #include "intern.h"
-#include "limits.h"
+#include "cwlimits.h"
 #include "window.h"
 
 /* A string of the request, with the index of its event (or -1). */

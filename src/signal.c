@@ -128,10 +128,14 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "Read the last 30 days of tickets with the support lead, then "
 	    "call the admin before they call you.",
 	    eval_ticket_velocity, {
-		{ "min_tickets", TH_COUNT, 5, 1, COUNT_MAX },
-		{ "ratio", TH_REAL, 2.0, 1.0, 1000.0 },
-		{ "recent_days", TH_DAYS, 30, 1, SPAN },
-		{ "baseline_days", TH_DAYS, 90, 1, SPAN },
+		{ "min_tickets", TH_COUNT, 5, 1, COUNT_MAX,
+		    "fewest tickets created in the recent span" },
+		{ "ratio", TH_REAL, 2.0, 1.0, 1000.0,
+		    "at least this many times the baseline rate" },
+		{ "recent_days", TH_DAYS, 30, 1, SPAN,
+		    "days of the recent span" },
+		{ "baseline_days", TH_DAYS, 90, 1, SPAN,
+		    "days of the baseline span before it" },
 	} },
 	/*
 	 * The (requester team, category) with most tickets created in the
@@ -143,8 +147,10 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "Raise the cluster with engineering as one problem, then meet "
 	    "that team with a fix plan and dates.",
 	    eval_ticket_repeat_team, {
-		{ "min_tickets", TH_COUNT, 10, 1, COUNT_MAX },
-		{ "days", TH_DAYS, 120, 1, SPAN },
+		{ "min_tickets", TH_COUNT, 10, 1, COUNT_MAX,
+		    "fewest tickets of one requester team and category" },
+		{ "days", TH_DAYS, 120, 1, SPAN,
+		    "days looked back" },
 	} },
 	/*
 	 * Mean sentiment of the tickets rated in the last recent_days <=
@@ -159,10 +165,14 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "Manager-level outreach: acknowledge the frustration before "
 	    "proposing anything.",
 	    eval_ticket_sentiment_decline, {
-		{ "drop", TH_REAL, 0.3, 0.01, 2.0 },
-		{ "min_tickets", TH_COUNT, 3, 1, COUNT_MAX },
-		{ "recent_days", TH_DAYS, 30, 1, SPAN },
-		{ "baseline_days", TH_DAYS, 90, 1, SPAN },
+		{ "drop", TH_REAL, 0.3, 0.01, 2.0,
+		    "fall of mean ticket sentiment that fires (two decimals)" },
+		{ "min_tickets", TH_COUNT, 3, 1, COUNT_MAX,
+		    "fewest rated tickets in each span" },
+		{ "recent_days", TH_DAYS, 30, 1, SPAN,
+		    "days of the recent span" },
+		{ "baseline_days", TH_DAYS, 90, 1, SPAN,
+		    "days of the baseline span before it" },
 	} },
 	/*
 	 * A ticket.* event in the last days whose category, tags or
@@ -173,7 +183,8 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "Call today at manager level: learn the real reason and prepare "
 	    "the renewal case.",
 	    eval_churn_intent, {
-		{ "days", TH_DAYS, 30, 1, SPAN },
+		{ "days", TH_DAYS, 30, 1, SPAN,
+		    "days looked back for a ticket matching intent_patterns" },
 	} },
 	/*
 	 * No ticket created in the last recent_days after >=
@@ -184,16 +195,20 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "A friendly check-in: we haven't heard from you, how is it "
 	    "going?",
 	    eval_support_silence, {
-		{ "min_baseline_tickets", TH_COUNT, 6, 1, COUNT_MAX },
-		{ "recent_days", TH_DAYS, 60, 1, SPAN },
-		{ "baseline_days", TH_DAYS, 120, 1, SPAN },
+		{ "min_baseline_tickets", TH_COUNT, 6, 1, COUNT_MAX,
+		    "fewest tickets in the baseline span" },
+		{ "recent_days", TH_DAYS, 60, 1, SPAN,
+		    "days without a ticket that fire" },
+		{ "baseline_days", TH_DAYS, 120, 1, SPAN,
+		    "days of the baseline span before it" },
 	} },
 	/* A contact.left of a contact who was a champion, in the last days. */
 	[SIG_CHAMPION_LEFT] = { "champion_left", SIGCAT_ORG, 2, SEV_CRITICAL,
 	    "Find the successor this week, re-walk the original business "
 	    "case with them, and set up an exec-to-exec call.",
 	    eval_champion_left, {
-		{ "days", TH_DAYS, 90, 1, SPAN },
+		{ "days", TH_DAYS, 90, 1, SPAN,
+		    "days looked back for a champion leaving" },
 	} },
 	/*
 	 * A contact event of a champion in the last days whose title rank
@@ -204,7 +219,8 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "Map who decides now and get introduced to the new decision "
 	    "maker while the champion still can.",
 	    eval_title_downgrade, {
-		{ "days", TH_DAYS, 90, 1, SPAN },
+		{ "days", TH_DAYS, 90, 1, SPAN,
+		    "days looked back for a champion's title falling" },
 	} },
 	/*
 	 * A contact.joined of rank VP or above in the last days.  Critical
@@ -215,7 +231,8 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "Executive briefing within two weeks: outcomes so far, roadmap, "
 	    "and their priorities.",
 	    eval_new_executive, {
-		{ "days", TH_DAYS, 90, 1, SPAN },
+		{ "days", TH_DAYS, 90, 1, SPAN,
+		    "days looked back for a VP or above joining" },
 	} },
 	/*
 	 * >= min_contacts distinct contacts that left, or changed title,
@@ -226,8 +243,10 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "Refresh the stakeholder map and offer a hand-over session and "
 	    "training for the newcomers.",
 	    eval_contact_turnover, {
-		{ "min_contacts", TH_COUNT, 3, 1, COUNT_MAX },
-		{ "days", TH_DAYS, 60, 1, SPAN },
+		{ "min_contacts", TH_COUNT, 3, 1, COUNT_MAX,
+		    "fewest contacts that left or changed title" },
+		{ "days", TH_DAYS, 60, 1, SPAN,
+		    "days looked back" },
 	} },
 	/*
 	 * >= min_signals competitor.signal events in the last days, or any
@@ -239,8 +258,10 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "Competitive positioning with the champion, an exec sponsor "
 	    "call, and a look at what is coming.",
 	    eval_competitor_exposure, {
-		{ "min_signals", TH_COUNT, 3, 1, COUNT_MAX },
-		{ "days", TH_DAYS, 30, 1, SPAN },
+		{ "min_signals", TH_COUNT, 3, 1, COUNT_MAX,
+		    "fewest competitor.signal events (or one evaluation/poc)" },
+		{ "days", TH_DAYS, 30, 1, SPAN,
+		    "days looked back" },
 	} },
 	/*
 	 * Mean daily logins of the last recent_days < ratio x the mean of
@@ -250,10 +271,14 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "Logins have dropped: ask if you can help, and offer a usage "
 	    "review or a short webinar.",
 	    eval_login_decline, {
-		{ "ratio", TH_REAL, 0.5, 0.01, 1.0 },
-		{ "min_baseline_daily", TH_REAL, 1.0, 0.01, COUNT_MAX },
-		{ "recent_days", TH_DAYS, 14, 1, SPAN },
-		{ "baseline_days", TH_DAYS, 28, 1, SPAN },
+		{ "ratio", TH_REAL, 0.5, 0.01, 1.0,
+		    "daily logins below this share of the baseline fire" },
+		{ "min_baseline_daily", TH_REAL, 1.0, 0.01, COUNT_MAX,
+		    "least mean daily logins in the baseline span" },
+		{ "recent_days", TH_DAYS, 14, 1, SPAN,
+		    "days of the recent span" },
+		{ "baseline_days", TH_DAYS, 28, 1, SPAN,
+		    "days of the baseline span before it" },
 	} },
 	/*
 	 * No login in the last recent_days after >= min_baseline_logins in
@@ -263,9 +288,12 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "Call the champion this week and find out what replaced the "
 	    "tool in their workflow.",
 	    eval_login_absent, {
-		{ "min_baseline_logins", TH_COUNT, 1, 1, COUNT_MAX },
-		{ "recent_days", TH_DAYS, 14, 1, SPAN },
-		{ "baseline_days", TH_DAYS, 90, 1, SPAN },
+		{ "min_baseline_logins", TH_COUNT, 1, 1, COUNT_MAX,
+		    "fewest logins in the baseline span" },
+		{ "recent_days", TH_DAYS, 14, 1, SPAN,
+		    "days without a login that fire" },
+		{ "baseline_days", TH_DAYS, 90, 1, SPAN,
+		    "days of the baseline span before it" },
 	} },
 	/*
 	 * seats known and > 0, the account at least min_age_days old
@@ -276,9 +304,12 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "Training aimed at the non-users (mind IT literacy) and an "
 	    "adoption plan before renewal talks.",
 	    eval_seat_underuse, {
-		{ "ratio", TH_REAL, 0.3, 0.01, 1.0 },
-		{ "days", TH_DAYS, 30, 1, SPAN },
-		{ "min_age_days", TH_AGE, 30, 0, 3650 },
+		{ "ratio", TH_REAL, 0.3, 0.01, 1.0,
+		    "active users below this share of seats fire" },
+		{ "days", TH_DAYS, 30, 1, SPAN,
+		    "days in which users count as active" },
+		{ "min_age_days", TH_AGE, 30, 0, 3650,
+		    "youngest account age, in days, that may fire" },
 	} },
 	/*
 	 * Logins in the 24 hours up to now > ratio x the daily mean of the
@@ -290,10 +321,14 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "Check tickets and error reports for this account, then ask the "
 	    "admin what is going on.",
 	    eval_usage_spike, {
-		{ "ratio", TH_REAL, 3.0, 1.0, 1000.0 },
-		{ "sigmas", TH_REAL, 4.0, 0, 100.0 },
-		{ "min_logins", TH_COUNT, 20, 1, COUNT_MAX },
-		{ "baseline_days", TH_DAYS, 28, 2, SPAN - 1 },
+		{ "ratio", TH_REAL, 3.0, 1.0, 1000.0,
+		    "last 24 h logins above this many times the daily mean" },
+		{ "sigmas", TH_REAL, 4.0, 0, 100.0,
+		    "and above the mean plus this many standard deviations" },
+		{ "min_logins", TH_COUNT, 20, 1, COUNT_MAX,
+		    "and at least this many logins" },
+		{ "baseline_days", TH_DAYS, 28, 2, SPAN - 1,
+		    "days of the baseline before today" },
 	} },
 	/*
 	 * The account has core_features, none of them was used in the last
@@ -304,8 +339,10 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "Share a use case from a similar customer and offer a 30-minute "
 	    "workshop on that feature.",
 	    eval_core_feature_unused, {
-		{ "days", TH_DAYS, 14, 1, SPAN },
-		{ "min_logins", TH_COUNT, 1, 1, COUNT_MAX },
+		{ "days", TH_DAYS, 14, 1, SPAN,
+		    "days without a use of any core feature that fire" },
+		{ "min_logins", TH_COUNT, 1, 1, COUNT_MAX,
+		    "fewest logins in those days" },
 	} },
 	/*
 	 * onboarded_at known, grace_days <= days since it < onboarding_days
@@ -318,11 +355,16 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "Contact within days, agree on one concrete first success, and "
 	    "hold weekly check-ins until it is reached.",
 	    eval_onboarding_stall, {
-		{ "onboarding_days", TH_AGE, 90, 1, 3650 },
-		{ "grace_days", TH_AGE, 14, 0, 3650 },
-		{ "days", TH_DAYS, 14, 1, SPAN },
-		{ "ratio", TH_REAL, 0.2, 0, 1.0 },
-		{ "min_active", TH_COUNT, 2, 1, COUNT_MAX },
+		{ "onboarding_days", TH_AGE, 90, 1, 3650,
+		    "days after onboarded_at that count as onboarding" },
+		{ "grace_days", TH_AGE, 14, 0, 3650,
+		    "first days of onboarding that never fire" },
+		{ "days", TH_DAYS, 14, 1, SPAN,
+		    "days in which users count as active" },
+		{ "ratio", TH_REAL, 0.2, 0, 1.0,
+		    "active users below this share of seats fire" },
+		{ "min_active", TH_COUNT, 2, 1, COUNT_MAX,
+		    "fewer active users than this fire (also without seats)" },
 	} },
 	/*
 	 * The account is at least grace_days old (onboarded_at, else the
@@ -336,8 +378,10 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "Book a check-in and spend the first five minutes on small talk "
 	    "about team and org changes.",
 	    eval_no_touch, {
-		{ "days", TH_DAYS, 30, 1, SPAN },
-		{ "grace_days", TH_AGE, 14, 0, 3650 },
+		{ "days", TH_DAYS, 30, 1, SPAN,
+		    "days without a touchpoint that fire" },
+		{ "grace_days", TH_AGE, 14, 0, 3650,
+		    "youngest account age, in days, that may fire" },
 	} },
 	/*
 	 * Mean attendance rate (attendees / invited, each meeting alike)
@@ -353,10 +397,14 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "set its agenda by their goals, or invite the new decision "
 	    "makers.",
 	    eval_meeting_attendance_decline, {
-		{ "drop", TH_REAL, 0.25, 0.01, 1.0 },
-		{ "min_meetings", TH_COUNT, 2, 1, COUNT_MAX },
-		{ "recent_days", TH_DAYS, 60, 1, SPAN },
-		{ "baseline_days", TH_DAYS, 120, 1, SPAN },
+		{ "drop", TH_REAL, 0.25, 0.01, 1.0,
+		    "fall of the mean attendance rate that fires" },
+		{ "min_meetings", TH_COUNT, 2, 1, COUNT_MAX,
+		    "fewest meetings in each span" },
+		{ "recent_days", TH_DAYS, 60, 1, SPAN,
+		    "days of the recent span" },
+		{ "baseline_days", TH_DAYS, 120, 1, SPAN,
+		    "days of the baseline span before it" },
 	} },
 	/*
 	 * A note in the last days whose text held one of [signals]
@@ -368,7 +416,8 @@ static const struct sig_def sig_table[SIG__COUNT] = {
 	    "with the one thing that answers it (time saved, the cost case, "
 	    "a comparison).",
 	    eval_voice_risk, {
-		{ "days", TH_DAYS, 30, 1, SPAN },
+		{ "days", TH_DAYS, 30, 1, SPAN,
+		    "days looked back for a note with a voice phrase" },
 	} },
 };
 

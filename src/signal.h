@@ -83,6 +83,7 @@ struct sig_threshold {
 	double			 def;
 	double			 min;
 	double			 max;
+	const char		*help;		/* one line, for the docs */
 };
 
 /* What the operator may change for one signal ([signal:NAME]). */

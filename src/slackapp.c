@@ -237,7 +237,7 @@ interaction(struct slackapp *sa, const char *body, size_t len, void *handle)
 		    "That account is no longer known.");
 		free(text);
 		log_info("slack: why account=%s by=\"%s\"", act.account, by);
-		return answer(sa, handle, 200, strdup(""), NULL, NULL);
+		return answer(sa, handle, 200, strdup("{}"), NULL, NULL);
 	}
 	j = job_new(sa, strcmp(act.action, SLACK_ACTION_ACK) == 0 ? SA_ACK :
 	    SA_SNOOZE, act.response_url, act.account, by);
@@ -251,8 +251,11 @@ interaction(struct slackapp *sa, const char *body, size_t len, void *handle)
 		return answer(sa, handle, 503, NULL, "unavailable",
 		    "the database is not available; retry later");
 	}
-	/* Slack wants its 200 now; the message changes by chat.update. */
-	return answer(sa, handle, 200, strdup(""), NULL, NULL);
+	/*
+	 * Slack wants its 200 now (the body of a block_actions answer is
+	 * not shown); the message changes by chat.update.
+	 */
+	return answer(sa, handle, 200, strdup("{}"), NULL, NULL);
 }
 
 /* ---- /churnwatch ---- */

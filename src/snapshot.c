@@ -141,39 +141,29 @@ snapshot_account_get(const struct account *a, struct snapshot_account *s)
 	s->prev_score = a->prev_score;
 	for (i = 0; i < SIG__COUNT; i++) {
 		if (s->active & (UINT32_C(1) << i)) {
-			s->since[i] = a->since[i];
-			s->weight[i] = a->weight[i];
+			s->since[i] = account_since(a, i);
+			s->weight[i] = (uint8_t)account_weight(a, i);
 		}
 		if (s->prev_active & (UINT32_C(1) << i))
-			s->prev_weight[i] = a->prev_weight[i];
+			s->prev_weight[i] = (uint8_t)account_prev_weight(a, i);
 	}
 }
 
 /*
- * The caller decides what active means after a restart: account_evaluate()
- * keeps since[] only for a signal it finds active on an account already
- * evaluated, so a loader that wants since[] to survive sets a->active and
- * a->evaluated itself.
+ * a takes s's evaluation state, its active sets included.  Whether it
+ * counts as evaluated is the caller's: account_evaluate() keeps since[]
+ * only for a signal it finds active on an account already evaluated.
  */
-void
+int
 snapshot_account_put(struct account *a, const struct snapshot_account *s)
 {
-	int	i;
-
 	a->first_day = s->first_day;
 	a->score_day = s->score_day;
 	memcpy(a->scores, s->scores, sizeof(a->scores));
 	a->score = s->score;
 	a->prev_score = s->prev_score;
-	a->prev_active = s->prev_active;
-	for (i = 0; i < SIG__COUNT; i++) {
-		if (s->active & (UINT32_C(1) << i)) {
-			a->since[i] = s->since[i];
-			a->weight[i] = s->weight[i];
-		}
-		if (s->prev_active & (UINT32_C(1) << i))
-			a->prev_weight[i] = s->prev_weight[i];
-	}
+	return account_sigs_set(a, s->active, s->prev_active, s->since,
+	    s->weight, s->prev_weight);
 }
 
 /* ---- writing ---- */
@@ -302,18 +292,28 @@ ring_slot(int64_t head, size_t k, size_t n)
  * A ring as runs back from the head.  A single zero between two counts
  * is written inside a run (one byte) rather than starting another (two).
  */
+/* The count k slots back from a ring's head. */
+static unsigned
+ring_at(const struct window *win, enum win_ring which, size_t n,
+    int64_t head, size_t k)
+{
+	return window_ring(win, which, ring_slot(head, k, n));
+}
+
 static void
-put_ring(struct wr *w, const uint16_t *ring, size_t n, int64_t head)
+put_ring(struct wr *w, const struct window *win, enum win_ring which,
+    size_t n, int64_t head)
 {
 	uint8_t		start[WIN_DAYS], len[WIN_DAYS];
 	size_t		k, j, nruns = 0, prev_end = 0;
 
 	for (k = 0; k < n; k++) {
-		if (ring[ring_slot(head, k, n)] == 0)
+		if (ring_at(win, which, n, head, k) == 0)
 			continue;
 		for (j = k + 1; j < n; j++)
-			if (ring[ring_slot(head, j, n)] == 0 && (j + 1 >= n ||
-			    ring[ring_slot(head, j + 1, n)] == 0))
+			if (ring_at(win, which, n, head, j) == 0 &&
+			    (j + 1 >= n ||
+			    ring_at(win, which, n, head, j + 1) == 0))
 				break;
 		start[nruns] = (uint8_t)k;
 		len[nruns] = (uint8_t)(j - k);
@@ -325,7 +325,7 @@ put_ring(struct wr *w, const uint16_t *ring, size_t n, int64_t head)
 		put_varint(w, start[j] - prev_end);
 		put_varint(w, len[j]);
 		for (k = start[j]; k < (size_t)start[j] + len[j]; k++)
-			put_varint(w, ring[ring_slot(head, k, n)]);
+			put_varint(w, ring_at(win, which, n, head, k));
 		prev_end = (size_t)start[j] + len[j];
 	}
 }
@@ -751,8 +751,8 @@ snapshot_encode(const struct window *w, const struct snapshot_account *acct,
 		put_bytes(&o, s, strlen(s));
 	}
 
-	put_ring(&o, w->logins, WIN_DAYS, w->last_day);
-	put_ring(&o, w->hourly, WIN_HOURS, w->last_hour);
+	put_ring(&o, w, WIN_RING_DAYS, WIN_DAYS, w->last_day);
+	put_ring(&o, w, WIN_RING_HOURS, WIN_HOURS, w->last_hour);
 
 	prev = w->last_day;
 	put_varint(&o, nusers);
@@ -969,7 +969,8 @@ get_day(struct rd *r, int32_t *prev)
 }
 
 static void
-get_ring(struct rd *r, uint16_t *ring, size_t n, int64_t head)
+get_ring(struct rd *r, struct window *win, enum win_ring which, size_t n,
+    int64_t head)
 {
 	uint64_t	nruns, j, k, pos = 0, len;
 
@@ -980,8 +981,9 @@ get_ring(struct rd *r, uint16_t *ring, size_t n, int64_t head)
 		if (len == 0)
 			r->bad = 1;
 		for (k = 0; k < len && !r->bad; k++, pos++)
-			ring[ring_slot(head, pos, n)] =
-			    (uint16_t)get_max(r, U16_MAX);
+			if (window_ring_set(win, which, ring_slot(head, pos, n),
+			    (unsigned)get_max(r, U16_MAX)) != 0)
+				r->bad = 1;
 	}
 }
 
@@ -1531,8 +1533,8 @@ snapshot_decode(const void *vp, size_t len, struct window *w,
 	if ((used = calloc(ps.nstr + 1, 1)) == NULL)
 		goto fail;
 	rc = -1;
-	get_ring(&r, w->logins, WIN_DAYS, w->last_day);
-	get_ring(&r, w->hourly, WIN_HOURS, w->last_hour);
+	get_ring(&r, w, WIN_RING_DAYS, WIN_DAYS, w->last_day);
+	get_ring(&r, w, WIN_RING_HOURS, WIN_HOURS, w->last_hour);
 	if (r.bad || (rc = get_seen(&r, w, &ps, used)) != 0 ||
 	    (rc = get_tickets(&r, w, &ps)) != 0 ||
 	    (rc = get_records(&r, w, &ps, used)) != 0)

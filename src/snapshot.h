@@ -80,7 +80,7 @@ struct snapshot_account {
 
 void	snapshot_account_get(const struct account *,
 	    struct snapshot_account *);
-void	snapshot_account_put(struct account *,
+int	snapshot_account_put(struct account *,
 	    const struct snapshot_account *);
 
 /*

@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "account.h"
 #include "db.h"
 #include "event.h"
@@ -121,7 +123,21 @@ struct store {
 	size_t			 npending;	/* events */
 	size_t			 ninflight;	/* events, all lanes */
 	int			 stopping;	/* send nothing more */
+	/*
+	 * Gathering: while another lane is in flight, an idle lane waits a
+	 * little (half a commit, as measured) for a group as large as the
+	 * one in flight, rather than leave with the first event that
+	 * comes.  Single-event clients then share commits; a lone event
+	 * with nothing in flight still leaves at once.
+	 */
+	struct event		*ev_gather;
+	int			 gather_now;	/* the wait is over: send */
+	int64_t			 commit_us;	/* moving average */
 };
+
+/* The gathering wait, bounds in microseconds. */
+#define GATHER_MIN_US	50
+#define GATHER_MAX_US	2000
 
 /*
  * One statement, one implicit transaction: the events, nothing else.  The
@@ -140,14 +156,29 @@ static const char ingest_sql[] =
 static void	store_flush(struct store *);
 static void	limbo_free(struct store *, struct limbo *);
 
+static void
+gather_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *st = arg;
+
+	st->gather_now = 1;
+	store_flush(st);
+	st->gather_now = 0;
+}
+
 struct store *
-store_new(struct db **dbs, size_t ndb, size_t max_batch)
+store_new(struct event_base *base, struct db **dbs, size_t ndb,
+    size_t max_batch)
 {
 	struct store *st;
 	size_t i;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL ||
-	    (st->lanes = calloc(ndb, sizeof(*st->lanes))) == NULL) {
+	    (st->lanes = calloc(ndb, sizeof(*st->lanes))) == NULL ||
+	    (base != NULL && (st->ev_gather = evtimer_new(base, gather_cb,
+	    st)) == NULL)) {
+		if (st != NULL)
+			free(st->lanes);
 		free(st);
 		return NULL;
 	}
@@ -223,6 +254,8 @@ store_free(struct store *st)
 	free(st->above);
 	while (!TAILQ_EMPTY(&st->limbo))
 		limbo_free(st, TAILQ_FIRST(&st->limbo));
+	if (st->ev_gather != NULL)
+		event_free(st->ev_gather);
 	free(st->lanes);
 	free(st);
 }
@@ -524,6 +557,30 @@ lane_send(struct lane *l)
 	return lane_send_range(l, 0, (uint32_t)l->nslots);
 }
 
+/*
+ * Should an idle lane wait for more events (see struct store)?  Arms the
+ * timer when it should.
+ */
+static int
+gather(struct store *st)
+{
+	struct timeval tv;
+	int64_t us;
+
+	if (st->ev_gather == NULL || st->gather_now || st->ninflight == 0 ||
+	    st->npending >= st->ninflight || st->npending >= st->max_batch)
+		return 0;
+	if (!evtimer_pending(st->ev_gather, NULL)) {
+		us = st->commit_us / 2;
+		us = us < GATHER_MIN_US ? GATHER_MIN_US :
+		    us > GATHER_MAX_US ? GATHER_MAX_US : us;
+		tv.tv_sec = 0;
+		tv.tv_usec = (suseconds_t)us;
+		evtimer_add(st->ev_gather, &tv);
+	}
+	return 1;
+}
+
 /* Give pending requests to every idle lane whose connection is up. */
 static void
 store_flush(struct store *st)
@@ -537,6 +594,8 @@ store_flush(struct store *st)
 		l = &st->lanes[i];
 		if (!TAILQ_EMPTY(&l->inflight) || !db_is_up(l->db))
 			continue;
+		if (gather(st))
+			return;
 		n = lane_take(l);
 		if ((rc = lane_send(l)) == 0)
 			continue;
@@ -797,6 +856,7 @@ store_committed(enum db_status status, const struct db_res *res, void *arg)
 	const char *source, *id;
 	uint32_t *cell, mid;
 	struct slot *s;
+	int64_t took;
 	int i, n;
 
 	if (status == DB_ERROR &&
@@ -856,8 +916,11 @@ store_committed(enum db_status status, const struct db_res *res, void *arg)
 		store_flush(st);
 		return;
 	}
+	took = util_now_us() - l->t_sent;
+	st->commit_us = st->commit_us == 0 ? took :
+	    (st->commit_us * 7 + took) / 8;
 	metrics_observe(cw_metrics, M_INGEST_COMMIT_SECONDS, NULL,
-	    (double)(util_now_us() - l->t_sent) / 1e6);
+	    (double)took / 1e6);
 	metrics_observe(cw_metrics, M_DB_BATCH_EVENTS, NULL,
 	    (double)(l->hi - l->lo));
 	/* Each event of the range is stored now, or was already. */

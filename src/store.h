@@ -10,6 +10,7 @@
 
 struct account_meta;
 struct db;
+struct event_base;
 struct cw_event;
 struct store;
 
@@ -40,12 +41,13 @@ typedef void (*store_ingest_cb)(enum store_status, const struct cw_event *ev,
 
 /*
  * One lane per connection in dbs (not owned; dbs[0] also carries account
- * writes).  To stop: store_shutdown() (pending requests get UNAVAILABLE,
- * nothing more is sent), then free the dbs (in-flight ones complete with
- * UNAVAILABLE), then store_free().
+ * writes); base carries the group commit's gathering timer.  To stop:
+ * store_shutdown() (pending requests get UNAVAILABLE, nothing more is
+ * sent), then free the dbs (in-flight ones complete with UNAVAILABLE),
+ * then store_free().
  */
-struct store	*store_new(struct db **dbs, size_t ndb,
-		    size_t max_batch_events);
+struct store	*store_new(struct event_base *base, struct db **dbs,
+		    size_t ndb, size_t max_batch_events);
 void		 store_shutdown(struct store *);
 void		 store_free(struct store *);
 

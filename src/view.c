@@ -63,7 +63,7 @@ signal_since(const struct account *a, int signal)
 		if (a->alerts[i].signal == signal &&
 		    a->alerts[i].state != ALERT_RESOLVED)
 			return a->alerts[i].started_at;
-	return (int64_t)a->since[signal] * CW_USEC_PER_SEC;
+	return (int64_t)account_since(a, signal) * CW_USEC_PER_SEC;
 }
 
 /* Whole numbers as JSON integers (23, not 23.0), the rest as reals. */
@@ -236,7 +236,7 @@ view_account(const struct view_ctx *vc, const struct account *a,
 		json_array_append_new(sigs, signal_json(vc, a, &out[i]));
 	core = json_array();
 	for (i = 0; i < a->ncore; i++)
-		json_array_append_new(core, json_string(intern_str(a->core[i])));
+		json_array_append_new(core, json_string(intern_str(account_core(a)[i])));
 	week_ago = account_score_on(a, today - 7);
 	health = health_json(a, out, n);
 	json_object_set_new(health, "trend_7d", week_ago >= 0 ?

@@ -90,10 +90,67 @@ ring_index(int64_t v, size_t n)
 	return (size_t)(r < 0 ? r + (int64_t)n : r);
 }
 
-static void
-sat_add(uint16_t *c, unsigned n)
+unsigned
+window_ring(const struct window *w, enum win_ring which, size_t slot)
 {
-	*c = n >= U16_MAX - *c ? U16_MAX : (uint16_t)(*c + n);
+	if (w->wide != NULL)
+		return w->wide[which == WIN_RING_DAYS ? slot : WIN_DAYS + slot];
+	return which == WIN_RING_DAYS ? w->logins[slot] : w->hourly[slot];
+}
+
+int
+window_ring_set(struct window *w, enum win_ring which, size_t slot,
+    unsigned v)
+{
+	size_t	i;
+	int	rc = 0;
+
+	if (v > U16_MAX)
+		v = U16_MAX;
+	if (w->wide == NULL && v > UINT8_MAX) {
+		if ((w->wide = calloc(WIN_DAYS + WIN_HOURS,
+		    sizeof(*w->wide))) == NULL) {
+			v = UINT8_MAX;
+			rc = -1;
+		} else {
+			for (i = 0; i < WIN_DAYS; i++)
+				w->wide[i] = w->logins[i];
+			for (i = 0; i < WIN_HOURS; i++)
+				w->wide[WIN_DAYS + i] = w->hourly[i];
+		}
+	}
+	if (w->wide != NULL)
+		w->wide[which == WIN_RING_DAYS ? slot : WIN_DAYS + slot] =
+		    (uint16_t)v;
+	else if (which == WIN_RING_DAYS)
+		w->logins[slot] = (uint8_t)v;
+	else
+		w->hourly[slot] = (uint8_t)v;
+	return rc;
+}
+
+/* Add n to a ring's count, saturating at U16_MAX. */
+static void
+sat_add(struct window *w, enum win_ring which, size_t slot, unsigned n)
+{
+	unsigned	c = window_ring(w, which, slot);
+
+	(void)window_ring_set(w, which, slot, n >= U16_MAX - c ? U16_MAX :
+	    c + n);
+}
+
+/* Zero a whole ring. */
+static void
+ring_clear(struct window *w, enum win_ring which)
+{
+	if (w->wide != NULL && which == WIN_RING_DAYS)
+		memset(w->wide, 0, WIN_DAYS * sizeof(*w->wide));
+	else if (w->wide != NULL)
+		memset(w->wide + WIN_DAYS, 0, WIN_HOURS * sizeof(*w->wide));
+	else if (which == WIN_RING_DAYS)
+		memset(w->logins, 0, sizeof(w->logins));
+	else
+		memset(w->hourly, 0, sizeof(w->hourly));
 }
 
 /*
@@ -114,10 +171,11 @@ note_day(struct window *w, int32_t day)
 	if (day <= w->last_day)
 		return;
 	if (day - w->last_day >= WIN_DAYS)
-		memset(w->logins, 0, sizeof(w->logins));
+		ring_clear(w, WIN_RING_DAYS);
 	else
 		for (d = w->last_day + 1; d <= day; d++)
-			w->logins[ring_index(d, WIN_DAYS)] = 0;
+			(void)window_ring_set(w, WIN_RING_DAYS,
+			    ring_index(d, WIN_DAYS), 0);
 	w->last_day = day;
 }
 
@@ -128,7 +186,7 @@ add_logins(struct window *w, int32_t day, unsigned count)
 	if (day > w->last_login)
 		w->last_login = day;
 	if (day >= oldest(w))
-		sat_add(&w->logins[ring_index(day, WIN_DAYS)], count);
+		sat_add(w, WIN_RING_DAYS, ring_index(day, WIN_DAYS), count);
 }
 
 /* count logins in hour: the hourly ring has its own head. */
@@ -143,14 +201,15 @@ add_hour(struct window *w, int64_t hour, unsigned count)
 		w->last_hour = hour;
 	else if (hour > w->last_hour) {
 		if (hour - w->last_hour >= WIN_HOURS)
-			memset(w->hourly, 0, sizeof(w->hourly));
+			ring_clear(w, WIN_RING_HOURS);
 		else
 			for (h = w->last_hour + 1; h <= hour; h++)
-				w->hourly[ring_index(h, WIN_HOURS)] = 0;
+				(void)window_ring_set(w, WIN_RING_HOURS,
+				    ring_index(h, WIN_HOURS), 0);
 		w->last_hour = hour;
 	} else if (hour <= w->last_hour - WIN_HOURS)
 		return;
-	sat_add(&w->hourly[ring_index(hour, WIN_HOURS)], count);
+	sat_add(w, WIN_RING_HOURS, ring_index(hour, WIN_HOURS), count);
 }
 
 /* ---- last-seen hash tables ---- */
@@ -1214,6 +1273,7 @@ window_free(struct window *w)
 	free(w->contacts);
 	free(w->cindex);
 	free(w->competitors);
+	free(w->wide);
 	window_init(w);
 }
 
@@ -1354,7 +1414,7 @@ window_logins_on(const struct window *w, int32_t day)
 {
 	if (w->last_day == 0 || day > w->last_day || day < oldest(w))
 		return 0;
-	return w->logins[ring_index(day, WIN_DAYS)];
+	return window_ring(w, WIN_RING_DAYS, ring_index(day, WIN_DAYS));
 }
 
 uint64_t
@@ -1366,7 +1426,7 @@ window_logins(const struct window *w, int32_t from, int32_t to)
 	if (!clamp(w, &from, &to))
 		return 0;
 	for (d = from; d <= to; d++)
-		sum += w->logins[ring_index(d, WIN_DAYS)];
+		sum += window_ring(w, WIN_RING_DAYS, ring_index(d, WIN_DAYS));
 	return sum;
 }
 
@@ -1383,7 +1443,8 @@ window_logins_24h(const struct window *w, int64_t now_hour)
 	if (to > w->last_hour)
 		to = w->last_hour;
 	for (h = from; h <= to; h++)
-		sum += w->hourly[ring_index(h, WIN_HOURS)];
+		sum += window_ring(w, WIN_RING_HOURS,
+		    ring_index(h, WIN_HOURS));
 	return sum;
 }
 
@@ -1843,10 +1904,14 @@ window_seen_load(struct window *w, enum win_seen_table which,
 		return -1;
 	if (n == 0)
 		return 0;
-	/* As seen_rebuild() leaves a table: load 1/2. */
-	if ((*t = calloc((size_t)n * 2, sizeof(**t))) == NULL)
+	/*
+	 * At load ~2/3, below seen_prepare()'s 3/4: a restored table holds
+	 * its users in 18 bytes each rather than 24, and the first new one
+	 * rebuilds it to load 1/2 as a live table would be.
+	 */
+	if ((*t = calloc((size_t)n + n / 2 + 1, sizeof(**t))) == NULL)
 		return -1;
-	*cap = n * 2;
+	*cap = n + n / 2 + 1;
 	for (i = 0; i < n; i++) {
 		if (key[i] == 0)
 			goto fail;
@@ -1882,6 +1947,7 @@ size_t
 window_bytes(const struct window *w)
 {
 	return sizeof(*w) +
+	    (w->wide != NULL ? (WIN_DAYS + WIN_HOURS) * sizeof(*w->wide) : 0) +
 	    (size_t)w->capusers * sizeof(*w->users) +
 	    (size_t)w->capfeatures * sizeof(*w->features) +
 	    (size_t)w->captouches * sizeof(*w->touches) +

@@ -38,14 +38,16 @@
  * else by window_apply() of the stored events in ts order.  Restoring
  * gives the same query answers as applying the original events.
  *
- * Memory: sizeof(struct window) is 648 bytes on LP64 (u16 counters,
- * saturating), plus 16..24 bytes per tracked user (12-byte slots at load
- * 1/2..3/4), plus the records of the last WIN_DAYS days (a contact event
- * 32 bytes: its facts and the state before it, so that it can be
- * replayed).  Contacts (24 bytes), whose state outlives the window, are
- * an array; past WIN_CONTACT_SCAN of them
- * an index (8..16 bytes per contact) finds one in O(1), so a client that
- * sends thousands of contacts to one account cannot make each event cost
+ * Memory: sizeof(struct window) is 416 bytes on LP64 (u8 counters that
+ * move to an allocated u16 ring, 480 bytes more, for an account that
+ * counts more than 255 logins in a day or an hour), plus 16..24 bytes
+ * per tracked user (12-byte slots at load 1/2..3/4; ~2/3 as restored),
+ * plus the records of the last WIN_DAYS days (a contact event 32 bytes:
+ * its facts and the state before it, so that it can be replayed).
+ * Contacts (24 bytes), whose state outlives the window, are an array;
+ * past WIN_CONTACT_SCAN of them an index (8..16 bytes per contact) finds
+ * one in O(1), so a client that sends thousands of contacts to one
+ * account cannot make each event cost
  * a scan of them all.
  */
 #ifndef CW_WINDOW_H
@@ -201,8 +203,16 @@ struct window {
 	int32_t			 last_login;	/* day; 0 none */
 	int32_t			 last_touch;	/* day; 0 none */
 	int64_t			 last_hour;	/* newest login hour; 0 none */
-	uint16_t		 logins[WIN_DAYS];	/* [day % WIN_DAYS] */
-	uint16_t		 hourly[WIN_HOURS];	/* [hour % WIN_HOURS] */
+	/*
+	 * Login counts per day [day % WIN_DAYS] and per hour [hour %
+	 * WIN_HOURS], one byte each while every count fits; the first count
+	 * past 255 moves both rings to wide (u16, saturating), and they stay
+	 * there.  Read and write them with window_ring() and
+	 * window_ring_set().
+	 */
+	uint8_t			 logins[WIN_DAYS];
+	uint8_t			 hourly[WIN_HOURS];
+	uint16_t		*wide;	/* NULL, or WIN_DAYS + WIN_HOURS */
 
 	struct win_seen		*users;		/* hash table, capusers slots */
 	uint32_t		 nusers, capusers;
@@ -242,6 +252,16 @@ struct win_rules {
 };
 
 void	window_init(struct window *);
+/*
+ * The login ring's counts: WIN_RING_DAYS slot day % WIN_DAYS, or
+ * WIN_RING_HOURS slot hour % WIN_HOURS.  window_ring_set() stores v
+ * (at most UINT16_MAX); it returns -1 when the rings must go wide and
+ * there is no memory for it, and then stores 255.
+ */
+enum win_ring { WIN_RING_DAYS, WIN_RING_HOURS };
+unsigned	window_ring(const struct window *, enum win_ring, size_t slot);
+int		window_ring_set(struct window *, enum win_ring, size_t slot,
+		    unsigned v);
 /* Frees the arrays and re-initialises w (w itself is the caller's). */
 void	window_free(struct window *);
 

@@ -805,16 +805,19 @@ def wait_for(pred, timeout, interval=0.1, what="condition"):
 
 # ---- real client libraries from npm, and a proxy in front of the daemon ----
 
-def npm_cache(package, version, cache_suffix, name):
+def npm_cache(package, version, cache_suffix, name, extra=None):
     """Install package@version from npm into a cache directory (once per
-    machine) and return the directory, for node to run a client from."""
+    machine) and return the directory, for node to run a client from.
+    extra: more {package: version} to install with it."""
     cache = os.environ.get("CW_NPM_DIR", "/tmp/churnwatch-npm") + cache_suffix
-    mod = os.path.join(cache, "node_modules", *package.split("/"))
-    if not os.path.isdir(mod):
+    deps = {package: version}
+    deps.update(extra or {})
+    if not all(os.path.isdir(os.path.join(cache, "node_modules",
+                                          *p.split("/"))) for p in deps):
         os.makedirs(cache, exist_ok=True)
         with open(os.path.join(cache, "package.json"), "w") as f:
             json.dump({"name": name, "private": True,
-                       "dependencies": {package: version}}, f)
+                       "dependencies": deps}, f)
         p = subprocess.run(["npm", "install", "--no-audit", "--no-fund",
                             "--loglevel=error"], cwd=cache,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

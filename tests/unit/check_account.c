@@ -67,7 +67,7 @@ START_TEST(test_meta_merge)
 	ck_assert(a->onboarded_at == T0 - 12 * 3600 * CW_USEC_PER_SEC ||
 	    a->onboarded_at != 0);
 	ck_assert_uint_eq(a->ncore, 2);
-	ck_assert_str_eq(intern_str(a->core[0]), "reports");
+	ck_assert_str_eq(intern_str(account_core(a)[0]), "reports");
 	/* Absent keys keep their value; null clears. */
 	ck_assert_int_eq(account_meta_apply(a, "{\"owner\":null,"
 	    "\"seats\":12}"), 0);
@@ -81,6 +81,51 @@ START_TEST(test_meta_merge)
 	ck_assert_int_eq(account_meta_apply(a, "{\"name\":"), -1);
 	ck_assert_int_eq(account_meta_apply(a, "[1]"), -1);
 	ck_assert_str_eq(a->name, "Acme");
+	account_table_free(t);
+	intern_purge();
+}
+END_TEST
+
+/* The loader's setter and the API's merge share one string allocation. */
+START_TEST(test_meta_set_then_merge)
+{
+	struct account_table *t = account_table_new();
+	struct account *a = account_get(t, "acme");
+	const char *core[] = { "reports", "api", "export" };
+	size_t len[] = { 7, 3, 6 };
+	struct account_meta m = { "Acme", "growth", NULL, "alice", "#acme",
+	    40, 0, 0, core, len, 3 };
+
+	ck_assert_int_eq(account_meta_set(a, &m), 0);
+	ck_assert_str_eq(a->plan, "growth");
+	ck_assert_ptr_null(a->segment);
+	ck_assert_str_eq(a->slack_channel, "#acme");
+	ck_assert_uint_eq(a->ncore, 3);
+	ck_assert_str_eq(intern_str(account_core(a)[2]), "export");
+	ck_assert_int_eq(account_meta_apply(a, "{\"plan\":\"enterprise\","
+	    "\"segment\":\"smb\",\"slack_channel\":null}"), 0);
+	ck_assert_str_eq(a->name, "Acme");
+	ck_assert_str_eq(a->plan, "enterprise");
+	ck_assert_str_eq(a->segment, "smb");
+	ck_assert_str_eq(a->owner, "alice");
+	ck_assert_ptr_null(a->slack_channel);
+	/* Back through the setter, with the merged values as its input. */
+	m.name = a->name;
+	m.plan = a->plan;
+	m.segment = a->segment;
+	m.owner = NULL;
+	m.slack_channel = NULL;
+	m.ncore = 0;
+	ck_assert_int_eq(account_meta_set(a, &m), 0);
+	ck_assert_str_eq(a->name, "Acme");
+	ck_assert_str_eq(a->plan, "enterprise");
+	ck_assert_str_eq(a->segment, "smb");
+	ck_assert_ptr_null(a->owner);
+	ck_assert_uint_eq(a->ncore, 0);
+	ck_assert_int_eq(account_meta_apply(a, "{\"name\":null,"
+	    "\"plan\":null,\"segment\":null}"), 0);
+	ck_assert_ptr_null(a->name);
+	ck_assert_ptr_null(a->meta);
 	account_table_free(t);
 	intern_purge();
 }
@@ -122,14 +167,14 @@ START_TEST(test_evaluate_since_and_prev)
 	    1u << SIG_LOGIN_ABSENT);
 	ck_assert_int_eq(a->score, score_compute(out, (size_t)n));
 	ck_assert_int_eq(a->prev_score, 100);
-	since = a->since[SIG_LOGIN_ABSENT];
+	since = account_since(a, SIG_LOGIN_ABSENT);
 	ck_assert_uint_eq(since, (uint32_t)(T0 / CW_USEC_PER_SEC));
 
 	/* An hour later nothing changed: since is kept. */
 	account_evaluate(a, &cfg, NULL, T0 + 3600 * CW_USEC_PER_SEC, out,
 	    &changed);
 	ck_assert(!changed);
-	ck_assert_uint_eq(a->since[SIG_LOGIN_ABSENT], since);
+	ck_assert_uint_eq(account_since(a, SIG_LOGIN_ABSENT), since);
 
 	/* A login today resolves login_absent: the previous state is kept
 	 * for the decomposition. */
@@ -365,6 +410,7 @@ account_suite(void)
 
 	tcase_add_test(tc, test_table_find_get_grow);
 	tcase_add_test(tc, test_meta_merge);
+	tcase_add_test(tc, test_meta_set_then_merge);
 	tcase_add_test(tc, test_evaluate_since_and_prev);
 	tcase_add_test(tc, test_score_history);
 	tcase_add_test(tc, test_rank_orders);

@@ -16,7 +16,7 @@
 #include "cwconfig.h"
 #include "event.h"
 #include "intern.h"
-#include "limits.h"
+#include "cwlimits.h"
 #include "util.h"
 #include "window.h"
 

@@ -344,8 +344,12 @@ fields_eq(const struct window *a, const struct window *b)
 	ck_assert_int_eq(a->last_login, b->last_login);
 	ck_assert_int_eq(a->last_touch, b->last_touch);
 	ck_assert(a->last_hour == b->last_hour);
-	ck_assert(memcmp(a->logins, b->logins, sizeof(a->logins)) == 0);
-	ck_assert(memcmp(a->hourly, b->hourly, sizeof(a->hourly)) == 0);
+	for (i = 0; i < WIN_DAYS; i++)
+		ck_assert_uint_eq(window_ring(a, WIN_RING_DAYS, i),
+		    window_ring(b, WIN_RING_DAYS, i));
+	for (i = 0; i < WIN_HOURS; i++)
+		ck_assert_uint_eq(window_ring(a, WIN_RING_HOURS, i),
+		    window_ring(b, WIN_RING_HOURS, i));
 	ck_assert_uint_eq(a->nusers, b->nusers);
 	ck_assert_uint_eq(a->nfeatures, b->nfeatures);
 	seen_eq(a, b, WIN_SEEN_USERS, a->nusers);

@@ -372,6 +372,38 @@ START_TEST(saturation)
 }
 END_TEST
 
+/* One byte per count until a count passes 255; then both rings widen. */
+START_TEST(wide_rings)
+{
+	int64_t	h = (int64_t)D0 * 24 + 5;
+	size_t	narrow = window_bytes(&w);
+
+	ck_assert_int_eq(window_restore_logins(&w, D0, 200), 0);
+	ck_assert_int_eq(window_restore_logins(&w, D0 + 1, 3), 0);
+	ck_assert_int_eq(window_restore_hour(&w, h, 255), 0);
+	ck_assert_ptr_null(w.wide);
+	ck_assert_uint_eq(window_bytes(&w), narrow);
+	ck_assert_uint_eq(window_logins_on(&w, D0), 200);
+	ck_assert_uint_eq(window_logins_24h(&w, h), 255);
+	ck_assert_int_eq(window_restore_logins(&w, D0, 100), 0);
+	ck_assert_ptr_nonnull(w.wide);
+	ck_assert_uint_gt(window_bytes(&w), narrow);
+	ck_assert_uint_eq(window_logins_on(&w, D0), 300);
+	ck_assert_uint_eq(window_logins_on(&w, D0 + 1), 3);
+	ck_assert_uint_eq(window_logins_24h(&w, h), 255);
+	ck_assert_int_eq(window_restore_hour(&w, h, 1), 0);
+	ck_assert_uint_eq(window_logins_24h(&w, h), 256);
+	ck_assert_uint_eq(window_logins(&w, D0, D0 + 1), 303);
+	/* The days a move forward skips are zeroed in the wide ring too. */
+	ck_assert_int_eq(window_restore_logins(&w, D0 + WIN_DAYS, 1), 0);
+	ck_assert_uint_eq(window_logins_on(&w, D0 + 1), 3);
+	ck_assert_uint_eq(window_logins_on(&w, D0 + WIN_DAYS), 1);
+	ck_assert_int_eq(window_restore_logins(&w, D0 + WIN_DAYS + 1, 1), 0);
+	ck_assert_uint_eq(window_logins_on(&w, D0 + 1), 0);
+	ck_assert_uint_eq(window_logins(&w, D0 + 2, D0 + WIN_DAYS + 1), 2);
+}
+END_TEST
+
 /* --- users and features --- */
 
 START_TEST(active_users)
@@ -1795,6 +1827,7 @@ window_suite(void)
 	tcase_add_test(tc, backfill);
 	tcase_add_test(tc, hourly);
 	tcase_add_test(tc, saturation);
+	tcase_add_test(tc, wide_rings);
 	tcase_add_test(tc, active_users);
 	tcase_add_test(tc, features);
 	tcase_add_test(tc, many_features);

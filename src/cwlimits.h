@@ -1,5 +1,5 @@
 /*
- * limits.h -- admission against the bounds of [limits] (SPEC 6): before
+ * cwlimits.h -- admission against the bounds of [limits] (SPEC 6): before
  * anything of a request is acknowledged, would it make the daemon
  * remember more than it may?  Pure: the account table, the windows and
  * the intern table are read, and on admission written.
