@@ -14,6 +14,7 @@
 #include "skiplist.h"
 #include "event.h"
 #include "intern.h"
+#include "log.h"
 #include "util.h"
 
 #define META_STR_MAX	256
@@ -970,4 +971,127 @@ account_evaluate(struct account *a, const struct sig_config *cfg,
 		a->score_dirty = 1;
 	}
 	return n;
+}
+
+int
+account_alerts_step(struct account *a, const struct alert_policy *p,
+    const struct sig_result *out, int n, int64_t now,
+    const struct account_alert_ops *ops)
+{
+	const struct sig_result *r;
+	struct alert *t, tmp, before;
+	enum sig_severity sev;
+	enum alert_event ev;
+	enum health_status hs;
+	char hexp[128];
+	const char *explanation;
+	int s, i, active, near, changed = 0;
+
+	near = account_renewal_days(a, p->renewal_window, now) >= 0;
+	for (s = 0; s < ALERT_NACCOUNT_SIGNALS; s++) {
+		r = NULL;
+		for (i = 0; i < n; i++)
+			if ((int)out[i].id == s)
+				r = &out[i];
+		if (s < SIG__COUNT) {
+			active = r != NULL;
+			sev = r != NULL ? r->severity : SEV_INFO;
+			explanation = r != NULL ? r->explanation : "";
+		} else {
+			hs = score_status(a->score);
+			active = hs != HEALTH_GREEN;
+			sev = hs == HEALTH_RED ? SEV_CRITICAL : SEV_WARNING;
+			snprintf(hexp, sizeof(hexp), "health is %s: score %d",
+			    score_status_name(hs), a->score);
+			explanation = hexp;
+		}
+		t = account_alert(a, s);
+		if (t == NULL && !active)
+			continue;
+		if (t != NULL)
+			tmp = *t;
+		else {
+			memset(&tmp, 0, sizeof(tmp));
+			tmp.state = ALERT_RESOLVED;
+			tmp.signal = s;
+		}
+		before = tmp;
+		ev = alert_step(&tmp, p, active, sev, now);
+		/*
+		 * Renewal (SPEC 5): a critical signal or a red status of an
+		 * account within renewal_window of renewal_at escalates once
+		 * -- when it fires there, or when the renewal comes near
+		 * while it fires.
+		 */
+		if (tmp.state != ALERT_FIRING || !active)
+			;
+		else if (!(near && sev == SEV_CRITICAL))
+			tmp.renewal = 0;
+		else if (ev == AE_FIRE || ev == AE_ESCALATE)
+			tmp.renewal = 1;
+		else if (!tmp.renewal) {
+			tmp.renewal = 1;
+			tmp.last_notified = now;
+			ev = AE_ESCALATE;
+		}
+		if (ev == AE_NONE && memcmp(&before, &tmp, sizeof(tmp)) == 0)
+			continue;
+		if (ev == AE_FIRE) {
+			tmp.id = ops->new_id(ops->arg, now);
+			tmp.row_gen = 0;
+			if (t != NULL)
+				*t = tmp;	/* a resolved one reopened */
+			else if ((t = account_alert_add(a, &tmp)) == NULL) {
+				log_warnx("account: out of memory for an "
+				    "alert");
+				continue;
+			}
+		} else
+			*t = tmp;
+		changed++;
+		if (ops->changed(ops->arg, a, t, ev, r, explanation) == -1)
+			continue;
+		if (t->state == ALERT_RESOLVED)
+			account_alert_remove(a, t);
+	}
+	return changed;
+}
+
+/*
+ * The data class of each event type (SPEC 4, "Data coverage"), as
+ * 1 + enum sig_category; 0: the type is of no class.
+ */
+static const uint8_t ev_class[EV__COUNT] = {
+	[EV_LOGIN] = 1 + SIGCAT_USAGE,
+	[EV_FEATURE_USED] = 1 + SIGCAT_USAGE,
+	[EV_TICKET_CREATED] = 1 + SIGCAT_SUPPORT,
+	[EV_TICKET_UPDATED] = 1 + SIGCAT_SUPPORT,
+	[EV_TICKET_SOLVED] = 1 + SIGCAT_SUPPORT,
+	[EV_CONTACT_JOINED] = 1 + SIGCAT_ORG,
+	[EV_CONTACT_LEFT] = 1 + SIGCAT_ORG,
+	[EV_CONTACT_CHANGED] = 1 + SIGCAT_ORG,
+	[EV_COMPETITOR_SIGNAL] = 1 + SIGCAT_COMPETITOR,
+	[EV_TOUCHPOINT] = 1 + SIGCAT_ENGAGEMENT,
+	[EV_NOTE] = 1 + SIGCAT_ENGAGEMENT,
+	/* Outcomes (account.churned, ...) are of no class. */
+};
+
+int
+account_event_class(int type)
+{
+	return (unsigned)type < EV__COUNT ? ev_class[type] - 1 : -1;
+}
+
+void
+account_data_since(const int32_t *heard, const int32_t *coverage,
+    int32_t *out)
+{
+	int32_t h, d;
+	int c;
+
+	for (c = 0; c < SIGCAT__COUNT; c++) {
+		h = heard[c];
+		d = coverage[c];
+		out[c] = h != 0 && (d == 0 || h < d) ? h : d;
+	}
 }

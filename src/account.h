@@ -249,6 +249,45 @@ struct alert	*account_alert(struct account *, int signal);
 struct alert	*account_alert_add(struct account *, const struct alert *);
 void		 account_alert_remove(struct account *, struct alert *);
 
+/*
+ * The alert lifecycle of one account after an evaluation (SPEC 5), the
+ * one implementation that the daemon (alerting.c) and the backtest
+ * (backtest.c) share: steps the alert of every account signal and of
+ * health_degraded (active while the status is not green, critical when
+ * red) through alert_step() at now, given the active signals out[0..n)
+ * of account_evaluate(), and escalates once for a renewal within
+ * p->renewal_window.  For each alert whose state or notification
+ * changed, calls ops->changed with the alert (a new one is added to a and
+ * given the id ops->new_id returned first), the event to notify
+ * (AE_NONE for a silent state change such as resolving), the signal's
+ * result (NULL when inactive and for health_degraded) and its
+ * explanation (valid during the call).  When changed returns 0 and the
+ * alert is resolved, it is then removed from a.  Returns how many alerts
+ * changed.  Settling is the caller's: it does not call this while a
+ * settles.
+ */
+struct account_alert_ops {
+	uint64_t	(*new_id)(void *arg, int64_t now);
+	int		(*changed)(void *arg, struct account *, struct alert *,
+			    enum alert_event, const struct sig_result *r,
+			    const char *explanation);
+	void		*arg;
+};
+int	account_alerts_step(struct account *, const struct alert_policy *,
+	    const struct sig_result *out, int n, int64_t now,
+	    const struct account_alert_ops *);
+
+/*
+ * Data coverage (SPEC 4): the class (enum sig_category) of an event type
+ * (enum cw_event_type), or -1 for types of no class (outcomes, ...); and
+ * the first day of data of each class, out[c] = the earlier of heard[c]
+ * (the first day an event of the class was heard; 0 none) and
+ * coverage[c] ([coverage] CLASS = DATE; 0 none).
+ */
+int	account_event_class(int type);
+void	account_data_since(const int32_t *heard, const int32_t *coverage,
+	    int32_t *out);
+
 /* Score of day (from the history), or -1 if unknown. */
 int	account_score_on(const struct account *, int32_t day);
 /* Record a stored daily score (recovery). */

@@ -803,18 +803,61 @@ resolved_add(struct alerting *al, const char *account, int signal,
 	al->nresolved++;
 }
 
+/* account_alerts_step()'s callbacks: the daemon's side of a change. */
+struct step_ctx {
+	struct alerting		*al;
+	const struct sig_result	*out;
+	int			 n;
+	int64_t			 now;
+};
+
+static uint64_t
+step_new_id(void *arg, int64_t now)
+{
+	struct step_ctx *c = arg;
+
+	return alert_new_id(c->al, now);
+}
+
+static int
+step_changed(void *arg, struct account *a, struct alert *t,
+    enum alert_event ev, const struct sig_result *r, const char *explanation)
+{
+	struct step_ctx *c = arg;
+	struct alerting *al = c->al;
+	int64_t now = c->now;
+
+	if (record_row(al, a->id, NULL, t, explanation) == -1) {
+		log_warnx("alerting: out of memory");
+		return -1;
+	}
+	if (ev == AE_FIRE || ev == AE_RESOLVE) {
+		const char *labels[2] = { alert_signal_name(t->signal),
+		    ev == AE_FIRE ? "firing" : "resolved" };
+
+		metrics_inc(cw_metrics, M_ALERTS, labels, 1);
+		if (ev == AE_FIRE && a->last_event_at != 0 &&
+		    now - a->last_event_at < 600 * CW_USEC_PER_SEC)
+			metrics_observe(cw_metrics, M_EVENT_TO_ALERT_SECONDS,
+			    NULL, (double)(now - a->last_event_at) / 1e6);
+	}
+	if (ev != AE_NONE)
+		record_notifications(al, a, t, ev, r, explanation, c->out,
+		    c->n, now);
+	if (ev == AE_RESOLVE) {
+		silences_resolved(al, a, t, now);
+		if (t->signal < SIG__COUNT)
+			resolved_add(al, a->id, t->signal, now);
+	}
+	return 0;
+}
+
 void
 alerting_evaluated(struct alerting *al, struct account *a,
     const struct sig_result *out, int n, int64_t now)
 {
-	const struct sig_result *r;
-	struct alert *t, tmp, before;
-	enum sig_severity sev;
-	enum alert_event ev;
-	enum health_status hs;
-	char hexp[128];
-	const char *explanation;
-	int s, i, active, near, changed = 0;
+	struct step_ctx c = { al, out, n, now };
+	struct account_alert_ops ops = { step_new_id, step_changed, &c };
 
 	/*
 	 * Settling (SPEC 5, "Only true alerts"): while back-filled events
@@ -824,95 +867,8 @@ alerting_evaluated(struct alerting *al, struct account *a,
 	 */
 	if (a->settle_until > now)
 		return;
-	near = account_renewal_days(a, al->cfg->alerts.renewal_window,
-	    now) >= 0;
-	for (s = 0; s < ALERT_NACCOUNT_SIGNALS; s++) {
-		r = NULL;
-		for (i = 0; i < n; i++)
-			if ((int)out[i].id == s)
-				r = &out[i];
-		if (s < SIG__COUNT) {
-			active = r != NULL;
-			sev = r != NULL ? r->severity : SEV_INFO;
-			explanation = r != NULL ? r->explanation : "";
-		} else {
-			hs = score_status(a->score);
-			active = hs != HEALTH_GREEN;
-			sev = hs == HEALTH_RED ? SEV_CRITICAL : SEV_WARNING;
-			snprintf(hexp, sizeof(hexp), "health is %s: score %d",
-			    score_status_name(hs), a->score);
-			explanation = hexp;
-		}
-		t = account_alert(a, s);
-		if (t == NULL && !active)
-			continue;
-		if (t != NULL)
-			tmp = *t;
-		else {
-			memset(&tmp, 0, sizeof(tmp));
-			tmp.state = ALERT_RESOLVED;
-			tmp.signal = s;
-		}
-		before = tmp;
-		ev = alert_step(&tmp, &al->cfg->alerts, active, sev, now);
-		/*
-		 * Renewal (SPEC 5): a critical signal or a red status of an
-		 * account within renewal_window of renewal_at escalates once
-		 * -- when it fires there, or when the renewal comes near
-		 * while it fires.
-		 */
-		if (tmp.state != ALERT_FIRING || !active)
-			;
-		else if (!(near && sev == SEV_CRITICAL))
-			tmp.renewal = 0;
-		else if (ev == AE_FIRE || ev == AE_ESCALATE)
-			tmp.renewal = 1;
-		else if (!tmp.renewal) {
-			tmp.renewal = 1;
-			tmp.last_notified = now;
-			ev = AE_ESCALATE;
-		}
-		if (ev == AE_NONE && memcmp(&before, &tmp, sizeof(tmp)) == 0)
-			continue;
-		if (ev == AE_FIRE) {
-			tmp.id = alert_new_id(al, now);
-			tmp.row_gen = 0;
-			if (t != NULL)
-				*t = tmp;	/* a resolved one reopened */
-			else if ((t = account_alert_add(a, &tmp)) == NULL) {
-				log_warnx("alerting: out of memory");
-				continue;
-			}
-		} else
-			*t = tmp;
-		if (record_row(al, a->id, NULL, t, explanation) == -1) {
-			log_warnx("alerting: out of memory");
-			continue;
-		}
-		if (ev == AE_FIRE || ev == AE_RESOLVE) {
-			const char *labels[2] = { alert_signal_name(s),
-			    ev == AE_FIRE ? "firing" : "resolved" };
-
-			metrics_inc(cw_metrics, M_ALERTS, labels, 1);
-			if (ev == AE_FIRE && a->last_event_at != 0 &&
-			    now - a->last_event_at < 600 * CW_USEC_PER_SEC)
-				metrics_observe(cw_metrics,
-				    M_EVENT_TO_ALERT_SECONDS, NULL,
-				    (double)(now - a->last_event_at) / 1e6);
-		}
-		if (ev != AE_NONE)
-			record_notifications(al, a, t, ev, r, explanation,
-			    out, n, now);
-		if (ev == AE_RESOLVE) {
-			silences_resolved(al, a, t, now);
-			if (s < SIG__COUNT)
-				resolved_add(al, a->id, s, now);
-		}
-		if (t->state == ALERT_RESOLVED)
-			account_alert_remove(a, t);
-		changed = 1;
-	}
-	if (changed && !event_pending(al->ev_flush, EV_TIMEOUT, NULL))
+	if (account_alerts_step(a, &al->cfg->alerts, out, n, now, &ops) > 0 &&
+	    !event_pending(al->ev_flush, EV_TIMEOUT, NULL))
 		event_active(al->ev_flush, EV_TIMEOUT, 1);
 }
 

@@ -29,6 +29,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "account.h"
+#include "backtest.h"
 #include "cwconfig.h"
 #include "db.h"
 #include "engine.h"
@@ -77,6 +78,9 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: churnwatchd [--config PATH] [--check-config | --migrate]\n"
+	    "       churnwatchd [--config PATH] --backtest --since DATE "
+	    "[--until DATE]\n"
+	    "                   [--within DAYS] [--format text|json]\n"
 	    "       churnwatchd --dump-config | --version | --help\n"
 	    "\n"
 	    "  -c, --config PATH    configuration file (default %s)\n"
@@ -86,6 +90,14 @@ usage(FILE *f)
 	    "default\n"
 	    "                       and help, as a configuration file, and "
 	    "exit\n"
+	    "      --backtest       replay the stored events through this "
+	    "config's rules,\n"
+	    "                       day by day from --since to --until "
+	    "(default today),\n"
+	    "                       and print the alerts that would have "
+	    "fired and how\n"
+	    "                       well each signal foretold churn (within "
+	    "DAYS, 90)\n"
 	    "  -V, --version        print the version and exit\n"
 	    "  -h, --help           print this help and exit\n",
 	    DEFAULT_CONFIG);
@@ -592,6 +604,11 @@ main(int argc, char *argv[])
 		{ "check-config", no_argument,	     NULL, 'n' },
 		{ "migrate",	  no_argument,	     NULL, 'm' },
 		{ "dump-config",  no_argument,	     NULL, 'D' },
+		{ "backtest",	  no_argument,	     NULL, 'B' },
+		{ "since",	  required_argument, NULL, 'S' },
+		{ "until",	  required_argument, NULL, 'U' },
+		{ "within",	  required_argument, NULL, 'W' },
+		{ "format",	  required_argument, NULL, 'F' },
 		{ "version",	  no_argument,	     NULL, 'V' },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -602,7 +619,9 @@ main(int argc, char *argv[])
 	struct slackapp_ops sops;
 	struct ingest_sink sink;
 	struct event *ev_term, *ev_int, *ev_hup;
-	int ch, check_only = 0, problems, listen_fd = -1, n;
+	struct backtest_args bta = { NULL, NULL, NULL, BACKTEST_TEXT };
+	const char *format = NULL;
+	int ch, check_only = 0, problems, listen_fd = -1, n, backtest = 0;
 	size_t i;
 
 	while ((ch = getopt_long(argc, argv, "c:nVh", longopts, NULL)) != -1) {
@@ -619,6 +638,21 @@ main(int argc, char *argv[])
 		case 'D':
 			config_dump(stdout, PACKAGE_VERSION);
 			return fflush(stdout) == 0 ? 0 : 1;
+		case 'B':
+			backtest = 1;
+			break;
+		case 'S':
+			bta.since = optarg;
+			break;
+		case 'U':
+			bta.until = optarg;
+			break;
+		case 'W':
+			bta.within = optarg;
+			break;
+		case 'F':
+			format = optarg;
+			break;
 		case 'V':
 			printf("churnwatchd %s\n", PACKAGE_VERSION);
 			return 0;
@@ -630,8 +664,16 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (!backtest && (bta.since != NULL ||
+	    bta.until != NULL || bta.within != NULL || format != NULL)) ||
+	    (backtest && (check_only || d.migrate_only))) {
 		usage(stderr);
+		return 2;
+	}
+	if (format != NULL && strcmp(format, "json") == 0)
+		bta.format = BACKTEST_JSON;
+	else if (format != NULL && strcmp(format, "text") != 0) {
+		fprintf(stderr, "churnwatchd: --format must be text or json\n");
 		return 2;
 	}
 
@@ -645,6 +687,13 @@ main(int argc, char *argv[])
 		printf("configuration OK\n");
 		config_free(d.cfg);
 		return 0;
+	}
+	if (backtest) {
+		/* Reads only; sends and writes nothing (backtest.h). */
+		log_init(d.cfg->log_level);
+		n = backtest_run(d.cfg, &bta);
+		config_free(d.cfg);
+		return n;
 	}
 	log_init(d.cfg->log_level);
 	signal(SIGPIPE, SIG_IGN);

@@ -24,11 +24,13 @@
 #include "cwconfig.h"
 #include "engine.h"
 #include "event.h"
+#include "http.h"
 #include "intern.h"
 #include "cwlimits.h"
 #include "log.h"
 #include "metrics.h"
 #include "portfolio.h"
+#include "report.h"
 #include "score.h"
 #include "signal.h"
 #include "skiplist.h"
@@ -42,25 +44,6 @@
 #define SCORES_BATCH	10000	/* scores per statement */
 #define LIST_MAX	1000	/* rows per risk-list page */
 #define COVERAGE_BATCH	10000	/* coverage rows per statement */
-
-/*
- * The data class of each event type (SPEC 4, "Data coverage"), as
- * 1 + enum sig_category; 0: the type is of no class.
- */
-static const uint8_t ev_class[EV__COUNT] = {
-	[EV_LOGIN] = 1 + SIGCAT_USAGE,
-	[EV_FEATURE_USED] = 1 + SIGCAT_USAGE,
-	[EV_TICKET_CREATED] = 1 + SIGCAT_SUPPORT,
-	[EV_TICKET_UPDATED] = 1 + SIGCAT_SUPPORT,
-	[EV_TICKET_SOLVED] = 1 + SIGCAT_SUPPORT,
-	[EV_CONTACT_JOINED] = 1 + SIGCAT_ORG,
-	[EV_CONTACT_LEFT] = 1 + SIGCAT_ORG,
-	[EV_CONTACT_CHANGED] = 1 + SIGCAT_ORG,
-	[EV_COMPETITOR_SIGNAL] = 1 + SIGCAT_COMPETITOR,
-	[EV_TOUCHPOINT] = 1 + SIGCAT_ENGAGEMENT,
-	[EV_NOTE] = 1 + SIGCAT_ENGAGEMENT,
-	/* Outcomes (account.churned, ...) are of no class. */
-};
 
 struct engine {
 	struct event_base	*base;
@@ -229,14 +212,7 @@ engine_mark(struct engine *e, struct account *a)
 static void
 engine_coverage_update(struct engine *e)
 {
-	int32_t h, d;
-	int c;
-
-	for (c = 0; c < SIGCAT__COUNT; c++) {
-		h = e->heard[c];
-		d = e->cfg->coverage[c];
-		e->table->data_since[c] = h != 0 && (d == 0 || h < d) ? h : d;
-	}
+	account_data_since(e->heard, e->cfg->coverage, e->table->data_since);
 }
 
 static void
@@ -259,7 +235,7 @@ static void
 engine_cover(struct engine *e, struct account *a, enum cw_event_type type,
     int32_t day)
 {
-	int c = (unsigned)type < EV__COUNT ? ev_class[type] - 1 : -1;
+	int c = account_event_class(type);
 
 	if (day <= 0)
 		return;
@@ -1250,6 +1226,8 @@ engine_api(struct engine *e, int call, const char *id, const char *body,
     void (*reply)(void *, unsigned, char *, const char *, const char *),
     void *handle)
 {
+	if (call == HTTP_API_REPORT_QUALITY || call == HTTP_API_REPORT_MOVERS)
+		return report_api(e->base, e->store, call, q, reply, handle);
 	return alerting_api(e->alerting, e->table, call, id, body, len, q,
 	    reply, handle);
 }

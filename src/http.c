@@ -215,6 +215,10 @@ static const struct route routes[] = {
 	API("GET", "/v1/silences", 0, CW_SCOPE_READ, HTTP_API_SILENCES, NULL),
 	API("DELETE", "/v1/silences/", ROUTE_PREFIX, CW_SCOPE_ADMIN,
 	    HTTP_API_SILENCE_DELETE, NULL),
+	API("GET", "/v1/reports/signal-quality", 0, CW_SCOPE_READ,
+	    HTTP_API_REPORT_QUALITY, NULL),
+	API("GET", "/v1/reports/movers", 0, CW_SCOPE_READ,
+	    HTTP_API_REPORT_MOVERS, NULL),
 	R("POST", "/v1/webhooks/", ROUTE_PREFIX | ROUTE_BODY, 0,
 	    route_webhook),
 	/*
@@ -2427,6 +2431,11 @@ static enum MHD_Result
 route_api(struct req *r)
 {
 	static const char *const names[3] = { "state", "account_id", "since" };
+	/* The reports' parameters (SPEC 2.8). */
+	static const char *const quality[3] = { "since", "until", "within" };
+	static const char *const movers[3] = { "days", NULL, NULL };
+	const char *const *qn = r->route->api == HTTP_API_REPORT_QUALITY ?
+	    quality : r->route->api == HTTP_API_REPORT_MOVERS ? movers : names;
 	const char *q[3];
 	enum MHD_Result ret;
 	int i;
@@ -2434,8 +2443,8 @@ route_api(struct req *r)
 	if (!reads_ready(r, &ret))
 		return ret;
 	for (i = 0; i < 3; i++)
-		q[i] = MHD_lookup_connection_value(r->mc,
-		    MHD_GET_ARGUMENT_KIND, names[i]);
+		q[i] = qn[i] == NULL ? NULL : MHD_lookup_connection_value(
+		    r->mc, MHD_GET_ARGUMENT_KIND, qn[i]);
 	if (r->h->ops.api(r->h->ops.arg, r->route->api, r->path_id,
 	    r->body, r->len, q, r) == -1)
 		return unavailable(r, "the database is not available");

@@ -90,6 +90,8 @@ enum http_api_call {
 	HTTP_API_SILENCE_CREATE,	/* POST /v1/silences */
 	HTTP_API_SILENCES,		/* GET /v1/silences */
 	HTTP_API_SILENCE_DELETE,	/* DELETE /v1/silences/{id} */
+	HTTP_API_REPORT_QUALITY,	/* GET /v1/reports/signal-quality */
+	HTTP_API_REPORT_MOVERS,		/* GET /v1/reports/movers */
 	HTTP_SLACK_INTERACTIONS,	/* POST /slack/interactions */
 	HTTP_SLACK_COMMANDS		/* POST /slack/commands */
 };

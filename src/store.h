@@ -272,6 +272,12 @@ int	store_silence_end(struct store *, uint64_t id);
  *					comment, expire_on_resolve
  *	STORE_API_SILENCES		(none)
  *	STORE_API_SILENCE_DELETE	silence id
+ *	STORE_API_REPORT_QUALITY	since, until, within (day numbers,
+ *					days), green and yellow minimum
+ *					scores: quality_from_doc()'s document
+ *	STORE_API_REPORT_MOVERS		days, today (day number), green and
+ *					yellow minimum scores: the movers
+ *					report (SPEC 2.8) as its final JSON
  */
 enum store_api {
 	STORE_API_ALERTS,
@@ -279,6 +285,8 @@ enum store_api {
 	STORE_API_SILENCE_CREATE,
 	STORE_API_SILENCES,
 	STORE_API_SILENCE_DELETE,
+	STORE_API_REPORT_QUALITY,
+	STORE_API_REPORT_MOVERS,
 	STORE_API__COUNT
 };
 typedef void (*store_json_cb)(enum store_status, const char *json,

@@ -433,6 +433,95 @@ static const char api_silence_delete_sql[] =
     " RETURNING json_build_object('id', id::text, 'ended_at',"
     " ended_at)::text";
 
+/*
+ * Signal quality over stored history (SPEC 2.8, 9): the alerts that
+ * were open on some day of [since - within, until], the outcome events
+ * of [since, until], and the daily statuses (health_daily, from 90 days
+ * before since) reduced to the days the status changed.  quality.c
+ * computes the report from this document.
+ */
+#define REPORT_DEADLINE_MS	60000
+#define D0	"date '1970-01-01'"
+#define UTCDAY(col)	"((" col " AT TIME ZONE 'UTC')::date - " D0 ")"
+static const char api_report_quality_sql[] =
+    "SELECT json_build_object("
+    " 'accounts', (SELECT count(DISTINCT account_id) FROM health_daily"
+    "  WHERE day BETWEEN " D0 " + $1::integer AND " D0 " + $2::integer),"
+    " 'fires', (SELECT coalesce(json_agg(json_build_array(account_id,"
+    "  signal, " UTCDAY("started_at") ", " UTCDAY("resolved_at") ")),"
+    "  '[]') FROM alerts WHERE account_id <> ''"
+    "  AND " UTCDAY("started_at") " <= $2::integer"
+    "  AND (resolved_at IS NULL OR " UTCDAY("resolved_at")
+    "   >= $1::integer - $3::integer)),"
+    " 'outcomes', (SELECT coalesce(json_agg(json_build_array(account_id,"
+    "  type, " UTCDAY("ts") ")), '[]') FROM events"
+    "  WHERE type IN ('account.churned', 'account.contracted',"
+    "  'account.renewed')"
+    "  AND ts >= (" D0 " + $1::integer)::timestamp AT TIME ZONE 'UTC'"
+    "  AND ts < (" D0 " + $2::integer + 1)::timestamp AT TIME ZONE 'UTC'),"
+    " 'statuses', (SELECT coalesce(json_agg(json_build_array(account_id,"
+    "  day - " D0 ", st)), '[]') FROM (SELECT account_id, day, st,"
+    "  lag(st) OVER (PARTITION BY account_id ORDER BY day) AS prev"
+    "  FROM (SELECT account_id, day, CASE WHEN score >= $4::integer THEN 0"
+    "   WHEN score >= $5::integer THEN 1 ELSE 2 END AS st"
+    "   FROM health_daily WHERE day BETWEEN " D0 " + $1::integer - 90"
+    "   AND " D0 " + $2::integer) s) t"
+    "  WHERE prev IS NULL OR prev <> st))::text";
+
+/*
+ * Movers (SPEC 2.8): each account's last score of today and the days
+ * before (the latest stored), against its last score on or up to a week
+ * before $1 days ago; the signals open then and now (alerts), those that
+ * came and those that went.  The 50 that rose and the 50 that fell most.
+ */
+static const char api_report_movers_sql[] =
+    "WITH p AS (SELECT " D0 " + $2::integer AS today,"
+    "  " D0 " + $2::integer - $1::integer AS then_day),"
+    " now_s AS (SELECT DISTINCT ON (h.account_id) h.account_id, h.score"
+    "  FROM health_daily h, p WHERE h.day > p.then_day AND h.day <= p.today"
+    "  ORDER BY h.account_id, h.day DESC),"
+    " then_s AS (SELECT DISTINCT ON (h.account_id) h.account_id, h.score"
+    "  FROM health_daily h, p WHERE h.day <= p.then_day"
+    "  AND h.day > p.then_day - 7 ORDER BY h.account_id, h.day DESC),"
+    " m AS (SELECT n.account_id, t.score AS score_then,"
+    "  n.score AS score_now, n.score - t.score AS change"
+    "  FROM now_s n JOIN then_s t USING (account_id)"
+    "  WHERE n.score <> t.score),"
+    " sig AS (SELECT a.account_id, a.signal,"
+    "  bool_or(a.started_at < (p.then_day + 1)::timestamp AT TIME ZONE 'UTC'"
+    "   AND (a.resolved_at IS NULL OR a.resolved_at >="
+    "   (p.then_day + 1)::timestamp AT TIME ZONE 'UTC')) AS was_open,"
+    "  bool_or(a.state <> 'resolved') AS is_open"
+    "  FROM alerts a, p WHERE a.account_id IN (SELECT account_id FROM m)"
+    "  AND a.signal <> 'health_degraded'"
+    "  AND (a.resolved_at IS NULL OR a.resolved_at >="
+    "   (p.then_day + 1)::timestamp AT TIME ZONE 'UTC')"
+    "  GROUP BY a.account_id, a.signal),"
+    " r AS (SELECT m.*, acc.name,"
+    "  CASE WHEN score_then >= $3::integer THEN 'green'"
+    "   WHEN score_then >= $4::integer THEN 'yellow' ELSE 'red' END"
+    "   AS status_then,"
+    "  CASE WHEN score_now >= $3::integer THEN 'green'"
+    "   WHEN score_now >= $4::integer THEN 'yellow' ELSE 'red' END"
+    "   AS status_now,"
+    "  coalesce((SELECT json_agg(signal ORDER BY signal) FROM sig"
+    "   WHERE sig.account_id = m.account_id AND is_open"
+    "   AND NOT was_open), '[]')"
+    "   AS signals_came,"
+    "  coalesce((SELECT json_agg(signal ORDER BY signal) FROM sig"
+    "   WHERE sig.account_id = m.account_id AND was_open"
+    "   AND NOT is_open), '[]')"
+    "   AS signals_went"
+    "  FROM m LEFT JOIN accounts acc ON acc.id = m.account_id)"
+    " SELECT json_build_object('days', $1::integer,"
+    " 'since', (SELECT then_day FROM p)::text,"
+    " 'better', coalesce((SELECT json_agg(x ORDER BY x.change DESC,"
+    "  x.account_id) FROM (SELECT * FROM r WHERE change > 0"
+    "  ORDER BY change DESC, account_id LIMIT 50) x), '[]'),"
+    " 'worse', coalesce((SELECT json_agg(x ORDER BY x.change,"
+    "  x.account_id) FROM (SELECT * FROM r WHERE change < 0"
+    "  ORDER BY change, account_id LIMIT 50) x), '[]'))::text";
+
 /* The API's queries and how many parameters each takes. */
 static const struct {
 	const char	*sql;
@@ -443,6 +532,8 @@ static const struct {
 	[STORE_API_SILENCE_CREATE] = { api_silence_create_sql, 6 },
 	[STORE_API_SILENCES] = { api_silences_sql, 0 },
 	[STORE_API_SILENCE_DELETE] = { api_silence_delete_sql, 1 },
+	[STORE_API_REPORT_QUALITY] = { api_report_quality_sql, 5 },
+	[STORE_API_REPORT_MOVERS] = { api_report_movers_sql, 4 },
 };
 
 int
@@ -460,8 +551,13 @@ store_api(struct store *st, enum store_api call, const char *const *values,
 	q->arg = arg;
 	for (i = 0; i < nparams; i++)
 		lengths[i] = values[i] != NULL ? (int)strlen(values[i]) : 0;
-	if (db_query(store_db(st), api_queries[call].sql, nparams,
-	    nparams > 0 ? values : NULL, lengths, store_json_cb_, q) == -1) {
+	/* Reports read a year of history: they may take longer than the
+	 * statement deadline that tells a stalled server. */
+	if ((call >= STORE_API_REPORT_QUALITY ? db_query_long(store_db(st),
+	    REPORT_DEADLINE_MS, api_queries[call].sql, nparams, values,
+	    lengths, store_json_cb_, q) : db_query(store_db(st),
+	    api_queries[call].sql, nparams, nparams > 0 ? values : NULL,
+	    lengths, store_json_cb_, q)) == -1) {
 		free(q);
 		return -1;
 	}

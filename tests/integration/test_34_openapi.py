@@ -29,8 +29,6 @@ REDOCLY = ("@redocly/cli", "2.77.0")
 AJV = {"ajv": "8.20.0", "ajv-formats": "3.0.1"}
 
 NOT_YET_SERVED = [
-    ("GET", "/v1/reports/movers"),
-    ("GET", "/v1/reports/signal-quality"),
 ]
 
 EXTRA = """
@@ -309,6 +307,27 @@ def _calls(d):
     call("slack click bad payload", "POST", "/slack/interactions",
          body=b"payload=nope", token=None,
          headers=slack_headers(b"payload=nope"))
+
+    call("outcome", "POST", "/v1/events", token="backend",
+         body=[{"id": uid(), "account_id": "acme", "type": "account.churned",
+                "ts": rfc3339(now - 60)}])
+    call("movers", "GET", "/v1/reports/movers?days=30", token="reader")
+    call("movers default", "GET", "/v1/reports/movers", token="reader")
+    call("movers bad days", "GET", "/v1/reports/movers?days=0",
+         token="reader")
+    call("movers no token", "GET", "/v1/reports/movers", token=None)
+    call("signal quality", "GET", "/v1/reports/signal-quality?since=" +
+         time.strftime("%Y-%m-%d", time.gmtime(now - 200 * 86400)) +
+         "&within=90", token="reader")
+    call("signal quality default", "GET", "/v1/reports/signal-quality",
+         token="reader")
+    call("signal quality bad within", "GET",
+         "/v1/reports/signal-quality?within=-3", token="reader")
+    call("signal quality bad since", "GET",
+         "/v1/reports/signal-quality?since=june", token="reader")
+    call("signal quality ingest token", "GET",
+         "/v1/reports/signal-quality", token="backend")
+
     call("metrics", "GET", "/metrics", token=None)
     call("healthz", "GET", "/healthz", token=None)
     call("readyz", "GET", "/readyz", token=None)

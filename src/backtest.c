@@ -1,0 +1,889 @@
+/*
+ * backtest.c -- replay stored events through a config (see backtest.h).
+ *
+ * The replay: the accounts' metadata is read first (it is today's: the
+ * store keeps no history of it), then the events from SIG_HISTORY_DAYS
+ * before --since (so that the windows are full on the first day) to the
+ * end of --until, one day per query, in (ts, source, id) order.  Each
+ * event is applied as engine_apply() does (window_apply, data coverage,
+ * the account's first day); at the end of every day from --since on,
+ * every account that exists is evaluated (account_evaluate) and its
+ * alerts stepped (account_alerts_step) with the clock at that day's last
+ * second -- the code the daemon runs, with a day-end clock.
+ *
+ * What that means for SPEC 5's lifecycle: an alert opens on the first
+ * day whose end sees its signal active; it resolves at the first
+ * evaluation at least resolve_after after the end of the first day that
+ * saw it inactive (with the default 1 h: the next day), and flapping
+ * within resolve_after is the same alert, as in the daemon.  Settling
+ * holds a daemon's notifications while a back-fill is still arriving so
+ * that only what the whole history says is sent; a day-end replay never
+ * sees half a day, so there is nothing to hold: every event counts as
+ * having arrived live at its ts.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "account.h"
+#include "alert.h"
+#include "backtest.h"
+#include "cwconfig.h"
+#include "db.h"
+#include "event.h"
+#include "log.h"
+#include "quality.h"
+#include "score.h"
+#include "signal.h"
+#include "util.h"
+#include "window.h"
+
+#define CONNECT_TIMEOUT_SEC	15
+#define WITHIN_DEFAULT		90
+#define RANGE_MAX_DAYS		800	/* twice the default horizon */
+
+#define US(col)		"(extract(epoch FROM " col ") * 1000000)::bigint"
+
+/* One alert of the replay or of the alerts table. */
+struct bt_alert {
+	struct account	*a;		/* the alerts table's, until indexed */
+	uint32_t	 acct;		/* index in table->all */
+	int		 signal;
+	uint8_t		 severity;	/* the highest */
+	uint8_t		 at_start;	/* already firing on since */
+	uint8_t		 matched;
+	int32_t		 from, to;	/* days; to QUALITY_OPEN */
+};
+
+struct bt_outcome {
+	struct account		*a;
+	int32_t			 day;
+	enum quality_kind	 kind;
+};
+
+struct backtest {
+	const struct cw_config	*cfg;
+	const struct backtest_args *args;
+	struct event_base	*base;
+	struct db		*db;
+	struct event		*ev_timeout;
+	int			 started;
+	int			 failed;
+
+	struct account_table	*table;
+	struct win_rules	 rules;
+	int32_t			 heard[SIGCAT__COUNT];
+	int32_t			 since, until, warm, within;
+	int32_t			 day;		/* the next day to query */
+	int32_t			 done_day;	/* evaluated up to */
+	int64_t			 events, bad;
+	int64_t			 t0;		/* mono us */
+
+	struct bt_alert		*alerts;	/* would have fired */
+	size_t			 nalerts, capalerts;
+	struct bt_alert		*actual;	/* fired (the alerts table) */
+	size_t			 nactual, capactual;
+	char			**actual_ids;	/* accounts not replayed */
+	struct bt_outcome	*outcomes;
+	size_t			 noutcomes, capoutcomes;
+	struct quality_status	*statuses;
+	size_t			 nstatuses, capstatuses;
+	uint8_t			*status;	/* per account, 255 none */
+	size_t			 capstatus;
+	uint32_t		 cur;		/* the account being stepped */
+};
+
+static void	bt_fail(struct backtest *, const char *, const char *);
+static void	bt_next_day(struct backtest *);
+
+static int
+grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	size_t c;
+	void *q;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 256;
+	if ((q = realloc(*p, c * size)) == NULL)
+		return -1;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+int
+backtest_parse_day(const char *s, int32_t *day)
+{
+	char buf[40];
+	int64_t us;
+	size_t n = strlen(s);
+
+	if (n == 10) {
+		snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
+		s = buf;
+		n = strlen(buf);
+	}
+	if (util_parse_rfc3339(s, n, &us) == -1)
+		return -1;
+	*day = window_day(us);
+	return 0;
+}
+
+static char *
+day_str(int32_t day, char *buf, size_t len)
+{
+	time_t t = (time_t)day * 86400;
+	struct tm tm;
+
+	if (day == QUALITY_OPEN || gmtime_r(&t, &tm) == NULL)
+		snprintf(buf, len, "open");
+	else
+		strftime(buf, len, "%Y-%m-%d", &tm);
+	return buf;
+}
+
+/* ---- the replay ---- */
+
+static uint64_t
+step_new_id(void *arg, int64_t now)
+{
+	struct backtest *bt = arg;
+
+	return bt->nalerts + 1;		/* its index + 1 */
+}
+
+static int
+step_changed(void *arg, struct account *a, struct alert *t,
+    enum alert_event ev, const struct sig_result *r, const char *explanation)
+{
+	struct backtest *bt = arg;
+	struct bt_alert *x;
+
+	if (ev == AE_FIRE) {
+		if (grow((void **)&bt->alerts, &bt->capalerts, bt->nalerts,
+		    sizeof(*bt->alerts)) == -1) {
+			bt_fail(bt, "out of memory", NULL);
+			return -1;
+		}
+		x = &bt->alerts[bt->nalerts++];
+		memset(x, 0, sizeof(*x));
+		x->acct = bt->cur;
+		x->signal = t->signal;
+		x->severity = (uint8_t)t->severity;
+		x->at_start = bt->done_day == bt->since;
+		x->from = bt->done_day;
+		x->to = QUALITY_OPEN;
+		return 0;
+	}
+	if (t->id == 0 || t->id > bt->nalerts)
+		return 0;
+	x = &bt->alerts[t->id - 1];
+	if ((uint8_t)t->severity > x->severity)
+		x->severity = (uint8_t)t->severity;
+	if (ev == AE_RESOLVE)
+		x->to = bt->done_day;
+	return 0;
+}
+
+/* The end of day: evaluate every account that exists, step its alerts. */
+static void
+bt_evaluate_day(struct backtest *bt, int32_t day)
+{
+	struct sig_result out[SIG__COUNT];
+	struct account_alert_ops ops = { step_new_id, step_changed, bt };
+	struct quality_status *q;
+	struct account *a;
+	int32_t data_since[SIGCAT__COUNT];
+	int64_t now = (int64_t)day * CW_USEC_PER_DAY + CW_USEC_PER_DAY -
+	    CW_USEC_PER_SEC;
+	size_t i, cap;
+	uint8_t *p, st;
+	int n, changed;
+
+	if (now > util_now_us())
+		now = util_now_us();	/* today: as far as it went */
+	bt->done_day = day;
+	account_data_since(bt->heard, bt->cfg->coverage, data_since);
+	if (bt->capstatus < bt->table->count) {
+		cap = bt->table->count + 1024;
+		if ((p = realloc(bt->status, cap)) == NULL) {
+			bt_fail(bt, "out of memory", NULL);
+			return;
+		}
+		memset(p + bt->capstatus, 255, cap - bt->capstatus);
+		bt->status = p;
+		bt->capstatus = cap;
+	}
+	for (i = 0; i < bt->table->count; i++) {
+		a = bt->table->all[i];
+		if (a->first_day == 0)
+			continue;	/* metadata only: not there yet */
+		n = account_evaluate(a, &bt->cfg->signals, data_since, now,
+		    out, &changed);
+		bt->cur = (uint32_t)i;
+		account_alerts_step(a, &bt->cfg->alerts, out, n, now, &ops);
+		st = (uint8_t)score_status(a->score);
+		if (bt->status[i] == st)
+			continue;
+		bt->status[i] = st;
+		if (grow((void **)&bt->statuses, &bt->capstatuses,
+		    bt->nstatuses, sizeof(*bt->statuses)) == -1) {
+			bt_fail(bt, "out of memory", NULL);
+			return;
+		}
+		q = &bt->statuses[bt->nstatuses++];
+		q->account = (uint32_t)i;
+		q->day = day;
+		q->status = st;
+	}
+}
+
+/* One stored event, as engine_apply() and engine_cover() take it. */
+static void
+bt_apply(struct backtest *bt, const struct cw_event *ev)
+{
+	struct bt_outcome *o;
+	struct account *a;
+	int32_t day = window_day(ev->ts);
+	int c, k;
+
+	if (ev->account_id[0] == '\0')
+		return;		/* attributed to no account */
+	if ((a = account_get(bt->table, ev->account_id)) == NULL ||
+	    window_apply(&a->w, ev, &bt->rules) == -1) {
+		bt_fail(bt, "out of memory", NULL);
+		return;
+	}
+	bt->events++;
+	if (day > 0) {
+		c = account_event_class(ev->type);
+		if (c >= 0 && (bt->heard[c] == 0 || day < bt->heard[c]))
+			bt->heard[c] = day;
+		if (a->first_day == 0 || day < a->first_day)
+			a->first_day = day;
+	}
+	k = ev->type == EV_ACCOUNT_CHURNED ? QK_CHURNED :
+	    ev->type == EV_ACCOUNT_CONTRACTED ? QK_CONTRACTED :
+	    ev->type == EV_ACCOUNT_RENEWED ? QK_RENEWED : -1;
+	if (k < 0)
+		return;
+	if (grow((void **)&bt->outcomes, &bt->capoutcomes, bt->noutcomes,
+	    sizeof(*bt->outcomes)) == -1) {
+		bt_fail(bt, "out of memory", NULL);
+		return;
+	}
+	o = &bt->outcomes[bt->noutcomes++];
+	o->a = a;
+	o->day = day;
+	o->kind = (enum quality_kind)k;
+}
+
+/* ---- the queries, one after the other on one connection ---- */
+
+static void
+bt_fail(struct backtest *bt, const char *what, const char *detail)
+{
+	if (bt->failed)
+		return;
+	bt->failed = 1;
+	fprintf(stderr, "churnwatchd: backtest: %s%s%s\n", what,
+	    detail != NULL && detail[0] != '\0' ? ": " : "",
+	    detail != NULL ? detail : "");
+	event_base_loopbreak(bt->base);
+}
+
+static int
+bt_ok(struct backtest *bt, enum db_status st, const struct db_res *res,
+    const char *what)
+{
+	if (bt->failed)
+		return 0;
+	if (st != DB_OK) {
+		bt_fail(bt, what, st == DB_LOST ? "connection lost" :
+		    db_res_error(res));
+		return 0;
+	}
+	return 1;
+}
+
+static void
+done_cb(enum db_status st, const struct db_res *res, void *arg)
+{
+	struct backtest *bt = arg;
+
+	if (bt_ok(bt, st, res, "commit"))
+		event_base_loopbreak(bt->base);
+}
+
+static void
+actual_cb(enum db_status st, const struct db_res *res, void *arg)
+{
+	struct backtest *bt = arg;
+	struct bt_alert *x;
+	struct account *a;
+	const char *v;
+	int i, n, sig, sev;
+
+	if (!bt_ok(bt, st, res, "reading the alerts"))
+		return;
+	n = db_res_ntuples(res);
+	for (i = 0; i < n; i++) {
+		if ((sig = alert_signal_find(db_res_value(res, i, 1))) < 0 ||
+		    sig == ALERT_PORTFOLIO)
+			continue;
+		for (sev = 0; sev < SEV__COUNT; sev++)
+			if (strcmp(severity_name((enum sig_severity)sev),
+			    db_res_value(res, i, 2)) == 0)
+				break;
+		if (grow((void **)&bt->actual, &bt->capactual, bt->nactual,
+		    sizeof(*bt->actual)) == -1 ||
+		    (a = account_get(bt->table, db_res_value(res, i, 0))) ==
+		    NULL) {
+			bt_fail(bt, "out of memory", NULL);
+			return;
+		}
+		x = &bt->actual[bt->nactual++];
+		memset(x, 0, sizeof(*x));
+		x->a = a;	/* indexed once all are read (bt_index) */
+		x->signal = sig;
+		x->severity = (uint8_t)(sev < SEV__COUNT ? sev : SEV_INFO);
+		x->from = (int32_t)atol(db_res_value(res, i, 3));
+		v = db_res_value(res, i, 4);
+		x->to = v != NULL ? (int32_t)atol(v) : QUALITY_OPEN;
+		if (x->to > bt->until)
+			x->to = QUALITY_OPEN;	/* still firing then */
+		/* As the replay's: opened on the first day or before. */
+		if (x->from <= bt->since) {
+			x->from = bt->since;
+			x->at_start = 1;
+		}
+	}
+	if (db_query(bt->db, "COMMIT", 0, NULL, NULL, done_cb, bt) == -1)
+		bt_fail(bt, "commit", "connection lost");
+}
+
+/* After the last day: the alerts that fired with the config in force. */
+static void
+bt_query_actual(struct backtest *bt)
+{
+	char p0[24], p1[24];
+	const char *pv[2] = { p0, p1 };
+	int len[2];
+
+	len[0] = snprintf(p0, sizeof(p0), "%d", bt->since);
+	len[1] = snprintf(p1, sizeof(p1), "%d", bt->until);
+	if (db_query(bt->db,
+	    "SELECT account_id, signal, severity,"
+	    " ((started_at AT TIME ZONE 'UTC')::date - date '1970-01-01'),"
+	    " ((resolved_at AT TIME ZONE 'UTC')::date - date '1970-01-01')"
+	    " FROM alerts WHERE account_id <> ''"
+	    " AND (started_at AT TIME ZONE 'UTC')::date"
+	    "   <= date '1970-01-01' + $2::integer"
+	    " AND (resolved_at IS NULL OR (resolved_at AT TIME ZONE 'UTC')::date"
+	    "   >= date '1970-01-01' + $1::integer)"
+	    " ORDER BY started_at, id", 2, pv, len, actual_cb, bt) == -1)
+		bt_fail(bt, "reading the alerts", "connection lost");
+}
+
+static void
+events_cb(enum db_status st, const struct db_res *res, void *arg)
+{
+	struct backtest *bt = arg;
+	struct cw_event ev;
+	struct cw_error err;
+	int32_t day = bt->day - 1;	/* the day this result holds */
+	int i, n;
+
+	if (!bt_ok(bt, st, res, "reading the events"))
+		return;
+	/* The next day is read while this one is replayed. */
+	bt_next_day(bt);
+	n = db_res_ntuples(res);
+	for (i = 0; i < n && !bt->failed; i++) {
+		if (event_from_row(db_res_value(res, i, 0),
+		    db_res_value(res, i, 1), db_res_value(res, i, 2),
+		    strtoll(db_res_value(res, i, 3), NULL, 10),
+		    db_res_value(res, i, 4), db_res_value(res, i, 5), &ev,
+		    &err) == -1) {
+			bt->bad++;
+			continue;
+		}
+		bt_apply(bt, &ev);
+		event_free_fields(&ev);
+	}
+	if (day >= bt->since && !bt->failed)
+		bt_evaluate_day(bt, day);
+	if (day == bt->until && !bt->failed)
+		bt_query_actual(bt);
+}
+
+/* Queue the query of the events of bt->day, if it is not past until. */
+static void
+bt_next_day(struct backtest *bt)
+{
+	char p0[24], p1[24];
+	const char *pv[2] = { p0, p1 };
+	int len[2];
+
+	if (bt->day > bt->until)
+		return;
+	len[0] = snprintf(p0, sizeof(p0), "%" PRId64,
+	    (int64_t)bt->day * 86400);
+	len[1] = snprintf(p1, sizeof(p1), "%" PRId64,
+	    (int64_t)(bt->day + 1) * 86400);
+	bt->day++;
+	if (db_query_long(bt->db, 0,
+	    "SELECT id, account_id, type, " US("ts") ", user_id, props::text"
+	    " FROM events WHERE ts >= to_timestamp($1::bigint)"
+	    " AND ts < to_timestamp($2::bigint)"
+	    " ORDER BY ts, source, id", 2, pv, len, events_cb, bt) == -1)
+		bt_fail(bt, "reading the events", "connection lost");
+}
+
+static void
+accounts_cb(enum db_status st, const struct db_res *res, void *arg)
+{
+	struct backtest *bt = arg;
+	struct account *a;
+	int i, n;
+
+	if (!bt_ok(bt, st, res, "reading the accounts"))
+		return;
+	n = db_res_ntuples(res);
+	for (i = 0; i < n; i++) {
+		if ((a = account_get(bt->table, db_res_value(res, i, 0))) ==
+		    NULL || account_meta_apply(a, db_res_value(res, i, 1)) ==
+		    -1) {
+			bt_fail(bt, "out of memory", NULL);
+			return;
+		}
+	}
+	bt_next_day(bt);
+}
+
+static void
+begin_cb(enum db_status st, const struct db_res *res, void *arg)
+{
+	struct backtest *bt = arg;
+
+	if (!bt_ok(bt, st, res, "starting a read-only transaction"))
+		return;
+	/* Today's metadata, in the shape account_meta_apply() takes. */
+	if (db_query_long(bt->db, 0,
+	    "SELECT id, json_build_object('name', name, 'plan', plan,"
+	    " 'segment', segment, 'owner', owner, 'slack_channel',"
+	    " slack_channel, 'seats', seats, 'onboarded_at',"
+	    " to_char(onboarded_at AT TIME ZONE 'UTC',"
+	    "   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	    " 'renewal_at', to_char(renewal_at AT TIME ZONE 'UTC',"
+	    "   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	    " 'core_features', core_features)::text"
+	    " FROM accounts ORDER BY id", 0, NULL, NULL, accounts_cb,
+	    bt) == -1)
+		bt_fail(bt, "reading the accounts", "connection lost");
+}
+
+static void
+state_cb(int up, void *arg)
+{
+	struct backtest *bt = arg;
+
+	if (!up) {
+		if (bt->started)
+			bt_fail(bt, "database", "connection lost");
+		return;
+	}
+	if (bt->started)
+		return;
+	bt->started = 1;
+	evtimer_del(bt->ev_timeout);
+	/* A snapshot: every query sees the same data; nothing is written
+	 * and no lock is taken beyond what a SELECT takes. */
+	/* A day's sort in memory, not on disk: this session only. */
+	if (db_query(bt->db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+	    " SET LOCAL work_mem = '64MB'", -1, NULL, NULL, begin_cb,
+	    bt) == -1)
+		bt_fail(bt, "database", "connection lost");
+}
+
+static void
+timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	bt_fail(arg, "database", "cannot connect");
+}
+
+/* ---- output ---- */
+
+static int
+alert_cmp(const void *p, const void *q)
+{
+	const struct bt_alert *a = p, *b = q;
+
+	if (a->from != b->from)
+		return a->from < b->from ? -1 : 1;
+	if (a->acct != b->acct)
+		return a->acct < b->acct ? -1 : 1;
+	return a->signal < b->signal ? -1 : a->signal > b->signal;
+}
+
+/*
+ * Walk the replayed and the stored alerts (both sorted) together, pairing
+ * those of the same account, signal and first day: fn(arg, a, b) with
+ * either side NULL when unpaired.
+ */
+static void
+bt_merge(struct backtest *bt, void (*fn)(void *, struct bt_alert *,
+    struct bt_alert *), void *arg)
+{
+	size_t i = 0, j = 0;
+	int c;
+
+	while (i < bt->nalerts || j < bt->nactual) {
+		if (i == bt->nalerts)
+			c = 1;
+		else if (j == bt->nactual)
+			c = -1;
+		else
+			c = alert_cmp(&bt->alerts[i], &bt->actual[j]);
+		if (c == 0)
+			fn(arg, &bt->alerts[i++], &bt->actual[j++]);
+		else if (c < 0)
+			fn(arg, &bt->alerts[i++], NULL);
+		else
+			fn(arg, NULL, &bt->actual[j++]);
+	}
+}
+
+static void
+match_fn(void *arg, struct bt_alert *a, struct bt_alert *b)
+{
+	if (a != NULL && b != NULL)
+		a->matched = b->matched = 1;
+}
+
+static void
+bt_match(struct backtest *bt)
+{
+	if (bt->nalerts > 0)
+		qsort(bt->alerts, bt->nalerts, sizeof(*bt->alerts), alert_cmp);
+	if (bt->nactual > 0)
+		qsort(bt->actual, bt->nactual, sizeof(*bt->actual), alert_cmp);
+	bt_merge(bt, match_fn, NULL);
+}
+
+static void
+print_fn(void *arg, struct bt_alert *a, struct bt_alert *b)
+{
+	struct backtest *bt = arg;
+	const struct bt_alert *x = a != NULL ? a : b;
+	char d1[16], d2[16], b1[40], b2[40];
+
+	if (a != NULL)
+		snprintf(b1, sizeof(b1), "%s .. %s%s",
+		    day_str(a->from, d1, sizeof(d1)),
+		    day_str(a->to, d2, sizeof(d2)), a->at_start ? "*" : "");
+	else
+		snprintf(b1, sizeof(b1), "-");
+	if (b != NULL)
+		snprintf(b2, sizeof(b2), "%s .. %s%s",
+		    day_str(b->from, d1, sizeof(d1)),
+		    day_str(b->to, d2, sizeof(d2)), b->at_start ? "*" : "");
+	else
+		snprintf(b2, sizeof(b2), "-");
+	printf("  %-24s %-27s %-24s %-24s\n", bt->table->all[x->acct]->id,
+	    alert_signal_name(x->signal), b1, b2);
+}
+
+static json_t *
+alerts_json(const struct backtest *bt, const struct bt_alert *v, size_t n)
+{
+	json_t *arr = json_array(), *o;
+	char d1[16], d2[16];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:b}",
+		    "account_id", bt->table->all[v[i].acct]->id,
+		    "signal", alert_signal_name(v[i].signal),
+		    "severity", severity_name((enum sig_severity)
+		    v[i].severity),
+		    "opened", day_str(v[i].from, d1, sizeof(d1)),
+		    "resolved", v[i].to == QUALITY_OPEN ? json_null() :
+		    json_string(day_str(v[i].to, d2, sizeof(d2))),
+		    "firing_at_start", v[i].at_start,
+		    "in_both", v[i].matched);
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static void
+count_per_signal(const struct bt_alert *v, size_t n, unsigned *c)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!v[i].at_start)
+			c[v[i].signal]++;
+}
+
+static int
+bt_print(struct backtest *bt, const struct quality_report *q)
+{
+	unsigned would[ALERT_NSIGNALS], fired[ALERT_NSIGNALS];
+	char d1[16], d2[16];
+	double secs = (double)(util_mono_us() - bt->t0) / 1e6;
+	size_t i, both = 0;
+	json_t *o;
+	char *s;
+	int sig;
+
+	memset(would, 0, sizeof(would));
+	memset(fired, 0, sizeof(fired));
+	count_per_signal(bt->alerts, bt->nalerts, would);
+	count_per_signal(bt->actual, bt->nactual, fired);
+	for (i = 0; i < bt->nalerts; i++)
+		both += bt->alerts[i].matched;
+
+	if (bt->args->format == BACKTEST_JSON) {
+		json_t *per = json_array();
+
+		for (sig = 0; sig < ALERT_NACCOUNT_SIGNALS; sig++)
+			json_array_append_new(per, json_pack("{s:s, s:i, s:i}",
+			    "signal", alert_signal_name(sig),
+			    "would_fire", would[sig], "fired", fired[sig]));
+		o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:o, s:o, "
+		    "s:o, s:o}",
+		    "config", bt->cfg->path != NULL ? bt->cfg->path : "",
+		    "since", day_str(bt->since, d1, sizeof(d1)),
+		    "until", day_str(bt->until, d2, sizeof(d2)),
+		    "accounts", (json_int_t)q->accounts,
+		    "events", (json_int_t)bt->events,
+		    "events_invalid", (json_int_t)bt->bad,
+		    "replay_seconds", secs,
+		    "per_signal", per,
+		    "would_fire", alerts_json(bt, bt->alerts, bt->nalerts),
+		    "fired", alerts_json(bt, bt->actual, bt->nactual),
+		    "quality", quality_json(q));
+		if (o == NULL || (s = json_dumps(o, JSON_INDENT(2) |
+		    JSON_PRESERVE_ORDER)) == NULL) {
+			json_decref(o);
+			return -1;
+		}
+		json_decref(o);
+		printf("%s\n", s);
+		free(s);
+		return 0;
+	}
+
+	printf("Backtest of %s over %s .. %s: %zu accounts, %" PRId64
+	    " events replayed in %.1f s\n\n", bt->cfg->path != NULL ?
+	    bt->cfg->path : "the config", day_str(bt->since, d1, sizeof(d1)),
+	    day_str(bt->until, d2, sizeof(d2)), q->accounts, bt->events,
+	    secs);
+	printf("Alerts opened in these days (not counting those firing on "
+	    "the first day):\n");
+	printf("  %-27s %12s %12s\n", "signal", "would fire", "fired");
+	for (sig = 0; sig < ALERT_NACCOUNT_SIGNALS; sig++)
+		if (would[sig] > 0 || fired[sig] > 0)
+			printf("  %-27s %12u %12u\n", alert_signal_name(sig),
+			    would[sig], fired[sig]);
+	printf("  %-27s %12zu %12zu\n", "all", bt->nalerts, bt->nactual);
+	printf("  (\"would fire\": with this config; \"fired\": what the "
+	    "daemon raised with the config in force;\n   %zu alerts are "
+	    "in both, same account, signal and day)\n\n", both);
+
+	printf("Alerts, by the day they opened (\"open\": still firing at "
+	    "the end; \"-\": not raised):\n");
+	printf("  %-24s %-27s %-24s %-24s\n", "account", "signal",
+	    "with this config", "with the config in force");
+	bt_merge(bt, print_fn, bt);
+	printf("  (*: firing on the first day; it may have opened before)\n\n");
+	if ((s = quality_text(q)) == NULL)
+		return -1;
+	fputs(s, stdout);
+	free(s);
+	return 0;
+}
+
+/* ---- the whole run ---- */
+
+struct ptr_idx {
+	struct account	*a;
+	uint32_t	 i;
+};
+
+static int
+ptr_cmp(const void *p, const void *q)
+{
+	const struct ptr_idx *a = p, *b = q;
+
+	return a->a < b->a ? -1 : a->a > b->a;
+}
+
+/*
+ * The accounts' indexes in table->all for what was kept by pointer (the
+ * outcomes, the stored alerts): one sort, then a binary search each.
+ */
+static int
+bt_index(struct backtest *bt, struct quality_outcome **outp)
+{
+	struct quality_outcome *o;
+	struct ptr_idx *pi, key, *hit;
+	size_t i, n = bt->table->count;
+
+	if ((pi = calloc(n + 1, sizeof(*pi))) == NULL ||
+	    (o = calloc(bt->noutcomes + 1, sizeof(*o))) == NULL) {
+		free(pi);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		pi[i].a = bt->table->all[i];
+		pi[i].i = (uint32_t)i;
+	}
+	if (n > 0)
+		qsort(pi, n, sizeof(*pi), ptr_cmp);
+	for (i = 0; i < bt->noutcomes; i++) {
+		key.a = bt->outcomes[i].a;
+		hit = bsearch(&key, pi, n, sizeof(*pi), ptr_cmp);
+		o[i].account = hit != NULL ? hit->i : 0;
+		o[i].day = bt->outcomes[i].day;
+		o[i].kind = bt->outcomes[i].kind;
+	}
+	for (i = 0; i < bt->nactual; i++) {
+		key.a = bt->actual[i].a;
+		hit = bsearch(&key, pi, n, sizeof(*pi), ptr_cmp);
+		bt->actual[i].acct = hit != NULL ? hit->i : 0;
+	}
+	free(pi);
+	*outp = o;
+	return 0;
+}
+
+static int
+bt_report(struct backtest *bt, const struct quality_outcome *o,
+    struct quality_report *q)
+{
+	struct quality_input in;
+	struct quality_fire *f;
+	size_t i, n = bt->table->count, npop = 0;
+	int rc;
+
+	if ((f = calloc(bt->nalerts + 1, sizeof(*f))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		npop += bt->table->all[i]->first_day != 0;
+	for (i = 0; i < bt->nalerts; i++) {
+		f[i].account = bt->alerts[i].acct;
+		f[i].signal = bt->alerts[i].signal;
+		f[i].from = bt->alerts[i].from;
+		f[i].to = bt->alerts[i].to;
+	}
+	memset(&in, 0, sizeof(in));
+	in.fires = f;
+	in.nfires = bt->nalerts;
+	in.statuses = bt->statuses;
+	in.nstatuses = bt->nstatuses;
+	in.outcomes = o;
+	in.noutcomes = bt->noutcomes;
+	in.naccounts = n;
+	in.since = bt->since;
+	in.until = bt->until;
+	in.within = bt->within;
+	/* The population: accounts that had events, not metadata alone. */
+	in.population = npop;
+	rc = quality_compute(&in, q);
+	free(f);
+	return rc;
+}
+
+int
+backtest_run(const struct cw_config *cfg, const struct backtest_args *args)
+{
+	struct backtest bt;
+	struct quality_report q;
+	struct timeval tv = { CONNECT_TIMEOUT_SEC, 0 };
+	struct quality_outcome *outcomes = NULL;
+	int32_t today = window_day(util_now_us());
+	uint64_t within = WITHIN_DEFAULT;
+	int rc = 1;
+
+	memset(&bt, 0, sizeof(bt));
+	bt.cfg = cfg;
+	bt.args = args;
+	if (args->since == NULL ||
+	    backtest_parse_day(args->since, &bt.since) == -1) {
+		fprintf(stderr, "churnwatchd: --since must be a date "
+		    "(YYYY-MM-DD)\n");
+		return 2;
+	}
+	bt.until = today;
+	if (args->until != NULL &&
+	    backtest_parse_day(args->until, &bt.until) == -1) {
+		fprintf(stderr, "churnwatchd: --until must be a date "
+		    "(YYYY-MM-DD)\n");
+		return 2;
+	}
+	if (args->within != NULL && util_parse_u64(args->within, 1,
+	    QUALITY_WITHIN_MAX, &within) == -1) {
+		fprintf(stderr, "churnwatchd: --within must be a whole number "
+		    "of days from 1 to %d\n", QUALITY_WITHIN_MAX);
+		return 2;
+	}
+	if (bt.until > today || bt.since > bt.until ||
+	    bt.until - bt.since >= RANGE_MAX_DAYS) {
+		fprintf(stderr, "churnwatchd: --since must not be after "
+		    "--until, --until not after today, and the range at most "
+		    "%d days\n", RANGE_MAX_DAYS);
+		return 2;
+	}
+	bt.within = (int32_t)within;
+	bt.warm = bt.since - SIG_HISTORY_DAYS;
+	bt.day = bt.warm;
+	bt.done_day = bt.warm - 1;
+	signal_win_rules(&cfg->signals, &bt.rules);
+	bt.t0 = util_mono_us();
+	if ((bt.table = account_table_new()) == NULL ||
+	    (bt.base = event_base_new()) == NULL ||
+	    (bt.ev_timeout = evtimer_new(bt.base, timeout_cb, &bt)) == NULL ||
+	    (bt.db = db_new(bt.base, cfg->db_url, 0, state_cb, &bt)) == NULL) {
+		fprintf(stderr, "churnwatchd: backtest: out of memory\n");
+		goto done;
+	}
+	evtimer_add(bt.ev_timeout, &tv);
+	event_base_dispatch(bt.base);
+	if (bt.failed)
+		goto done;
+	if (bt_index(&bt, &outcomes) == -1) {
+		fprintf(stderr, "churnwatchd: backtest: out of memory\n");
+		goto done;
+	}
+	bt_match(&bt);
+	if (bt_report(&bt, outcomes, &q) == -1 || bt_print(&bt, &q) == -1) {
+		fprintf(stderr, "churnwatchd: backtest: out of memory\n");
+		goto done;
+	}
+	rc = 0;
+done:
+	db_free(bt.db);
+	if (bt.ev_timeout != NULL)
+		event_free(bt.ev_timeout);
+	if (bt.base != NULL)
+		event_base_free(bt.base);
+	account_table_free(bt.table);
+	free(bt.alerts);
+	free(bt.actual);
+	free(bt.outcomes);
+	free(bt.statuses);
+	free(bt.status);
+	free(outcomes);
+	return rc;
+}

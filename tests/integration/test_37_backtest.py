@@ -1,0 +1,543 @@
+"""Backtest and signal quality (issue 12, SPEC 9 and 2.8).
+
+A generated year of history -- 300 accounts, known churns, contractions
+and renewals, stories planted a known number of days before each outcome,
+and noise -- goes in through the API of a running daemon.  Then:
+
+- `churnwatchd --backtest` reports exactly the counts, lead times and
+  precision the generator planted, and a threshold change in the new
+  config changes the would-have-fired list exactly as planted;
+- running it next to the daemon changes nothing in the database;
+- a daemon that lives through 40 days (libfaketime moves its wall clock
+  to the end of each day, when that day's events are posted) raised the
+  very alerts that a backtest of the same days with the same config says
+  it would have raised.
+"""
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+from lib import (Daemon, check, check_sanitizer_output, cw_bin, eq,
+                 http_request, rfc3339, sql, uid)
+
+DAY = 86400
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+TODAY = int(time.time()) // DAY
+UNTIL = TODAY - 1               # whole days only
+SINCE = UNTIL - 364             # a year
+N_QUIET = 150
+
+HISTORY_CONFIG = """
+[alerts]
+settle = 1s
+"""
+
+# Churned accounts' stories: churn_intent lead times (days before the
+# churn), a competitor poc 25 days before, or nothing at all.
+INTENT_LEADS = [10, 20, 30, 45, 60]
+
+
+def day_str(d):
+    return time.strftime("%Y-%m-%d", time.gmtime(d * DAY))
+
+
+def plan():
+    """The planted history: (events, expectations)."""
+    evs = []
+
+    def at(day, acct, type, hour=9, user=None, **props):
+        e = {"id": uid("h"), "account_id": acct, "type": type,
+             "ts": rfc3339(day * DAY + hour * 3600)}
+        if user:
+            e["user_id"] = user
+        if props:
+            e["props"] = props
+        evs.append(e)
+
+    def logins(acct, first, last):
+        for d in range(first, last + 1):
+            at(d, acct, "login", user="u1")
+
+    def intent(day, acct):
+        at(day, acct, "ticket.created", hour=10, ticket_id=uid("t"),
+           subject="Please cancel our subscription")
+
+    def competitor(day, acct, kind, n=1):
+        for _ in range(n):
+            at(day, acct, "competitor.signal", hour=11,
+               competitor="rival", kind=kind)
+
+    start = SINCE - 10
+    leads = []
+    for k in range(40):                 # churned
+        acct = "ch-%02d" % k
+        c = SINCE + 120 + 5 * k
+        logins(acct, start, c)
+        if k < 20:
+            lead = INTENT_LEADS[k % 5]
+            intent(c - lead, acct)
+            leads.append(lead)
+        elif k < 30:
+            competitor(c - 25, acct, "poc")
+        at(c, acct, "account.churned", hour=12, reason="budget")
+    for k in range(10):                 # contracted
+        acct = "co-%02d" % k
+        o = SINCE + 200 + 3 * k
+        logins(acct, start, UNTIL)
+        if k < 5:
+            intent(o - 15, acct)
+        at(o, acct, "account.contracted", hour=12, seats_before=50,
+           seats_after=30)
+    for k in range(100):                # renewed
+        acct = "re-%03d" % k
+        r = SINCE + 100 + 2 * k
+        logins(acct, start, UNTIL)
+        if k < 10:
+            intent(r - 40, acct)        # noise: renewed all the same
+        elif k < 15:
+            competitor(r - 50, acct, "poc")
+        at(r, acct, "account.renewed", hour=12)
+    for k in range(N_QUIET):            # no outcome yet
+        acct = "qu-%03d" % k
+        logins(acct, start, UNTIL)
+        if k < 5:
+            intent(SINCE + 50 + 30 * k, acct)
+        elif k < 13:                    # 3 mentions: fire at min 3
+            competitor(SINCE + 60 + 10 * k, acct, "mention", 3)
+        elif k < 19:                    # 2 mentions: only at min 2
+            competitor(SINCE + 60 + 10 * k, acct, "mention", 2)
+    return evs, sorted(leads)
+
+
+def median(v):
+    v = sorted(v)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def backtest(d, extra="", since=SINCE, until=UNTIL, fmt="json",
+             within=None):
+    """Run churnwatchd --backtest with d's config plus extra; returns the
+    parsed JSON (or the text)."""
+    path = os.path.join(d.dir, "new-%s.conf" % uid("c"))
+    with open(path, "w") as f:
+        f.write(d.config_text() + extra + "\n")
+    cmd = [cw_bin(), "--config", path, "--backtest", "--since",
+           day_str(since), "--until", day_str(until), "--format", fmt]
+    if within is not None:
+        cmd += ["--within", str(within)]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=d.env, timeout=300)
+    eq(p.returncode, 0, "backtest exit status (stderr %r)" % p.stderr)
+    check_sanitizer_output(p.stderr.decode(errors="replace"), "backtest")
+    out = p.stdout.decode()
+    return json.loads(out) if fmt == "json" else out
+
+
+def row(report, signal):
+    for r in report["quality"]["signals"]:
+        if r["signal"] == signal:
+            return r
+    raise AssertionError("no row for %s" % signal)
+
+
+def opened(report, signal, key="would_fire"):
+    return sorted((a["account_id"], a["opened"], a["resolved"])
+                  for a in report[key] if a["signal"] == signal)
+
+
+def db_state(db):
+    """What a reader must never change."""
+    return sql(db, "SELECT (SELECT count(*) FROM events),"
+               " (SELECT count(*) FROM alerts),"
+               " (SELECT coalesce(max(updated_at)::text, '') FROM alerts),"
+               " (SELECT count(*) FROM notifications),"
+               " (SELECT count(*) FROM health_daily),"
+               " (SELECT count(*) FROM accounts),"
+               " (SELECT count(*) FROM coverage)")
+
+
+def quiet_state(d):
+    """db_state once the daemon has settled (two equal reads)."""
+    last = None
+    for _ in range(120):
+        cur = db_state(d.db)
+        if cur == last:
+            return cur
+        last = cur
+        time.sleep(1)
+    raise AssertionError("the daemon never settled: %r" % (cur,))
+
+
+def post_all(d, evs, n=10000):
+    for i in range(0, len(evs), n):
+        st, _, body = d.post(evs[i:i + n])
+        eq(st, 202, "history: %r" % (body,))
+        eq(body["accepted"], len(evs[i:i + n]), "all accepted")
+
+
+def test_planted_history():
+    evs, leads = plan()
+    d = Daemon(extra=HISTORY_CONFIG,
+               server={"max_body_bytes": 16 * 1024 * 1024})
+    with d:
+        post_all(d, evs)
+        before = quiet_state(d)
+        r = backtest(d)
+        eq(db_state(d.db), before, "the backtest changed nothing")
+
+        q = r["quality"]
+        eq(r["accounts"], 300, "accounts replayed")
+        eq(q["accounts"], 300, "population")
+        eq(q["outcomes"], {"churned": 40, "contracted": 10,
+                           "renewed": 100}, "outcomes")
+        check(abs(q["base_churn_rate"] - 40 / 300) < 1e-9, "base rate")
+
+        ci = row(r, "churn_intent")
+        eq(ci["churned"]["count"], 20, "churn_intent caught churns")
+        eq(ci["churned"]["of"], 40, "of")
+        eq(ci["median_lead_days"], median(leads), "churn_intent lead")
+        eq(ci["contracted"]["count"], 5, "churn_intent contractions")
+        eq(ci["fired"], 40, "churn_intent fired for")
+        eq(ci["then"], {"churned": 20, "contracted": 5, "renewed": 10,
+                        "no_outcome": 5}, "churn_intent outcomes")
+        check(abs(ci["precision"] - 0.5) < 1e-9, "precision 20/40")
+        check(abs(ci["lift"] - 0.5 / (40 / 300)) < 1e-9, "lift")
+
+        ce = row(r, "competitor_exposure")
+        eq(ce["churned"]["count"], 10, "poc caught churns")
+        eq(ce["median_lead_days"], 25, "poc lead")
+        eq(ce["fired"], 23, "10 churned + 5 renewed + 8 mentions")
+        eq(ce["then"], {"churned": 10, "contracted": 0, "renewed": 5,
+                        "no_outcome": 8}, "competitor outcomes")
+
+        # Nothing made anyone yellow before they left.
+        eq(q["green_before_churn"], {"days_30": {"green": 40, "known": 40},
+                                     "days_90": {"green": 40,
+                                                 "known": 40}},
+           "still green before the churn")
+        eq(row(r, "status not green")["churned"]["count"], 0,
+           "the health status caught no churn")
+        # The best leading signal comes first.
+        eq(q["signals"][0]["signal"], "churn_intent", "first row")
+
+        # Would-have-fired list: one churn_intent alert per planted
+        # ticket, opened that day, resolved the day after its 30 days.
+        ci_alerts = opened(r, "churn_intent")
+        eq(len(ci_alerts), 40, "churn_intent alerts")
+        c0 = SINCE + 120
+        eq(("ch-00", day_str(c0 - 10), day_str(c0 - 10 + 31)),
+           [a for a in ci_alerts if a[0] == "ch-00"][0], "ch-00's alert")
+        per = {p["signal"]: p for p in r["per_signal"]}
+        eq(per["churn_intent"]["would_fire"], 40, "per signal")
+        # The daemon took the history as a back-fill today: none of its
+        # alerts opened within these days.
+        eq(per["churn_intent"]["fired"], 0, "in force, within the days")
+
+        # A threshold change does exactly what was planted: min_signals
+        # 4 drops the 8 three-mention alerts, 2 adds the 6 two-mention
+        # ones; nothing else moves.
+        base = opened(r, "competitor_exposure")
+        three = {"qu-%03d" % k for k in range(5, 13)}
+        two = {"qu-%03d" % k for k in range(13, 19)}
+        eq(len(base), 23, "competitor alerts at min_signals 3")
+        r4 = backtest(d, "[signal:competitor_exposure]\nmin_signals = 4\n")
+        eq(opened(r4, "competitor_exposure"),
+           [a for a in base if a[0] not in three], "min_signals 4")
+        r2 = backtest(d, "[signal:competitor_exposure]\nmin_signals = 2\n")
+        got2 = opened(r2, "competitor_exposure")
+        eq([a for a in got2 if a[0] not in two], base, "min 2 keeps all")
+        eq(sorted({a[0] for a in got2 if a[0] in two}), sorted(two),
+           "min 2 adds the two-mention accounts")
+        eq(len(got2), 23 + 6, "min_signals 2")
+        others = [a for a in r["would_fire"]
+                  if a["signal"] != "competitor_exposure"]
+        eq([a for a in r4["would_fire"]
+            if a["signal"] != "competitor_exposure"], others,
+           "other signals unchanged at 4")
+        eq(row(r4, "competitor_exposure")["fired"], 15, "fired at 4")
+
+        # The text for people: the table, best first, counts for small
+        # numbers.
+        t = backtest(d, fmt="text")
+        lines = t.splitlines()
+        hdr = [i for i, ln in enumerate(lines) if ln.startswith("signal ")]
+        eq(len(hdr), 1, "one quality table: %s" % t)
+        first = lines[hdr[0] + 1].split()
+        eq(first[:3], ["churn_intent", "20/40", "(50%)"], "first row")
+        check("Still green before they churned: 40/40 (100%)" in t,
+              "still green line: %s" % t)
+        eq(db_state(d.db), before, "still nothing changed")
+
+
+def test_bad_arguments():
+    d = Daemon()
+    path = d.write_config()
+    for args, what in [
+            (["--backtest"], "no --since"),
+            (["--backtest", "--since", "yesterday"], "bad date"),
+            (["--backtest", "--since", "2026-13-01"], "bad month"),
+            (["--backtest", "--since", day_str(TODAY - 5), "--until",
+              day_str(TODAY - 9)], "since after until"),
+            (["--backtest", "--since", day_str(TODAY - 5), "--until",
+              day_str(TODAY + 3)], "until in the future"),
+            (["--backtest", "--since", day_str(TODAY - 5), "--format",
+              "xml"], "bad format"),
+            (["--backtest", "--since", day_str(TODAY - 5), "--within",
+              "0"], "within 0"),
+            (["--since", day_str(TODAY - 5)], "--since without backtest")]:
+        p = subprocess.run([cw_bin(), "--config", path] + args,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=30)
+        eq(p.returncode, 2, what)
+        eq(p.stdout, b"", what + ": nothing on stdout")
+        check(p.stderr.strip() != b"", what + ": a message")
+
+
+# ---- the daemon and the backtest agree ----
+
+AGREE_CONFIG = """
+[alerts]
+settle = 0s
+backfill_age = 3d
+
+[signals]
+interval = 1
+"""
+AGREE_DAYS = 40
+
+
+def agree_history(day0):
+    """Per day k (0..AGREE_DAYS-1): the events of day0 + k."""
+    out = []
+    for k in range(AGREE_DAYS):
+        d = day0 + k
+        evs = []
+
+        def at(acct, type, hour, user=None, **props):
+            e = {"id": uid("a"), "account_id": acct, "type": type,
+                 "ts": rfc3339(d * DAY + hour * 3600)}
+            if user:
+                e["user_id"] = user
+            if props:
+                e["props"] = props
+            evs.append(e)
+
+        for i in range(30):
+            acct = "ag-%02d" % i
+            # Every account hears something every day.
+            at(acct, "note", 8, text="weekly sync, all fine")
+            if not (i < 5 and k >= 20):         # 0..4 stop logging in
+                at(acct, "login", 9, user="u%d" % (i % 3))
+            if 5 <= i < 10 and k == 5:
+                at(acct, "ticket.created", 10, ticket_id=uid("t"),
+                   subject="we will cancel the contract")
+            if 10 <= i < 15 and k == 8 + i - 10:
+                at(acct, "competitor.signal", 11, competitor="rival",
+                   kind="poc")
+            if 15 <= i < 20 and k in (12, 13, 14):
+                at(acct, "touchpoint", 12, kind="call")
+            # Outcomes: three intent accounts churn, two renew; a poc
+            # account contracts; the first absent one churns late.
+            if i in (5, 6, 7) and k == 25:
+                at(acct, "account.churned", 13)
+            if i in (8, 9) and k == 30:
+                at(acct, "account.renewed", 13)
+            if i == 10 and k == 20:
+                at(acct, "account.contracted", 13)
+            if i == 0 and k == 38:
+                at(acct, "account.churned", 13)
+        out.append(evs)
+    return out
+
+
+def evaluations(d):
+    """churnwatch_evaluation_seconds_count from /metrics."""
+    st, _, body = http_request(d.port, "GET", "/metrics", token=None)
+    eq(st, 200, "metrics")
+    text = body if isinstance(body, str) else body.decode()
+    for ln in text.splitlines():
+        if ln.startswith("churnwatch_evaluation_seconds_count"):
+            return int(float(ln.split()[-1]))
+    return 0
+
+
+def test_daemon_and_backtest_agree():
+    check(os.path.exists(FAKETIME_LIB), "libfaketime is installed "
+          "(tools/deps installs the faketime package)")
+    day0 = TODAY - AGREE_DAYS
+    days = agree_history(day0)
+    tdir = tempfile.mkdtemp(prefix="cwbt-")
+    stamp = os.path.join(tdir, "faketime")
+
+    def clock(day):
+        # A stopped wall clock near the end of the day (timers run on
+        # the monotonic one).
+        with open(stamp, "w") as f:
+            f.write(time.strftime("%Y-%m-%d 23:50:00\n",
+                                  time.gmtime(day * DAY)))
+
+    clock(day0)
+    d = Daemon(extra=AGREE_CONFIG)
+    d.env["LD_PRELOAD"] = FAKETIME_LIB
+    d.env["FAKETIME_TIMESTAMP_FILE"] = stamp
+    d.env["FAKETIME_NO_CACHE"] = "1"
+    d.env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+    d.env["ASAN_OPTIONS"] = (d.env.get("ASAN_OPTIONS", "") +
+                             ":verify_asan_link_order=0").lstrip(":")
+    with d:
+        for k, evs in enumerate(days):
+            clock(day0 + k)
+            st, _, body = d.post(evs)
+            eq(st, 202, "day %d: %r" % (k, body))
+            eq(body["accepted"], len(evs), "day %d accepted" % k)
+            # The post evaluated its accounts (before this request is
+            # served); then a whole sweep (every second) evaluates all
+            # 30 again at this day's clock and stores the day's scores.
+            e1 = evaluations(d)
+            for _ in range(600):
+                if evaluations(d) >= e1 + 30:
+                    break
+                time.sleep(0.05)
+            check(evaluations(d) >= e1 + 30, "a sweep on day %d" % k)
+        quiet_state(d)
+        raised = sorted(
+            (r[0], r[1], r[2], r[3]) for r in sql(
+                d.db, "SELECT account_id, signal,"
+                " to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
+                " to_char(resolved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+                " FROM alerts WHERE account_id <> ''"))
+        check(len(raised) >= 30, "the stories fired: %r" % (raised,))
+        sigs = {r[1] for r in raised}
+        check({"churn_intent", "competitor_exposure", "login_absent"} <=
+              sigs, "signals raised: %r" % sigs)
+        check(any(r[1] == "churn_intent" and r[3] is not None
+                  for r in raised), "some resolved: %r" % (raised,))
+
+        d.env.pop("LD_PRELOAD")         # the backtest runs in real time;
+        # d.config_text() is the config in force (AGREE_CONFIG in it).
+        r = backtest(d, since=day0,
+                     until=day0 + AGREE_DAYS - 1)
+        would = sorted((a["account_id"], a["signal"], a["opened"],
+                        a["resolved"]) for a in r["would_fire"])
+        eq(would, raised, "the backtest says what the daemon raised")
+        check(all(a["in_both"] for a in r["would_fire"] + r["fired"]),
+              "every alert paired with the stored one")
+        eq(r["quality"]["outcomes"], {"churned": 4, "contracted": 1,
+                                      "renewed": 2}, "outcomes")
+        eq(r["quality"]["signals"][0]["signal"], "churn_intent",
+           "the best leading signal")
+        eq(r["quality"]["signals"][0]["churned"]["count"], 3, "caught")
+        eq(r["quality"]["signals"][0]["median_lead_days"], 20, "lead")
+
+        # The report endpoint over what the daemon stored (alerts,
+        # outcomes, daily scores) says what the backtest says.
+        st, _, body = d.request(
+            "GET", "/v1/reports/signal-quality?since=%s&until=%s&within=90"
+            % (day_str(day0), day_str(day0 + AGREE_DAYS - 1)),
+            token="reader")
+        eq(st, 200, "report: %r" % (body,))
+        eq(body, r["quality"], "stored history and replay agree")
+
+
+def test_report_params_and_movers():
+    d = Daemon()
+    with d:
+        for path, what in [
+                ("/v1/reports/signal-quality?since=yesterday", "bad since"),
+                ("/v1/reports/signal-quality?until=2026-02-30", "bad until"),
+                ("/v1/reports/signal-quality?until=%s" % day_str(TODAY + 2),
+                 "until in the future"),
+                ("/v1/reports/signal-quality?since=%s&until=%s" % (
+                    day_str(TODAY - 3), day_str(TODAY - 5)),
+                 "since after until"),
+                ("/v1/reports/signal-quality?since=%s" % day_str(
+                    TODAY - 900), "range too long"),
+                ("/v1/reports/signal-quality?within=0", "within 0"),
+                ("/v1/reports/signal-quality?within=401", "within 401"),
+                ("/v1/reports/signal-quality?within=9x", "within 9x"),
+                ("/v1/reports/movers?days=0", "days 0"),
+                ("/v1/reports/movers?days=401", "days 401"),
+                ("/v1/reports/movers?days=-3", "days -3")]:
+            st, _, body = d.request("GET", path, token="reader")
+            eq(st, 400, what)
+            eq(body["error"], "invalid_query", what)
+            check(body["message"], what + ": a message")
+        st, _, body = d.request("GET", "/v1/reports/movers", token=None)
+        eq(st, 401, "no token")
+        st, _, body = d.request("GET", "/v1/reports/movers",
+                                token="backend")
+        eq(st, 403, "ingest scope")
+
+        # An empty history: an empty report, not an error.
+        st, _, body = d.request("GET", "/v1/reports/signal-quality",
+                                token="reader")
+        eq(st, 200, "empty report: %r" % (body,))
+        eq(body["outcomes"], {"churned": 0, "contracted": 0, "renewed": 0},
+           "no outcomes")
+        eq(body["until"], day_str(TODAY), "until defaults to today")
+        eq(body["since"], day_str(TODAY - 364), "since: a year before")
+
+        # Movers: scores and alerts as the daemon stores them, for
+        # accounts it does not hold (it never rewrites them).
+        def score(acct, ago, sc):
+            sql(d.db, "INSERT INTO health_daily VALUES ('%s', "
+                "current_date - %d, %d)" % (acct, ago, sc))
+
+        ids = iter(range(10 ** 12, 10 ** 12 + 100))
+
+        def alert(acct, signal, started, resolved):
+            sql(d.db, "INSERT INTO alerts (id, account_id, signal, category,"
+                " fingerprint, state, severity, started_at, resolved_at)"
+                " VALUES (%d, '%s', '%s', 'usage', 'f', '%s', 'warning',"
+                " now() - interval '%d days', %s)" % (
+                    next(ids), acct,
+                    signal, "resolved" if resolved is not None else
+                    "firing", started, "NULL" if resolved is None else
+                    "now() - interval '%d days'" % resolved))
+
+        sql(d.db, "INSERT INTO accounts (id, name) VALUES "
+            "('mv-up', 'Up Inc')")
+        score("mv-up", 31, 30)          # before then: ignored
+        score("mv-up", 30, 40)
+        score("mv-up", 2, 85)
+        score("mv-up", 1, 85)
+        alert("mv-up", "login_absent", 40, 10)          # went
+        alert("mv-up", "no_touch", 50, 45)              # long gone
+        score("mv-down", 33, 100)       # within the week before then
+        score("mv-down", 0, 55)
+        alert("mv-down", "churn_intent", 5, None)       # came
+        alert("mv-down", "ticket_velocity", 35, None)   # stayed
+        alert("mv-down", "login_decline", 20, 3)        # came and went
+        score("mv-worse", 30, 90)
+        score("mv-worse", 0, 20)
+        score("mv-same", 30, 70)
+        score("mv-same", 0, 70)
+        score("mv-new", 3, 10)          # no score then: not a mover
+
+        st, _, body = d.request("GET", "/v1/reports/movers?days=30",
+                                token="reader")
+        eq(st, 200, "movers: %r" % (body,))
+        eq(body["days"], 30, "days")
+        eq(body["since"], day_str(TODAY - 30), "since")
+        eq([(m["account_id"], m["score_then"], m["score_now"], m["change"])
+            for m in body["better"]], [("mv-up", 40, 85, 45)], "better")
+        up = body["better"][0]
+        eq((up["name"], up["status_then"], up["status_now"]),
+           ("Up Inc", "yellow", "green"), "named, with statuses")
+        eq((up["signals_came"], up["signals_went"]), ([], ["login_absent"]),
+           "what went")
+        eq([(m["account_id"], m["change"]) for m in body["worse"]],
+           [("mv-worse", -70), ("mv-down", -45)], "worse, worst first")
+        down = body["worse"][1]
+        eq((down["signals_came"], down["signals_went"]),
+           (["churn_intent"], []), "what came")
+        st, _, body = d.request("GET", "/v1/reports/movers?days=2",
+                                token="reader")
+        eq(st, 200, "movers 2 days")
+        # mv-up's score two days ago equals today's; nobody else has one
+        # in the week before then and one after.
+        eq(body["better"] + body["worse"], [], "nobody moved in 2 days")
