@@ -27,15 +27,19 @@
 #include "alerting.h"
 #include "cwconfig.h"
 #include "http.h"
+#include "intern.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
 #include "outbox.h"
 #include "portfolio.h"
+#include "receiver.h"
 #include "score.h"
+#include "slack.h"
 #include "signal.h"
 #include "store.h"
 #include "util.h"
+#include "window.h"
 
 #define RECEIVERS_MAX	16
 /* PLAYS.md's play for health_degraded, which has no [signal:] section. */
@@ -76,6 +80,35 @@ struct pf_alert {
 	uint32_t		 round;		/* of the last trend seen */
 };
 
+/*
+ * The Slack app (SPEC 2.7): the message chat.postMessage made for an
+ * alert at a slack-app receiver, updated in place on ack, snooze and
+ * resolve; and the posts waiting for their answer (the receipt names a
+ * notification, the message belongs to its alert).
+ */
+struct slack_msg {
+	uint64_t		 alert_id;
+	char			*receiver;
+	char			 channel[64];
+	char			 ts[32];
+};
+struct slack_post {
+	uint64_t		 notification;
+	uint64_t		 alert_id;
+};
+
+/* An account's signal that resolved: the digest's "since yesterday". */
+struct resolved_rec {
+	char			*account;
+	int			 signal;
+	int64_t			 at;
+};
+#define RESOLVED_MAX	100000	/* bounded; the oldest go first */
+#define SLACK_POSTS_MAX	10000	/* waiting for an answer; bounded */
+/* The outbox receiver of response_url answers (no config name has ':'). */
+#define SLACK_RESPONSE_RECEIVER	"slack:response"
+
+
 struct alerting {
 	struct event_base	*base;
 	struct store		*store;
@@ -100,6 +133,12 @@ struct alerting {
 	char			**loaded_receivers;
 	char			**loaded_bodies;
 	size_t			 nloaded, caploaded;
+	struct slack_msg	*msgs;
+	size_t			 nmsgs;
+	struct slack_post	*posts;
+	size_t			 nposts;
+	struct resolved_rec	*resolved;	/* the last day's, oldest first */
+	size_t			 nresolved;
 };
 
 static void	alerting_flush(struct alerting *);
@@ -375,8 +414,9 @@ silenced(const struct alerting *al, const char *account_id,
  * to the collecting batch, pending or, when quiet, silenced.
  */
 static void
-push_notification(struct alerting *al, const char *id, uint64_t alert_id,
-    const char *receiver, enum alert_event ev, char *body, int quiet)
+push_notification_kind(struct alerting *al, const char *id,
+    uint64_t alert_id, const char *receiver, const char *kind, char *body,
+    int quiet)
 {
 	struct store_notification *n;
 
@@ -389,7 +429,7 @@ push_notification(struct alerting *al, const char *id, uint64_t alert_id,
 	n->id = strdup(id);
 	n->alert_id = alert_id;
 	n->receiver = strdup(receiver);
-	n->kind = strdup(alert_event_name(ev));
+	n->kind = strdup(kind);
 	n->body = body;
 	n->state = strdup(quiet ? "silenced" : "pending");
 	if (quiet) {
@@ -400,6 +440,191 @@ push_notification(struct alerting *al, const char *id, uint64_t alert_id,
 	batch_push_notif(&al->batch, !quiet);
 }
 
+static void
+push_notification(struct alerting *al, const char *id, uint64_t alert_id,
+    const char *receiver, enum alert_event ev, char *body, int quiet)
+{
+	push_notification_kind(al, id, alert_id, receiver,
+	    alert_event_name(ev), body, quiet);
+}
+
+/* ---- Slack messages ---- */
+
+static struct slack_msg *
+msg_find(struct alerting *al, uint64_t alert_id, const char *receiver)
+{
+	size_t i;
+
+	for (i = 0; i < al->nmsgs; i++)
+		if (al->msgs[i].alert_id == alert_id &&
+		    strcmp(al->msgs[i].receiver, receiver) == 0)
+			return &al->msgs[i];
+	return NULL;
+}
+
+static void
+msg_set(struct alerting *al, uint64_t alert_id, const char *receiver,
+    const char *channel, const char *ts)
+{
+	struct slack_msg *m;
+
+	if ((m = msg_find(al, alert_id, receiver)) == NULL) {
+		if ((m = realloc(al->msgs, (al->nmsgs + 1) * sizeof(*m))) ==
+		    NULL)
+			return;
+		al->msgs = m;
+		m = &al->msgs[al->nmsgs];
+		memset(m, 0, sizeof(*m));
+		if ((m->receiver = strdup(receiver)) == NULL)
+			return;
+		m->alert_id = alert_id;
+		al->nmsgs++;
+	}
+	snprintf(m->channel, sizeof(m->channel), "%s", channel);
+	snprintf(m->ts, sizeof(m->ts), "%s", ts);
+}
+
+/* The alert is over: its messages will not change again. */
+static void
+msg_drop_alert(struct alerting *al, uint64_t alert_id)
+{
+	size_t i;
+
+	for (i = 0; i < al->nmsgs; ) {
+		if (al->msgs[i].alert_id == alert_id) {
+			free(al->msgs[i].receiver);
+			al->msgs[i] = al->msgs[--al->nmsgs];
+		} else
+			i++;
+	}
+}
+
+static void
+post_add(struct alerting *al, const char *id, uint64_t alert_id)
+{
+	struct slack_post *p;
+
+	if (al->nposts >= SLACK_POSTS_MAX)
+		return;		/* the message is then not updated */
+	if ((p = realloc(al->posts, (al->nposts + 1) * sizeof(*p))) == NULL)
+		return;
+	al->posts = p;
+	al->posts[al->nposts].notification = strtoull(id, NULL, 10);
+	al->posts[al->nposts++].alert_id = alert_id;
+}
+
+/* The alert of a post waiting for its answer (and forget it); 0: none. */
+static uint64_t
+post_take(struct alerting *al, uint64_t notification)
+{
+	uint64_t alert_id;
+	size_t i;
+
+	for (i = 0; i < al->nposts; i++)
+		if (al->posts[i].notification == notification) {
+			alert_id = al->posts[i].alert_id;
+			al->posts[i] = al->posts[--al->nposts];
+			return alert_id;
+		}
+	return 0;
+}
+
+/*
+ * What a notification of alert t of account a says (ev: the event; r:
+ * its signal's result or NULL; out: every active signal).  The view
+ * points into a, t, r and the buffers given; *evidence is the caller's
+ * to free.
+ */
+static void
+view_build(struct alerting *al, const struct account *a,
+    const struct alert *t, enum alert_event ev, const struct sig_result *r,
+    const char *explanation, const struct sig_result *out, int nout,
+    int64_t now, struct notify_view *v, char fp[17],
+    char decomposition[SCORE_TEXT_MAX], char **evidence)
+{
+	const struct cw_config *cfg = al->cfg;
+	struct score_item prev[SIG__COUNT];
+	struct score_breakdown bd;
+	int rdays;
+
+	rdays = account_renewal_days(a, cfg->alerts.renewal_window, now);
+	score_explain(prev, account_prev_items(a, prev), out, (size_t)nout,
+	    &bd, decomposition, SCORE_TEXT_MAX);
+	alert_fingerprint(a->id, t->signal, fp);
+	*evidence = evidence_json(r, a->score,
+	    score_status_name(score_status(a->score)));
+
+	memset(v, 0, sizeof(*v));
+	v->kind = ev == AE_RESOLVE ? "resolved" : "firing";
+	v->alert_id = t->id;
+	v->fingerprint = fp;
+	v->account.id = a->id;
+	v->account.name = a->name;
+	v->account.owner = a->owner;
+	v->account.segment = a->segment;
+	v->account.slack_channel = a->slack_channel;
+	v->signal.name = alert_signal_name(t->signal);
+	v->signal.category = alert_category_name(t->signal);
+	v->signal.tier = t->signal < SIG__COUNT ? signal_tier(t->signal) : 0;
+	v->signal.severity = severity_name(t->severity);
+	v->explanation = explanation;
+	v->evidence_json = *evidence;
+	v->health.score = a->score;
+	v->health.status = score_status_name(score_status(a->score));
+	v->health.decomposition = decomposition;
+	v->started_at = t->started_at;
+	v->resolved_at = t->resolved_at;
+	/* health_degraded carries the play of the status it fell to. */
+	v->play = t->signal < SIG__COUNT ? signal_play(&cfg->signals,
+	    t->signal) : config_health_play(cfg, (int)score_status(a->score));
+	v->repeat = ev == AE_REPEAT;
+	v->escalated = ev == AE_ESCALATE;
+	v->acked = t->acked_at != 0;
+	if (rdays >= 0) {
+		v->renewal_at = a->renewal_at;
+		v->renewal_days = rdays;
+	}
+}
+
+/*
+ * The receivers of an alert of account a with facts f: the routes'
+ * (SPEC 5), then the account owner's [owner:NAME] receivers not already
+ * there.  Returns how many were put in rcv.
+ */
+static size_t
+alert_receivers(const struct cw_config *cfg, const struct account *a,
+    const struct alert_facts *f, const char **rcv, size_t max)
+{
+	const struct cw_owner *owner = config_find_owner(cfg, a->owner);
+	char **o;
+	size_t n, i;
+
+	n = alert_route(cfg->routes, cfg->nroutes, f, rcv, max);
+	for (o = owner != NULL ? owner->receivers : NULL;
+	    o != NULL && *o != NULL && n < max; o++) {
+		for (i = 0; i < n && strcmp(rcv[i], *o) != 0; i++)
+			;
+		if (i == n)
+			rcv[n++] = *o;
+	}
+	return n;
+}
+
+/* Where a slack-app receiver posts an account's alert. */
+static const char *
+alert_channel(const struct cw_config *cfg, const struct account *a,
+    const struct cw_receiver *rc)
+{
+	const struct cw_owner *owner = config_find_owner(cfg, a->owner);
+
+	/* The account's channel, the owner's, the receiver's own. */
+	if (a->slack_channel != NULL)
+		return a->slack_channel;
+	if (owner != NULL && owner->slack_channel != NULL)
+		return owner->slack_channel;
+	return rc->channel;
+}
+
 /* Route, render and record the notifications of one alert event. */
 static void
 record_notifications(struct alerting *al, const struct account *a,
@@ -407,12 +632,12 @@ record_notifications(struct alerting *al, const struct account *a,
     const char *explanation, const struct sig_result *out, int nout,
     int64_t now)
 {
-	struct score_item prev[SIG__COUNT];
-	struct score_breakdown bd;
 	char decomposition[SCORE_TEXT_MAX];
 	const struct cw_config *cfg = al->cfg;
 	const char *rcv[RECEIVERS_MAX];
 	const struct cw_receiver *rc;
+	const struct receiver_type *rt;
+	const struct slack_msg *m;
 	struct alert_facts f;
 	struct notify_view v;
 	char id[24], fp[17], *evidence, *body;
@@ -427,56 +652,88 @@ record_notifications(struct alerting *al, const struct account *a,
 	f.segment = a->segment;
 	f.owner = a->owner;
 	f.renewal = rdays >= 0 ? "true" : "false";
-	nr = alert_route(cfg->routes, cfg->nroutes, &f, rcv, RECEIVERS_MAX);
-	if (nr == 0)
+	nr = alert_receivers(cfg, a, &f, rcv, RECEIVERS_MAX);
+	if (nr == 0) {
+		if (ev == AE_RESOLVE)
+			msg_drop_alert(al, t->id);
 		return;
-	quiet = silenced(al, a->id, &f, now);
-	score_explain(prev, account_prev_items(a, prev), out, (size_t)nout,
-	    &bd, decomposition, sizeof(decomposition));
-	alert_fingerprint(a->id, t->signal, fp);
-	evidence = evidence_json(r, a->score,
-	    score_status_name(score_status(a->score)));
-
-	memset(&v, 0, sizeof(v));
-	v.kind = ev == AE_RESOLVE ? "resolved" : "firing";
-	v.alert_id = t->id;
-	v.fingerprint = fp;
-	v.account.id = a->id;
-	v.account.name = a->name;
-	v.account.owner = a->owner;
-	v.account.segment = a->segment;
-	v.account.slack_channel = a->slack_channel;
-	v.signal.name = f.signal;
-	v.signal.category = f.category;
-	v.signal.tier = t->signal < SIG__COUNT ? signal_tier(t->signal) : 0;
-	v.signal.severity = f.severity;
-	v.explanation = explanation;
-	v.evidence_json = evidence;
-	v.health.score = a->score;
-	v.health.status = score_status_name(score_status(a->score));
-	v.health.decomposition = decomposition;
-	v.started_at = t->started_at;
-	v.resolved_at = t->resolved_at;
-	/* health_degraded carries the play of the status it fell to. */
-	v.play = t->signal < SIG__COUNT ? signal_play(&cfg->signals,
-	    t->signal) : config_health_play(cfg, (int)score_status(a->score));
-	v.repeat = ev == AE_REPEAT;
-	v.escalated = ev == AE_ESCALATE;
-	if (rdays >= 0) {
-		v.renewal_at = a->renewal_at;
-		v.renewal_days = rdays;
 	}
+	quiet = silenced(al, a->id, &f, now);
+	view_build(al, a, t, ev, r, explanation, out, nout, now, &v, fp,
+	    decomposition, &evidence);
 
 	for (i = 0; i < nr; i++) {
 		if ((rc = config_find_receiver(cfg, rcv[i])) == NULL)
 			continue;
+		rt = receiver_type_get(rc->type);
 		snprintf(id, sizeof(id), "%" PRIu64, alert_new_id(al, now));
 		v.notification_id = id;
-		body = rc->type == CW_RECEIVER_SLACK ? notify_slack_body(&v) :
-		    notify_webhook_body(&v);
+		v.channel = alert_channel(cfg, a, rc);
+		v.message_ts = NULL;
+		/* The resolve updates the message the alert made. */
+		if (rt->receipt && ev == AE_RESOLVE &&
+		    (m = msg_find(al, t->id, rc->name)) != NULL) {
+			v.channel = m->channel;
+			v.message_ts = m->ts;
+		}
+		body = rt->render_alert(&v);
+		if (rt->receipt && body != NULL && v.message_ts == NULL &&
+		    !quiet)
+			post_add(al, id, t->id);
 		push_notification(al, id, t->id, rc->name, ev, body, quiet);
 	}
+	if (ev == AE_RESOLVE)
+		msg_drop_alert(al, t->id);
 	free(evidence);
+}
+
+/*
+ * Update in place the Slack messages of alert t of account a (an ack or
+ * a snooze): note says what happened ("Acknowledged by bob").  Renders
+ * with the account as it is now.
+ */
+static void
+slack_update(struct alerting *al, struct account_table *table,
+    struct account *a, const struct alert *t, const char *note, int64_t now)
+{
+	struct sig_result out[SIG__COUNT];
+	const struct sig_result *r = NULL;
+	char decomposition[SCORE_TEXT_MAX], id[24], fp[17], *evidence;
+	const struct cw_receiver *rc;
+	const struct receiver_type *rt;
+	struct notify_view v;
+	size_t i;
+	int n, j, changed;
+
+	for (i = 0; i < al->nmsgs && al->msgs[i].alert_id != t->id; i++)
+		;
+	if (i == al->nmsgs)
+		return;		/* no message of this alert */
+	n = account_evaluate(a, &al->cfg->signals, table->data_since, now,
+	    out, &changed);
+	(void)account_table_rank(table, a);
+	for (j = 0; j < n; j++)
+		if ((int)out[j].id == t->signal)
+			r = &out[j];
+	view_build(al, a, t, AE_FIRE, r, r != NULL ? r->explanation :
+	    "health status", out, n, now, &v, fp, decomposition, &evidence);
+	v.status_note = note;
+	for (i = 0; i < al->nmsgs; i++) {
+		if (al->msgs[i].alert_id != t->id ||
+		    (rc = config_find_receiver(al->cfg,
+		    al->msgs[i].receiver)) == NULL ||
+		    !(rt = receiver_type_get(rc->type))->receipt)
+			continue;
+		snprintf(id, sizeof(id), "%" PRIu64, alert_new_id(al, now));
+		v.notification_id = id;
+		v.channel = al->msgs[i].channel;
+		v.message_ts = al->msgs[i].ts;
+		push_notification_kind(al, id, t->id, rc->name, "update",
+		    rt->render_alert(&v), 0);
+	}
+	free(evidence);
+	if (!event_pending(al->ev_flush, EV_TIMEOUT, NULL))
+		event_active(al->ev_flush, EV_TIMEOUT, 1);
 }
 
 /* ---- stepping ---- */
@@ -507,6 +764,43 @@ silences_resolved(struct alerting *al, const struct account *a,
 			store_silence_end(al->store, s->id);
 		}
 	}
+}
+
+/* Forget resolutions older than a day (they left the digest's view). */
+static void
+resolved_prune(struct alerting *al, int64_t now)
+{
+	size_t i = 0, k;
+
+	/* Expired ones; at the bound, the oldest quarter too. */
+	while (i < al->nresolved && (al->resolved[i].at < now -
+	    CW_USEC_PER_DAY || al->nresolved - i > RESOLVED_MAX / 4 * 3))
+		free(al->resolved[i++].account);
+	if (i == 0)
+		return;
+	for (k = i; k < al->nresolved; k++)
+		al->resolved[k - i] = al->resolved[k];
+	al->nresolved -= i;
+}
+
+static void
+resolved_add(struct alerting *al, const char *account, int signal,
+    int64_t now)
+{
+	struct resolved_rec *r;
+
+	if (al->nresolved >= RESOLVED_MAX)
+		resolved_prune(al, now);
+	if ((r = realloc(al->resolved, (al->nresolved + 1) * sizeof(*r))) ==
+	    NULL)
+		return;
+	al->resolved = r;
+	r = &al->resolved[al->nresolved];
+	if ((r->account = strdup(account)) == NULL)
+		return;
+	r->signal = signal;
+	r->at = now;
+	al->nresolved++;
 }
 
 /* account_alerts_step()'s callbacks: the daemon's side of a change. */
@@ -550,8 +844,11 @@ step_changed(void *arg, struct account *a, struct alert *t,
 	if (ev != AE_NONE)
 		record_notifications(al, a, t, ev, r, explanation, c->out,
 		    c->n, now);
-	if (ev == AE_RESOLVE)
+	if (ev == AE_RESOLVE) {
 		silences_resolved(al, a, t, now);
+		if (t->signal < SIG__COUNT)
+			resolved_add(al, a->id, t->signal, now);
+	}
 	return 0;
 }
 
@@ -737,9 +1034,9 @@ pf_notifications(struct alerting *al, struct account_table *table,
 			continue;
 		snprintf(id, sizeof(id), "%" PRIu64, alert_new_id(al, now));
 		v.notification_id = id;
+		v.channel = rc->channel;
 		push_notification(al, id, p->a.id, rc->name, ev,
-		    rc->type == CW_RECEIVER_SLACK ? notify_portfolio_slack(&v) :
-		    notify_portfolio_webhook(&v), quiet);
+		    receiver_type_get(rc->type)->render_portfolio(&v), quiet);
 	}
 	free(acc);
 }
@@ -940,6 +1237,14 @@ outbox_done_cb(void *arg, uint64_t id, const char *receiver,
 	    res == OUTBOX_SENT ? "sent" : "failed" };
 
 	snprintf(sid, sizeof(sid), "%" PRIu64, id);
+	if (strcmp(receiver, SLACK_RESPONSE_RECEIVER) == 0) {
+		/* Not an outbox row: an answer to a Slack user. */
+		if (res != OUTBOX_SENT)
+			log_warnx("alerting: a Slack response_url answer "
+			    "failed: %s", detail);
+		return;
+	}
+	(void)post_take(al, id);		/* a failed post */
 	metrics_inc(cw_metrics, M_NOTIFICATIONS, labels, 1);
 	if (attempts > 1) {
 		labels[1] = "retried";
@@ -948,6 +1253,26 @@ outbox_done_cb(void *arg, uint64_t id, const char *receiver,
 	}
 	store_notification_done(al->store, sid, res == OUTBOX_SENT, attempts,
 	    detail);
+}
+
+/* chat.postMessage answered: remember the message for its alert. */
+static void
+outbox_receipt_cb(void *arg, uint64_t id, const char *receiver,
+    const char *reply)
+{
+	struct alerting *al = arg;
+	struct slack_reply r;
+	uint64_t alert_id;
+	char sid[24];
+
+	alert_id = post_take(al, id);
+	if (slack_reply_parse(reply, &r) == -1 || !r.ok || r.ts[0] == '\0' ||
+	    r.channel[0] == '\0')
+		return;
+	if (alert_id != 0)
+		msg_set(al, alert_id, receiver, r.channel, r.ts);
+	snprintf(sid, sizeof(sid), "%" PRIu64, id);
+	store_slack_message(al->store, sid, receiver, r.channel, r.ts);
 }
 
 static void
@@ -961,9 +1286,7 @@ receivers_apply(struct alerting *al)
 		c = &al->cfg->receivers[i];
 		memset(&r[n], 0, sizeof(r[n]));
 		r[n].name = c->name;
-		r[n].kind = c->type == CW_RECEIVER_SLACK ? OUTBOX_SLACK :
-		    c->type == CW_RECEIVER_WEBHOOK ? OUTBOX_WEBHOOK :
-		    OUTBOX_LOG;
+		r[n].kind = (enum outbox_kind)c->type;
 		r[n].url = c->url;
 		r[n].secret = c->secret;
 		r[n].timeout_s = c->timeout;
@@ -973,6 +1296,16 @@ receivers_apply(struct alerting *al)
 		    al->cfg->group_wait;
 		r[n].group_max = c->group_max_set ? c->group_max :
 		    al->cfg->group_max;
+		n++;
+	}
+	/* Answers to Slack's interactions and commands. */
+	if (al->cfg->slack.signing_secret != NULL && n < 64) {
+		memset(&r[n], 0, sizeof(r[n]));
+		r[n].name = SLACK_RESPONSE_RECEIVER;
+		r[n].kind = OUTBOX_SLACK_RESPONSE;
+		r[n].url = al->cfg->slack.api_url;
+		r[n].timeout_s = 5;
+		r[n].rate = -1;
 		n++;
 	}
 	outbox_set_receivers(al->outbox, r, n);
@@ -993,6 +1326,7 @@ alerting_new(struct event_base *base, struct store *store,
 	al->store = store;
 	al->gen = 1;
 	ops.done = outbox_done_cb;
+	ops.receipt = outbox_receipt_cb;
 	ops.arg = al;
 	if ((al->outbox = outbox_new(base, &ops)) == NULL) {
 		free(al);
@@ -1051,6 +1385,13 @@ alerting_free(struct alerting *al)
 	free(al->loaded_ids);
 	free(al->loaded_receivers);
 	free(al->loaded_bodies);
+	for (i = 0; i < al->nmsgs; i++)
+		free(al->msgs[i].receiver);
+	free(al->msgs);
+	free(al->posts);
+	for (i = 0; i < al->nresolved; i++)
+		free(al->resolved[i].account);
+	free(al->resolved);
 	free(al);
 }
 
@@ -1304,6 +1645,26 @@ alerting_load_silence(struct alerting *al, uint64_t id,
 	s->expire_on_resolve = expire_on_resolve;
 }
 
+int
+alerting_slack_respond(struct alerting *al, const char *url,
+    const char *json)
+{
+	if (!slack_response_url_ok(url, al->cfg->slack.api_url)) {
+		log_warnx("alerting: a Slack response_url that is neither "
+		    "hooks.slack.com nor [slack] api_url's host; not posted");
+		return -1;
+	}
+	return outbox_send_url(al->outbox, alert_new_id(al, util_now_us()),
+	    SLACK_RESPONSE_RECEIVER, url, json);
+}
+
+void
+alerting_load_slack_message(struct alerting *al, uint64_t alert_id,
+    const char *receiver, const char *channel, const char *ts)
+{
+	msg_set(al, alert_id, receiver, channel, ts);
+}
+
 /* Everything is loaded: the notifications that were pending go out. */
 void
 alerting_loaded(struct alerting *al, struct account_table *t)
@@ -1340,6 +1701,8 @@ struct api_call {
 	unsigned		 status;	/* a refusal decided at once */
 	const char		*code;		/* (static strings) */
 	const char		*msg;
+	char			*by;		/* Slack: who clicked; or NULL */
+	char			*note;		/* Slack: the message's new note */
 };
 
 static void
@@ -1348,6 +1711,8 @@ api_fail(struct api_call *c, unsigned status, const char *code,
 {
 	c->reply(c->handle, status, NULL, code, msg);
 	silence_free(&c->silence);
+	free(c->by);
+	free(c->note);
 	free(c);
 }
 
@@ -1418,9 +1783,19 @@ api_done_cb(enum store_status st, const char *json, void *arg)
 		if (o != NULL && (a = account_find(c->table, json_string_value(
 		    json_object_get(o, "account_id")))) != NULL &&
 		    (t = alert_by_id(a, strtoull(json_string_value(
-		    json_object_get(o, "id")), NULL, 10))) != NULL &&
-		    t->acked_at == 0)
-			t->acked_at = util_now_us();
+		    json_object_get(o, "id")), NULL, 10))) != NULL) {
+			char note[256];
+			const char *by = json_string_value(json_object_get(o,
+			    "acked_by"));
+
+			if (t->acked_at == 0)
+				t->acked_at = util_now_us();
+			/* The Slack messages show who acknowledged it. */
+			snprintf(note, sizeof(note), ":white_check_mark: "
+			    "Acknowledged%s%s", by != NULL ? " by " : "",
+			    by != NULL ? by : "");
+			slack_update(al, c->table, a, t, note, util_now_us());
+		}
 		break;
 	case HTTP_API_SILENCE_CREATE:
 		c->silence.id = o != NULL ? strtoull(json_string_value(
@@ -1429,6 +1804,22 @@ api_done_cb(enum store_status st, const char *json, void *arg)
 		if (s != NULL) {
 			al->silences = s;
 			al->silences[al->nsilences++] = c->silence;
+			/* A snooze from Slack: its alerts' messages say so. */
+			if (c->note != NULL && c->silence.account_id != NULL &&
+			    (a = account_find(c->table,
+			    c->silence.account_id)) != NULL) {
+				int k;
+
+				for (k = 0; k < a->nalerts; k++)
+					if (a->alerts[k].state != ALERT_RESOLVED &&
+					    (c->silence.signal == NULL ||
+					    strcmp(c->silence.signal,
+					    alert_signal_name(
+					    a->alerts[k].signal)) == 0))
+						slack_update(al, c->table, a,
+						    &a->alerts[k], c->note,
+						    util_now_us());
+			}
 			memset(&c->silence, 0, sizeof(c->silence));
 			al->table = c->table;
 			schedule_tick(al, util_now_us());
@@ -1457,6 +1848,8 @@ api_done_cb(enum store_status st, const char *json, void *arg)
 	c->reply(c->handle, c->call == HTTP_API_SILENCE_CREATE ? 201 : 200,
 	    copy, NULL, NULL);
 	silence_free(&c->silence);
+	free(c->by);
+	free(c->note);
 	free(c);
 }
 
@@ -1541,10 +1934,75 @@ silence_decode(struct api_call *c, const char *body, size_t len,
 	return 0;
 }
 
+static int	api_call(struct alerting *, struct account_table *, int,
+		    const char *, const char *, size_t, const char *const *,
+		    const char *, const char *, alerting_reply, void *);
+
 int
 alerting_api(struct alerting *al, struct account_table *table, int call,
     const char *id, const char *body, size_t len, const char *const q[3],
     alerting_reply reply, void *handle)
+{
+	return api_call(al, table, call, id, body, len, q, NULL, NULL, reply,
+	    handle);
+}
+
+int
+alerting_slack_ack(struct alerting *al, struct account_table *table,
+    uint64_t alert_id, const char *by, alerting_reply reply, void *handle)
+{
+	const char *q[3] = { NULL, NULL, NULL };
+	char id[24];
+
+	snprintf(id, sizeof(id), "%" PRIu64, alert_id);
+	return api_call(al, table, HTTP_API_ALERT_ACK, id, NULL, 0, q, by,
+	    NULL, reply, handle);
+}
+
+int
+alerting_slack_snooze(struct alerting *al, struct account_table *table,
+    const char *account_id, const char *signal, unsigned days,
+    const char *by, const char *reason, alerting_reply reply, void *handle)
+{
+	const char *q[3] = { NULL, NULL, NULL };
+	char until[40], note[256], *body;
+	json_t *o;
+	int rc;
+
+	util_format_rfc3339(util_now_us() + (int64_t)days * CW_USEC_PER_DAY,
+	    until, sizeof(until));
+	snprintf(note, sizeof(note), ":zzz: Snoozed for %u day%s by %s "
+	    "(until %.10s)%s%s", days, days == 1 ? "" : "s", by, until,
+	    reason != NULL && *reason != '\0' ? ": " : "",
+	    reason != NULL ? reason : "");
+	o = json_pack("{s:s, s:s, s:s+}", "account_id", account_id, "until",
+	    until, "comment", "Snoozed from Slack by ", by);
+	if (o != NULL && signal != NULL)
+		json_object_set_new(o, "signal", json_string(signal));
+	if (o != NULL && reason != NULL && *reason != '\0') {
+		char *cm;
+
+		if (asprintf(&cm, "Snoozed from Slack by %s: %s", by,
+		    reason) != -1) {
+			json_object_set_new(o, "comment", json_string(cm));
+			free(cm);
+		}
+	}
+	if ((body = json_dumps(o, JSON_COMPACT)) == NULL) {
+		json_decref(o);
+		return -1;
+	}
+	json_decref(o);
+	rc = api_call(al, table, HTTP_API_SILENCE_CREATE, NULL, body,
+	    strlen(body), q, by, note, reply, handle);
+	free(body);
+	return rc;
+}
+
+static int
+api_call(struct alerting *al, struct account_table *table, int call,
+    const char *id, const char *body, size_t len, const char *const *q,
+    const char *by, const char *note, alerting_reply reply, void *handle)
 {
 	struct api_call *c;
 	const char *values[6] = { NULL, NULL, NULL, NULL, NULL, NULL };
@@ -1554,6 +2012,12 @@ alerting_api(struct alerting *al, struct account_table *table, int call,
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
+	if ((by != NULL && (c->by = strdup(by)) == NULL) ||
+	    (note != NULL && (c->note = strdup(note)) == NULL)) {
+		free(c->by);
+		free(c);
+		return -1;
+	}
 	c->al = al;
 	c->table = table;
 	c->call = call;
@@ -1587,6 +2051,7 @@ alerting_api(struct alerting *al, struct account_table *table, int call,
 			return 0;
 		}
 		values[0] = id;
+		values[1] = c->by;
 		q_api = call == HTTP_API_ALERT_ACK ? STORE_API_ACK :
 		    STORE_API_SILENCE_DELETE;
 		break;
@@ -1609,6 +2074,8 @@ alerting_api(struct alerting *al, struct account_table *table, int call,
 	}
 	if (rc == -1) {
 		silence_free(&c->silence);
+		free(c->by);
+		free(c->note);
 		free(c);
 		return -1;
 	}
@@ -1702,43 +2169,118 @@ digest_cmp(const void *p, const void *q)
 	return strcmp(a->id, b->id);
 }
 
-/* One owner's digest to every digest receiver. */
+/*
+ * The receivers of one owner's digest (SPEC 5): the owner's [owner:NAME]
+ * receivers, else the [digest] receivers.  Returns how many.
+ */
+static size_t
+digest_receivers(const struct cw_config *cfg, const char *owner,
+    char *const **out)
+{
+	const struct cw_owner *o = config_find_owner(cfg, owner);
+	char *const *v;
+	size_t n = 0;
+
+	v = o != NULL && o->receivers != NULL ? o->receivers :
+	    cfg->digest.receivers;
+	while (v != NULL && v[n] != NULL)
+		n++;
+	*out = v;
+	return n;
+}
+
+/* Signals of a resolved since yesterday (the last DAY's resolutions). */
+static size_t
+resolved_since(const struct alerting *al, const struct account *a,
+    int64_t since, const char **names, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < al->nresolved && n < max; i++)
+		if (al->resolved[i].at >= since &&
+		    strcmp(al->resolved[i].account, a->id) == 0)
+			names[n++] = signal_name(al->resolved[i].signal);
+	return n;
+}
+
+#define DIGEST_MAX	100
+
+/* One owner's digest: to the owner's destination, else [digest]'s. */
 static void
 digest_owner(struct alerting *al, struct account **rows, size_t n,
     const char *date, int64_t now)
 {
 	const struct cw_digest *dg = &al->cfg->digest;
-	struct notify_digest_row dr[100];
-	const char *names[100][SIG__COUNT];
+	const struct cw_owner *owner = config_find_owner(al->cfg,
+	    rows[0]->owner);
+	struct notify_digest_row dr[DIGEST_MAX];
+	struct notify_digest_check dc[DIGEST_MAX];
+	const char *names[DIGEST_MAX][SIG__COUNT];
+	const char *fresh[DIGEST_MAX][SIG__COUNT];
+	const char *gone[DIGEST_MAX][SIG__COUNT];
 	const struct cw_receiver *rc;
+	const struct win_note *note;
 	struct store_notification *nt;
+	char *const *rcv;
 	char id[24], *body;
-	size_t i, k;
+	int64_t yesterday = now - CW_USEC_PER_DAY;
+	int32_t today = window_day(now);
+	size_t i, k, j, nr;
+	unsigned nnotes;
 	int sig;
 
 	if (n > dg->top)
 		n = dg->top;
-	if (n > 100)
-		n = 100;
+	if (n > DIGEST_MAX)
+		n = DIGEST_MAX;
 	for (i = 0; i < n; i++) {
+		const struct account *a = rows[i];
+
 		memset(&dr[i], 0, sizeof(dr[i]));
-		dr[i].account_id = rows[i]->id;
-		dr[i].name = rows[i]->name;
-		dr[i].score = rows[i]->score;
-		dr[i].status = score_status_name(score_status(rows[i]->score));
-		for (k = 0, sig = 0; sig < SIG__COUNT; sig++)
-			if (rows[i]->active & (UINT32_C(1) << sig))
-				names[i][k++] = signal_name(sig);
+		memset(&dc[i], 0, sizeof(dc[i]));
+		dr[i].account_id = a->id;
+		dr[i].name = a->name;
+		dr[i].score = a->score;
+		dr[i].status = score_status_name(score_status(a->score));
+		for (k = 0, j = 0, sig = 0; sig < SIG__COUNT; sig++) {
+			if (!(a->active & (UINT32_C(1) << sig)))
+				continue;
+			names[i][k++] = signal_name(sig);
+			if ((int64_t)account_since(a, sig) * CW_USEC_PER_SEC >=
+			    yesterday)
+				fresh[i][j++] = signal_name(sig);
+		}
 		dr[i].signals = names[i];
 		dr[i].nsignals = k;
+		/* The five-minute check (SPEC 5). */
+		dc[i].new_signals = fresh[i];
+		dc[i].nnew = j;
+		dc[i].resolved = gone[i];
+		dc[i].nresolved = resolved_since(al, a, yesterday, gone[i],
+		    SIG__COUNT);
+		dc[i].touch_days = a->w.last_touch != 0 ?
+		    today - a->w.last_touch : -1;
+		dc[i].logins_30d = window_logins(&a->w, today - 29, today);
+		dc[i].logins_prev_30d = window_logins(&a->w, today - 59,
+		    today - 30);
+		dc[i].renewal_days = a->renewal_at > now ? (int)((a->renewal_at
+		    - now + CW_USEC_PER_DAY - 1) / CW_USEC_PER_DAY) : -1;
+		if ((note = window_risk_note(&a->w, today - 89, today,
+		    &nnotes)) != NULL) {
+			dc[i].note_phrase = intern_str(note->phrase);
+			dc[i].note_class = note->cls != 0 ?
+			    intern_str(note->cls) : NULL;
+			dc[i].note_days = today - note->day;
+		}
 	}
-	for (i = 0; dg->receivers[i] != NULL; i++) {
-		if ((rc = config_find_receiver(al->cfg, dg->receivers[i])) ==
-		    NULL)
+	nr = digest_receivers(al->cfg, rows[0]->owner, &rcv);
+	for (i = 0; i < nr; i++) {
+		if ((rc = config_find_receiver(al->cfg, rcv[i])) == NULL)
 			continue;
-		body = rc->type == CW_RECEIVER_SLACK ?
-		    notify_digest_slack(rows[0]->owner, date, dr, n) :
-		    notify_digest_webhook(rows[0]->owner, date, dr, n);
+		body = receiver_type_get(rc->type)->render_digest(
+		    rows[0]->owner, date, owner != NULL &&
+		    owner->slack_channel != NULL ? owner->slack_channel :
+		    rc->channel, dr, dc, n);
 		if (body == NULL || batch_grow_notifs(&al->batch) == -1) {
 			free(body);
 			continue;
@@ -1786,7 +2328,9 @@ digest_cb(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < t->count; i++)
 		if (t->all[i]->evaluated && t->all[i]->active != 0)
 			rows[n++] = t->all[i];
-	qsort(rows, n, sizeof(*rows), digest_cmp);
+	if (n > 0)
+		qsort(rows, n, sizeof(*rows), digest_cmp);
+	resolved_prune(al, now);
 	dd.now = (time_t)(now / CW_USEC_PER_SEC);
 	with_tz(al->cfg->digest.timezone, digest_date_f, &dd);
 	for (i = 0; i < n; i = j) {

@@ -53,6 +53,9 @@ void		 alerting_load_notification(struct alerting *, const char *id,
 void		 alerting_load_silence(struct alerting *, uint64_t id,
 		    const char *account_id, const char *signal,
 		    const char *category, int64_t until, int expire_on_resolve);
+void		 alerting_load_slack_message(struct alerting *,
+		    uint64_t alert_id, const char *receiver,
+		    const char *channel, const char *ts);
 void		 alerting_loaded(struct alerting *, struct account_table *);
 
 /*
@@ -66,6 +69,29 @@ typedef void (*alerting_reply)(void *handle, unsigned status, char *json,
 int		 alerting_api(struct alerting *, struct account_table *,
 		    int call, const char *id, const char *body, size_t len,
 		    const char *const q[3], alerting_reply, void *handle);
+
+/*
+ * The Slack app's actions (SPEC 2.7), with alerting_api()'s reply
+ * contract: ack alert_id as POST /v1/alerts/{id}/ack does, recorded as
+ * acknowledged by by; snooze: a silence of account_id (and signal, NULL
+ * for all its signals) for days, commented with by and reason.  Either
+ * updates the alert's Slack messages in place.
+ */
+int		 alerting_slack_ack(struct alerting *, struct account_table *,
+		    uint64_t alert_id, const char *by, alerting_reply,
+		    void *handle);
+int		 alerting_slack_snooze(struct alerting *,
+		    struct account_table *, const char *account_id,
+		    const char *signal, unsigned days, const char *by,
+		    const char *reason, alerting_reply, void *handle);
+
+/*
+ * Post json (an ephemeral message) to a Slack response_url, through the
+ * outbox (retried, not stored).  -1 when url is not Slack's nor on
+ * [slack] api_url's host, or the Slack app is not configured.
+ */
+int		 alerting_slack_respond(struct alerting *, const char *url,
+		    const char *json);
 
 /* Notifications not yet delivered (queued in memory or in flight). */
 size_t		 alerting_backlog(const struct alerting *);

@@ -40,6 +40,7 @@
 #include "metrics.h"
 #include "migrate.h"
 #include "segment.h"
+#include "slackapp.h"
 #include "spool.h"
 #include "store.h"
 
@@ -56,6 +57,7 @@ static struct {
 	size_t			 ndbs;
 	struct store		*store;
 	struct engine		*engine;
+	struct slackapp		*slackapp;	/* Slack's requests */
 	struct spool		*spool;		/* NULL: none */
 	struct ingest		*ingest;
 	struct http		*http;
@@ -197,6 +199,79 @@ api_fn(void *arg, int call, const char *id, const char *body, size_t len,
     const char *const q[3], void *handle)
 {
 	return engine_api(d.engine, call, id, body, len, q, api_reply, handle);
+}
+
+/* ---- wiring http -> slackapp -> engine, ingest ---- */
+
+static char *
+slack_list_fn(void *arg, const char *owner, const char **err)
+{
+	struct engine_list_query lq;
+
+	memset(&lq, 0, sizeof(lq));
+	lq.owner = owner != NULL && *owner != '\0' ? owner : NULL;
+	lq.limit = "25";
+	return engine_list_json(d.engine, &lq, err);
+}
+
+static char *
+slack_account_fn(void *arg, const char *id)
+{
+	return engine_account_json(d.engine, id);
+}
+
+static int
+slack_ack_fn(void *arg, uint64_t alert_id, const char *by,
+    slackapp_reply reply, void *handle)
+{
+	return engine_slack_ack(d.engine, alert_id, by, reply, handle);
+}
+
+static int
+slack_snooze_fn(void *arg, const char *account, const char *signal,
+    unsigned days, const char *by, const char *reason, slackapp_reply reply,
+    void *handle)
+{
+	return engine_slack_snooze(d.engine, account, signal, days, by, reason,
+	    reply, handle);
+}
+
+static int
+slack_note_fn(void *arg, const char *source, const struct cw_event *ev,
+    size_t n, void *handle)
+{
+	return ingest_events(d.ingest, source, ev, n, handle);
+}
+
+static int
+slack_admit_fn(void *arg, const struct cw_event *ev, size_t n,
+    const char **limit, struct cw_error *err)
+{
+	return engine_admit(d.engine, ev, n, NULL, 0, NULL, 0, limit, err);
+}
+
+static int
+slack_respond_fn(void *arg, const char *url, const char *json)
+{
+	return engine_slack_respond(d.engine, url, json);
+}
+
+static int
+slack_fn(void *arg, int call, const char *body, size_t len, void *handle)
+{
+	return slackapp_request(d.slackapp, call == HTTP_SLACK_INTERACTIONS ?
+	    SLACKAPP_INTERACTIONS : SLACKAPP_COMMANDS, body, len, handle);
+}
+
+/* ingest answers both HTTP requests and Slack's notes. */
+static void
+events_done_fn(void *handle, int committed, const uint8_t *fresh,
+    const char *const *why)
+{
+	if (slackapp_owns(d.slackapp, handle))
+		slackapp_note_done(handle, committed, fresh, why);
+	else
+		http_ingest_done(handle, committed, fresh, why);
 }
 
 static void
@@ -542,6 +617,7 @@ main(int argc, char *argv[])
 	const char *path = DEFAULT_CONFIG;
 	struct http_ops ops;
 	struct ingest_ops iops;
+	struct slackapp_ops sops;
 	struct ingest_sink sink;
 	struct event *ev_term, *ev_int, *ev_hup;
 	struct backtest_args bta = { NULL, NULL, NULL, BACKTEST_TEXT };
@@ -656,6 +732,7 @@ main(int argc, char *argv[])
 		ops.metrics_refresh = metrics_refresh_fn;
 		ops.member_find = member_find_fn;
 		ops.segment = segment_fn;
+		ops.slack = slack_fn;
 		ops.arg = NULL;
 		if ((d.http = http_new(d.base, d.cfg, listen_fd, &ops)) == NULL)
 			fatalx("cannot start the HTTP server");
@@ -694,12 +771,23 @@ main(int argc, char *argv[])
 			fatalx("out of memory");
 		store_set_reports_db(d.store, d.db_reports);
 	}
+	memset(&sops, 0, sizeof(sops));
+	sops.account_json = slack_account_fn;
+	sops.list_json = slack_list_fn;
+	sops.ack = slack_ack_fn;
+	sops.snooze = slack_snooze_fn;
+	sops.note = slack_note_fn;
+	sops.admit = slack_admit_fn;
+	sops.respond = slack_respond_fn;
+	sops.reply = api_reply;
+	if ((d.slackapp = slackapp_new(d.base, &sops)) == NULL)
+		fatalx("out of memory");
 	ingest_store_sink(d.store, &sink);
 	iops.apply = apply_fn;
 	iops.member = member_fn;
 	iops.account = account_fn;
 	iops.loaded = loaded_fn;
-	iops.events_done = http_ingest_done;
+	iops.events_done = events_done_fn;
 	iops.account_done = http_account_done;
 	iops.segment_done = http_segment_done;
 	iops.arg = NULL;
@@ -718,6 +806,7 @@ main(int argc, char *argv[])
 	ingest_free(d.ingest);	/* answers appends waiting for their sync */
 	store_free(d.store);
 	engine_free(d.engine);
+	slackapp_free(d.slackapp);
 	free(d.dbs);
 	http_free(d.http);
 	if (d.ev_drain != NULL)

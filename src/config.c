@@ -157,6 +157,8 @@ struct cfg_parse {
 	/* Lines of the receivers keys, checked at the end of the file. */
 	int			*route_line;	/* per cfg->routes[i] */
 	int			 digest_line;
+	int			*owner_line;	/* per cfg->owners[i] */
+	int			*receiver_line;	/* per cfg->receivers[i] */
 };
 
 static int	set_listen(struct cfg_parse *, const struct cfg_key *, void *,
@@ -196,6 +198,10 @@ static void	 receiver_close(struct cfg_parse *);
 static int	set_matcher(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
 static int	set_names(struct cfg_parse *, const struct cfg_key *, void *,
+		    const char *);
+static void	*owner_open(struct cfg_parse *, const char *);
+static void	 owner_close(struct cfg_parse *);
+static int	set_channel(struct cfg_parse *, const struct cfg_key *, void *,
 		    const char *);
 static void	*route_open(struct cfg_parse *, const char *);
 static void	 route_close(struct cfg_parse *);
@@ -520,7 +526,7 @@ static const struct cfg_key portfolio_keys[] = {
 static const struct cfg_key receiver_keys[] = {
 	{ "type", CFG_FN, RCV_OFF(type), 0, 0, set_receiver_type,
 	    NULL, 0,
-	    "slack, webhook or log (required)" },
+	    "slack, slack-app, webhook or log (required)" },
 	{ "webhook_url", CFG_FN, RCV_OFF(url), 0, 0, set_url,
 	    NULL, 0,
 	    "the Slack incoming webhook URL (type slack, required)" },
@@ -534,6 +540,17 @@ static const struct cfg_key receiver_keys[] = {
 	{ "secret_file", CFG_FN, RCV_OFF(secret), 0, 0, set_secret_file,
 	    NULL, 0,
 	    "a file that holds that secret" },
+	{ "bot_token", CFG_FN, RCV_OFF(secret), 0, 0, set_secret,
+	    NULL, 0,
+	    "the Slack app's bot token (type slack-app; default: [slack] "
+	    "bot_token)" },
+	{ "bot_token_file", CFG_FN, RCV_OFF(secret), 0, 0, set_secret_file,
+	    NULL, 0,
+	    "a file that holds that bot token" },
+	{ "channel", CFG_FN, RCV_OFF(channel), 0, 0, set_channel,
+	    NULL, 0,
+	    "the channel of accounts and owners without one (type slack-app, "
+	    "required)" },
 	{ "timeout", CFG_UINT, RCV_OFF(timeout), 1, 300, NULL,
 	    "10", 0,
 	    "seconds per request" },
@@ -551,17 +568,44 @@ static const struct cfg_key receiver_keys[] = {
 	    "this receiver's [alerts] group_max" },
 };
 
-/* The receiver types: their URL key, whether they sign, pacing defaults. */
-static const struct {
-	const char	*name;
-	const char	*url_key;	/* required; NULL: no URL */
-	int		 secret;	/* secret / secret_file allowed */
-	double		 rate;		/* default messages/s */
-	unsigned	 burst;		/* default burst */
-} receiver_types[] = {
-	[CW_RECEIVER_SLACK] = { "slack", "webhook_url", 0, 1.0, 3 },
-	[CW_RECEIVER_WEBHOOK] = { "webhook", "url", 1, 10.0, 10 },
-	[CW_RECEIVER_LOG] = { "log", NULL, 0, 10.0, 10 },
+/* The receiver types, their keys and defaults: receiver.h's rows. */
+
+#define SLK_OFF(f)	offsetof(struct cw_slack, f)
+#define OWN_OFF(f)	offsetof(struct cw_owner, f)
+
+/* [slack]: the Slack app (SPEC 2.7). */
+static const struct cfg_key slack_keys[] = {
+	{ "signing_secret", CFG_FN, CFG_OFF(slack.signing_secret), 0, 0,
+	    set_secret,
+	    NULL, 0,
+	    "the app's signing secret: verifies /slack/interactions and "
+	    "/slack/commands (none: they answer 401)" },
+	{ "signing_secret_file", CFG_FN, CFG_OFF(slack.signing_secret), 0, 0,
+	    set_secret_file,
+	    NULL, 0,
+	    "a file that holds the signing secret" },
+	{ "bot_token", CFG_FN, CFG_OFF(slack.bot_token), 0, 0, set_secret,
+	    NULL, 0,
+	    "the bot token (xoxb-...) of slack-app receivers without their own" },
+	{ "bot_token_file", CFG_FN, CFG_OFF(slack.bot_token), 0, 0,
+	    set_secret_file,
+	    NULL, 0,
+	    "a file that holds the bot token" },
+	{ "api_url", CFG_FN, CFG_OFF(slack.api_url), 0, 0, set_url,
+	    "https://slack.com/api", 0,
+	    "Slack's Web API (a proxy or a test stand-in may replace it)" },
+};
+
+/* [owner:NAME]: where an owner's alerts and digest go (SPEC 5). */
+static const struct cfg_key owner_keys[] = {
+	{ "slack_channel", CFG_FN, OWN_OFF(slack_channel), 0, 0,
+	    set_channel,
+	    NULL, 0,
+	    "where slack-app receivers post the owner's alerts and digest" },
+	{ "receivers", CFG_FN, OWN_OFF(receivers), 0, 0, set_names,
+	    NULL, 0,
+	    "receivers added to the routes' for the owner's alerts, and of "
+	    "the owner's digest (comma separated)" },
 };
 
 static const struct cfg_key route_keys[] = {
@@ -695,6 +739,11 @@ static const struct cfg_section cfg_sections[] = {
 	    "where notifications go: NAME is named by routes and the digest" },
 	{ "route:", route_keys, NKEYS(route_keys), route_open, route_close,
 	    "which alerts go to which receivers, first match wins (in file order)" },
+	{ "slack", slack_keys, NKEYS(slack_keys), NULL, NULL,
+	    "the Slack app: its buttons, slash command and Web API (SPEC 2.7)" },
+	{ "owner:", owner_keys, NKEYS(owner_keys), owner_open, owner_close,
+	    "where an owner's alerts and digest go: NAME as accounts' owner "
+	    "says" },
 	{ "digest", digest_keys, NKEYS(digest_keys), NULL, digest_close,
 	    "the morning list of the worst accounts per owner" },
 	{ "source:", NULL, 0, source_open, source_close,
@@ -845,7 +894,13 @@ config_defaults(struct cw_config *cfg)
 	cfg->digest.receivers = calloc(1, sizeof(char *));
 	cfg->digest.top = 10;
 
+	/* The Slack app: not configured; its Web API at Slack. */
+	cfg->slack.api_url = strdup("https://slack.com/api");
+	cfg->owners = NULL;
+	cfg->nowners = 0;
+
 	if (cfg->listen == NULL || cfg->db_url == NULL ||
+	    cfg->slack.api_url == NULL ||
 	    cfg->spool_dir == NULL || cfg->digest.timezone == NULL ||
 	    cfg->digest.receivers == NULL)
 		return -1;
@@ -904,8 +959,18 @@ config_free(struct cw_config *cfg)
 		free(cfg->receivers[i].name);
 		secret_free(cfg->receivers[i].url);
 		secret_free(cfg->receivers[i].secret);
+		free(cfg->receivers[i].channel);
 	}
 	free(cfg->receivers);
+	for (i = 0; i < cfg->nowners; i++) {
+		free(cfg->owners[i].name);
+		free(cfg->owners[i].slack_channel);
+		strv_free(cfg->owners[i].receivers);
+	}
+	free(cfg->owners);
+	secret_free(cfg->slack.signing_secret);
+	secret_free(cfg->slack.bot_token);
+	free(cfg->slack.api_url);
 	for (i = 0; i < cfg->nroutes; i++) {
 		free(cfg->routes[i].name);
 		free(cfg->routes[i].category);
@@ -1662,14 +1727,13 @@ static int
 set_receiver_type(struct cfg_parse *p, const struct cfg_key *k, void *base,
     const char *value)
 {
-	size_t i;
+	int kind;
 
-	for (i = 0; i < NKEYS(receiver_types); i++)
-		if (strcmp(receiver_types[i].name, value) == 0) {
-			*(int *)((char *)base + k->off) = (int)i;
-			return 0;
-		}
-	cfg_err(p, p->lineno, "%s: must be slack, webhook or log", k->name);
+	if ((kind = receiver_kind_find(value)) != -1) {
+		*(int *)((char *)base + k->off) = kind;
+		return 0;
+	}
+	cfg_err(p, p->lineno, "%s: must be %s", k->name, receiver_kind_list());
 	return -1;
 }
 
@@ -1707,6 +1771,28 @@ set_url(struct cfg_parse *p, const struct cfg_key *k, void *base,
 	return 0;
 }
 
+/*
+ * A Slack channel: an id (C0123ABCD) or a name (#cs-acme), 1 to 80
+ * printable characters without white space.
+ */
+static int
+set_channel(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	const unsigned char *c;
+	size_t len = strlen(value);
+
+	for (c = (const unsigned char *)value; *c != '\0'; c++)
+		if (*c <= ' ' || *c == 0x7f)
+			len = 0;
+	if (len == 0 || len > 80) {
+		cfg_err(p, p->lineno, "%s: must be a Slack channel id or "
+		    "name, 1 to 80 characters without spaces", k->name);
+		return -1;
+	}
+	return cfg_set_string(p, (char **)((char *)base + k->off), value);
+}
+
 /* Messages per second: a decimal number, > 0. */
 static int
 set_rate(struct cfg_parse *p, const struct cfg_key *k, void *base,
@@ -1731,11 +1817,21 @@ receiver_open(struct cfg_parse *p, const char *name)
 	void *arr = cfg->receivers;
 	struct cw_receiver *r;
 
+	int *lines;
+
+	lines = reallocarray(p->receiver_line, cfg->nreceivers + 1,
+	    sizeof(*lines));
+	if (lines == NULL) {
+		cfg_err(p, p->lineno, "out of memory");
+		return NULL;
+	}
+	p->receiver_line = lines;
 	r = named_section(p, "receiver", name, &arr, &cfg->nreceivers,
 	    sizeof(*r));
 	cfg->receivers = arr;
 	if (r == NULL)
 		return NULL;
+	lines[cfg->nreceivers - 1] = p->lineno;
 	receiver_defaults(r);
 	p->secret_line = 0;
 	p->secret_key = NULL;
@@ -1751,7 +1847,10 @@ receiver_close(struct cfg_parse *p)
 {
 	static const char *const url_keys[] = { "webhook_url", "url" };
 	static const char *const secret_keys[] = { "secret", "secret_file" };
+	static const char *const app_keys[] = { "bot_token", "bot_token_file",
+	    "channel" };
 	struct cw_receiver *r = p->base;
+	const struct receiver_type *rt;
 	const char *tname, *want;
 	size_t i;
 
@@ -1761,8 +1860,9 @@ receiver_close(struct cfg_parse *p)
 	}
 	if (r->type < 0)
 		return;		/* a bad type, reported */
-	tname = receiver_types[r->type].name;
-	want = receiver_types[r->type].url_key;
+	rt = receiver_type_get(r->type);
+	tname = rt->name;
+	want = rt->url_key;
 	for (i = 0; i < NKEYS(url_keys); i++)
 		if (key_seen(p, url_keys[i]) &&
 		    (want == NULL || strcmp(want, url_keys[i]) != 0))
@@ -1772,14 +1872,21 @@ receiver_close(struct cfg_parse *p)
 		cfg_err(p, p->sec_line, "[%s]: type %s needs %s", p->secname,
 		    tname, want);
 	for (i = 0; i < NKEYS(secret_keys); i++)
-		if (key_seen(p, secret_keys[i]) &&
-		    !receiver_types[r->type].secret)
+		if (key_seen(p, secret_keys[i]) && !rt->secret_keys)
 			cfg_err(p, key_line(p, secret_keys[i]), "%s: not a key "
 			    "of type %s receivers", secret_keys[i], tname);
+	for (i = 0; i < NKEYS(app_keys); i++)
+		if (key_seen(p, app_keys[i]) && !rt->app_keys)
+			cfg_err(p, key_line(p, app_keys[i]), "%s: not a key "
+			    "of type %s receivers", app_keys[i], tname);
+	if (rt->app_keys && !key_seen(p, "channel"))
+		cfg_err(p, p->sec_line, "[%s]: type %s needs channel (where "
+		    "alerts of accounts without a slack_channel go)",
+		    p->secname, tname);
 	if (!key_seen(p, "rate"))
-		r->rate = receiver_types[r->type].rate;
+		r->rate = rt->rate;
 	if (!key_seen(p, "burst"))
-		r->burst = receiver_types[r->type].burst;
+		r->burst = rt->burst;
 	r->group_wait_set = key_seen(p, "group_wait");
 	r->group_max_set = key_seen(p, "group_max");
 }
@@ -1907,6 +2014,62 @@ route_close(struct cfg_parse *p)
 	}
 	p->route_line[r - p->cfg->routes] = key_line(p, "receivers");
 	if (r->receivers != NULL && r->receivers[0] == NULL)
+		cfg_err(p, key_line(p, "receivers"), "receivers: name one or "
+		    "more [receiver:NAME] sections");
+}
+
+/* ---- [owner:NAME] ---- */
+
+/* An owner's name is what accounts say: any text but ']' (INI). */
+static void *
+owner_open(struct cfg_parse *p, const char *name)
+{
+	struct cw_config *cfg = p->cfg;
+	void *arr = cfg->owners;
+	struct cw_owner *o;
+	size_t i;
+	int *lines;
+
+	for (i = 0; i < cfg->nowners; i++)
+		if (strcmp(cfg->owners[i].name, name) == 0) {
+			cfg_err(p, p->lineno, "[owner:%s]: given twice", name);
+			return NULL;
+		}
+	if (*name == '\0' || strlen(name) > 128 ||
+	    util_has_control(name, strlen(name))) {
+		cfg_err(p, p->lineno, "[owner:NAME]: the name must be 1 to "
+		    "128 characters, as accounts' owner says");
+		return NULL;
+	}
+	lines = reallocarray(p->owner_line, cfg->nowners + 1, sizeof(*lines));
+	if (lines == NULL || (o = reallocarray(arr, cfg->nowners + 1,
+	    sizeof(*o))) == NULL) {
+		if (lines != NULL)
+			p->owner_line = lines;
+		cfg_err(p, p->lineno, "out of memory");
+		return NULL;
+	}
+	p->owner_line = lines;
+	cfg->owners = o;
+	o = &cfg->owners[cfg->nowners];
+	memset(o, 0, sizeof(*o));
+	if ((o->name = cfg_strdup(p, name)) == NULL)
+		return NULL;
+	lines[cfg->nowners++] = p->lineno;
+	return o;
+}
+
+static void
+owner_close(struct cfg_parse *p)
+{
+	struct cw_owner *o = p->base;
+
+	if (!key_seen(p, "slack_channel") && !key_seen(p, "receivers"))
+		cfg_err(p, p->sec_line, "[%s]: slack_channel or receivers is "
+		    "required", p->secname);
+	if (key_seen(p, "receivers"))
+		p->owner_line[o - p->cfg->owners] = key_line(p, "receivers");
+	if (o->receivers != NULL && o->receivers[0] == NULL)
 		cfg_err(p, key_line(p, "receivers"), "receivers: name one or "
 		    "more [receiver:NAME] sections");
 }
@@ -2289,8 +2452,48 @@ check_receiver_refs(struct cfg_parse *p)
 		    cfg->routes[i].receivers);
 	}
 	receiver_refs(p, p->digest_line, "digest", cfg->digest.receivers);
+	for (i = 0; i < cfg->nowners; i++) {
+		snprintf(section, sizeof(section), "owner:%.*s",
+		    CFG_TOKEN_NAME_MAX, cfg->owners[i].name);
+		receiver_refs(p, p->owner_line[i], section,
+		    cfg->owners[i].receivers);
+	}
 	cfg->digest.enabled = cfg->digest.receivers != NULL &&
 	    cfg->digest.receivers[0] != NULL;
+	/* An owner's own receivers get their digest too (SPEC 5). */
+	for (i = 0; i < cfg->nowners; i++)
+		if (cfg->owners[i].receivers != NULL &&
+		    cfg->owners[i].receivers[0] != NULL)
+			cfg->digest.enabled = 1;
+}
+
+/*
+ * The Slack app's receivers take [slack] bot_token when they have none
+ * of their own, and [slack] api_url, wherever [slack] is in the file.
+ */
+static void
+check_slack_app(struct cfg_parse *p)
+{
+	struct cw_config *cfg = p->cfg;
+	struct cw_receiver *r;
+	const struct receiver_type *rt;
+	size_t i;
+
+	for (i = 0; i < cfg->nreceivers; i++) {
+		r = &cfg->receivers[i];
+		if ((rt = receiver_type_get(r->type)) == NULL || !rt->app_keys)
+			continue;
+		if (r->secret == NULL && cfg->slack.bot_token != NULL &&
+		    (r->secret = strdup(cfg->slack.bot_token)) == NULL)
+			cfg_err(p, 0, "out of memory");
+		if (r->secret == NULL)
+			cfg_err(p, p->receiver_line[i], "[receiver:%s]: type "
+			    "%s needs bot_token, here or in [slack]", r->name,
+			    rt->name);
+		free(r->url);
+		if ((r->url = strdup(cfg->slack.api_url)) == NULL)
+			cfg_err(p, 0, "out of memory");
+	}
 }
 
 static void
@@ -2634,7 +2837,10 @@ config_load(const char *path, FILE *errs, struct cw_config **out)
 	rv = ini_parse_stream(cfg_reader, &p, cfg_handler, &p);
 	section_end(&p);
 	check_receiver_refs(&p);
+	check_slack_app(&p);
 	free(p.route_line);
+	free(p.owner_line);
+	free(p.receiver_line);
 	if (p.read_errno != 0)
 		cfg_err(&p, 0, "read error: %s", strerror(p.read_errno));
 	else if (rv == -2)
@@ -2733,9 +2939,22 @@ config_find_receiver(const struct cw_config *cfg, const char *name)
 const char *
 config_receiver_type_name(int type)
 {
-	if (type < 0 || (size_t)type >= NKEYS(receiver_types))
+	const struct receiver_type *rt = receiver_type_get(type);
+
+	return rt != NULL && !rt->internal ? rt->name : NULL;
+}
+
+const struct cw_owner *
+config_find_owner(const struct cw_config *cfg, const char *name)
+{
+	size_t i;
+
+	if (cfg == NULL || name == NULL)
 		return NULL;
-	return receiver_types[type].name;
+	for (i = 0; i < cfg->nowners; i++)
+		if (strcmp(cfg->owners[i].name, name) == 0)
+			return &cfg->owners[i];
+	return NULL;
 }
 
 const struct wh_source *

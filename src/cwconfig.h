@@ -19,6 +19,7 @@
 
 #include "alert.h"
 #include "proxy.h"
+#include "receiver.h"
 #include "signal.h"
 #include "webhook.h"
 
@@ -34,17 +35,21 @@ struct cw_token {
 	uint64_t	 burst;		/* events at once, 1000000 */
 };
 
-/* [receiver:NAME] types. */
-#define CW_RECEIVER_SLACK	0
-#define CW_RECEIVER_WEBHOOK	1
-#define CW_RECEIVER_LOG		2
+/* [receiver:NAME] types: the rows of receiver.h. */
+#define CW_RECEIVER_SLACK	RECEIVER_SLACK
+#define CW_RECEIVER_WEBHOOK	RECEIVER_WEBHOOK
+#define CW_RECEIVER_LOG		RECEIVER_LOG
+#define CW_RECEIVER_SLACK_APP	RECEIVER_SLACK_APP
 
 struct cw_receiver {
 	char		*name;		/* section name after "receiver:" */
 	int		 type;		/* CW_RECEIVER_* */
-	char		*url;		/* slack webhook_url, webhook url;
-					 * NULL for log; never logged */
-	char		*secret;	/* webhook signing secret or NULL */
+	char		*url;		/* slack webhook_url, webhook url,
+					 * slack-app [slack] api_url; NULL
+					 * for log; never logged */
+	char		*secret;	/* webhook signing secret, slack-app
+					 * bot token, or NULL; never logged */
+	char		*channel;	/* slack-app: the default channel */
 	unsigned	 timeout;	/* s per request, 10 */
 	double		 rate;		/* messages/s: slack 1, else 10 */
 	unsigned	 burst;		/* slack 3, else 10 */
@@ -93,6 +98,20 @@ struct cw_limits {
 	size_t		 users_per_account;	/* 200,000 */
 	size_t		 memberships;		/* max_memberships, 5,000,000 */
 	size_t		 queued_notifications;	/* 100,000 */
+};
+
+/* [slack]: the Slack app (SPEC 2.7).  Secrets are never logged. */
+struct cw_slack {
+	char		*signing_secret;	/* NULL: /slack/ answers 401 */
+	char		*bot_token;		/* slack-app receivers' default */
+	char		*api_url;		/* https://slack.com/api */
+};
+
+/* [owner:NAME]: where an owner's alerts and digest go (SPEC 5). */
+struct cw_owner {
+	char		*name;		/* as accounts' "owner" says */
+	char		*slack_channel;	/* for slack-app receivers, or NULL */
+	char		**receivers;	/* NULL-terminated, or NULL */
 };
 
 struct cw_config {
@@ -175,6 +194,11 @@ struct cw_config {
 	size_t		 nroutes;
 	struct cw_digest digest;
 
+	/* [slack], [owner:NAME] (file order) */
+	struct cw_slack	 slack;
+	struct cw_owner	*owners;
+	size_t		 nowners;
+
 	/* [source:NAME] (file order); defaults in config.c */
 	struct wh_source *sources;
 	size_t		 nsources;
@@ -198,6 +222,9 @@ const struct cw_token *config_find_token(const struct cw_config *,
 /* The receiver called name, or NULL. */
 const struct cw_receiver *config_find_receiver(const struct cw_config *,
 	    const char *name);
+/* The owner called name ([owner:NAME]), or NULL (also for NULL). */
+const struct cw_owner *config_find_owner(const struct cw_config *,
+	    const char *name);
 /* The webhook source called name ([source:NAME]), or NULL. */
 const struct wh_source *config_find_source(const struct cw_config *,
 	    const char *name);
@@ -207,7 +234,8 @@ const char *config_health_play(const struct cw_config *, int status);
 /* The play of a portfolio alert: [portfolio] play, else the default. */
 const char *config_portfolio_play(const struct cw_config *);
 
-/* "slack", "webhook", "log"; NULL if type is not a CW_RECEIVER_*. */
+/* "slack", "webhook", "log", "slack-app"; NULL if type is not a
+ * CW_RECEIVER_*. */
 const char *config_receiver_type_name(int type);
 
 /*

@@ -969,10 +969,23 @@ load_member(void *arg, const char *user_id, const char *account_id)
 	account_member_set(e->table, user_id, account_id);
 }
 
+static void
+load_slack_message(void *arg, uint64_t alert_id, const char *receiver,
+    const char *channel, const char *ts)
+{
+	struct engine *e = arg;
+
+	alerting_load_slack_message(e->alerting, alert_id, receiver, channel,
+	    ts);
+}
+
 static const struct store_load_ops load_ops = {
-	load_account, load_daily, load_hourly, load_seen, load_event,
-	load_score, load_alert, load_notification, load_silence, load_member,
-	load_coverage, load_marks, load_snapshot, load_done
+	.account = load_account, .daily = load_daily, .hourly = load_hourly,
+	.seen = load_seen, .event = load_event, .score = load_score,
+	.alert = load_alert, .notification = load_notification,
+	.silence = load_silence, .member = load_member,
+	.slack_message = load_slack_message, .coverage = load_coverage,
+	.marks = load_marks, .snapshot = load_snapshot, .done = load_done
 };
 
 int
@@ -1217,6 +1230,31 @@ engine_api(struct engine *e, int call, const char *id, const char *body,
 		return report_api(e->base, e->store, call, q, reply, handle);
 	return alerting_api(e->alerting, e->table, call, id, body, len, q,
 	    reply, handle);
+}
+
+int
+engine_slack_ack(struct engine *e, uint64_t alert_id, const char *by,
+    void (*reply)(void *, unsigned, char *, const char *, const char *),
+    void *handle)
+{
+	return alerting_slack_ack(e->alerting, e->table, alert_id, by, reply,
+	    handle);
+}
+
+int
+engine_slack_snooze(struct engine *e, const char *account_id,
+    const char *signal, unsigned days, const char *by, const char *reason,
+    void (*reply)(void *, unsigned, char *, const char *, const char *),
+    void *handle)
+{
+	return alerting_slack_snooze(e->alerting, e->table, account_id, signal,
+	    days, by, reason, reply, handle);
+}
+
+int
+engine_slack_respond(struct engine *e, const char *url, const char *json)
+{
+	return alerting_slack_respond(e->alerting, url, json);
 }
 
 size_t

@@ -81,6 +81,17 @@ int		 engine_api(struct engine *, int call, const char *id,
 		    const char *body, size_t len, const char *const q[3],
 		    void (*reply)(void *, unsigned, char *, const char *,
 		    const char *), void *handle);
+/* The Slack app's actions: see alerting_slack_ack(), _snooze(),
+ * _respond(). */
+int		 engine_slack_ack(struct engine *, uint64_t alert_id,
+		    const char *by, void (*reply)(void *, unsigned, char *,
+		    const char *, const char *), void *handle);
+int		 engine_slack_snooze(struct engine *, const char *account_id,
+		    const char *signal, unsigned days, const char *by,
+		    const char *reason, void (*reply)(void *, unsigned, char *,
+		    const char *, const char *), void *handle);
+int		 engine_slack_respond(struct engine *, const char *url,
+		    const char *json);
 /* Segment group memberships (committed ones only). */
 const char	*engine_member_find(const struct engine *, const char *user_id);
 void		 engine_member_set(struct engine *, const char *user_id,

@@ -61,6 +61,7 @@
 #include "metrics.h"
 #include "openapi.h"
 #include "segment.h"
+#include "slack.h"
 #include "webhook.h"
 #include "proxy.h"
 #include "util.h"
@@ -118,6 +119,7 @@ struct http {
 	int			 cap_logged;	/* the cap was hit; logged once */
 	struct rate_bucket	*buckets;	/* one per token, config order */
 	size_t			 nbuckets;
+	struct slack_replay	*slack_seen;	/* Slack signatures, replays */
 };
 
 enum req_state {
@@ -186,6 +188,8 @@ static enum MHD_Result	route_webhook(struct req *);
 static enum MHD_Result	route_segment(struct req *);
 static enum MHD_Result	route_readyz(struct req *);
 static enum MHD_Result	route_openapi(struct req *);
+static enum MHD_Result	route_slack(struct req *);
+static int		reads_ready(struct req *, enum MHD_Result *);
 
 #define R(m, p, f, sc, h)	{ .method = m, .path = p, .flags = f, \
 				  .scope = sc, .fn = h, .label = p }
@@ -233,6 +237,16 @@ static const struct route routes[] = {
 	SEG("/v1/batch", SEG_BATCH), SEG("/v1/track", SEG_TRACK),
 	SEG("/v1/identify", SEG_IDENTIFY), SEG("/v1/group", SEG_GROUP),
 	SEG("/v1/page", SEG_PAGE), SEG("/v1/screen", SEG_SCREEN),
+	/*
+	 * Slack (SPEC 2.7): form-encoded, signed with [slack]
+	 * signing_secret instead of a token; api is enum slackapp_endpoint.
+	 */
+	{ .method = "POST", .path = "/slack/interactions",
+	  .flags = ROUTE_BODY | ROUTE_ANYTYPE, .fn = route_slack,
+	  .api = HTTP_SLACK_INTERACTIONS, .label = "/slack/interactions" },
+	{ .method = "POST", .path = "/slack/commands",
+	  .flags = ROUTE_BODY | ROUTE_ANYTYPE, .fn = route_slack,
+	  .api = HTTP_SLACK_COMMANDS, .label = "/slack/commands" },
 	R("GET", "/metrics", 0, 0, route_metrics),
 	R("GET", "/healthz", 0, 0, route_healthz),
 	R("GET", "/readyz", 0, 0, route_readyz),
@@ -2096,6 +2110,43 @@ route_webhook(struct req *r)
 	return req_wait(r);
 }
 
+/* ---- Slack (SPEC 2.7) ---- */
+
+/*
+ * Slack's signature over the raw body, its 5-minute window and the
+ * replay check come before anything of the body is read; any failure is
+ * 401 and changes nothing.
+ */
+static enum MHD_Result
+route_slack(struct req *r)
+{
+	struct http *h = r->h;
+	const char *ts, *sig, *why = NULL, *labels[1] = { "slack" };
+	int64_t now = util_now_us() / CW_USEC_PER_SEC;
+	enum MHD_Result ret;
+
+	ts = header_get(r->mc, "X-Slack-Request-Timestamp");
+	sig = header_get(r->mc, "X-Slack-Signature");
+	if (h->ops.slack == NULL)
+		why = "the Slack app is not available";
+	else if (slack_verify(h->cfg->slack.signing_secret, ts, sig,
+	    r->body != NULL ? r->body : "", r->len, now, &why) == 0 &&
+	    (h->slack_seen == NULL || slack_replay_check(h->slack_seen, sig,
+	    strtoll(ts, NULL, 10), now)))
+		why = "this request was already received (a replay)";
+	if (why != NULL) {
+		metrics_inc(cw_metrics, M_SIGNATURE_FAILURES, labels, 1);
+		return send_error(h, r->mc, MHD_HTTP_UNAUTHORIZED,
+		    "invalid_signature", "%s", why);
+	}
+	if (!reads_ready(r, &ret))
+		return ret;
+	if (h->ops.slack(h->ops.arg, r->route->api, r->body != NULL ?
+	    r->body : "", r->len, r) == -1)
+		return unavailable(r, "cannot take the request now");
+	return req_wait(r);
+}
+
 /* ---- Segment-compatible ingestion (SPEC 2.4) ---- */
 
 static const char *
@@ -2548,7 +2599,8 @@ http_new(struct event_base *base, const struct cw_config *cfg, int listen_fd,
 	h->ops = *ops;
 	TAILQ_INIT(&h->conns);
 	TAILQ_INIT(&h->pends);
-	if (rate_build(h, cfg) == -1)
+	if (rate_build(h, cfg) == -1 ||
+	    (h->slack_seen = slack_replay_new()) == NULL)
 		goto fail;
 	h->et = (event_base_get_features(base) & EV_FEATURE_ET) != 0;
 	if (!h->et)
@@ -2599,6 +2651,7 @@ http_new(struct event_base *base, const struct cw_config *cfg, int listen_fd,
 	return h;
 fail:
 	rate_free(h->buckets, h->nbuckets);
+	slack_replay_free(h->slack_seen);
 	free(h);
 	return NULL;
 }
@@ -2655,5 +2708,6 @@ http_free(struct http *h)
 		close(h->listen_fd);
 	free(h->peek);
 	rate_free(h->buckets, h->nbuckets);
+	slack_replay_free(h->slack_seen);
 	free(h);
 }

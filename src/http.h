@@ -73,6 +73,14 @@ struct http_ops {
 	 */
 	int	(*segment)(void *arg, const char *source, const void *result,
 		    void *handle);
+	/*
+	 * A Slack request whose signature verified (call: HTTP_SLACK_*;
+	 * body: the raw form, len bytes), answered later through
+	 * http_api_done() / http_api_error(); -1: 503 now.  NULL: the
+	 * Slack endpoints answer 401.
+	 */
+	int	(*slack)(void *arg, int call, const char *body, size_t len,
+		    void *handle);
 	void	*arg;
 };
 
@@ -83,7 +91,9 @@ enum http_api_call {
 	HTTP_API_SILENCES,		/* GET /v1/silences */
 	HTTP_API_SILENCE_DELETE,	/* DELETE /v1/silences/{id} */
 	HTTP_API_REPORT_QUALITY,	/* GET /v1/reports/signal-quality */
-	HTTP_API_REPORT_MOVERS		/* GET /v1/reports/movers */
+	HTTP_API_REPORT_MOVERS,		/* GET /v1/reports/movers */
+	HTTP_SLACK_INTERACTIONS,	/* POST /slack/interactions */
+	HTTP_SLACK_COMMANDS		/* POST /slack/commands */
 };
 
 /*

@@ -1028,6 +1028,79 @@ char *
 notify_digest_slack(const char *owner, const char *date,
     const struct notify_digest_row *r, size_t n)
 {
+	return notify_digest_check_slack(owner, date, r, NULL, n);
+}
+
+/* "-40 %" or "+12 %" of now against before; "" when before is 0. */
+static void
+sb_change(struct sb *b, uint64_t now, uint64_t before)
+{
+	double pct;
+
+	if (before == 0)
+		return;
+	pct = ((double)now - (double)before) * 100.0 / (double)before;
+	sb_printf(b, ", %s%.0f %% vs the 30 d before", pct >= 0 ? "+" : "",
+	    pct);
+}
+
+/* The lines of an account's five-minute check. */
+static void
+sb_check(struct sb *b, const struct notify_digest_check *c)
+{
+	size_t j;
+
+	if (c->nnew > 0 || c->nresolved > 0) {
+		sb_puts(b, "\n*Since yesterday:*");
+		if (c->nnew > 0)
+			sb_puts(b, " new ");
+		for (j = 0; j < c->nnew; j++) {
+			if (j > 0)
+				sb_puts(b, ", ");
+			sb_text(b, c->new_signals[j], TXT_ESC | TXT_LINE);
+		}
+		if (c->nnew > 0 && c->nresolved > 0)
+			sb_puts(b, " ·");
+		if (c->nresolved > 0)
+			sb_puts(b, " resolved ");
+		for (j = 0; j < c->nresolved; j++) {
+			if (j > 0)
+				sb_puts(b, ", ");
+			sb_text(b, c->resolved[j], TXT_ESC | TXT_LINE);
+		}
+	}
+	sb_puts(b, "\n*Last touchpoint:* ");
+	if (c->touch_days < 0)
+		sb_puts(b, "none");
+	else if (c->touch_days == 0)
+		sb_puts(b, "today");
+	else
+		sb_printf(b, "%d day%s ago", c->touch_days,
+		    c->touch_days == 1 ? "" : "s");
+	sb_printf(b, " · *Usage:* %" PRIu64 " login%s in 30 d", c->logins_30d,
+	    c->logins_30d == 1 ? "" : "s");
+	sb_change(b, c->logins_30d, c->logins_prev_30d);
+	if (c->renewal_days >= 0)
+		sb_printf(b, " · *Renews in %d day%s*", c->renewal_days,
+		    c->renewal_days == 1 ? "" : "s");
+	if (c->note_phrase != NULL) {
+		sb_printf(b, "\n*Risk note* (%d day%s ago): “", c->note_days,
+		    c->note_days == 1 ? "" : "s");
+		sb_text(b, c->note_phrase, TXT_ESC | TXT_LINE);
+		sb_puts(b, "”");
+		if (c->note_class != NULL) {
+			sb_puts(b, " (");
+			sb_text(b, c->note_class, TXT_ESC | TXT_LINE);
+			sb_puts(b, ")");
+		}
+	}
+}
+
+char *
+notify_digest_check_slack(const char *owner, const char *date,
+    const struct notify_digest_row *r, const struct notify_digest_check *c,
+    size_t n)
+{
 	struct sb b = { NULL, 0, 0, 0 }, text = { NULL, 0, 0, 0 };
 	json_t *blocks = NULL;
 	char *out = NULL;
@@ -1090,6 +1163,8 @@ notify_digest_slack(const char *owner, const char *date,
 				sb_puts(&b, ", ");
 			sb_text(&b, r[i].signals[j], TXT_ESC | TXT_LINE);
 		}
+		if (c != NULL)
+			sb_check(&b, &c[i]);
 		sb_clip(&b, 0, NOTIFY_SLACK_MAX_TEXT, 1);
 		if (add_section(blocks, &b) == -1)
 			goto fail;
@@ -1115,7 +1190,51 @@ char *
 notify_digest_webhook(const char *owner, const char *date,
     const struct notify_digest_row *r, size_t n)
 {
-	json_t *accounts, *sigs;
+	return notify_digest_check_webhook(owner, date, r, NULL, n);
+}
+
+static json_t *
+jnames(const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < n; i++)
+		json_array_append_new(a, jstr(v[i]));
+	return a;
+}
+
+static json_t *
+check_json(const struct notify_digest_check *c)
+{
+	json_t *usage, *note;
+
+	usage = json_pack("{s:I, s:I, s:o}", "logins_30d",
+	    (json_int_t)c->logins_30d, "logins_prev_30d",
+	    (json_int_t)c->logins_prev_30d, "change_pct",
+	    c->logins_prev_30d > 0 ? json_integer((json_int_t)(
+	    ((double)c->logins_30d - (double)c->logins_prev_30d) * 100.0 /
+	    (double)c->logins_prev_30d)) : json_null());
+	note = c->note_phrase == NULL ? json_null() : json_pack(
+	    "{s:o, s:o, s:i}", "phrase", jstr(c->note_phrase), "class",
+	    jstr(c->note_class), "days", c->note_days);
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "new_signals", jnames(c->new_signals, c->nnew),
+	    "resolved_signals", jnames(c->resolved, c->nresolved),
+	    "days_since_touchpoint", c->touch_days >= 0 ?
+	    json_integer(c->touch_days) : json_null(),
+	    "usage", usage,
+	    "renewal_days", c->renewal_days >= 0 ?
+	    json_integer(c->renewal_days) : json_null(),
+	    "risk_note", note);
+}
+
+char *
+notify_digest_check_webhook(const char *owner, const char *date,
+    const struct notify_digest_row *r, const struct notify_digest_check *c,
+    size_t n)
+{
+	json_t *accounts, *sigs, *row;
 	size_t i, j;
 
 	if (!digest_valid(date, r, n))
@@ -1133,13 +1252,15 @@ notify_digest_webhook(const char *owner, const char *date,
 				json_decref(sigs);
 				goto fail;
 			}
-		if (json_array_append_new(accounts,
-		    json_pack("{s:o, s:o, s:i, s:o, s:o}",
+		row = json_pack("{s:o, s:o, s:i, s:o, s:o}",
 		    "id", jstr(r[i].account_id),
 		    "name", jstr(r[i].name),
 		    "score", r[i].score,
 		    "status", jstr(r[i].status),
-		    "signals", sigs)) == -1)
+		    "signals", sigs);
+		if (row != NULL && c != NULL)
+			json_object_set_new(row, "check", check_json(&c[i]));
+		if (json_array_append_new(accounts, row) == -1)
 			goto fail;
 	}
 	return dump(json_pack("{s:i, s:s, s:o, s:o, s:o}",

@@ -69,6 +69,11 @@ struct notify_view {
 	int64_t			 renewal_at;	/* us; 0: not within the
 						 * renewal window */
 	int			 renewal_days;	/* days to renewal_at */
+	/* Slack app (slack.h): where, which message, what happened. */
+	const char		*channel;	/* NULL: the account's */
+	const char		*message_ts;	/* set: update that message */
+	const char		*status_note;	/* "Acknowledged by bob" */
+	int			 acked;		/* no Acknowledge button */
 };
 
 /*
@@ -134,6 +139,7 @@ struct notify_portfolio {
 	int64_t			 resolved_at;
 	const char		*play;
 	int			 repeat;	/* a firing alert again */
+	const char		*channel;	/* Slack app: where */
 };
 
 /*
@@ -186,6 +192,47 @@ char	*notify_digest_slack(const char *owner, const char *date,
 	    const struct notify_digest_row *, size_t n);
 char	*notify_digest_webhook(const char *owner, const char *date,
 	    const struct notify_digest_row *, size_t n);
+
+/*
+ * The five-minute risk check of one account (SPEC 5, the digest): what
+ * changed since yesterday, the last touchpoint, the usage change, the
+ * renewal and the latest risk note.  Strings are the caller's.
+ */
+struct notify_digest_check {
+	const char *const	*new_signals;	/* active since yesterday */
+	size_t			 nnew;
+	const char *const	*resolved;	/* resolved since yesterday */
+	size_t			 nresolved;
+	int			 touch_days;	/* since the last touchpoint;
+						 * -1: none */
+	uint64_t		 logins_30d;	/* the last 30 days */
+	uint64_t		 logins_prev_30d; /* the 30 days before */
+	int			 renewal_days;	/* to renewal_at; -1: none
+						 * ahead */
+	const char		*note_phrase;	/* latest risk note's phrase,
+						 * NULL: none */
+	const char		*note_class;
+	int			 note_days;	/* its age in days */
+};
+
+/*
+ * The digests with the check of each row (checks[i] for rows[i]; NULL:
+ * as notify_digest_slack() and notify_digest_webhook()).  Slack: each
+ * account's section adds "Since yesterday: new ... · resolved ...",
+ * "Last touchpoint: 12 days ago · Usage: 120 logins in 30 d, -40 % ·
+ * Renews in 34 days" and "Risk note (3 days ago): budget"; the webhook
+ * adds per account "check": {"new_signals", "resolved_signals",
+ * "days_since_touchpoint", "usage": {"logins_30d", "logins_prev_30d",
+ * "change_pct"}, "renewal_days", "risk_note": {"phrase", "class",
+ * "days"}} (null where there is nothing).  change_pct is null when the
+ * 30 days before had no login.  NULL as the others.
+ */
+char	*notify_digest_check_slack(const char *owner, const char *date,
+	    const struct notify_digest_row *,
+	    const struct notify_digest_check *, size_t n);
+char	*notify_digest_check_webhook(const char *owner, const char *date,
+	    const struct notify_digest_row *,
+	    const struct notify_digest_check *, size_t n);
 
 /*
  * Grouping (SPEC 5): many notifications bound for one receiver go as one

@@ -68,6 +68,8 @@ struct ob_item {
 	struct ob_item_list	 members;	/* a group's; owned */
 	size_t			 nmembers;	/* 0: one notification */
 	struct notify_brief	 brief;		/* held, Slack and log */
+	char			*reply;		/* the answer, for receipt() */
+	char			*url;		/* its own, or NULL */
 	char			 buf[];		/* body NUL receiver NUL */
 };
 
@@ -78,6 +80,7 @@ struct ob_recv {
 	char			*url;
 	char			*secret;
 	enum outbox_kind	 kind;
+	const struct receiver_type *type;	/* kind's row */
 	unsigned		 timeout_s;
 	double			 rate;
 	unsigned		 burst;
@@ -102,6 +105,8 @@ struct ob_recv {
 	char			 retry_after[64];
 	char			 resp[OB_RESP_LEN];
 	size_t			 resplen;
+	char			 reply[OUTBOX_REPLY_MAX];	/* raw */
+	size_t			 replylen;
 };
 TAILQ_HEAD(ob_recv_list, ob_recv);
 
@@ -183,20 +188,6 @@ ob_tv(int64_t us)
 	tv.tv_sec = us / CW_USEC_PER_SEC;
 	tv.tv_usec = us % CW_USEC_PER_SEC;
 	return tv;
-}
-
-static const char *
-ob_kind_name(enum outbox_kind kind)
-{
-	switch (kind) {
-	case OUTBOX_SLACK:
-		return "slack";
-	case OUTBOX_WEBHOOK:
-		return "webhook";
-	case OUTBOX_LOG:
-		return "log";
-	}
-	return "?";
 }
 
 struct outbox *
@@ -314,6 +305,8 @@ ob_item_free(struct ob_item *it)
 	}
 	if (it->nmembers > 0)
 		free(it->body);
+	free(it->reply);
+	free(it->url);
 	notify_brief_clear(&it->brief);
 	free(it);
 }
@@ -370,14 +363,15 @@ ob_recv_new(struct outbox *o, const struct outbox_receiver *c)
 	r->group_max = c->group_max;
 	notify_group_init(&r->group, r->group_wait, r->group_max);
 	r->kind = c->kind;
+	r->type = receiver_type_get((int)c->kind);
 	r->timeout_s = c->timeout_s > 0 ? c->timeout_s : OUTBOX_DEFAULT_TIMEOUT;
 	r->rate = c->rate;
 	r->burst = c->burst;
 	if (c->rate == 0) {
-		if (c->kind == OUTBOX_SLACK) {
-			r->rate = OUTBOX_SLACK_RATE;
+		if (r->type->paced) {
+			r->rate = r->type->rate;
 			if (c->burst == 0)
-				r->burst = OUTBOX_SLACK_BURST;
+				r->burst = r->type->burst;
 		} else
 			r->rate = -1;	/* unpaced */
 	}
@@ -396,6 +390,7 @@ ob_recv_new(struct outbox *o, const struct outbox_receiver *c)
 static int
 ob_valid(const struct outbox_receiver *rs, size_t n)
 {
+	const struct receiver_type *rt;
 	size_t i, j;
 
 	for (i = 0; i < n; i++) {
@@ -411,18 +406,16 @@ ob_valid(const struct outbox_receiver *rs, size_t n)
 				    c->name);
 				return -1;
 			}
-		if (c->kind != OUTBOX_SLACK && c->kind != OUTBOX_WEBHOOK &&
-		    c->kind != OUTBOX_LOG) {
+		if ((rt = receiver_type_get((int)c->kind)) == NULL) {
 			log_warnx("outbox: receiver %s: unknown kind", c->name);
 			return -1;
 		}
-		if (c->kind != OUTBOX_LOG && (c->url == NULL ||
-		    c->url[0] == '\0')) {
+		if (rt->sends && (c->url == NULL || c->url[0] == '\0')) {
 			log_warnx("outbox: receiver %s: no url", c->name);
 			return -1;
 		}
 		/* Else curl fails each request, and retries never end. */
-		if (c->kind != OUTBOX_LOG &&
+		if (rt->sends &&
 		    strncasecmp(c->url, "http://", 7) != 0 &&
 		    strncasecmp(c->url, "https://", 8) != 0) {
 			log_warnx("outbox: receiver %s: the url is not http:// "
@@ -452,7 +445,8 @@ ob_recv_update(struct ob_recv *r, struct ob_recv *fresh)
 	char *tmp;
 	int moved;
 
-	moved = r->kind != fresh->kind || !ob_streq(r->url, fresh->url);
+	moved = r->kind != fresh->kind || !ob_streq(r->url, fresh->url) ||
+	    !ob_streq(r->secret, fresh->secret);
 	tmp = r->url;
 	r->url = fresh->url;
 	fresh->url = tmp;
@@ -460,6 +454,7 @@ ob_recv_update(struct ob_recv *r, struct ob_recv *fresh)
 	r->secret = fresh->secret;
 	fresh->secret = tmp;
 	r->kind = fresh->kind;
+	r->type = fresh->type;
 	r->timeout_s = fresh->timeout_s;
 	if (r->rate != fresh->rate || r->burst != fresh->burst) {
 		r->rate = fresh->rate;
@@ -480,7 +475,7 @@ ob_recv_update(struct ob_recv *r, struct ob_recv *fresh)
 		if (r->failed)
 			log_notice("outbox: receiver %s has a new %s, no "
 			    "longer failed", r->name,
-			    r->kind == OUTBOX_LOG ? "kind" : "url");
+			    r->type->sends ? "url" : "kind");
 		r->failed = 0;
 		r->not_before = 0;
 	}
@@ -545,6 +540,13 @@ int
 outbox_send(struct outbox *o, uint64_t id, const char *receiver,
     const char *body)
 {
+	return outbox_send_url(o, id, receiver, NULL, body);
+}
+
+int
+outbox_send_url(struct outbox *o, uint64_t id, const char *receiver,
+    const char *url, const char *body)
+{
 	struct ob_recv *r;
 	struct ob_item *it;
 	size_t len, nlen;
@@ -560,6 +562,18 @@ outbox_send(struct outbox *o, uint64_t id, const char *receiver,
 		log_warnx("%s: out of memory", __func__);
 		return -1;
 	}
+	if (url != NULL && (strncasecmp(url, "http://", 7) == 0 ||
+	    strncasecmp(url, "https://", 8) == 0) &&
+	    (it->url = strdup(url)) == NULL) {
+		free(it);
+		return -1;
+	}
+	if (url != NULL && it->url == NULL) {
+		free(it);
+		log_warnx("outbox: notification %" PRIu64 ": not an http(s) "
+		    "url", id);
+		return -1;
+	}
 	it->id = id;
 	it->len = len;
 	TAILQ_INIT(&it->members);
@@ -568,7 +582,8 @@ outbox_send(struct outbox *o, uint64_t id, const char *receiver,
 	it->receiver = it->buf + len + 1;
 	memcpy(it->receiver, r->name, nlen + 1);
 	o->nitems++;
-	if (!r->failed && !notify_group_admit(&r->group, ob_mono_us())) {
+	if (!r->failed && it->url == NULL &&
+	    !notify_group_admit(&r->group, ob_mono_us())) {
 		ob_hold(r, it);
 		return 0;
 	}
@@ -588,7 +603,8 @@ ob_hold(struct ob_recv *r, struct ob_item *it)
 	int64_t due, now;
 	struct timeval tv;
 
-	if (r->kind != OUTBOX_WEBHOOK)
+	if (r->type->briefs && (r->type->groupable == NULL ||
+	    r->type->groupable(it->body)))
 		(void)notify_brief_parse(it->body, &it->brief);
 	TAILQ_INSERT_TAIL(&r->held, it, entry);
 	r->nheld++;
@@ -629,18 +645,7 @@ ob_group_new(struct ob_recv *r, struct ob_item **m, size_t n)
 		briefs[i] = &m[i]->brief;
 		bodies[i] = m[i]->body;
 	}
-	switch (r->kind) {
-	case OUTBOX_SLACK:
-		body = notify_group_slack(briefs, n);
-		break;
-	case OUTBOX_WEBHOOK:
-		body = notify_group_webhook(bodies, n);
-		break;
-	case OUTBOX_LOG:
-		body = notify_group_summary(briefs, n);
-		break;
-	}
-	if (body == NULL)
+	if ((body = r->type->render_group(briefs, bodies, n)) == NULL)
 		goto fail;
 	free(briefs);
 	free(bodies);
@@ -686,16 +691,15 @@ ob_group_flush(struct ob_recv *r)
 			n = 0;
 			bytes = 2;
 			TAILQ_FOREACH(it, &r->held, entry) {
-				if (r->kind == OUTBOX_WEBHOOK) {
+				if (!r->type->briefs) {
 					if (n > 0 && bytes + it->len + 1 >
 					    OUTBOX_GROUP_MAX_BYTES)
 						break;
 					bytes += it->len + 1;
 				} else if (it->brief.line == NULL ||
 				    first->brief.line == NULL ||
-				    (r->kind == OUTBOX_SLACK &&
 				    !ob_streq(it->brief.channel,
-				    first->brief.channel)))
+				    first->brief.channel))
 					continue;
 				m[n++] = it;
 			}
@@ -800,6 +804,10 @@ ob_done_cb(evutil_socket_t fd, short what, void *arg)
 	while (!o->dying && (it = TAILQ_FIRST(&o->done)) != NULL) {
 		TAILQ_REMOVE(&o->done, it, entry);
 		o->nitems--;
+		if (o->ops.receipt != NULL && it->reply != NULL &&
+		    it->result == OUTBOX_SENT)
+			o->ops.receipt(o->ops.arg, it->id, it->receiver,
+			    it->reply);
 		if (o->ops.done != NULL)
 			o->ops.done(o->ops.arg, it->id, it->receiver,
 			    it->result, it->attempts, it->detail);
@@ -864,7 +872,7 @@ ob_kick(struct ob_recv *r)
 		ob_fail_queue(r, why);
 		return;
 	}
-	if (r->kind == OUTBOX_LOG) {
+	if (!r->type->sends) {
 		while ((it = TAILQ_FIRST(&r->queue)) != NULL) {
 			TAILQ_REMOVE(&r->queue, it, entry);
 			if (it->nmembers > 0)
@@ -911,10 +919,12 @@ ob_wake_cb(evutil_socket_t fd, short what, void *arg)
 static int
 ob_start(struct ob_recv *r, struct ob_item *it)
 {
-	char hdr[64 + NOTIFY_SIGNATURE_LEN], sig[NOTIFY_SIGNATURE_LEN];
+	char hdr[RECEIVER_HDR_MAX][RECEIVER_HDR_LEN], url[RECEIVER_URL_LEN];
+	struct receiver_request rq;
 	struct curl_slist *h = NULL, *t;
 	CURL *easy;
 	const char *body = it->body;	/* curl's typecheck wants a pointer */
+	size_t i, nhdr = 0;
 	long ms;
 	int rc = 0;
 
@@ -922,39 +932,28 @@ ob_start(struct ob_recv *r, struct ob_item *it)
 	r->retry_after[0] = '\0';
 	r->resplen = 0;
 	r->resp[0] = '\0';
+	r->replylen = 0;
+	r->reply[0] = '\0';
 
-	h = curl_slist_append(h, "Content-Type: application/json");
-	/* No "Expect: 100-continue" round trip. */
-	if (h != NULL && (t = curl_slist_append(h, "Expect:")) != NULL)
-		h = t;
-	else
+	/* The row makes the URL and headers (a signature: at send time). */
+	memset(&rq, 0, sizeof(rq));
+	rq.url = it->url != NULL ? it->url : r->url;
+	rq.secret = r->secret;
+	rq.body = it->body;
+	rq.len = it->len;
+	rq.id = it->id;
+	rq.nmembers = it->nmembers;
+	rq.now = util_now_us() / CW_USEC_PER_SEC;
+	if (r->type->request(&rq, url, hdr, &nhdr) == -1)
 		rc = -1;
-	if (rc == 0 && r->kind == OUTBOX_WEBHOOK) {
-		if (it->nmembers > 0)
-			snprintf(hdr, sizeof(hdr), "X-Churnwatch-Group-Size: "
-			    "%zu", it->nmembers);
-		else
-			snprintf(hdr, sizeof(hdr), "X-Churnwatch-Notification-"
-			    "Id: %" PRIu64, it->id);
-		if ((t = curl_slist_append(h, hdr)) == NULL)
+	for (i = 0; rc == 0 && i < nhdr; i++) {
+		if ((t = curl_slist_append(h, hdr[i])) == NULL)
 			rc = -1;
 		else
 			h = t;
 	}
-	/* Signed at send time: a retry carries a fresh timestamp. */
-	if (rc == 0 && r->kind == OUTBOX_WEBHOOK && r->secret != NULL) {
-		if (notify_sign(r->secret, it->body, it->len,
-		    util_now_us() / CW_USEC_PER_SEC, sig, sizeof(sig)) == -1)
-			rc = -1;
-		else {
-			snprintf(hdr, sizeof(hdr),
-			    "X-Churnwatch-Signature: %s", sig);
-			if ((t = curl_slist_append(h, hdr)) == NULL)
-				rc = -1;
-			else
-				h = t;
-		}
-	}
+	/* The token is in hdr: leave no copy on the stack. */
+	explicit_bzero(hdr, sizeof(hdr));
 	if (rc == -1 || (easy = curl_easy_init()) == NULL) {
 		log_warnx("outbox: receiver %s: cannot set up a request",
 		    r->name);
@@ -963,7 +962,7 @@ ob_start(struct ob_recv *r, struct ob_item *it)
 	}
 
 	ms = (long)r->timeout_s * 1000;
-	if (curl_easy_setopt(easy, CURLOPT_URL, r->url) != CURLE_OK ||
+	if (curl_easy_setopt(easy, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(easy, CURLOPT_PRIVATE, r) != CURLE_OK ||
 	    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, ms) != CURLE_OK ||
@@ -1036,6 +1035,12 @@ ob_write_cb(char *buf, size_t size, size_t n, void *arg)
 	struct ob_recv *r = arg;
 	size_t len = size * n, i;
 
+	i = sizeof(r->reply) - 1 - r->replylen;
+	if (i > len)
+		i = len;
+	memcpy(r->reply + r->replylen, buf, i);
+	r->replylen += i;
+	r->reply[r->replylen] = '\0';
 	for (i = 0; i < len && r->resplen < sizeof(r->resp) - 1; i++) {
 		unsigned char c = (unsigned char)buf[i];
 
@@ -1083,9 +1088,10 @@ ob_finish(struct ob_recv *r, CURLcode res, long status)
 {
 	struct outbox *o = r->ob;
 	struct ob_item *it = TAILQ_FIRST(&r->queue);
-	int slack = r->kind == OUTBOX_SLACK, transport;
+	struct receiver_verdict vd;
 	enum notify_result cls;
 	int64_t wait = 0, ra;
+	int transport;
 	char what[96];
 
 	/*
@@ -1093,9 +1099,13 @@ ob_finish(struct ob_recv *r, CURLcode res, long status)
 	 * the response then failed: retrying could deliver it twice.
 	 */
 	transport = res != CURLE_OK && !(status >= 200 && status < 300);
-	cls = notify_classify(transport ? 0 : status, transport, slack);
+	memset(&vd, 0, sizeof(vd));
+	r->type->classify(transport ? 0 : status, transport, r->reply, &vd);
+	cls = vd.result;
 	if (transport)
 		snprintf(what, sizeof(what), "%s", curl_easy_strerror(res));
+	else if (status >= 200 && status < 300 && cls != NOTIFY_OK)
+		snprintf(what, sizeof(what), "HTTP %ld %s", status, vd.why);
 	else if (r->resplen > 0 && cls != NOTIFY_OK)
 		snprintf(what, sizeof(what), "HTTP %ld %s", status, r->resp);
 	else
@@ -1108,16 +1118,19 @@ ob_finish(struct ob_recv *r, CURLcode res, long status)
 			log_notice("outbox: receiver %s delivers again",
 			    r->name);
 		r->retrying = 0;
+		if (r->type->receipt && it->nmembers == 0)
+			it->reply = strdup(r->reply);
 		ob_complete(o, it, OUTBOX_SENT, "%s", what);
 		break;
 	case NOTIFY_PERMANENT:
 		TAILQ_REMOVE(&r->queue, it, entry);
 		r->retrying = 0;
-		if (notify_gone(status, slack)) {
+		if (vd.gone) {
 			log_warnx("outbox: receiver %s failed: %s (the %s "
-			    "webhook or channel is gone); its notifications "
-			    "fail until its url changes", r->name, what,
-			    ob_kind_name(r->kind));
+			    "receiver cannot deliver: webhook or channel gone, "
+			    "or token refused); its notifications fail until "
+			    "a reload changes it", r->name, what,
+			    r->type->name);
 			r->failed = 1;
 			r->failed_status = status;
 		} else
@@ -1126,7 +1139,7 @@ ob_finish(struct ob_recv *r, CURLcode res, long status)
 		ob_complete(o, it, OUTBOX_FAILED, "%s", what);
 		break;
 	case NOTIFY_RETRY_AFTER:
-		if (r->kind == OUTBOX_SLACK) {
+		if (r->type->slack) {
 			const char *label[1] = { r->name };
 
 			metrics_inc(cw_metrics, M_SLACK_RATE_LIMITED, label, 1);

@@ -52,13 +52,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "receiver.h"
+
 struct event_base;
 struct outbox;
 
+/* The rows of receiver.h: how to request and judge is the row's. */
 enum outbox_kind {
-	OUTBOX_SLACK,		/* Slack incoming webhook */
-	OUTBOX_WEBHOOK,		/* our JSON, signed when a secret is set */
-	OUTBOX_LOG		/* one log_info line, no request */
+	OUTBOX_SLACK = RECEIVER_SLACK,		/* Slack incoming webhook */
+	OUTBOX_WEBHOOK = RECEIVER_WEBHOOK,	/* our JSON, maybe signed */
+	OUTBOX_LOG = RECEIVER_LOG,		/* one log_info line */
+	OUTBOX_SLACK_APP = RECEIVER_SLACK_APP,	/* Slack Web API */
+	OUTBOX_SLACK_RESPONSE = RECEIVER_SLACK_RESPONSE	/* response_url */
 };
 
 #define OUTBOX_DEFAULT_TIMEOUT	10	/* seconds, for timeout_s = 0 */
@@ -71,7 +76,8 @@ struct outbox_receiver {
 	const char		*name;		/* unique, non-empty */
 	enum outbox_kind	 kind;
 	const char		*url;		/* required but for OUTBOX_LOG */
-	const char		*secret;	/* webhook: sign; NULL = unsigned */
+	const char		*secret;	/* webhook: sign (NULL = unsigned);
+						 * slack-app: the bot token */
 	unsigned		 timeout_s;	/* per request; 0 = default */
 	/*
 	 * Pacing: messages per second and burst.  rate 0: the kind's
@@ -107,7 +113,16 @@ struct outbox_ops {
 		    const char *receiver, enum outbox_result, int attempts,
 		    const char *detail);
 	void	*arg;
+	/*
+	 * Optional: for a receiver whose row has receipt set (slack-app),
+	 * called just before done() of a notification sent alone (not in
+	 * a group) with the answer's body (NUL-terminated, at most
+	 * OUTBOX_REPLY_MAX bytes): chat.postMessage's channel and ts.
+	 */
+	void	(*receipt)(void *arg, uint64_t notification_id,
+		    const char *receiver, const char *reply);
 };
+#define OUTBOX_REPLY_MAX	4096
 
 /*
  * A new outbox with no receivers on base; ops is copied.  Initialises
@@ -146,6 +161,13 @@ int		 outbox_set_receivers(struct outbox *,
  */
 int		 outbox_send(struct outbox *, uint64_t notification_id,
 		    const char *receiver, const char *body);
+
+/*
+ * As outbox_send(), to url (http(s)://, copied) instead of the
+ * receiver's own: Slack's response_url.  Never grouped.
+ */
+int		 outbox_send_url(struct outbox *, uint64_t notification_id,
+		    const char *receiver, const char *url, const char *body);
 
 /*
  * Notifications given to outbox_send() whose done() has not run yet, held

@@ -153,6 +153,9 @@ struct store_load_ops {
 		    int expire_on_resolve);
 	/* Segment group memberships. */
 	void	(*member)(void *, const char *user_id, const char *account_id);
+	/* The Slack messages of open alerts (slack_messages). */
+	void	(*slack_message)(void *, uint64_t alert_id,
+		    const char *receiver, const char *channel, const char *ts);
 	/* Data coverage: kind 'c' (key a data class) or 'a' (an account). */
 	void	(*coverage)(void *, char kind, const char *key, int32_t day);
 	/*
@@ -248,6 +251,13 @@ typedef void (*store_retention_cb)(enum store_status, uint64_t deleted,
 int	store_retention(struct store *, unsigned horizon_days,
 	    store_retention_cb cb, void *arg);
 
+/*
+ * The Slack message chat.postMessage made for notification_id (channel
+ * and ts), remembered for its alert and receiver; errors are logged.
+ */
+int	store_slack_message(struct store *, const char *notification_id,
+	    const char *receiver, const char *channel, const char *ts);
+
 /* A silence ended (expire_on_resolve): record it; errors are logged. */
 int	store_silence_end(struct store *, uint64_t id);
 
@@ -257,7 +267,7 @@ int	store_silence_end(struct store *, uint64_t id);
  * answer.  cb gets it, or NULL when there is no row (no such id).
  * values are the call's parameters, NULL for SQL NULL, copied:
  *	STORE_API_ALERTS		state, account_id, since
- *	STORE_API_ACK			alert id
+ *	STORE_API_ACK			alert id, by (NULL: unknown)
  *	STORE_API_SILENCE_CREATE	account_id, signal, category, until,
  *					comment, expire_on_resolve
  *	STORE_API_SILENCES		(none)

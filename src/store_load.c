@@ -164,6 +164,14 @@ row_member(struct store_loader *ld, const struct db_res *r, int i)
 	ld->ops->member(ld->arg, db_res_value(r, i, 0), db_res_value(r, i, 1));
 }
 
+static void
+row_slack_message(struct store_loader *ld, const struct db_res *r, int i)
+{
+	ld->ops->slack_message(ld->arg, strtoull(db_res_value(r, i, 0), NULL,
+	    10), db_res_value(r, i, 1), db_res_value(r, i, 2),
+	    db_res_value(r, i, 3));
+}
+
 #define US(col)		"(extract(epoch FROM " col ") * 1000000)::bigint"
 #define DAYNUM(col)	"(" col " - date '1970-01-01')"
 #define SINCE_DATE	"(date '1970-01-01' + $1::integer)"
@@ -282,6 +290,16 @@ static const struct load_step load_steps[] = {
 	  " WHERE $1::integer IS NOT NULL AND user_id > $2"
 	  " ORDER BY user_id LIMIT 20000",
 	  1, row_member, NULL, LOAD_ALWAYS },
+	{ "SELECT m.alert_id, m.receiver, m.channel, m.ts FROM slack_messages m"
+	  " JOIN alerts a ON a.id = m.alert_id WHERE a.state <> 'resolved'"
+	  " AND $1::integer IS NOT NULL ORDER BY m.alert_id, m.receiver"
+	  " LIMIT 20000",
+	  "SELECT m.alert_id, m.receiver, m.channel, m.ts FROM slack_messages m"
+	  " JOIN alerts a ON a.id = m.alert_id WHERE a.state <> 'resolved'"
+	  " AND $1::integer IS NOT NULL"
+	  " AND (m.alert_id, m.receiver) > ($2::bigint, $3)"
+	  " ORDER BY m.alert_id, m.receiver LIMIT 20000",
+	  2, row_slack_message, NULL, LOAD_ALWAYS },
 };
 #define NLOAD_STEPS	(sizeof(load_steps) / sizeof(load_steps[0]))
 

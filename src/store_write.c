@@ -334,6 +334,24 @@ store_notification_done(struct store *st, const char *id, int sent,
 }
 
 int
+store_slack_message(struct store *st, const char *notification_id,
+    const char *receiver, const char *channel, const char *ts)
+{
+	const char *values[4] = { notification_id, receiver, channel, ts };
+	int lengths[4], i;
+
+	for (i = 0; i < 4; i++)
+		lengths[i] = (int)strlen(values[i]);
+	return db_query(store_db(st),
+	    "INSERT INTO slack_messages (alert_id, receiver, channel, ts)"
+	    " SELECT alert_id, $2, $3, $4 FROM notifications WHERE id = $1"
+	    " AND alert_id <> 0"
+	    " ON CONFLICT (alert_id, receiver) DO UPDATE SET"
+	    " channel = excluded.channel, ts = excluded.ts, updated_at = now()",
+	    4, values, lengths, store_simple_cb, NULL);
+}
+
+int
 store_silence_end(struct store *st, uint64_t id)
 {
 	char sid[24];
@@ -396,9 +414,10 @@ static const char api_alerts_sql[] =
 
 static const char api_ack_sql[] =
     "UPDATE alerts SET acked_at = coalesce(acked_at, now()),"
+    " acked_by = CASE WHEN acked_at IS NULL THEN $2 ELSE acked_by END,"
     " updated_at = now() WHERE id = $1::bigint AND state <> 'resolved'"
     " RETURNING json_build_object('id', id::text, 'account_id', account_id,"
-    " 'signal', signal, 'acked_at', acked_at)::text";
+    " 'signal', signal, 'acked_at', acked_at, 'acked_by', acked_by)::text";
 
 static const char api_silence_create_sql[] =
     "INSERT INTO silences (account_id, signal, category, until, comment,"
@@ -513,7 +532,7 @@ static const struct {
 	int		 nparams;
 } api_queries[STORE_API__COUNT] = {
 	[STORE_API_ALERTS] = { api_alerts_sql, 3 },
-	[STORE_API_ACK] = { api_ack_sql, 1 },
+	[STORE_API_ACK] = { api_ack_sql, 2 },
 	[STORE_API_SILENCE_CREATE] = { api_silence_create_sql, 6 },
 	[STORE_API_SILENCES] = { api_silences_sql, 0 },
 	[STORE_API_SILENCE_DELETE] = { api_silence_delete_sql, 1 },
@@ -660,6 +679,8 @@ static const char *const retention_rest_sql[] = {
 	" now() - make_interval(days => 2 * $1::integer)",
 	"DELETE FROM notifications WHERE state <> 'pending' AND created_at <"
 	" now() - make_interval(days => 2 * $1::integer)",
+	"DELETE FROM slack_messages m WHERE $1::integer IS NOT NULL AND"
+	" NOT EXISTS (SELECT 1 FROM alerts a WHERE a.id = m.alert_id)",
 };
 #define NRETENTION_REST	(sizeof(retention_rest_sql) / \
 	sizeof(retention_rest_sql[0]))

@@ -11,12 +11,15 @@ test fails once one is served, so that the list is emptied when those
 branches merge (their answers are then validated like the others)."""
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import re
 import subprocess
 import tempfile
 import time
+import urllib.parse
 
 from lib import (ROOT, TOKENS, Daemon, RawConn, check, eq, ev, fail,
                  npm_cache, rfc3339, uid, wait_for)
@@ -26,8 +29,6 @@ REDOCLY = ("@redocly/cli", "2.77.0")
 AJV = {"ajv": "8.20.0", "ajv-formats": "3.0.1"}
 
 NOT_YET_SERVED = [
-    ("POST", "/slack/interactions"),
-    ("POST", "/slack/commands"),
 ]
 
 EXTRA = """
@@ -46,7 +47,20 @@ receivers = journal
 
 [alerts]
 settle = 0
+
+[slack]
+signing_secret = openapi-test-signing-secret
 """
+SLACK_SECRET = "openapi-test-signing-secret"
+
+
+def slack_headers(body):
+    """Slack's signature headers for a form body (bytes)."""
+    ts = str(int(time.time()))
+    sig = hmac.new(SLACK_SECRET.encode(), b"v0:" + ts.encode() + b":" +
+                   body, hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + sig}
 
 
 def load_doc():
@@ -272,6 +286,27 @@ def _calls(d):
     for alias in ("identify", "group", "page", "screen", "batch"):
         call("segment alias bad " + alias, "POST", "/v1/" + alias,
              body="{", token=None, headers=basic)
+
+    # Slack (SPEC 2.7): signed forms; a wrong signature is 401.
+    cmd = urllib.parse.urlencode({"command": "/churnwatch", "text": "help",
+                                  "user_id": "U1", "user_name": "ann",
+                                  "response_url": "https://hooks.slack.com/"
+                                  "commands/T/1/x"}).encode()
+    call("slack command", "POST", "/slack/commands", body=cmd, token=None,
+         headers=slack_headers(cmd))
+    call("slack command unsigned", "POST", "/slack/commands", body=cmd,
+         token=None, headers={"Content-Type":
+                              "application/x-www-form-urlencoded"})
+    click = ("payload=" + urllib.parse.quote(json.dumps({
+        "type": "block_actions", "user": {"id": "U1", "name": "ann"},
+        "response_url": "https://hooks.slack.com/actions/T/1/x",
+        "actions": [{"action_id": "cw_why", "type": "button",
+                     "value": "1:login_absent:acme"}]}))).encode()
+    call("slack click", "POST", "/slack/interactions", body=click,
+         token=None, headers=slack_headers(click))
+    call("slack click bad payload", "POST", "/slack/interactions",
+         body=b"payload=nope", token=None,
+         headers=slack_headers(b"payload=nope"))
 
     call("outcome", "POST", "/v1/events", token="backend",
          body=[{"id": uid(), "account_id": "acme", "type": "account.churned",

@@ -259,7 +259,7 @@ run(size_t n, double secs)
 	want_done = 0;
 }
 
-static const struct outbox_ops ops = { done_cb, NULL };
+static const struct outbox_ops ops = { done_cb, NULL, NULL };
 
 static struct outbox *
 new_outbox(const struct outbox_receiver *rs, size_t n)

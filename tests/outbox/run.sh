@@ -33,6 +33,7 @@ $CC -std=gnu11 -g -O1 -Wall -Wextra -Wshadow -Wstrict-prototypes \
     $(pkg-config --cflags libevent libcurl jansson libcrypto) \
     -o "$OUT/outbox_test" \
     "$here/outbox_test.c" "$top/src/outbox.c" "$top/src/notify.c" \
+    "$top/src/receiver.c" "$top/src/slack.c" \
     "$top/src/log.c" "$top/src/util.c" "$top/src/metrics.c" \
     $(pkg-config --libs libevent libcurl jansson libcrypto) -lm || exit 2
 

@@ -1654,7 +1654,9 @@ START_TEST(test_alerts_good)
 	ck_assert_str_eq(config_receiver_type_name(CW_RECEIVER_WEBHOOK),
 	    "webhook");
 	ck_assert_str_eq(config_receiver_type_name(CW_RECEIVER_LOG), "log");
-	ck_assert_ptr_null(config_receiver_type_name(3));
+	ck_assert_str_eq(config_receiver_type_name(CW_RECEIVER_SLACK_APP),
+	    "slack-app");
+	ck_assert_ptr_null(config_receiver_type_name(4));
 	ck_assert_ptr_null(config_receiver_type_name(-1));
 
 	/* Routes in file order. */
@@ -1945,6 +1947,115 @@ START_TEST(test_statement_timeout)
 }
 END_TEST
 
+/* ---- [slack], type = slack-app, [owner:NAME] (SPEC 2.7, 5) ---- */
+
+START_TEST(test_slack_app)
+{
+	struct cw_config *cfg;
+	const struct cw_receiver *r;
+	const struct cw_owner *o;
+	char *errs;
+
+	/* [slack] after the receivers: its token and api_url still apply. */
+	ck_assert_int_eq(load_text(
+	    "[receiver:app]\n"
+	    "type = slack-app\n"
+	    "channel = cs-alerts\n"
+	    "[receiver:own]\n"
+	    "type = slack-app\n"
+	    "bot_token = xoxb-own-token-0001\n"
+	    "channel = C0123ABCD\n"
+	    "[owner:alice]\n"
+	    "slack_channel = cs-alice\n"
+	    "[owner:Bob Smith]\n"
+	    "receivers = own\n"
+	    "[slack]\n"
+	    "signing_secret = 8f742231b10e8888abcd99yyyzzz85a5\n"
+	    "bot_token = xoxb-shared-token-0002\n"
+	    "api_url = http://127.0.0.1:9/api\n", &cfg, &errs), 0);
+	free(errs);
+	r = config_find_receiver(cfg, "app");
+	ck_assert_int_eq(r->type, CW_RECEIVER_SLACK_APP);
+	ck_assert_str_eq(r->secret, "xoxb-shared-token-0002");
+	ck_assert_str_eq(r->url, "http://127.0.0.1:9/api");
+	ck_assert_str_eq(r->channel, "cs-alerts");
+	ck_assert(r->rate == 1.0);
+	ck_assert_uint_eq(r->burst, 3);
+	r = config_find_receiver(cfg, "own");
+	ck_assert_str_eq(r->secret, "xoxb-own-token-0001");
+	ck_assert_str_eq(cfg->slack.signing_secret,
+	    "8f742231b10e8888abcd99yyyzzz85a5");
+	ck_assert_uint_eq(cfg->nowners, 2);
+	o = config_find_owner(cfg, "alice");
+	ck_assert_str_eq(o->slack_channel, "cs-alice");
+	ck_assert_ptr_null(o->receivers);
+	o = config_find_owner(cfg, "Bob Smith");
+	ck_assert_ptr_null(o->slack_channel);
+	ck_assert_str_eq(o->receivers[0], "own");
+	ck_assert_ptr_null(o->receivers[1]);
+	ck_assert_ptr_null(config_find_owner(cfg, "carol"));
+	ck_assert_ptr_null(config_find_owner(cfg, NULL));
+	config_free(cfg);
+
+	/* The default Web API, and what is missing or misplaced. */
+	ck_assert_int_eq(load_text("[slack]\n"
+	    "bot_token = xoxb-shared-token-0002\n"
+	    "[receiver:app]\ntype = slack-app\nchannel = x\n", &cfg, &errs),
+	    0);
+	free(errs);
+	ck_assert_str_eq(cfg->receivers[0].url, "https://slack.com/api");
+	config_free(cfg);
+
+	expect_errors(
+	    "[receiver:notoken]\n"
+	    "type = slack-app\n"
+	    "channel = x\n"
+	    "[receiver:nochan]\n"
+	    "type = slack-app\n"
+	    "bot_token = xoxb-own-token-0001\n"
+	    "[receiver:hook]\n"
+	    "type = webhook\n"
+	    "url = https://example.com/\n"
+	    "channel = x\n"
+	    "bot_token = xoxb-own-token-0001\n"
+	    "[receiver:app2]\n"
+	    "type = slack-app\n"
+	    "channel = has space\n"
+	    "bot_token = xoxb-own-token-0001\n"
+	    "webhook_url = https://hooks.slack.com/x\n"
+	    "[owner:carol]\n"
+	    "[owner:dave]\n"
+	    "receivers = nowhere\n",
+	    8,
+	    "F:4: [receiver:nochan]: type slack-app needs channel (where "
+	    "alerts of accounts without a slack_channel go)\n"
+	    "F:11: bot_token: not a key of type webhook receivers\n"
+	    "F:10: channel: not a key of type webhook receivers\n"
+	    "F:14: channel: must be a Slack channel id or name, 1 to 80 "
+	    "characters without spaces\n"
+	    "F:16: webhook_url: not a key of type slack-app receivers\n"
+	    "F:17: [owner:carol]: slack_channel or receivers is required\n"
+	    "F:19: receivers: unknown receiver \"nowhere\" in [owner:dave]\n"
+	    "F:1: [receiver:notoken]: type slack-app needs bot_token, here or "
+	    "in [slack]\n");
+}
+END_TEST
+
+/* Secrets of the Slack app are never echoed in errors. */
+START_TEST(test_slack_secrets_not_echoed)
+{
+	struct cw_config *cfg;
+	char *errs;
+
+	ck_assert_int_ne(load_text("[slack]\n"
+	    "signing_secret = short\n"
+	    "bot_token = xoxb-tok\n", &cfg, &errs), 0);
+	ck_assert_ptr_null(strstr(errs, "short"));
+	ck_assert_ptr_null(strstr(errs, "xoxb-tok"));
+	free(errs);
+}
+END_TEST
+
 START_TEST(test_receiver_type)
 {
 	expect_errors(
@@ -1958,10 +2069,10 @@ START_TEST(test_receiver_type)
 	    "[receiver:d]\n"
 	    "type =\n",
 	    4,
-	    "F:2: type: must be slack, webhook or log\n"
-	    "F:4: type: must be slack, webhook or log\n"
+	    "F:2: type: must be slack, slack-app, webhook or log\n"
+	    "F:4: type: must be slack, slack-app, webhook or log\n"
 	    "F:6: [receiver:c]: type is required\n"
-	    "F:9: type: must be slack, webhook or log\n");
+	    "F:9: type: must be slack, slack-app, webhook or log\n");
 }
 END_TEST
 
@@ -2873,6 +2984,8 @@ config_suite(void)
 	tcase_add_test(tc, test_portfolio);
 	tcase_add_test(tc, test_durations);
 	tcase_add_test(tc, test_receiver_type);
+	tcase_add_test(tc, test_slack_app);
+	tcase_add_test(tc, test_slack_secrets_not_echoed);
 	tcase_add_test(tc, test_receiver_keys_by_type);
 	tcase_add_test(tc, test_receiver_values);
 	tcase_add_test(tc, test_receiver_name);

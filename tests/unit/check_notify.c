@@ -651,6 +651,73 @@ START_TEST(test_digest_slack)
 }
 END_TEST
 
+/* The five-minute risk check (issue 13): golden texts. */
+START_TEST(test_digest_check)
+{
+	static const char *const fresh[] = { "login_decline" };
+	static const char *const gone[] = { "no_touch", "ticket_spike" };
+	struct notify_digest_row r[2] = {
+		{ "acme", "Acme Corp", 25, "red", sigs_acme, 2 },
+		{ "beta", NULL, 85, "green", sigs_beta, 1 }
+	};
+	struct notify_digest_check c[2];
+	json_t *got, *want;
+	char *s;
+
+	memset(c, 0, sizeof(c));
+	c[0].new_signals = fresh;
+	c[0].nnew = 1;
+	c[0].resolved = gone;
+	c[0].nresolved = 2;
+	c[0].touch_days = 12;
+	c[0].logins_30d = 60;
+	c[0].logins_prev_30d = 100;
+	c[0].renewal_days = 34;
+	c[0].note_phrase = "budget";
+	c[0].note_class = "budget";
+	c[0].note_days = 3;
+	c[1].touch_days = -1;
+	c[1].logins_30d = 1;
+	c[1].renewal_days = -1;
+
+	got = parse(notify_digest_check_slack("alice", "2026-11-20", r, c, 2));
+	assert_slack_limits(got);
+	ck_assert_str_eq(block_text(got, 1), "🔴 *Acme Corp* (acme) — 25 red\n"
+	    "champion_left, login_decline\n"
+	    "*Since yesterday:* new login_decline · resolved no_touch, "
+	    "ticket_spike\n"
+	    "*Last touchpoint:* 12 days ago · *Usage:* 60 logins in 30 d, "
+	    "-40 % vs the 30 d before · *Renews in 34 days*\n"
+	    "*Risk note* (3 days ago): “budget” (budget)");
+	ck_assert_str_eq(block_text(got, 2), "🟢 *beta* — 85 green\n"
+	    "no_touch\n"
+	    "*Last touchpoint:* none · *Usage:* 1 login in 30 d");
+	json_decref(got);
+
+	s = notify_digest_check_webhook("alice", "2026-11-20", r, c, 2);
+	got = parse(s);
+	want = json_loads("{\"version\": 1, \"type\": \"digest\", \"owner\": "
+	    "\"alice\", \"date\": \"2026-11-20\", \"accounts\": ["
+	    "{\"id\": \"acme\", \"name\": \"Acme Corp\", \"score\": 25, "
+	    "\"status\": \"red\", \"signals\": [\"champion_left\", "
+	    "\"login_decline\"], \"check\": {\"new_signals\": "
+	    "[\"login_decline\"], \"resolved_signals\": [\"no_touch\", "
+	    "\"ticket_spike\"], \"days_since_touchpoint\": 12, \"usage\": "
+	    "{\"logins_30d\": 60, \"logins_prev_30d\": 100, \"change_pct\": "
+	    "-40}, \"renewal_days\": 34, \"risk_note\": {\"phrase\": "
+	    "\"budget\", \"class\": \"budget\", \"days\": 3}}},"
+	    "{\"id\": \"beta\", \"name\": null, \"score\": 85, \"status\": "
+	    "\"green\", \"signals\": [\"no_touch\"], \"check\": "
+	    "{\"new_signals\": [], \"resolved_signals\": [], "
+	    "\"days_since_touchpoint\": null, \"usage\": {\"logins_30d\": 1, "
+	    "\"logins_prev_30d\": 0, \"change_pct\": null}, "
+	    "\"renewal_days\": null, \"risk_note\": null}}]}", 0, NULL);
+	assert_json_eq(got, want);
+	json_decref(got);
+	json_decref(want);
+}
+END_TEST
+
 /* More accounts than Slack has blocks for: the rest are counted. */
 START_TEST(test_digest_slack_many)
 {
@@ -1441,6 +1508,7 @@ notify_suite(void)
 
 	tc = tcase_create("digest");
 	tcase_add_test(tc, test_digest_slack);
+	tcase_add_test(tc, test_digest_check);
 	tcase_add_test(tc, test_digest_slack_many);
 	tcase_add_test(tc, test_digest_webhook);
 	suite_add_tcase(s, tc);
