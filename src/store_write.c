@@ -405,7 +405,7 @@ static const char api_alerts_sql[] =
     "  a.signal,"
     "  a.category, a.severity, " ALERT_VIEW_SQL " AS state, a.fingerprint,"
     "  a.started_at, a.resolved_at, a.last_notified, a.acked_at,"
-    "  a.explanation FROM alerts a"
+    "  a.acked_by, a.explanation FROM alerts a"
     "  WHERE ($2::text IS NULL OR a.account_id = $2)"
     "  AND ($3::timestamptz IS NULL OR a.started_at >= $3"
     "   OR a.resolved_at >= $3)) y"

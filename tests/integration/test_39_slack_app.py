@@ -370,6 +370,10 @@ def test_buttons():
             eq(buttons(up), ["cw_snooze", "cw_why"], "no Acknowledge now")
             eq(sql(d.db, "SELECT acked_by FROM alerts WHERE id = %s" % aid),
                [("bob (U0BOB)",)], "recorded with the Slack user")
+            st, _, body = d.request("GET", "/v1/alerts?account_id=acme",
+                                    token="reader")
+            eq([a["acked_by"] for a in body["alerts"] if a["id"] == str(aid)],
+               ["bob (U0BOB)"], "GET /v1/alerts shows who acknowledged")
             check("Acknowledged" in wait_response(slack, "ack")["text"],
                   "told to the clicker")
             # The same request again (same timestamp and signature): a
