@@ -524,6 +524,51 @@ def test_stored_coverage():
            "no_touch from the stored coverage: %r" % (r["would_fire"],))
 
 
+def test_before_the_range():
+    """The report sees the alerts of the within days before since, and
+    an account that left before since is gone, not "no outcome"."""
+    since, until = TODAY - 30, TODAY - 1
+    evs = []
+
+    def at(acct, day, type, hour=9, user=None, **props):
+        e = {"id": uid("pr"), "account_id": acct, "type": type,
+             "ts": rfc3339(day * DAY + hour * 3600)}
+        if user:
+            e["user_id"] = user
+        if props:
+            e["props"] = props
+        evs.append(e)
+
+    for day in range(since - 100, until + 1):
+        at("pr-early", day, "login", user="u1")
+        at("pr-other", day, "login", user="u1")
+        if day <= since - 60:
+            at("pr-gone", day, "login", user="u1")
+    # churn_intent fires 40 days before since, for 30 days: over before
+    # the range, 60 days before the churn.
+    at("pr-early", since - 40, "ticket.created", hour=10,
+       ticket_id=uid("t"), subject="Please cancel our subscription")
+    at("pr-early", since + 20, "account.churned", hour=12)
+    # pr-gone left 60 days before since; then its logins stop.
+    at("pr-gone", since - 60, "account.churned", hour=12)
+    d = Daemon()
+    with d:
+        post_all(d, evs)
+        quiet_state(d)
+        r = backtest(d, since=since, until=until)
+    ci = row(r, "churn_intent")
+    eq((ci["churned"]["count"], ci["median_lead_days"], ci["fired"]),
+       (1, 60, 1), "the alert before the range caught the churn")
+    eq(opened(r, "churn_intent"), [], "not listed: over before since")
+    eq([(a["account_id"], a["firing_at_start"]) for a in r["would_fire"]
+        if a["signal"] == "login_absent"], [("pr-gone", True)],
+       "pr-gone's logins stopped: login_absent fires")
+    la = row(r, "login_absent")
+    eq((la["fired"], la["then"]["no_outcome"]), (0, 0),
+       "pr-gone's absence after it left counts for nothing: %r" % (la,))
+    eq(r["quality"]["outcomes"]["churned"], 1, "only the range's churns")
+
+
 def test_report_params_and_movers():
     d = Daemon()
     with d:
