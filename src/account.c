@@ -14,7 +14,6 @@
 #include "skiplist.h"
 #include "event.h"
 #include "intern.h"
-#include "log.h"
 #include "util.h"
 
 #define META_STR_MAX	256
@@ -985,7 +984,7 @@ account_alerts_step(struct account *a, const struct alert_policy *p,
 	enum health_status hs;
 	char hexp[128];
 	const char *explanation;
-	int s, i, active, near, changed = 0;
+	int s, i, active, near, changed = 0, oom = 0;
 
 	near = account_renewal_days(a, p->renewal_window, now) >= 0;
 	for (s = 0; s < ALERT_NACCOUNT_SIGNALS; s++) {
@@ -1042,8 +1041,7 @@ account_alerts_step(struct account *a, const struct alert_policy *p,
 			if (t != NULL)
 				*t = tmp;	/* a resolved one reopened */
 			else if ((t = account_alert_add(a, &tmp)) == NULL) {
-				log_warnx("account: out of memory for an "
-				    "alert");
+				oom = 1;	/* the caller's to log */
 				continue;
 			}
 		} else
@@ -1054,7 +1052,7 @@ account_alerts_step(struct account *a, const struct alert_policy *p,
 		if (t->state == ALERT_RESOLVED)
 			account_alert_remove(a, t);
 	}
-	return changed;
+	return oom ? -1 : changed;
 }
 
 /*

@@ -263,7 +263,9 @@ void		 account_alert_remove(struct account *, struct alert *);
  * result (NULL when inactive and for health_degraded) and its
  * explanation (valid during the call).  When changed returns 0 and the
  * alert is resolved, it is then removed from a.  Returns how many alerts
- * changed.  Settling is the caller's: it does not call this while a
+ * changed, or -1 when a new alert could not be added (out of memory: that
+ * signal's alert is not raised this time; the others were stepped and
+ * may have changed; the caller logs it).  Settling is the caller's: it does not call this while a
  * settles.
  */
 struct account_alert_ops {

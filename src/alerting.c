@@ -858,6 +858,7 @@ alerting_evaluated(struct alerting *al, struct account *a,
 {
 	struct step_ctx c = { al, out, n, now };
 	struct account_alert_ops ops = { step_new_id, step_changed, &c };
+	int rc;
 
 	/*
 	 * Settling (SPEC 5, "Only true alerts"): while back-filled events
@@ -867,8 +868,12 @@ alerting_evaluated(struct alerting *al, struct account *a,
 	 */
 	if (a->settle_until > now)
 		return;
-	if (account_alerts_step(a, &al->cfg->alerts, out, n, now, &ops) > 0 &&
-	    !event_pending(al->ev_flush, EV_TIMEOUT, NULL))
+	/* -1: a new alert found no memory; others may have changed. */
+	if ((rc = account_alerts_step(a, &al->cfg->alerts, out, n, now,
+	    &ops)) == -1)
+		log_warnx("alerting: out of memory for an alert account=%s",
+		    a->id);
+	if (rc != 0 && !event_pending(al->ev_flush, EV_TIMEOUT, NULL))
 		event_active(al->ev_flush, EV_TIMEOUT, 1);
 }
 

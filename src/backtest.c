@@ -2,23 +2,33 @@
  * backtest.c -- replay stored events through a config (see backtest.h).
  *
  * The replay: the accounts' metadata is read first (it is today's: the
- * store keeps no history of it), then the events from SIG_HISTORY_DAYS
+ * store keeps no history of it), then the stored data coverage (SPEC 4:
+ * the first day of each data class and of each account, which outlives
+ * retention -- the daemon's own), then the events from SIG_HISTORY_DAYS
  * before --since (so that the windows are full on the first day) to the
  * end of --until, one day per query, in (ts, source, id) order.  Each
  * event is applied as engine_apply() does (window_apply, data coverage,
- * the account's first day); at the end of every day from --since on,
- * every account that exists is evaluated (account_evaluate) and its
- * alerts stepped (account_alerts_step) with the clock at that day's last
- * second -- the code the daemon runs, with a day-end clock.
+ * the account's first day).  From max(within, 90) days before --since
+ * on (what the signal-quality report reads: alerts open from since -
+ * within, statuses from since - 90), every account that exists is
+ * evaluated (account_evaluate) and its alerts stepped
+ * (account_alerts_step) -- the code the daemon runs -- at the times its
+ * periodic sweep would: at 00:00 of each day (before that day's events,
+ * when windows expire), resolve_after later (after the events before
+ * it), and at the day's last second (after all of them).
  *
- * What that means for SPEC 5's lifecycle: an alert opens on the first
- * day whose end sees its signal active; it resolves at the first
- * evaluation at least resolve_after after the end of the first day that
- * saw it inactive (with the default 1 h: the next day), and flapping
- * within resolve_after is the same alert, as in the daemon.  Settling
+ * What that means for SPEC 5's lifecycle: an alert opens on the day an
+ * evaluation first sees its signal active; a signal that goes inactive
+ * when a window expires (at midnight) resolves resolve_after later, the
+ * same day with the default 1 h, as in the daemon; flapping within
+ * resolve_after is the same alert.  (A signal that an event turns
+ * inactive during the day resolves at the next evaluation at least
+ * resolve_after after the day's end: the next day, where the daemon,
+ * evaluating the account on the event, may resolve it the same day.)
+ * Alerts that opened and resolved before --since are not listed.  Settling
  * holds a daemon's notifications while a back-fill is still arriving so
- * that only what the whole history says is sent; a day-end replay never
- * sees half a day, so there is nothing to hold: every event counts as
+ * that only what the whole history says is sent; the replay has the
+ * whole history, so there is nothing to hold: every event counts as
  * having arrived live at its ts.
  */
 #include "config.h"
@@ -59,7 +69,8 @@ struct bt_alert {
 	uint8_t		 severity;	/* the highest */
 	uint8_t		 at_start;	/* already firing on since */
 	uint8_t		 matched;
-	int32_t		 from, to;	/* days; to QUALITY_OPEN */
+	int32_t		 first;		/* the day it opened */
+	int32_t		 from, to;	/* days, from >= since; to QUALITY_OPEN */
 };
 
 struct bt_outcome {
@@ -81,6 +92,7 @@ struct backtest {
 	struct win_rules	 rules;
 	int32_t			 heard[SIGCAT__COUNT];
 	int32_t			 since, until, warm, within;
+	int32_t			 start;		/* evaluated from */
 	int32_t			 day;		/* the next day to query */
 	int32_t			 done_day;	/* evaluated up to */
 	int64_t			 events, bad;
@@ -178,8 +190,9 @@ step_changed(void *arg, struct account *a, struct alert *t,
 		x->acct = bt->cur;
 		x->signal = t->signal;
 		x->severity = (uint8_t)t->severity;
-		x->at_start = bt->done_day == bt->since;
-		x->from = bt->done_day;
+		x->at_start = bt->done_day <= bt->since;
+		x->first = bt->done_day;
+		x->from = bt->done_day > bt->since ? bt->done_day : bt->since;
 		x->to = QUALITY_OPEN;
 		return 0;
 	}
@@ -193,23 +206,24 @@ step_changed(void *arg, struct account *a, struct alert *t,
 	return 0;
 }
 
-/* The end of day: evaluate every account that exists, step its alerts. */
+/*
+ * One sweep of the replay at now (on day): evaluate every account that
+ * exists then, step its alerts; at the day's end (day_end), record the
+ * day's statuses.  An account exists from its first day of data (stored
+ * coverage or replayed), on that day from its first replayed event.
+ */
 static void
-bt_evaluate_day(struct backtest *bt, int32_t day)
+bt_evaluate(struct backtest *bt, int32_t day, int64_t now, int day_end)
 {
 	struct sig_result out[SIG__COUNT];
 	struct account_alert_ops ops = { step_new_id, step_changed, bt };
 	struct quality_status *q;
 	struct account *a;
 	int32_t data_since[SIGCAT__COUNT];
-	int64_t now = (int64_t)day * CW_USEC_PER_DAY + CW_USEC_PER_DAY -
-	    CW_USEC_PER_SEC;
 	size_t i, cap;
 	uint8_t *p, st;
 	int n, changed;
 
-	if (now > util_now_us())
-		now = util_now_us();	/* today: as far as it went */
 	bt->done_day = day;
 	account_data_since(bt->heard, bt->cfg->coverage, data_since);
 	if (bt->capstatus < bt->table->count) {
@@ -222,14 +236,21 @@ bt_evaluate_day(struct backtest *bt, int32_t day)
 		bt->status = p;
 		bt->capstatus = cap;
 	}
-	for (i = 0; i < bt->table->count; i++) {
+	for (i = 0; i < bt->table->count && !bt->failed; i++) {
 		a = bt->table->all[i];
-		if (a->first_day == 0)
-			continue;	/* metadata only: not there yet */
+		if (a->first_day == 0 || a->first_day > day ||
+		    (a->first_day == day && a->last_event_at == 0))
+			continue;	/* not there yet */
 		n = account_evaluate(a, &bt->cfg->signals, data_since, now,
 		    out, &changed);
 		bt->cur = (uint32_t)i;
-		account_alerts_step(a, &bt->cfg->alerts, out, n, now, &ops);
+		if (account_alerts_step(a, &bt->cfg->alerts, out, n, now,
+		    &ops) == -1) {
+			bt_fail(bt, "out of memory", "an alert");
+			return;
+		}
+		if (!day_end)
+			continue;
 		st = (uint8_t)score_status(a->score);
 		if (bt->status[i] == st)
 			continue;
@@ -263,6 +284,8 @@ bt_apply(struct backtest *bt, const struct cw_event *ev)
 		return;
 	}
 	bt->events++;
+	if (a->last_event_at < ev->ts)
+		a->last_event_at = ev->ts;
 	if (day > 0) {
 		c = account_event_class(ev->type);
 		if (c >= 0 && (bt->heard[c] == 0 || day < bt->heard[c]))
@@ -400,17 +423,29 @@ events_cb(enum db_status st, const struct db_res *res, void *arg)
 	struct cw_event ev;
 	struct cw_error err;
 	int32_t day = bt->day - 1;	/* the day this result holds */
-	int i, n;
+	int64_t d0 = (int64_t)day * CW_USEC_PER_DAY, ts, now = util_now_us();
+	int64_t sweep[2], end = d0 + CW_USEC_PER_DAY - CW_USEC_PER_SEC;
+	int i, n, ns = 0, k = 0;
 
 	if (!bt_ok(bt, st, res, "reading the events"))
 		return;
 	/* The next day is read while this one is replayed. */
 	bt_next_day(bt);
+	/* The sweeps within the day: midnight, resolve_after later. */
+	if (day >= bt->start) {
+		sweep[ns++] = d0;
+		if (bt->cfg->alerts.resolve_after > 0 &&
+		    bt->cfg->alerts.resolve_after < end - d0)
+			sweep[ns++] = d0 + bt->cfg->alerts.resolve_after;
+	}
 	n = db_res_ntuples(res);
 	for (i = 0; i < n && !bt->failed; i++) {
+		ts = strtoll(db_res_value(res, i, 3), NULL, 10);
+		for (; k < ns && sweep[k] < ts && sweep[k] <= now &&
+		    !bt->failed; k++)
+			bt_evaluate(bt, day, sweep[k], 0);
 		if (event_from_row(db_res_value(res, i, 0),
-		    db_res_value(res, i, 1), db_res_value(res, i, 2),
-		    strtoll(db_res_value(res, i, 3), NULL, 10),
+		    db_res_value(res, i, 1), db_res_value(res, i, 2), ts,
 		    db_res_value(res, i, 4), db_res_value(res, i, 5), &ev,
 		    &err) == -1) {
 			bt->bad++;
@@ -419,8 +454,11 @@ events_cb(enum db_status st, const struct db_res *res, void *arg)
 		bt_apply(bt, &ev);
 		event_free_fields(&ev);
 	}
-	if (day >= bt->since && !bt->failed)
-		bt_evaluate_day(bt, day);
+	for (; k < ns && sweep[k] <= now && !bt->failed; k++)
+		bt_evaluate(bt, day, sweep[k], 0);
+	/* Today: as far as it went. */
+	if (day >= bt->start && !bt->failed)
+		bt_evaluate(bt, day, end < now ? end : now, 1);
 	if (day == bt->until && !bt->failed)
 		bt_query_actual(bt);
 }
@@ -448,6 +486,45 @@ bt_next_day(struct backtest *bt)
 		bt_fail(bt, "reading the events", "connection lost");
 }
 
+/*
+ * The stored data coverage, as the daemon loads it (engine.c): the first
+ * day of each class and of each account, kept when retention deleted the
+ * events it was learnt from.  The replay takes the earlier of these and
+ * what it replays.
+ */
+static void
+coverage_cb(enum db_status st, const struct db_res *res, void *arg)
+{
+	struct backtest *bt = arg;
+	struct account *a;
+	const char *kind, *key;
+	int32_t day;
+	int i, n, c;
+
+	if (!bt_ok(bt, st, res, "reading the data coverage"))
+		return;
+	n = db_res_ntuples(res);
+	for (i = 0; i < n; i++) {
+		kind = db_res_value(res, i, 0);
+		key = db_res_value(res, i, 1);
+		if ((day = (int32_t)atol(db_res_value(res, i, 2))) <= 0)
+			continue;
+		if (kind[0] == 'c') {
+			if ((c = signal_category_parse(key)) >= 0 &&
+			    (bt->heard[c] == 0 || day < bt->heard[c]))
+				bt->heard[c] = day;
+		} else if (kind[0] == 'a' && key[0] != '\0') {
+			if ((a = account_get(bt->table, key)) == NULL) {
+				bt_fail(bt, "out of memory", NULL);
+				return;
+			}
+			if (a->first_day == 0 || day < a->first_day)
+				a->first_day = day;
+		}
+	}
+	bt_next_day(bt);
+}
+
 static void
 accounts_cb(enum db_status st, const struct db_res *res, void *arg)
 {
@@ -466,7 +543,11 @@ accounts_cb(enum db_status st, const struct db_res *res, void *arg)
 			return;
 		}
 	}
-	bt_next_day(bt);
+	if (db_query_long(bt->db, 0,
+	    "SELECT kind, key, day - date '1970-01-01' FROM coverage"
+	    " WHERE kind IN ('a', 'c')", 0, NULL, NULL, coverage_cb,
+	    bt) == -1)
+		bt_fail(bt, "reading the data coverage", "connection lost");
 }
 
 static void
@@ -768,6 +849,22 @@ bt_index(struct backtest *bt, struct quality_outcome **outp)
 	return 0;
 }
 
+/*
+ * The lists show the alerts open on some day of [since, until]: those
+ * the replay opened and resolved before since (for the quality report's
+ * sake) go once the report is computed.
+ */
+static void
+bt_compact(struct backtest *bt)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < bt->nalerts; i++)
+		if (bt->alerts[i].to >= bt->since)
+			bt->alerts[n++] = bt->alerts[i];
+	bt->nalerts = n;
+}
+
 static int
 bt_report(struct backtest *bt, const struct quality_outcome *o,
     struct quality_report *q)
@@ -780,11 +877,11 @@ bt_report(struct backtest *bt, const struct quality_outcome *o,
 	if ((f = calloc(bt->nalerts + 1, sizeof(*f))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++)
-		npop += bt->table->all[i]->first_day != 0;
+		npop += bt->table->all[i]->last_event_at != 0;
 	for (i = 0; i < bt->nalerts; i++) {
 		f[i].account = bt->alerts[i].acct;
 		f[i].signal = bt->alerts[i].signal;
-		f[i].from = bt->alerts[i].from;
+		f[i].from = bt->alerts[i].first;
 		f[i].to = bt->alerts[i].to;
 	}
 	memset(&in, 0, sizeof(in));
@@ -798,7 +895,8 @@ bt_report(struct backtest *bt, const struct quality_outcome *o,
 	in.since = bt->since;
 	in.until = bt->until;
 	in.within = bt->within;
-	/* The population: accounts that had events, not metadata alone. */
+	/* The population: accounts that had events, not metadata or a
+	 * coverage row alone. */
 	in.population = npop;
 	rc = quality_compute(&in, q);
 	free(f);
@@ -812,8 +910,9 @@ backtest_run(const struct cw_config *cfg, const struct backtest_args *args)
 	struct quality_report q;
 	struct timeval tv = { CONNECT_TIMEOUT_SEC, 0 };
 	struct quality_outcome *outcomes = NULL;
-	int32_t today = window_day(util_now_us());
+	int32_t today = window_day(util_now_us()), horizon;
 	uint64_t within = WITHIN_DEFAULT;
+	char d1[16], d2[16];
 	int rc = 1;
 
 	memset(&bt, 0, sizeof(bt));
@@ -847,6 +946,34 @@ backtest_run(const struct cw_config *cfg, const struct backtest_args *args)
 	}
 	bt.within = (int32_t)within;
 	bt.warm = bt.since - SIG_HISTORY_DAYS;
+	/*
+	 * Retention deletes the raw events older than [ingest]
+	 * horizon_days: a range that starts there would replay days whose
+	 * events are gone; one whose warm-up starts there replays its first
+	 * days on windows that miss their oldest events.
+	 */
+	horizon = today - (int32_t)cfg->horizon_days;
+	if (bt.since < horizon) {
+		fprintf(stderr, "churnwatchd: --since %s is older than the "
+		    "[ingest] horizon_days (%u days): raw events that old are "
+		    "deleted by retention; start on %s or later\n",
+		    day_str(bt.since, d1, sizeof(d1)), cfg->horizon_days,
+		    day_str(horizon, d2, sizeof(d2)));
+		return 2;
+	}
+	if (bt.warm < horizon)
+		fprintf(stderr, "churnwatchd: backtest: WARNING: the windows "
+		    "of the first days are not full: the %d days before "
+		    "--since that fill them reach past the [ingest] "
+		    "horizon_days (%u days), and retention deletes raw events "
+		    "older than that; signals are exact from %s on\n",
+		    SIG_HISTORY_DAYS, cfg->horizon_days,
+		    day_str(horizon + SIG_HISTORY_DAYS, d1, sizeof(d1)));
+	/* What the quality report reads: alerts open from since - within,
+	 * statuses from since - 90. */
+	bt.start = bt.since - (bt.within > 90 ? bt.within : 90);
+	if (bt.start < bt.warm)
+		bt.start = bt.warm;
 	bt.day = bt.warm;
 	bt.done_day = bt.warm - 1;
 	signal_win_rules(&cfg->signals, &bt.rules);
@@ -866,8 +993,13 @@ backtest_run(const struct cw_config *cfg, const struct backtest_args *args)
 		fprintf(stderr, "churnwatchd: backtest: out of memory\n");
 		goto done;
 	}
+	if (bt_report(&bt, outcomes, &q) == -1) {
+		fprintf(stderr, "churnwatchd: backtest: out of memory\n");
+		goto done;
+	}
+	bt_compact(&bt);
 	bt_match(&bt);
-	if (bt_report(&bt, outcomes, &q) == -1 || bt_print(&bt, &q) == -1) {
+	if (bt_print(&bt, &q) == -1) {
 		fprintf(stderr, "churnwatchd: backtest: out of memory\n");
 		goto done;
 	}

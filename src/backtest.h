@@ -33,7 +33,9 @@ struct backtest_args {
 /*
  * Run the backtest of cfg over args and print the result to stdout;
  * problems go to stderr.  Returns the exit code: 0, 1 on a database
- * failure, 2 on bad arguments.
+ * failure, 2 on bad arguments (among them a --since older than [ingest]
+ * horizon_days, whose raw events retention has deleted; a warm-up that
+ * reaches past it is only warned about on stderr).
  */
 int	backtest_run(const struct cw_config *, const struct backtest_args *);
 

@@ -193,6 +193,27 @@ row_cmp(const void *p, const void *q)
 	return a->signal < b->signal ? -1 : a->signal > b->signal;
 }
 
+/*
+ * Fire f's lead time before an outcome on day d (INT32_MIN: none): when
+ * it was firing on some day of [d - within, d], d minus the first such
+ * day; *best keeps the largest.
+ */
+static void
+fire_lead(const struct quality_fire *f, int32_t d, int within, int *best)
+{
+	int32_t lo;
+	int lead;
+
+	if (d == INT32_MIN)
+		return;
+	lo = d - within;
+	if (f->from > d || f->to < lo)
+		return;
+	lead = d - (f->from > lo ? f->from : lo);
+	if (lead > *best)
+		*best = lead;
+}
+
 static double
 median(int *v, int n)
 {
@@ -210,12 +231,14 @@ quality_compute(const struct quality_input *in, struct quality_report *r)
 	struct quality_fire *f = NULL;
 	struct quality_status *st = NULL;
 	int32_t *first = NULL;		/* [account * QK__COUNT + kind] */
+	int32_t *before = NULL;		/* the same, the last before since */
+	int32_t *gone = NULL;		/* [account]: its first churn, any day */
 	int *leads = NULL, nleads = 0, cur = -1;
 	size_t rowof[QUALITY_NROWS];
 	struct quality_row *row;
 	size_t i, j, x, nf, cap, ri;
-	int32_t d, lo;
-	int k, s, lead, best[QK__COUNT], fired, rc = -1;
+	int32_t d;
+	int k, s, best[QK__COUNT], prior[QK__COUNT], fired, rc = -1;
 
 	memset(r, 0, sizeof(*r));
 	r->since = in->since;
@@ -223,12 +246,21 @@ quality_compute(const struct quality_input *in, struct quality_report *r)
 	r->within = in->within;
 	r->accounts = in->naccounts;
 
-	/* The first outcome of each kind per account in [since, until]. */
-	if (in->naccounts > 0 && (first = malloc(in->naccounts * QK__COUNT *
-	    sizeof(*first))) == NULL)
+	/*
+	 * The first outcome of each kind per account in [since, until] (the
+	 * counts, recall, leads), the last before since (what a fire before
+	 * the range led to) and each account's first churn on any day (it is
+	 * gone after it).
+	 */
+	if (in->naccounts > 0 && ((first = malloc(in->naccounts * QK__COUNT *
+	    sizeof(*first))) == NULL || (before = malloc(in->naccounts *
+	    QK__COUNT * sizeof(*before))) == NULL || (gone =
+	    malloc(in->naccounts * sizeof(*gone))) == NULL))
 		goto done;
 	for (i = 0; i < in->naccounts * QK__COUNT; i++)
-		first[i] = INT32_MIN;
+		first[i] = before[i] = INT32_MIN;
+	for (i = 0; i < in->naccounts; i++)
+		gone[i] = INT32_MAX;
 	for (i = 0; i < in->noutcomes; i++) {
 		const struct quality_outcome *o = &in->outcomes[i];
 		int32_t *p;
@@ -236,7 +268,15 @@ quality_compute(const struct quality_input *in, struct quality_report *r)
 		if (o->account >= in->naccounts ||
 		    (unsigned)o->kind >= QK__COUNT)
 			goto done;
-		if (o->day < in->since || o->day > in->until)
+		if (o->kind == QK_CHURNED && o->day < gone[o->account])
+			gone[o->account] = o->day;
+		if (o->day < in->since) {
+			p = &before[o->account * QK__COUNT + o->kind];
+			if (o->day > *p)
+				*p = o->day;
+			continue;
+		}
+		if (o->day > in->until)
 			continue;
 		p = &first[o->account * QK__COUNT + o->kind];
 		if (*p == INT32_MIN)
@@ -302,38 +342,38 @@ quality_compute(const struct quality_input *in, struct quality_report *r)
 		}
 		fired = 0;
 		for (k = 0; k < QK__COUNT; k++)
-			best[k] = -1;
+			best[k] = prior[k] = -1;
 		for (x = i; x < j; x++) {
-			/* After it churned the account is gone: what fires
-			 * then is no warning of anything. */
-			d = first[f[x].account * QK__COUNT + QK_CHURNED];
-			if (d != INT32_MIN && f[x].from > d)
+			/* After it churned -- in the range or before -- the
+			 * account is gone: what fires then is no warning of
+			 * anything. */
+			if (f[x].from > gone[f[x].account])
 				continue;
 			if (f[x].from <= in->until &&
 			    f[x].to >= in->since - in->within)
 				fired = 1;
 			for (k = 0; k < QK__COUNT; k++) {
-				d = first[f[x].account * QK__COUNT + k];
-				if (d == INT32_MIN)
-					continue;
-				lo = d - in->within;
-				if (f[x].from > d || f[x].to < lo)
-					continue;
-				lead = d - (f[x].from > lo ? f[x].from : lo);
-				if (lead > best[k])
-					best[k] = lead;
+				fire_lead(&f[x], first[f[x].account *
+				    QK__COUNT + k], in->within, &best[k]);
+				fire_lead(&f[x], before[f[x].account *
+				    QK__COUNT + k], in->within, &prior[k]);
 			}
 		}
 		if (!fired)
 			continue;
 		row->fired++;
+		/* Recall and leads: the outcomes of the range; what the
+		 * fire led to: those before it too. */
 		if (best[QK_CHURNED] >= 0) {
 			row->churned++;
-			row->then_churned++;
 			leads[nleads++] = best[QK_CHURNED];
-		} else if (best[QK_CONTRACTED] >= 0)
+		}
+		if (best[QK_CHURNED] >= 0 || prior[QK_CHURNED] >= 0)
+			row->then_churned++;
+		else if (best[QK_CONTRACTED] >= 0 ||
+		    prior[QK_CONTRACTED] >= 0)
 			row->then_contracted++;
-		else if (best[QK_RENEWED] >= 0)
+		else if (best[QK_RENEWED] >= 0 || prior[QK_RENEWED] >= 0)
 			row->then_renewed++;
 		else
 			row->no_outcome++;
@@ -373,6 +413,8 @@ done:
 	free(leads);
 	free(f);
 	free(st);
+	free(gone);
+	free(before);
 	free(first);
 	return rc;
 }

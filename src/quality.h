@@ -17,10 +17,14 @@
  *  - recall = churned accounts fired for / churned accounts (likewise
  *    contracted);
  *  - fired = accounts with an alert of the signal firing on some day of
- *    [since - within, until] (alerts that start after the account churned
- *    are ignored: it is gone); of these, "then churned" = fired for a
- *    churn, else "then contracted", else "then renewed" (fired for a
- *    renewal), else "no outcome yet"; precision = then churned / fired;
+ *    [since - within, until] (alerts that start after the account's first
+ *    churn -- in the range or before it -- are ignored: it is gone); of
+ *    these, "then churned" = fired for a churn (of the range, or the last
+ *    one before since), else "then contracted", else "then renewed"
+ *    (likewise), else "no outcome yet"; precision = then churned / fired.
+ *    Outcomes before since count only there: give them (from since -
+ *    within on) so that an account that left before the range does not
+ *    count as "no outcome";
  *  - base churn rate = churned accounts / naccounts; lift = precision /
  *    base rate;
  *  - the health rows are intervals of days whose status was yellow or

@@ -7,11 +7,14 @@ and noise -- goes in through the API of a running daemon.  Then:
 - `churnwatchd --backtest` reports exactly the counts, lead times and
   precision the generator planted, and a threshold change in the new
   config changes the would-have-fired list exactly as planted;
-- running it next to the daemon changes nothing in the database;
-- a daemon that lives through 40 days (libfaketime moves its wall clock
-  to the end of each day, when that day's events are posted) raised the
-  very alerts that a backtest of the same days with the same config says
-  it would have raised.
+- it changes nothing in the database: it runs in read-only sessions
+  (PGOPTIONS default_transaction_read_only, so a write would fail it) and
+  pg_stat_database counts no row inserted, updated or deleted while it
+  runs (with the daemon stopped);
+- a daemon that lives through 40 days (libfaketime moves its wall clock:
+  a sweep just after midnight, as its periodic sweep would run, then the
+  day's events posted in the afternoon) raised the very alerts that a backtest of the same days with
+  the same config says it would have raised.
 """
 
 import json
@@ -118,10 +121,14 @@ def median(v):
     return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 
 
+LAST = {}
+
+
 def backtest(d, extra="", since=SINCE, until=UNTIL, fmt="json",
              within=None):
-    """Run churnwatchd --backtest with d's config plus extra; returns the
-    parsed JSON (or the text)."""
+    """Run churnwatchd --backtest with d's config plus extra, its sessions
+    read-only; returns the parsed JSON (or the text), its stderr in
+    LAST["stderr"]."""
     path = os.path.join(d.dir, "new-%s.conf" % uid("c"))
     with open(path, "w") as f:
         f.write(d.config_text() + extra + "\n")
@@ -129,10 +136,13 @@ def backtest(d, extra="", since=SINCE, until=UNTIL, fmt="json",
            day_str(since), "--until", day_str(until), "--format", fmt]
     if within is not None:
         cmd += ["--within", str(within)]
+    env = dict(d.env)
+    env["PGOPTIONS"] = "-c default_transaction_read_only=on"
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       env=d.env, timeout=300)
+                       env=env, timeout=300)
     eq(p.returncode, 0, "backtest exit status (stderr %r)" % p.stderr)
-    check_sanitizer_output(p.stderr.decode(errors="replace"), "backtest")
+    LAST["stderr"] = p.stderr.decode(errors="replace")
+    check_sanitizer_output(LAST["stderr"], "backtest")
     out = p.stdout.decode()
     return json.loads(out) if fmt == "json" else out
 
@@ -158,6 +168,22 @@ def db_state(db):
                " (SELECT count(*) FROM health_daily),"
                " (SELECT count(*) FROM accounts),"
                " (SELECT count(*) FROM coverage)")
+
+
+def tuple_stats(db):
+    """Rows inserted, updated and deleted in db as pg_stat_database counts
+    them, once two reads agree (a backend's counts reach it when its
+    transaction ends or it exits)."""
+    q = ("SELECT tup_inserted, tup_updated, tup_deleted"
+         " FROM pg_stat_database WHERE datname = current_database()")
+    last = None
+    for _ in range(100):
+        cur = sql(db, q)[0]
+        if cur == last:
+            return cur
+        last = cur
+        time.sleep(0.3)
+    raise AssertionError("pg_stat_database never settled: %r" % (cur,))
 
 
 def quiet_state(d):
@@ -188,6 +214,18 @@ def test_planted_history():
         before = quiet_state(d)
         r = backtest(d)
         eq(db_state(d.db), before, "the backtest changed nothing")
+        # The year's warm-up (180 days before since) reaches past the
+        # horizon (400 days): said loudly.
+        check("WARNING: the windows of the first days are not full"
+              in LAST["stderr"] and "horizon_days (400 days)"
+              in LAST["stderr"], "horizon warning: %r" % LAST["stderr"])
+        # With the daemon stopped, nothing else writes: no row of the
+        # database is inserted, updated or deleted by the backtests
+        # below.  Vacuumed and analyzed first so that autovacuum has
+        # nothing left to do meanwhile.
+        d.stop()
+        sql(d.db, "VACUUM ANALYZE")
+        stats = tuple_stats(d.db)
 
         q = r["quality"]
         eq(r["accounts"], 300, "accounts replayed")
@@ -228,8 +266,10 @@ def test_planted_history():
         # ticket, opened that day, resolved the day after its 30 days.
         ci_alerts = opened(r, "churn_intent")
         eq(len(ci_alerts), 40, "churn_intent alerts")
+        # The ticket's 30 days end at midnight; the alert resolves
+        # resolve_after (1 h) later, that same day, as in the daemon.
         c0 = SINCE + 120
-        eq(("ch-00", day_str(c0 - 10), day_str(c0 - 10 + 31)),
+        eq(("ch-00", day_str(c0 - 10), day_str(c0 - 10 + 30)),
            [a for a in ci_alerts if a[0] == "ch-00"][0], "ch-00's alert")
         per = {p["signal"]: p for p in r["per_signal"]}
         eq(per["churn_intent"]["would_fire"], 40, "per signal")
@@ -271,6 +311,7 @@ def test_planted_history():
         check("Still green before they churned: 40/40 (100%)" in t,
               "still green line: %s" % t)
         eq(db_state(d.db), before, "still nothing changed")
+        eq(tuple_stats(d.db), stats, "no row inserted, updated or deleted")
 
 
 def test_bad_arguments():
@@ -288,6 +329,8 @@ def test_bad_arguments():
               "xml"], "bad format"),
             (["--backtest", "--since", day_str(TODAY - 5), "--within",
               "0"], "within 0"),
+            (["--backtest", "--since", day_str(TODAY - 401)],
+             "since beyond the horizon (retention deleted it)"),
             (["--since", day_str(TODAY - 5)], "--since without backtest")]:
         p = subprocess.run([cw_bin(), "--config", path] + args,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -373,14 +416,23 @@ def test_daemon_and_backtest_agree():
     tdir = tempfile.mkdtemp(prefix="cwbt-")
     stamp = os.path.join(tdir, "faketime")
 
-    def clock(day):
-        # A stopped wall clock near the end of the day (timers run on
-        # the monotonic one).
+    def clock(day, hhmm):
+        # A stopped wall clock (timers run on the monotonic one).
         with open(stamp, "w") as f:
-            f.write(time.strftime("%Y-%m-%d 23:50:00\n",
+            f.write(time.strftime("%Y-%m-%d " + hhmm + ":00\n",
                                   time.gmtime(day * DAY)))
 
-    clock(day0)
+    def sweep(k):
+        # A whole sweep (every second) evaluates all 30 accounts at the
+        # clock's time.
+        e1 = evaluations(d)
+        for _ in range(600):
+            if evaluations(d) >= e1 + 30:
+                break
+            time.sleep(0.05)
+        check(evaluations(d) >= e1 + 30, "a sweep on day %d" % k)
+
+    clock(day0, "14:00")
     d = Daemon(extra=AGREE_CONFIG)
     d.env["LD_PRELOAD"] = FAKETIME_LIB
     d.env["FAKETIME_TIMESTAMP_FILE"] = stamp
@@ -390,19 +442,20 @@ def test_daemon_and_backtest_agree():
                              ":verify_asan_link_order=0").lstrip(":")
     with d:
         for k, evs in enumerate(days):
-            clock(day0 + k)
+            if k > 0:
+                # The periodic sweep just after midnight, before the
+                # day's events: windows expired, signals go inactive.
+                clock(day0 + k, "00:05")
+                sweep(k)
+            # The afternoon: the day's events (08:00 to 13:00); the post
+            # evaluates its accounts, then a sweep all 30 again (more
+            # than resolve_after, 1 h, after the night's: what went
+            # inactive then resolves today), storing the day's scores.
+            clock(day0 + k, "14:00")
             st, _, body = d.post(evs)
             eq(st, 202, "day %d: %r" % (k, body))
             eq(body["accepted"], len(evs), "day %d accepted" % k)
-            # The post evaluated its accounts (before this request is
-            # served); then a whole sweep (every second) evaluates all
-            # 30 again at this day's clock and stores the day's scores.
-            e1 = evaluations(d)
-            for _ in range(600):
-                if evaluations(d) >= e1 + 30:
-                    break
-                time.sleep(0.05)
-            check(evaluations(d) >= e1 + 30, "a sweep on day %d" % k)
+            sweep(k)
         quiet_state(d)
         raised = sorted(
             (r[0], r[1], r[2], r[3]) for r in sql(
@@ -441,6 +494,79 @@ def test_daemon_and_backtest_agree():
             token="reader")
         eq(st, 200, "report: %r" % (body,))
         eq(body, r["quality"], "stored history and replay agree")
+
+
+def test_stored_coverage():
+    """The replay's data coverage is the daemon's: the stored coverage
+    rows (which outlive retention), not only what it replays."""
+    d = Daemon()
+    with d:
+        evs = []
+        for acct in ("cv-old", "cv-new"):
+            for day in range(TODAY - 25, TODAY):
+                evs.append({"id": uid("cv"), "account_id": acct,
+                            "type": "login", "user_id": "u1",
+                            "ts": rfc3339(day * DAY + 9 * 3600)})
+        post_all(d, evs)
+        quiet_state(d)
+        # Retention deleted what the store had learnt from: touchpoints
+        # since 300 days ago, cv-old's events since then.
+        for kind, key in (("c", "engagement"), ("a", "cv-old")):
+            sql(d.db, "INSERT INTO coverage VALUES ('%s', '%s',"
+                " current_date - 300) ON CONFLICT (kind, key) DO UPDATE"
+                " SET day = excluded.day" % (kind, key))
+        r = backtest(d, since=TODAY - 10, until=TODAY - 1)
+        # No touchpoint for 30 days, with engagement data for 300: cv-old
+        # has been there long enough; cv-new's first event was 25 days
+        # ago.
+        eq([a["account_id"] for a in r["would_fire"]
+            if a["signal"] == "no_touch"], ["cv-old"],
+           "no_touch from the stored coverage: %r" % (r["would_fire"],))
+
+
+def test_before_the_range():
+    """The report sees the alerts of the within days before since, and
+    an account that left before since is gone, not "no outcome"."""
+    since, until = TODAY - 30, TODAY - 1
+    evs = []
+
+    def at(acct, day, type, hour=9, user=None, **props):
+        e = {"id": uid("pr"), "account_id": acct, "type": type,
+             "ts": rfc3339(day * DAY + hour * 3600)}
+        if user:
+            e["user_id"] = user
+        if props:
+            e["props"] = props
+        evs.append(e)
+
+    for day in range(since - 100, until + 1):
+        at("pr-early", day, "login", user="u1")
+        at("pr-other", day, "login", user="u1")
+        if day <= since - 60:
+            at("pr-gone", day, "login", user="u1")
+    # churn_intent fires 40 days before since, for 30 days: over before
+    # the range, 60 days before the churn.
+    at("pr-early", since - 40, "ticket.created", hour=10,
+       ticket_id=uid("t"), subject="Please cancel our subscription")
+    at("pr-early", since + 20, "account.churned", hour=12)
+    # pr-gone left 60 days before since; then its logins stop.
+    at("pr-gone", since - 60, "account.churned", hour=12)
+    d = Daemon()
+    with d:
+        post_all(d, evs)
+        quiet_state(d)
+        r = backtest(d, since=since, until=until)
+    ci = row(r, "churn_intent")
+    eq((ci["churned"]["count"], ci["median_lead_days"], ci["fired"]),
+       (1, 60, 1), "the alert before the range caught the churn")
+    eq(opened(r, "churn_intent"), [], "not listed: over before since")
+    eq([(a["account_id"], a["firing_at_start"]) for a in r["would_fire"]
+        if a["signal"] == "login_absent"], [("pr-gone", True)],
+       "pr-gone's logins stopped: login_absent fires")
+    la = row(r, "login_absent")
+    eq((la["fired"], la["then"]["no_outcome"]), (0, 0),
+       "pr-gone's absence after it left counts for nothing: %r" % (la,))
+    eq(r["quality"]["outcomes"]["churned"], 1, "only the range's churns")
 
 
 def test_report_params_and_movers():

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "account.h"
+#include "alert.h"
 #include "event.h"
 #include "skiplist.h"
 #include "intern.h"
@@ -402,6 +403,188 @@ START_TEST(test_rank_orders)
 }
 END_TEST
 
+/* ---- the alert lifecycle (account_alerts_step) ---- */
+
+#define H	(3600 * CW_USEC_PER_SEC)
+#define S0	((int64_t)20000 * CW_USEC_PER_DAY)
+
+struct step_log {
+	int		 n;
+	uint64_t	 next_id;
+	int		 fail;		/* changed() returns -1 */
+	enum alert_event ev[16];
+	int		 signal[16];
+	uint64_t	 id[16];
+	int		 state[16];
+};
+
+static uint64_t
+log_new_id(void *arg, int64_t now)
+{
+	struct step_log *l = arg;
+
+	return ++l->next_id;
+}
+
+static int
+log_changed(void *arg, struct account *a, struct alert *t,
+    enum alert_event ev, const struct sig_result *r, const char *expl)
+{
+	struct step_log *l = arg;
+
+	ck_assert_int_lt(l->n, 16);
+	ck_assert_ptr_nonnull(expl);
+	l->ev[l->n] = ev;
+	l->signal[l->n] = t->signal;
+	l->id[l->n] = t->id;
+	l->state[l->n] = t->state;
+	l->n++;
+	return l->fail ? -1 : 0;
+}
+
+/* Step a with churn_intent active (at sev) or not, health green. */
+static int
+step(struct account *a, const struct alert_policy *p, int active,
+    enum sig_severity sev, int64_t now, struct step_log *l)
+{
+	struct account_alert_ops ops = { log_new_id, log_changed, l };
+	struct sig_result out[1];
+
+	memset(out, 0, sizeof(out));
+	out[0].id = SIG_CHURN_INTENT;
+	out[0].severity = sev;
+	snprintf(out[0].explanation, sizeof(out[0].explanation), "intent");
+	l->n = 0;
+	return account_alerts_step(a, p, out, active ? 1 : 0, now, &ops);
+}
+
+START_TEST(test_alerts_step)
+{
+	struct account_table *t = account_table_new();
+	struct account *a = account_get(t, "acme");
+	struct alert_policy p = { H, 7 * 24 * H, H, 60 * CW_USEC_PER_SEC,
+	    90 * 24 * H };
+	struct step_log l;
+	struct alert *al;
+
+	memset(&l, 0, sizeof(l));
+	a->score = 100;				/* green: no health alert */
+	/* Nothing active, nothing open: nothing happens. */
+	ck_assert_int_eq(step(a, &p, 0, SEV_CRITICAL, S0, &l), 0);
+	ck_assert_int_eq(l.n, 0);
+	/* Fire: a new alert with the id new_id gave. */
+	ck_assert_int_eq(step(a, &p, 1, SEV_WARNING, S0, &l), 1);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_int_eq(l.ev[0], AE_FIRE);
+	ck_assert_int_eq(l.signal[0], SIG_CHURN_INTENT);
+	ck_assert_uint_eq(l.id[0], 1);
+	ck_assert_ptr_nonnull(al = account_alert(a, SIG_CHURN_INTENT));
+	ck_assert_int_eq(al->state, ALERT_FIRING);
+	ck_assert_int_eq(al->started_at, S0);
+	/* Still active: nothing until repeat_interval, then a repeat. */
+	ck_assert_int_eq(step(a, &p, 1, SEV_WARNING, S0 + 24 * H, &l), 0);
+	ck_assert_int_eq(step(a, &p, 1, SEV_WARNING, S0 + 7 * 24 * H, &l),
+	    1);
+	ck_assert_int_eq(l.ev[0], AE_REPEAT);
+	ck_assert_uint_eq(l.id[0], 1);
+	/* A higher severity escalates the same alert. */
+	ck_assert_int_eq(step(a, &p, 1, SEV_CRITICAL, S0 + 8 * 24 * H, &l),
+	    1);
+	ck_assert_int_eq(l.ev[0], AE_ESCALATE);
+	/* Acknowledged: no repeat after repeat_interval. */
+	account_alert(a, SIG_CHURN_INTENT)->acked_at = S0 + 8 * 24 * H;
+	ck_assert_int_eq(step(a, &p, 1, SEV_CRITICAL, S0 + 20 * 24 * H, &l),
+	    0);
+	ck_assert_int_eq(l.n, 0);
+
+	/* Inactive: resolving, a silent change; still open. */
+	ck_assert_int_eq(step(a, &p, 0, SEV_INFO, S0 + 21 * 24 * H, &l), 1);
+	ck_assert_int_eq(l.ev[0], AE_NONE);
+	ck_assert_int_eq(l.state[0], ALERT_RESOLVING);
+	ck_assert_ptr_nonnull(account_alert(a, SIG_CHURN_INTENT));
+	/* Active again within resolve_after: the same alert fires on, no
+	 * new FIRE, no new id. */
+	ck_assert_int_eq(step(a, &p, 1, SEV_CRITICAL,
+	    S0 + 21 * 24 * H + H / 2, &l), 1);
+	ck_assert_int_eq(l.ev[0], AE_NONE);
+	ck_assert_int_eq(l.state[0], ALERT_FIRING);
+	ck_assert_uint_eq(l.id[0], 1);
+	ck_assert_uint_eq(l.next_id, 1);
+	/* Inactive again: not resolved before resolve_after ... */
+	ck_assert_int_eq(step(a, &p, 0, SEV_INFO, S0 + 22 * 24 * H, &l), 1);
+	ck_assert_int_eq(step(a, &p, 0, SEV_INFO,
+	    S0 + 22 * 24 * H + H - 1, &l), 0);
+	ck_assert_ptr_nonnull(account_alert(a, SIG_CHURN_INTENT));
+	/* ... resolved at resolve_after, and removed from the account. */
+	ck_assert_int_eq(step(a, &p, 0, SEV_INFO, S0 + 22 * 24 * H + H, &l),
+	    1);
+	ck_assert_int_eq(l.ev[0], AE_RESOLVE);
+	ck_assert_int_eq(l.state[0], ALERT_RESOLVED);
+	ck_assert_ptr_null(account_alert(a, SIG_CHURN_INTENT));
+	/* Active after that: a new alert, a new id. */
+	ck_assert_int_eq(step(a, &p, 1, SEV_WARNING, S0 + 23 * 24 * H, &l),
+	    1);
+	ck_assert_int_eq(l.ev[0], AE_FIRE);
+	ck_assert_uint_eq(l.id[0], 2);
+
+	/* Health: not green is health_degraded, critical when red. */
+	a->score = 0;
+	ck_assert_int_eq(step(a, &p, 1, SEV_WARNING, S0 + 24 * 24 * H, &l),
+	    1);
+	ck_assert_int_eq(l.ev[0], AE_FIRE);
+	ck_assert_int_eq(l.signal[0], ALERT_HEALTH_DEGRADED);
+	ck_assert_ptr_nonnull(al = account_alert(a, ALERT_HEALTH_DEGRADED));
+	ck_assert_int_eq(al->severity, SEV_CRITICAL);
+
+	/* changed() refusing: the resolved alert stays until it takes it. */
+	a->score = 100;
+	l.fail = 1;
+	step(a, &p, 1, SEV_WARNING, S0 + 25 * 24 * H, &l);
+	ck_assert_int_eq(step(a, &p, 1, SEV_WARNING, S0 + 26 * 24 * H, &l),
+	    1);
+	ck_assert_int_eq(l.ev[0], AE_RESOLVE);
+	ck_assert_ptr_nonnull(account_alert(a, ALERT_HEALTH_DEGRADED));
+	account_table_free(t);
+}
+END_TEST
+
+START_TEST(test_data_since_and_class)
+{
+	int32_t heard[SIGCAT__COUNT], cov[SIGCAT__COUNT], out[SIGCAT__COUNT];
+
+	ck_assert_int_eq(account_event_class(EV_LOGIN), SIGCAT_USAGE);
+	ck_assert_int_eq(account_event_class(EV_FEATURE_USED), SIGCAT_USAGE);
+	ck_assert_int_eq(account_event_class(EV_TICKET_CREATED),
+	    SIGCAT_SUPPORT);
+	ck_assert_int_eq(account_event_class(EV_CONTACT_LEFT), SIGCAT_ORG);
+	ck_assert_int_eq(account_event_class(EV_COMPETITOR_SIGNAL),
+	    SIGCAT_COMPETITOR);
+	ck_assert_int_eq(account_event_class(EV_NOTE), SIGCAT_ENGAGEMENT);
+	ck_assert_int_eq(account_event_class(EV_TOUCHPOINT),
+	    SIGCAT_ENGAGEMENT);
+	/* Outcomes and out-of-range types are of no class. */
+	ck_assert_int_eq(account_event_class(EV_ACCOUNT_CHURNED), -1);
+	ck_assert_int_eq(account_event_class(EV_ACCOUNT_RENEWED), -1);
+	ck_assert_int_eq(account_event_class(EV__COUNT), -1);
+	ck_assert_int_eq(account_event_class(-1), -1);
+
+	memset(heard, 0, sizeof(heard));
+	memset(cov, 0, sizeof(cov));
+	heard[SIGCAT_USAGE] = 100;		/* heard only */
+	cov[SIGCAT_SUPPORT] = 50;		/* configured only */
+	heard[SIGCAT_ORG] = 80;			/* both: the earlier */
+	cov[SIGCAT_ORG] = 90;
+	heard[SIGCAT_ENGAGEMENT] = 95;
+	cov[SIGCAT_ENGAGEMENT] = 70;
+	account_data_since(heard, cov, out);
+	ck_assert_int_eq(out[SIGCAT_USAGE], 100);
+	ck_assert_int_eq(out[SIGCAT_SUPPORT], 50);
+	ck_assert_int_eq(out[SIGCAT_ORG], 80);
+	ck_assert_int_eq(out[SIGCAT_ENGAGEMENT], 70);
+	ck_assert_int_eq(out[SIGCAT_COMPETITOR], 0);	/* none */
+}
+END_TEST
+
 static Suite *
 account_suite(void)
 {
@@ -416,6 +599,8 @@ account_suite(void)
 	tcase_add_test(tc, test_rank_orders);
 	tcase_add_test(tc, test_rank_all);
 	tcase_add_test(tc, test_renewal_days);
+	tcase_add_test(tc, test_alerts_step);
+	tcase_add_test(tc, test_data_since_and_class);
 	suite_add_tcase(s, tc);
 	return s;
 }

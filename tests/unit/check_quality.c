@@ -30,7 +30,11 @@
  *  A3 contracted 1100: ticket_velocity [1050, 1060].
  *  A4 churned 1340: nothing fired, no status.
  *  A5: login_absent [1300, open], no outcome.
- *  A6 churned 950 (before since: not counted): login_absent [940, 945].
+ *  A6 churned 950 (before since: not counted in the outcomes or
+ *     recall, but what its alert led to): login_absent [940, 945].
+ *  A7 churned 950: no_touch [960, open] (after it left, before the
+ *     range: ignored, not "no outcome").
+ *  A8 renewed 980: ticket_velocity [950, 960] (led to the renewal).
  */
 static const struct quality_fire fires[] = {
 	{ 0, SIG_LOGIN_ABSENT, 1150, OPEN },
@@ -43,6 +47,8 @@ static const struct quality_fire fires[] = {
 	{ 3, SIG_TICKET_VELOCITY, 1050, 1060 },
 	{ 5, SIG_LOGIN_ABSENT, 1300, OPEN },
 	{ 6, SIG_LOGIN_ABSENT, 940, 945 },
+	{ 7, SIG_NO_TOUCH, 960, OPEN },		/* after A7 left: ignored */
+	{ 8, SIG_TICKET_VELOCITY, 950, 960 },
 };
 static const struct quality_status statuses[] = {
 	{ 0, 1180, HEALTH_RED },	/* any order */
@@ -59,6 +65,8 @@ static const struct quality_outcome outcomes[] = {
 	{ 3, 1100, QK_CONTRACTED },
 	{ 4, 1340, QK_CHURNED },
 	{ 6, 950, QK_CHURNED },
+	{ 7, 950, QK_CHURNED },
+	{ 8, 980, QK_RENEWED },
 };
 
 static void
@@ -98,7 +106,7 @@ START_TEST(test_totals)
 	ck_assert_int_eq(quality_compute(&in, &r), 0);
 	ck_assert_uint_eq(r.outcomes[QK_CHURNED], 3);	/* A0 A1 A4 */
 	ck_assert_uint_eq(r.outcomes[QK_CONTRACTED], 1);
-	ck_assert_uint_eq(r.outcomes[QK_RENEWED], 1);
+	ck_assert_uint_eq(r.outcomes[QK_RENEWED], 1);	/* not A8's */
 	ck_assert_double_eq_tol(r.base_rate, 0.3, 1e-9);
 	/* Every account signal and the two health rows, no portfolio. */
 	ck_assert_uint_eq(r.nrows, SIG__COUNT + 1 + 2);
@@ -125,12 +133,12 @@ START_TEST(test_login_absent)
 	ck_assert_uint_eq(w->fired, 5);
 	ck_assert_uint_eq(w->churned, 1);		/* A0 */
 	ck_assert_double_eq(w->median_lead, 50);
-	ck_assert_uint_eq(w->then_churned, 1);
+	ck_assert_uint_eq(w->then_churned, 2);		/* A0, A6 before */
 	ck_assert_uint_eq(w->then_renewed, 1);		/* A2 */
 	ck_assert_uint_eq(w->then_contracted, 0);
-	ck_assert_uint_eq(w->no_outcome, 3);		/* A1 A5 A6 */
-	ck_assert_double_eq_tol(w->precision, 0.2, 1e-9);
-	ck_assert_double_eq_tol(w->lift, 0.2 / 0.3, 1e-9);
+	ck_assert_uint_eq(w->no_outcome, 2);		/* A1 A5 */
+	ck_assert_double_eq_tol(w->precision, 0.4, 1e-9);
+	ck_assert_double_eq_tol(w->lift, 0.4 / 0.3, 1e-9);
 }
 END_TEST
 
@@ -143,13 +151,14 @@ START_TEST(test_ticket_velocity)
 	input(&in);
 	ck_assert_int_eq(quality_compute(&in, &r), 0);
 	w = row(&r, SIG_TICKET_VELOCITY);
-	ck_assert_uint_eq(w->fired, 3);			/* A0 A1 A3 */
+	ck_assert_uint_eq(w->fired, 4);			/* A0 A1 A3 A8 */
 	ck_assert_uint_eq(w->churned, 1);		/* A1 */
 	ck_assert_double_eq(w->median_lead, 90);	/* capped at within */
 	ck_assert_uint_eq(w->contracted, 1);		/* A3 */
 	ck_assert_uint_eq(w->then_contracted, 1);
+	ck_assert_uint_eq(w->then_renewed, 1);		/* A8, before since */
 	ck_assert_uint_eq(w->no_outcome, 1);		/* A0: too early */
-	ck_assert_double_eq_tol(w->precision, 1.0 / 3, 1e-9);
+	ck_assert_double_eq_tol(w->precision, 1.0 / 4, 1e-9);
 
 	w = row(&r, SIG_CHURN_INTENT);
 	ck_assert_uint_eq(w->fired, 1);
@@ -157,8 +166,10 @@ START_TEST(test_ticket_velocity)
 	ck_assert_double_eq(w->median_lead, 20);
 	ck_assert_double_eq_tol(w->lift, 1 / 0.3, 1e-9);
 
+	/* A0's and A7's fire after they left. */
 	w = row(&r, SIG_NO_TOUCH);
 	ck_assert_uint_eq(w->fired, 0);
+	ck_assert_uint_eq(w->no_outcome, 0);
 	ck_assert_double_eq(w->median_lead, -1);
 	ck_assert_double_eq(w->precision, -1);
 	ck_assert_double_eq(w->lift, -1);
@@ -194,13 +205,13 @@ START_TEST(test_order)
 
 	input(&in);
 	ck_assert_int_eq(quality_compute(&in, &r), 0);
-	/* All caught one churn: by precision (1, .5, .5, .33, .2), the tie
-	 * by the longer lead; then the ones that never fired. */
+	/* All caught one churn: by precision (1, .5, .5, .4, .25), the
+	 * tie by the longer lead; then the ones that never fired. */
 	ck_assert_int_eq(r.row[0].signal, SIG_CHURN_INTENT);
 	ck_assert_int_eq(r.row[1].signal, QUALITY_NOT_GREEN);
 	ck_assert_int_eq(r.row[2].signal, QUALITY_RED);
-	ck_assert_int_eq(r.row[3].signal, SIG_TICKET_VELOCITY);
-	ck_assert_int_eq(r.row[4].signal, SIG_LOGIN_ABSENT);
+	ck_assert_int_eq(r.row[3].signal, SIG_LOGIN_ABSENT);
+	ck_assert_int_eq(r.row[4].signal, SIG_TICKET_VELOCITY);
 	ck_assert_uint_eq(r.row[5].fired, 0);
 	ck_assert_int_eq(r.row[5].signal, SIG_TICKET_VELOCITY + 1);
 }
