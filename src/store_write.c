@@ -439,8 +439,9 @@ static const char api_silence_delete_sql[] =
 /*
  * Signal quality over stored history (SPEC 2.8, 9): the alerts that
  * were open on some day of [since - within, until], the outcome events
- * of [since, until], and the daily statuses (health_daily, from 90 days
- * before since) reduced to the days the status changed.  quality.c
+ * of the same days (those before since only say that an account had
+ * already left: quality.h), and the daily statuses (health_daily, from
+ * 90 days before since) reduced to the days the status changed.  quality.c
  * computes the report from this document.
  */
 #define REPORT_DEADLINE_MS	60000
@@ -461,7 +462,8 @@ static const char api_report_quality_sql[] =
     "  type, " UTCDAY("ts") ")), '[]') FROM events"
     "  WHERE type IN ('account.churned', 'account.contracted',"
     "  'account.renewed')"
-    "  AND ts >= (" D0 " + $1::integer)::timestamp AT TIME ZONE 'UTC'"
+    "  AND ts >= (" D0 " + $1::integer - $3::integer)::timestamp"
+    "   AT TIME ZONE 'UTC'"
     "  AND ts < (" D0 " + $2::integer + 1)::timestamp AT TIME ZONE 'UTC'),"
     " 'statuses', (SELECT coalesce(json_agg(json_build_array(account_id,"
     "  day - " D0 ", st)), '[]') FROM (SELECT account_id, day, st,"

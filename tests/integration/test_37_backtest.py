@@ -496,6 +496,11 @@ def test_daemon_and_backtest_agree():
         eq(body, r["quality"], "stored history and replay agree")
 
 
+# 40 days lived through under libfaketime: ~80 s here, twice that and
+# more under the sanitizers on a busy machine.
+test_daemon_and_backtest_agree.timeout = 480
+
+
 def test_stored_coverage():
     """The replay's data coverage is the daemon's: the stored coverage
     rows (which outlive retention), not only what it replays."""
