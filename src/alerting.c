@@ -202,21 +202,6 @@ batch_free(struct batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
-static int
-grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	size_t c;
-	void *q;
-
-	if (n < *cap)
-		return 0;
-	c = *cap ? *cap * 2 : 64;
-	if ((q = realloc(*p, c * size)) == NULL)
-		return -1;
-	*p = q;
-	*cap = c;
-	return 0;
-}
 
 static int
 batch_grow_notifs(struct batch *b)
@@ -224,7 +209,8 @@ batch_grow_notifs(struct batch *b)
 	size_t cap = b->capnotifs, *m;
 	uint8_t *s;
 
-	if (grow((void **)&b->notifs, &cap, b->nnotifs, sizeof(*b->notifs)))
+	if (util_grow((void **)&b->notifs, &cap, b->nnotifs,
+	    sizeof(*b->notifs)))
 		return -1;
 	if (cap != b->capnotifs) {
 		if ((s = realloc(b->send, cap)) == NULL)
@@ -271,7 +257,7 @@ batch_take(struct batch *to, struct batch *from)
 	for (j = 0; j < from->nnotifs && from->mark[j] <= k; j++)
 		;
 	while (to->caprows < k)
-		if (grow((void **)&to->rows, &to->caprows, to->caprows,
+		if (util_grow((void **)&to->rows, &to->caprows, to->caprows,
 		    sizeof(*to->rows)) == -1)
 			return -1;
 	while (to->capnotifs < j) {
@@ -339,7 +325,7 @@ record_row(struct alerting *al, const char *account_id, const char *key,
 		r = &al->batch.rows[t->row_idx - al->batch.base];
 		row_free(r);
 	} else {
-		if (grow((void **)&al->batch.rows, &al->batch.caprows,
+		if (util_grow((void **)&al->batch.rows, &al->batch.caprows,
 		    al->batch.nrows, sizeof(*al->batch.rows)) == -1)
 			return -1;
 		t->row_gen = al->gen;
@@ -1604,7 +1590,7 @@ alerting_load_notification(struct alerting *al, const char *id,
 {
 	size_t cap = al->caploaded;
 
-	if (grow((void **)&al->loaded_ids, &cap, al->nloaded,
+	if (util_grow((void **)&al->loaded_ids, &cap, al->nloaded,
 	    sizeof(char *)) == -1)
 		return;
 	if (cap != al->caploaded) {

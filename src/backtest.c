@@ -115,21 +115,6 @@ struct backtest {
 static void	bt_fail(struct backtest *, const char *, const char *);
 static void	bt_next_day(struct backtest *);
 
-static int
-grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	size_t c;
-	void *q;
-
-	if (n < *cap)
-		return 0;
-	c = *cap ? *cap * 2 : 256;
-	if ((q = realloc(*p, c * size)) == NULL)
-		return -1;
-	*p = q;
-	*cap = c;
-	return 0;
-}
 
 int
 backtest_parse_day(const char *s, int32_t *day)
@@ -180,8 +165,8 @@ step_changed(void *arg, struct account *a, struct alert *t,
 	struct bt_alert *x;
 
 	if (ev == AE_FIRE) {
-		if (grow((void **)&bt->alerts, &bt->capalerts, bt->nalerts,
-		    sizeof(*bt->alerts)) == -1) {
+		if (util_grow((void **)&bt->alerts, &bt->capalerts,
+		    bt->nalerts, sizeof(*bt->alerts)) == -1) {
 			bt_fail(bt, "out of memory", NULL);
 			return -1;
 		}
@@ -255,7 +240,7 @@ bt_evaluate(struct backtest *bt, int32_t day, int64_t now, int day_end)
 		if (bt->status[i] == st)
 			continue;
 		bt->status[i] = st;
-		if (grow((void **)&bt->statuses, &bt->capstatuses,
+		if (util_grow((void **)&bt->statuses, &bt->capstatuses,
 		    bt->nstatuses, sizeof(*bt->statuses)) == -1) {
 			bt_fail(bt, "out of memory", NULL);
 			return;
@@ -298,7 +283,7 @@ bt_apply(struct backtest *bt, const struct cw_event *ev)
 	    ev->type == EV_ACCOUNT_RENEWED ? QK_RENEWED : -1;
 	if (k < 0)
 		return;
-	if (grow((void **)&bt->outcomes, &bt->capoutcomes, bt->noutcomes,
+	if (util_grow((void **)&bt->outcomes, &bt->capoutcomes, bt->noutcomes,
 	    sizeof(*bt->outcomes)) == -1) {
 		bt_fail(bt, "out of memory", NULL);
 		return;
@@ -366,8 +351,8 @@ actual_cb(enum db_status st, const struct db_res *res, void *arg)
 			if (strcmp(severity_name((enum sig_severity)sev),
 			    db_res_value(res, i, 2)) == 0)
 				break;
-		if (grow((void **)&bt->actual, &bt->capactual, bt->nactual,
-		    sizeof(*bt->actual)) == -1 ||
+		if (util_grow((void **)&bt->actual, &bt->capactual,
+		    bt->nactual, sizeof(*bt->actual)) == -1 ||
 		    (a = account_get(bt->table, db_res_value(res, i, 0))) ==
 		    NULL) {
 			bt_fail(bt, "out of memory", NULL);

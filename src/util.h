@@ -117,6 +117,12 @@ uint64_t util_hash_id(const void *buf, size_t len);
 int	 util_random(void *buf, size_t len);
 /* qsort/bsearch order of int64_t values. */
 int	 util_cmp_i64(const void *, const void *);
+/*
+ * Room for element n of the growing array *p (*cap elements of size
+ * bytes allocated): doubles it (from 64) when n == *cap.  0, or -1 when
+ * out of memory or too large (nothing changed).
+ */
+int	 util_grow(void **p, size_t *cap, size_t n, size_t size);
 void	 util_hash_id_set_key(const unsigned char key[16]);
 
 /*

@@ -550,6 +550,31 @@ START_TEST(bucket_extremes)
 }
 END_TEST
 
+START_TEST(grow)
+{
+	uint32_t *v = NULL;
+	size_t cap = 0, n;
+
+	for (n = 0; n < 1000; n++) {
+		ck_assert_int_eq(util_grow((void **)&v, &cap, n, sizeof(*v)), 0);
+		ck_assert_uint_gt(cap, n);
+		v[n] = (uint32_t)n;
+	}
+	ck_assert_uint_eq(cap, 1024);
+	for (n = 0; n < 1000; n++)
+		ck_assert_uint_eq(v[n], n);
+	/* Room already: nothing moves. */
+	ck_assert_int_eq(util_grow((void **)&v, &cap, 10, sizeof(*v)), 0);
+	ck_assert_uint_eq(cap, 1024);
+	/* Past SIZE_MAX bytes: refused, the array unchanged. */
+	ck_assert_int_eq(util_grow((void **)&v, &cap, 1024, SIZE_MAX / 1000),
+	    -1);
+	ck_assert_uint_eq(cap, 1024);
+	ck_assert_uint_eq(v[999], 999);
+	free(v);
+}
+END_TEST
+
 START_TEST(mono)
 {
 	int64_t	a, b;
@@ -604,6 +629,7 @@ util_suite(void)
 	tcase_add_test(tc, bucket_set);
 	tcase_add_test(tc, bucket_extremes);
 	tcase_add_test(tc, mono);
+	tcase_add_test(tc, grow);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hash_random");
