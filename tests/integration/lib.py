@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -895,3 +896,33 @@ class HttpProxy:
 
     def close(self):
         self.sock.close()
+
+
+class StandIn:
+    """A local HTTP stand-in (tools/receiver.py, tools/slack_standin.py)
+    started on a free port, with its JSON control calls."""
+
+    def __init__(self, script):
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "tools", script),
+             "--port", "0"], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        check("listening on" in line, "%s did not start: %r" % (script,
+                                                                 line))
+        self.port = int(line.split()[-1])
+
+    def _call(self, method, path, body=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        c.request(method, path, body=json.dumps(body) if body else None,
+                  headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return json.loads(data) if data else None
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()

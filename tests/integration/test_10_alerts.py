@@ -7,37 +7,17 @@ acknowledgements and resolution."""
 import hashlib
 import hmac
 import json
-import os
-import subprocess
-import sys
 import time
 
-from lib import Daemon, check, eq, rfc3339, sql, uid
+from lib import Daemon, StandIn, check, eq, rfc3339, sql, uid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-RECEIVER = os.path.join(HERE, "..", "..", "tools", "receiver.py")
 SECRET = "hook-secret-123"
 DAY = 86400
 
 
-class Receiver:
+class Receiver(StandIn):
     def __init__(self):
-        self.proc = subprocess.Popen(
-            [sys.executable, RECEIVER, "--port", "0"],
-            stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        check("listening on" in line, "receiver did not start: %r" % line)
-        self.port = int(line.split()[-1])
-
-    def _call(self, method, path, body=None):
-        import http.client
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        c.request(method, path, body=json.dumps(body) if body else None,
-                  headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return json.loads(data) if data else None
+        super().__init__("receiver.py")
 
     def mode(self, **kw):
         return self._call("POST", "/_control", kw)
@@ -53,13 +33,6 @@ class Receiver:
             if len(got) >= n or time.time() > deadline:
                 return got
             time.sleep(0.05)
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 def config(port, slack_rate=50, slack_burst=50, timeout=2, slack_extra=""):

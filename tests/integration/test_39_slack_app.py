@@ -8,41 +8,21 @@ tools/slack_standin.py, which speaks the Web API and response_url."""
 import hashlib
 import hmac
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.parse
 
-from lib import Daemon, check, eq, rfc3339, sql, uid, wait_for
+from lib import Daemon, StandIn, check, eq, rfc3339, sql, uid, wait_for
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-STANDIN = os.path.join(HERE, "..", "..", "tools", "slack_standin.py")
 BOT_TOKEN = "xoxb-1111-2222-secret-bot-token"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5-signing"
 DAY = 86400
 
 
-class Slack:
+class Slack(StandIn):
     """tools/slack_standin.py on a free port."""
 
     def __init__(self):
-        self.proc = subprocess.Popen(
-            [sys.executable, STANDIN, "--port", "0"],
-            stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        check("listening on" in line, "stand-in did not start: %r" % line)
-        self.port = int(line.split()[-1])
-
-    def _call(self, method, path, body=None):
-        import http.client
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        c.request(method, path, body=json.dumps(body) if body else None,
-                  headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return json.loads(data) if data else None
+        super().__init__("slack_standin.py")
 
     def control(self, **kw):
         return self._call("POST", "/_control", kw)
@@ -62,13 +42,6 @@ class Slack:
 
     def response_url(self, name):
         return "http://127.0.0.1:%d/response/%s" % (self.port, name)
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 def config(slack, owners=True, digest=""):
