@@ -583,7 +583,11 @@ watchdog_start(void)
 	    (unsigned long long)(usec / 1000));
 }
 
-/* Make room for max_connections sockets plus our own files. */
+/*
+ * Make room for max_connections connections, three descriptors each (the
+ * client's socket and the pair it is relayed through, http.c), plus our
+ * own files.
+ */
 static void
 raise_fd_limit(rlim_t want)
 {
@@ -593,8 +597,9 @@ raise_fd_limit(rlim_t want)
 		return;
 	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < want)
-		log_warnx("open files limit %llu is below max_connections + "
-		    "256; raise LimitNOFILE", (unsigned long long)rl.rlim_cur);
+		log_warnx("open files limit %llu is below 3 x "
+		    "max_connections + 256; raise LimitNOFILE",
+		    (unsigned long long)rl.rlim_cur);
 }
 
 int
@@ -698,7 +703,7 @@ main(int argc, char *argv[])
 	}
 	log_init(d.cfg->log_level);
 	signal(SIGPIPE, SIG_IGN);
-	raise_fd_limit(d.cfg->max_connections + 256);
+	raise_fd_limit((rlim_t)d.cfg->max_connections * 3 + 256);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 
 	if ((d.base = event_base_new()) == NULL ||

@@ -8,6 +8,10 @@
  * 415, ...), caps connections, bounds header memory, and suspends a
  * connection while its commit is in flight.  What it lacks we add here:
  *
+ *  - JSON errors for what it cannot parse (a malformed head, bad chunk
+ *    syntax), on every request of a connection: it never reads a
+ *    client's socket; each connection is relayed through a socket pair
+ *    and judged on the way (relay_*, wire.c);
  *  - a whole-request deadline per connection (slow loris): a timer armed
  *    when a connection opens or finishes a response and disarmed once the
  *    request body is complete; when it fires the socket is shut down and
@@ -38,6 +42,7 @@
 #include <sys/uio.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <netdb.h>
@@ -65,6 +70,7 @@
 #include "webhook.h"
 #include "proxy.h"
 #include "util.h"
+#include "wire.h"
 
 /* Connections MHD may hold past max_connections, to close them itself. */
 #define HTTP_CONN_SLACK	64
@@ -74,7 +80,8 @@ struct conn {
 	TAILQ_ENTRY(conn)	 entry;
 	struct http		*h;
 	struct MHD_Connection	*mc;
-	int			 fd;
+	struct relay		*relay;		/* the client's side */
+	int			 fd;		/* MHD's end of the pair */
 	int			 inreq;		/* a request is under way */
 	struct event		*deadline;
 	const char		*route;		/* label of the current request */
@@ -85,8 +92,8 @@ struct conn {
 };
 TAILQ_HEAD(conn_list, conn);
 
-struct pend;
-TAILQ_HEAD(pend_list, pend);
+struct relay;
+TAILQ_HEAD(relay_list, relay);
 
 /* The rate limit of one [token:NAME]. */
 struct rate_bucket {
@@ -105,21 +112,52 @@ struct http {
 	struct conn_list	 conns;
 	size_t			 nconns;
 	size_t			 inflight;	/* bytes of bodies held */
-	struct pend_list	 pends;		/* heads not yet complete */
-	size_t			 npend;
+	struct relay_list	 relays;	/* one per client connection */
+	size_t			 nrelays;
+	size_t			 ndraining;	/* answered, closing */
+	struct relay		*adopting;	/* being handed to MHD */
+	char			*rbuf;		/* RELAY_OUT bytes */
 	int			 listen_fd;
 	struct event		*ev_listen;
 	struct event		*ev_relisten;
-	int			 et;		/* edge-triggered events work */
-	char			*peek;		/* max_header_bytes */
-	size_t			 peekcap;
-	int64_t			 adopt_t0;	/* accept time of a socket being
-						 * handed to MHD, us */
 	int			 stopping;
 	int			 cap_logged;	/* the cap was hit; logged once */
 	struct rate_bucket	*buckets;	/* one per token, config order */
 	size_t			 nbuckets;
 	struct slack_replay	*slack_seen;	/* Slack signatures, replays */
+};
+
+#define RELAY_READ	16384		/* bytes read from a client at once */
+#define RELAY_OUT	65536		/* bytes copied back at once */
+#define RELAY_DRAIN	1048576		/* read and dropped after an answer */
+
+struct relay {
+	TAILQ_ENTRY(relay)	 entry;
+	struct http		*h;
+	struct conn		*conn;		/* MHD's side, while it has one */
+	int			 cfd;		/* the client */
+	int			 sfd;		/* our end of the pair, or -1 */
+	struct event		*ev_cr;		/* client readable */
+	struct event		*ev_cw;		/* client writable */
+	struct event		*ev_sr;		/* MHD's answers readable */
+	struct event		*ev_sw;		/* MHD's side writable */
+	struct event		*timer;		/* the drain before the close */
+	struct wire		 w;
+	char			*ib;		/* from the client, not passed */
+	size_t			 ilen;
+	size_t			 icap;
+	size_t			 judged;	/* of ib: sound, to pass on */
+	char			*ob;		/* from MHD, not yet written */
+	size_t			 olen;
+	size_t			 ooff;
+	unsigned		 nresp;		/* requests MHD answered */
+	size_t			 drained;
+	unsigned		 c_eof:1;	/* the client sends no more */
+	unsigned		 s_eof:1;	/* MHD closed its side */
+	unsigned		 s_shut:1;	/* we told MHD: no more */
+	unsigned		 refuse:1;	/* w.err to answer, in turn */
+	unsigned		 closing:1;	/* flushing; no more from MHD */
+	unsigned		 draining:1;	/* flushed; reading to the end */
 };
 
 enum req_state {
@@ -537,8 +575,9 @@ notify_connection_cb(void *cls, struct MHD_Connection *mc, void **socket_ctx,
 		    MHD_CONNECTION_INFO_CONNECTION_FD);
 		c->fd = ci != NULL ? ci->connect_fd : -1;
 		c->deadline = evtimer_new(h->base, conn_deadline_cb, c);
-		/* The head was read under our deadline: it goes on. */
-		conn_arm_at(c, h->adopt_t0 != 0 ? h->adopt_t0 : util_now_us());
+		if ((c->relay = h->adopting) != NULL)
+			c->relay->conn = c;
+		conn_arm(c);
 		TAILQ_INSERT_TAIL(&h->conns, c, entry);
 		h->nconns++;
 		*socket_ctx = c;
@@ -548,6 +587,8 @@ notify_connection_cb(void *cls, struct MHD_Connection *mc, void **socket_ctx,
 		return;
 	TAILQ_REMOVE(&h->conns, c, entry);
 	h->nconns--;
+	if (c->relay != NULL)
+		c->relay->conn = NULL;
 	http_kick(h);	/* MHD re-arms its listener only in MHD_run() */
 	event_free(c->deadline);
 	free(c);
@@ -641,390 +682,466 @@ conn_client(struct MHD_Connection *mc)
 	return c != NULL && c->client[0] != '\0' ? c->client : "-";
 }
 
-/* ---- the request head, checked before libmicrohttpd reads it ---- */
+/* ---- the relay: every byte a client sends passes wire_judge() ---- */
 
 /*
- * libmicrohttpd answers a head it cannot parse by itself, with an HTML or
- * empty body: a malformed request line or header line, an HTTP version
- * other than 1.x, a Content-Length that is not a number or past 2^64, a
- * head past its memory pool.  So a new connection stays ours until its
- * first head is complete: we peek at it (MSG_PEEK, edge-triggered, so the
- * bytes stay in the socket for libmicrohttpd), judge it with head_check()
- * and either hand the socket to libmicrohttpd or answer with our JSON and
- * close.
+ * libmicrohttpd answers what it cannot parse by itself, with an HTML or
+ * empty body (wire.h).  So it never reads a client's socket: each
+ * connection is relayed through a socket pair whose other end is
+ * handed to libmicrohttpd with MHD_add_connection().  The client's bytes
+ * are judged as they arrive and only what is sound is passed on; what
+ * libmicrohttpd writes is copied back.  When the stream breaks (a bad
+ * head on the third request of a keep-alive connection, bad chunk
+ * syntax in the middle of a body) the requests before it are answered
+ * first, in order, then ours follows as JSON and the connection closes;
+ * a request whose body was cut short never reaches a handler whole, so
+ * nothing of it is stored.
  */
-enum head_verdict {
-	HEAD_MORE,	/* not complete yet */
-	HEAD_OK,	/* complete and sound */
-	HEAD_BAD	/* answer status/code/msg and close */
-};
-
-struct head_check {
-	unsigned	 status;
-	const char	*code;
-	char		 msg[160];
-	size_t		 len;		/* bytes of the head, when HEAD_OK */
-};
-
-static enum head_verdict
-head_bad(struct head_check *hc, unsigned status, const char *code,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	hc->status = status;
-	hc->code = code;
-	va_start(ap, fmt);
-	vsnprintf(hc->msg, sizeof(hc->msg), fmt, ap);
-	va_end(ap);
-	return HEAD_BAD;
-}
-
-/* RFC 9110 5.6.2 tchar: what a method or a header name is made of. */
-static int
-is_tchar(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	    (c >= 'A' && c <= 'Z') ||
-	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-static enum head_verdict
-head_request_line(const char *l, size_t n, struct head_check *hc)
-{
-	size_t i = 0, m;
-
-	while (i < n && is_tchar((unsigned char)l[i]))
-		i++;
-	if (i == 0 || i > 32 || i >= n || l[i] != ' ')
-		return head_bad(hc, MHD_HTTP_BAD_REQUEST, "bad_request",
-		    "the request line is not METHOD TARGET HTTP/1.1");
-	m = ++i;
-	while (i < n && (unsigned char)l[i] > ' ' && l[i] != 0x7f)
-		i++;
-	if (i == m || i >= n || l[i] != ' ')
-		return head_bad(hc, MHD_HTTP_BAD_REQUEST, "bad_request",
-		    "the request line is not METHOD TARGET HTTP/1.1");
-	i++;
-	if (n - i == 8 && (memcmp(l + i, "HTTP/1.1", 8) == 0 ||
-	    memcmp(l + i, "HTTP/1.0", 8) == 0))
-		return HEAD_OK;
-	return head_bad(hc, MHD_HTTP_BAD_REQUEST, "bad_version",
-	    "HTTP version '%.*s' is not supported; use HTTP/1.1",
-	    (int)(n - i > 16 ? 16 : n - i), l + i);
-}
-
-static enum head_verdict
-head_field(const char *l, size_t n, struct head_check *hc)
-{
-	size_t i = 0, v, e;
-	unsigned char c;
-	uint64_t cl = 0;
-
-	if (l[0] == ' ' || l[0] == '\t')
-		return head_bad(hc, MHD_HTTP_BAD_REQUEST, "bad_request",
-		    "header lines must not be folded (RFC 9112 5.2)");
-	while (i < n && is_tchar((unsigned char)l[i]))
-		i++;
-	if (i == 0 || i >= n || l[i] != ':')
-		return head_bad(hc, MHD_HTTP_BAD_REQUEST, "bad_request",
-		    "a header line is not NAME: VALUE");
-	for (v = i + 1; v < n; v++) {
-		c = (unsigned char)l[v];
-		if ((c < ' ' && c != '\t') || c == 0x7f)
-			return head_bad(hc, MHD_HTTP_BAD_REQUEST,
-			    "bad_request", "header %.*s holds a control "
-			    "character", (int)(i > 40 ? 40 : i), l);
-	}
-	if (i != 14 || strncasecmp(l, "Content-Length", 14) != 0)
-		return HEAD_OK;
-	/* The one header whose syntax libmicrohttpd judges by itself. */
-	for (v = i + 1; v < n && (l[v] == ' ' || l[v] == '\t'); v++)
-		;
-	for (e = n; e > v && (l[e - 1] == ' ' || l[e - 1] == '\t'); e--)
-		;
-	if (v == e)
-		return head_bad(hc, MHD_HTTP_BAD_REQUEST, "bad_framing",
-		    "Content-Length is not a number");
-	for (i = v; i < e; i++) {
-		if (l[i] < '0' || l[i] > '9')
-			return head_bad(hc, MHD_HTTP_BAD_REQUEST,
-			    "bad_framing", "Content-Length is not a number");
-		if (cl > (UINT64_MAX - 9) / 10)
-			return head_bad(hc, MHD_HTTP_CONTENT_TOO_LARGE,
-			    "body_too_large", "Content-Length is past any "
-			    "limit");
-		cl = cl * 10 + (uint64_t)(l[i] - '0');
-	}
-	return HEAD_OK;
-}
 
 /*
- * Judge the head at the start of b[0..n).  max: the most bytes a head may
- * take (max_header_bytes); a head not complete within max is refused.
- * Lines end in CRLF or, as libmicrohttpd also accepts, a bare LF; empty
- * lines before the request line are skipped (RFC 9112 2.2).
+ * Our JSON error, framed by hand (as error_response() would answer), in
+ * a buffer of its own; NULL without memory.
  */
-static enum head_verdict
-head_check(const char *b, size_t n, size_t max, struct head_check *hc)
+static char *
+raw_error(unsigned status, const char *code, const char *msg, size_t *len)
 {
-	const char *nl;
-	size_t i = 0, len, nlines = 0;
-	enum head_verdict v;
-
-	memset(hc, 0, sizeof(*hc));
-	for (;;) {
-		if ((nl = memchr(b + i, '\n', n - i)) == NULL) {
-			if (n >= max)
-				return head_bad(hc,
-				    MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
-				    "headers_too_large", "the request head is "
-				    "over the limit of %zu bytes", max);
-			return HEAD_MORE;
-		}
-		len = (size_t)(nl - (b + i));
-		if (len > 0 && b[i + len - 1] == '\r')
-			len--;
-		if (memchr(b + i, '\r', len) != NULL ||
-		    memchr(b + i, '\0', len) != NULL)
-			return head_bad(hc, MHD_HTTP_BAD_REQUEST,
-			    "bad_request", "a bare CR or a NUL byte in the "
-			    "request head");
-		if (len == 0 && nlines > 0) {
-			hc->len = (size_t)(nl - b) + 1;
-			return HEAD_OK;
-		}
-		if (len > 0) {
-			v = nlines == 0 ? head_request_line(b + i, len, hc) :
-			    head_field(b + i, len, hc);
-			if (v != HEAD_OK)
-				return v;
-			nlines++;
-		}
-		i = (size_t)(nl - b) + 1;
-	}
-}
-
-/*
- * Write an error answer on a socket of our own: the same JSON as
- * error_response(), framed by hand.  Small enough for any socket buffer,
- * so one non-blocking send either takes it or the client is gone.
- */
-static void
-raw_error(int fd, unsigned status, const char *code, const char *msg)
-{
-	char head[256], *body;
+	char head[256], *body, *out;
 	const char *reason;
 	json_t *j;
+	size_t blen;
 	int n;
 
 	j = error_body(code, msg);
 	body = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (body == NULL)
-		return;
+		return NULL;
+	blen = strlen(body);
 	if ((reason = MHD_get_reason_phrase_for(status)) == NULL)
 		reason = "Error";
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %u %s\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-	    "Connection: close\r\n\r\n", status, reason, strlen(body));
-	if (n > 0 && (size_t)n < sizeof(head)) {
-		struct iovec iov[2] = {
-			{ head, (size_t)n }, { body, strlen(body) }
-		};
-		struct msghdr mh;
-
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = iov;
-		mh.msg_iovlen = 2;
-		(void)sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	    "Connection: close\r\n\r\n", status, reason, blen);
+	if (n <= 0 || (size_t)n >= sizeof(head) ||
+	    (out = malloc((size_t)n + blen)) == NULL) {
+		free(body);
+		return NULL;
 	}
+	memcpy(out, head, (size_t)n);
+	memcpy(out + n, body, blen);
 	free(body);
+	*len = (size_t)n + blen;
+	return out;
 }
 
-/* A connection whose first request head is not complete yet. */
-struct pend {
-	TAILQ_ENTRY(pend)	 entry;
-	struct http		*h;
-	int			 fd;
-	int			 closing;	/* answered; draining, then close */
-	size_t			 drained;
-	int64_t			 t0;		/* accepted, us */
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	struct event		*ev;		/* readable, edge-triggered */
-	struct event		*deadline;
-};
+static void	relay_out(struct relay *);
 
 static void
-pend_free(struct pend *p)
+relay_free(struct relay *r)
 {
-	struct http *h = p->h;
+	struct http *h = r->h;
 
-	TAILQ_REMOVE(&h->pends, p, entry);
-	h->npend--;
-	event_free(p->ev);
-	event_free(p->deadline);
-	if (p->fd != -1)
-		close(p->fd);
-	free(p);
+	TAILQ_REMOVE(&h->relays, r, entry);
+	h->nrelays--;
+	if (r->draining)
+		h->ndraining--;
+	if (r->conn != NULL)
+		r->conn->relay = NULL;
+	event_free(r->ev_cr);
+	event_free(r->ev_cw);
+	event_free(r->ev_sr);
+	event_free(r->ev_sw);
+	event_free(r->timer);
+	if (r->sfd != -1)
+		close(r->sfd);
+	close(r->cfd);
+	free(r->ib);
+	free(r->ob);
+	free(r);
 }
 
-/*
- * After an answer: read and drop what the client still sends, for a
- * while, then close.  Closing with unread bytes in the socket would send
- * a reset that can destroy the answer before the client reads it.
- */
+/* Keep n bytes at p for the client, behind what waits already. */
+static int
+relay_keep(struct relay *r, const char *p, size_t n)
+{
+	char *nb;
+
+	if (r->ooff > 0) {
+		memmove(r->ob, r->ob + r->ooff, r->olen - r->ooff);
+		r->olen -= r->ooff;
+		r->ooff = 0;
+	}
+	if ((nb = realloc(r->ob, r->olen + n)) == NULL)
+		return -1;
+	r->ob = nb;
+	memcpy(r->ob + r->olen, p, n);
+	r->olen += n;
+	return 0;
+}
+
+/* Read and drop what the client still sends, then close. */
 static void
-pend_drain(struct pend *p)
+relay_drain(struct relay *r)
 {
 	char buf[16384];
 	ssize_t n;
 
 	for (;;) {
-		n = recv(p->fd, buf, sizeof(buf), 0);
+		n = recv(r->cfd, buf, sizeof(buf), 0);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
 			return;
-		if (n <= 0 || (p->drained += (size_t)n) > 1048576) {
-			pend_free(p);
+		if (n <= 0 || (r->drained += (size_t)n) > RELAY_DRAIN) {
+			relay_free(r);
 			return;
 		}
 	}
 }
 
+/*
+ * The end: MHD's side is closed, err (if any) follows what MHD wrote, and
+ * once all of it is written the client is read to its end, for a while:
+ * closing with unread bytes would send a reset that can destroy the
+ * answer before the client reads it.
+ */
 static void
-pend_refuse(struct pend *p, const struct head_check *hc)
+relay_close(struct relay *r, const struct wire_error *err)
+{
+	const char *labels[2];
+	char code[8], *e;
+	size_t elen;
+
+	r->closing = 1;
+	if (r->sfd != -1) {
+		event_del(r->ev_sr);
+		event_del(r->ev_sw);
+		close(r->sfd);
+		r->sfd = -1;
+		http_kick(r->h);	/* MHD sees the end and lets go */
+	}
+	free(r->ib);
+	r->ib = NULL;
+	r->ilen = r->icap = r->judged = 0;
+	if (err != NULL) {
+		log_debug("http: fd %d: %u %s: %s", r->cfd, err->status,
+		    err->code, err->msg);
+		snprintf(code, sizeof(code), "%u", err->status);
+		labels[0] = "other";
+		labels[1] = code;
+		metrics_inc(cw_metrics, M_HTTP_REQUESTS, labels, 1);
+		if ((e = raw_error(err->status, err->code, err->msg,
+		    &elen)) != NULL) {
+			(void)relay_keep(r, e, elen);
+			free(e);
+		}
+	}
+	if (r->conn != NULL) {
+		r->conn->relay = NULL;
+		r->conn = NULL;
+	}
+	event_del(r->ev_cr);
+	relay_out(r);
+}
+
+/* After the flush of relay_close(): read to the end, for a while. */
+static void
+relay_flushed(struct relay *r)
 {
 	struct timeval tv = { 2, 0 };
-	const char *labels[2];
-	char code[8];
 
-	log_debug("http: fd %d: %u %s: %s", p->fd, hc->status, hc->code,
-	    hc->msg);
-	raw_error(p->fd, hc->status, hc->code, hc->msg);
-	snprintf(code, sizeof(code), "%u", hc->status);
-	labels[0] = "other";
-	labels[1] = code;
-	metrics_inc(cw_metrics, M_HTTP_REQUESTS, labels, 1);
-	shutdown(p->fd, SHUT_WR);
-	p->closing = 1;
-	evtimer_add(p->deadline, &tv);
-	pend_drain(p);
-}
-
-/* The head is sound: libmicrohttpd takes the socket from here on. */
-static void
-pend_adopt(struct pend *p)
-{
-	struct http *h = p->h;
-	struct sockaddr_storage ss = p->ss;
-	socklen_t sslen = p->sslen;
-	int fd = p->fd;
-
-	h->adopt_t0 = p->t0;
-	p->fd = -1;
-	pend_free(p);
-	/* On failure MHD has closed the socket. */
-	if (MHD_add_connection(h->mhd, fd, (struct sockaddr *)&ss, sslen) !=
-	    MHD_YES)
-		log_debug("http: fd %d: libmicrohttpd did not take it", fd);
-	h->adopt_t0 = 0;
-	http_kick(h);
-}
-
-static void
-pend_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct pend *p = arg;
-	struct http *h = p->h;
-	struct head_check hc;
-	size_t max = h->cfg->max_header_bytes;
-	ssize_t n;
-	char *b;
-
-	if (p->closing) {
-		pend_drain(p);
+	if (r->draining)
+		return;
+	r->draining = 1;
+	r->h->ndraining++;
+	shutdown(r->cfd, SHUT_WR);
+	if (r->h->stopping) {
+		relay_free(r);
 		return;
 	}
-	if (h->peekcap != max) {	/* first use, or a reload changed it */
-		if ((b = realloc(h->peek, max)) == NULL) {
-			pend_free(p);
+	evtimer_add(r->timer, &tv);
+	event_add(r->ev_cr, NULL);
+	relay_drain(r);
+}
+
+/*
+ * What waits on both sides, once MHD's side has been read to its end
+ * (EAGAIN or EOF) and everything read is written.
+ */
+static void
+relay_check(struct relay *r)
+{
+	int answered = r->nresp >= r->w.whole;
+
+	if (r->closing)
+		return;
+	if (r->refuse && (answered || r->s_eof)) {
+		/*
+		 * Every request before the break is answered: ours comes
+		 * next.  Unless MHD closed by itself without leaving one
+		 * unanswered (it answered a cut request from its head).
+		 */
+		relay_close(r, !r->s_eof || (r->nresp == r->w.whole &&
+		    r->w.heads > r->w.whole) ? &r->w.err : NULL);
+		return;
+	}
+	if (r->s_eof) {
+		relay_close(r, NULL);
+		return;
+	}
+	/* The client sends no more: MHD hears it once it has answered. */
+	if (r->c_eof && !r->s_shut && r->ilen == 0 && answered) {
+		shutdown(r->sfd, SHUT_WR);
+		r->s_shut = 1;
+	}
+}
+
+/* MHD's side to the client; also the flush of relay_close(). */
+static void
+relay_out(struct relay *r)
+{
+	struct http *h = r->h;
+	ssize_t n, m;
+
+	for (;;) {
+		if (r->olen > r->ooff) {
+			n = send(r->cfd, r->ob + r->ooff, r->olen - r->ooff,
+			    MSG_NOSIGNAL);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && errno == EAGAIN) {
+				if (r->sfd != -1)
+					event_del(r->ev_sr);
+				event_add(r->ev_cw, NULL);
+				return;
+			}
+			if (n == -1) {		/* the client is gone */
+				relay_free(r);
+				return;
+			}
+			r->ooff += (size_t)n;
+			continue;
+		}
+		r->olen = r->ooff = 0;
+		event_del(r->ev_cw);
+		if (r->sfd == -1 || r->s_eof)
+			break;
+		n = recv(r->sfd, h->rbuf, RELAY_OUT, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			r->s_eof = 1;
+			event_del(r->ev_sr);
+			break;
+		}
+		m = send(r->cfd, h->rbuf, (size_t)n, MSG_NOSIGNAL);
+		if (m == -1 && errno != EAGAIN && errno != EINTR) {
+			relay_free(r);
 			return;
 		}
-		h->peek = b;
-		h->peekcap = max;
+		if (m < 0)
+			m = 0;
+		if (m < n && relay_keep(r, h->rbuf + m, (size_t)(n - m)) ==
+		    -1) {
+			relay_free(r);
+			return;
+		}
 	}
-	n = recv(fd, h->peek, h->peekcap, MSG_PEEK);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+	if (r->closing) {
+		relay_flushed(r);
 		return;
-	if (n <= 0) {			/* gone before a whole head */
-		pend_free(p);
-		return;
 	}
-	switch (head_check(h->peek, (size_t)n, max, &hc)) {
-	case HEAD_MORE:
-		break;
-	case HEAD_BAD:
-		pend_refuse(p, &hc);
-		break;
-	case HEAD_OK:
-		pend_adopt(p);
-		break;
-	}
+	if (!r->s_eof)
+		event_add(r->ev_sr, NULL);
+	relay_check(r);
 }
 
-/* No whole head within request_timeout (slow loris), or done draining. */
+/* The client's side to MHD, judged on the way. */
 static void
-pend_deadline_cb(evutil_socket_t fd, short what, void *arg)
+relay_in(struct relay *r)
 {
-	struct pend *p = arg;
+	enum wire_verdict v;
+	size_t want, k;
+	ssize_t n;
+	char *nb;
+	int again = 1;
 
-	if (!p->closing)
-		log_debug("http: fd %d: no request head within the deadline; "
-		    "closing", p->fd);
-	pend_free(p);
+	for (;;) {
+		if (r->judged > 0) {
+			n = send(r->sfd, r->ib, r->judged, MSG_NOSIGNAL);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && errno == EAGAIN) {
+				event_del(r->ev_cr);
+				event_add(r->ev_sw, NULL);
+				return;
+			}
+			if (n == -1) {	/* MHD closed its side: it ends */
+				r->ilen = r->judged = 0;
+				r->c_eof = 1;
+				event_del(r->ev_cr);
+				event_del(r->ev_sw);
+				relay_out(r);
+				return;
+			}
+			memmove(r->ib, r->ib + n, r->ilen - (size_t)n);
+			r->ilen -= (size_t)n;
+			r->judged -= (size_t)n;
+			continue;
+		}
+		event_del(r->ev_sw);
+		if (r->ilen == 0) {	/* an idle connection holds no buffer */
+			free(r->ib);
+			r->ib = NULL;
+			r->icap = 0;
+		}
+		if (r->refuse || r->c_eof || wire_stopped(&r->w)) {
+			event_del(r->ev_cr);
+			relay_out(r);
+			return;
+		}
+		event_add(r->ev_cr, NULL);	/* after a wait on MHD's side */
+		if (!again)
+			return;
+		want = r->ilen + RELAY_READ;
+		if (r->icap < want) {
+			if ((nb = realloc(r->ib, want)) == NULL) {
+				relay_free(r);
+				return;
+			}
+			r->ib = nb;
+			r->icap = want;
+		}
+		n = recv(r->cfd, r->ib + r->ilen, r->icap - r->ilen, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			if (r->ilen == 0) {
+				free(r->ib);
+				r->ib = NULL;
+				r->icap = 0;
+			}
+			return;
+		}
+		if (n == -1) {			/* the client is gone */
+			relay_free(r);
+			return;
+		}
+		if (n == 0) {
+			r->c_eof = 1;
+			r->ilen = r->judged;	/* a part of a head: dropped */
+			continue;
+		}
+		again = (size_t)n == r->icap - r->ilen;
+		r->ilen += (size_t)n;
+		k = wire_judge(&r->w, r->ib + r->judged, r->ilen - r->judged,
+		    &v);
+		r->judged += k;
+		if (v != WIRE_MORE)
+			r->ilen = r->judged;	/* nothing after it passes */
+		if (v == WIRE_BAD)
+			r->refuse = 1;
+	}
 }
 
 static void
-pend_new(struct http *h, int fd, const struct sockaddr_storage *ss,
+relay_cr_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+
+	if (r->draining)
+		relay_drain(r);
+	else if (!r->closing)
+		relay_in(r);
+}
+
+static void
+relay_sw_cb(evutil_socket_t fd, short what, void *arg)
+{
+	relay_in(arg);
+}
+
+static void
+relay_out_cb(evutil_socket_t fd, short what, void *arg)
+{
+	relay_out(arg);
+}
+
+static void
+relay_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	relay_free(arg);
+}
+
+/* MHD answered a request of r's (request_completed_cb()). */
+static void
+relay_answered(struct relay *r)
+{
+	r->nresp++;
+	/* What waits for the answers is looked at once they are read. */
+	if (r->refuse || r->c_eof)
+		event_active(r->ev_sr, EV_READ, 1);
+}
+
+/* A new client: a socket pair, whose other end MHD serves. */
+static void
+relay_new(struct http *h, int fd, const struct sockaddr_storage *ss,
     socklen_t sslen)
 {
-	struct timeval tv = { h->cfg->request_timeout, 0 };
-	struct pend *p;
+	struct relay *r;
+	int sp[2], one = 1;
 
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		close(fd);
 		return;
 	}
-	p->h = h;
-	p->fd = fd;
-	p->ss = *ss;
-	p->sslen = sslen;
-	p->t0 = util_now_us();
-	p->ev = event_new(h->base, fd, EV_READ | EV_PERSIST | EV_ET,
-	    pend_read_cb, p);
-	p->deadline = evtimer_new(h->base, pend_deadline_cb, p);
-	if (p->ev == NULL || p->deadline == NULL) {
-		if (p->ev != NULL)
-			event_free(p->ev);
-		if (p->deadline != NULL)
-			event_free(p->deadline);
-		free(p);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sp) == -1) {
+		log_warn("http: socketpair");
+		free(r);
 		close(fd);
 		return;
 	}
-	TAILQ_INSERT_TAIL(&h->pends, p, entry);
-	h->npend++;
-	if (!h->et) {
-		/* A backend without EV_ET would spin on MSG_PEEK. */
-		pend_adopt(p);
+	/* What MHD writes comes to us whole; send it at once. */
+	if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	r->h = h;
+	r->cfd = fd;
+	r->sfd = sp[0];
+	wire_init(&r->w, h->cfg->max_header_bytes);
+	r->ev_cr = event_new(h->base, fd, EV_READ | EV_PERSIST, relay_cr_cb,
+	    r);
+	r->ev_cw = event_new(h->base, fd, EV_WRITE | EV_PERSIST, relay_out_cb,
+	    r);
+	r->ev_sr = event_new(h->base, sp[0], EV_READ | EV_PERSIST,
+	    relay_out_cb, r);
+	r->ev_sw = event_new(h->base, sp[0], EV_WRITE | EV_PERSIST,
+	    relay_sw_cb, r);
+	r->timer = evtimer_new(h->base, relay_timer_cb, r);
+	TAILQ_INSERT_TAIL(&h->relays, r, entry);
+	h->nrelays++;
+	if (r->ev_cr == NULL || r->ev_cw == NULL || r->ev_sr == NULL ||
+	    r->ev_sw == NULL || r->timer == NULL) {
+		close(sp[1]);
+		relay_free(r);
 		return;
 	}
-	/* Edge-triggered: bytes already there are reported at once. */
-	event_add(p->ev, NULL);
-	evtimer_add(p->deadline, &tv);
+	h->adopting = r;
+	/* On failure MHD has closed sp[1]. */
+	if (MHD_add_connection(h->mhd, sp[1], (const struct sockaddr *)ss,
+	    sslen) != MHD_YES) {
+		h->adopting = NULL;
+		log_debug("http: fd %d: libmicrohttpd did not take it", fd);
+		relay_free(r);
+		return;
+	}
+	h->adopting = NULL;
+	event_add(r->ev_cr, NULL);
+	event_add(r->ev_sr, NULL);
+	http_kick(h);
 }
 
 static void
@@ -1064,7 +1181,7 @@ http_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			}
 			return;
 		}
-		if (h->nconns + h->npend >= h->cfg->max_connections) {
+		if (h->nrelays >= h->cfg->max_connections) {
 			if (!h->cap_logged)
 				log_warnx("http: %u connections open "
 				    "(max_connections); closing new ones",
@@ -1073,9 +1190,9 @@ http_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			close(fd);
 			continue;
 		}
-		if (h->nconns + h->npend + 1 < h->cfg->max_connections)
+		if (h->nrelays + 1 < h->cfg->max_connections)
 			h->cap_logged = 0;
-		pend_new(h, fd, &ss, sslen);
+		relay_new(h, fd, &ss, sslen);
 	}
 }
 
@@ -1187,6 +1304,9 @@ request_completed_cb(void *cls, struct MHD_Connection *mc, void **con_cls,
 		    c->client[0] != '\0' ? c->client : "-", c->route, code);
 		c->route = NULL;
 	}
+	if (c != NULL && c->relay != NULL &&
+	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		relay_answered(c->relay);
 	if (c != NULL) {
 		c->inreq = 0;
 		if (h->stopping)
@@ -2598,15 +2718,11 @@ http_new(struct event_base *base, const struct cw_config *cfg, int listen_fd,
 	h->cfg = cfg;
 	h->ops = *ops;
 	TAILQ_INIT(&h->conns);
-	TAILQ_INIT(&h->pends);
+	TAILQ_INIT(&h->relays);
 	if (rate_build(h, cfg) == -1 ||
-	    (h->slack_seen = slack_replay_new()) == NULL)
+	    (h->slack_seen = slack_replay_new()) == NULL ||
+	    (h->rbuf = malloc(RELAY_OUT)) == NULL)
 		goto fail;
-	h->et = (event_base_get_features(base) & EV_FEATURE_ET) != 0;
-	if (!h->et)
-		log_warnx("http: the event backend lacks edge-triggered "
-		    "events; malformed request heads get libmicrohttpd's "
-		    "answers");
 	if (listen_fd >= 0) {
 		h->listen_fd = listen_fd;
 		if (evutil_make_socket_nonblocking(listen_fd) == -1) {
@@ -2616,8 +2732,8 @@ http_new(struct event_base *base, const struct cw_config *cfg, int listen_fd,
 	} else if ((h->listen_fd = http_listen(cfg)) == -1)
 		goto fail;
 	/*
-	 * MHD gets no listening socket: we accept, check the first head
-	 * (pend_*) and hand each connection over with MHD_add_connection().
+	 * MHD gets no listening socket: we accept, and hand it one end of a
+	 * relay per connection with MHD_add_connection() (relay_*).
 	 */
 	memlimit = cfg->max_header_bytes * 2 + 32768;
 	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
@@ -2652,6 +2768,7 @@ http_new(struct event_base *base, const struct cw_config *cfg, int listen_fd,
 fail:
 	rate_free(h->buckets, h->nbuckets);
 	slack_replay_free(h->slack_seen);
+	free(h->rbuf);
 	free(h);
 	return NULL;
 }
@@ -2677,9 +2794,6 @@ http_stop_accepting(struct http *h)
 	evtimer_del(h->ev_relisten);
 	close(h->listen_fd);
 	h->listen_fd = -1;
-	/* A head not yet complete is no request under way. */
-	while (!TAILQ_EMPTY(&h->pends))
-		pend_free(TAILQ_FIRST(&h->pends));
 	TAILQ_FOREACH(c, &h->conns, entry)
 		if (!c->inreq)
 			shutdown(c->fd, SHUT_RDWR);
@@ -2689,7 +2803,8 @@ http_stop_accepting(struct http *h)
 size_t
 http_connections(const struct http *h)
 {
-	return h->nconns + h->npend;
+	/* Those answered and closing have nothing more to say. */
+	return h->nrelays - h->ndraining;
 }
 
 void
@@ -2697,16 +2812,16 @@ http_free(struct http *h)
 {
 	if (h == NULL)
 		return;
-	while (!TAILQ_EMPTY(&h->pends))
-		pend_free(TAILQ_FIRST(&h->pends));
 	MHD_stop_daemon(h->mhd);
+	while (!TAILQ_EMPTY(&h->relays))
+		relay_free(TAILQ_FIRST(&h->relays));
 	event_free(h->ev_mhd);
 	event_free(h->ev_timer);
 	event_free(h->ev_listen);
 	event_free(h->ev_relisten);
 	if (h->listen_fd != -1)
 		close(h->listen_fd);
-	free(h->peek);
+	free(h->rbuf);
 	rate_free(h->buckets, h->nbuckets);
 	slack_replay_free(h->slack_seen);
 	free(h);
