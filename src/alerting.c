@@ -1932,10 +1932,15 @@ static int	api_call(struct alerting *, struct account_table *, int,
 int
 alerting_api(struct alerting *al, struct account_table *table, int call,
     const char *id, const char *body, size_t len, const char *const q[3],
-    alerting_reply reply, void *handle)
+    const char *token, alerting_reply reply, void *handle)
 {
-	return api_call(al, table, call, id, body, len, q, NULL, NULL, reply,
-	    handle);
+	char by[128];
+
+	/* An acknowledgement through the API names the token. */
+	if (token != NULL)
+		snprintf(by, sizeof(by), "token:%s", token);
+	return api_call(al, table, call, id, body, len, q,
+	    token != NULL ? by : NULL, NULL, reply, handle);
 }
 
 int

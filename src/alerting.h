@@ -68,7 +68,8 @@ typedef void (*alerting_reply)(void *handle, unsigned status, char *json,
     const char *code, const char *msg);
 int		 alerting_api(struct alerting *, struct account_table *,
 		    int call, const char *id, const char *body, size_t len,
-		    const char *const q[3], alerting_reply, void *handle);
+		    const char *const q[3], const char *token,
+		    alerting_reply, void *handle);
 
 /*
  * The Slack app's actions (SPEC 2.7), with alerting_api()'s reply

@@ -196,9 +196,10 @@ api_reply(void *handle, unsigned status, char *json, const char *code,
 
 static int
 api_fn(void *arg, int call, const char *id, const char *body, size_t len,
-    const char *const q[3], void *handle)
+    const char *const q[3], const char *token, void *handle)
 {
-	return engine_api(d.engine, call, id, body, len, q, api_reply, handle);
+	return engine_api(d.engine, call, id, body, len, q, token, api_reply,
+	    handle);
 }
 
 /* ---- wiring http -> slackapp -> engine, ingest ---- */

@@ -1222,14 +1222,14 @@ engine_list_json(struct engine *e, const struct engine_list_query *q,
 
 int
 engine_api(struct engine *e, int call, const char *id, const char *body,
-    size_t len, const char *const q[3],
+    size_t len, const char *const q[3], const char *token,
     void (*reply)(void *, unsigned, char *, const char *, const char *),
     void *handle)
 {
 	if (call == HTTP_API_REPORT_QUALITY || call == HTTP_API_REPORT_MOVERS)
 		return report_api(e->base, e->store, call, q, reply, handle);
 	return alerting_api(e->alerting, e->table, call, id, body, len, q,
-	    reply, handle);
+	    token, reply, handle);
 }
 
 int

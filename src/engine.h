@@ -79,7 +79,7 @@ char		*engine_list_json(struct engine *,
 /* The alert and silence API: see alerting_api(). */
 int		 engine_api(struct engine *, int call, const char *id,
 		    const char *body, size_t len, const char *const q[3],
-		    void (*reply)(void *, unsigned, char *, const char *,
+		    const char *token, void (*reply)(void *, unsigned, char *, const char *,
 		    const char *), void *handle);
 /* The Slack app's actions: see alerting_slack_ack(), _snooze(),
  * _respond(). */

@@ -948,6 +948,12 @@ relay_out(struct relay *r)
 			relay_free(r);
 			return;
 		}
+		/*
+		 * A short read took all there was (as EAGAIN would say, one
+		 * system call later); more wakes ev_sr again.
+		 */
+		if (n < RELAY_OUT && m == n)
+			break;
 	}
 	if (r->closing) {
 		relay_flushed(r);
@@ -2566,7 +2572,7 @@ route_api(struct req *r)
 		q[i] = qn[i] == NULL ? NULL : MHD_lookup_connection_value(
 		    r->mc, MHD_GET_ARGUMENT_KIND, qn[i]);
 	if (r->h->ops.api(r->h->ops.arg, r->route->api, r->path_id,
-	    r->body, r->len, q, r) == -1)
+	    r->body, r->len, q, r->source, r) == -1)
 		return unavailable(r, "the database is not available");
 	return req_wait(r);
 }
@@ -2657,6 +2663,14 @@ mhd_log_cb(void *cls, const char *fmt, va_list ap)
 	char buf[512];
 	size_t n;
 
+	/*
+	 * Not formatted unless written: on a relayed connection (a socket
+	 * pair) libmicrohttpd 0.9.75 says for every response that it
+	 * cannot set TCP_CORK (EOPNOTSUPP, which it does not take for "not
+	 * TCP").
+	 */
+	if (!log_enabled(LOG_LVL_DEBUG))
+		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	n = strlen(buf);
 	while (n > 0 && buf[n - 1] == '\n')

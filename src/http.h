@@ -61,7 +61,7 @@ struct http_ops {
 	 */
 	int	(*api)(void *arg, int call, const char *path_id,
 		    const char *body, size_t len, const char *const q[3],
-		    void *handle);
+		    const char *token, void *handle);
 	/* Bring the gauges of cw_metrics up to date before /metrics. */
 	void	(*metrics_refresh)(void *arg);
 	/* The account a Segment user was last grouped with, or NULL. */

@@ -21,6 +21,12 @@ log_init(int level)
 }
 
 int
+log_enabled(int level)
+{
+	return level <= log_max;
+}
+
+int
 log_level_parse(const char *s)
 {
 	static const struct { const char *name; int lvl; } t[] = {

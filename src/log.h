@@ -16,6 +16,7 @@
 
 void	log_init(int level);		/* messages above level are dropped */
 int	log_level_parse(const char *s);	/* "info" -> 6, -1 if unknown */
+int	log_enabled(int level);		/* messages at level are written */
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -257,8 +257,17 @@ def test_silence_ack_and_resolve():
             st, _, body = d.request("POST", "/v1/alerts/1/ack",
                                     token="admin")
             eq(st, 404, "ack of an unknown alert")
-            eq(sql(d.db, "SELECT acked_at IS NOT NULL FROM alerts "
-                   "WHERE id = %s" % aid), [("t",)], "acked_at stored")
+            eq(sql(d.db, "SELECT acked_at IS NOT NULL, acked_by FROM alerts "
+                   "WHERE id = %s" % aid), [("t", "token:admin")],
+               "acked_at and acked_by stored")
+            st, _, al = d.request("GET", "/v1/alerts", token="reader")
+            eq([a["acked_by"] for a in al["alerts"] if a["id"] == aid],
+               ["token:admin"], "acked_by in GET /v1/alerts")
+            # A second ack keeps the first acknowledger.
+            st, _, body = d.request("POST", "/v1/alerts/%s/ack" % aid,
+                                    token="admin")
+            eq((st, body.get("acked_by")), (200, "token:admin"),
+               "second ack")
 
             # Resolution: login_absent fires on an old history, a login
             # resolves it after resolve_after (2 s).
