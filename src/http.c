@@ -122,6 +122,7 @@ struct http {
 	struct event		*ev_relisten;
 	int			 stopping;
 	int			 cap_logged;	/* the cap was hit; logged once */
+	unsigned		 fd_short;	/* pauses for want of fds */
 	struct rate_bucket	*buckets;	/* one per token, config order */
 	size_t			 nbuckets;
 	struct slack_replay	*slack_seen;	/* Slack signatures, replays */
@@ -1091,8 +1092,11 @@ relay_answered(struct relay *r)
 		event_active(r->ev_sr, EV_READ, 1);
 }
 
-/* A new client: a socket pair, whose other end MHD serves. */
-static void
+/*
+ * A new client: a socket pair, whose other end MHD serves.  -1 when no
+ * pair could be made (out of descriptors: the caller pauses accepting).
+ */
+static int
 relay_new(struct http *h, int fd, const struct sockaddr_storage *ss,
     socklen_t sslen)
 {
@@ -1101,14 +1105,13 @@ relay_new(struct http *h, int fd, const struct sockaddr_storage *ss,
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		close(fd);
-		return;
+		return 0;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 	    sp) == -1) {
-		log_warn("http: socketpair");
 		free(r);
 		close(fd);
-		return;
+		return -1;
 	}
 	/* What MHD writes comes to us whole; send it at once. */
 	if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6)
@@ -1133,7 +1136,7 @@ relay_new(struct http *h, int fd, const struct sockaddr_storage *ss,
 	    r->ev_sw == NULL || r->timer == NULL) {
 		close(sp[1]);
 		relay_free(r);
-		return;
+		return 0;
 	}
 	h->adopting = r;
 	/* On failure MHD has closed sp[1]. */
@@ -1142,12 +1145,13 @@ relay_new(struct http *h, int fd, const struct sockaddr_storage *ss,
 		h->adopting = NULL;
 		log_debug("http: fd %d: libmicrohttpd did not take it", fd);
 		relay_free(r);
-		return;
+		return 0;
 	}
 	h->adopting = NULL;
 	event_add(r->ev_cr, NULL);
 	event_add(r->ev_sr, NULL);
 	http_kick(h);
+	return 0;
 }
 
 static void
@@ -1181,7 +1185,10 @@ http_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
 				/* Out of descriptors: pause, do not spin. */
-				log_warn("http: accept");
+				if (h->fd_short++ == 0)
+					log_warn("http: accept (pausing 100 "
+					    "ms at a time until descriptors "
+					    "free)");
 				event_del(h->ev_listen);
 				evtimer_add(h->ev_relisten, &tv);
 			}
@@ -1198,7 +1205,20 @@ http_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		}
 		if (h->nrelays + 1 < h->cfg->max_connections)
 			h->cap_logged = 0;
-		relay_new(h, fd, &ss, sslen);
+		if (relay_new(h, fd, &ss, sslen) == -1) {
+			/* Out of descriptors for its pair: pause, as above. */
+			if (h->fd_short++ == 0)
+				log_warn("http: socketpair (pausing 100 ms at "
+				    "a time until descriptors free)");
+			event_del(h->ev_listen);
+			evtimer_add(h->ev_relisten, &tv);
+			return;
+		}
+		if (h->fd_short > 0) {
+			log_notice("http: accepting again after %u pauses "
+			    "for want of descriptors", h->fd_short);
+			h->fd_short = 0;
+		}
 	}
 }
 

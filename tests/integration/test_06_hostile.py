@@ -282,6 +282,66 @@ def test_connection_cap_frees_slots():
         _healthy(d, "after the connection cap")
 
 
+def _cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])       # utime + stime
+
+
+def test_out_of_descriptors():
+    """Each connection takes three descriptors (the client's socket and
+    the pair it is relayed through).  Run out of them: the daemon pauses
+    accepting rather than spin or log a line per attempt, and serves
+    again once connections close."""
+    import os
+    import resource
+    with Daemon(server={"max_connections": 500}) as d:
+        pid = d.proc.pid
+        base = len(os.listdir("/proc/%d/fd" % pid))
+        old = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+        resource.prlimit(pid, resource.RLIMIT_NOFILE,
+                         (base + 24, old[1]))
+        mark = len(d.log())
+        conns = []
+        try:
+            for _ in range(40):
+                try:
+                    c = d.raw(timeout=2)
+                except OSError:
+                    break
+                conns.append(c)
+            for c in conns:
+                try:
+                    c.send(raw_http("GET", "/healthz", token=None))
+                except OSError:
+                    pass
+            served = 0
+            for c in conns:
+                try:
+                    if c.read_response(timeout=0.5).status == 200:
+                        served += 1
+                except Exception:
+                    pass
+            check(0 < served < 40, "served %d of 40 with descriptors for "
+                  "about 8" % served)
+            t0 = _cpu_ticks(pid)
+            time.sleep(1.0)
+            check(_cpu_ticks(pid) - t0 < 30, "the daemon spins while out "
+                  "of descriptors")
+        finally:
+            for c in conns:
+                c.close()
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, old)
+        eq(_served(d, 5), 200, "served after the connections closed")
+        text = d.log()[mark:]
+        n = text.count("http: socketpair (") + text.count("http: accept (")
+        # One line an episode (a freed slot may end one), not one a pause.
+        check(1 <= n <= 5, "out-of-descriptor warnings: %d lines" % n)
+        check("accepting again after" in text, "no notice that the "
+              "daemon accepts again")
+        _healthy(d, "after running out of descriptors")
+
+
 def test_ambiguous_framing():
     with Daemon(server={"max_body_bytes": MAX_BODY}) as d:
         body = json.dumps([ev(account="framing")]).encode()
