@@ -729,6 +729,17 @@ db_query_long(struct db *db, unsigned deadline_ms, const char *sql,
 }
 
 int
+db_query_long_binres(struct db *db, unsigned deadline_ms, const char *sql,
+    int nparams, const char *const *values, const int *lengths,
+    db_result_cb cb, void *arg)
+{
+	if (nparams < 0)
+		return -1;	/* the simple protocol answers in text */
+	return db_enqueue(db, deadline_ms, NULL, sql, nparams, NULL, values,
+	    lengths, 1, cb, arg);
+}
+
+int
 db_query_binary(struct db *db, const char *stmt, const char *sql,
     int nparams, const unsigned int *types, const char *const *values,
     const int *lengths, db_result_cb cb, void *arg)

@@ -63,6 +63,11 @@ int		 db_query_long(struct db *, unsigned deadline_ms,
 		    const char *sql, int nparams, const char *const *values,
 		    const int *lengths, db_result_cb cb, void *arg);
 
+/* db_query_long() whose results come in binary (db_query_binres()). */
+int		 db_query_long_binres(struct db *, unsigned deadline_ms,
+		    const char *sql, int nparams, const char *const *values,
+		    const int *lengths, db_result_cb cb, void *arg);
+
 /*
  * db_query() with every parameter in PostgreSQL's binary format, of the
  * given type OIDs (e.g. 1009 text[]).  Results are text.  With stmt (a

@@ -618,125 +618,59 @@ quality_json(const struct quality_report *r)
 
 /* ---- from stored history ---- */
 
-/* The index of id in ids (an object id -> index), added when new. */
-static int
-doc_index(json_t *ids, const char *id, uint32_t *out)
-{
-	json_t *v = json_object_get(ids, id);
-
-	if (v == NULL) {
-		v = json_integer((json_int_t)json_object_size(ids));
-		if (v == NULL || json_object_set_new(ids, id, v) == -1)
-			return -1;
-	}
-	*out = (uint32_t)json_integer_value(v);
-	return 0;
-}
-
-static int
-doc_day(json_t *v, int32_t *out)
-{
-	if (!json_is_integer(v) || json_integer_value(v) < -1000000 ||
-	    json_integer_value(v) > 1000000)
-		return -1;
-	*out = (int32_t)json_integer_value(v);
-	return 0;
-}
-
 int
-quality_from_doc(const char *doc, const struct quality_input *p,
-    struct quality_report *r)
+quality_from_columns(const struct quality_columns *c,
+    const struct quality_input *p, struct quality_report *r)
 {
 	struct quality_input in = *p;
-	struct quality_fire *f = NULL;
-	struct quality_outcome *o = NULL;
-	struct quality_status *st = NULL;
-	json_t *root, *ids = NULL, *fires, *outs, *sts, *x;
-	json_error_t jerr;
-	size_t i, n;
-	int sig, k, rc = -1;
-	json_int_t v;
+	struct quality_fire *f;
+	struct quality_outcome *o;
+	struct quality_status *s;
+	size_t i;
+	int rc = -1;
 
-	if ((root = json_loads(doc, 0, &jerr)) == NULL)
-		return -1;
-	fires = json_object_get(root, "fires");
-	outs = json_object_get(root, "outcomes");
-	sts = json_object_get(root, "statuses");
-	if (!json_is_array(fires) || !json_is_array(outs) ||
-	    !json_is_array(sts) || (ids = json_object()) == NULL)
+	f = calloc(c->nfires + 1, sizeof(*f));
+	o = calloc(c->noutcomes + 1, sizeof(*o));
+	s = calloc(c->nstatuses + 1, sizeof(*s));
+	if (f == NULL || o == NULL || s == NULL)
 		goto done;
-	f = calloc(json_array_size(fires) + 1, sizeof(*f));
-	o = calloc(json_array_size(outs) + 1, sizeof(*o));
-	st = calloc(json_array_size(sts) + 1, sizeof(*st));
-	if (f == NULL || o == NULL || st == NULL)
-		goto done;
-	in.nfires = in.noutcomes = in.nstatuses = 0;
-	json_array_foreach(fires, i, x) {
-		struct quality_fire *y = &f[in.nfires];
-
-		if (!json_is_string(json_array_get(x, 0)) ||
-		    !json_is_string(json_array_get(x, 1)))
+	for (i = 0; i < c->nfires; i++) {
+		if (c->fire[1][i] < 0 || c->fire[1][i] >= ALERT_NSIGNALS ||
+		    c->fire[1][i] == ALERT_PORTFOLIO)
 			goto done;
-		if ((sig = alert_signal_find(json_string_value(
-		    json_array_get(x, 1)))) < 0 || sig == ALERT_PORTFOLIO)
-			continue;
-		if (doc_index(ids, json_string_value(json_array_get(x, 0)),
-		    &y->account) == -1 ||
-		    doc_day(json_array_get(x, 2), &y->from) == -1)
-			goto done;
-		if (json_is_null(json_array_get(x, 3)))
-			y->to = QUALITY_OPEN;
-		else if (doc_day(json_array_get(x, 3), &y->to) == -1)
-			goto done;
-		y->signal = sig;
-		in.nfires++;
+		f[i].account = (uint32_t)c->fire[0][i];
+		f[i].signal = c->fire[1][i];
+		f[i].from = c->fire[2][i];
+		f[i].to = c->fire[3][i];
 	}
-	json_array_foreach(outs, i, x) {
-		struct quality_outcome *y = &o[in.noutcomes];
-
-		if (!json_is_string(json_array_get(x, 0)) ||
-		    !json_is_string(json_array_get(x, 1)))
+	for (i = 0; i < c->noutcomes; i++) {
+		if (c->outcome[1][i] < 0 || c->outcome[1][i] >= QK__COUNT)
 			goto done;
-		if ((k = quality_kind_parse(json_string_value(
-		    json_array_get(x, 1)))) < 0)
-			continue;
-		if (doc_index(ids, json_string_value(json_array_get(x, 0)),
-		    &y->account) == -1 ||
-		    doc_day(json_array_get(x, 2), &y->day) == -1)
-			goto done;
-		y->kind = (enum quality_kind)k;
-		in.noutcomes++;
+		o[i].account = (uint32_t)c->outcome[0][i];
+		o[i].kind = (enum quality_kind)c->outcome[1][i];
+		o[i].day = c->outcome[2][i];
 	}
-	json_array_foreach(sts, i, x) {
-		struct quality_status *y = &st[in.nstatuses];
-
-		if (!json_is_string(json_array_get(x, 0)))
+	for (i = 0; i < c->nstatuses; i++) {
+		if (c->status[2][i] < 0 || c->status[2][i] >= HEALTH__COUNT)
 			goto done;
-		v = json_integer_value(json_array_get(x, 2));
-		if (!json_is_integer(json_array_get(x, 2)) || v < 0 ||
-		    v >= HEALTH__COUNT)
-			continue;
-		if (doc_index(ids, json_string_value(json_array_get(x, 0)),
-		    &y->account) == -1 ||
-		    doc_day(json_array_get(x, 1), &y->day) == -1)
-			goto done;
-		y->status = (uint8_t)v;
-		in.nstatuses++;
+		s[i].account = (uint32_t)c->status[0][i];
+		s[i].day = c->status[1][i];
+		s[i].status = (uint8_t)c->status[2][i];
 	}
 	in.fires = f;
+	in.nfires = c->nfires;
 	in.outcomes = o;
-	in.statuses = st;
-	in.naccounts = json_object_size(ids);
-	v = json_integer_value(json_object_get(root, "accounts"));
-	n = v > 0 ? (size_t)v : 0;
+	in.noutcomes = c->noutcomes;
+	in.statuses = s;
+	in.nstatuses = c->nstatuses;
+	in.naccounts = c->naccounts;
 	/* Whoever had an outcome or an alert was there too. */
-	in.population = n > in.naccounts ? n : in.naccounts;
-	rc = quality_compute(&in, r);
+	in.population = c->population > c->naccounts ?
+	    (size_t)c->population : c->naccounts;
+	rc = quality_compute(&in, r);	/* checks the account indexes */
 done:
 	free(f);
 	free(o);
-	free(st);
-	json_decref(ids);
-	json_decref(root);
+	free(s);
 	return rc;
 }

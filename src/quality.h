@@ -128,17 +128,28 @@ int		 quality_compute(const struct quality_input *,
 		    struct quality_report *r);
 
 /*
- * quality_compute() over a document of stored history (the report
- * endpoint's query, store.c):
- *	{"accounts": N, "fires": [[account_id, signal, from, to|null]...],
- *	 "outcomes": [[account_id, "account.churned", day]...],
- *	 "statuses": [[account_id, day, status]...]}
- * days as day numbers, status as enum health_status; rows naming an
- * unknown signal, kind or status are skipped.  since, until and within
- * come from p (its arrays are ignored); N is the population.  0, or -1
- * when the document is malformed or memory runs out.
+ * Stored history as the report's query reduces it (store_report_quality()):
+ * parallel columns, accounts numbered 0..naccounts-1.  fire[] = account,
+ * signal (alert.h id), from day, to day (QUALITY_OPEN: still firing);
+ * outcome[] = account, kind, day; status[] = account, day from which on,
+ * status (enum health_status).  population: the accounts scored in the
+ * range (each one that had an outcome or an alert counts too).
  */
-int		 quality_from_doc(const char *doc,
+struct quality_columns {
+	uint64_t	 population;
+	uint32_t	 naccounts;
+	size_t		 nfires, noutcomes, nstatuses;
+	const int32_t	*fire[4];
+	const int32_t	*outcome[3];
+	const int32_t	*status[3];
+};
+
+/*
+ * quality_compute() over columns; since, until and within come from p
+ * (its arrays are ignored).  0, or -1 when a value is out of range (an
+ * account index, a signal, a kind or a status) or memory runs out.
+ */
+int		 quality_from_columns(const struct quality_columns *,
 		    const struct quality_input *p, struct quality_report *r);
 
 /* "login_absent", ..., "status not green", "status red". */

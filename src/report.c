@@ -5,8 +5,9 @@
  * stored with the config in force at the time: the alerts table (each
  * alert open from the day it started to the day it resolved), the
  * outcome events and health_daily (one score per account per day).  The
- * store reduces them to one document; quality_from_doc() does the rest,
- * the same computation as the backtest's.
+ * server reduces them to columns of numbers (store_report_quality());
+ * quality_compute() does the rest, the same computation as the
+ * backtest's.
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "alert.h"
 #include "backtest.h"
 #include "http.h"
 #include "quality.h"
@@ -68,33 +70,85 @@ refuse(struct event_base *base, struct report_call *c, const char *msg)
 	return 0;
 }
 
+/* The answer: s (a new string, taken), or 500 when it is NULL. */
 static void
-done_cb(enum store_status st, const char *json, void *arg)
+answer(struct report_call *c, char *s)
 {
-	struct report_call *c = arg;
-	struct quality_report r;
-	json_t *o;
-	char *s = NULL;
-
-	if (st != STORE_OK || json == NULL) {
-		c->reply(c->handle, 503, NULL, "unavailable", "the database "
-		    "is not available; retry later");
-		free(c);
-		return;
-	}
-	if (c->call == HTTP_API_REPORT_MOVERS)
-		s = strdup(json);
-	else if (quality_from_doc(json, &c->p, &r) == 0 &&
-	    (o = quality_json(&r)) != NULL) {
-		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		json_decref(o);
-	}
 	if (s == NULL)
 		c->reply(c->handle, 500, NULL, "internal_error", "cannot "
 		    "build the report");
 	else
 		c->reply(c->handle, 200, s, NULL, NULL);
 	free(c);
+}
+
+static void
+unavailable(struct report_call *c)
+{
+	c->reply(c->handle, 503, NULL, "unavailable", "the database is not "
+	    "available; retry later");
+	free(c);
+}
+
+static void
+movers_cb(enum store_status st, const char *json, void *arg)
+{
+	struct report_call *c = arg;
+
+	if (st != STORE_OK || json == NULL)
+		unavailable(c);
+	else
+		answer(c, strdup(json));
+}
+
+static void
+quality_cb(enum store_status st, const struct quality_columns *sq,
+    void *arg)
+{
+	struct report_call *c = arg;
+	struct quality_report r;
+	json_t *o;
+	char *s = NULL;
+
+	if (st != STORE_OK || sq == NULL) {
+		unavailable(c);
+		return;
+	}
+	if (quality_from_columns(sq, &c->p, &r) == 0 &&
+	    (o = quality_json(&r)) != NULL) {
+		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(o);
+	}
+	answer(c, s);
+}
+
+/*
+ * The signals (alert.h ids, portfolio left out) and the outcome kinds
+ * (quality.h) as text[] literals, in id order; built once.
+ */
+static void
+quality_lists(const char **signals, const char **kinds)
+{
+	static char sig[1024], kin[128];
+	size_t n = 0;
+	int i;
+
+	if (sig[0] == '\0') {
+		n += (size_t)snprintf(sig + n, sizeof(sig) - n, "{");
+		for (i = 0; i < ALERT_NSIGNALS; i++)
+			n += (size_t)snprintf(sig + n, sizeof(sig) - n,
+			    "%s\"%s\"", i > 0 ? "," : "",
+			    i == ALERT_PORTFOLIO ? "" : alert_signal_name(i));
+		snprintf(sig + n, sizeof(sig) - n, "}");
+		n = (size_t)snprintf(kin, sizeof(kin), "{");
+		for (i = 0; i < QK__COUNT; i++)
+			n += (size_t)snprintf(kin + n, sizeof(kin) - n,
+			    "%s\"account.%s\"", i > 0 ? "," : "",
+			    quality_kind_name((enum quality_kind)i));
+		snprintf(kin + n, sizeof(kin) - n, "}");
+	}
+	*signals = sig;
+	*kinds = kin;
 }
 
 int
@@ -106,6 +160,7 @@ report_api(struct event_base *base, struct store *store, int call,
 	char v[5][24];
 	const char *values[5] = { v[0], v[1], v[2], v[3], v[4] };
 	int32_t today = window_day(util_now_us()), since, until = today;
+	const char *sig, *kin;
 	uint64_t n = call == HTTP_API_REPORT_MOVERS ? DAYS_DEFAULT :
 	    WITHIN_DEFAULT;
 	int rc;
@@ -124,8 +179,8 @@ report_api(struct event_base *base, struct store *store, int call,
 		snprintf(v[1], sizeof(v[1]), "%d", today);
 		snprintf(v[2], sizeof(v[2]), "%d", SCORE_GREEN_MIN);
 		snprintf(v[3], sizeof(v[3]), "%d", SCORE_YELLOW_MIN);
-		rc = store_api(store, STORE_API_REPORT_MOVERS, values, done_cb,
-		    c);
+		rc = store_api(store, STORE_API_REPORT_MOVERS, values,
+		    movers_cb, c);
 	} else {
 		if (q[1] != NULL && backtest_parse_day(q[1], &until) == -1)
 			return refuse(base, c, "until must be a date "
@@ -153,8 +208,9 @@ report_api(struct event_base *base, struct store *store, int call,
 		snprintf(v[2], sizeof(v[2]), "%d", (int)n);
 		snprintf(v[3], sizeof(v[3]), "%d", SCORE_GREEN_MIN);
 		snprintf(v[4], sizeof(v[4]), "%d", SCORE_YELLOW_MIN);
-		rc = store_api(store, STORE_API_REPORT_QUALITY, values,
-		    done_cb, c);
+		quality_lists(&sig, &kin);
+		rc = store_report_quality(store, values, sig, kin, quality_cb,
+		    c);
 	}
 	if (rc == -2) {
 		c->status = 503;

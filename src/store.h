@@ -272,9 +272,6 @@ int	store_silence_end(struct store *, uint64_t id);
  *					comment, expire_on_resolve
  *	STORE_API_SILENCES		(none)
  *	STORE_API_SILENCE_DELETE	silence id
- *	STORE_API_REPORT_QUALITY	since, until, within (day numbers,
- *					days), green and yellow minimum
- *					scores: quality_from_doc()'s document
  *	STORE_API_REPORT_MOVERS		days, today (day number), green and
  *					yellow minimum scores: the movers
  *					report (SPEC 2.8) as its final JSON
@@ -287,7 +284,6 @@ enum store_api {
 	STORE_API_SILENCE_CREATE,
 	STORE_API_SILENCES,
 	STORE_API_SILENCE_DELETE,
-	STORE_API_REPORT_QUALITY,
 	STORE_API_REPORT_MOVERS,
 	STORE_API__COUNT
 };
@@ -300,6 +296,26 @@ typedef void (*store_json_cb)(enum store_status, const char *json,
 void	store_set_reports_db(struct store *, struct db *);
 int	store_api(struct store *, enum store_api, const char *const *values,
 	    store_json_cb cb, void *arg);
+
+/*
+ * Signal quality over stored history (SPEC 2.8, 9), as the columns of
+ * numbers the server reduces it to (quality.h; store_write.c): signals
+ * and kinds are their index in the signals and kinds lists given
+ * (unknown ones are left out).  Valid during the callback only.
+ */
+struct quality_columns;
+typedef void (*store_quality_cb)(enum store_status,
+    const struct quality_columns *, void *arg);
+/*
+ * values: since, until, within (day numbers, days), green and yellow
+ * minimum scores; signals, kinds: PostgreSQL text[] literals
+ * ("{login_absent,...}"; "" for a slot never to match).  On the reports'
+ * connection: 0 (cb will be called), -1 (not sent), -2 (another report
+ * runs).
+ */
+int	store_report_quality(struct store *, const char *const values[5],
+	    const char *signals, const char *kinds, store_quality_cb,
+	    void *arg);
 
 /* Record a delivery's end (sent = 1) or permanent failure (sent = 0). */
 int	store_notification_done(struct store *, const char *id, int sent,

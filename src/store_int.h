@@ -78,6 +78,20 @@ put64(char *p, int64_t v)
 	put32(p + 4, (uint32_t)v);
 }
 
+/* A uint4 / int8 read back from a binary result. */
+static inline uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static inline int64_t
+get64(const unsigned char *p)
+{
+	return (int64_t)((uint64_t)get32(p) << 32 | get32(p + 4));
+}
+
 static inline int
 arr_begin(struct buf *b, uint32_t elem_oid)
 {

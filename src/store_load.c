@@ -587,19 +587,6 @@ step_marks(struct store_loader *ld)
 static void	cursor_open_cb(enum db_status, const struct db_res *, void *);
 static void	cursor_close(struct store_loader *);
 
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static int64_t
-get64(const unsigned char *p)
-{
-	return (int64_t)((uint64_t)get32(p) << 32 | get32(p + 4));
-}
-
 /*
  * A one-dimensional text[] in binary (array_send): its elements into
  * el/len (not NUL-terminated), at most max of them.  -1 if malformed.

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "event.h"
 #include "log.h"
+#include "quality.h"
 #include "store.h"
 #include "store_int.h"
 #include "util.h"
@@ -447,32 +448,64 @@ static const char api_silence_delete_sql[] =
 #define REPORT_DEADLINE_MS	60000
 #define D0	"date '1970-01-01'"
 #define UTCDAY(col)	"((" col " AT TIME ZONE 'UTC')::date - " D0 ")"
+/*
+ * Signal quality over stored history (SPEC 2.8, 9), reduced by the server
+ * to columns of numbers (one row, int4[] in binary): the alerts firing in
+ * [since - within, until] as (account, signal, from, to), the outcome
+ * events of the same days as (account, kind, day), and each account's
+ * daily status where it changed, from 90 days before since, as
+ * (account, day, status).  Accounts are numbered 0..n-1 here, signals
+ * and kinds by their place in $6 and $7 (the caller's ids; unknown ones
+ * are left out), days are UTC day numbers; an open alert ends on
+ * 2147483647.  No JSON: at a million accounts the columns take tens of
+ * megabytes where a JSON document parsed with jansson took gigabytes and
+ * seconds of the event loop.
+ */
 static const char api_report_quality_sql[] =
-    "SELECT json_build_object("
-    " 'accounts', (SELECT count(DISTINCT account_id) FROM health_daily"
-    "  WHERE day BETWEEN " D0 " + $1::integer AND " D0 " + $2::integer),"
-    " 'fires', (SELECT coalesce(json_agg(json_build_array(account_id,"
-    "  signal, " UTCDAY("started_at") ", " UTCDAY("resolved_at") ")),"
-    "  '[]') FROM alerts WHERE account_id <> ''"
+    "WITH f AS (SELECT account_id,"
+    "  array_position($6::text[], signal) - 1 AS sig,"
+    "  " UTCDAY("started_at") " AS d0,"
+    "  coalesce(" UTCDAY("resolved_at") ", 2147483647) AS d1"
+    "  FROM alerts WHERE account_id <> ''"
     "  AND started_at < (" D0 " + $2::integer + 1)::timestamp"
     "   AT TIME ZONE 'UTC'"
     "  AND (resolved_at IS NULL OR resolved_at >= (" D0 " + $1::integer"
     "   - $3::integer)::timestamp AT TIME ZONE 'UTC')),"
-    " 'outcomes', (SELECT coalesce(json_agg(json_build_array(account_id,"
-    "  type, " UTCDAY("ts") ")), '[]') FROM events"
+    " o AS (SELECT account_id, array_position($7::text[], type) - 1 AS k,"
+    "  " UTCDAY("ts") " AS d FROM events"
     "  WHERE type IN ('account.churned', 'account.contracted',"
     "  'account.renewed')"
     "  AND ts >= (" D0 " + $1::integer - $3::integer)::timestamp"
     "   AT TIME ZONE 'UTC'"
     "  AND ts < (" D0 " + $2::integer + 1)::timestamp AT TIME ZONE 'UTC'),"
-    " 'statuses', (SELECT coalesce(json_agg(json_build_array(account_id,"
-    "  day - " D0 ", st)), '[]') FROM (SELECT account_id, day, st,"
-    "  lag(st) OVER (PARTITION BY account_id ORDER BY day) AS prev"
+    " s AS (SELECT account_id, day - " D0 " AS d, st FROM (SELECT account_id,"
+    "  day, st, lag(st) OVER (PARTITION BY account_id ORDER BY day) AS prev"
     "  FROM (SELECT account_id, day, CASE WHEN score >= $4::integer THEN 0"
     "   WHEN score >= $5::integer THEN 1 ELSE 2 END AS st"
     "   FROM health_daily WHERE day BETWEEN " D0 " + $1::integer - 90"
-    "   AND " D0 " + $2::integer) s) t"
-    "  WHERE prev IS NULL OR prev <> st))::text";
+    "   AND " D0 " + $2::integer) x) y"
+    "  WHERE prev IS NULL OR prev <> st),"
+    " ids AS (SELECT account_id, (row_number() OVER () - 1)::int4 AS i"
+    "  FROM (SELECT account_id FROM f WHERE sig IS NOT NULL"
+    "  UNION SELECT account_id FROM o WHERE k IS NOT NULL"
+    "  UNION SELECT account_id FROM s) u)"
+    " SELECT (SELECT count(DISTINCT account_id) FROM health_daily"
+    "  WHERE day BETWEEN " D0 " + $1::integer AND " D0 " + $2::integer)::int8,"
+    " (SELECT count(*) FROM ids)::int4,"
+    " fa.a, fa.b, fa.c, fa.d, oa.a, oa.b, oa.c, sa.a, sa.b, sa.c"
+    " FROM (SELECT coalesce(array_agg(ids.i), '{}') AS a,"
+    "  coalesce(array_agg(f.sig::int4), '{}') AS b,"
+    "  coalesce(array_agg(f.d0::int4), '{}') AS c,"
+    "  coalesce(array_agg(f.d1::int4), '{}') AS d"
+    "  FROM f JOIN ids USING (account_id) WHERE f.sig IS NOT NULL) fa,"
+    " (SELECT coalesce(array_agg(ids.i), '{}') AS a,"
+    "  coalesce(array_agg(o.k::int4), '{}') AS b,"
+    "  coalesce(array_agg(o.d::int4), '{}') AS c"
+    "  FROM o JOIN ids USING (account_id) WHERE o.k IS NOT NULL) oa,"
+    " (SELECT coalesce(array_agg(ids.i), '{}') AS a,"
+    "  coalesce(array_agg(s.d::int4), '{}') AS b,"
+    "  coalesce(array_agg(s.st::int4), '{}') AS c"
+    "  FROM s JOIN ids USING (account_id)) sa";
 
 /*
  * Movers (SPEC 2.8): each account's last score of today and the days
@@ -538,7 +571,6 @@ static const struct {
 	[STORE_API_SILENCE_CREATE] = { api_silence_create_sql, 6 },
 	[STORE_API_SILENCES] = { api_silences_sql, 0 },
 	[STORE_API_SILENCE_DELETE] = { api_silence_delete_sql, 1 },
-	[STORE_API_REPORT_QUALITY] = { api_report_quality_sql, 5 },
 	[STORE_API_REPORT_MOVERS] = { api_report_movers_sql, 4 },
 };
 
@@ -549,26 +581,32 @@ static const struct {
  * and by us a little later if the server says nothing at all.
  */
 static int
-store_report(struct store *st, enum store_api call,
-    const char *const *values, const int *lengths, struct json_query *q)
+store_report(struct store *st, const char *sql, int nparams,
+    const char *const *values, const int *lengths, int binres,
+    db_result_cb cb, void *arg)
 {
 	struct store_reports *rp = store_reports(st);
 	static char set_sql[64];
+	int rc;
 
+	if (rp->db == NULL)	/* no connection of their own: lane 0 */
+		return (binres ? db_query_long_binres : db_query_long)(
+		    store_db(st), REPORT_DEADLINE_MS, sql, nparams, values,
+		    lengths, cb, arg);
 	if (rp->busy)
 		return -2;
 	if (set_sql[0] == '\0')
 		snprintf(set_sql, sizeof(set_sql),
 		    "SET statement_timeout = %d", REPORT_DEADLINE_MS);
 	if (db_query(rp->db, set_sql, 0, NULL, NULL, store_simple_cb,
-	    NULL) == -1 || db_query_long(rp->db,
-	    REPORT_DEADLINE_MS + 5000, api_queries[call].sql,
-	    api_queries[call].nparams, values, lengths, store_json_cb_,
-	    q) == -1)
+	    NULL) == -1)
 		return -1;
-	q->report = st;
-	rp->busy = 1;
-	return 0;
+	rc = (binres ? db_query_long_binres : db_query_long)(rp->db,
+	    REPORT_DEADLINE_MS + 5000, sql, nparams, values, lengths, cb,
+	    arg);
+	if (rc == 0)
+		rp->busy = 1;
+	return rc;
 }
 
 int
@@ -586,16 +624,135 @@ store_api(struct store *st, enum store_api call, const char *const *values,
 	q->arg = arg;
 	for (i = 0; i < nparams; i++)
 		lengths[i] = values[i] != NULL ? (int)strlen(values[i]) : 0;
-	if (call >= STORE_API_REPORT_QUALITY && store_reports(st)->db != NULL)
-		rc = store_report(st, call, values, lengths, q);
-	else if (call >= STORE_API_REPORT_QUALITY)
-		rc = db_query_long(store_db(st), REPORT_DEADLINE_MS,
-		    api_queries[call].sql, nparams, values, lengths,
-		    store_json_cb_, q);
-	else
+	if (call == STORE_API_REPORT_MOVERS) {
+		if ((rc = store_report(st, api_queries[call].sql, nparams,
+		    values, lengths, 0, store_json_cb_, q)) == 0 &&
+		    store_reports(st)->db != NULL)
+			q->report = st;
+	} else
 		rc = db_query(store_db(st), api_queries[call].sql, nparams,
 		    nparams > 0 ? values : NULL, lengths, store_json_cb_, q);
 	if (rc != 0)
+		free(q);
+	return rc;
+}
+
+/* ---- the signal-quality report ---- */
+
+struct quality_query {
+	struct store		*st;
+	int			 own;	/* on the reports connection */
+	store_quality_cb	 cb;
+	void			*arg;
+};
+
+/*
+ * A one-dimensional int4[] of a binary result into a new array of its
+ * values (NULL elements are not expected: -1); *n elements.  0 or -1.
+ */
+static int
+int4_array(const struct db_res *res, int col, int32_t **out, size_t *n)
+{
+	const unsigned char *p = (const unsigned char *)db_res_value(res, 0,
+	    col);
+	size_t len = (size_t)db_res_length(res, 0, col), off, i, count;
+	int32_t *v;
+
+	*out = NULL;
+	*n = 0;
+	if (p == NULL || len < 12)
+		return -1;
+	if (get32(p) == 0)
+		return 0;		/* empty */
+	if (get32(p) != 1 || len < ARRAY_HDR)
+		return -1;
+	count = get32(p + 12);
+	if (count > (len - ARRAY_HDR) / 8)
+		return -1;
+	if ((v = calloc(count ? count : 1, sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0, off = ARRAY_HDR; i < count; i++, off += 8) {
+		if (get32(p + off) != 4) {
+			free(v);
+			return -1;
+		}
+		v[i] = (int32_t)get32(p + off + 4);
+	}
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+static void
+quality_rows_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct quality_query *q = arg;
+	struct quality_columns sq;
+	int32_t *col[10];
+	size_t n[10], i;
+	int ok = status == DB_OK && db_res_ntuples(res) == 1;
+
+	if (q->own)
+		store_reports(q->st)->busy = 0;
+	if (status == DB_ERROR)
+		log_warnx("store: quality report failed error=\"%s\"",
+		    db_res_error(res));
+	memset(col, 0, sizeof(col));
+	memset(&sq, 0, sizeof(sq));
+	for (i = 0; i < 10 && ok; i++)
+		ok = int4_array(res, 2 + (int)i, &col[i], &n[i]) == 0;
+	if (ok && db_res_length(res, 0, 0) == 8 &&
+	    db_res_length(res, 0, 1) == 4 &&
+	    n[1] == n[0] && n[2] == n[0] && n[3] == n[0] &&
+	    n[5] == n[4] && n[6] == n[4] && n[8] == n[7] && n[9] == n[7]) {
+		sq.population = (uint64_t)get64((const unsigned char *)
+		    db_res_value(res, 0, 0));
+		sq.naccounts = get32((const unsigned char *)
+		    db_res_value(res, 0, 1));
+		sq.nfires = n[0];
+		for (i = 0; i < 4; i++)
+			sq.fire[i] = col[i];
+		sq.noutcomes = n[4];
+		for (i = 0; i < 3; i++)
+			sq.outcome[i] = col[4 + i];
+		sq.nstatuses = n[7];
+		for (i = 0; i < 3; i++)
+			sq.status[i] = col[7 + i];
+		q->cb(STORE_OK, &sq, q->arg);
+	} else {
+		if (status == DB_OK)
+			log_warnx("store: quality report: a malformed result");
+		q->cb(STORE_UNAVAILABLE, NULL, q->arg);
+	}
+	for (i = 0; i < 10; i++)
+		free(col[i]);
+	free(q);
+}
+
+int
+store_report_quality(struct store *st, const char *const values[5],
+    const char *signals, const char *kinds, store_quality_cb cb, void *arg)
+{
+	struct quality_query *q;
+	const char *v[7];
+	int lengths[7], i, rc;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return -1;
+	q->st = st;
+	q->cb = cb;
+	q->arg = arg;
+	for (i = 0; i < 5; i++)
+		v[i] = values[i];
+	v[5] = signals;
+	v[6] = kinds;
+	for (i = 0; i < 7; i++)
+		lengths[i] = (int)strlen(v[i]);
+	rc = store_report(st, api_report_quality_sql, 7, v, lengths, 1,
+	    quality_rows_cb, q);
+	if (rc == 0)
+		q->own = store_reports(st)->db != NULL;
+	else
 		free(q);
 	return rc;
 }

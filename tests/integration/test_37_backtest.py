@@ -672,3 +672,25 @@ def test_report_params_and_movers():
         # mv-up's score two days ago equals today's; nobody else has one
         # in the week before then and one after.
         eq(body["better"] + body["worse"], [], "nobody moved in 2 days")
+
+        # The quality report over the same rows: what it cannot name (a
+        # retired signal, the portfolio's alerts, an outcome type it does
+        # not know) is left out, the rest counted.
+        alert("mv-down", "no_such_signal", 4, None)
+        sql(d.db, "INSERT INTO alerts (id, account_id, signal, category,"
+            " fingerprint, state, severity, started_at) VALUES (%d, '',"
+            " 'portfolio', 'usage', 'p', 'firing', 'warning', now())"
+            % next(ids))
+        sql(d.db, "INSERT INTO events (source, id, account_id, type, ts)"
+            " VALUES ('t', 'out-1', 'mv-down', 'account.churned', now()),"
+            " ('t', 'out-2', 'mv-up', 'account.renewed', now())")
+        st, _, body = d.request("GET", "/v1/reports/signal-quality",
+                                token="reader")
+        eq(st, 200, "quality over odd rows: %r" % (body,))
+        eq(body["outcomes"], {"churned": 1, "contracted": 0, "renewed": 1},
+           "outcomes counted")
+        names = [s["signal"] for s in body["signals"]]
+        check("no_such_signal" not in names and "portfolio" not in names,
+              "unknown signals listed: %r" % names)
+        ci = [s for s in body["signals"] if s["signal"] == "churn_intent"]
+        eq(ci[0]["churned"]["count"], 1, "churn_intent fired for the churn")

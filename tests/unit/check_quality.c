@@ -325,22 +325,27 @@ START_TEST(test_text_and_json)
 }
 END_TEST
 
-START_TEST(test_from_doc)
+START_TEST(test_from_columns)
 {
-	/* The hand-made history's A0, A1 and A2 as the store answers,
-	 * plus rows the report must skip (portfolio, an unknown kind). */
-	static const char doc[] = "{\"accounts\": 10, \"fires\": ["
-	    "[\"a0\", \"login_absent\", 1150, null],"
-	    "[\"a1\", \"churn_intent\", 1280, 1290],"
-	    "[\"a1\", \"ticket_velocity\", 1190, 1250],"
-	    "[\"a2\", \"login_absent\", 1200, 1210],"
-	    "[\"\", \"portfolio\", 1200, 1210]],"
-	    "\"outcomes\": [[\"a0\", \"account.churned\", 1200],"
-	    "[\"a1\", \"account.churned\", 1300],"
-	    "[\"a2\", \"account.renewed\", 1250],"
-	    "[\"a2\", \"account.login\", 1250]],"
-	    "\"statuses\": [[\"a0\", 900, 0], [\"a0\", 1140, 1],"
-	    "[\"a1\", 900, 0]]}";
+	/* The hand-made history's A0, A1 and A2 as the store answers. */
+	static const int32_t f_acc[] = { 0, 1, 1, 2 };
+	static int32_t f_sig[] = { SIG_LOGIN_ABSENT, SIG_CHURN_INTENT,
+	    SIG_TICKET_VELOCITY, SIG_LOGIN_ABSENT };
+	static const int32_t f_from[] = { 1150, 1280, 1190, 1200 };
+	static const int32_t f_to[] = { QUALITY_OPEN, 1290, 1250, 1210 };
+	static const int32_t o_acc[] = { 0, 1, 2 };
+	static int32_t o_kind[] = { QK_CHURNED, QK_CHURNED, QK_RENEWED };
+	static const int32_t o_day[] = { 1200, 1300, 1250 };
+	static const int32_t s_acc[] = { 0, 0, 1 };
+	static const int32_t s_day[] = { 900, 1140, 900 };
+	static int32_t s_st[] = { 0, 1, 0 };
+	struct quality_columns c = {
+		.population = 10, .naccounts = 3,
+		.nfires = 4, .noutcomes = 3, .nstatuses = 3,
+		.fire = { f_acc, f_sig, f_from, f_to },
+		.outcome = { o_acc, o_kind, o_day },
+		.status = { s_acc, s_day, s_st },
+	};
 	struct quality_input p;
 	struct quality_report r;
 	const struct quality_row *w;
@@ -349,7 +354,7 @@ START_TEST(test_from_doc)
 	p.since = 1000;
 	p.until = 1365;
 	p.within = 90;
-	ck_assert_int_eq(quality_from_doc(doc, &p, &r), 0);
+	ck_assert_int_eq(quality_from_columns(&c, &p, &r), 0);
 	ck_assert_uint_eq(r.accounts, 10);
 	ck_assert_uint_eq(r.outcomes[QK_CHURNED], 2);
 	ck_assert_uint_eq(r.outcomes[QK_RENEWED], 1);
@@ -365,11 +370,27 @@ START_TEST(test_from_doc)
 	ck_assert_uint_eq(r.green_30, 1);
 	w = row(&r, QUALITY_NOT_GREEN);
 	ck_assert_double_eq(w->median_lead, 60);
-	/* Malformed documents are refused. */
-	ck_assert_int_eq(quality_from_doc("{", &p, &r), -1);
-	ck_assert_int_eq(quality_from_doc("{\"fires\": 3}", &p, &r), -1);
-	ck_assert_int_eq(quality_from_doc("{\"fires\": [[1, 2, 3]], "
-	    "\"outcomes\": [], \"statuses\": []}", &p, &r), -1);
+	/* Fewer scored accounts than had outcomes or alerts: those count. */
+	c.population = 1;
+	ck_assert_int_eq(quality_from_columns(&c, &p, &r), 0);
+	ck_assert_uint_eq(r.accounts, 3);
+	c.population = 10;
+	/* Values out of range are refused, not indexed. */
+	f_sig[1] = ALERT_PORTFOLIO;
+	ck_assert_int_eq(quality_from_columns(&c, &p, &r), -1);
+	f_sig[1] = ALERT_NSIGNALS;
+	ck_assert_int_eq(quality_from_columns(&c, &p, &r), -1);
+	f_sig[1] = SIG_CHURN_INTENT;
+	o_kind[2] = QK__COUNT;
+	ck_assert_int_eq(quality_from_columns(&c, &p, &r), -1);
+	o_kind[2] = QK_RENEWED;
+	s_st[1] = HEALTH__COUNT;
+	ck_assert_int_eq(quality_from_columns(&c, &p, &r), -1);
+	s_st[1] = 1;
+	c.naccounts = 2;		/* account 2 past naccounts */
+	ck_assert_int_eq(quality_from_columns(&c, &p, &r), -1);
+	c.naccounts = 3;
+	ck_assert_int_eq(quality_from_columns(&c, &p, &r), 0);
 }
 END_TEST
 
@@ -388,7 +409,7 @@ quality_suite(void)
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_ratio_and_names);
 	tcase_add_test(tc, test_text_and_json);
-	tcase_add_test(tc, test_from_doc);
+	tcase_add_test(tc, test_from_columns);
 	suite_add_tcase(s, tc);
 	return s;
 }
