@@ -1240,6 +1240,10 @@ START_TEST(test_example_configs)
 	    1), 0);
 	ck_assert_int_eq(setenv("CHURNWATCH_SPOOL_DIR", "/tmp/demo-spool", 1),
 	    0);
+	ck_assert_int_eq(setenv("CHURNWATCH_DEMO_SLACK_SECRET",
+	    "demo-signing-secret-1", 1), 0);
+	ck_assert_int_eq(setenv("CHURNWATCH_DEMO_SLACK_TOKEN",
+	    "xoxb-demo-0001", 1), 0);
 	ck_assert_int_eq(load(CONF("demo.conf"), &cfg, &errs), 0);
 	free(errs);
 	ck_assert_str_eq(cfg->listen, "127.0.0.1:8080");
@@ -1257,12 +1261,16 @@ START_TEST(test_example_configs)
 	unsetenv("CHURNWATCH_DB_URL");
 	unsetenv("CHURNWATCH_DEMO_TOKEN");
 	unsetenv("CHURNWATCH_SPOOL_DIR");
-	ck_assert_int_eq(load(CONF("demo.conf"), &cfg, &errs), 3);
+	unsetenv("CHURNWATCH_DEMO_SLACK_SECRET");
+	unsetenv("CHURNWATCH_DEMO_SLACK_TOKEN");
+	ck_assert_int_eq(load(CONF("demo.conf"), &cfg, &errs), 6);
 	ck_assert_ptr_nonnull(strstr(errs, "env:CHURNWATCH_DB_URL is not set"));
 	ck_assert_ptr_nonnull(strstr(errs,
 	    "env:CHURNWATCH_DEMO_TOKEN is not set"));
 	ck_assert_ptr_nonnull(strstr(errs,
 	    "env:CHURNWATCH_SPOOL_DIR is not set"));
+	ck_assert_ptr_nonnull(strstr(errs,
+	    "env:CHURNWATCH_DEMO_SLACK_SECRET is not set"));
 	free(errs);
 }
 END_TEST
