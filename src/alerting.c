@@ -1567,6 +1567,14 @@ alerting_load_alert(struct alerting *al, struct account_table *t,
 	    (st = alert_state_parse(r->state)) == -1 ||
 	    (sev = severity_parse(r->severity)) == -1)
 		return;
+	if (st == ALERT_RESOLVED) {
+		/* Resolved within the last day: the digest's "since
+		 * yesterday" outlives a restart. */
+		if (sig != ALERT_PORTFOLIO && r->account_id != NULL &&
+		    r->account_id[0] != '\0' && r->resolved_at != 0)
+			resolved_add(al, r->account_id, sig, r->resolved_at);
+		return;
+	}
 	if (sig == ALERT_PORTFOLIO) {
 		load_portfolio(al, r, st, sev, acked_at);
 		return;
@@ -2192,8 +2200,11 @@ resolved_since(const struct alerting *al, const struct account *a,
 {
 	size_t i, n = 0;
 
+	/* Signals, as the active list names them: the health alert is the
+	 * status the digest shows anyway. */
 	for (i = 0; i < al->nresolved && n < max; i++)
 		if (al->resolved[i].at >= since &&
+		    al->resolved[i].signal < SIG__COUNT &&
 		    strcmp(al->resolved[i].account, a->id) == 0)
 			names[n++] = signal_name(al->resolved[i].signal);
 	return n;

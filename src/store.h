@@ -142,7 +142,8 @@ struct store_load_ops {
 		    const char *props);
 	void	(*score)(void *, const char *account_id, int32_t day,
 		    int score);
-	/* Open alerts (state firing or resolving). */
+	/* Open alerts (state firing or resolving), and those resolved
+	 * within the last day (the digest's "since yesterday"). */
 	void	(*alert)(void *, const struct store_alert *, int64_t acked_at);
 	/* Notifications still to send, oldest first. */
 	void	(*notification)(void *, const char *id, const char *receiver,

@@ -258,12 +258,16 @@ static const struct load_step load_steps[] = {
 	{ "SELECT id, account_id, signal, fingerprint, state, severity, "
 	  US("started_at") ", " US("inactive_since") ", " US("resolved_at")
 	  ", " US("last_notified") ", " US("acked_at") ", explanation, key"
-	  " FROM alerts WHERE state <> 'resolved' AND $1::integer IS NOT NULL"
+	  " FROM alerts WHERE (state <> 'resolved'"
+	  " OR resolved_at >= now() - interval '1 day')"
+	  " AND $1::integer IS NOT NULL"
 	  " ORDER BY id LIMIT 20000",
 	  "SELECT id, account_id, signal, fingerprint, state, severity, "
 	  US("started_at") ", " US("inactive_since") ", " US("resolved_at")
 	  ", " US("last_notified") ", " US("acked_at") ", explanation, key"
-	  " FROM alerts WHERE state <> 'resolved' AND $1::integer IS NOT NULL"
+	  " FROM alerts WHERE (state <> 'resolved'"
+	  " OR resolved_at >= now() - interval '1 day')"
+	  " AND $1::integer IS NOT NULL"
 	  " AND id > $2::bigint ORDER BY id LIMIT 20000",
 	  1, row_alert, NULL, LOAD_ALWAYS },
 	{ "SELECT created_at, id, receiver, body FROM notifications"

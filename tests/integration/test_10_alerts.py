@@ -9,7 +9,7 @@ import hmac
 import json
 import time
 
-from lib import Daemon, StandIn, check, eq, rfc3339, sql, uid
+from lib import Daemon, StandIn, check, eq, rfc3339, sql, uid, wait_for
 
 SECRET = "hook-secret-123"
 DAY = 86400
@@ -366,6 +366,57 @@ top = 5
                   "digest lists the active signals: %r" % rows)
     finally:
         rc.close()
+
+
+def test_digest_resolutions_survive_a_restart():
+    """The digest's "since yesterday" names the signals resolved within
+    the last day, also those resolved before a restart."""
+    rc = Receiver()
+    try:
+        # The digest at a minute at least 40 s away (restart included).
+        t = time.gmtime(time.time() + 100)
+        extra = config(rc.port) + """
+[digest]
+at = %02d:%02d
+timezone = UTC
+receivers = hook
+top = 5
+""" % (t.tm_hour, t.tm_min)
+        with Daemon(extra=extra) as d:
+            st, _, _ = d.request("PUT", "/v1/accounts/res", body={
+                "name": "Resolved Co", "owner": "erin"})
+            eq(st, 201, "account")
+            now = time.time()
+            d.post([{"id": uid("h"), "account_id": "res", "type": "login",
+                     "user_id": "u1", "ts": rfc3339(now - k * DAY)}
+                    for k in range(20, 40)] + [poc("res")])
+            q = ("SELECT state FROM alerts WHERE account_id = 'res' AND "
+                 "signal = 'login_absent'")
+            wait_for(lambda: sql(d.db, q) == [("firing",)], 10,
+                     what="login_absent firing")
+            d.post([{"id": uid("h"), "account_id": "res", "type": "login",
+                     "user_id": "u1"}])
+            wait_for(lambda: sql(d.db, q) == [("resolved",)], 10,
+                     what="login_absent resolved")
+            d.restart()
+            deadline = time.time() + 150
+            digests = []
+            while not digests and time.time() < deadline:
+                digests = [b for b in bodies(rc.requests("/hook"))
+                           if b.get("type") == "digest" and
+                           b.get("owner") == "erin"]
+                time.sleep(0.5)
+            eq(len(digests), 1, "one digest for owner erin")
+            row = digests[0]["accounts"][0]
+            eq(row["id"], "res", "erin's account")
+            check("competitor_exposure" in row["signals"], "active: %r" % row)
+            eq(row["check"]["resolved_signals"], ["login_absent"],
+               "resolved before the restart, named after it")
+    finally:
+        rc.close()
+
+
+test_digest_resolutions_survive_a_restart.timeout = 300
 
 
 def test_silence_expire_on_resolve():
