@@ -139,6 +139,7 @@ struct alerting {
 	size_t			 nposts;
 	struct resolved_rec	*resolved;	/* the last day's, oldest first */
 	size_t			 nresolved;
+	size_t			 capresolved;
 };
 
 static void	alerting_flush(struct alerting *);
@@ -777,10 +778,9 @@ resolved_add(struct alerting *al, const char *account, int signal,
 
 	if (al->nresolved >= RESOLVED_MAX)
 		resolved_prune(al, now);
-	if ((r = realloc(al->resolved, (al->nresolved + 1) * sizeof(*r))) ==
-	    NULL)
+	if (util_grow((void **)&al->resolved, &al->capresolved,
+	    al->nresolved, sizeof(*r)) == -1)
 		return;
-	al->resolved = r;
 	r = &al->resolved[al->nresolved];
 	if ((r->account = strdup(account)) == NULL)
 		return;
