@@ -16,6 +16,7 @@
 
 #include "quality.h"
 #include "score.h"
+#include "util.h"
 
 #define SMALL_DEN	20	/* below: a count, not a percentage */
 
@@ -618,59 +619,88 @@ quality_json(const struct quality_report *r)
 
 /* ---- from stored history ---- */
 
-int
-quality_from_columns(const struct quality_columns *c,
-    const struct quality_input *p, struct quality_report *r)
-{
-	struct quality_input in = *p;
-	struct quality_fire *f;
-	struct quality_outcome *o;
-	struct quality_status *s;
-	size_t i;
-	int rc = -1;
+#define GROW(b, arr, n, cap)						\
+	(util_grow((void **)&(b)->arr, &(b)->cap, (b)->n,		\
+	    sizeof(*(b)->arr)))
 
-	f = calloc(c->nfires + 1, sizeof(*f));
-	o = calloc(c->noutcomes + 1, sizeof(*o));
-	s = calloc(c->nstatuses + 1, sizeof(*s));
-	if (f == NULL || o == NULL || s == NULL)
-		goto done;
-	for (i = 0; i < c->nfires; i++) {
-		if (c->fire[1][i] < 0 || c->fire[1][i] >= ALERT_NSIGNALS ||
-		    c->fire[1][i] == ALERT_PORTFOLIO)
-			goto done;
-		f[i].account = (uint32_t)c->fire[0][i];
-		f[i].signal = c->fire[1][i];
-		f[i].from = c->fire[2][i];
-		f[i].to = c->fire[3][i];
-	}
-	for (i = 0; i < c->noutcomes; i++) {
-		if (c->outcome[1][i] < 0 || c->outcome[1][i] >= QK__COUNT)
-			goto done;
-		o[i].account = (uint32_t)c->outcome[0][i];
-		o[i].kind = (enum quality_kind)c->outcome[1][i];
-		o[i].day = c->outcome[2][i];
-	}
-	for (i = 0; i < c->nstatuses; i++) {
-		if (c->status[2][i] < 0 || c->status[2][i] >= HEALTH__COUNT)
-			goto done;
-		s[i].account = (uint32_t)c->status[0][i];
-		s[i].day = c->status[1][i];
-		s[i].status = (uint8_t)c->status[2][i];
-	}
-	in.fires = f;
-	in.nfires = c->nfires;
-	in.outcomes = o;
-	in.noutcomes = c->noutcomes;
-	in.statuses = s;
-	in.nstatuses = c->nstatuses;
-	in.naccounts = c->naccounts;
+int
+quality_add_fire(struct quality_builder *b, uint32_t account, int signal,
+    int32_t from, int32_t to)
+{
+	struct quality_fire *f;
+
+	if (signal < 0 || signal >= ALERT_NSIGNALS ||
+	    signal == ALERT_PORTFOLIO || GROW(b, fires, nfires, capfires) == -1)
+		return -1;
+	f = &b->fires[b->nfires++];
+	f->account = account;
+	f->signal = signal;
+	f->from = from;
+	f->to = to;
+	return 0;
+}
+
+int
+quality_add_outcome(struct quality_builder *b, uint32_t account, int kind,
+    int32_t day)
+{
+	struct quality_outcome *o;
+
+	if (kind < 0 || kind >= QK__COUNT ||
+	    GROW(b, outcomes, noutcomes, capoutcomes) == -1)
+		return -1;
+	o = &b->outcomes[b->noutcomes++];
+	o->account = account;
+	o->kind = (enum quality_kind)kind;
+	o->day = day;
+	return 0;
+}
+
+int
+quality_add_status(struct quality_builder *b, uint32_t account, int32_t day,
+    int status)
+{
+	struct quality_status *s;
+
+	if (status < 0 || status >= HEALTH__COUNT ||
+	    GROW(b, statuses, nstatuses, capstatuses) == -1)
+		return -1;
+	s = &b->statuses[b->nstatuses++];
+	s->account = account;
+	s->day = day;
+	s->status = (uint8_t)status;
+	return 0;
+}
+
+int
+quality_build(const struct quality_builder *b, size_t naccounts,
+    uint64_t population, const struct quality_input *p,
+    struct quality_report *r)
+{
+	static struct quality_fire nof;
+	static struct quality_outcome noo;
+	static struct quality_status nos;
+	struct quality_input in = *p;
+
+	/* Never NULL, even empty (qsort and memcpy want an array). */
+	in.fires = b->fires != NULL ? b->fires : &nof;
+	in.nfires = b->nfires;
+	in.outcomes = b->outcomes != NULL ? b->outcomes : &noo;
+	in.noutcomes = b->noutcomes;
+	in.statuses = b->statuses != NULL ? b->statuses : &nos;
+	in.nstatuses = b->nstatuses;
+	in.naccounts = naccounts;
 	/* Whoever had an outcome or an alert was there too. */
-	in.population = c->population > c->naccounts ?
-	    (size_t)c->population : c->naccounts;
-	rc = quality_compute(&in, r);	/* checks the account indexes */
-done:
-	free(f);
-	free(o);
-	free(s);
-	return rc;
+	in.population = population > naccounts ? (size_t)population :
+	    naccounts;
+	return quality_compute(&in, r);	/* checks the account indexes */
+}
+
+void
+quality_builder_free(struct quality_builder *b)
+{
+	free(b->fires);
+	free(b->outcomes);
+	free(b->statuses);
+	memset(b, 0, sizeof(*b));
 }

@@ -128,29 +128,35 @@ int		 quality_compute(const struct quality_input *,
 		    struct quality_report *r);
 
 /*
- * Stored history as the report's query reduces it (store_report_quality()):
- * parallel columns, accounts numbered 0..naccounts-1.  fire[] = account,
- * signal (alert.h id), from day, to day (QUALITY_OPEN: still firing);
- * outcome[] = account, kind, day; status[] = account, day from which on,
- * status (enum health_status).  population: the accounts scored in the
- * range (each one that had an outcome or an alert counts too).
+ * Stored history as the report's query streams it (store_report_quality()):
+ * row by row, accounts numbered 0..naccounts-1 by the query.  Each add
+ * checks its values (a signal of alert.h other than the portfolio's, a
+ * kind, a status of enum health_status) and returns 0, or -1 when one is
+ * out of range or memory runs out (nothing added).  quality_build():
+ * quality_compute() over what was added, with since, until and within
+ * from p (its arrays are ignored); population is the accounts scored in
+ * the range (each one that had an outcome or an alert counts too).
+ * 0, or -1 (an account index >= naccounts, or out of memory).
  */
-struct quality_columns {
-	uint64_t	 population;
-	uint32_t	 naccounts;
-	size_t		 nfires, noutcomes, nstatuses;
-	const int32_t	*fire[4];
-	const int32_t	*outcome[3];
-	const int32_t	*status[3];
+struct quality_builder {
+	struct quality_fire	*fires;
+	size_t			 nfires, capfires;
+	struct quality_outcome	*outcomes;
+	size_t			 noutcomes, capoutcomes;
+	struct quality_status	*statuses;
+	size_t			 nstatuses, capstatuses;
 };
 
-/*
- * quality_compute() over columns; since, until and within come from p
- * (its arrays are ignored).  0, or -1 when a value is out of range (an
- * account index, a signal, a kind or a status) or memory runs out.
- */
-int		 quality_from_columns(const struct quality_columns *,
+int		 quality_add_fire(struct quality_builder *, uint32_t account,
+		    int signal, int32_t from, int32_t to);
+int		 quality_add_outcome(struct quality_builder *,
+		    uint32_t account, int kind, int32_t day);
+int		 quality_add_status(struct quality_builder *, uint32_t account,
+		    int32_t day, int status);
+int		 quality_build(const struct quality_builder *,
+		    size_t naccounts, uint64_t population,
 		    const struct quality_input *p, struct quality_report *r);
+void		 quality_builder_free(struct quality_builder *);
 
 /* "login_absent", ..., "status not green", "status red". */
 const char	*quality_row_name(int signal);

@@ -5,9 +5,9 @@
  * stored with the config in force at the time: the alerts table (each
  * alert open from the day it started to the day it resolved), the
  * outcome events and health_daily (one score per account per day).  The
- * server reduces them to columns of numbers (store_report_quality());
- * quality_compute() does the rest, the same computation as the
- * backtest's.
+ * server reduces them to rows of numbers, streamed through a cursor
+ * (store_report_quality()) into a quality_builder; quality_compute() does
+ * the rest, the same computation as the backtest's.
  */
 #include "config.h"
 
@@ -39,6 +39,9 @@ struct report_call {
 			    const char *);
 	void		*handle;
 	struct quality_input p;	/* since, until, within */
+	struct quality_builder	 b;	/* the stored history, as it comes */
+	size_t		 naccounts;
+	uint64_t	 population;
 	const char	*msg;	/* a refusal (static) */
 	unsigned	 status;	/* of the refusal */
 };
@@ -101,25 +104,47 @@ movers_cb(enum store_status st, const char *json, void *arg)
 		answer(c, strdup(json));
 }
 
+static int
+quality_row(void *arg, int32_t kind, int32_t a, int32_t b, int32_t c,
+    int32_t d)
+{
+	struct report_call *rc = arg;
+
+	switch (kind) {
+	case 0:
+		rc->naccounts = a > 0 ? (size_t)a : 0;
+		rc->population = b > 0 ? (uint64_t)b : 0;
+		return 0;
+	case 1:
+		return quality_add_fire(&rc->b, (uint32_t)a, b, c, d);
+	case 2:
+		return quality_add_outcome(&rc->b, (uint32_t)a, b, c);
+	case 3:
+		return quality_add_status(&rc->b, (uint32_t)a, b, c);
+	default:
+		return -1;
+	}
+}
+
 static void
-quality_cb(enum store_status st, const struct quality_columns *sq,
-    void *arg)
+quality_done(enum store_status st, void *arg)
 {
 	struct report_call *c = arg;
 	struct quality_report r;
 	json_t *o;
 	char *s = NULL;
 
-	if (st != STORE_OK || sq == NULL) {
-		unavailable(c);
-		return;
-	}
-	if (quality_from_columns(sq, &c->p, &r) == 0 &&
-	    (o = quality_json(&r)) != NULL) {
+	if (st == STORE_OK && quality_build(&c->b, c->naccounts,
+	    c->population, &c->p, &r) == 0 && (o = quality_json(&r)) !=
+	    NULL) {
 		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		json_decref(o);
 	}
-	answer(c, s);
+	quality_builder_free(&c->b);
+	if (st != STORE_OK)
+		unavailable(c);
+	else
+		answer(c, s);
 }
 
 /*
@@ -209,8 +234,8 @@ report_api(struct event_base *base, struct store *store, int call,
 		snprintf(v[3], sizeof(v[3]), "%d", SCORE_GREEN_MIN);
 		snprintf(v[4], sizeof(v[4]), "%d", SCORE_YELLOW_MIN);
 		quality_lists(&sig, &kin);
-		rc = store_report_quality(store, values, sig, kin, quality_cb,
-		    c);
+		rc = store_report_quality(store, values, sig, kin, quality_row,
+		    quality_done, c);
 	}
 	if (rc == -2) {
 		c->status = 503;

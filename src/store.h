@@ -299,24 +299,28 @@ int	store_api(struct store *, enum store_api, const char *const *values,
 	    store_json_cb cb, void *arg);
 
 /*
- * Signal quality over stored history (SPEC 2.8, 9), as the columns of
- * numbers the server reduces it to (quality.h; store_write.c): signals
- * and kinds are their index in the signals and kinds lists given
- * (unknown ones are left out).  Valid during the callback only.
- */
-struct quality_columns;
-typedef void (*store_quality_cb)(enum store_status,
-    const struct quality_columns *, void *arg);
-/*
+ * Signal quality over stored history (SPEC 2.8, 9), streamed as the
+ * server reduces it (store_write.c), on the reports' connection in a
+ * read-only transaction of its own.  row() is called for each row:
+ * kind 0, once: a = the accounts numbered, b = the accounts scored in
+ * [since, until]; kind 1, an alert: a = account (0..numbered-1), b =
+ * signal (its index in signals), c = from day, d = to day (INT32_MAX:
+ * open); kind 2, an outcome: a = account, b = kind (its index in kinds),
+ * c = day; kind 3, a status change: a = account, b = day, c = status.
+ * It returns 0, or -1 to stop (done then gets STORE_UNAVAILABLE).
+ * done() is called once, at the end.
+ *
  * values: since, until, within (day numbers, days), green and yellow
  * minimum scores; signals, kinds: PostgreSQL text[] literals
- * ("{login_absent,...}"; "" for a slot never to match).  On the reports'
- * connection: 0 (cb will be called), -1 (not sent), -2 (another report
- * runs).
+ * ("{login_absent,...}"; "" for a slot never to match).  0 (done will be
+ * called), -1 (not sent), -2 (another report runs).
  */
+typedef int (*store_quality_row_cb)(void *arg, int32_t kind, int32_t a,
+    int32_t b, int32_t c, int32_t d);
+typedef void (*store_quality_done_cb)(enum store_status, void *arg);
 int	store_report_quality(struct store *, const char *const values[5],
-	    const char *signals, const char *kinds, store_quality_cb,
-	    void *arg);
+	    const char *signals, const char *kinds, store_quality_row_cb,
+	    store_quality_done_cb, void *arg);
 
 /* Record a delivery's end (sent = 1) or permanent failure (sent = 0). */
 int	store_notification_done(struct store *, const char *id, int sent,

@@ -13,7 +13,6 @@
 #include "db.h"
 #include "event.h"
 #include "log.h"
-#include "quality.h"
 #include "store.h"
 #include "store_int.h"
 #include "util.h"
@@ -450,19 +449,21 @@ static const char api_silence_delete_sql[] =
 #define UTCDAY(col)	"((" col " AT TIME ZONE 'UTC')::date - " D0 ")"
 /*
  * Signal quality over stored history (SPEC 2.8, 9), reduced by the server
- * to columns of numbers (one row, int4[] in binary): the alerts firing in
- * [since - within, until] as (account, signal, from, to), the outcome
- * events of the same days as (account, kind, day), and each account's
- * daily status where it changed, from 90 days before since, as
- * (account, day, status).  Accounts are numbered 0..n-1 here, signals
- * and kinds by their place in $6 and $7 (the caller's ids; unknown ones
- * are left out), days are UTC day numbers; an open alert ends on
- * 2147483647.  No JSON: at a million accounts the columns take tens of
- * megabytes where a JSON document parsed with jansson took gigabytes and
- * seconds of the event loop.
+ * to rows of five int4 (in binary, through a cursor, QUALITY_FETCH rows at
+ * a time): the alerts firing in [since - within, until] as (1, account,
+ * signal, from, to), the outcome events of the same days as (2, account,
+ * kind, day), each account's daily status where it changed, from 90 days
+ * before since, as (3, account, day, status), and one row (0, accounts
+ * numbered, accounts scored in [since, until]).  Accounts are numbered
+ * 0..n-1 here, signals and kinds by their place in $6 and $7 (the
+ * caller's ids; unknown ones are left out), days are UTC day numbers; an
+ * open alert ends on 2147483647.  No JSON, and never the whole history in
+ * one result: at 200,000 accounts a JSON document took 1.35 GB and 5 s of
+ * the event loop (bench/README.md).
  */
 static const char api_report_quality_sql[] =
-    "WITH f AS (SELECT account_id,"
+    "DECLARE cw_quality NO SCROLL CURSOR FOR"
+    " WITH f AS (SELECT account_id,"
     "  array_position($6::text[], signal) - 1 AS sig,"
     "  " UTCDAY("started_at") " AS d0,"
     "  coalesce(" UTCDAY("resolved_at") ", 2147483647) AS d1"
@@ -489,23 +490,19 @@ static const char api_report_quality_sql[] =
     "  FROM (SELECT account_id FROM f WHERE sig IS NOT NULL"
     "  UNION SELECT account_id FROM o WHERE k IS NOT NULL"
     "  UNION SELECT account_id FROM s) u)"
-    " SELECT (SELECT count(DISTINCT account_id) FROM health_daily"
-    "  WHERE day BETWEEN " D0 " + $1::integer AND " D0 " + $2::integer)::int8,"
-    " (SELECT count(*) FROM ids)::int4,"
-    " fa.a, fa.b, fa.c, fa.d, oa.a, oa.b, oa.c, sa.a, sa.b, sa.c"
-    " FROM (SELECT coalesce(array_agg(ids.i), '{}') AS a,"
-    "  coalesce(array_agg(f.sig::int4), '{}') AS b,"
-    "  coalesce(array_agg(f.d0::int4), '{}') AS c,"
-    "  coalesce(array_agg(f.d1::int4), '{}') AS d"
-    "  FROM f JOIN ids USING (account_id) WHERE f.sig IS NOT NULL) fa,"
-    " (SELECT coalesce(array_agg(ids.i), '{}') AS a,"
-    "  coalesce(array_agg(o.k::int4), '{}') AS b,"
-    "  coalesce(array_agg(o.d::int4), '{}') AS c"
-    "  FROM o JOIN ids USING (account_id) WHERE o.k IS NOT NULL) oa,"
-    " (SELECT coalesce(array_agg(ids.i), '{}') AS a,"
-    "  coalesce(array_agg(s.d::int4), '{}') AS b,"
-    "  coalesce(array_agg(s.st::int4), '{}') AS c"
-    "  FROM s JOIN ids USING (account_id)) sa";
+    " SELECT 0::int4, (SELECT count(*) FROM ids)::int4,"
+    "  (SELECT count(DISTINCT account_id) FROM health_daily"
+    "  WHERE day BETWEEN " D0 " + $1::integer AND " D0 " + $2::integer)::int4,"
+    "  0::int4, 0::int4"
+    " UNION ALL SELECT 1, ids.i, f.sig::int4, f.d0::int4, f.d1::int4"
+    "  FROM f JOIN ids USING (account_id) WHERE f.sig IS NOT NULL"
+    " UNION ALL SELECT 2, ids.i, o.k::int4, o.d::int4, 0"
+    "  FROM o JOIN ids USING (account_id) WHERE o.k IS NOT NULL"
+    " UNION ALL SELECT 3, ids.i, s.d::int4, s.st::int4, 0"
+    "  FROM s JOIN ids USING (account_id)";
+
+#define QUALITY_FETCH		100000
+static const char quality_fetch_sql[] = "FETCH 100000 FROM cw_quality";
 
 /*
  * Movers (SPEC 2.8): each account's last score of today and the days
@@ -641,106 +638,99 @@ store_api(struct store *st, enum store_api call, const char *const *values,
 
 struct quality_query {
 	struct store		*st;
-	int			 own;	/* on the reports connection */
-	store_quality_cb	 cb;
+	struct db		*db;
+	store_quality_row_cb	 row;
+	store_quality_done_cb	 done;
 	void			*arg;
+	int			 failed;	/* the DECLARE did not go */
+	int			 last;		/* no FETCH queued after it */
 };
 
-/*
- * A one-dimensional int4[] of a binary result into a new array of its
- * values (NULL elements are not expected: -1); *n elements.  0 or -1.
- */
-static int
-int4_array(const struct db_res *res, int col, int32_t **out, size_t *n)
+/* The end: the transaction closed, the connection free for the next. */
+static void
+quality_end(struct quality_query *q, int ok)
 {
-	const unsigned char *p = (const unsigned char *)db_res_value(res, 0,
-	    col);
-	size_t len = (size_t)db_res_length(res, 0, col), off, i, count;
-	int32_t *v;
+	(void)db_query(q->db, ok ? "COMMIT" : "ROLLBACK", -1, NULL, NULL,
+	    store_simple_cb, NULL);
+	store_reports(q->st)->busy = 0;
+	q->done(ok ? STORE_OK : STORE_UNAVAILABLE, q->arg);
+	free(q);
+}
 
-	*out = NULL;
-	*n = 0;
-	if (p == NULL || len < 12)
-		return -1;
-	if (get32(p) == 0)
-		return 0;		/* empty */
-	if (get32(p) != 1 || len < ARRAY_HDR)
-		return -1;
-	count = get32(p + 12);
-	if (count > (len - ARRAY_HDR) / 8)
-		return -1;
-	if ((v = calloc(count ? count : 1, sizeof(*v))) == NULL)
-		return -1;
-	for (i = 0, off = ARRAY_HDR; i < count; i++, off += 8) {
-		if (get32(p + off) != 4) {
-			free(v);
-			return -1;
-		}
-		v[i] = (int32_t)get32(p + off + 4);
-	}
-	*out = v;
-	*n = count;
-	return 0;
+static void
+quality_step_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct quality_query *q = arg;
+
+	if (status == DB_ERROR && !q->failed)
+		log_warnx("store: quality report failed error=\"%s\"",
+		    db_res_error(res));
+	if (status != DB_OK)
+		q->failed = 1;
+	if (q->last)
+		quality_end(q, 0);
 }
 
 static void
 quality_rows_cb(enum db_status status, const struct db_res *res, void *arg)
 {
 	struct quality_query *q = arg;
-	struct quality_columns sq;
-	int32_t *col[10];
-	size_t n[10], i;
-	int ok = status == DB_OK && db_res_ntuples(res) == 1;
+	int32_t v[5];
+	int i, n, c;
 
-	if (q->own)
-		store_reports(q->st)->busy = 0;
-	if (status == DB_ERROR)
+	if (status == DB_ERROR && !q->failed)
 		log_warnx("store: quality report failed error=\"%s\"",
 		    db_res_error(res));
-	memset(col, 0, sizeof(col));
-	memset(&sq, 0, sizeof(sq));
-	for (i = 0; i < 10 && ok; i++)
-		ok = int4_array(res, 2 + (int)i, &col[i], &n[i]) == 0;
-	if (ok && db_res_length(res, 0, 0) == 8 &&
-	    db_res_length(res, 0, 1) == 4 &&
-	    n[1] == n[0] && n[2] == n[0] && n[3] == n[0] &&
-	    n[5] == n[4] && n[6] == n[4] && n[8] == n[7] && n[9] == n[7]) {
-		sq.population = (uint64_t)get64((const unsigned char *)
-		    db_res_value(res, 0, 0));
-		sq.naccounts = get32((const unsigned char *)
-		    db_res_value(res, 0, 1));
-		sq.nfires = n[0];
-		for (i = 0; i < 4; i++)
-			sq.fire[i] = col[i];
-		sq.noutcomes = n[4];
-		for (i = 0; i < 3; i++)
-			sq.outcome[i] = col[4 + i];
-		sq.nstatuses = n[7];
-		for (i = 0; i < 3; i++)
-			sq.status[i] = col[7 + i];
-		q->cb(STORE_OK, &sq, q->arg);
-	} else {
-		if (status == DB_OK)
-			log_warnx("store: quality report: a malformed result");
-		q->cb(STORE_UNAVAILABLE, NULL, q->arg);
+	if (status != DB_OK || q->failed) {
+		quality_end(q, 0);
+		return;
 	}
-	for (i = 0; i < 10; i++)
-		free(col[i]);
-	free(q);
+	n = db_res_ntuples(res);
+	for (i = 0; i < n; i++) {
+		for (c = 0; c < 5; c++) {
+			if (db_res_length(res, i, c) != 4) {
+				log_warnx("store: quality report: a malformed "
+				    "row");
+				quality_end(q, 0);
+				return;
+			}
+			v[c] = (int32_t)get32((const unsigned char *)
+			    db_res_value(res, i, c));
+		}
+		if (q->row(q->arg, v[0], v[1], v[2], v[3], v[4]) == -1) {
+			quality_end(q, 0);
+			return;
+		}
+	}
+	if (n < QUALITY_FETCH)
+		quality_end(q, 1);
+	else if (db_query_long_binres(q->db, REPORT_DEADLINE_MS + 5000,
+	    quality_fetch_sql, 0, NULL, NULL, quality_rows_cb, q) == -1)
+		quality_end(q, 0);
 }
 
 int
 store_report_quality(struct store *st, const char *const values[5],
-    const char *signals, const char *kinds, store_quality_cb cb, void *arg)
+    const char *signals, const char *kinds, store_quality_row_cb row,
+    store_quality_done_cb done, void *arg)
 {
+	struct store_reports *rp = store_reports(st);
 	struct quality_query *q;
+	static char set_sql[64];
 	const char *v[7];
-	int lengths[7], i, rc;
+	int lengths[7], i;
 
+	/* A transaction of its own: never on an ingest lane. */
+	if (rp->db == NULL)
+		return -1;
+	if (rp->busy)
+		return -2;
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return -1;
 	q->st = st;
-	q->cb = cb;
+	q->db = rp->db;
+	q->row = row;
+	q->done = done;
 	q->arg = arg;
 	for (i = 0; i < 5; i++)
 		v[i] = values[i];
@@ -748,13 +738,34 @@ store_report_quality(struct store *st, const char *const values[5],
 	v[6] = kinds;
 	for (i = 0; i < 7; i++)
 		lengths[i] = (int)strlen(v[i]);
-	rc = store_report(st, api_report_quality_sql, 7, v, lengths, 1,
-	    quality_rows_cb, q);
-	if (rc == 0)
-		q->own = store_reports(st)->db != NULL;
-	else
+	if (set_sql[0] == '\0')
+		snprintf(set_sql, sizeof(set_sql),
+		    "SET statement_timeout = %d", REPORT_DEADLINE_MS);
+	/*
+	 * In order on the one connection; a failure fails what follows
+	 * (DECLARE outside a transaction is an error).  The FETCH's
+	 * callback is the one that ends it, or, if it could not be queued,
+	 * the DECLARE's.
+	 */
+	if (db_query(q->db, set_sql, 0, NULL, NULL, store_simple_cb,
+	    NULL) == -1 || db_query(q->db, "BEGIN ISOLATION LEVEL "
+	    "REPEATABLE READ READ ONLY", -1, NULL, NULL, store_simple_cb,
+	    NULL) == -1) {
 		free(q);
-	return rc;
+		return -1;
+	}
+	if (db_query_long(q->db, REPORT_DEADLINE_MS + 5000,
+	    api_report_quality_sql, 7, v, lengths, quality_step_cb, q) == -1) {
+		(void)db_query(q->db, "ROLLBACK", -1, NULL, NULL,
+		    store_simple_cb, NULL);
+		free(q);
+		return -1;
+	}
+	rp->busy = 1;
+	if (db_query_long_binres(q->db, REPORT_DEADLINE_MS + 5000,
+	    quality_fetch_sql, 0, NULL, NULL, quality_rows_cb, q) == -1)
+		q->last = 1;
+	return 0;
 }
 
 /* ---- Segment memberships ---- */

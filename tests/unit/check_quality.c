@@ -325,36 +325,47 @@ START_TEST(test_text_and_json)
 }
 END_TEST
 
-START_TEST(test_from_columns)
+START_TEST(test_builder)
 {
-	/* The hand-made history's A0, A1 and A2 as the store answers. */
-	static const int32_t f_acc[] = { 0, 1, 1, 2 };
-	static int32_t f_sig[] = { SIG_LOGIN_ABSENT, SIG_CHURN_INTENT,
-	    SIG_TICKET_VELOCITY, SIG_LOGIN_ABSENT };
-	static const int32_t f_from[] = { 1150, 1280, 1190, 1200 };
-	static const int32_t f_to[] = { QUALITY_OPEN, 1290, 1250, 1210 };
-	static const int32_t o_acc[] = { 0, 1, 2 };
-	static int32_t o_kind[] = { QK_CHURNED, QK_CHURNED, QK_RENEWED };
-	static const int32_t o_day[] = { 1200, 1300, 1250 };
-	static const int32_t s_acc[] = { 0, 0, 1 };
-	static const int32_t s_day[] = { 900, 1140, 900 };
-	static int32_t s_st[] = { 0, 1, 0 };
-	struct quality_columns c = {
-		.population = 10, .naccounts = 3,
-		.nfires = 4, .noutcomes = 3, .nstatuses = 3,
-		.fire = { f_acc, f_sig, f_from, f_to },
-		.outcome = { o_acc, o_kind, o_day },
-		.status = { s_acc, s_day, s_st },
-	};
+	/* The hand-made history's A0, A1 and A2 as the store streams it. */
+	struct quality_builder b;
 	struct quality_input p;
 	struct quality_report r;
 	const struct quality_row *w;
 
+	memset(&b, 0, sizeof(b));
 	memset(&p, 0, sizeof(p));
 	p.since = 1000;
 	p.until = 1365;
 	p.within = 90;
-	ck_assert_int_eq(quality_from_columns(&c, &p, &r), 0);
+	/* Nothing at all: an empty report. */
+	ck_assert_int_eq(quality_build(&b, 0, 0, &p, &r), 0);
+	ck_assert_uint_eq(r.accounts, 0);
+	ck_assert_int_eq(quality_add_fire(&b, 0, SIG_LOGIN_ABSENT, 1150,
+	    QUALITY_OPEN), 0);
+	ck_assert_int_eq(quality_add_fire(&b, 1, SIG_CHURN_INTENT, 1280,
+	    1290), 0);
+	ck_assert_int_eq(quality_add_fire(&b, 1, SIG_TICKET_VELOCITY, 1190,
+	    1250), 0);
+	ck_assert_int_eq(quality_add_fire(&b, 2, SIG_LOGIN_ABSENT, 1200,
+	    1210), 0);
+	ck_assert_int_eq(quality_add_outcome(&b, 0, QK_CHURNED, 1200), 0);
+	ck_assert_int_eq(quality_add_outcome(&b, 1, QK_CHURNED, 1300), 0);
+	ck_assert_int_eq(quality_add_outcome(&b, 2, QK_RENEWED, 1250), 0);
+	ck_assert_int_eq(quality_add_status(&b, 0, 900, 0), 0);
+	ck_assert_int_eq(quality_add_status(&b, 0, 1140, 1), 0);
+	ck_assert_int_eq(quality_add_status(&b, 1, 900, 0), 0);
+	/* Values out of range are refused, not added. */
+	ck_assert_int_eq(quality_add_fire(&b, 1, ALERT_PORTFOLIO, 1, 2), -1);
+	ck_assert_int_eq(quality_add_fire(&b, 1, ALERT_NSIGNALS, 1, 2), -1);
+	ck_assert_int_eq(quality_add_fire(&b, 1, -1, 1, 2), -1);
+	ck_assert_int_eq(quality_add_outcome(&b, 1, QK__COUNT, 1), -1);
+	ck_assert_int_eq(quality_add_status(&b, 1, 1, HEALTH__COUNT), -1);
+	ck_assert_uint_eq(b.nfires, 4);
+	ck_assert_uint_eq(b.noutcomes, 3);
+	ck_assert_uint_eq(b.nstatuses, 3);
+
+	ck_assert_int_eq(quality_build(&b, 3, 10, &p, &r), 0);
 	ck_assert_uint_eq(r.accounts, 10);
 	ck_assert_uint_eq(r.outcomes[QK_CHURNED], 2);
 	ck_assert_uint_eq(r.outcomes[QK_RENEWED], 1);
@@ -371,26 +382,12 @@ START_TEST(test_from_columns)
 	w = row(&r, QUALITY_NOT_GREEN);
 	ck_assert_double_eq(w->median_lead, 60);
 	/* Fewer scored accounts than had outcomes or alerts: those count. */
-	c.population = 1;
-	ck_assert_int_eq(quality_from_columns(&c, &p, &r), 0);
+	ck_assert_int_eq(quality_build(&b, 3, 1, &p, &r), 0);
 	ck_assert_uint_eq(r.accounts, 3);
-	c.population = 10;
-	/* Values out of range are refused, not indexed. */
-	f_sig[1] = ALERT_PORTFOLIO;
-	ck_assert_int_eq(quality_from_columns(&c, &p, &r), -1);
-	f_sig[1] = ALERT_NSIGNALS;
-	ck_assert_int_eq(quality_from_columns(&c, &p, &r), -1);
-	f_sig[1] = SIG_CHURN_INTENT;
-	o_kind[2] = QK__COUNT;
-	ck_assert_int_eq(quality_from_columns(&c, &p, &r), -1);
-	o_kind[2] = QK_RENEWED;
-	s_st[1] = HEALTH__COUNT;
-	ck_assert_int_eq(quality_from_columns(&c, &p, &r), -1);
-	s_st[1] = 1;
-	c.naccounts = 2;		/* account 2 past naccounts */
-	ck_assert_int_eq(quality_from_columns(&c, &p, &r), -1);
-	c.naccounts = 3;
-	ck_assert_int_eq(quality_from_columns(&c, &p, &r), 0);
+	/* An account index past naccounts is refused. */
+	ck_assert_int_eq(quality_build(&b, 2, 10, &p, &r), -1);
+	quality_builder_free(&b);
+	ck_assert_ptr_null(b.fires);
 }
 END_TEST
 
@@ -409,7 +406,7 @@ quality_suite(void)
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_ratio_and_names);
 	tcase_add_test(tc, test_text_and_json);
-	tcase_add_test(tc, test_from_columns);
+	tcase_add_test(tc, test_builder);
 	suite_add_tcase(s, tc);
 	return s;
 }
