@@ -307,22 +307,40 @@ def test_silence_ack_and_resolve():
         rc.close()
 
 
-def test_repeat_ack_and_digest():
-    """repeat_interval repeats an unacknowledged firing alert; an ack stops
-    it.  The morning digest (here: at the next minute, UTC) lists each
-    owner's worst accounts with their active signals."""
-    rc = Receiver()
-    try:
-        t = time.gmtime(time.time() + 60)
-        extra = config(rc.port).replace("repeat_interval = 1h",
-                                        "repeat_interval = 2s")
-        extra += """
+def digest_config(ahead):
+    """A [digest] to hook, at the UTC minute that ahead seconds from now
+    falls in."""
+    t = time.gmtime(time.time() + ahead)
+    return """
 [digest]
 at = %02d:%02d
 timezone = UTC
 receivers = hook
 top = 5
 """ % (t.tm_hour, t.tm_min)
+
+
+def wait_digests(rc, owner, timeout):
+    """The digests the receiver got for owner, once there is one."""
+    deadline = time.time() + timeout
+    digests = []
+    while not digests and time.time() < deadline:
+        digests = [b for b in bodies(rc.requests("/hook"))
+                   if b.get("type") == "digest" and b.get("owner") == owner]
+        time.sleep(0.5)
+    eq(len(digests), 1, "one digest for owner " + owner)
+    return digests
+
+
+def test_repeat_ack_and_digest():
+    """repeat_interval repeats an unacknowledged firing alert; an ack stops
+    it.  The morning digest (here: at the next minute, UTC) lists each
+    owner's worst accounts with their active signals."""
+    rc = Receiver()
+    try:
+        extra = config(rc.port).replace("repeat_interval = 1h",
+                                        "repeat_interval = 2s")
+        extra += digest_config(60)
         with Daemon(extra=extra) as d:
             st, _, _ = d.request("PUT", "/v1/accounts/rep", body={
                 "name": "Repeat Co", "owner": "dana"})
@@ -352,14 +370,7 @@ top = 5
             eq(len(firing()), n, "no repeat after the ack")
 
             # The digest, at the next minute.
-            deadline = time.time() + 75
-            digests = []
-            while not digests and time.time() < deadline:
-                digests = [b for b in bodies(rc.requests("/hook"))
-                           if b.get("type") == "digest" and
-                           b.get("owner") == "dana"]
-                time.sleep(0.5)
-            eq(len(digests), 1, "one digest for owner dana")
+            digests = wait_digests(rc, "dana", 75)
             rows = digests[0]["accounts"]
             eq([r["id"] for r in rows], ["rep"], "dana's accounts")
             check("competitor_exposure" in rows[0]["signals"],
@@ -374,14 +385,7 @@ def test_digest_resolutions_survive_a_restart():
     rc = Receiver()
     try:
         # The digest at a minute at least 40 s away (restart included).
-        t = time.gmtime(time.time() + 100)
-        extra = config(rc.port) + """
-[digest]
-at = %02d:%02d
-timezone = UTC
-receivers = hook
-top = 5
-""" % (t.tm_hour, t.tm_min)
+        extra = config(rc.port) + digest_config(100)
         with Daemon(extra=extra) as d:
             st, _, _ = d.request("PUT", "/v1/accounts/res", body={
                 "name": "Resolved Co", "owner": "erin"})
@@ -399,14 +403,7 @@ top = 5
             wait_for(lambda: sql(d.db, q) == [("resolved",)], 10,
                      what="login_absent resolved")
             d.restart()
-            deadline = time.time() + 150
-            digests = []
-            while not digests and time.time() < deadline:
-                digests = [b for b in bodies(rc.requests("/hook"))
-                           if b.get("type") == "digest" and
-                           b.get("owner") == "erin"]
-                time.sleep(0.5)
-            eq(len(digests), 1, "one digest for owner erin")
+            digests = wait_digests(rc, "erin", 150)
             row = digests[0]["accounts"][0]
             eq(row["id"], "res", "erin's account")
             check("competitor_exposure" in row["signals"], "active: %r" % row)
