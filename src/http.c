@@ -901,6 +901,7 @@ static void
 relay_out(struct relay *r)
 {
 	struct http *h = r->h;
+	struct timeval tv;
 	ssize_t n, m;
 
 	for (;;) {
@@ -910,9 +911,16 @@ relay_out(struct relay *r)
 			if (n == -1 && errno == EINTR)
 				continue;
 			if (n == -1 && errno == EAGAIN) {
+				/*
+				 * The client does not read: neither do we,
+				 * from MHD.  For idle_timeout at most, as
+				 * MHD would wait on a socket of its own.
+				 */
 				if (r->sfd != -1)
 					event_del(r->ev_sr);
-				event_add(r->ev_cw, NULL);
+				tv.tv_sec = (time_t)h->cfg->idle_timeout;
+				tv.tv_usec = 0;
+				event_add(r->ev_cw, &tv);
 				return;
 			}
 			if (n == -1) {		/* the client is gone */
@@ -1075,6 +1083,21 @@ relay_out_cb(evutil_socket_t fd, short what, void *arg)
 	relay_out(arg);
 }
 
+/* The client can take more; or it took nothing for idle_timeout. */
+static void
+relay_cw_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+
+	if (what & EV_TIMEOUT) {
+		log_debug("http: fd %d: the client read nothing for %u s; "
+		    "closing", r->cfd, r->h->cfg->idle_timeout);
+		relay_free(r);
+		return;
+	}
+	relay_out(r);
+}
+
 static void
 relay_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1120,7 +1143,7 @@ relay_new(struct http *h, int fd, const struct sockaddr_storage *ss,
 	wire_init(&r->w, h->cfg->max_header_bytes);
 	r->ev_cr = event_new(h->base, fd, EV_READ | EV_PERSIST, relay_cr_cb,
 	    r);
-	r->ev_cw = event_new(h->base, fd, EV_WRITE | EV_PERSIST, relay_out_cb,
+	r->ev_cw = event_new(h->base, fd, EV_WRITE | EV_PERSIST, relay_cw_cb,
 	    r);
 	r->ev_sr = event_new(h->base, sp[0], EV_READ | EV_PERSIST,
 	    relay_out_cb, r);

@@ -1,0 +1,72 @@
+"""The relay in front of libmicrohttpd (src/http.c, relay_*): every client
+connection passes through a socket pair.  What it must not do: hold a
+connection that libmicrohttpd has given up (a client that never reads its
+answers)."""
+
+import os
+import socket
+import time
+
+from lib import Daemon, check, eq, raw_http
+
+
+def _holds(d, s):
+    """Whether the daemon holds a descriptor of the TCP connection whose
+    client end is the socket s."""
+    port = s.getsockname()[1]
+    inodes = set()
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            x = line.split()
+            if int(x[1].split(":")[1], 16) == d.port and \
+                    int(x[2].split(":")[1], 16) == port:
+                inodes.add("socket:[%s]" % x[9])
+    fd_dir = "/proc/%d/fd" % d.proc.pid
+    for fd in os.listdir(fd_dir):
+        try:
+            if os.readlink(os.path.join(fd_dir, fd)) in inodes:
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def _cpu_ticks(d):
+    with open("/proc/%d/stat" % d.proc.pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_client_that_never_reads_is_closed():
+    """A client that pipelines requests and never reads their answers:
+    once libmicrohttpd closes its side (idle_timeout: no progress), the
+    relay must let go of the client too, not keep its descriptors (and
+    a slot under max_connections) for as long as the client stays."""
+    with Daemon(server={"idle_timeout": 2}) as d:
+        s = socket.create_connection(("127.0.0.1", d.port))
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.settimeout(3)
+            try:
+                s.sendall(raw_http("GET", "/openapi.json", token=None) * 200)
+            except (socket.timeout, OSError):
+                pass    # the daemon stopped reading: that is the point
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not _holds(d, s):
+                time.sleep(0.05)    # until it is accepted
+            check(_holds(d, s), "the connection is not open")
+            t0 = _cpu_ticks(d)
+            deadline = time.monotonic() + 12
+            while time.monotonic() < deadline and _holds(d, s):
+                time.sleep(0.2)
+            check(not _holds(d, s), "the daemon still holds the "
+                  "connection of a client that never reads, 10 s after "
+                  "idle_timeout (2 s)")
+            # Waiting on a client that does not read costs no CPU.
+            check(_cpu_ticks(d) - t0 < 100, "%d ticks of CPU while the "
+                  "client did not read" % (_cpu_ticks(d) - t0))
+        finally:
+            s.close()
+        eq(d.request("GET", "/healthz", token=None).status, 200,
+           "/healthz after")
+
