@@ -958,9 +958,12 @@ relay_out(struct relay *r)
 		}
 		/*
 		 * A short read took all there was (as EAGAIN would say, one
-		 * system call later); more wakes ev_sr again.
+		 * system call later); more wakes ev_sr again.  Not with an
+		 * error to answer: relay_check() must know whether MHD
+		 * closed after what it wrote (an answer that closes the
+		 * connection is the last one), and only the next read says.
 		 */
-		if (n < RELAY_OUT && m == n)
+		if (n < RELAY_OUT && m == n && !r->refuse)
 			break;
 	}
 	if (r->closing) {

@@ -1,7 +1,7 @@
 """The relay in front of libmicrohttpd (src/http.c, relay_*): every client
 connection passes through a socket pair.  What it must not do: hold a
 connection that libmicrohttpd has given up (a client that never reads its
-answers)."""
+answers), or answer again after an answer that closed the connection."""
 
 import os
 import socket
@@ -70,3 +70,31 @@ def test_client_that_never_reads_is_closed():
         eq(d.request("GET", "/healthz", token=None).status, 200,
            "/healthz after")
 
+
+def test_nothing_after_a_closing_answer():
+    """A request that ends its connection (HTTP/1.0, Connection: close,
+    an early answer that leaves its body unread) followed by a malformed
+    one: the answer says "Connection: close" and is the last thing sent
+    (RFC 9112 9.6); no error for what came after it."""
+    body_head = raw_http("POST", "/v1/events", [
+        ("Content-Type", "application/json"), ("Content-Length", "2")],
+        b"[]", token="wrong")
+    cases = [
+        ("HTTP/1.0", 200, b"GET /healthz HTTP/1.0\r\n\r\n"),
+        ("Connection: close", 200, raw_http(
+            "GET", "/healthz", [("Connection", "close")], token=None)),
+        ("early 401", 401, body_head),
+    ]
+    with Daemon() as d:
+        for what, status, first in cases:
+            for i in range(3):
+                with d.raw(timeout=10) as c:
+                    c.send(first + b"GARBAGE\r\n\r\n")
+                    resp = c.read_response()
+                    eq(resp.status, status, what)
+                    check("close" in resp.headers.get("Connection", ""),
+                          "%s: the answer does not close" % what)
+                    state = c.wait_closed(5)
+                    check(state == "closed", "%s: after an answer with "
+                          "Connection: close: %s %r" % (
+                              what, state, c.buf[:40]))
