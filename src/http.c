@@ -2773,7 +2773,10 @@ http_new(struct event_base *base, const struct cw_config *cfg, int listen_fd,
 		goto fail;
 	/*
 	 * MHD gets no listening socket: we accept, and hand it one end of a
-	 * relay per connection with MHD_add_connection() (relay_*).
+	 * relay per connection with MHD_add_connection() (relay_*).  Its
+	 * pool holds a head of max_header_bytes (its read buffer takes half)
+	 * and the records of the head's fields, which wire.c bounds to
+	 * max_header_bytes too (WIRE_FIELD_COST).
 	 */
 	memlimit = cfg->max_header_bytes * 2 + 32768;
 	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |

@@ -21,6 +21,15 @@
 /* The longest chunk-size line (digits and extensions) we wait for. */
 #define WIRE_CHUNK_LINE_MAX	4096
 
+/*
+ * What one field (a header, a query argument, a cookie, a trailer field)
+ * takes of libmicrohttpd's memory pool besides its bytes: its record
+ * (struct MHD_HTTP_Header, 56 bytes, rounded up by the pool).  The
+ * fields of a head, or of a trailer, may take max_head bytes so: the
+ * pool http.c gives MHD holds that much next to the head itself.
+ */
+#define WIRE_FIELD_COST		64
+
 enum wire_verdict {
 	WIRE_MORE,	/* all sound so far; the rest needs more bytes */
 	WIRE_BAD,	/* the next byte breaks the framing: w->err says why */
@@ -42,6 +51,7 @@ struct wire_head {
 	uint64_t	 cl;		/* the last one's value */
 	int		 nte;		/* Transfer-Encoding headers */
 	int		 te_chunked;	/* the only coding is chunked */
+	size_t		 cost;		/* of MHD's pool, WIRE_FIELD_COST */
 };
 
 struct wire {
@@ -49,6 +59,7 @@ struct wire {
 	size_t		 max_head;	/* max_header_bytes */
 	uint64_t	 left;		/* of a body or a chunk */
 	size_t		 trailer;	/* bytes of the trailer so far */
+	size_t		 tcost;		/* of MHD's pool, WIRE_FIELD_COST */
 	unsigned	 heads;		/* request heads found sound */
 	unsigned	 whole;		/* requests passed whole */
 	struct wire_error err;
