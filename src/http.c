@@ -117,6 +117,9 @@ struct http {
 	size_t			 ndraining;	/* answered, closing */
 	struct relay		*adopting;	/* being handed to MHD */
 	char			*rbuf;		/* RELAY_OUT bytes */
+	/* What MHD was started with: a reload changes neither. */
+	size_t			 max_head;	/* max_header_bytes */
+	unsigned		 idle;		/* idle_timeout, s */
 	int			 listen_fd;
 	struct event		*ev_listen;
 	struct event		*ev_relisten;
@@ -918,7 +921,7 @@ relay_out(struct relay *r)
 				 */
 				if (r->sfd != -1)
 					event_del(r->ev_sr);
-				tv.tv_sec = (time_t)h->cfg->idle_timeout;
+				tv.tv_sec = (time_t)h->idle;
 				tv.tv_usec = 0;
 				event_add(r->ev_cw, &tv);
 				return;
@@ -1094,7 +1097,7 @@ relay_cw_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (what & EV_TIMEOUT) {
 		log_debug("http: fd %d: the client read nothing for %u s; "
-		    "closing", r->cfd, r->h->cfg->idle_timeout);
+		    "closing", r->cfd, r->h->idle);
 		relay_free(r);
 		return;
 	}
@@ -1143,7 +1146,7 @@ relay_new(struct http *h, int fd, const struct sockaddr_storage *ss,
 	r->h = h;
 	r->cfd = fd;
 	r->sfd = sp[0];
-	wire_init(&r->w, h->cfg->max_header_bytes);
+	wire_init(&r->w, h->max_head);
 	r->ev_cr = event_new(h->base, fd, EV_READ | EV_PERSIST, relay_cr_cb,
 	    r);
 	r->ev_cw = event_new(h->base, fd, EV_WRITE | EV_PERSIST, relay_cw_cb,
@@ -1622,10 +1625,10 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 	 */
 	MHD_get_connection_values(mc, MHD_HEADER_KIND, framing_cb, &f);
 	f.head_bytes += strlen(method) + strlen(url) + 12;
-	if (f.head_bytes > h->cfg->max_header_bytes) {
+	if (f.head_bytes > h->max_head) {
 		*ret = send_error(h, mc, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
 		    "headers_too_large", "the request head is over the limit "
-		    "of %zu bytes", h->cfg->max_header_bytes);
+		    "of %zu bytes", h->max_head);
 		return NULL;
 	}
 	/* MHD takes HTTP/1.2 .. 1.9 for 1.1; we speak 1.0 and 1.1 only. */
@@ -2778,7 +2781,9 @@ http_new(struct event_base *base, const struct cw_config *cfg, int listen_fd,
 	 * and the records of the head's fields, which wire.c bounds to
 	 * max_header_bytes too (WIRE_FIELD_COST).
 	 */
-	memlimit = cfg->max_header_bytes * 2 + 32768;
+	h->max_head = cfg->max_header_bytes;
+	h->idle = cfg->idle_timeout;
+	memlimit = h->max_head * 2 + 32768;
 	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 	    MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL,
 	    access_cb, h,

@@ -1,13 +1,15 @@
 """The relay in front of libmicrohttpd (src/http.c, relay_*): every client
 connection passes through a socket pair.  What it must not do: hold a
 connection that libmicrohttpd has given up (a client that never reads its
-answers), or answer again after an answer that closed the connection."""
+answers), answer again after an answer that closed the connection, or
+judge heads by a max_header_bytes libmicrohttpd was not started with."""
 
 import os
+import signal
 import socket
 import time
 
-from lib import Daemon, check, eq, raw_http
+from lib import Daemon, check, eq, expect_error, raw_http
 
 
 def _holds(d, s):
@@ -98,3 +100,34 @@ def test_nothing_after_a_closing_answer():
                     check(state == "closed", "%s: after an answer with "
                           "Connection: close: %s %r" % (
                               what, state, c.buf[:40]))
+
+
+def _reload(d):
+    mark = len(d.log())
+    os.kill(d.proc.pid, signal.SIGHUP)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if "reload: done" in d.log()[mark:]:
+            return
+        time.sleep(0.05)
+    check(False, "no reload in the log: %s" % d.log_tail(10))
+
+
+def test_head_limit_waits_for_a_restart():
+    """max_header_bytes takes effect at the next restart (its memory
+    pool in libmicrohttpd is sized once): after a reload that raises it,
+    a head over the old limit is still ours to refuse, as JSON."""
+    with Daemon(server={"max_header_bytes": 8192}) as d:
+        d.server["max_header_bytes"] = 262144
+        d.write_config()
+        _reload(d)
+        for what, hdrs in (
+                ("one 40 KB header", [("X-Big", "b" * 40000)]),
+                ("one 200 KB header", [("X-Big", "b" * 200000)]),
+                ("1000 fields", [("a", "")] * 1000)):
+            with d.raw() as c:
+                c.send(raw_http("GET", "/healthz", hdrs, token=None))
+                resp = c.read_response()
+            expect_error(resp, 431, "headers_too_large", what)
+        eq(d.request("GET", "/healthz", token=None).status, 200,
+           "/healthz after")
