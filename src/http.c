@@ -117,9 +117,10 @@ struct http {
 	size_t			 ndraining;	/* answered, closing */
 	struct relay		*adopting;	/* being handed to MHD */
 	char			*rbuf;		/* RELAY_OUT bytes */
-	/* What MHD was started with: a reload changes neither. */
+	/* What MHD (and our open-files limit) started with: restart keys. */
 	size_t			 max_head;	/* max_header_bytes */
 	unsigned		 idle;		/* idle_timeout, s */
+	unsigned		 max_conns;	/* max_connections */
 	int			 listen_fd;
 	struct event		*ev_listen;
 	struct event		*ev_relisten;
@@ -1216,16 +1217,16 @@ http_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			}
 			return;
 		}
-		if (h->nrelays >= h->cfg->max_connections) {
+		if (h->nrelays >= h->max_conns) {
 			if (!h->cap_logged)
 				log_warnx("http: %u connections open "
 				    "(max_connections); closing new ones",
-				    h->cfg->max_connections);
+				    h->max_conns);
 			h->cap_logged = 1;
 			close(fd);
 			continue;
 		}
-		if (h->nrelays + 1 < h->cfg->max_connections)
+		if (h->nrelays + 1 < h->max_conns)
 			h->cap_logged = 0;
 		relay_new(h, fd, &ss, sslen);
 	}
@@ -2783,13 +2784,14 @@ http_new(struct event_base *base, const struct cw_config *cfg, int listen_fd,
 	 */
 	h->max_head = cfg->max_header_bytes;
 	h->idle = cfg->idle_timeout;
+	h->max_conns = cfg->max_connections;
 	memlimit = h->max_head * 2 + 32768;
 	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 	    MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL,
 	    access_cb, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, h,
 	    MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned int)(cfg->max_connections + HTTP_CONN_SLACK),
+	    (unsigned int)(h->max_conns + HTTP_CONN_SLACK),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->idle_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, memlimit,
 	    MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb, h,

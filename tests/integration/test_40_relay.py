@@ -131,3 +131,31 @@ def test_head_limit_waits_for_a_restart():
             expect_error(resp, 431, "headers_too_large", what)
         eq(d.request("GET", "/healthz", token=None).status, 200,
            "/healthz after")
+
+
+def test_connection_cap_waits_for_a_restart():
+    """max_connections takes effect at the next restart too (the
+    open-files limit and libmicrohttpd's own limit follow it once): a
+    reload that raises it does not let more connections in."""
+    with Daemon(server={"max_connections": 2}) as d:
+        d.server["max_connections"] = 500
+        d.write_config()
+        _reload(d)
+        held = [d.raw() for _ in range(2)]
+        try:
+            for c in held:
+                c.send(raw_http("GET", "/healthz", token=None))
+                eq(c.read_response().status, 200, "a connection under "
+                   "the cap")
+            with d.raw() as c:
+                try:
+                    c.send(raw_http("GET", "/healthz", token=None))
+                except OSError:
+                    pass
+                state = c.wait_closed(5)
+                check(state == "closed", "a third connection past "
+                      "max_connections = 2 (reloaded as 500): %s %r" % (
+                          state, c.buf[:30]))
+        finally:
+            for c in held:
+                c.close()
