@@ -562,6 +562,20 @@ conn_arm(struct conn *c)
 	conn_arm_at(c, util_now_us());
 }
 
+/*
+ * Restart MHD's idle timer of c: the relay holds back a part of a head
+ * (or of a chunk-size line, a trailer) that MHD does not see, and that is
+ * traffic.  MHD 0.9.75 takes "now" as the last activity when a timeout
+ * is set on a connection that had none.
+ */
+static void
+conn_touch(struct conn *c)
+{
+	MHD_set_connection_option(c->mc, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+	MHD_set_connection_option(c->mc, MHD_CONNECTION_OPTION_TIMEOUT,
+	    c->h->idle);
+}
+
 static void
 notify_connection_cb(void *cls, struct MHD_Connection *mc, void **socket_ctx,
     enum MHD_ConnectionNotificationCode code)
@@ -1064,6 +1078,8 @@ relay_in(struct relay *r)
 			r->ilen = r->judged;	/* nothing after it passes */
 		if (v == WIRE_BAD)
 			r->refuse = 1;
+		if (r->ilen > r->judged && r->conn != NULL)
+			conn_touch(r->conn);
 	}
 }
 

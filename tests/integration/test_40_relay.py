@@ -159,3 +159,21 @@ def test_connection_cap_waits_for_a_restart():
         finally:
             for c in held:
                 c.close()
+
+
+def test_a_head_on_its_way_is_traffic():
+    """The relay holds a head back until it is whole, so libmicrohttpd
+    sees nothing of it: a client sending its head slowly but steadily
+    must not be taken for idle (idle_timeout is for connections with no
+    traffic at all; request_timeout bounds the whole request)."""
+    with Daemon(server={"idle_timeout": 2, "request_timeout": 30}) as d:
+        data = raw_http("GET", "/healthz", [("X-Pad", "p" * 40)],
+                        token=None)
+        with d.raw(timeout=10) as c:
+            t0 = time.monotonic()
+            for i in range(0, len(data), 8):
+                c.send(data[i:i + 8])
+                time.sleep(0.4)
+            check(time.monotonic() - t0 > 4, "the head took too little")
+            eq(c.read_response().status, 200, "a head sent over %.1f s "
+               "with idle_timeout = 2" % (time.monotonic() - t0))
