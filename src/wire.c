@@ -356,6 +356,7 @@ wire_judge(struct wire *w, const char *b, size_t n, enum wire_verdict *v)
 			    (hd.nte > 0 && (hd.ncl > 0 || !hd.te_chunked))) {
 				w->state = WIRE_S_STOP;
 			} else if (hd.nte > 0) {
+				w->hcost = hd.len + hd.cost;
 				w->state = WIRE_S_CHUNK_SIZE;
 			} else if (hd.ncl > 0 && hd.cl > 0) {
 				w->left = hd.cl;
@@ -442,6 +443,15 @@ wire_judge(struct wire *w, const char *b, size_t n, enum wire_verdict *v)
 				wire_bad(&w->err, 431, "headers_too_large",
 				    "the trailer has more fields than fit in "
 				    "%zu bytes", w->max_head);
+				return wire_refuse(w, i, v);
+			}
+			if (w->hcost + w->trailer + adv + w->tcost >
+			    2 * w->max_head) {
+				wire_bad(&w->err, 431, "headers_too_large",
+				    "the head and the trailer are over the "
+				    "limit of %zu bytes together (fields "
+				    "count %d bytes each)", 2 * w->max_head,
+				    WIRE_FIELD_COST);
 				return wire_refuse(w, i, v);
 			}
 			i += adv;

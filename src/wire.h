@@ -25,8 +25,9 @@
  * What one field (a header, a query argument, a cookie, a trailer field)
  * takes of libmicrohttpd's memory pool besides its bytes: its record
  * (struct MHD_HTTP_Header, 56 bytes, rounded up by the pool).  The
- * fields of a head, or of a trailer, may take max_head bytes so: the
- * pool http.c gives MHD holds that much next to the head itself.
+ * fields of a head, or of a trailer, may take max_head bytes so; and a
+ * head and a trailer, bytes and fields, 2 x max_head together (MHD keeps
+ * the head to the request's end): the pool http.c gives MHD holds that.
  */
 #define WIRE_FIELD_COST		64
 
@@ -60,6 +61,7 @@ struct wire {
 	uint64_t	 left;		/* of a body or a chunk */
 	size_t		 trailer;	/* bytes of the trailer so far */
 	size_t		 tcost;		/* of MHD's pool, WIRE_FIELD_COST */
+	size_t		 hcost;		/* the head's bytes and fields */
 	unsigned	 heads;		/* request heads found sound */
 	unsigned	 whole;		/* requests passed whole */
 	struct wire_error err;

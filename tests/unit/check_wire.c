@@ -334,6 +334,43 @@ START_TEST(test_mhd_own)
 }
 END_TEST
 
+/*
+ * MHD keeps a head to its request's end: a head and a trailer take
+ * 2 x MAXHEAD together, bytes and fields.  This head: 892 bytes and 14
+ * fields (1788); each trailer field "t:" 4 bytes and a record (68).
+ */
+START_TEST(test_head_and_trailer)
+{
+	char v60[61], head[1024], tr[256], s[4096];
+	struct wire w;
+	enum wire_verdict v;
+	size_t n = 0;
+
+	memset(v60, 'v', 60);
+	v60[60] = '\0';
+	n += (size_t)snprintf(head + n, sizeof(head) - n, "POST / HTTP/1.1\r\n"
+	    "Transfer-Encoding: chunked\r\n");
+	while (n < 892 - 2)
+		n += (size_t)snprintf(head + n, sizeof(head) - n, "a: %s\r\n",
+		    v60);
+	n += (size_t)snprintf(head + n, sizeof(head) - n, "\r\n");
+	ck_assert_uint_eq(n, 892);
+	/* 1788 + 3 x 68 + the empty line: sound. */
+	n = (size_t)snprintf(s, sizeof(s), "%s1\r\na\r\n0\r\n%s", head,
+	    repeat(tr, sizeof(tr), "", "t:", "\r\n", 3, "\r\n\r\n"));
+	ck_assert_uint_eq(feed(&w, s, n, 7, &v), n);
+	ck_assert_int_eq(v, WIRE_MORE);
+	ck_assert_uint_eq(w.whole, 1);
+	/* 1788 + 4 x 68 > 2048, each under MAXHEAD: refused. */
+	n = (size_t)snprintf(s, sizeof(s), "%s1\r\na\r\n0\r\n%s", head,
+	    repeat(tr, sizeof(tr), "", "t:", "\r\n", 4, "\r\n\r\n"));
+	ck_assert_uint_lt(feed(&w, s, n, 7, &v), n);
+	ck_assert_int_eq(v, WIRE_BAD);
+	ck_assert_uint_eq(w.err.status, 431);
+	ck_assert_uint_eq(w.whole, 0);
+}
+END_TEST
+
 static Suite *
 wire_suite(void)
 {
@@ -349,6 +386,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_trailer_limit);
 	tcase_add_test(tc, test_stop);
 	tcase_add_test(tc, test_mhd_own);
+	tcase_add_test(tc, test_head_and_trailer);
 	suite_add_tcase(s, tc);
 	return s;
 }
