@@ -52,7 +52,7 @@ struct wire_head {
 	uint64_t	 cl;		/* the last one's value */
 	int		 nte;		/* Transfer-Encoding headers */
 	int		 te_chunked;	/* the only coding is chunked */
-	size_t		 cost;		/* of MHD's pool, WIRE_FIELD_COST */
+	size_t		 cost;		/* MHD's pool for its fields */
 };
 
 struct wire {
@@ -60,8 +60,8 @@ struct wire {
 	size_t		 max_head;	/* max_header_bytes */
 	uint64_t	 left;		/* of a body or a chunk */
 	size_t		 trailer;	/* bytes of the trailer so far */
-	size_t		 tcost;		/* of MHD's pool, WIRE_FIELD_COST */
-	size_t		 hcost;		/* the head's bytes and fields */
+	size_t		 tcost;		/* MHD's pool for its fields */
+	size_t		 hcost;		/* the head's, all told */
 	unsigned	 heads;		/* request heads found sound */
 	unsigned	 whole;		/* requests passed whole */
 	struct wire_error err;

@@ -276,8 +276,8 @@ repeat(char *buf, size_t len, const char *pre, const char *s,
 
 	k = (size_t)snprintf(buf, len, "%s", pre);
 	for (i = 0; i < n; i++)
-		k += (size_t)snprintf(buf + k, len - k, "%s%s", i > 0 ? sep : "",
-		    s);
+		k += (size_t)snprintf(buf + k, len - k, "%s%s",
+		    i > 0 ? sep : "", s);
 	snprintf(buf + k, len - k, "%s", post);
 	return buf;
 }
