@@ -117,6 +117,10 @@ struct http {
 	size_t			 ndraining;	/* answered, closing */
 	struct relay		*adopting;	/* being handed to MHD */
 	char			*rbuf;		/* RELAY_OUT bytes */
+	/* What MHD (and our open-files limit) started with: restart keys. */
+	size_t			 max_head;	/* max_header_bytes */
+	unsigned		 idle;		/* idle_timeout, s */
+	unsigned		 max_conns;	/* max_connections */
 	int			 listen_fd;
 	struct event		*ev_listen;
 	struct event		*ev_relisten;
@@ -559,6 +563,20 @@ conn_arm(struct conn *c)
 	conn_arm_at(c, util_now_us());
 }
 
+/*
+ * Restart MHD's idle timer of c: the relay holds back a part of a head
+ * (or of a chunk-size line, a trailer) that MHD does not see, and that is
+ * traffic.  MHD 0.9.75 takes "now" as the last activity when a timeout
+ * is set on a connection that had none.
+ */
+static void
+conn_touch(struct conn *c)
+{
+	MHD_set_connection_option(c->mc, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+	MHD_set_connection_option(c->mc, MHD_CONNECTION_OPTION_TIMEOUT,
+	    c->h->idle);
+}
+
 static void
 notify_connection_cb(void *cls, struct MHD_Connection *mc, void **socket_ctx,
     enum MHD_ConnectionNotificationCode code)
@@ -902,6 +920,7 @@ static void
 relay_out(struct relay *r)
 {
 	struct http *h = r->h;
+	struct timeval tv;
 	ssize_t n, m;
 
 	for (;;) {
@@ -911,9 +930,16 @@ relay_out(struct relay *r)
 			if (n == -1 && errno == EINTR)
 				continue;
 			if (n == -1 && errno == EAGAIN) {
+				/*
+				 * The client does not read: neither do we,
+				 * from MHD.  For idle_timeout at most, as
+				 * MHD would wait on a socket of its own.
+				 */
 				if (r->sfd != -1)
 					event_del(r->ev_sr);
-				event_add(r->ev_cw, NULL);
+				tv.tv_sec = (time_t)h->idle;
+				tv.tv_usec = 0;
+				event_add(r->ev_cw, &tv);
 				return;
 			}
 			if (n == -1) {		/* the client is gone */
@@ -951,9 +977,12 @@ relay_out(struct relay *r)
 		}
 		/*
 		 * A short read took all there was (as EAGAIN would say, one
-		 * system call later); more wakes ev_sr again.
+		 * system call later); more wakes ev_sr again.  Not with an
+		 * error to answer: relay_check() must know whether MHD
+		 * closed after what it wrote (an answer that closes the
+		 * connection is the last one), and only the next read says.
 		 */
-		if (n < RELAY_OUT && m == n)
+		if (n < RELAY_OUT && m == n && !r->refuse)
 			break;
 	}
 	if (r->closing) {
@@ -1050,6 +1079,8 @@ relay_in(struct relay *r)
 			r->ilen = r->judged;	/* nothing after it passes */
 		if (v == WIRE_BAD)
 			r->refuse = 1;
+		if (r->ilen > r->judged && r->conn != NULL)
+			conn_touch(r->conn);
 	}
 }
 
@@ -1074,6 +1105,21 @@ static void
 relay_out_cb(evutil_socket_t fd, short what, void *arg)
 {
 	relay_out(arg);
+}
+
+/* The client can take more; or it took nothing for idle_timeout. */
+static void
+relay_cw_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+
+	if (what & EV_TIMEOUT) {
+		log_debug("http: fd %d: the client read nothing for %u s; "
+		    "closing", r->cfd, r->h->idle);
+		relay_free(r);
+		return;
+	}
+	relay_out(r);
 }
 
 static void
@@ -1120,10 +1166,10 @@ relay_new(struct http *h, int fd, const struct sockaddr_storage *ss,
 	r->h = h;
 	r->cfd = fd;
 	r->sfd = sp[0];
-	wire_init(&r->w, h->cfg->max_header_bytes);
+	wire_init(&r->w, h->max_head);
 	r->ev_cr = event_new(h->base, fd, EV_READ | EV_PERSIST, relay_cr_cb,
 	    r);
-	r->ev_cw = event_new(h->base, fd, EV_WRITE | EV_PERSIST, relay_out_cb,
+	r->ev_cw = event_new(h->base, fd, EV_WRITE | EV_PERSIST, relay_cw_cb,
 	    r);
 	r->ev_sr = event_new(h->base, sp[0], EV_READ | EV_PERSIST,
 	    relay_out_cb, r);
@@ -1194,16 +1240,16 @@ http_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			}
 			return;
 		}
-		if (h->nrelays >= h->cfg->max_connections) {
+		if (h->nrelays >= h->max_conns) {
 			if (!h->cap_logged)
 				log_warnx("http: %u connections open "
 				    "(max_connections); closing new ones",
-				    h->cfg->max_connections);
+				    h->max_conns);
 			h->cap_logged = 1;
 			close(fd);
 			continue;
 		}
-		if (h->nrelays + 1 < h->cfg->max_connections)
+		if (h->nrelays + 1 < h->max_conns)
 			h->cap_logged = 0;
 		if (relay_new(h, fd, &ss, sslen) == -1) {
 			/* Out of descriptors for its pair: pause, as above. */
@@ -1616,10 +1662,10 @@ req_begin(struct http *h, struct MHD_Connection *mc, const char *url,
 	 */
 	MHD_get_connection_values(mc, MHD_HEADER_KIND, framing_cb, &f);
 	f.head_bytes += strlen(method) + strlen(url) + 12;
-	if (f.head_bytes > h->cfg->max_header_bytes) {
+	if (f.head_bytes > h->max_head) {
 		*ret = send_error(h, mc, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
 		    "headers_too_large", "the request head is over the limit "
-		    "of %zu bytes", h->cfg->max_header_bytes);
+		    "of %zu bytes", h->max_head);
 		return NULL;
 	}
 	/* MHD takes HTTP/1.2 .. 1.9 for 1.1; we speak 1.0 and 1.1 only. */
@@ -2772,15 +2818,21 @@ http_new(struct event_base *base, const struct cw_config *cfg, int listen_fd,
 		goto fail;
 	/*
 	 * MHD gets no listening socket: we accept, and hand it one end of a
-	 * relay per connection with MHD_add_connection() (relay_*).
+	 * relay per connection with MHD_add_connection() (relay_*).  Its
+	 * pool holds a head of max_header_bytes (its read buffer takes half)
+	 * and the records of the head's fields, which wire.c bounds to
+	 * max_header_bytes too (WIRE_FIELD_COST).
 	 */
-	memlimit = cfg->max_header_bytes * 2 + 32768;
+	h->max_head = cfg->max_header_bytes;
+	h->idle = cfg->idle_timeout;
+	h->max_conns = cfg->max_connections;
+	memlimit = h->max_head * 2 + 32768;
 	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 	    MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL,
 	    access_cb, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, h,
 	    MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned int)(cfg->max_connections + HTTP_CONN_SLACK),
+	    (unsigned int)(h->max_conns + HTTP_CONN_SLACK),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->idle_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, memlimit,
 	    MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb, h,

@@ -56,9 +56,23 @@ is_tchar(unsigned char c)
 	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
-static int
-request_line(const char *l, size_t n, struct wire_error *err)
+/* The pool libmicrohttpd takes for what l[0..n) holds, besides it. */
+static size_t
+field_cost(const char *l, size_t n, const char *seps)
 {
+	size_t i, k = 1;
+
+	for (i = 0; i < n; i++)
+		if (l[i] != '\0' && strchr(seps, l[i]) != NULL)
+			k++;
+	return k * WIRE_FIELD_COST;
+}
+
+static int
+request_line(const char *l, size_t n, struct wire_head *hd,
+    struct wire_error *err)
+{
+	const char *q;
 	size_t i = 0, m;
 
 	while (i < n && is_tchar((unsigned char)l[i]))
@@ -72,6 +86,9 @@ request_line(const char *l, size_t n, struct wire_error *err)
 	if (i == m || i >= n || l[i] != ' ')
 		return wire_bad(err, 400, "bad_request",
 		    "the request line is not METHOD TARGET HTTP/1.1");
+	/* Each '&'-separated query argument is a field to MHD. */
+	if ((q = memchr(l + m, '?', i - m)) != NULL)
+		hd->cost += field_cost(q, (size_t)(l + i - q), "&");
 	i++;
 	if (n - i == 8 && (memcmp(l + i, "HTTP/1.1", 8) == 0 ||
 	    memcmp(l + i, "HTTP/1.0", 8) == 0))
@@ -126,6 +143,20 @@ head_field(const char *l, size_t n, struct wire_head *hd,
 
 	if (field_line(l, n, "header", "bad_request", &name, &v, &e, err) == -1)
 		return -1;
+	hd->cost += WIRE_FIELD_COST;
+	/* MHD copies a Cookie header and makes each cookie a field. */
+	if (name == 6 && strncasecmp(l, "Cookie", 6) == 0)
+		hd->cost += n - v + 16 + field_cost(l + v, n - v, ";,");
+	/*
+	 * MHD takes a value from its first non-blank byte to the line end:
+	 * whitespace after a Content-Length is not a number to it, after
+	 * "chunked" not chunked (a body read to the connection's end).
+	 */
+	if (((name == 17 && strncasecmp(l, "Transfer-Encoding", 17) == 0) ||
+	    (name == 14 && strncasecmp(l, "Content-Length", 14) == 0)) &&
+	    e != n)
+		return wire_bad(err, 400, "bad_framing",
+		    "%.*s ends in whitespace", (int)name, l);
 	if (name == 17 && strncasecmp(l, "Transfer-Encoding", 17) == 0) {
 		hd->nte++;
 		hd->te_chunked = e - v == 7 &&
@@ -211,10 +242,15 @@ wire_head(const char *b, size_t n, size_t max, struct wire_head *hd,
 			return 1;
 		}
 		if (len > 0) {
-			rc = nlines == 0 ? request_line(b + i, len, err) :
+			rc = nlines == 0 ? request_line(b + i, len, hd, err) :
 			    head_field(b + i, len, hd, err);
 			if (rc == -1)
 				return -1;
+			if (hd->cost > max)
+				return wire_bad(err, 431, "headers_too_large",
+				    "the request head has more fields "
+				    "(headers, query arguments, cookies) than "
+				    "fit in %zu bytes", max);
 			nlines++;
 		}
 		i += adv;
@@ -320,6 +356,7 @@ wire_judge(struct wire *w, const char *b, size_t n, enum wire_verdict *v)
 			    (hd.nte > 0 && (hd.ncl > 0 || !hd.te_chunked))) {
 				w->state = WIRE_S_STOP;
 			} else if (hd.nte > 0) {
+				w->hcost = hd.len + hd.cost;
 				w->state = WIRE_S_CHUNK_SIZE;
 			} else if (hd.ncl > 0 && hd.cl > 0) {
 				w->left = hd.cl;
@@ -377,7 +414,7 @@ wire_judge(struct wire *w, const char *b, size_t n, enum wire_verdict *v)
 				return wire_refuse(w, i, v);
 			i += adv;
 			if (size == 0) {
-				w->trailer = 0;
+				w->trailer = w->tcost = 0;
 				w->state = WIRE_S_TRAILER;
 			} else {
 				w->left = size;
@@ -401,6 +438,22 @@ wire_judge(struct wire *w, const char *b, size_t n, enum wire_verdict *v)
 			if (len > 0 && field_line(b + i, len, "trailer",
 			    "bad_framing", &name, &vb, &ve, &w->err) == -1)
 				return wire_refuse(w, i, v);
+			if (len > 0 && (w->tcost += WIRE_FIELD_COST) >
+			    w->max_head) {
+				wire_bad(&w->err, 431, "headers_too_large",
+				    "the trailer has more fields than fit in "
+				    "%zu bytes", w->max_head);
+				return wire_refuse(w, i, v);
+			}
+			if (w->hcost + w->trailer + adv + w->tcost >
+			    2 * w->max_head) {
+				wire_bad(&w->err, 431, "headers_too_large",
+				    "the head and the trailer are over the "
+				    "limit of %zu bytes together (fields "
+				    "count %d bytes each)", 2 * w->max_head,
+				    WIRE_FIELD_COST);
+				return wire_refuse(w, i, v);
+			}
 			i += adv;
 			w->trailer += adv;
 			if (len == 0) {

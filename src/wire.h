@@ -21,6 +21,16 @@
 /* The longest chunk-size line (digits and extensions) we wait for. */
 #define WIRE_CHUNK_LINE_MAX	4096
 
+/*
+ * What one field (a header, a query argument, a cookie, a trailer field)
+ * takes of libmicrohttpd's memory pool besides its bytes: its record
+ * (struct MHD_HTTP_Header, 56 bytes, rounded up by the pool).  The
+ * fields of a head, or of a trailer, may take max_head bytes so; and a
+ * head and a trailer, bytes and fields, 2 x max_head together (MHD keeps
+ * the head to the request's end): the pool http.c gives MHD holds that.
+ */
+#define WIRE_FIELD_COST		64
+
 enum wire_verdict {
 	WIRE_MORE,	/* all sound so far; the rest needs more bytes */
 	WIRE_BAD,	/* the next byte breaks the framing: w->err says why */
@@ -42,6 +52,7 @@ struct wire_head {
 	uint64_t	 cl;		/* the last one's value */
 	int		 nte;		/* Transfer-Encoding headers */
 	int		 te_chunked;	/* the only coding is chunked */
+	size_t		 cost;		/* MHD's pool for its fields */
 };
 
 struct wire {
@@ -49,6 +60,8 @@ struct wire {
 	size_t		 max_head;	/* max_header_bytes */
 	uint64_t	 left;		/* of a body or a chunk */
 	size_t		 trailer;	/* bytes of the trailer so far */
+	size_t		 tcost;		/* MHD's pool for its fields */
+	size_t		 hcost;		/* the head's, all told */
 	unsigned	 heads;		/* request heads found sound */
 	unsigned	 whole;		/* requests passed whole */
 	struct wire_error err;

@@ -104,6 +104,92 @@ def test_malformed_heads_get_json():
               "churnwatch_http_requests_total")
 
 
+def test_what_libmicrohttpd_would_answer_gets_json():
+    """Heads that wire.c once passed and libmicrohttpd 0.9.75 then answered
+    itself (HTML or an empty body) or never answered: whitespace after a
+    Content-Length (not a number to it) or after "chunked" (not chunked
+    to it: a body read until the connection closes), and more fields
+    (headers, query arguments, cookies, trailer fields) than its memory
+    pool holds, each of which takes more of it than its bytes."""
+    with Daemon(server={"max_header_bytes": 8192,
+                        "request_timeout": 5}) as d:
+        body = json.dumps([ev(account="mhd-own")]).encode()
+        chunked = b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
+        cases = [
+            ("Content-Length with a trailing space", 400, "bad_framing",
+             raw_http("POST", "/v1/events",
+                      [CT, ("Content-Length", "%d " % len(body))], body)),
+            ("Content-Length with a trailing tab", 400, "bad_framing",
+             raw_http("POST", "/v1/events",
+                      [CT, ("Content-Length", "%d\t" % len(body))], body)),
+            ("chunked with a trailing space", 400, "bad_framing",
+             raw_http("POST", "/v1/events",
+                      [CT, ("Transfer-Encoding", "chunked ")]) + chunked),
+            ("1500 header fields", 431, "headers_too_large",
+             raw_http("GET", "/healthz", [("a", "")] * 1500, token=None)),
+            ("3000 query arguments", 431, "headers_too_large",
+             raw_http("GET", "/healthz?" + "&".join(["a"] * 3000),
+                      token=None)),
+            ("1500 cookies", 431, "headers_too_large",
+             raw_http("GET", "/healthz", [("Cookie", ";".join(["a"] * 1500))],
+                      token=None)),
+            ("2000 trailer fields", 431, "headers_too_large",
+             raw_http("POST", "/v1/events",
+                      [CT, ("Transfer-Encoding", "chunked")]) +
+             chunked[:-2] + b"a:\r\n" * 2000 + b"\r\n"),
+        ]
+        for what, status, code, data in cases:
+            t0 = time.monotonic()
+            resp = _answer(d, data, what)
+            expect_error(resp, status, code, what)
+            check(time.monotonic() - t0 < 3, "%s: answered after %.1f s" % (
+                what, time.monotonic() - t0))
+            # The same as a later request of a keep-alive connection.
+            with d.raw() as c:
+                c.send(raw_http("GET", "/healthz", token=None) + data)
+                eq(c.read_response().status, 200, "%s: first" % what)
+                expect_error(c.read_response(), status, code,
+                             "%s: second request" % what)
+                _rest(c, what)
+        eq(d.count("account_id = 'mhd-own'"), 0, "rows of the refused")
+        # Well short of the limits: served.
+        many = [("X-F%d" % i, "v") for i in range(60)]
+        st, _, b = d.raw_request(raw_http(
+            "POST", "/v1/events?" + "&".join(["a"] * 20),
+            [CT, ("Content-Length", str(len(body))),
+             ("Cookie", "; ".join(["c=1"] * 20))] + many, body))
+        eq(st, 202, "60 headers, 20 arguments, 20 cookies (%r)" % (b,))
+        _healthy(d, "after what libmicrohttpd would answer")
+
+
+def test_head_and_trailer_together():
+    """libmicrohttpd keeps a request's head until the request ends: a
+    trailer's fields come on top of it.  At max_header_bytes 64 KiB, a
+    full head (bytes and fields) and a trailer of 1000 small fields got
+    its own 431 with no body; now ours, as JSON, and half of each still
+    passes."""
+    with Daemon(server={"max_header_bytes": 65536}) as d:
+        body = json.dumps([ev(account="head-trailer")]).encode()
+        chunk = b"%x\r\n" % len(body) + body + b"\r\n0\r\n"
+
+        def request(nfields, vlen, ntrailer, tvlen):
+            return raw_http("POST", "/v1/events", [
+                CT, ("Transfer-Encoding", "chunked")] +
+                [("a", "v" * vlen)] * nfields) + chunk + b"".join(
+                b"t: " + b"w" * tvlen + b"\r\n"
+                for _ in range(ntrailer)) + b"\r\n"
+
+        full = request(1000, 58, 1000, 0)
+        resp = _answer(d, full, "a full head and a trailer")
+        expect_error(resp, 431, "headers_too_large",
+                     "a full head and a trailer")
+        with d.raw() as c:
+            c.send(request(490, 58, 490, 58))
+            eq(c.read_response().status, 202, "half a head, half a "
+               "trailer")
+        eq(d.count("account_id = 'head-trailer'"), 1, "rows")
+
+
 def _post(account, n=1, extra=()):
     body = json.dumps([ev(account=account) for _ in range(n)]).encode()
     return raw_http("POST", "/v1/events",

@@ -266,6 +266,111 @@ START_TEST(test_stop)
 }
 END_TEST
 
+/* n copies of s, joined by sep, after pre and before post. */
+static const char *
+repeat(char *buf, size_t len, const char *pre, const char *s,
+    const char *sep, unsigned n, const char *post)
+{
+	size_t k;
+	unsigned i;
+
+	k = (size_t)snprintf(buf, len, "%s", pre);
+	for (i = 0; i < n; i++)
+		k += (size_t)snprintf(buf + k, len - k, "%s%s",
+		    i > 0 ? sep : "", s);
+	snprintf(buf + k, len - k, "%s", post);
+	return buf;
+}
+
+/*
+ * What libmicrohttpd 0.9.75 would answer itself, or never: whitespace
+ * after a Content-Length or "chunked" (it takes the value to the line
+ * end), and more fields than its pool holds (WIRE_FIELD_COST each: 16
+ * fit in MAXHEAD).
+ */
+START_TEST(test_mhd_own)
+{
+	char s[4096];
+	struct wire w;
+	enum wire_verdict v;
+	size_t n;
+
+	expect_bad("POST / HTTP/1.1\r\nContent-Length: 2 \r\n\r\nok", 400,
+	    "bad_framing");
+	expect_bad("POST / HTTP/1.1\r\nContent-Length: 2\t\r\n\r\nok", 400,
+	    "bad_framing");
+	expect_bad("POST / HTTP/1.1\r\nTransfer-Encoding: chunked \r\n\r\n"
+	    "0\r\n\r\n", 400, "bad_framing");
+	expect_bad(repeat(s, sizeof(s), "GET / HTTP/1.1\r\n", "a:", "\r\n",
+	    17, "\r\n\r\n"), 431, "headers_too_large");
+	expect_bad(repeat(s, sizeof(s), "GET /?", "a", "&", 17,
+	    " HTTP/1.1\r\n\r\n"), 431, "headers_too_large");
+	expect_bad(repeat(s, sizeof(s), "GET / HTTP/1.1\r\nCookie: ", "a", ";",
+	    16, "\r\n\r\n"), 431, "headers_too_large");
+	/* Up to the limit: sound. */
+	repeat(s, sizeof(s), "GET / HTTP/1.1\r\n", "a:", "\r\n", 16,
+	    "\r\n\r\n");
+	n = strlen(s);
+	ck_assert_uint_eq(feed(&w, s, n, 3, &v), n);
+	ck_assert_int_eq(v, WIRE_MORE);
+	ck_assert_uint_eq(w.whole, 1);
+	repeat(s, sizeof(s), "GET /?", "a", "&", 16, " HTTP/1.1\r\n\r\n");
+	n = strlen(s);
+	ck_assert_uint_eq(feed(&w, s, n, 3, &v), n);
+	ck_assert_uint_eq(w.whole, 1);
+	/* Trailer fields, the same. */
+	repeat(s, sizeof(s), CHUNKED "1\r\na\r\n0\r\n", "a:", "\r\n", 16,
+	    "\r\n\r\n");
+	n = strlen(s);
+	ck_assert_uint_eq(feed(&w, s, n, 3, &v), n);
+	ck_assert_uint_eq(w.whole, 1);
+	repeat(s, sizeof(s), CHUNKED "1\r\na\r\n0\r\n", "a:", "\r\n", 17,
+	    "\r\n\r\n");
+	n = strlen(s);
+	ck_assert_uint_lt(feed(&w, s, n, 3, &v), n);
+	ck_assert_int_eq(v, WIRE_BAD);
+	ck_assert_uint_eq(w.err.status, 431);
+	ck_assert_uint_eq(w.whole, 0);
+}
+END_TEST
+
+/*
+ * MHD keeps a head to its request's end: a head and a trailer take
+ * 2 x MAXHEAD together, bytes and fields.  This head: 892 bytes and 14
+ * fields (1788); each trailer field "t:" 4 bytes and a record (68).
+ */
+START_TEST(test_head_and_trailer)
+{
+	char v60[61], head[1024], tr[256], s[4096];
+	struct wire w;
+	enum wire_verdict v;
+	size_t n = 0;
+
+	memset(v60, 'v', 60);
+	v60[60] = '\0';
+	n += (size_t)snprintf(head + n, sizeof(head) - n, "POST / HTTP/1.1\r\n"
+	    "Transfer-Encoding: chunked\r\n");
+	while (n < 892 - 2)
+		n += (size_t)snprintf(head + n, sizeof(head) - n, "a: %s\r\n",
+		    v60);
+	n += (size_t)snprintf(head + n, sizeof(head) - n, "\r\n");
+	ck_assert_uint_eq(n, 892);
+	/* 1788 + 3 x 68 + the empty line: sound. */
+	n = (size_t)snprintf(s, sizeof(s), "%s1\r\na\r\n0\r\n%s", head,
+	    repeat(tr, sizeof(tr), "", "t:", "\r\n", 3, "\r\n\r\n"));
+	ck_assert_uint_eq(feed(&w, s, n, 7, &v), n);
+	ck_assert_int_eq(v, WIRE_MORE);
+	ck_assert_uint_eq(w.whole, 1);
+	/* 1788 + 4 x 68 > 2048, each under MAXHEAD: refused. */
+	n = (size_t)snprintf(s, sizeof(s), "%s1\r\na\r\n0\r\n%s", head,
+	    repeat(tr, sizeof(tr), "", "t:", "\r\n", 4, "\r\n\r\n"));
+	ck_assert_uint_lt(feed(&w, s, n, 7, &v), n);
+	ck_assert_int_eq(v, WIRE_BAD);
+	ck_assert_uint_eq(w.err.status, 431);
+	ck_assert_uint_eq(w.whole, 0);
+}
+END_TEST
+
 static Suite *
 wire_suite(void)
 {
@@ -280,6 +385,8 @@ wire_suite(void)
 	tcase_add_test(tc, test_chunk_line_limit);
 	tcase_add_test(tc, test_trailer_limit);
 	tcase_add_test(tc, test_stop);
+	tcase_add_test(tc, test_mhd_own);
+	tcase_add_test(tc, test_head_and_trailer);
 	suite_add_tcase(s, tc);
 	return s;
 }
