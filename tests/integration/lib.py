@@ -651,6 +651,27 @@ class Daemon:
         self.stop()
         return self.start()
 
+    def reload(self, extra=None, refused_ok=False):
+        """SIGHUP, once the config is rewritten (with extra, when given),
+        and wait for the outcome in the log; returns what it logged.  A
+        reload the daemon refuses fails the test unless refused_ok."""
+        if extra is not None:
+            self.extra = extra
+        self.write_config()
+        mark = len(self.log())
+        os.kill(self.proc.pid, signal.SIGHUP)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            text = self.log()[mark:]
+            if "reload: done" in text:
+                return text
+            if "keeping the running" in text:
+                check(refused_ok, "reload refused: %s" % text)
+                return text
+            time.sleep(0.05)
+        raise TestError("no reload outcome in the log: %s" %
+                        self.log_tail(10))
+
     def log(self):
         try:
             with open(self.log_path, "rb") as f:

@@ -14,8 +14,7 @@ import subprocess
 import tempfile
 import time
 
-from lib import (Daemon, check, cw_bin, eq, free_port, rfc3339, uid,
-                 TestError)
+from lib import Daemon, check, cw_bin, eq, free_port, rfc3339, uid
 
 
 class NotifySocket:
@@ -142,20 +141,6 @@ def _signals(d, acct):
     return [s["name"] for s in body["signals"]]
 
 
-def _reload(d, extra):
-    d.extra = extra
-    d.write_config()
-    mark = len(d.log())
-    os.kill(d.proc.pid, signal.SIGHUP)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        text = d.log()[mark:]
-        if "reload: done" in text or "keeping the running" in text:
-            return text
-        time.sleep(0.05)
-    raise TestError("no reload outcome in the log: %s" % d.log_tail(10))
-
-
 def test_reload_threshold_broken_config_and_open_connections():
     with Daemon() as d:
         d.post(_competitor("rivals", 2))
@@ -167,7 +152,8 @@ def test_reload_threshold_broken_config_and_open_connections():
         conn.request("GET", "/healthz")
         eq(conn.getresponse().read() and 200, 200, "before")
 
-        text = _reload(d, "[signal:competitor_exposure]\nmin_signals = 2\n")
+        text = d.reload("[signal:competitor_exposure]\nmin_signals = 2\n",
+                        refused_ok=True)
         check("reload: done" in text, "reloaded: %s" % text)
         check("competitor_exposure" in _signals(d, "rivals"),
               "the lowered threshold took effect")
@@ -178,8 +164,8 @@ def test_reload_threshold_broken_config_and_open_connections():
         eq(r.status, 200, "the connection opened before the reload works")
 
         # A broken file: refused, logged, the old configuration stays.
-        text = _reload(d, "[signal:competitor_exposure]\nmin_signals = 2\n"
-                       "[nonsense\nbogus_key = 1\n")
+        text = d.reload("[signal:competitor_exposure]\nmin_signals = 2\n"
+                        "[nonsense\nbogus_key = 1\n", refused_ok=True)
         check("keeping the running configuration" in text,
               "refused: %s" % text)
         check("<4>reload:" in text and ":" in text, "problems logged with "

@@ -7,8 +7,6 @@ token authenticates is limited, from the head before any body byte where
 the token is known there, and a reload keeps the buckets."""
 
 import base64
-import os
-import signal
 import time
 
 from lib import (Daemon, TestError, check, eq, ev, expect_error, raw_http,
@@ -188,23 +186,12 @@ def test_every_token_route_is_limited():
         _retry_after(r, "a head whose body never comes")
 
 
-def _reload(d):
-    mark = len(d.log())
-    os.kill(d.proc.pid, signal.SIGHUP)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        if "reload: done" in d.log()[mark:]:
-            return
-        time.sleep(0.05)
-    raise TestError("no reload in the log: %s" % d.log_tail(10))
-
-
 def test_reload_keeps_the_buckets():
     with Daemon(extra=EXTRA) as d:
         st, _, _ = d.post(_batch("r", 10), token=SLOW)
         eq(st, 202, "the whole burst")
         _retry_after(d.post(_batch("r2", 1), token=SLOW), "empty")
-        _reload(d)
+        d.reload()
         # Not refilled by the reload.
         _retry_after(d.post(_batch("r2", 1), token=SLOW), "after a reload")
         # A new rate and burst apply at once (the level is kept: still
@@ -212,7 +199,7 @@ def test_reload_keeps_the_buckets():
         d.extra = EXTRA.replace("rate = 1\nburst = 10", "rate = 1000\n"
                                 "burst = 5000")
         d.write_config()
-        _reload(d)
+        d.reload()
         time.sleep(0.2)
         st, _, body = d.post(_batch("r3", 100), token=SLOW)
         eq((st, body.get("accepted")), (202, 100), "after raising the rate")

@@ -7,11 +7,10 @@ key falls below min_accounts (a SIGHUP raises it) each resolves once."""
 
 import json
 import os
-import signal
 import sys
 import time
 
-from lib import Daemon, TestError, check, eq, ev, rfc3339
+from lib import Daemon, check, eq, ev, rfc3339
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_10_alerts import Receiver  # noqa: E402
@@ -85,19 +84,6 @@ def wait_bodies(rc, n, timeout=15.0):
         time.sleep(0.1)
 
 
-def reload(d, extra):
-    d.extra = extra
-    d.write_config()
-    mark = len(d.log())
-    os.kill(d.proc.pid, signal.SIGHUP)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        if "reload: done" in d.log()[mark:]:
-            return
-        time.sleep(0.05)
-    raise TestError("no reload in the log: %s" % d.log_tail(10))
-
-
 def firing_portfolio(d, query=""):
     st, _, body = d.request("GET", "/v1/alerts?state=firing" + query,
                             token="reader")
@@ -164,7 +150,7 @@ def test_portfolio_alert_fires_once_per_key_and_resolves():
 
             # Five accounts are below a threshold of six: each resolves,
             # once, after resolve_after.
-            reload(d, config(rc.port, min_accounts=6))
+            d.reload(config(rc.port, min_accounts=6))
             got = wait_bodies(rc, 4)
             time.sleep(2)
             got = portfolio_bodies(rc)

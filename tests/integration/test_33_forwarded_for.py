@@ -6,30 +6,10 @@ limit.  Untrusted, the header is ignored; trusted (after a SIGHUP
 that adds 127.0.0.1), the right-most untrusted address of the header is
 the client, also across several X-Forwarded-For headers."""
 
-import os
-import signal
-import time
-
-from lib import Daemon, TestError, check, eq, ev, run_cli, uid, wait_for
+from lib import Daemon, check, eq, ev, run_cli, uid, wait_for
 
 SLOW = ("\n[token:slow]\nsecret = slow-secret-1\nscopes = ingest\n"
         "rate = 1\nburst = 1\n")
-
-
-def _reload(d, extra):
-    d.extra = extra
-    d.write_config()
-    mark = len(d.log())
-    os.kill(d.proc.pid, signal.SIGHUP)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        text = d.log()[mark:]
-        if "reload: done" in text:
-            return
-        check("keeping the running" not in text, "reload refused: %s" %
-              text)
-        time.sleep(0.05)
-    raise TestError("no reload outcome in the log: %s" % d.log_tail(10))
 
 
 def _logged(d, mark, needle):
@@ -75,7 +55,7 @@ def test_forwarded_for_only_from_trusted_proxies():
         # 127.0.0.1 trusted, by a reload: the right-most address that
         # is not a trusted proxy is the client.
         d.server["trusted_proxies"] = "10.0.0.0/8, 127.0.0.1, ::1"
-        _reload(d, SLOW)
+        d.reload(SLOW)
         mark = _healthz(d, "198.51.100.1, 203.0.113.7, 10.1.2.3")
         _logged(d, mark, "client=203.0.113.7 route=/healthz status=200")
         # Garbage from the client's side stops the walk.

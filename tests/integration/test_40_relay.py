@@ -5,7 +5,6 @@ answers), answer again after an answer that closed the connection, or
 judge heads by a max_header_bytes libmicrohttpd was not started with."""
 
 import os
-import signal
 import socket
 import time
 
@@ -102,17 +101,6 @@ def test_nothing_after_a_closing_answer():
                               what, state, c.buf[:40]))
 
 
-def _reload(d):
-    mark = len(d.log())
-    os.kill(d.proc.pid, signal.SIGHUP)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        if "reload: done" in d.log()[mark:]:
-            return
-        time.sleep(0.05)
-    check(False, "no reload in the log: %s" % d.log_tail(10))
-
-
 def test_head_limit_waits_for_a_restart():
     """max_header_bytes takes effect at the next restart (its memory
     pool in libmicrohttpd is sized once): after a reload that raises it,
@@ -120,7 +108,7 @@ def test_head_limit_waits_for_a_restart():
     with Daemon(server={"max_header_bytes": 8192}) as d:
         d.server["max_header_bytes"] = 262144
         d.write_config()
-        _reload(d)
+        d.reload()
         for what, hdrs in (
                 ("one 40 KB header", [("X-Big", "b" * 40000)]),
                 ("one 200 KB header", [("X-Big", "b" * 200000)]),
@@ -140,7 +128,7 @@ def test_connection_cap_waits_for_a_restart():
     with Daemon(server={"max_connections": 2}) as d:
         d.server["max_connections"] = 500
         d.write_config()
-        _reload(d)
+        d.reload()
         held = [d.raw() for _ in range(2)]
         try:
             for c in held:
