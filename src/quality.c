@@ -32,19 +32,6 @@ quality_kind_name(enum quality_kind k)
 	return (unsigned)k < QK__COUNT ? kind_names[k] : "?";
 }
 
-int
-quality_kind_parse(const char *s)
-{
-	int k;
-
-	if (strncmp(s, "account.", 8) == 0)
-		s += 8;
-	for (k = 0; k < QK__COUNT; k++)
-		if (strcmp(s, kind_names[k]) == 0)
-			return k;
-	return -1;
-}
-
 const char *
 quality_row_name(int signal)
 {

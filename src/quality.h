@@ -160,10 +160,8 @@ void		 quality_builder_free(struct quality_builder *);
 
 /* "login_absent", ..., "status not green", "status red". */
 const char	*quality_row_name(int signal);
-/* "churned", "contracted", "renewed"; -1 from parse when unknown
- * ("account.churned" and the like are accepted too). */
+/* "churned", "contracted", "renewed". */
 const char	*quality_kind_name(enum quality_kind);
-int		 quality_kind_parse(const char *);
 
 /*
  * "3/7" when den < 20, "12/40 (30%)" otherwise, "-" when den is 0: small

@@ -578,29 +578,35 @@ static const struct {
  * and by us a little later if the server says nothing at all.
  */
 static int
-store_report(struct store *st, const char *sql, int nparams,
-    const char *const *values, const int *lengths, int binres,
-    db_result_cb cb, void *arg)
+report_session(struct store_reports *rp)
 {
-	struct store_reports *rp = store_reports(st);
 	static char set_sql[64];
-	int rc;
 
-	if (rp->db == NULL)	/* no connection of their own: lane 0 */
-		return (binres ? db_query_long_binres : db_query_long)(
-		    store_db(st), REPORT_DEADLINE_MS, sql, nparams, values,
-		    lengths, cb, arg);
 	if (rp->busy)
 		return -2;
 	if (set_sql[0] == '\0')
 		snprintf(set_sql, sizeof(set_sql),
 		    "SET statement_timeout = %d", REPORT_DEADLINE_MS);
-	if (db_query(rp->db, set_sql, 0, NULL, NULL, store_simple_cb,
-	    NULL) == -1)
-		return -1;
-	rc = (binres ? db_query_long_binres : db_query_long)(rp->db,
-	    REPORT_DEADLINE_MS + 5000, sql, nparams, values, lengths, cb,
-	    arg);
+	return db_query(rp->db, set_sql, 0, NULL, NULL, store_simple_cb,
+	    NULL);
+}
+
+/* A report of one statement (the movers): -2 while another one runs. */
+static int
+store_report(struct store *st, const char *sql, int nparams,
+    const char *const *values, const int *lengths, db_result_cb cb,
+    void *arg)
+{
+	struct store_reports *rp = store_reports(st);
+	int rc;
+
+	if (rp->db == NULL)	/* no connection of their own: lane 0 */
+		return db_query_long(store_db(st), REPORT_DEADLINE_MS, sql,
+		    nparams, values, lengths, cb, arg);
+	if ((rc = report_session(rp)) != 0)
+		return rc;
+	rc = db_query_long(rp->db, REPORT_DEADLINE_MS + 5000, sql, nparams,
+	    values, lengths, cb, arg);
 	if (rc == 0)
 		rp->busy = 1;
 	return rc;
@@ -623,7 +629,7 @@ store_api(struct store *st, enum store_api call, const char *const *values,
 		lengths[i] = values[i] != NULL ? (int)strlen(values[i]) : 0;
 	if (call == STORE_API_REPORT_MOVERS) {
 		if ((rc = store_report(st, api_queries[call].sql, nparams,
-		    values, lengths, 0, store_json_cb_, q)) == 0 &&
+		    values, lengths, store_json_cb_, q)) == 0 &&
 		    store_reports(st)->db != NULL)
 			q->report = st;
 	} else
@@ -716,9 +722,8 @@ store_report_quality(struct store *st, const char *const values[5],
 {
 	struct store_reports *rp = store_reports(st);
 	struct quality_query *q;
-	static char set_sql[64];
 	const char *v[7];
-	int lengths[7], i;
+	int lengths[7], i, rc;
 
 	/* A transaction of its own: never on an ingest lane. */
 	if (rp->db == NULL)
@@ -738,21 +743,17 @@ store_report_quality(struct store *st, const char *const values[5],
 	v[6] = kinds;
 	for (i = 0; i < 7; i++)
 		lengths[i] = (int)strlen(v[i]);
-	if (set_sql[0] == '\0')
-		snprintf(set_sql, sizeof(set_sql),
-		    "SET statement_timeout = %d", REPORT_DEADLINE_MS);
 	/*
 	 * In order on the one connection; a failure fails what follows
 	 * (DECLARE outside a transaction is an error).  The FETCH's
 	 * callback is the one that ends it, or, if it could not be queued,
 	 * the DECLARE's.
 	 */
-	if (db_query(q->db, set_sql, 0, NULL, NULL, store_simple_cb,
-	    NULL) == -1 || db_query(q->db, "BEGIN ISOLATION LEVEL "
-	    "REPEATABLE READ READ ONLY", -1, NULL, NULL, store_simple_cb,
-	    NULL) == -1) {
+	if ((rc = report_session(rp)) != 0 || db_query(q->db, "BEGIN "
+	    "ISOLATION LEVEL REPEATABLE READ READ ONLY", -1, NULL, NULL,
+	    store_simple_cb, NULL) == -1) {
 		free(q);
-		return -1;
+		return rc != 0 ? rc : -1;
 	}
 	if (db_query_long(q->db, REPORT_DEADLINE_MS + 5000,
 	    api_report_quality_sql, 7, v, lengths, quality_step_cb, q) == -1) {

@@ -281,9 +281,6 @@ START_TEST(test_ratio_and_names)
 	ck_assert_str_eq(quality_ratio(3, 7, b, sizeof(b)), "3/7");
 	ck_assert_str_eq(quality_ratio(12, 40, b, sizeof(b)), "12/40 (30%)");
 	ck_assert_str_eq(quality_ratio(0, 0, b, sizeof(b)), "-");
-	ck_assert_int_eq(quality_kind_parse("account.churned"), QK_CHURNED);
-	ck_assert_int_eq(quality_kind_parse("renewed"), QK_RENEWED);
-	ck_assert_int_eq(quality_kind_parse("account.login"), -1);
 	ck_assert_str_eq(quality_kind_name(QK_CONTRACTED), "contracted");
 }
 END_TEST
