@@ -48,10 +48,12 @@
 #include "cwconfig.h"
 #include "db.h"
 #include "event.h"
+#include "intern.h"
 #include "log.h"
 #include "quality.h"
 #include "score.h"
 #include "signal.h"
+#include "store_int.h"	/* get32(), get64(): binary results */
 #include "util.h"
 #include "window.h"
 
@@ -110,6 +112,24 @@ struct backtest {
 	uint8_t			*status;	/* per account, 255 none */
 	size_t			 capstatus;
 	uint32_t		 cur;		/* the account being stepped */
+
+	/*
+	 * The usage rollup (012_usage_daily.sql): usage_daily holds the
+	 * usage events with commit_no <= ucommit of the days before uday.
+	 * Such a day is read as its rollup plus raw rows of the rest (see
+	 * bt_next_day); subs are the raw rows the rollup counts too.
+	 */
+	int64_t			 ucommit;
+	int32_t			 uday;		/* INT32_MIN: no rollup */
+	int32_t			 cur_day;	/* of the results coming */
+	int			 cur_agg;	/* ... read with the rollup */
+	struct bt_sub {
+		struct account	*a;
+		uint8_t		 hour;
+		uint8_t		 login;
+	}			*subs;
+	size_t			 nsubs, capsubs;
+	int64_t			 nrollup;	/* events read as rollups */
 };
 
 static void	bt_fail(struct backtest *, const char *, const char *);
@@ -252,8 +272,11 @@ bt_evaluate(struct backtest *bt, int32_t day, int64_t now, int day_end)
 	}
 }
 
-/* One stored event, as engine_apply() and engine_cover() take it. */
-static void
+/*
+ * One stored event, as engine_apply() and engine_cover() take it; its
+ * account, or NULL (none, or out of memory).
+ */
+static struct account *
 bt_apply(struct backtest *bt, const struct cw_event *ev)
 {
 	struct bt_outcome *o;
@@ -262,11 +285,11 @@ bt_apply(struct backtest *bt, const struct cw_event *ev)
 	int c, k;
 
 	if (ev->account_id[0] == '\0')
-		return;		/* attributed to no account */
+		return NULL;	/* attributed to no account */
 	if ((a = account_get(bt->table, ev->account_id)) == NULL ||
 	    window_apply(&a->w, ev, &bt->rules) == -1) {
 		bt_fail(bt, "out of memory", NULL);
-		return;
+		return NULL;
 	}
 	bt->events++;
 	if (a->last_event_at < ev->ts)
@@ -282,16 +305,17 @@ bt_apply(struct backtest *bt, const struct cw_event *ev)
 	    ev->type == EV_ACCOUNT_CONTRACTED ? QK_CONTRACTED :
 	    ev->type == EV_ACCOUNT_RENEWED ? QK_RENEWED : -1;
 	if (k < 0)
-		return;
+		return a;
 	if (util_grow((void **)&bt->outcomes, &bt->capoutcomes, bt->noutcomes,
 	    sizeof(*bt->outcomes)) == -1) {
 		bt_fail(bt, "out of memory", NULL);
-		return;
+		return NULL;
 	}
 	o = &bt->outcomes[bt->noutcomes++];
 	o->a = a;
 	o->day = day;
 	o->kind = (enum quality_kind)k;
+	return a;
 }
 
 /* ---- the queries, one after the other on one connection ---- */
@@ -401,19 +425,58 @@ bt_query_actual(struct backtest *bt)
 		bt_fail(bt, "reading the alerts", "connection lost");
 }
 
+/*
+ * The last sweep within day (at or after its midnight) that reads what
+ * came before it, in us: the rollup can stand for what is after it.
+ * Before bt->start no sweep runs: d0 - 1.
+ */
+static int64_t
+bt_cut(const struct backtest *bt, int32_t day)
+{
+	int64_t d0 = (int64_t)day * CW_USEC_PER_DAY;
+	int64_t end = d0 + CW_USEC_PER_DAY - CW_USEC_PER_SEC;
+
+	if (day < bt->start)
+		return d0 - 1;
+	if (bt->cfg->alerts.resolve_after > 0 &&
+	    bt->cfg->alerts.resolve_after < end - d0)
+		return d0 + bt->cfg->alerts.resolve_after;
+	return d0;
+}
+
+/* The day's end: its last sweep; after until's, the stored alerts. */
+static void
+bt_day_end(struct backtest *bt, int32_t day)
+{
+	int64_t d0 = (int64_t)day * CW_USEC_PER_DAY, now = util_now_us();
+	int64_t end = d0 + CW_USEC_PER_DAY - CW_USEC_PER_SEC;
+
+	/* Today: as far as it went. */
+	if (day >= bt->start && !bt->failed)
+		bt_evaluate(bt, day, end < now ? end : now, 1);
+	if (day == bt->until && !bt->failed)
+		bt_query_actual(bt);
+}
+
 static void
 events_cb(enum db_status st, const struct db_res *res, void *arg)
 {
 	struct backtest *bt = arg;
+	struct bt_sub *sub;
+	struct account *a;
 	struct cw_event ev;
 	struct cw_error err;
 	int32_t day = bt->day - 1;	/* the day this result holds */
 	int64_t d0 = (int64_t)day * CW_USEC_PER_DAY, ts, now = util_now_us();
 	int64_t sweep[2], end = d0 + CW_USEC_PER_DAY - CW_USEC_PER_SEC;
-	int i, n, ns = 0, k = 0;
+	int i, n, ns = 0, k = 0, agg;
+	const char *commit;
 
 	if (!bt_ok(bt, st, res, "reading the events"))
 		return;
+	bt->cur_day = day;
+	bt->cur_agg = agg = day < bt->uday && day < window_day(now);
+	bt->nsubs = 0;
 	/* The next day is read while this one is replayed. */
 	bt_next_day(bt);
 	/* The sweeps within the day: midnight, resolve_after later. */
@@ -436,39 +499,301 @@ events_cb(enum db_status st, const struct db_res *res, void *arg)
 			bt->bad++;
 			continue;
 		}
-		bt_apply(bt, &ev);
+		a = bt_apply(bt, &ev);
+		/* A usage event the rollup counts too: taken off it. */
+		if (agg && a != NULL && (ev.type == EV_LOGIN ||
+		    ev.type == EV_FEATURE_USED) &&
+		    (commit = db_res_value(res, i, 6)) != NULL &&
+		    strtoll(commit, NULL, 10) <= bt->ucommit) {
+			if (util_grow((void **)&bt->subs, &bt->capsubs,
+			    bt->nsubs, sizeof(*bt->subs)) == -1)
+				bt_fail(bt, "out of memory", NULL);
+			else {
+				sub = &bt->subs[bt->nsubs++];
+				sub->a = a;
+				sub->hour = (uint8_t)((ts - d0) /
+				    (3600 * CW_USEC_PER_SEC));
+				sub->login = ev.type == EV_LOGIN;
+			}
+		}
 		event_free_fields(&ev);
 	}
 	for (; k < ns && sweep[k] <= now && !bt->failed; k++)
 		bt_evaluate(bt, day, sweep[k], 0);
-	/* Today: as far as it went. */
-	if (day >= bt->start && !bt->failed)
-		bt_evaluate(bt, day, end < now ? end : now, 1);
-	if (day == bt->until && !bt->failed)
-		bt_query_actual(bt);
+	if (!agg)
+		bt_day_end(bt, day);	/* else after the rollup (agg_cb) */
 }
 
-/* Queue the query of the events of bt->day, if it is not past until. */
+static int
+sub_cmp(const void *p, const void *q)
+{
+	const struct bt_sub *a = p, *b = q;
+
+	return a->a < b->a ? -1 : a->a > b->a;
+}
+
+/* The next element of a binary one-dimensional array; 0 at its end. */
+static int
+bin_next(const unsigned char **p, const unsigned char *end,
+    const unsigned char **v, int32_t *len)
+{
+	if (end - *p < 4)
+		return 0;
+	*len = (int32_t)get32(*p);
+	*p += 4;
+	if (*len < 0) {
+		*v = NULL;	/* SQL NULL (never written) */
+		return 1;
+	}
+	if (end - *p < *len)
+		return 0;
+	*v = *p;
+	*p += *len;
+	return 1;
+}
+
+/* A binary array's elements: *p past its header, NULL if malformed. */
+static int
+bin_array(const struct db_res *res, int row, int col,
+    const unsigned char **p, const unsigned char **end)
+{
+	const unsigned char *v = (const unsigned char *)db_res_value(res,
+	    row, col);
+	int len = db_res_length(res, row, col);
+	int32_t ndim;
+
+	if (v == NULL || len < 12)
+		return -1;
+	*end = v + len;
+	ndim = (int32_t)get32(v);
+	if (ndim == 0) {
+		*p = *end;
+		return 0;
+	}
+	if (ndim != 1 || len < 20)
+		return -1;
+	*p = v + 20;
+	return 0;
+}
+
+/*
+ * An array element as a C string in buf (cap bytes), or NULL when it does
+ * not fit or holds a NUL.
+ */
+static const char *
+bin_str(const unsigned char *v, int32_t len, char *buf, size_t cap)
+{
+	if (v == NULL || (size_t)len >= cap || memchr(v, '\0', len) != NULL)
+		return NULL;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+/*
+ * One account's rollup rows [from, to) of day: the users and features
+ * seen, then the counts less what the raw rows before the cut (subs[lo,
+ * hi)) counted already.
+ */
+static int
+agg_account(struct backtest *bt, const struct db_res *res, int from, int to,
+    int32_t day, size_t lo, size_t hi)
+{
+	static char buf[65536];
+	const unsigned char *p, *end, *q, *qend, *v, *w;
+	struct account *a;
+	int64_t events = 0, logins = 0, hours[24], last = 0, x;
+	int32_t len, wlen, h;
+	const char *str;
+	size_t i;
+	int r, c;
+
+	memset(hours, 0, sizeof(hours));
+	if ((a = account_get(bt->table, db_res_value(res, from, 0))) == NULL)
+		return -1;
+	for (r = from; r < to; r++) {
+		events += (int32_t)get32((const unsigned char *)
+		    db_res_value(res, r, 1));
+		logins += (int32_t)get32((const unsigned char *)
+		    db_res_value(res, r, 2));
+		x = get64((const unsigned char *)db_res_value(res, r, 3));
+		if (x > last)
+			last = x;
+		if (bin_array(res, r, 4, &p, &end) == -1 ||
+		    bin_array(res, r, 5, &q, &qend) == -1)
+			return -2;
+		while (bin_next(&p, end, &v, &len) &&
+		    bin_next(&q, qend, &w, &wlen)) {
+			if (v == NULL || len != 2 || w == NULL || wlen != 4)
+				return -2;
+			h = (int16_t)(v[0] << 8 | v[1]);
+			if (h < 0 || h > 23)
+				return -2;
+			hours[h] += (int32_t)get32(w);
+		}
+		for (c = 6; c <= 7; c++) {
+			if (bin_array(res, r, c, &p, &end) == -1)
+				return -2;
+			while (bin_next(&p, end, &v, &len)) {
+				if ((str = bin_str(v, len, buf, sizeof(buf))) ==
+				    NULL)
+					return -2;
+				if ((c == 6 ? window_restore_user(&a->w, str,
+				    day) : window_restore_feature(&a->w, str,
+				    day)) == -1)
+					return -1;
+			}
+		}
+	}
+	for (i = lo; i < hi; i++) {
+		events--;
+		if (bt->subs[i].login) {
+			logins--;
+			hours[bt->subs[i].hour]--;
+		}
+	}
+	if (events < 0 || logins < 0)
+		return -2;
+	window_restore_day(&a->w, day);
+	if (logins > 0 && window_restore_logins(&a->w, day,
+	    logins > UINT16_MAX ? UINT16_MAX : (unsigned)logins) == -1)
+		return -1;
+	for (h = 0; h < 24; h++) {
+		if (hours[h] < 0)
+			return -2;
+		if (hours[h] > 0 && window_restore_hour(&a->w,
+		    (int64_t)day * 24 + h, hours[h] > UINT16_MAX ?
+		    UINT16_MAX : (unsigned)hours[h]) == -1)
+			return -1;
+	}
+	bt->events += events;
+	bt->nrollup += events;
+	if (a->last_event_at < last)
+		a->last_event_at = last;
+	if (events > 0 || lo < hi) {
+		c = account_event_class(EV_LOGIN);
+		if (c >= 0 && (bt->heard[c] == 0 || day < bt->heard[c]))
+			bt->heard[c] = day;
+		if (a->first_day == 0 || day < a->first_day)
+			a->first_day = day;
+	}
+	return 0;
+}
+
+/*
+ * The rollup of bt->cur_day (after its raw rows, events_cb): applied
+ * after the day's last sweep within it, before the one at its end.
+ */
+static void
+agg_cb(enum db_status st, const struct db_res *res, void *arg)
+{
+	struct backtest *bt = arg;
+	struct bt_sub key;
+	struct account *a;
+	int32_t day = bt->cur_day;
+	size_t lo, hi, matched = 0;
+	int i, j, n, rc;
+
+	if (!bt_ok(bt, st, res, "reading the usage rollup"))
+		return;
+	if (bt->nsubs > 1)
+		qsort(bt->subs, bt->nsubs, sizeof(*bt->subs), sub_cmp);
+	n = db_res_ntuples(res);
+	for (i = 0; i < n && !bt->failed; i = j) {
+		for (j = i + 1; j < n && strcmp(db_res_value(res, j, 0),
+		    db_res_value(res, i, 0)) == 0; j++)
+			;
+		if ((a = account_get(bt->table, db_res_value(res, i, 0))) ==
+		    NULL) {
+			bt_fail(bt, "out of memory", NULL);
+			return;
+		}
+		key.a = a;
+		for (lo = 0, hi = bt->nsubs; lo < hi; ) {	/* first >= */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (sub_cmp(&bt->subs[mid], &key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (hi = lo; hi < bt->nsubs && bt->subs[hi].a == a; hi++)
+			;
+		matched += hi - lo;
+		rc = agg_account(bt, res, i, j, day, lo, hi);
+		if (rc == -1)
+			bt_fail(bt, "out of memory", NULL);
+		else if (rc == -2)
+			break;
+	}
+	if (!bt->failed && (i < n || matched != bt->nsubs)) {
+		bt_fail(bt, "the usage rollup (usage_daily) does not match the "
+		    "stored events", "run again with --raw, which reads only "
+		    "the events");
+		return;
+	}
+	bt_day_end(bt, day);
+}
+
+/*
+ * Queue the queries of bt->day, if it is not past until.  A day the
+ * usage rollup covers (before uday, and not today) is read as its rollup
+ * (agg_cb) plus the raw rows the rollup does not hold: the rarer types
+ * (events_rare), rows of other writers (events_foreign), commits after
+ * ucommit, and -- so that the sweeps within the day see them -- the
+ * usage events up to the last of those sweeps (bt_cut), which the
+ * rollup counts too (subs).  Any other day is read raw, whole.
+ */
 static void
 bt_next_day(struct backtest *bt)
 {
-	char p0[24], p1[24];
-	const char *pv[2] = { p0, p1 };
-	int len[2];
+#define RAW_COLS "id, account_id, type, " US("ts") ", user_id, props::text," \
+    " commit_no, source"
+#define DAY_RANGE " ts >= to_timestamp($1::bigint) AND ts < to_timestamp(" \
+    "$2::bigint)"
+#define USAGE " type IN ('login', 'feature_used')"
+	static const char raw_sql[] =
+	    "SELECT " RAW_COLS " FROM events WHERE" DAY_RANGE
+	    " ORDER BY ts, source, id";
+	static const char rest_sql[] =
+	    "SELECT " RAW_COLS " FROM events WHERE" DAY_RANGE
+	    " AND type NOT IN ('login', 'feature_used')"
+	    " UNION ALL SELECT " RAW_COLS " FROM events WHERE" DAY_RANGE
+	    " AND commit_no IS NULL AND" USAGE
+	    " UNION ALL SELECT " RAW_COLS " FROM events WHERE" DAY_RANGE
+	    " AND commit_no > $4::int8 AND" USAGE
+	    " UNION ALL SELECT " RAW_COLS " FROM events WHERE"
+	    " ts >= to_timestamp($1::bigint) AND ts <= timestamptz 'epoch' +"
+	    " $3::bigint * interval '1 microsecond'"
+	    " AND commit_no <= $4::int8 AND" USAGE
+	    " ORDER BY 4, 8, 1";
+	static const char agg_sql[] =
+	    "SELECT account_id, events, logins, last_us, hours, hour_logins,"
+	    " users, features FROM usage_daily WHERE day = $1::integer"
+	    " ORDER BY account_id";
+	char p0[24], p1[24], p2[24], p3[24], p4[24];
+	const char *pv[4] = { p0, p1, p2, p3 }, *av[1] = { p4 };
+	int len[4], alen[1], agg;
+	int32_t day = bt->day;
 
-	if (bt->day > bt->until)
+	if (day > bt->until)
 		return;
-	len[0] = snprintf(p0, sizeof(p0), "%" PRId64,
-	    (int64_t)bt->day * 86400);
+	agg = day < bt->uday && day < window_day(util_now_us());
+	len[0] = snprintf(p0, sizeof(p0), "%" PRId64, (int64_t)day * 86400);
 	len[1] = snprintf(p1, sizeof(p1), "%" PRId64,
-	    (int64_t)(bt->day + 1) * 86400);
+	    (int64_t)(day + 1) * 86400);
+	len[2] = snprintf(p2, sizeof(p2), "%" PRId64, bt_cut(bt, day));
+	len[3] = snprintf(p3, sizeof(p3), "%" PRId64, bt->ucommit);
+	alen[0] = snprintf(p4, sizeof(p4), "%" PRId32, day);
 	bt->day++;
-	if (db_query_long(bt->db, 0,
-	    "SELECT id, account_id, type, " US("ts") ", user_id, props::text"
-	    " FROM events WHERE ts >= to_timestamp($1::bigint)"
-	    " AND ts < to_timestamp($2::bigint)"
-	    " ORDER BY ts, source, id", 2, pv, len, events_cb, bt) == -1)
+	if (db_query_long(bt->db, 0, agg ? rest_sql : raw_sql, agg ? 4 : 2,
+	    pv, len, events_cb, bt) == -1 || (agg &&
+	    db_query_long_binres(bt->db, 0, agg_sql, 1, av, alen, agg_cb,
+	    bt) == -1))
 		bt_fail(bt, "reading the events", "connection lost");
+#undef RAW_COLS
+#undef DAY_RANGE
+#undef USAGE
 }
 
 /*
@@ -536,12 +861,16 @@ accounts_cb(enum db_status st, const struct db_res *res, void *arg)
 }
 
 static void
-begin_cb(enum db_status st, const struct db_res *res, void *arg)
+mark_cb(enum db_status st, const struct db_res *res, void *arg)
 {
 	struct backtest *bt = arg;
 
-	if (!bt_ok(bt, st, res, "starting a read-only transaction"))
+	if (!bt_ok(bt, st, res, "reading the usage rollup's mark"))
 		return;
+	if (db_res_ntuples(res) == 1) {
+		bt->ucommit = strtoll(db_res_value(res, 0, 0), NULL, 10);
+		bt->uday = (int32_t)atol(db_res_value(res, 0, 1));
+	}
 	/* Today's metadata, in the shape account_meta_apply() takes. */
 	if (db_query_long(bt->db, 0,
 	    "SELECT id, json_build_object('name', name, 'plan', plan,"
@@ -555,6 +884,20 @@ begin_cb(enum db_status st, const struct db_res *res, void *arg)
 	    " FROM accounts ORDER BY id", 0, NULL, NULL, accounts_cb,
 	    bt) == -1)
 		bt_fail(bt, "reading the accounts", "connection lost");
+}
+
+static void
+begin_cb(enum db_status st, const struct db_res *res, void *arg)
+{
+	struct backtest *bt = arg;
+
+	if (!bt_ok(bt, st, res, "starting a read-only transaction"))
+		return;
+	if (db_query(bt->db, bt->args->raw ? "SELECT 0, 0 WHERE false" :
+	    "SELECT commit_no, day FROM usage_mark", 0, NULL, NULL, mark_cb,
+	    bt) == -1)
+		bt_fail(bt, "reading the usage rollup's mark",
+		    "connection lost");
 }
 
 static void
@@ -588,15 +931,24 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- output ---- */
 
+/*
+ * By day, account id, signal: the accounts' indices depend on the order
+ * the replay first met them (raw rows or the rollup's), their ids do not.
+ * cmp_table is the replay's table while the lists are sorted and walked.
+ */
+static const struct account_table *cmp_table;
+
 static int
 alert_cmp(const void *p, const void *q)
 {
 	const struct bt_alert *a = p, *b = q;
+	int c;
 
 	if (a->from != b->from)
 		return a->from < b->from ? -1 : 1;
-	if (a->acct != b->acct)
-		return a->acct < b->acct ? -1 : 1;
+	if (a->acct != b->acct && (c = strcmp(cmp_table->all[a->acct]->id,
+	    cmp_table->all[b->acct]->id)) != 0)
+		return c;
 	return a->signal < b->signal ? -1 : a->signal > b->signal;
 }
 
@@ -638,6 +990,7 @@ match_fn(void *arg, struct bt_alert *a, struct bt_alert *b)
 static void
 bt_match(struct backtest *bt)
 {
+	cmp_table = bt->table;
 	if (bt->nalerts > 0)
 		qsort(bt->alerts, bt->nalerts, sizeof(*bt->alerts), alert_cmp);
 	if (bt->nactual > 0)
@@ -726,14 +1079,15 @@ bt_print(struct backtest *bt, const struct quality_report *q)
 			json_array_append_new(per, json_pack("{s:s, s:i, s:i}",
 			    "signal", alert_signal_name(sig),
 			    "would_fire", would[sig], "fired", fired[sig]));
-		o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:o, s:o, "
-		    "s:o, s:o}",
+		o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:o, "
+		    "s:o, s:o, s:o}",
 		    "config", bt->cfg->path != NULL ? bt->cfg->path : "",
 		    "since", day_str(bt->since, d1, sizeof(d1)),
 		    "until", day_str(bt->until, d2, sizeof(d2)),
 		    "accounts", (json_int_t)q->accounts,
 		    "events", (json_int_t)bt->events,
 		    "events_invalid", (json_int_t)bt->bad,
+		    "events_from_rollup", (json_int_t)bt->nrollup,
 		    "replay_seconds", secs,
 		    "per_signal", per,
 		    "would_fire", alerts_json(bt, bt->alerts, bt->nalerts),
@@ -751,10 +1105,11 @@ bt_print(struct backtest *bt, const struct quality_report *q)
 	}
 
 	printf("Backtest of %s over %s .. %s: %zu accounts, %" PRId64
-	    " events replayed in %.1f s\n\n", bt->cfg->path != NULL ?
+	    " events replayed in %.1f s (%" PRId64 " of them from the daily "
+	    "usage rollup)\n\n", bt->cfg->path != NULL ?
 	    bt->cfg->path : "the config", day_str(bt->since, d1, sizeof(d1)),
 	    day_str(bt->until, d2, sizeof(d2)), q->accounts, bt->events,
-	    secs);
+	    secs, bt->nrollup);
 	printf("Alerts opened in these days (not counting those firing on "
 	    "the first day):\n");
 	printf("  %-27s %12s %12s\n", "signal", "would fire", "fired");
@@ -888,6 +1243,112 @@ bt_report(struct backtest *bt, const struct quality_outcome *o,
 	return rc;
 }
 
+/* A last-seen entry: a feature by name, a user by its day alone. */
+struct seen_e {
+	const char	*name;		/* NULL: a user */
+	int32_t		 day;
+};
+
+static int
+seen_cmp(const void *p, const void *q)
+{
+	const struct seen_e *a = p, *b = q;
+	int c;
+
+	if (a->name != NULL && b->name != NULL &&
+	    (c = strcmp(a->name, b->name)) != 0)
+		return c;
+	return (a->day > b->day) - (a->day < b->day);
+}
+
+/*
+ * One last-seen table, sorted (its slot order depends on arrival, as do
+ * interned ids: features go by name; users, whose keys are hashed with a
+ * key of this process's, by the days alone).
+ */
+static void
+dump_seen(FILE *f, const struct window *w, enum win_seen_table which)
+{
+	struct seen_e *v = NULL;
+	size_t n = 0, cap = 0, i;
+	uint32_t pos = 0;
+	uint64_t key;
+	int32_t day;
+
+	while (window_seen_next(w, which, &pos, &key, &day)) {
+		if (util_grow((void **)&v, &cap, n, sizeof(*v)) == -1)
+			break;
+		v[n].name = which == WIN_SEEN_FEATURES ?
+		    intern_str((uint32_t)key) : NULL;
+		v[n].day = day;
+		n++;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), seen_cmp);
+	for (i = 0; i < n; i++)
+		if (v[i].name != NULL)
+			fprintf(f, " f:%s=%d", v[i].name, (int)v[i].day);
+		else
+			fprintf(f, " u=%d", (int)v[i].day);
+	free(v);
+}
+
+static int
+acct_cmp(const void *p, const void *q)
+{
+	const struct account *const *a = p, *const *b = q;
+
+	return strcmp((*a)->id, (*b)->id);
+}
+
+/*
+ * For tests that compare two replays (the rollup's and --raw): with
+ * CW_BACKTEST_WINDOWS=PATH set, each account's usage windows at the end
+ * are written to PATH, one line per account by id -- the days, the login
+ * counts of every day and hour the rings hold, the users and features
+ * last seen -- in a form that does not depend on arrival order.
+ */
+static void
+bt_dump_windows(struct backtest *bt)
+{
+	const char *path = getenv("CW_BACKTEST_WINDOWS");
+	struct account **v;
+	const struct window *w;
+	size_t i, n = bt->table->count;
+	int32_t day;
+	int64_t h;
+	FILE *f;
+
+	if (path == NULL || *path == '\0' ||
+	    (v = calloc(n + 1, sizeof(*v))) == NULL)
+		return;
+	if ((f = fopen(path, "w")) == NULL) {
+		free(v);
+		return;
+	}
+	memcpy(v, bt->table->all, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), acct_cmp);
+	for (i = 0; i < n; i++) {
+		w = &v[i]->w;
+		fprintf(f, "%s first=%d last=%d login=%d hour=%" PRId64
+		    " account_first=%d last_event_at=%" PRId64, v[i]->id,
+		    w->first_day, w->last_day, w->last_login, w->last_hour,
+		    v[i]->first_day, v[i]->last_event_at);
+		for (day = w->last_day - WIN_DAYS + 1; day <= w->last_day;
+		    day++)
+			if (window_logins_on(w, day) > 0)
+				fprintf(f, " d%d=%u", day,
+				    window_logins_on(w, day));
+		for (h = w->last_hour - WIN_HOURS + 1; h <= w->last_hour; h++)
+			fprintf(f, " h=%" PRIu64, window_logins_24h(w, h));
+		dump_seen(f, w, WIN_SEEN_USERS);
+		dump_seen(f, w, WIN_SEEN_FEATURES);
+		fputc('\n', f);
+	}
+	fclose(f);
+	free(v);
+}
+
 int
 backtest_run(const struct cw_config *cfg, const struct backtest_args *args)
 {
@@ -961,6 +1422,7 @@ backtest_run(const struct cw_config *cfg, const struct backtest_args *args)
 		bt.start = bt.warm;
 	bt.day = bt.warm;
 	bt.done_day = bt.warm - 1;
+	bt.uday = INT32_MIN;	/* until the mark is read */
 	signal_win_rules(&cfg->signals, &bt.rules);
 	bt.t0 = util_mono_us();
 	if ((bt.table = account_table_new()) == NULL ||
@@ -982,6 +1444,7 @@ backtest_run(const struct cw_config *cfg, const struct backtest_args *args)
 		fprintf(stderr, "churnwatchd: backtest: out of memory\n");
 		goto done;
 	}
+	bt_dump_windows(&bt);
 	bt_compact(&bt);
 	bt_match(&bt);
 	if (bt_print(&bt, &q) == -1) {
@@ -1001,6 +1464,7 @@ done:
 	free(bt.outcomes);
 	free(bt.statuses);
 	free(bt.status);
+	free(bt.subs);
 	free(outcomes);
 	return rc;
 }

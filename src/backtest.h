@@ -28,6 +28,8 @@ struct backtest_args {
 	const char		*until;		/* NULL: today */
 	const char		*within;	/* NULL: 90 days */
 	enum backtest_format	 format;
+	int			 raw;		/* read every raw event, not
+						 * the usage rollup */
 };
 
 /*

@@ -43,6 +43,8 @@
 #include "slackapp.h"
 #include "spool.h"
 #include "store.h"
+#include "util.h"
+#include "window.h"
 
 #define DEFAULT_CONFIG		SYSCONFDIR "/churnwatch/churnwatch.conf"
 #define DRAIN_TIMEOUT_SEC	30
@@ -54,6 +56,7 @@ static struct {
 	struct db		*db;		/* dbs[0]: migrations, accounts */
 	struct db		**dbs;		/* one per ingest lane */
 	struct db		*db_reports;	/* the reports' own */
+	struct db		*db_jobs;	/* the usage rollup's own */
 	size_t			 ndbs;
 	struct store		*store;
 	struct engine		*engine;
@@ -72,6 +75,10 @@ static struct {
 	struct event		*ev_migrate_timeout;
 	struct event		*ev_watchdog;
 	struct event		*ev_retention;
+	struct event		*ev_usage;
+	struct store_usage_mark	 usage;		/* with usage_known */
+	int			 usage_known;
+	int			 usage_busy;	/* a step in flight */
 } d;
 
 static void
@@ -81,7 +88,7 @@ usage(FILE *f)
 	    "usage: churnwatchd [--config PATH] [--check-config | --migrate]\n"
 	    "       churnwatchd [--config PATH] --backtest --since DATE "
 	    "[--until DATE]\n"
-	    "                   [--within DAYS] [--format text|json]\n"
+	    "                   [--within DAYS] [--format text|json] [--raw]\n"
 	    "       churnwatchd --dump-config | --version | --help\n"
 	    "\n"
 	    "  -c, --config PATH    configuration file (default %s)\n"
@@ -99,6 +106,10 @@ usage(FILE *f)
 	    "fired and how\n"
 	    "                       well each signal foretold churn (within "
 	    "DAYS, 90)\n"
+	    "      --raw            with --backtest: read every stored event, "
+	    "not the\n"
+	    "                       daily usage rollup (slower, the same "
+	    "answer)\n"
 	    "  -V, --version        print the version and exit\n"
 	    "  -h, --help           print this help and exit\n",
 	    DEFAULT_CONFIG);
@@ -369,6 +380,72 @@ retention_cb(evutil_socket_t fd, short what, void *arg)
 		retention_arm(60);	/* database down: try again soon */
 }
 
+/* ---- the usage rollup (012_usage_daily.sql) ---- */
+
+#define USAGE_INTERVAL_SEC	60
+
+static void	usage_next(void);
+
+static void
+usage_arm(unsigned secs)
+{
+	struct timeval tv = { secs, 0 };
+
+	evtimer_add(d.ev_usage, &tv);
+}
+
+static void
+usage_done_cb(enum store_status st, const struct store_usage_mark *m,
+    uint64_t rows, void *arg)
+{
+	d.usage_busy = 0;
+	if (st != STORE_OK || m == NULL) {
+		d.usage_known = 0;	/* read it again */
+		usage_arm(st == STORE_OK ? 0 : USAGE_INTERVAL_SEC);
+		return;
+	}
+	if (d.usage_known && m->day != d.usage.day)
+		log_info("usage rollup: day=%ld rows=%llu", (long)m->day - 1,
+		    (unsigned long long)rows);
+	d.usage = *m;
+	d.usage_known = 1;
+	usage_next();		/* on at once while there is work */
+}
+
+/*
+ * One step at a time, back to back while the rollup is behind (the first
+ * start after the upgrade, a day's end), then every USAGE_INTERVAL_SEC
+ * for the settled commits' back-fills of earlier days.
+ */
+static void
+usage_next(void)
+{
+	const int64_t *above;
+	size_t nabove;
+	int64_t mark;
+	int rc;
+
+	if (d.draining || d.usage_busy)
+		return;
+	if (!d.usage_known)
+		rc = store_usage_read(d.db_jobs, usage_done_cb, NULL);
+	else {
+		store_watermark(d.store, &mark, &above, &nabove);
+		rc = store_usage_step(d.db_jobs, &d.usage, mark,
+		    window_day(util_now_us()), usage_done_cb, NULL);
+	}
+	if (rc == 0)
+		d.usage_busy = 1;
+	else
+		usage_arm(USAGE_INTERVAL_SEC);
+}
+
+static void
+usage_cb(evutil_socket_t fd, short what, void *arg)
+{
+	usage_next();
+}
+
 static void
 loaded_cb(int ok, void *arg)
 {
@@ -393,6 +470,9 @@ loaded_cb(int ok, void *arg)
 	if (!evtimer_pending(d.ev_retention, NULL))
 		retention_arm(d.cfg->retention_interval < 60 ?
 		    d.cfg->retention_interval : 60);
+	/* The watermark means what it says from now on. */
+	if (!evtimer_pending(d.ev_usage, NULL) && !d.usage_busy)
+		usage_arm(0);
 	log_notice("churnwatchd: ready accounts=%zu",
 	    engine_accounts(d.engine));
 }
@@ -616,6 +696,7 @@ main(int argc, char *argv[])
 		{ "until",	  required_argument, NULL, 'U' },
 		{ "within",	  required_argument, NULL, 'W' },
 		{ "format",	  required_argument, NULL, 'F' },
+		{ "raw",	  no_argument,	     NULL, 'R' },
 		{ "version",	  no_argument,	     NULL, 'V' },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -626,7 +707,7 @@ main(int argc, char *argv[])
 	struct slackapp_ops sops;
 	struct ingest_sink sink;
 	struct event *ev_term, *ev_int, *ev_hup;
-	struct backtest_args bta = { NULL, NULL, NULL, BACKTEST_TEXT };
+	struct backtest_args bta = { NULL, NULL, NULL, BACKTEST_TEXT, 0 };
 	const char *format = NULL;
 	int ch, check_only = 0, problems, listen_fd = -1, n, backtest = 0;
 	size_t i;
@@ -660,6 +741,9 @@ main(int argc, char *argv[])
 		case 'F':
 			format = optarg;
 			break;
+		case 'R':
+			bta.raw = 1;
+			break;
 		case 'V':
 			printf("churnwatchd %s\n", PACKAGE_VERSION);
 			return 0;
@@ -672,7 +756,8 @@ main(int argc, char *argv[])
 		}
 	}
 	if (optind != argc || (!backtest && (bta.since != NULL ||
-	    bta.until != NULL || bta.within != NULL || format != NULL)) ||
+	    bta.until != NULL || bta.within != NULL || format != NULL ||
+	    bta.raw)) ||
 	    (backtest && (check_only || d.migrate_only))) {
 		usage(stderr);
 		return 2;
@@ -711,6 +796,7 @@ main(int argc, char *argv[])
 	    (cw_metrics = metrics_new()) == NULL)
 		fatalx("cannot create the event loop");
 	d.ev_retention = evtimer_new(d.base, retention_cb, NULL);
+	d.ev_usage = evtimer_new(d.base, usage_cb, NULL);
 	if (!d.migrate_only && (d.spool = spool_open(d.cfg->spool_dir,
 	    d.cfg->spool_max_bytes)) == NULL)
 		log_warnx("spool: unavailable; ingest answers 503 while the "
@@ -776,6 +862,9 @@ main(int argc, char *argv[])
 		    NULL)) == NULL)
 			fatalx("out of memory");
 		store_set_reports_db(d.store, d.db_reports);
+		if ((d.db_jobs = db_new(d.base, d.cfg->db_url, 0, NULL,
+		    NULL)) == NULL)
+			fatalx("out of memory");
 	}
 	memset(&sops, 0, sizeof(sops));
 	sops.account_json = slack_account_fn;
@@ -809,6 +898,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < d.ndbs; i++)
 		db_free(d.dbs[i]);	/* in-flight commits fail into the store */
 	db_free(d.db_reports);
+	db_free(d.db_jobs);
 	ingest_free(d.ingest);	/* answers appends waiting for their sync */
 	store_free(d.store);
 	engine_free(d.engine);
@@ -820,6 +910,7 @@ main(int argc, char *argv[])
 	if (d.ev_watchdog != NULL)
 		event_free(d.ev_watchdog);
 	event_free(d.ev_retention);
+	event_free(d.ev_usage);
 	spool_close(d.spool);
 	if (d.ev_migrate_timeout != NULL)
 		event_free(d.ev_migrate_timeout);

@@ -253,6 +253,31 @@ int	store_retention(struct store *, unsigned horizon_days,
 	    store_retention_cb cb, void *arg);
 
 /*
+ * The usage rollup (012_usage_daily.sql): usage_daily holds the usage
+ * events stored with commit_no <= mark.commit and a ts before UTC day
+ * mark.day.  Both run on db, a connection of their own (a day of a large
+ * install takes seconds to read), and call cb once: STORE_OK with the
+ * mark as it now is and the rows written; STORE_UNAVAILABLE with the
+ * mark as it was, or NULL when another process moved it (read it
+ * again).
+ *
+ * store_usage_read: the stored mark.  store_usage_step: one step towards
+ * (commit, today): the commits after the mark up to commit (settled
+ * ones: store_watermark()), or else the next day before today.  Returns
+ * 0, 1 when there is nothing to do (cb is not called), -1 when the
+ * connection is down.
+ */
+struct store_usage_mark {
+	int64_t		 commit;
+	int32_t		 day;
+};
+typedef void (*store_usage_cb)(enum store_status,
+    const struct store_usage_mark *, uint64_t rows, void *arg);
+int	store_usage_read(struct db *, store_usage_cb, void *arg);
+int	store_usage_step(struct db *, const struct store_usage_mark *,
+	    int64_t commit, int32_t today, store_usage_cb, void *arg);
+
+/*
  * The Slack message chat.postMessage made for notification_id (channel
  * and ts), remembered for its alert and receiver; errors are logged.
  */

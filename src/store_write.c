@@ -846,6 +846,9 @@ static const char *const retention_rest_sql[] = {
 	MARKS_COMPLETE,
 	"DELETE FROM health_daily WHERE day < (now() AT TIME ZONE 'UTC')::date"
 	" - 2 * $1::integer",
+	/* Kept as long as the daily scores (SPEC 3: the daily rollups). */
+	"DELETE FROM usage_daily WHERE day < (now() AT TIME ZONE 'UTC')::date"
+	" - date '1970-01-01' - 2 * $1::integer",
 	"DELETE FROM alerts WHERE state = 'resolved' AND resolved_at <"
 	" now() - make_interval(days => 2 * $1::integer)",
 	"DELETE FROM notifications WHERE state <> 'pending' AND created_at <"
@@ -922,3 +925,144 @@ store_retention(struct store *st, unsigned horizon_days,
 	return 0;
 }
 
+
+
+/* ---- the usage rollup (012_usage_daily.sql) ---- */
+
+/*
+ * The usage events among e, per account and UTC day: counts, the logins
+ * per hour (only hours with logins), the distinct users and features,
+ * the newest ts.  FROM and WHERE are the step's; ev is read twice, so
+ * PostgreSQL materialises it once.
+ */
+#define USAGE_AGG(where) \
+    " ev AS MATERIALIZED (SELECT e.account_id," \
+    "  (e.ts AT TIME ZONE 'UTC')::date - date '1970-01-01' AS day," \
+    "  e.type = 'login' AS login, e.user_id," \
+    "  CASE WHEN e.type = 'feature_used' THEN e.props->>'feature' END" \
+    "   AS feature," \
+    "  extract(hour FROM e.ts AT TIME ZONE 'UTC')::smallint AS hour," \
+    "  (extract(epoch FROM e.ts) * 1000000)::bigint AS us" \
+    "  FROM events e WHERE e.type IN ('login', 'feature_used')" \
+    "  AND e.account_id <> '' AND e.commit_no IS NOT NULL AND " where \
+    "  AND EXISTS (SELECT 1 FROM u))," \
+    " h AS (SELECT day, account_id, array_agg(hour ORDER BY hour) AS hs," \
+    "  array_agg(n ORDER BY hour) AS ns FROM (SELECT day, account_id," \
+    "  hour, count(*)::integer AS n FROM ev WHERE login" \
+    "  GROUP BY 1, 2, 3) x GROUP BY 1, 2)," \
+    " a AS (SELECT day, account_id, count(*)::integer AS n," \
+    "  (count(*) FILTER (WHERE login))::integer AS logins," \
+    "  coalesce(array_agg(DISTINCT user_id) FILTER (WHERE user_id IS" \
+    "   NOT NULL), '{}') AS users," \
+    "  coalesce(array_agg(DISTINCT feature) FILTER (WHERE feature IS" \
+    "   NOT NULL), '{}') AS features, max(us) AS last_us" \
+    "  FROM ev GROUP BY 1, 2)," \
+    " i AS (INSERT INTO usage_daily (day, account_id, events, logins," \
+    "  hours, hour_logins, users, features, last_us)" \
+    "  SELECT a.day, a.account_id, a.n, a.logins," \
+    "  coalesce(h.hs, '{}'), coalesce(h.ns, '{}'), a.users, a.features," \
+    "  a.last_us FROM a LEFT JOIN h USING (day, account_id) RETURNING 1)" \
+    " SELECT u.commit_no, u.day, (SELECT count(*) FROM i) FROM u"
+
+/*
+ * The commits in ($1, $3] of the days before $2.  The mark moves only
+ * from where this daemon last saw it ($1, $2): should another process
+ * have moved it, u is empty and nothing is inserted.
+ */
+static const char usage_commits_sql[] =
+    "WITH u AS (UPDATE usage_mark SET commit_no = $3::int8"
+    " WHERE commit_no = $1::int8 AND day = $2::integer"
+    " RETURNING commit_no, day),"
+    USAGE_AGG("e.commit_no > $1::int8 AND e.commit_no <= $3::int8"
+    " AND e.ts < to_timestamp($2::integer * 86400::float8)");
+
+/* The commits up to $1 of day $2, which then joins the rectangle. */
+static const char usage_day_sql[] =
+    "WITH u AS (UPDATE usage_mark SET day = $2::integer + 1"
+    " WHERE commit_no = $1::int8 AND day = $2::integer"
+    " RETURNING commit_no, day),"
+    USAGE_AGG("e.commit_no <= $1::int8"
+    " AND e.ts >= to_timestamp($2::integer * 86400::float8)"
+    " AND e.ts < to_timestamp(($2::integer + 1) * 86400::float8)");
+
+struct usage_q {
+	store_usage_cb		 cb;
+	void			*arg;
+	struct store_usage_mark	 mark;
+};
+
+static void
+usage_cb(enum db_status status, const struct db_res *res, void *arg)
+{
+	struct usage_q *q = arg;
+	uint64_t rows = 0;
+
+	if (status != DB_OK) {
+		if (status == DB_ERROR)
+			log_warnx("store: usage rollup failed error=\"%s\"",
+			    db_res_error(res));
+		q->cb(STORE_UNAVAILABLE, &q->mark, 0, q->arg);
+		free(q);
+		return;
+	}
+	if (db_res_ntuples(res) > 0) {
+		q->mark.commit = strtoll(db_res_value(res, 0, 0), NULL, 10);
+		q->mark.day = (int32_t)atol(db_res_value(res, 0, 1));
+		rows = strtoull(db_res_value(res, 0, 2), NULL, 10);
+		q->cb(STORE_OK, &q->mark, rows, q->arg);
+	} else {
+		log_warnx("store: usage rollup: the mark moved under us; "
+		    "reading it again");
+		q->cb(STORE_UNAVAILABLE, NULL, 0, q->arg);
+	}
+	free(q);
+}
+
+int
+store_usage_read(struct db *db, store_usage_cb cb, void *arg)
+{
+	struct usage_q *q;
+
+	if (!db_is_up(db) || (q = calloc(1, sizeof(*q))) == NULL)
+		return -1;
+	q->cb = cb;
+	q->arg = arg;
+	if (db_query(db, "SELECT commit_no, day, 0 FROM usage_mark", 0, NULL,
+	    NULL, usage_cb, q) == -1) {
+		free(q);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_usage_step(struct db *db, const struct store_usage_mark *mark,
+    int64_t commit, int32_t today, store_usage_cb cb, void *arg)
+{
+	char v0[24], v1[24], v2[24];
+	const char *values[3] = { v0, v1, v2 };
+	int lengths[3];
+	struct usage_q *q;
+	const char *sql;
+
+	if (commit > mark->commit)
+		sql = usage_commits_sql;
+	else if (mark->day < today)
+		sql = usage_day_sql;
+	else
+		return 1;	/* nothing to do */
+	if (!db_is_up(db) || (q = calloc(1, sizeof(*q))) == NULL)
+		return -1;
+	q->cb = cb;
+	q->arg = arg;
+	q->mark = *mark;
+	lengths[0] = snprintf(v0, sizeof(v0), "%lld", (long long)mark->commit);
+	lengths[1] = snprintf(v1, sizeof(v1), "%ld", (long)mark->day);
+	lengths[2] = snprintf(v2, sizeof(v2), "%lld", (long long)commit);
+	if (db_query_long(db, 0, sql, sql == usage_commits_sql ? 3 : 2,
+	    values, lengths, usage_cb, q) == -1) {
+		free(q);
+		return -1;
+	}
+	return 0;
+}

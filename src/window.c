@@ -1346,6 +1346,13 @@ window_restore_feature(struct window *w, const char *feature, int32_t day)
 	return 0;
 }
 
+void
+window_restore_day(struct window *w, int32_t day)
+{
+	if (day > 0)
+		note_day(w, day);
+}
+
 /* ---- prune ---- */
 
 void

@@ -286,6 +286,9 @@ int	window_apply(struct window *, const struct cw_event *,
  * since the epoch, added) in the hourly ring only.  window_restore_user /
  * window_restore_feature: the user / feature was last seen on day (the
  * maximum is kept), as a login / feature_used would record it.
+ * window_restore_day: a usage event was seen on day (first_day, last_day),
+ * as every login and feature_used records it, with or without a user or
+ * feature that could be restored.
  */
 int	window_restore_logins(struct window *, int32_t day, unsigned count);
 int	window_restore_hour(struct window *, int64_t hour, unsigned count);
@@ -293,6 +296,7 @@ int	window_restore_user(struct window *, const char *user_id,
 	    int32_t day);
 int	window_restore_feature(struct window *, const char *feature,
 	    int32_t day);
+void	window_restore_day(struct window *, int32_t day);
 
 /*
  * Move the window to today (if newer than last_day) and drop what is
