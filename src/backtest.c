@@ -6,7 +6,9 @@
  * the first day of each data class and of each account, which outlives
  * retention -- the daemon's own), then the events from SIG_HISTORY_DAYS
  * before --since (so that the windows are full on the first day) to the
- * end of --until, one day per query, in (ts, source, id) order.  Each
+ * end of --until, one day per query, in (ts, source, id) order (a day
+ * the daily usage rollup covers: its rollup and the raw rows it cannot
+ * stand for, see bt_next_day(); --raw reads every raw row).  Each
  * event is applied as engine_apply() does (window_apply, data coverage,
  * the account's first day).  From max(within, 90) days before --since
  * on (what the signal-quality report reads: alerts open from since -
@@ -770,7 +772,7 @@ bt_next_day(struct backtest *bt)
 	static const char agg_sql[] =
 	    "SELECT account_id, events, logins, last_us, hours, hour_logins,"
 	    " users, features FROM usage_daily WHERE day = $1::integer"
-	    " ORDER BY account_id";
+	    " ORDER BY account_id COLLATE \"C\"";	/* grouped, in any order */
 	char p0[24], p1[24], p2[24], p3[24], p4[24];
 	const char *pv[4] = { p0, p1, p2, p3 }, *av[1] = { p4 };
 	int len[4], alen[1], agg;

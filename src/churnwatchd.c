@@ -382,14 +382,12 @@ retention_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the usage rollup (012_usage_daily.sql) ---- */
 
-#define USAGE_INTERVAL_SEC	60
-
 static void	usage_next(void);
 
 static void
-usage_arm(unsigned secs)
+usage_arm(int64_t us)
 {
-	struct timeval tv = { secs, 0 };
+	struct timeval tv = { us / CW_USEC_PER_SEC, us % CW_USEC_PER_SEC };
 
 	evtimer_add(d.ev_usage, &tv);
 }
@@ -401,7 +399,7 @@ usage_done_cb(enum store_status st, const struct store_usage_mark *m,
 	d.usage_busy = 0;
 	if (st != STORE_OK || m == NULL) {
 		d.usage_known = 0;	/* read it again */
-		usage_arm(st == STORE_OK ? 0 : USAGE_INTERVAL_SEC);
+		usage_arm(st == STORE_OK ? 0 : d.cfg->db_rollup_interval);
 		return;
 	}
 	if (d.usage_known && m->day != d.usage.day)
@@ -409,20 +407,22 @@ usage_done_cb(enum store_status st, const struct store_usage_mark *m,
 		    (unsigned long long)rows);
 	d.usage = *m;
 	d.usage_known = 1;
+	store_usage_consumed(d.store, m->commit);
 	usage_next();		/* on at once while there is work */
 }
 
 /*
  * One step at a time, back to back while the rollup is behind (the first
- * start after the upgrade, a day's end), then every USAGE_INTERVAL_SEC
- * for the settled commits' back-fills of earlier days.
+ * start after the upgrade, a day's end), then every [database]
+ * rollup_interval for the settled commits' back-fills of earlier days.
  */
 static void
 usage_next(void)
 {
 	const int64_t *above;
 	size_t nabove;
-	int64_t mark;
+	int64_t mark, lo, hi, day_commit;
+	int32_t today = window_day(util_now_us());
 	int rc;
 
 	if (d.draining || d.usage_busy)
@@ -431,13 +431,21 @@ usage_next(void)
 		rc = store_usage_read(d.db_jobs, usage_done_cb, NULL);
 	else {
 		store_watermark(d.store, &mark, &above, &nabove);
+		store_usage_flags(d.store, today, &lo, &hi, &day_commit);
+		if (mark <= d.usage.commit && d.usage.day < today &&
+		    d.usage.commit < day_commit) {
+			/* A day's last commits are still settling. */
+			usage_arm(CW_USEC_PER_SEC);
+			return;
+		}
+		/* Commits read only if one may hold a back-fill. */
 		rc = store_usage_step(d.db_jobs, &d.usage, mark,
-		    window_day(util_now_us()), usage_done_cb, NULL);
+		    lo != 0 && lo <= mark, today, usage_done_cb, NULL);
 	}
 	if (rc == 0)
 		d.usage_busy = 1;
 	else
-		usage_arm(USAGE_INTERVAL_SEC);
+		usage_arm(d.cfg->db_rollup_interval);
 }
 
 static void

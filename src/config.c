@@ -313,6 +313,11 @@ static const struct cfg_key database_keys[] = {
 	    "30s", CFG_RESTART,
 	    "how often the windows of changed accounts are stored as "
 	    "snapshots" },
+	{ "rollup_interval", CFG_DURATION, CFG_OFF(db_rollup_interval),
+	    1, 3600, NULL,
+	    "60s", CFG_RESTART,
+	    "how often the daily usage rollup that backtests read takes in "
+	    "new commits" },
 };
 
 static const struct cfg_key spool_keys[] = {
@@ -840,6 +845,7 @@ config_defaults(struct cw_config *cfg)
 	cfg->db_connections = 2;
 	cfg->db_statement_timeout = 5 * CW_USEC_PER_SEC;
 	cfg->db_snapshot_interval = 30 * CW_USEC_PER_SEC;
+	cfg->db_rollup_interval = 60 * CW_USEC_PER_SEC;
 
 	cfg->spool_dir = strdup("/var/lib/churnwatch/spool");
 	cfg->spool_max_bytes = UINT64_C(1073741824);

@@ -149,6 +149,8 @@ struct cw_config {
 						 * in this long = connection lost */
 	int64_t		 db_snapshot_interval;	/* us, 30 s: between passes that
 						 * store changed windows */
+	int64_t		 db_rollup_interval;	/* us, 60 s: between usage rollup
+						 * runs (012_usage_daily.sql) */
 
 	/* [spool] */
 	char		*spool_dir;

@@ -138,6 +138,15 @@ struct store {
 	int64_t			 commit_us;	/* moving average */
 	int			 pessimistic;	/* groups left to send with
 						 * ingest_sql (OPTIMISTIC_PAUSE) */
+	/*
+	 * The usage rollup's back-fills (store_usage_flags()): commits sent
+	 * with a usage event older than UTC day usage_day lie in [flag_lo,
+	 * flag_hi] (0: none); day_commit is the last commit sent before
+	 * usage_day last moved.
+	 */
+	int32_t			 usage_day;
+	int64_t			 day_commit;
+	int64_t			 flag_lo, flag_hi;
 };
 
 /* The gathering wait, bounds in microseconds. */
@@ -217,6 +226,7 @@ store_new(struct event_base *base, struct db **dbs, size_t ndb,
 	/* Until the loader reads the last one stored (store_load). */
 	st->commit_next = 1;
 	st->low = 1;
+	st->usage_day = INT32_MAX;	/* until told: every one is old */
 	return st;
 }
 
@@ -451,6 +461,33 @@ store_commit_start(struct store *st, int64_t last)
 	st->commit_next = last + 1;
 	st->low = last + 1;
 	st->nabove = 0;
+	/* The last process's commits: what they held is not known. */
+	if (last > 0) {
+		st->flag_lo = 1;
+		st->flag_hi = last;
+	}
+}
+
+void
+store_usage_flags(struct store *st, int32_t today, int64_t *lo,
+    int64_t *hi, int64_t *day_commit)
+{
+	if (today != st->usage_day) {
+		st->usage_day = today;
+		st->day_commit = st->commit_next - 1;
+	}
+	*lo = st->flag_lo;
+	*hi = st->flag_hi;
+	*day_commit = st->day_commit;
+}
+
+void
+store_usage_consumed(struct store *st, int64_t upto)
+{
+	if (st->flag_hi <= upto)
+		st->flag_lo = st->flag_hi = 0;
+	else if (st->flag_lo <= upto)
+		st->flag_lo = upto + 1;
 }
 
 /* Move whole pending requests, up to max_batch events, onto lane l. */
@@ -512,7 +549,9 @@ lane_send_range(struct lane *l, uint32_t lo, uint32_t hi)
 	const char *values[NCOLS + 1];
 	const struct cw_event *e;
 	const char *source;
-	int lengths[NCOLS + 1], c, err = 0;
+	int lengths[NCOLS + 1], c, err = 0, old = 0;
+	int64_t before = l->st->usage_day >= INT32_MAX / 2 ? INT64_MAX :
+	    (int64_t)l->st->usage_day * CW_USEC_PER_DAY;
 	char commit[8];
 	uint32_t s;
 
@@ -528,6 +567,8 @@ lane_send_range(struct lane *l, uint32_t lo, uint32_t hi)
 		err |= arr_ts(&l->col[4], e->ts);
 		err |= arr_text(&l->col[5], NULL, e->user_id);
 		err |= arr_text(&l->col[6], "\1", e->props);
+		old |= (e->type == EV_LOGIN || e->type == EV_FEATURE_USED) &&
+		    e->ts < before;
 	}
 	if (err)
 		return -1;
@@ -549,6 +590,11 @@ lane_send_range(struct lane *l, uint32_t lo, uint32_t hi)
 	l->hi = hi;
 	l->commit = l->st->commit_next++;
 	l->commits[l->ncommits++] = l->commit;
+	if (old) {
+		if (l->st->flag_lo == 0)
+			l->st->flag_lo = l->commit;
+		l->st->flag_hi = l->commit;
+	}
 	l->pid = db_backend_pid(l->db);
 	put64(commit, l->commit);
 	values[NCOLS] = commit;

@@ -263,10 +263,26 @@ int	store_retention(struct store *, unsigned horizon_days,
  *
  * store_usage_read: the stored mark.  store_usage_step: one step towards
  * (commit, today): the commits after the mark up to commit (settled
- * ones: store_watermark()), or else the next day before today.  Returns
+ * ones: store_watermark()) -- read for back-fills only when scan, else
+ * the mark just moves --, or else the next day before today.  Returns
  * 0, 1 when there is nothing to do (cb is not called), -1 when the
  * connection is down.
  */
+/*
+ * What the daemon's sends tell the usage rollup, so that the commits
+ * after its mark are read only when they may hold a back-fill.
+ * store_usage_flags: from now on a commit holding a usage event older
+ * than UTC day today counts as a back-fill; *lo..*hi are the commits
+ * that did since the last store_usage_consumed() (0 none: every commit
+ * of the last process counts), *day_commit the last commit sent before
+ * today became today -- a day before it may join the rollup once every
+ * commit up to that one has (its late events were sent unflagged).
+ * store_usage_consumed: the rollup holds the commits up to upto.
+ */
+void	store_usage_flags(struct store *, int32_t today, int64_t *lo,
+	    int64_t *hi, int64_t *day_commit);
+void	store_usage_consumed(struct store *, int64_t upto);
+
 struct store_usage_mark {
 	int64_t		 commit;
 	int32_t		 day;
@@ -275,7 +291,8 @@ typedef void (*store_usage_cb)(enum store_status,
     const struct store_usage_mark *, uint64_t rows, void *arg);
 int	store_usage_read(struct db *, store_usage_cb, void *arg);
 int	store_usage_step(struct db *, const struct store_usage_mark *,
-	    int64_t commit, int32_t today, store_usage_cb, void *arg);
+	    int64_t commit, int scan, int32_t today, store_usage_cb,
+	    void *arg);
 
 /*
  * The Slack message chat.postMessage made for notification_id (channel

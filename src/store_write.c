@@ -976,6 +976,12 @@ static const char usage_commits_sql[] =
     USAGE_AGG("e.commit_no > $1::int8 AND e.commit_no <= $3::int8"
     " AND e.ts < to_timestamp($2::integer * 86400::float8)");
 
+/* The same with no back-fill among them (store_usage_flags()). */
+static const char usage_skip_sql[] =
+    "UPDATE usage_mark SET commit_no = $3::int8"
+    " WHERE commit_no = $1::int8 AND day = $2::integer"
+    " RETURNING commit_no, day, 0";
+
 /* The commits up to $1 of day $2, which then joins the rectangle. */
 static const char usage_day_sql[] =
     "WITH u AS (UPDATE usage_mark SET day = $2::integer + 1"
@@ -1037,7 +1043,7 @@ store_usage_read(struct db *db, store_usage_cb cb, void *arg)
 
 int
 store_usage_step(struct db *db, const struct store_usage_mark *mark,
-    int64_t commit, int32_t today, store_usage_cb cb, void *arg)
+    int64_t commit, int scan, int32_t today, store_usage_cb cb, void *arg)
 {
 	char v0[24], v1[24], v2[24];
 	const char *values[3] = { v0, v1, v2 };
@@ -1046,7 +1052,7 @@ store_usage_step(struct db *db, const struct store_usage_mark *mark,
 	const char *sql;
 
 	if (commit > mark->commit)
-		sql = usage_commits_sql;
+		sql = scan ? usage_commits_sql : usage_skip_sql;
 	else if (mark->day < today)
 		sql = usage_day_sql;
 	else
@@ -1059,7 +1065,7 @@ store_usage_step(struct db *db, const struct store_usage_mark *mark,
 	lengths[0] = snprintf(v0, sizeof(v0), "%lld", (long long)mark->commit);
 	lengths[1] = snprintf(v1, sizeof(v1), "%ld", (long)mark->day);
 	lengths[2] = snprintf(v2, sizeof(v2), "%lld", (long long)commit);
-	if (db_query_long(db, 0, sql, sql == usage_commits_sql ? 3 : 2,
+	if (db_query_long(db, 0, sql, sql == usage_day_sql ? 2 : 3,
 	    values, lengths, usage_cb, q) == -1) {
 		free(q);
 		return -1;
