@@ -124,7 +124,6 @@ struct backtest {
 	int64_t			 ucommit;
 	int32_t			 uday;		/* INT32_MIN: no rollup */
 	int32_t			 cur_day;	/* of the results coming */
-	int			 cur_agg;	/* ... read with the rollup */
 	struct bt_sub {
 		struct account	*a;
 		uint8_t		 hour;
@@ -477,7 +476,7 @@ events_cb(enum db_status st, const struct db_res *res, void *arg)
 	if (!bt_ok(bt, st, res, "reading the events"))
 		return;
 	bt->cur_day = day;
-	bt->cur_agg = agg = day < bt->uday && day < window_day(now);
+	agg = day < bt->uday && day < window_day(now);
 	bt->nsubs = 0;
 	/* The next day is read while this one is replayed. */
 	bt_next_day(bt);
