@@ -431,7 +431,13 @@ usage_next(void)
 		rc = store_usage_read(d.db_jobs, usage_done_cb, NULL);
 	else {
 		store_watermark(d.store, &mark, &above, &nabove);
-		store_usage_flags(d.store, today, &lo, &hi, &day_commit);
+		/*
+		 * A back-fill is what lies before the rollup's day -- which
+		 * another clock (PostgreSQL's, at the migration; another
+		 * host's) may have put after ours.
+		 */
+		store_usage_flags(d.store, today > d.usage.day ? today :
+		    d.usage.day, &lo, &hi, &day_commit);
 		if (mark <= d.usage.commit && d.usage.day < today &&
 		    d.usage.commit < day_commit) {
 			/* A day's last commits are still settling. */
