@@ -124,6 +124,8 @@ struct backtest {
 	int64_t			 ucommit;
 	int32_t			 uday;		/* INT32_MIN: no rollup */
 	int32_t			 cur_day;	/* of the results coming */
+	int			 next_agg;	/* bt_next_day()'s day: with the
+						 * rollup (agg_cb follows) */
 	struct bt_sub {
 		struct account	*a;
 		uint8_t		 hour;
@@ -476,7 +478,7 @@ events_cb(enum db_status st, const struct db_res *res, void *arg)
 	if (!bt_ok(bt, st, res, "reading the events"))
 		return;
 	bt->cur_day = day;
-	agg = day < bt->uday && day < window_day(now);
+	agg = bt->next_agg;	/* as queued, whatever the clock says now */
 	bt->nsubs = 0;
 	/* The next day is read while this one is replayed. */
 	bt_next_day(bt);
@@ -780,6 +782,7 @@ bt_next_day(struct backtest *bt)
 	if (day > bt->until)
 		return;
 	agg = day < bt->uday && day < window_day(util_now_us());
+	bt->next_agg = agg;
 	len[0] = snprintf(p0, sizeof(p0), "%" PRId64, (int64_t)day * 86400);
 	len[1] = snprintf(p1, sizeof(p1), "%" PRId64,
 	    (int64_t)(day + 1) * 86400);
@@ -939,10 +942,10 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
  */
 static const struct account_table *cmp_table;
 
+/* What pairs a replayed alert with a stored one. */
 static int
-alert_cmp(const void *p, const void *q)
+alert_key_cmp(const struct bt_alert *a, const struct bt_alert *b)
 {
-	const struct bt_alert *a = p, *b = q;
 	int c;
 
 	if (a->from != b->from)
@@ -951,6 +954,21 @@ alert_cmp(const void *p, const void *q)
 	    cmp_table->all[b->acct]->id)) != 0)
 		return c;
 	return a->signal < b->signal ? -1 : a->signal > b->signal;
+}
+
+/* The order of the lists: ties of the key (two alerts of one account
+ * and signal seen from since on) by when they opened and resolved. */
+static int
+alert_cmp(const void *p, const void *q)
+{
+	const struct bt_alert *a = p, *b = q;
+	int c;
+
+	if ((c = alert_key_cmp(a, b)) != 0)
+		return c;
+	if (a->first != b->first)
+		return a->first < b->first ? -1 : 1;
+	return (a->to > b->to) - (a->to < b->to);
 }
 
 /*
@@ -971,7 +989,7 @@ bt_merge(struct backtest *bt, void (*fn)(void *, struct bt_alert *,
 		else if (j == bt->nactual)
 			c = -1;
 		else
-			c = alert_cmp(&bt->alerts[i], &bt->actual[j]);
+			c = alert_key_cmp(&bt->alerts[i], &bt->actual[j]);
 		if (c == 0)
 			fn(arg, &bt->alerts[i++], &bt->actual[j++]);
 		else if (c < 0)

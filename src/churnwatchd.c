@@ -396,6 +396,8 @@ static void
 usage_done_cb(enum store_status st, const struct store_usage_mark *m,
     uint64_t rows, void *arg)
 {
+	int read = !d.usage_known;
+
 	d.usage_busy = 0;
 	if (st != STORE_OK || m == NULL) {
 		d.usage_known = 0;	/* read it again */
@@ -408,13 +410,22 @@ usage_done_cb(enum store_status st, const struct store_usage_mark *m,
 	d.usage = *m;
 	d.usage_known = 1;
 	store_usage_consumed(d.store, m->commit);
-	usage_next();		/* on at once while there is work */
+	/*
+	 * On at once after reading the mark and while days are still to
+	 * roll up; the commits that keep coming wait for the interval
+	 * (each step is a commit too).
+	 */
+	if (read || m->day < window_day(util_now_us()))
+		usage_next();
+	else
+		usage_arm(d.cfg->db_rollup_interval);
 }
 
 /*
- * One step at a time, back to back while the rollup is behind (the first
- * start after the upgrade, a day's end), then every [database]
- * rollup_interval for the settled commits' back-fills of earlier days.
+ * One step at a time, back to back while days are to be rolled up (the
+ * first start after the upgrade, a day's end), else every [database]
+ * rollup_interval: the settled commits, read for back-fills of earlier
+ * days when one was sent.
  */
 static void
 usage_next(void)

@@ -487,9 +487,16 @@ step_key(struct store_loader *ld)
 
 /* ---- the watermarks ---- */
 
+/*
+ * The last commit number used.  Commits that stored nothing (duplicates
+ * only) leave no row, but watermarks pass them: the usage rollup's mark
+ * may stand above every stored one, and a number it has passed must not
+ * be handed out again.
+ */
 static const char last_sql[] =
     "SELECT greatest((SELECT max(commit_no) FROM events),"
     " (SELECT max(commit_no) FROM snapshot_marks),"
+    " (SELECT max(commit_no) FROM usage_mark),"
     " (SELECT max(a) FROM snapshot_marks, unnest(applied) a), 0)";
 static const char marks_sql[] =
     "SELECT part, commit_no, array_to_string(applied, ' ')"

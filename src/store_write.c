@@ -931,37 +931,35 @@ store_retention(struct store *st, unsigned horizon_days,
 
 /*
  * The usage events among e, per account and UTC day: counts, the logins
- * per hour (only hours with logins), the distinct users and features,
- * the newest ts.  FROM and WHERE are the step's; ev is read twice, so
- * PostgreSQL materialises it once.
+ * per hour (only hours with logins: from each group's login hours, a
+ * subquery over its own array), the distinct users and features, the
+ * newest ts.  WHERE is the step's.  One aggregation and no join: planned
+ * on a table whose statistics are stale (it is being written), a join
+ * of two grouped sets can become a nested loop over both.
  */
 #define USAGE_AGG(where) \
-    " ev AS MATERIALIZED (SELECT e.account_id," \
-    "  (e.ts AT TIME ZONE 'UTC')::date - date '1970-01-01' AS day," \
-    "  e.type = 'login' AS login, e.user_id," \
-    "  CASE WHEN e.type = 'feature_used' THEN e.props->>'feature' END" \
-    "   AS feature," \
-    "  extract(hour FROM e.ts AT TIME ZONE 'UTC')::smallint AS hour," \
-    "  (extract(epoch FROM e.ts) * 1000000)::bigint AS us" \
+    " a AS (SELECT (e.ts AT TIME ZONE 'UTC')::date - date '1970-01-01'" \
+    "  AS day, e.account_id, count(*)::integer AS n," \
+    "  (count(*) FILTER (WHERE e.type = 'login'))::integer AS logins," \
+    "  array_agg(extract(hour FROM e.ts AT TIME ZONE 'UTC')::smallint)" \
+    "   FILTER (WHERE e.type = 'login') AS lh," \
+    "  coalesce(array_agg(DISTINCT e.user_id) FILTER (WHERE e.user_id IS" \
+    "   NOT NULL), '{}') AS users," \
+    "  coalesce(array_agg(DISTINCT e.props->>'feature') FILTER (WHERE" \
+    "   e.type = 'feature_used' AND e.props->>'feature' IS NOT NULL)," \
+    "   '{}') AS features," \
+    "  max((extract(epoch FROM e.ts) * 1000000)::bigint) AS last_us" \
     "  FROM events e WHERE e.type IN ('login', 'feature_used')" \
     "  AND e.account_id <> '' AND e.commit_no IS NOT NULL AND " where \
-    "  AND EXISTS (SELECT 1 FROM u))," \
-    " h AS (SELECT day, account_id, array_agg(hour ORDER BY hour) AS hs," \
-    "  array_agg(n ORDER BY hour) AS ns FROM (SELECT day, account_id," \
-    "  hour, count(*)::integer AS n FROM ev WHERE login" \
-    "  GROUP BY 1, 2, 3) x GROUP BY 1, 2)," \
-    " a AS (SELECT day, account_id, count(*)::integer AS n," \
-    "  (count(*) FILTER (WHERE login))::integer AS logins," \
-    "  coalesce(array_agg(DISTINCT user_id) FILTER (WHERE user_id IS" \
-    "   NOT NULL), '{}') AS users," \
-    "  coalesce(array_agg(DISTINCT feature) FILTER (WHERE feature IS" \
-    "   NOT NULL), '{}') AS features, max(us) AS last_us" \
-    "  FROM ev GROUP BY 1, 2)," \
+    "  AND EXISTS (SELECT 1 FROM u) GROUP BY 1, 2)," \
     " i AS (INSERT INTO usage_daily (day, account_id, events, logins," \
     "  hours, hour_logins, users, features, last_us)" \
-    "  SELECT a.day, a.account_id, a.n, a.logins," \
-    "  coalesce(h.hs, '{}'), coalesce(h.ns, '{}'), a.users, a.features," \
-    "  a.last_us FROM a LEFT JOIN h USING (day, account_id) RETURNING 1)" \
+    "  SELECT day, account_id, n, logins," \
+    "  coalesce((SELECT array_agg(h ORDER BY h) FROM (SELECT h" \
+    "   FROM unnest(a.lh) h GROUP BY h) x), '{}')," \
+    "  coalesce((SELECT array_agg(c ORDER BY h) FROM (SELECT h," \
+    "   count(*)::integer AS c FROM unnest(a.lh) h GROUP BY h) y), '{}')," \
+    "  users, features, last_us FROM a RETURNING 1)" \
     " SELECT u.commit_no, u.day, (SELECT count(*) FROM i) FROM u"
 
 /*
