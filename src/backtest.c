@@ -429,22 +429,36 @@ bt_query_actual(struct backtest *bt)
 }
 
 /*
- * The last sweep within day (at or after its midnight) that reads what
- * came before it, in us: the rollup can stand for what is after it.
- * Before bt->start no sweep runs: d0 - 1.
+ * The sweeps within day, before its end (us): midnight, resolve_after
+ * later; none before bt->start.  Returns how many (0..2).
+ */
+static int
+bt_sweeps(const struct backtest *bt, int32_t day, int64_t sweep[2])
+{
+	int64_t d0 = (int64_t)day * CW_USEC_PER_DAY;
+	int64_t end = d0 + CW_USEC_PER_DAY - CW_USEC_PER_SEC;
+	int ns = 0;
+
+	if (day >= bt->start) {
+		sweep[ns++] = d0;
+		if (bt->cfg->alerts.resolve_after > 0 &&
+		    bt->cfg->alerts.resolve_after < end - d0)
+			sweep[ns++] = d0 + bt->cfg->alerts.resolve_after;
+	}
+	return ns;
+}
+
+/*
+ * The last of those sweeps, which reads what came before it (us): the
+ * rollup can stand only for what is after it.  None: d0 - 1.
  */
 static int64_t
 bt_cut(const struct backtest *bt, int32_t day)
 {
-	int64_t d0 = (int64_t)day * CW_USEC_PER_DAY;
-	int64_t end = d0 + CW_USEC_PER_DAY - CW_USEC_PER_SEC;
+	int64_t sweep[2];
+	int ns = bt_sweeps(bt, day, sweep);
 
-	if (day < bt->start)
-		return d0 - 1;
-	if (bt->cfg->alerts.resolve_after > 0 &&
-	    bt->cfg->alerts.resolve_after < end - d0)
-		return d0 + bt->cfg->alerts.resolve_after;
-	return d0;
+	return ns > 0 ? sweep[ns - 1] : (int64_t)day * CW_USEC_PER_DAY - 1;
 }
 
 /* The day's end: its last sweep; after until's, the stored alerts. */
@@ -471,8 +485,8 @@ events_cb(enum db_status st, const struct db_res *res, void *arg)
 	struct cw_error err;
 	int32_t day = bt->day - 1;	/* the day this result holds */
 	int64_t d0 = (int64_t)day * CW_USEC_PER_DAY, ts, now = util_now_us();
-	int64_t sweep[2], end = d0 + CW_USEC_PER_DAY - CW_USEC_PER_SEC;
-	int i, n, ns = 0, k = 0, agg;
+	int64_t sweep[2];
+	int i, n, ns, k = 0, agg;
 	const char *commit;
 
 	if (!bt_ok(bt, st, res, "reading the events"))
@@ -482,13 +496,7 @@ events_cb(enum db_status st, const struct db_res *res, void *arg)
 	bt->nsubs = 0;
 	/* The next day is read while this one is replayed. */
 	bt_next_day(bt);
-	/* The sweeps within the day: midnight, resolve_after later. */
-	if (day >= bt->start) {
-		sweep[ns++] = d0;
-		if (bt->cfg->alerts.resolve_after > 0 &&
-		    bt->cfg->alerts.resolve_after < end - d0)
-			sweep[ns++] = d0 + bt->cfg->alerts.resolve_after;
-	}
+	ns = bt_sweeps(bt, day, sweep);
 	n = db_res_ntuples(res);
 	for (i = 0; i < n && !bt->failed; i++) {
 		ts = strtoll(db_res_value(res, i, 3), NULL, 10);

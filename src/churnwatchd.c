@@ -432,7 +432,7 @@ usage_next(void)
 {
 	const int64_t *above;
 	size_t nabove;
-	int64_t mark, lo, hi, day_commit;
+	int64_t mark, lo, day_commit;
 	int32_t today = window_day(util_now_us());
 	int rc;
 
@@ -448,7 +448,7 @@ usage_next(void)
 		 * host's) may have put after ours.
 		 */
 		store_usage_flags(d.store, today > d.usage.day ? today :
-		    d.usage.day, &lo, &hi, &day_commit);
+		    d.usage.day, &lo, &day_commit);
 		if (mark <= d.usage.commit && d.usage.day < today &&
 		    d.usage.commit < day_commit) {
 			/* A day's last commits are still settling. */

@@ -470,14 +470,13 @@ store_commit_start(struct store *st, int64_t last)
 
 void
 store_usage_flags(struct store *st, int32_t today, int64_t *lo,
-    int64_t *hi, int64_t *day_commit)
+    int64_t *day_commit)
 {
 	if (today != st->usage_day) {
 		st->usage_day = today;
 		st->day_commit = st->commit_next - 1;
 	}
 	*lo = st->flag_lo;
-	*hi = st->flag_hi;
 	*day_commit = st->day_commit;
 }
 

@@ -272,15 +272,15 @@ int	store_retention(struct store *, unsigned horizon_days,
  * What the daemon's sends tell the usage rollup, so that the commits
  * after its mark are read only when they may hold a back-fill.
  * store_usage_flags: from now on a commit holding a usage event older
- * than UTC day today counts as a back-fill; *lo..*hi are the commits
- * that did since the last store_usage_consumed() (0 none: every commit
+ * than UTC day today counts as a back-fill; *lo is the first commit
+ * that did since the last store_usage_consumed() (0 none; every commit
  * of the last process counts), *day_commit the last commit sent before
  * today became today -- a day before it may join the rollup once every
  * commit up to that one has (its late events were sent unflagged).
  * store_usage_consumed: the rollup holds the commits up to upto.
  */
 void	store_usage_flags(struct store *, int32_t today, int64_t *lo,
-	    int64_t *hi, int64_t *day_commit);
+	    int64_t *day_commit);
 void	store_usage_consumed(struct store *, int64_t upto);
 
 struct store_usage_mark {
